@@ -1,0 +1,246 @@
+package dev.cmwq4j;
+
+import dev.cmwq4j.internal.Engine;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.function.BiConsumer;
+
+/**
+ * A set of shared, self-sizing worker pools: the threads behind {@link Workqueue}s.
+ *
+ * <p>Per CPU index there is one normal and one high-priority pool, both concurrency-managed: each
+ * keeps one worker running while it has work and adds a worker only when the running one blocks.
+ * Unbound pools serve {@linkplain Workqueue.Builder#unbound() unbound} workqueues. Workqueues own
+ * no threads; any number of them share one {@code Cmwq}.
+ *
+ * <p>Most applications use the {@linkplain #shared() shared instance} through
+ * {@link Workqueue#builder(String)} and {@link Workqueues}. A separate instance is for tests and
+ * for isolating a subsystem; {@link #close()} it when done.
+ *
+ * <h2>Configuration</h2>
+ * The builder is the one options object. Each option's default can be set with a system property,
+ * read when the builder is created:
+ * <table>
+ *   <caption>Options</caption>
+ *   <tr><th>option</th><th>property</th><th>default</th></tr>
+ *   <tr><td>{@link Builder#cpus}</td><td>{@code cmwq4j.cpus}</td>
+ *       <td>{@code Runtime.availableProcessors()}</td></tr>
+ *   <tr><td>{@link Builder#idleTimeout}</td><td>{@code cmwq4j.idleTimeoutMillis}</td>
+ *       <td>300 000 ms (the kernel's)</td></tr>
+ *   <tr><td>{@link Builder#stallWindow}</td><td>{@code cmwq4j.stallWindowMicros}</td>
+ *       <td>200 us</td></tr>
+ *   <tr><td>{@link Builder#stealThreshold}</td><td>{@code cmwq4j.stealThresholdMicros}</td>
+ *       <td>100 us</td></tr>
+ *   <tr><td>{@link Builder#maxThreads}</td><td>{@code cmwq4j.maxThreads}</td>
+ *       <td>4096</td></tr>
+ * </table>
+ */
+public final class Cmwq implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("dev.cmwq4j");
+
+    private final Engine engine;
+    private final boolean shared;
+
+    private Cmwq(Engine engine, boolean shared) {
+        this.engine = engine;
+        this.shared = shared;
+    }
+
+    private static final class SharedHolder {
+        static final Cmwq INSTANCE = new Cmwq(builder().newEngine(), true);
+    }
+
+    /** The JVM-wide instance behind {@link Workqueue#builder(String)} and {@link Workqueues}. */
+    public static Cmwq shared() {
+        return SharedHolder.INSTANCE;
+    }
+
+    /** A builder for a separate instance, with defaults from the {@code cmwq4j.*} properties. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder for a workqueue backed by this instance. */
+    public Workqueue.Builder workqueue(String name) {
+        return new Workqueue.Builder(this, name);
+    }
+
+    /** The number of CPU indexes: valid arguments to {@link Workqueue#queueOn} are 0 to cpus-1. */
+    public int cpus() {
+        return engine.cpus();
+    }
+
+    /** Worker threads alive now. */
+    public int threads() {
+        return engine.threads();
+    }
+
+    /** The most worker threads alive at once since this instance started. */
+    public int peakThreads() {
+        return engine.peakThreads();
+    }
+
+    Engine engine() {
+        return engine;
+    }
+
+    /**
+     * Closes every workqueue of this instance (each drains first, so nothing queued is lost),
+     * then stops its threads. The shared instance cannot be closed.
+     *
+     * @throws UnsupportedOperationException on the shared instance
+     */
+    @Override
+    public void close() {
+        if (shared) {
+            throw new UnsupportedOperationException("the shared Cmwq instance cannot be closed");
+        }
+        engine.shutdown();
+    }
+
+    /** Options for a {@link Cmwq}. Every setter validates its argument at once. */
+    public static final class Builder {
+        private int cpus = intProperty("cmwq4j.cpus", Runtime.getRuntime().availableProcessors());
+        private Duration idleTimeout = Duration.ofMillis(longProperty("cmwq4j.idleTimeoutMillis", 300_000));
+        private Duration stallWindow = Duration.ofNanos(1000 * longProperty("cmwq4j.stallWindowMicros", 200));
+        private Duration stealThreshold = Duration.ofNanos(1000 * longProperty("cmwq4j.stealThresholdMicros", 100));
+        private Duration createCooldown = Duration.ofSeconds(1);
+        private int maxThreads = intProperty("cmwq4j.maxThreads", 4096);
+        private ThreadFactory threadFactory = Executors.defaultThreadFactory();
+        private String threadNamePrefix = "cmwq4j-";
+        private BiConsumer<? super Work, ? super Throwable> failureHandler = null;
+
+        Builder() {}
+
+        /** Number of CPU indexes (one normal and one high-priority pool each); at least 1. */
+        public Builder cpus(int cpus) {
+            if (cpus < 1 || cpus > 4096) {
+                throw new IllegalArgumentException("cpus must be in [1, 4096], got " + cpus);
+            }
+            this.cpus = cpus;
+            return this;
+        }
+
+        /** How long a surplus idle worker lingers before it exits; positive. */
+        public Builder idleTimeout(Duration timeout) {
+            this.idleTimeout = positive(timeout, "idleTimeout");
+            return this;
+        }
+
+        /**
+         * How long a pool whose running worker blocked waits for it to return before it creates a
+         * new thread. An idle worker, if there is one, is woken at once regardless. Zero or
+         * positive.
+         */
+        public Builder stallWindow(Duration window) {
+            this.stallWindow = nonNegative(window, "stallWindow");
+            return this;
+        }
+
+        /** How long an unstarted work must wait before an idle pool may steal it; zero or more. */
+        public Builder stealThreshold(Duration threshold) {
+            this.stealThreshold = nonNegative(threshold, "stealThreshold");
+            return this;
+        }
+
+        /** Back-off after a failed thread creation (the kernel's cooldown: 1 s); positive. */
+        public Builder createCooldown(Duration cooldown) {
+            this.createCooldown = positive(cooldown, "createCooldown");
+            return this;
+        }
+
+        /** The most worker threads this instance may have alive at once; at least 1. */
+        public Builder maxThreads(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxThreads must be at least 1, got " + max);
+            }
+            this.maxThreads = max;
+            return this;
+        }
+
+        /** Creates worker threads; the engine names them and makes them daemons. */
+        public Builder threadFactory(ThreadFactory factory) {
+            this.threadFactory = Objects.requireNonNull(factory, "threadFactory");
+            return this;
+        }
+
+        /** Prefix of worker and timer thread names. */
+        public Builder threadNamePrefix(String prefix) {
+            this.threadNamePrefix = Objects.requireNonNull(prefix, "threadNamePrefix");
+            return this;
+        }
+
+        /**
+         * Receives every exception or error a work throws; the worker carries on with the next
+         * work. The default logs it through {@link System.Logger} at ERROR.
+         */
+        public Builder failureHandler(BiConsumer<? super Work, ? super Throwable> handler) {
+            this.failureHandler = Objects.requireNonNull(handler, "failureHandler");
+            return this;
+        }
+
+        public Cmwq build() {
+            return new Cmwq(newEngine(), false);
+        }
+
+        Engine newEngine() {
+            Engine.Config c = new Engine.Config();
+            c.cpus = cpus;
+            c.idleTimeoutNanos = idleTimeout.toNanos();
+            c.stallWindowNanos = stallWindow.toNanos();
+            c.stealThresholdNanos = stealThreshold.toNanos();
+            c.createCooldownNanos = createCooldown.toNanos();
+            c.maxThreads = maxThreads;
+            c.threadFactory = threadFactory;
+            c.threadNamePrefix = threadNamePrefix;
+            BiConsumer<? super Work, ? super Throwable> h = failureHandler;
+            c.failureSink = h != null
+                    ? (work, wq, error) -> h.accept((Work) work, error)
+                    : (work, wq, error) -> LOG.log(System.Logger.Level.ERROR,
+                            "work '" + work + "' of workqueue '" + wq + "' threw", error);
+            return new Engine(c);
+        }
+
+        private static Duration positive(Duration d, String what) {
+            Objects.requireNonNull(d, what);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(what + " must be positive, got " + d);
+            }
+            return d;
+        }
+
+        private static Duration nonNegative(Duration d, String what) {
+            Objects.requireNonNull(d, what);
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(what + " must not be negative, got " + d);
+            }
+            return d;
+        }
+
+        private static int intProperty(String name, int dflt) {
+            String v = System.getProperty(name);
+            if (v == null) {
+                return dflt;
+            }
+            try {
+                return Integer.parseInt(v.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("system property " + name + " is not an integer: " + v, e);
+            }
+        }
+
+        private static long longProperty(String name, long dflt) {
+            String v = System.getProperty(name);
+            if (v == null) {
+                return dflt;
+            }
+            try {
+                return Long.parseLong(v.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("system property " + name + " is not an integer: " + v, e);
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package dev.cmwq4j;
+
+import dev.cmwq4j.internal.DelayedNode;
+import java.util.Objects;
+
+/**
+ * A {@link Work} plus a timer: {@link Workqueue#queueDelayed} arms it, and when the delay has
+ * passed it is queued as if by {@link Workqueue#queue}. While armed it counts as pending.
+ *
+ * <p>Timers cost no thread each: one timer thread per {@link Cmwq} serves them all, with O(log n)
+ * arm, re-arm and cancel.
+ */
+public class DelayedWork extends Work {
+    /**
+     * @param action what to run
+     * @throws NullPointerException if {@code action} is null
+     */
+    public DelayedWork(Runnable action) {
+        super(new DelayedNode(Objects.requireNonNull(action, "action")), action);
+    }
+
+    /**
+     * Cancels the armed timer or the queued instance. A running instance is not waited for.
+     *
+     * @return true if it was pending (armed or queued) and will not run
+     */
+    @Override
+    public boolean cancel() {
+        return super.cancel();
+    }
+
+    /** If the timer is armed, queues the work now; then waits as {@link Work#flush()} does. */
+    @Override
+    public boolean flush() {
+        return super.flush();
+    }
+
+    @Override
+    void beforeFlush() {
+        ((DelayedNode) node).fireNowIfArmed();
+    }
+
+    @Override
+    public String toString() {
+        return "DelayedWork" + super.toString().substring("Work".length());
+    }
+}

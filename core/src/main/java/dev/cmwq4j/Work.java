@@ -1,0 +1,130 @@
+package dev.cmwq4j;
+
+import dev.cmwq4j.internal.PoolWorkqueue;
+import dev.cmwq4j.internal.WorkNode;
+import dev.cmwq4j.internal.Worker;
+import java.util.Objects;
+
+/**
+ * A reusable unit of work: a function plus its queueing state.
+ *
+ * <p>A work has at most one pending instance: {@link Workqueue#queue} returns false while it is
+ * pending. It never runs concurrently with itself anywhere in the JVM, even when queued to
+ * different workqueues; if it is queued while it runs, the next run follows the current one, on
+ * the same thread.
+ *
+ * <p>Build a work once and queue it many times: queueing a pre-built work allocates nothing.
+ *
+ * <pre>{@code
+ * Work refresh = new Work(cache::refresh);
+ * wq.queue(refresh);      // true: now pending
+ * wq.queue(refresh);      // false: already pending
+ * refresh.flush();        // waits until that run has finished
+ * }</pre>
+ */
+public class Work {
+    final WorkNode node;
+
+    /**
+     * @param action what to run; exceptions it throws go to the failure handler of the
+     *     {@link Cmwq} and do not stop the worker
+     * @throws NullPointerException if {@code action} is null
+     */
+    public Work(Runnable action) {
+        this(new WorkNode(Objects.requireNonNull(action, "action")), action);
+    }
+
+    Work(WorkNode node, Runnable action) {
+        this.node = node;
+        this.action = action;
+        node.bind(this);
+    }
+
+    private final Runnable action;
+
+    /** True while an instance is queued (or armed on a timer) and has not started. */
+    public final boolean isPending() {
+        return node.isPending();
+    }
+
+    /** True while an instance is executing. */
+    public final boolean isRunning() {
+        return node.isRunning();
+    }
+
+    /**
+     * Cancels the pending instance, if any. A running instance is not interrupted and not waited
+     * for.
+     *
+     * @return true if a pending instance was cancelled (it will not run)
+     */
+    public boolean cancel() {
+        return node.grab(WorkNode.CANCEL) == WorkNode.GRABBED;
+    }
+
+    /**
+     * Cancels the pending instance and waits for a running one to finish. While it waits, queueing
+     * this work fails (returns false), so on return the work is neither pending nor running.
+     *
+     * @return true if a pending instance was cancelled
+     * @throws IllegalStateException if called from this work's own run, which would wait forever
+     */
+    public boolean cancelSync() {
+        checkNotSelf("cancelSync");
+        int r;
+        while ((r = node.grab(WorkNode.CANCEL_HOLD)) == WorkNode.GRAB_BUSY) {
+            Blocking.run(node::awaitNotCanceling);
+        }
+        try {
+            long target = node.queued();
+            Blocking.run(() -> node.awaitResolved(target));
+        } finally {
+            node.releaseCanceling();
+        }
+        return r == WorkNode.GRABBED;
+    }
+
+    /**
+     * Waits until the instance queued last before this call has finished running. It does not wait
+     * for works queued after that instance, nor for unrelated works.
+     *
+     * @return true if it had to wait, false if the work was already idle
+     * @throws IllegalStateException if called from this work's own run, or from a work of an
+     *     ordered workqueue for a work queued behind it on the same queue: both would wait forever
+     */
+    public boolean flush() {
+        checkNotSelf("flush");
+        Worker w = Worker.current();
+        PoolWorkqueue cur = w == null ? null : w.currentPwq();
+        if (cur != null && cur.wq.ordered && node.isPending()) {
+            PoolWorkqueue target = node.pendingPwq();
+            if (target != null && target.wq == cur.wq) {
+                throw new IllegalStateException("work '" + w.currentNode() + "' of ordered workqueue '"
+                        + cur.wq.name + "' flushes work '" + this + "', which is queued behind it");
+            }
+        }
+        beforeFlush();
+        long target = node.queued();
+        if (node.resolved() >= target) {
+            return false;
+        }
+        Blocking.run(() -> node.awaitResolved(target));
+        return true;
+    }
+
+    /** Hook for {@link DelayedWork}: fire an armed timer now. */
+    void beforeFlush() {}
+
+    private void checkNotSelf(String op) {
+        Worker w = Worker.current();
+        if (w != null && w.currentNode() == node) {
+            throw new IllegalStateException("work '" + this + "' calls " + op
+                    + " on itself: it would wait for its own run to end");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Work[" + action + "]";
+    }
+}

@@ -1,0 +1,333 @@
+package dev.cmwq4j;
+
+import dev.cmwq4j.internal.DelayedNode;
+import dev.cmwq4j.internal.WorkqueueCore;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A named domain of works with attributes and a {@code maxActive} limit. It owns no threads: its
+ * works run on the shared pools of its {@link Cmwq}.
+ *
+ * <h2>Attributes</h2>
+ * <ul>
+ *   <li><b>bound</b> (default): works run on the per-CPU concurrency-managed pools; each CPU
+ *       index keeps one worker running and adds one only while the running one blocks.
+ *       {@code maxActive} applies per CPU index.
+ *   <li>{@link Builder#unbound()}: works run on the unbound pool, which is not
+ *       concurrency-managed: a work starts as soon as {@code maxActive} allows and a worker is
+ *       free. {@code maxActive} applies to the whole workqueue.
+ *   <li>{@link Builder#highPriority()}: the high-priority pools (workers at
+ *       {@link Thread#MAX_PRIORITY}, a hint only on Linux).
+ *   <li>{@link Builder#cpuIntensive()}: its works do not count as running, so they do not hold up
+ *       the other works of their pool.
+ *   <li>{@link Builder#ordered()}: one work at a time, in queueing order (unbound, maxActive 1).
+ * </ul>
+ *
+ * <h2>Executor view</h2>
+ * {@link #execute(Runnable)} queues a one-shot work, so {@code CompletableFuture.supplyAsync(f,
+ * wq)} just works; {@link #asExecutorService()} gives a full {@link ExecutorService}.
+ *
+ * <h2>Lifecycle</h2>
+ * {@link #drain()} waits until the workqueue is empty; meanwhile only its own works may queue to
+ * it. {@link #close()} drains, then rejects all queueing with {@link RejectedExecutionException}.
+ */
+public final class Workqueue implements Executor, AutoCloseable {
+    /** The default {@code maxActive} (the kernel's WQ_DFL_ACTIVE). */
+    public static final int DEFAULT_MAX_ACTIVE = 256;
+    /** The largest allowed {@code maxActive} (the kernel's WQ_MAX_ACTIVE). */
+    public static final int MAX_MAX_ACTIVE = 512;
+
+    private final Cmwq cmwq;
+    final WorkqueueCore core;
+
+    private Workqueue(Cmwq cmwq, WorkqueueCore core) {
+        this.cmwq = cmwq;
+        this.core = core;
+    }
+
+    /** A builder for a workqueue on the {@linkplain Cmwq#shared() shared} pools. */
+    public static Builder builder(String name) {
+        return new Builder(Cmwq.shared(), name);
+    }
+
+    /** The name given to the builder. */
+    public String name() {
+        return core.name;
+    }
+
+    /** The {@link Cmwq} whose pools run this workqueue's works. */
+    public Cmwq cmwq() {
+        return cmwq;
+    }
+
+    public boolean isUnbound() {
+        return core.unbound;
+    }
+
+    public boolean isOrdered() {
+        return core.ordered;
+    }
+
+    public boolean isHighPriority() {
+        return core.highPriority;
+    }
+
+    public boolean isCpuIntensive() {
+        return core.cpuIntensive;
+    }
+
+    public int maxActive() {
+        return core.maxActive();
+    }
+
+    /** Whether {@link #close()} has completed. */
+    public boolean isClosed() {
+        return core.isClosed();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Queueing.
+
+    /**
+     * Queues {@code work} unless it is already pending.
+     *
+     * @return true if queued, false if it was already pending
+     * @throws NullPointerException if {@code work} is null
+     * @throws RejectedExecutionException if the workqueue is closed, or draining and the caller is
+     *     not one of its works
+     */
+    public boolean queue(Work work) {
+        Objects.requireNonNull(work, "work");
+        return core.queue(work.node, -1);
+    }
+
+    /**
+     * Queues {@code work} on CPU index {@code cpu}. It will not be stolen by another CPU's pool.
+     * For an unbound workqueue the CPU is only validated.
+     *
+     * @return true if queued, false if it was already pending
+     * @throws IllegalArgumentException if {@code cpu} is not in {@code [0, cmwq().cpus())}
+     */
+    public boolean queueOn(int cpu, Work work) {
+        Objects.requireNonNull(work, "work");
+        checkCpu(cpu);
+        return core.queue(work.node, cpu);
+    }
+
+    /**
+     * Arms {@code work} to be queued after {@code delay}, unless it is already pending. A zero
+     * delay queues it at once.
+     *
+     * @return true if armed or queued, false if it was already pending
+     * @throws IllegalArgumentException if {@code delay} is negative
+     */
+    public boolean queueDelayed(DelayedWork work, Duration delay) {
+        return queueDelayedOn(-1, work, delay);
+    }
+
+    /** As {@link #queueDelayed(DelayedWork, Duration)}, with a delay in {@code unit}. */
+    public boolean queueDelayed(DelayedWork work, long delay, TimeUnit unit) {
+        Objects.requireNonNull(unit, "unit");
+        return queueDelayedOn(-1, work, Duration.of(delay, unit.toChronoUnit()));
+    }
+
+    /** As {@link #queueDelayed(DelayedWork, Duration)}, then queued on CPU index {@code cpu}. */
+    public boolean queueDelayedOn(int cpu, DelayedWork work, Duration delay) {
+        Objects.requireNonNull(work, "work");
+        long nanos = delayNanos(delay);
+        if (cpu != -1) {
+            checkCpu(cpu);
+        }
+        if (nanos == 0) {
+            return core.queue(work.node, cpu);
+        }
+        return core.queueDelayed((DelayedNode) work.node, cpu, nanos);
+    }
+
+    /**
+     * Sets the timer of {@code work} to {@code delay} from now: moves an armed timer, takes back an
+     * already queued (not yet started) instance and re-arms it, or arms it if it was idle. A zero
+     * delay queues it at once.
+     *
+     * @return true if it was pending before the call, false if it was idle and is now armed
+     * @throws IllegalArgumentException if {@code delay} is negative
+     */
+    public boolean modDelayed(DelayedWork work, Duration delay) {
+        Objects.requireNonNull(work, "work");
+        return core.modDelayed((DelayedNode) work.node, -1, delayNanos(delay));
+    }
+
+    private static long delayNanos(Duration delay) {
+        Objects.requireNonNull(delay, "delay");
+        if (delay.isNegative()) {
+            throw new IllegalArgumentException("delay must not be negative, got " + delay);
+        }
+        try {
+            return delay.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE / 2; // ~146 years: effectively never
+        }
+    }
+
+    private void checkCpu(int cpu) {
+        int n = cmwq.cpus();
+        if (cpu < 0 || cpu >= n) {
+            throw new IllegalArgumentException("cpu must be in [0, " + n + "), got " + cpu);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Flush, drain, close, limits.
+
+    /**
+     * Waits until every work queued before this call has finished. Works queued after the call
+     * do not hold it up, so it returns even while other threads keep queueing.
+     *
+     * @throws IllegalStateException if called from one of this workqueue's own works, which would
+     *     wait for itself
+     */
+    public void flush() {
+        core.flush();
+    }
+
+    /**
+     * Waits until the workqueue is empty: nothing queued, running or armed on a timer. While it
+     * drains, only this workqueue's own works may queue to it (chained queueing); other callers
+     * get {@link RejectedExecutionException}.
+     */
+    public void drain() {
+        core.drain();
+    }
+
+    /**
+     * Drains, then closes: every later queueing throws {@link RejectedExecutionException}. Armed
+     * delayed works are waited for and run, as {@code ScheduledThreadPoolExecutor.shutdown()} does
+     * by default; cancel them first to close sooner. Idempotent.
+     */
+    @Override
+    public void close() {
+        core.close();
+    }
+
+    /**
+     * Changes {@code maxActive}. Raising it starts waiting works at once.
+     *
+     * @throws IllegalArgumentException if out of {@code [1, MAX_MAX_ACTIVE]}, or not 1 for an
+     *     ordered workqueue
+     */
+    public void setMaxActive(int maxActive) {
+        checkMaxActive(maxActive, core.ordered);
+        core.setMaxActive(maxActive);
+    }
+
+    static void checkMaxActive(int maxActive, boolean ordered) {
+        if (maxActive < 1 || maxActive > MAX_MAX_ACTIVE) {
+            throw new IllegalArgumentException("maxActive must be in [1, " + MAX_MAX_ACTIVE + "], got " + maxActive);
+        }
+        if (ordered && maxActive != 1) {
+            throw new IllegalArgumentException("an ordered workqueue runs one work at a time: maxActive must be 1, got "
+                    + maxActive);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Executor view.
+
+    /**
+     * Queues {@code command} as a one-shot work.
+     *
+     * @throws NullPointerException if {@code command} is null
+     * @throws RejectedExecutionException if the workqueue is closed (or draining)
+     */
+    @Override
+    public void execute(Runnable command) {
+        Objects.requireNonNull(command, "command");
+        core.queue(new Work(command).node, -1);
+    }
+
+    /**
+     * A new {@link ExecutorService} view of this workqueue, following the JDK contract. Its
+     * {@code shutdown} and {@code shutdownNow} end the view only (the tasks submitted through it),
+     * never the workqueue. {@code Future.get} on its tasks, called from a worker, counts as
+     * announced blocking.
+     */
+    public ExecutorService asExecutorService() {
+        return new WorkqueueExecutorService(this);
+    }
+
+    @Override
+    public String toString() {
+        return "Workqueue[" + core.name + "]";
+    }
+
+    /**
+     * Attributes of a new {@link Workqueue}. Flags combine; {@code ordered} implies unbound and a
+     * {@code maxActive} of 1.
+     */
+    public static final class Builder {
+        private final Cmwq cmwq;
+        private final String name;
+        private boolean unbound;
+        private boolean highPriority;
+        private boolean cpuIntensive;
+        private boolean ordered;
+        private int maxActive = -1;
+
+        Builder(Cmwq cmwq, String name) {
+            this.cmwq = Objects.requireNonNull(cmwq, "cmwq");
+            this.name = Objects.requireNonNull(name, "name");
+        }
+
+        /** Run on the unbound pool, not concurrency-managed. */
+        public Builder unbound() {
+            this.unbound = true;
+            return this;
+        }
+
+        /** Run on the high-priority pools. */
+        public Builder highPriority() {
+            this.highPriority = true;
+            return this;
+        }
+
+        /** Works do not count as running in concurrency management. */
+        public Builder cpuIntensive() {
+            this.cpuIntensive = true;
+            return this;
+        }
+
+        /** One work at a time, in queueing order. */
+        public Builder ordered() {
+            this.ordered = true;
+            return this;
+        }
+
+        /**
+         * Works active at once: per CPU index for bound workqueues, in total for unbound ones.
+         * Default {@value Workqueue#DEFAULT_MAX_ACTIVE} (1 when ordered).
+         *
+         * @throws IllegalArgumentException if out of {@code [1, MAX_MAX_ACTIVE]}
+         */
+        public Builder maxActive(int maxActive) {
+            checkMaxActive(maxActive, false);
+            this.maxActive = maxActive;
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException if {@code ordered} is combined with a maxActive other
+         *     than 1
+         */
+        public Workqueue build() {
+            int max = maxActive == -1 ? (ordered ? 1 : DEFAULT_MAX_ACTIVE) : maxActive;
+            checkMaxActive(max, ordered);
+            WorkqueueCore core = cmwq.engine().newWorkqueue(name, unbound, highPriority, cpuIntensive, ordered, max);
+            return new Workqueue(cmwq, core);
+        }
+    }
+}

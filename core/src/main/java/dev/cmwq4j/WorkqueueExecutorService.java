@@ -1,0 +1,222 @@
+package dev.cmwq4j;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.AbstractExecutorService;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.RunnableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The {@link java.util.concurrent.ExecutorService} view of a {@link Workqueue}.
+ *
+ * <p>Every task submitted through the view is a one-shot {@link Work} tracked in {@link #tasks}
+ * until it ends. {@code shutdown} stops accepting; the view terminates when the last tracked task
+ * ends. {@code shutdownNow} also cancels every task that has not started (returning them) and
+ * interrupts the running ones. The workqueue itself is never closed by the view.
+ */
+final class WorkqueueExecutorService extends AbstractExecutorService {
+    private final Workqueue wq;
+    /** Tasks submitted and not yet ended. */
+    private final Set<Task> tasks = ConcurrentHashMap.newKeySet();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition terminated = lock.newCondition();
+    /** Written under {@link #lock}. */
+    private volatile boolean shutdown;
+
+    WorkqueueExecutorService(Workqueue wq) {
+        this.wq = wq;
+    }
+
+    /** A tracked one-shot work. */
+    private final class Task implements Runnable {
+        final Runnable command;
+        final Work work;
+        /** The thread running it, for shutdownNow; written by that thread. */
+        volatile Thread runner;
+
+        Task(Runnable command) {
+            this.command = command;
+            this.work = new Work(this);
+        }
+
+        @Override
+        public void run() {
+            runner = Thread.currentThread();
+            try {
+                if (!shutdownNowCalled) {
+                    command.run();
+                }
+            } finally {
+                runner = null;
+                ended(this);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return String.valueOf(command);
+        }
+    }
+
+    /** Set by shutdownNow so that tasks popped concurrently do not start. */
+    private volatile boolean shutdownNowCalled;
+
+    @Override
+    public void execute(Runnable command) {
+        Objects.requireNonNull(command, "command");
+        Task t = new Task(command);
+        tasks.add(t);
+        if (shutdown) {
+            tasks.remove(t);
+            maybeTerminate();
+            throw new RejectedExecutionException("executor view of " + wq + " is shut down");
+        }
+        try {
+            wq.queue(t.work);
+        } catch (RuntimeException e) {
+            tasks.remove(t);
+            maybeTerminate();
+            throw e;
+        }
+    }
+
+    private void ended(Task t) {
+        tasks.remove(t);
+        if (shutdown) {
+            maybeTerminate();
+        }
+    }
+
+    private void maybeTerminate() {
+        if (shutdown && tasks.isEmpty()) {
+            lock.lock();
+            try {
+                terminated.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    @Override
+    public void shutdown() {
+        lock.lock();
+        try {
+            shutdown = true;
+        } finally {
+            lock.unlock();
+        }
+        maybeTerminate();
+    }
+
+    @Override
+    public List<Runnable> shutdownNow() {
+        shutdown();
+        shutdownNowCalled = true;
+        List<Runnable> notStarted = new ArrayList<>();
+        for (Task t : tasks) {
+            if (t.work.cancel()) {
+                notStarted.add(t.command);
+                tasks.remove(t);
+            } else {
+                Thread r = t.runner;
+                if (r != null) {
+                    r.interrupt();
+                }
+            }
+        }
+        maybeTerminate();
+        return notStarted;
+    }
+
+    @Override
+    public boolean isShutdown() {
+        return shutdown;
+    }
+
+    @Override
+    public boolean isTerminated() {
+        return shutdown && tasks.isEmpty();
+    }
+
+    @Override
+    public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+        long nanos = unit.toNanos(timeout);
+        lock.lock();
+        try {
+            while (!isTerminated()) {
+                if (nanos <= 0) {
+                    return false;
+                }
+                nanos = terminated.awaitNanos(nanos);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    protected <T> RunnableFuture<T> newTaskFor(Runnable runnable, T value) {
+        return new BlockingFutureTask<>(runnable, value);
+    }
+
+    @Override
+    protected <T> RunnableFuture<T> newTaskFor(Callable<T> callable) {
+        return new BlockingFutureTask<>(callable);
+    }
+
+    @Override
+    public String toString() {
+        return "ExecutorService[" + wq.name() + (shutdown ? ", shut down" : "") + "]";
+    }
+
+    /** A FutureTask whose waits count as announced blocking on a worker. */
+    private static final class BlockingFutureTask<T> extends FutureTask<T> {
+        BlockingFutureTask(Callable<T> c) {
+            super(c);
+        }
+
+        BlockingFutureTask(Runnable r, T v) {
+            super(r, v);
+        }
+
+        @Override
+        public T get() throws InterruptedException, ExecutionException {
+            if (isDone()) {
+                return super.get();
+            }
+            try {
+                return Blocking.call(super::get);
+            } catch (InterruptedException | ExecutionException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
+            if (isDone()) {
+                return super.get();
+            }
+            try {
+                return Blocking.call(() -> super.get(timeout, unit));
+            } catch (InterruptedException | ExecutionException | TimeoutException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package dev.cmwq4j.internal;
+
+/**
+ * A {@link WorkNode} with a timer entry: the engine side of {@link dev.cmwq4j.DelayedWork}.
+ *
+ * <p>While the timer holds it, the node is PENDING and {@code where == TIMER}; it is not yet
+ * counted in any {@link PoolWorkqueue}, only in its workqueue's count of armed delayed works
+ * (so {@code drain} and {@code close} wait for it). When the entry fires, the node is queued
+ * to the workqueue and CPU it was armed for, as if queued at that moment.
+ */
+public final class DelayedNode extends WorkNode {
+    /** Workqueue and CPU of the armed instance; written by the PENDING owner before arming. */
+    private WorkqueueCore armedWq;
+    private int armedCpu;
+
+    private final TimerEntry entry = new TimerEntry() {
+        @Override
+        protected void fire() {
+            WorkqueueCore wq = armedWq;
+            wq.delayedDone();
+            wq.enqueue(DelayedNode.this, armedCpu);
+        }
+
+        @Override
+        protected void armedChanged(boolean armed) {
+            where = armed ? TIMER : NOWHERE;
+        }
+
+        @Override
+        public String toString() {
+            return "timer of " + DelayedNode.this;
+        }
+    };
+
+    public DelayedNode(Runnable action) {
+        super(action);
+    }
+
+    /** Arms the owned pending instance. */
+    void arm(WorkqueueCore wq, int cpu, long delayNanos) {
+        armedWq = wq;
+        armedCpu = cpu;
+        pinned = cpu >= 0 && !wq.unbound;
+        wq.delayedArmed();
+        wq.engine.timer.schedule(entry, System.nanoTime() + delayNanos);
+    }
+
+    /** Moves the armed timer; false if it is not armed (it fired or was cancelled meanwhile). */
+    boolean rearm(long delayNanos) {
+        WorkqueueCore wq = armedWq;
+        return wq != null && wq.engine.timer.reschedule(entry, System.nanoTime() + delayNanos);
+    }
+
+    /** Disarms the timer; true if it was armed, so that it will not fire. */
+    boolean disarm() {
+        WorkqueueCore wq = armedWq;
+        if (wq != null && wq.engine.timer.cancel(entry)) {
+            wq.delayedDone();
+            return true;
+        }
+        return false;
+    }
+
+    /** If the timer is armed, fires it now on the calling thread (flush of a delayed work). */
+    public void fireNowIfArmed() {
+        if (where == TIMER && disarm()) {
+            armedWq.enqueue(this, armedCpu);
+        }
+    }
+}

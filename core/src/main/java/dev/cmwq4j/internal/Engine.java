@@ -1,0 +1,231 @@
+package dev.cmwq4j.internal;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The set of worker pools behind a {@code Cmwq} instance: per CPU index one normal and one
+ * high-priority concurrency-managed pool, plus one unbound pool per priority, and the
+ * {@link Timer} thread that fires delayed works and runs manager passes.
+ *
+ * <h2>Placement</h2>
+ * A Java thread that queues has no CPU, so a work queued to a bound workqueue goes:
+ * <ol>
+ *   <li>from a worker of a bound pool: to that worker's CPU index (locality, batching);
+ *   <li>from any other thread: to a home pool derived from the thread, unless the home pool is
+ *       loaded and one other pool, picked at random, is idle; that is two volatile reads, O(1).
+ * </ol>
+ * After such an insert into a busy pool, one random sibling that is idle is asked to send a thief
+ * ({@link #maybeKickThief}); a thief steals only unpinned works that waited past the steal
+ * threshold, so a worker fanning out keeps every CPU busy.
+ */
+public final class Engine {
+    static final System.Logger LOG = System.getLogger("dev.cmwq4j");
+
+    /** Reports a failure thrown by a work: (work owner, workqueue name, error). */
+    public interface FailureSink {
+        void failed(Object work, String workqueue, Throwable error);
+    }
+
+    /** Plain configuration values, validated by the public builder. */
+    public static final class Config {
+        public int cpus;
+        public long idleTimeoutNanos;
+        public long stallWindowNanos;
+        public long stealThresholdNanos;
+        public long createCooldownNanos;
+        public int maxThreads;
+        public ThreadFactory threadFactory;
+        public String threadNamePrefix;
+        public FailureSink failureSink;
+    }
+
+    final int ncpu;
+    private final WorkerPool[] normal;
+    private final WorkerPool[] high;
+    private final WorkerPool unboundNormal;
+    private final WorkerPool unboundHigh;
+    final Timer timer;
+
+    final long idleTimeoutNanos;
+    final long stallWindowNanos;
+    final long stealThresholdNanos;
+    final long createCooldownNanos;
+    final boolean stealing;
+    final int maxThreads;
+    final ThreadFactory threadFactory;
+    final String threadNamePrefix;
+    private final FailureSink failureSink;
+
+    /** Worker threads alive or being created; atomic. */
+    private final AtomicInteger threads = new AtomicInteger();
+    /** Highest value {@link #threads} reached; CAS-max. */
+    private final AtomicInteger peakThreads = new AtomicInteger();
+    public final LongAdder blocksAnnounced = new LongAdder();
+    public final LongAdder creationFailures = new LongAdder();
+    /** Open workqueues, for close-all and, later, statistics. */
+    private final List<WorkqueueCore> workqueues = new CopyOnWriteArrayList<>();
+
+    public Engine(Config c) {
+        this.ncpu = c.cpus;
+        this.idleTimeoutNanos = c.idleTimeoutNanos;
+        this.stallWindowNanos = c.stallWindowNanos;
+        this.stealThresholdNanos = c.stealThresholdNanos;
+        this.createCooldownNanos = c.createCooldownNanos;
+        this.stealing = c.cpus > 1;
+        this.maxThreads = c.maxThreads;
+        this.threadFactory = c.threadFactory;
+        this.threadNamePrefix = c.threadNamePrefix;
+        this.failureSink = c.failureSink;
+        normal = new WorkerPool[ncpu];
+        high = new WorkerPool[ncpu];
+        for (int i = 0; i < ncpu; i++) {
+            normal[i] = new WorkerPool(this, i, false);
+            high[i] = new WorkerPool(this, i, true);
+        }
+        unboundNormal = new WorkerPool(this, -1, false);
+        unboundHigh = new WorkerPool(this, -1, true);
+        String prefix = c.threadNamePrefix;
+        timer = new Timer(r -> new Thread(r, prefix + "timer"));
+    }
+
+    public int cpus() {
+        return ncpu;
+    }
+
+    public WorkerPool[] boundPools(boolean highPriority) {
+        return highPriority ? high : normal;
+    }
+
+    public WorkerPool unboundPool(boolean highPriority) {
+        return highPriority ? unboundHigh : unboundNormal;
+    }
+
+    public WorkqueueCore newWorkqueue(String name, boolean unbound, boolean highPriority,
+            boolean cpuIntensive, boolean ordered, int maxActive) {
+        WorkqueueCore wq = new WorkqueueCore(this, name, unbound, highPriority, cpuIntensive, ordered, maxActive);
+        workqueues.add(wq);
+        return wq;
+    }
+
+    void unregister(WorkqueueCore wq) {
+        workqueues.remove(wq);
+    }
+
+    public List<WorkqueueCore> workqueues() {
+        return List.copyOf(workqueues);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Placement.
+
+    /** CPU index for a work queued to a bound workqueue without an explicit CPU. */
+    int placeBound(boolean highPriority) {
+        Worker w = Worker.current();
+        if (w != null && w.pool.managed) {
+            return w.pool.cpu;
+        }
+        int n = ncpu;
+        if (n == 1) {
+            return 0;
+        }
+        WorkerPool[] pools = highPriority ? high : normal;
+        int home = homeIndex(n);
+        if (pools[home].isLoaded()) {
+            int other = otherIndex(home, n);
+            if (pools[other].isIdle()) {
+                return other;
+            }
+        }
+        return home;
+    }
+
+    /** After an unpinned insert into {@code pool}: if it is busy, ask an idle sibling for a thief. */
+    void maybeKickThief(WorkerPool pool) {
+        if (!stealing || pool.nrRunning.get() == 0 || pool.nrPending == 0) {
+            return;
+        }
+        WorkerPool[] pools = pool.highPriority ? high : normal;
+        WorkerPool candidate = pools[otherIndex(pool.cpu, ncpu)];
+        if (candidate.isIdle() && !candidate.thiefKicked) {
+            candidate.kickThief();
+        }
+    }
+
+    private static int homeIndex(int n) {
+        long id = Thread.currentThread().threadId();
+        return (int) Long.remainderUnsigned(id * 0x9E3779B97F4A7C15L >>> 17, n);
+    }
+
+    private static int otherIndex(int self, int n) {
+        int r = ThreadLocalRandom.current().nextInt(n - 1);
+        return r >= self ? r + 1 : r;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Thread supply.
+
+    /** Takes one slot under the global thread cap. */
+    boolean reserveThread() {
+        for (;;) {
+            int t = threads.get();
+            if (t >= maxThreads) {
+                return false;
+            }
+            if (threads.compareAndSet(t, t + 1)) {
+                int peak;
+                while ((peak = peakThreads.get()) < t + 1 && !peakThreads.compareAndSet(peak, t + 1)) {
+                    // retry
+                }
+                return true;
+            }
+        }
+    }
+
+    void releaseThread() {
+        threads.decrementAndGet();
+    }
+
+    public int threads() {
+        return threads.get();
+    }
+
+    public int peakThreads() {
+        return peakThreads.get();
+    }
+
+    void creationFailed(WorkerPool pool, Throwable t) {
+        creationFailures.increment();
+        LOG.log(System.Logger.Level.WARNING, "cmwq4j: cannot create a worker for pool " + pool.name
+                + "; retrying after back-off", t);
+    }
+
+    void reportFailure(WorkNode n, WorkqueueCore wq, Throwable t) {
+        try {
+            failureSink.failed(n.owner, wq.name, t);
+        } catch (Throwable t2) {
+            LOG.log(System.Logger.Level.ERROR, "cmwq4j: failure handler threw", t2);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Shutdown.
+
+    /** Closes every workqueue (draining it), then stops all workers and the timer. */
+    public void shutdown() {
+        for (WorkqueueCore wq : workqueues) {
+            wq.close();
+        }
+        for (int i = 0; i < ncpu; i++) {
+            normal[i].close();
+            high[i].close();
+        }
+        unboundNormal.close();
+        unboundHigh.close();
+        timer.shutdown();
+    }
+}

@@ -1,0 +1,22 @@
+package dev.cmwq4j.internal;
+
+/**
+ * Something the {@link Timer} fires at a deadline: a delayed work, or a pool's manager pass.
+ * Entries are pre-allocated by their owners, so arming and firing allocate nothing.
+ */
+public abstract class TimerEntry {
+    /** Absolute System.nanoTime() deadline; guarded by the timer lock. */
+    long deadline;
+    /** Position in the timer heap, or -1 when not armed; guarded by the timer lock. */
+    int heapIndex = -1;
+
+    /** Runs on the timer thread, without the timer lock. Must not block for long. */
+    protected abstract void fire();
+
+    /** Called under the timer lock when the entry enters ({@code true}) or leaves the heap. */
+    protected void armedChanged(boolean armed) {}
+
+    public final boolean isArmed() {
+        return heapIndex >= 0;
+    }
+}

@@ -1,0 +1,361 @@
+package dev.cmwq4j.internal;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The engine-side state of one {@link dev.cmwq4j.Work}: its state word, its list links, the
+ * fields of its pending instance, and the counters that {@code flush} waits on.
+ *
+ * <h2>The state word</h2>
+ * Every transition of a work goes through one CAS on {@link #state}:
+ * <ul>
+ *   <li>{@link #PENDING}: an instance is queued and has not started. Whoever sets it owns the
+ *       pending instance (the queuer, then the list that holds it) until it starts or is
+ *       cancelled. {@code queue} returns false while it is set.
+ *   <li>{@link #RUNNING}: an instance is executing on some worker. Set together with clearing
+ *       PENDING when the instance starts, cleared when it ends.
+ *   <li>{@link #HANDOFF}: a worker popped a pending instance while a previous instance was still
+ *       running elsewhere. It leaves the node to the running worker, which runs it right after the
+ *       current run. This gives non-reentrancy across the whole JVM with no cross-pool lock.
+ *   <li>{@link #CANCELLED_BEHIND}: the pending instance was cancelled while a previous one ran;
+ *       the runner resolves both when it ends, so instances always resolve in queueing order.
+ *   <li>{@link #CANCELING}: held by {@code cancelSync} while it waits; {@code queue} fails.
+ * </ul>
+ *
+ * <h2>Resolution and flush</h2>
+ * {@link #queued} counts instances ever queued; {@link #resolved} counts instances that finished
+ * or were cancelled. Instances resolve in queueing order (the RUNNING bit serializes them and
+ * CANCELLED_BEHIND defers an out-of-order cancel), so {@code resolved >= k} means instance k and
+ * all before it are done: {@code flush} waits for {@code resolved >= queued-at-call}.
+ */
+public class WorkNode {
+    public static final int PENDING = 1;
+    public static final int RUNNING = 2;
+    public static final int HANDOFF = 4;
+    public static final int CANCELLED_BEHIND = 8;
+    public static final int CANCELING = 16;
+
+    static final byte NOWHERE = 0;
+    static final byte WORKLIST = 1;
+    static final byte INACTIVE = 2;
+    static final byte TIMER = 3;
+
+    /** What to run; null only for list sentinels. */
+    final Runnable action;
+    /** The public object, for failure reports and toString; set once by {@link #bind}. */
+    Object owner;
+
+    /** CAS only (see class comment). */
+    volatile int state;
+    /** Which list holds the node; written under the lock of that list (pool lock, or timer lock). */
+    volatile byte where;
+    /** List links; guarded by the pool lock of the list holding the node. */
+    WorkNode next, prev;
+
+    // Fields of the pending instance. Written only by the thread that owns PENDING, before it
+    // publishes the node in a list; stable while PENDING is held.
+    /** The pool workqueue the pending instance counts against. */
+    volatile PoolWorkqueue pwq;
+    /** Flush color of the pending instance. */
+    int color;
+    /** System.nanoTime() when the pending instance entered a worklist (steal threshold). */
+    long queuedAt;
+    /** Queued to an explicit CPU: never stolen by another pool. */
+    boolean pinned;
+
+    /** Instances ever queued; written only by the PENDING owner. */
+    volatile long queued;
+    /** Instances finished or cancelled; atomic add (see {@link #resolve}). */
+    volatile long resolved;
+    /** Threads waiting in {@link #awaitResolved}; changed under {@code synchronized (this)}. */
+    volatile int waiters;
+
+    private static final VarHandle STATE;
+    private static final VarHandle RESOLVED;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            STATE = l.findVarHandle(WorkNode.class, "state", int.class);
+            RESOLVED = l.findVarHandle(WorkNode.class, "resolved", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Sentinel constructor for {@link Worklist}. */
+    WorkNode() {
+        this.action = null;
+    }
+
+    public WorkNode(Runnable action) {
+        this.action = action;
+    }
+
+    /** Records the public object this node belongs to; called once, from its constructor. */
+    public final void bind(Object owner) {
+        this.owner = owner;
+    }
+
+    /** Instances finished or cancelled so far. */
+    public final long resolved() {
+        return resolved;
+    }
+
+    /** Instances queued so far. */
+    public final long queued() {
+        return queued;
+    }
+
+    /** The pool workqueue of the pending instance; meaningful only while pending. */
+    public final PoolWorkqueue pendingPwq() {
+        return pwq;
+    }
+
+    final boolean casState(int expect, int update) {
+        return STATE.compareAndSet(this, expect, update);
+    }
+
+    public final boolean isPending() {
+        return (state & PENDING) != 0;
+    }
+
+    public final boolean isRunning() {
+        return (state & RUNNING) != 0;
+    }
+
+    /**
+     * Takes ownership of a new pending instance: sets PENDING unless it, or CANCELING, is set.
+     *
+     * @return false if the work is already pending (or being cancelled synchronously)
+     */
+    public final boolean tryClaim() {
+        for (;;) {
+            int s = state;
+            if ((s & (PENDING | CANCELING)) != 0) {
+                return false;
+            }
+            if (casState(s, s | PENDING)) {
+                queued = queued + 1; // single writer: the PENDING owner
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Gives up a pending instance that was claimed but never published (for example because the
+     * queue was rejected after the claim). Counts as cancelled.
+     */
+    final void unclaim() {
+        clearPending(false);
+    }
+
+    /**
+     * Starts the popped pending instance. Called under the lock of the pool whose worklist held it.
+     *
+     * @return true if the caller now runs it; false if it was handed off to the worker that runs
+     *     the previous instance
+     */
+    final boolean tryStart() {
+        for (;;) {
+            int s = state;
+            if ((s & RUNNING) == 0) {
+                if (casState(s, (s & ~PENDING) | RUNNING)) {
+                    return true;
+                }
+            } else if (casState(s, s | HANDOFF)) {
+                return false;
+            }
+        }
+    }
+
+    /**
+     * Clears PENDING of an instance the caller removed from its list (cancel). If a previous
+     * instance is running, the cancel is recorded as CANCELLED_BEHIND so that the runner resolves
+     * both in order; otherwise the instance resolves now.
+     */
+    final void clearPending(boolean holdCanceling) {
+        for (;;) {
+            int s = state;
+            int ns = s & ~PENDING;
+            if ((s & RUNNING) != 0) {
+                ns |= CANCELLED_BEHIND;
+            }
+            if (holdCanceling) {
+                ns |= CANCELING;
+            }
+            if (casState(s, ns)) {
+                if ((s & RUNNING) == 0) {
+                    resolve(1);
+                }
+                return;
+            }
+        }
+    }
+
+    /** {@link #grab} outcomes. */
+    public static final int GRAB_NONE = 0;
+    public static final int GRABBED = 1;
+    public static final int GRAB_BUSY = 2;
+    /** {@link #grab} modes. */
+    public static final int CANCEL = 0;
+    public static final int CANCEL_HOLD = 1;
+    public static final int STEAL = 2;
+
+    /**
+     * Takes the pending instance off whatever holds it: a worklist, an inactive list, the timer,
+     * or a handoff to a running worker.
+     *
+     * <ul>
+     *   <li>{@link #CANCEL}: the instance is dropped (it resolves as cancelled);
+     *   <li>{@link #CANCEL_HOLD}: the same, and CANCELING is taken (also when nothing was pending)
+     *       so that no new instance can be queued until {@link #releaseCanceling()};
+     *   <li>{@link #STEAL}: PENDING stays set and the caller owns the instance, to re-queue it.
+     * </ul>
+     * A pending instance that is between its claim and its list (being queued, or fired by the
+     * timer) is waited for with a short spin; those windows are a few instructions long.
+     *
+     * @return {@link #GRABBED}, {@link #GRAB_NONE} if nothing was pending, or {@link #GRAB_BUSY}
+     *     if another synchronous cancel holds CANCELING (CANCEL_HOLD only)
+     */
+    public final int grab(int mode) {
+        for (int spins = 0; ; spins++) {
+            int s = state;
+            if ((s & PENDING) == 0) {
+                if (mode != CANCEL_HOLD) {
+                    return GRAB_NONE;
+                }
+                if ((s & CANCELING) != 0) {
+                    return GRAB_BUSY;
+                }
+                if (casState(s, s | CANCELING)) {
+                    return GRAB_NONE;
+                }
+                continue;
+            }
+            if ((s & HANDOFF) != 0) {
+                PoolWorkqueue p = pwq; // stable while PENDING|HANDOFF is set
+                int c = color;
+                int ns = mode == STEAL
+                        ? s & ~HANDOFF
+                        : (s & ~(HANDOFF | PENDING)) | CANCELLED_BEHIND | (mode == CANCEL_HOLD ? CANCELING : 0);
+                if (casState(s, ns)) {
+                    p.workDoneUnlocked(c);
+                    return GRABBED;
+                }
+                continue;
+            }
+            byte w = where;
+            if (w == TIMER) {
+                if (((DelayedNode) this).disarm()) {
+                    finishGrab(mode);
+                    return GRABBED;
+                }
+            } else if (w == WORKLIST || w == INACTIVE) {
+                PoolWorkqueue p = pwq;
+                if (p != null) {
+                    boolean unlinked;
+                    p.pool.lock.lock();
+                    try {
+                        unlinked = p.unlink(this);
+                    } finally {
+                        p.pool.lock.unlock();
+                    }
+                    if (unlinked) {
+                        finishGrab(mode);
+                        return GRABBED;
+                    }
+                }
+            }
+            if (spins < 100) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+    }
+
+    private void finishGrab(int mode) {
+        if (mode != STEAL) {
+            clearPending(mode == CANCEL_HOLD);
+        }
+    }
+
+    /** Releases CANCELING taken by a synchronous cancel and wakes anyone waiting on this node. */
+    public final void releaseCanceling() {
+        for (;;) {
+            int s = state;
+            if (casState(s, s & ~CANCELING)) {
+                break;
+            }
+        }
+        if (waiters > 0) {
+            synchronized (this) {
+                notifyAll();
+            }
+        }
+    }
+
+    /** Marks {@code n} more instances resolved and wakes flushers. */
+    final void resolve(int n) {
+        RESOLVED.getAndAdd(this, (long) n);
+        if (waiters > 0) {
+            synchronized (this) {
+                notifyAll();
+            }
+        }
+    }
+
+    /** Waits, uninterruptibly, until {@code resolved >= target}. Preserves the interrupt status. */
+    public final void awaitResolved(long target) {
+        if (resolved >= target) {
+            return;
+        }
+        boolean interrupted = false;
+        synchronized (this) {
+            waiters++;
+            try {
+                while (resolved < target) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            } finally {
+                waiters--;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits, uninterruptibly, until no synchronous cancel holds this node. */
+    public final void awaitNotCanceling() {
+        boolean interrupted = false;
+        synchronized (this) {
+            waiters++;
+            try {
+                while ((state & CANCELING) != 0) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            } finally {
+                waiters--;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return owner == null ? "sentinel" : String.valueOf(owner);
+    }
+}

@@ -1,0 +1,381 @@
+package dev.cmwq4j.internal;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One platform thread of one {@link WorkerPool}.
+ *
+ * <h2>Implementation overview</h2>
+ * The loop: while counted as running, take works as long as {@link WorkerPool#keepWorking()}
+ * says so; with the worklist empty, try to steal from a loaded sibling pool; then stop counting
+ * and go idle (LIFO) until woken, or until retired after the idle timeout.
+ *
+ * <p>A work runs through {@link #execute}: on return, the worker ends the instance with one CAS on
+ * the work's state word; if another worker handed a newer instance of the same work to it (see
+ * {@link WorkNode#HANDOFF}), it runs that one next, on this thread. So a work never runs twice at
+ * once, and a re-queue made during a run follows the run.
+ *
+ * <h2>The state word</h2>
+ * {@link #wstate} says whether the worker counts in its pool's {@code nrRunning}: IDLE, RUNNING
+ * (counted), BLOCKED (announced through {@code Blocking}, not counted) or CPU_INTENSIVE (not
+ * counted). Every change that moves the worker in or out of {@code nrRunning} is a CAS on this
+ * word, so a transition is never counted twice or lost. Only the worker thread changes it today;
+ * the word is where an observer (the monitor) will meet it.
+ */
+public final class Worker implements Runnable {
+    public static final int IDLE = 0;
+    public static final int RUNNING = 1;
+    public static final int BLOCKED = 2;
+    public static final int CPU_INTENSIVE = 3;
+
+    private static final ThreadLocal<Worker> CURRENT = new ThreadLocal<>();
+    private static final VarHandle WSTATE;
+
+    static {
+        try {
+            WSTATE = MethodHandles.lookup().findVarHandle(Worker.class, "wstate", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    final WorkerPool pool;
+    private final Engine engine;
+    /** Created to run at once (counted by the manager) rather than as an idle reserve. */
+    private final boolean startRunning;
+    volatile Thread thread;
+
+    /** See class comment. CAS only. */
+    volatile int wstate = IDLE;
+    /** Nesting depth of announced blocking; worker thread only. */
+    private int blockDepth;
+
+    // Idle list links and flags; guarded by the pool lock.
+    Worker idleNext, idlePrev;
+    boolean idle;
+    /** Set by the waker (under pool lock) after it took this worker off the idle list. */
+    volatile boolean woken;
+    long idleSince;
+
+    // The instance being run; written by this worker only, read by it (and by flush checks on it).
+    volatile WorkNode current;
+    volatile PoolWorkqueue currentPwq;
+    /** Pwq and color of the instance popAndStart just started; worker thread only. */
+    PoolWorkqueue runPwq;
+    int runColor;
+    /** Output of {@link WorkerPool#stealHead}; worker thread only. */
+    long stealWait;
+
+    Worker(WorkerPool pool, boolean startRunning) {
+        this.pool = pool;
+        this.engine = pool.engine;
+        this.startRunning = startRunning;
+    }
+
+    void start(String name) {
+        Thread t = engine.threadFactory.newThread(this);
+        if (t == null) {
+            throw new IllegalStateException("thread factory returned null");
+        }
+        t.setName(name);
+        t.setDaemon(true);
+        if (pool.highPriority) {
+            t.setPriority(Thread.MAX_PRIORITY);
+        }
+        thread = t;
+        t.start();
+    }
+
+    /** The worker running on the current thread, or null. */
+    public static Worker current() {
+        return CURRENT.get();
+    }
+
+    public WorkerPool pool() {
+        return pool;
+    }
+
+    /** The pwq of the work this worker runs, or null. */
+    public PoolWorkqueue currentPwq() {
+        return currentPwq;
+    }
+
+    public WorkNode currentNode() {
+        return current;
+    }
+
+    public int state() {
+        return wstate;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The loop.
+
+    @Override
+    public void run() {
+        CURRENT.set(this);
+        WorkerPool p = pool;
+        p.lock.lock();
+        try {
+            boolean counted = startRunning;
+            for (;;) {
+                if (!counted) {
+                    if (!idleWait()) {
+                        return;
+                    }
+                }
+                counted = true;
+                p.workerStarted(this);
+                workLoop();
+                p.uncount();
+                counted = false;
+                if (p.needMoreWorker() && !p.closing) {
+                    // Someone blocked between our last look and uncounting: we are the worker.
+                    p.recount();
+                    counted = true;
+                }
+            }
+        } finally {
+            p.workerExited(this);
+            p.lock.unlock();
+            CURRENT.remove();
+        }
+    }
+
+    /** Runs works while the policy allows; lock held on entry and exit. */
+    private void workLoop() {
+        WorkerPool p = pool;
+        for (;;) {
+            while (p.keepWorking()) {
+                WorkNode n = p.popAndStart(this);
+                if (n != null) {
+                    process(n);
+                }
+            }
+            if (p.nrPending == 0 && p.managed && engine.stealing && !p.closing && trySteal()) {
+                continue;
+            }
+            return;
+        }
+    }
+
+    /** Runs a started work; lock held on entry and exit, released while the work runs. */
+    private void process(WorkNode n) {
+        PoolWorkqueue pwq = runPwq;
+        int color = runColor;
+        WorkerPool p = pool;
+        p.lock.unlock();
+        boolean locked = false;
+        try {
+            PoolWorkqueue last = execute(n, pwq, color);
+            int lastColor = runColor;
+            if (last.pool == p) {
+                p.lock.lock();
+                locked = true;
+                last.workDone(lastColor);
+            } else {
+                last.workDoneUnlocked(lastColor);
+            }
+        } finally {
+            if (!locked) {
+                p.lock.lock();
+            }
+        }
+    }
+
+    /**
+     * Runs the instance, then every instance handed to us meanwhile. Ends all of them except the
+     * last in their pwqs; returns the last one's pwq, with its color in {@link #runColor}.
+     */
+    private PoolWorkqueue execute(WorkNode n, PoolWorkqueue pwq, int color) {
+        for (;;) {
+            runOne(n, pwq);
+            // End the instance with one CAS; take a handed-off successor if there is one.
+            for (;;) {
+                int s = n.state;
+                int behind = (s & WorkNode.CANCELLED_BEHIND) != 0 ? 1 : 0;
+                if ((s & WorkNode.HANDOFF) != 0) {
+                    PoolWorkqueue nextPwq = n.pwq; // stable while PENDING|HANDOFF is set
+                    int nextColor = n.color;
+                    int ns = s & ~(WorkNode.HANDOFF | WorkNode.PENDING | WorkNode.CANCELLED_BEHIND);
+                    if (n.casState(s, ns)) {
+                        n.resolve(1 + behind);
+                        pwq.workDoneUnlocked(color);
+                        pwq = nextPwq;
+                        color = nextColor;
+                        break; // run the successor
+                    }
+                } else if (n.casState(s, s & ~(WorkNode.RUNNING | WorkNode.CANCELLED_BEHIND))) {
+                    n.resolve(1 + behind);
+                    runColor = color;
+                    return pwq;
+                }
+            }
+        }
+    }
+
+    private void runOne(WorkNode n, PoolWorkqueue pwq) {
+        current = n;
+        currentPwq = pwq;
+        boolean uncounted = pwq.wq.cpuIntensive && pool.managed;
+        if (uncounted) {
+            enterUncounted(CPU_INTENSIVE);
+        } else {
+            wstate = RUNNING;
+        }
+        try {
+            n.action.run();
+        } catch (Throwable t) {
+            engine.reportFailure(n, pwq.wq, t);
+        } finally {
+            // An interrupt never leaks into the next work.
+            Thread.interrupted();
+            blockDepth = 0;
+            int s = wstate;
+            if (s != RUNNING) {
+                exitUncounted(s);
+            }
+            current = null;
+            currentPwq = null;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Stealing.
+
+    /**
+     * With our worklist empty, takes one unstarted work that has waited past the threshold in a
+     * sibling pool and runs it here. It still counts against the pwq it was queued to. Lock held
+     * on entry and exit; released while looking.
+     *
+     * @return true if a work was stolen and run
+     */
+    private boolean trySteal() {
+        WorkerPool[] siblings = engine.boundPools(pool.highPriority);
+        int n = siblings.length;
+        if (n < 2) {
+            return false;
+        }
+        WorkerPool p = pool;
+        p.lock.unlock();
+        try {
+            long threshold = engine.stealThresholdNanos;
+            for (int round = 0; round < 4; round++) {
+                long now = System.nanoTime();
+                long minWait = Long.MAX_VALUE;
+                int start = ThreadLocalRandom.current().nextInt(n);
+                for (int i = 0; i < n; i++) {
+                    WorkerPool victim = siblings[(start + i) % n];
+                    if (victim == p || victim.nrPending == 0) {
+                        continue;
+                    }
+                    WorkNode stolen = victim.stealHead(this, now, threshold);
+                    if (stolen != null) {
+                        PoolWorkqueue last = execute(stolen, runPwq, runColor);
+                        last.workDoneUnlocked(runColor);
+                        return true;
+                    }
+                    minWait = Math.min(minWait, stealWait);
+                }
+                if (minWait == Long.MAX_VALUE || p.nrPending > 0) {
+                    return false;
+                }
+                LockSupport.parkNanos(this, minWait);
+            }
+            return false;
+        } finally {
+            p.thiefKicked = false;
+            p.lock.lock();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Idle.
+
+    /**
+     * Goes idle and waits. Lock held on entry and exit.
+     *
+     * @return true when woken (already counted as running by the waker), false to exit
+     */
+    private boolean idleWait() {
+        WorkerPool p = pool;
+        wstate = IDLE;
+        p.pushIdle(this);
+        long timeout = engine.idleTimeoutNanos;
+        for (;;) {
+            p.lock.unlock();
+            try {
+                LockSupport.parkNanos(this, timeout);
+            } finally {
+                p.lock.lock();
+            }
+            if (woken) {
+                return true;
+            }
+            if (p.closing) {
+                p.removeIdle(this);
+                return false;
+            }
+            long idleFor = System.nanoTime() - idleSince;
+            if (idleFor >= timeout && p.tooManyWorkers() && p.longestIdle() == this) {
+                p.removeIdle(this);
+                return false;
+            }
+            timeout = Math.max(engine.idleTimeoutNanos - idleFor, 1_000_000L);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Announced blocking.
+
+    /** Entry of an announced block on this worker's own thread. */
+    public void blockBegin() {
+        if (blockDepth++ > 0) {
+            return;
+        }
+        enterUncounted(BLOCKED);
+    }
+
+    /** Exit of an announced block. */
+    public void blockEnd() {
+        if (--blockDepth > 0) {
+            return;
+        }
+        if (wstate == BLOCKED) {
+            exitUncounted(BLOCKED);
+        }
+    }
+
+    /** RUNNING -> {@code to}: leave nrRunning, and kick the pool if it now needs a worker. */
+    private void enterUncounted(int to) {
+        if (!WSTATE.compareAndSet(this, RUNNING, to)) {
+            return; // already uncounted
+        }
+        if (to == BLOCKED) {
+            engine.blocksAnnounced.increment();
+        }
+        WorkerPool p = pool;
+        if (!p.managed) {
+            return;
+        }
+        if (p.nrRunning.decrementAndGet() == 0 && p.nrPending > 0) {
+            p.kickUnlocked();
+        }
+    }
+
+    /** {@code from} -> RUNNING: count again. */
+    private void exitUncounted(int from) {
+        if (WSTATE.compareAndSet(this, from, RUNNING) && pool.managed) {
+            pool.nrRunning.incrementAndGet();
+        }
+    }
+
+    @Override
+    public String toString() {
+        Thread t = thread;
+        return "Worker[" + (t == null ? "?" : t.getName()) + "]";
+    }
+}

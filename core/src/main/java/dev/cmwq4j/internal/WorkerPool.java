@@ -1,0 +1,470 @@
+package dev.cmwq4j.internal;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Workers sharing one worklist.
+ *
+ * <h2>Implementation overview</h2>
+ * There is one bound pool per CPU index at normal priority and one at high priority; these are
+ * <em>concurrency-managed</em>. Unbound pools (one per priority) are not: a work there starts as
+ * soon as a worker is free.
+ *
+ * <p>In a managed pool, {@link #nrRunning} counts the workers that execute a work and are neither
+ * blocked nor CPU-intensive, plus workers that were woken or created to run and have not yet
+ * looked at the worklist (counting them at wake-up time keeps two inserts from waking two
+ * workers). The whole policy is the five predicates below, read as the kernel's table:
+ * <ul>
+ *   <li>{@link #needMoreWorker()}: worklist non-empty and nothing running;
+ *   <li>{@link #keepWorking()}: a worker that finished takes the next work only if the worklist is
+ *       non-empty and at most one worker (itself) runs; a surplus after a wake-up dies out;
+ *   <li>{@link #mayStartWorking()}: an idle worker exists;
+ *   <li>{@link #needToCreateWorker()}: more workers needed and none idle;
+ *   <li>{@link #tooManyWorkers()}: {@code nIdle > 2 && (nIdle - 2) * 4 >= nBusy}.
+ * </ul>
+ * Idle workers form a LIFO list; the most recently idle (cache-warm) worker is woken first, and
+ * the longest idle retires first once there are too many and it has been idle past the timeout.
+ *
+ * <p>Only the manager creates threads, and at most one manager pass per pool runs at a time: it
+ * runs on the {@link Timer} thread. A need that arises while some worker is blocked (and might
+ * return soon) is served after the stall window; a need with no blocked worker, at once.
+ *
+ * <p>Locking: {@link #lock} guards the worklist, the idle list, the worker counts and every
+ * {@link PoolWorkqueue} of this pool. It is never held while taking another pool's lock.
+ * {@link #nrRunning} is atomic because announced blocking changes it without the lock; the
+ * predicate pair "nrRunning dropped to 0, then read nrPending" (blocker) against "nrPending
+ * rose, then read nrRunning" (inserter) is a Dekker pair on volatiles, so one of the two sides
+ * always sees the other and kicks the pool.
+ */
+public final class WorkerPool {
+    final Engine engine;
+    /** CPU index for bound pools, -1 for unbound ones. */
+    final int cpu;
+    final boolean highPriority;
+    /** True for bound (concurrency-managed) pools. */
+    final boolean managed;
+    final String name;
+
+    final ReentrantLock lock = new ReentrantLock();
+    /** Active works ready to run; guarded by {@link #lock}. */
+    private final Worklist worklist = new Worklist();
+    /** Size of {@link #worklist}; written under {@link #lock}, read racily for placement. */
+    volatile int nrPending;
+    /** Managed pools: running workers (see class comment). Atomic; changed with or without lock. */
+    final AtomicInteger nrRunning = new AtomicInteger();
+    /** Unbound pools: workers woken or created to run that have not yet taken work; lock. */
+    private int nWaking;
+    /** All workers of the pool, including ones being created; lock. */
+    int nWorkers;
+    /** Idle workers; lock. */
+    int nIdle;
+    /** Head (most recently idle) and tail (longest idle) of the idle list; lock. */
+    private Worker idleHead, idleTail;
+    /** A thief was requested for this pool and has not yet finished looking; racy flag. */
+    volatile boolean thiefKicked;
+    /** The manager should create a running worker to steal even with an empty worklist; lock. */
+    private boolean thiefWanted;
+    /** Set once when the engine shuts down; workers exit. */
+    volatile boolean closing;
+    /** Sequence number for worker thread names; lock. */
+    private int workerSeq;
+
+    /** The manager pass, armed on the engine timer. */
+    private final TimerEntry managerEntry = new TimerEntry() {
+        @Override
+        protected void fire() {
+            manage();
+        }
+
+        @Override
+        public String toString() {
+            return "manager of " + name;
+        }
+    };
+
+    WorkerPool(Engine engine, int cpu, boolean highPriority) {
+        this.engine = engine;
+        this.cpu = cpu;
+        this.highPriority = highPriority;
+        this.managed = cpu >= 0;
+        this.name = (managed ? "cpu" + cpu : "unbound") + (highPriority ? "H" : "");
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The policy: five predicates.
+
+    /** Worklist non-empty and nobody running to take it. */
+    boolean needMoreWorker() {
+        if (!managed) {
+            return nrPending > nWaking;
+        }
+        return nrPending > 0 && nrRunning.get() == 0;
+    }
+
+    /** A worker that finished a work takes the next one. */
+    boolean keepWorking() {
+        if (!managed) {
+            return nrPending > 0;
+        }
+        return nrPending > 0 && nrRunning.get() <= 1;
+    }
+
+    /** An idle worker exists to be woken. */
+    boolean mayStartWorking() {
+        return nIdle > 0;
+    }
+
+    /** More workers are needed and none is idle. */
+    boolean needToCreateWorker() {
+        return needMoreWorker() && !mayStartWorking();
+    }
+
+    /** Idle workers beyond the reserve, as the kernel counts them. */
+    boolean tooManyWorkers() {
+        int nBusy = nWorkers - nIdle;
+        return nIdle > 2 && (nIdle - 2) * 4 >= nBusy;
+    }
+
+    /** Managed pools keep one idle worker in reserve while any worker is busy. */
+    private boolean needReserve() {
+        return managed && nIdle == 0 && nWorkers > 0 && !closing;
+    }
+
+    /** Some busy worker is not counted (blocked or CPU-intensive) and may come back soon. */
+    private boolean someWorkerMayReturn() {
+        return managed && nWorkers - nIdle - nrRunning.get() > 0;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Placement hints, read without the lock.
+
+    /** Has running or queued work. */
+    boolean isLoaded() {
+        return nrPending > 0 || nrRunning.get() > 0;
+    }
+
+    /** Nothing running, nothing queued. */
+    boolean isIdle() {
+        return nrPending == 0 && nrRunning.get() == 0;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Worklist operations; all under lock.
+
+    void worklistAdd(WorkNode n) {
+        n.where = WorkNode.WORKLIST;
+        n.queuedAt = System.nanoTime();
+        worklist.add(n);
+        nrPending = nrPending + 1;
+    }
+
+    void worklistRemove(WorkNode n) {
+        worklist.remove(n);
+        n.where = WorkNode.NOWHERE;
+        nrPending = nrPending - 1;
+    }
+
+    /**
+     * Pops the oldest work and starts it. Returns null if the list is empty or the popped work was
+     * handed off to the worker that runs its previous instance (the caller just looks again).
+     * On success the started instance's pwq and color are left in {@code w}.
+     */
+    WorkNode popAndStart(Worker w) {
+        WorkNode n = worklist.poll();
+        if (n == null) {
+            return null;
+        }
+        n.where = WorkNode.NOWHERE;
+        nrPending = nrPending - 1;
+        PoolWorkqueue pwq = n.pwq;
+        int color = n.color;
+        if (!n.tryStart()) {
+            return null;
+        }
+        w.runPwq = pwq;
+        w.runColor = color;
+        return n;
+    }
+
+    /**
+     * For a thief: pops the head if it is stealable and has waited at least {@code threshold}.
+     * Returns the started node, or null; {@code w.stealWait} receives how long until the head
+     * becomes stealable (Long.MAX_VALUE if there is nothing to wait for).
+     */
+    WorkNode stealHead(Worker w, long now, long threshold) {
+        w.stealWait = Long.MAX_VALUE;
+        if (nrPending == 0) {
+            return null;
+        }
+        lock.lock();
+        try {
+            WorkNode head = worklist.peek();
+            if (head == null || head.pinned) {
+                return null;
+            }
+            long waited = now - head.queuedAt;
+            if (waited < threshold) {
+                w.stealWait = threshold - waited;
+                return null;
+            }
+            return popAndStart(w);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Waking and creating workers.
+
+    /** Makes sure queued work will be picked up. Under lock. */
+    void kick() {
+        if (!needMoreWorker()) {
+            return;
+        }
+        if (mayStartWorking()) {
+            wakeFirstIdle();
+        } else {
+            requestManager(someWorkerMayReturn() ? engine.stallWindowNanos : 0);
+        }
+    }
+
+    /** {@link #kick()} from a thread that does not hold the lock. */
+    void kickUnlocked() {
+        lock.lock();
+        try {
+            kick();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes the most recently idle worker, counting it as running. Under lock. */
+    private void wakeFirstIdle() {
+        Worker w = idleHead;
+        removeIdle(w);
+        if (managed) {
+            nrRunning.incrementAndGet();
+        } else {
+            nWaking++;
+        }
+        w.woken = true;
+        LockSupport.unpark(w.thread);
+    }
+
+    /**
+     * Asks this otherwise idle pool to send one worker stealing. Called without any pool lock.
+     */
+    void kickThief() {
+        if (thiefKicked || closing) {
+            return;
+        }
+        thiefKicked = true;
+        lock.lock();
+        try {
+            if (mayStartWorking()) {
+                wakeFirstIdle();
+            } else {
+                thiefWanted = true;
+                requestManager(0);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Arms the manager pass no later than {@code delayNanos} from now. Under lock or not. */
+    void requestManager(long delayNanos) {
+        if (closing) {
+            return;
+        }
+        engine.timer.scheduleNoLaterThan(managerEntry, System.nanoTime() + delayNanos);
+    }
+
+    /**
+     * The manager pass, on the timer thread: creates the workers the predicates ask for, one at a
+     * time, outside the lock. A failed creation backs off (the kernel's cooldown) and retries.
+     */
+    void manage() {
+        lock.lock();
+        try {
+            for (;;) {
+                if (closing) {
+                    return;
+                }
+                boolean running;
+                if (needToCreateWorker() || (thiefWanted && nIdle == 0)) {
+                    running = true;
+                } else if (needReserve()) {
+                    running = false;
+                } else {
+                    thiefWanted = false;
+                    return;
+                }
+                if (!engine.reserveThread()) {
+                    requestManager(engine.createCooldownNanos);
+                    return;
+                }
+                thiefWanted = false;
+                nWorkers++;
+                if (running) {
+                    if (managed) {
+                        nrRunning.incrementAndGet();
+                    } else {
+                        nWaking++;
+                    }
+                }
+                Worker w = new Worker(this, running);
+                String threadName = engine.threadNamePrefix + name + "-" + (workerSeq++);
+                lock.unlock();
+                Throwable failure = null;
+                try {
+                    w.start(threadName);
+                } catch (Throwable t) {
+                    failure = t;
+                } finally {
+                    lock.lock();
+                }
+                if (failure != null) {
+                    engine.releaseThread();
+                    nWorkers--;
+                    if (running) {
+                        if (managed) {
+                            nrRunning.decrementAndGet();
+                        } else {
+                            nWaking--;
+                        }
+                    }
+                    engine.creationFailed(this, failure);
+                    requestManager(engine.createCooldownNanos);
+                    return;
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Called by workers, under lock.
+
+    /** A woken or newly created running worker starts looking at the worklist. */
+    void workerStarted(Worker w) {
+        if (!managed) {
+            nWaking--;
+        } else if (needReserve()) {
+            requestManager(engine.stallWindowNanos);
+        }
+    }
+
+    /** A running worker stops being counted before it goes idle. */
+    void uncount() {
+        if (managed) {
+            nrRunning.decrementAndGet();
+        }
+    }
+
+    /** The worker counts itself again (it found work right after uncounting). */
+    void recount() {
+        if (managed) {
+            nrRunning.incrementAndGet();
+        } else {
+            nWaking++;
+        }
+    }
+
+    void pushIdle(Worker w) {
+        w.idleNext = idleHead;
+        w.idlePrev = null;
+        if (idleHead != null) {
+            idleHead.idlePrev = w;
+        } else {
+            idleTail = w;
+        }
+        idleHead = w;
+        w.idle = true;
+        w.woken = false;
+        w.idleSince = System.nanoTime();
+        nIdle++;
+    }
+
+    void removeIdle(Worker w) {
+        if (w.idlePrev != null) {
+            w.idlePrev.idleNext = w.idleNext;
+        } else {
+            idleHead = w.idleNext;
+        }
+        if (w.idleNext != null) {
+            w.idleNext.idlePrev = w.idlePrev;
+        } else {
+            idleTail = w.idlePrev;
+        }
+        w.idleNext = null;
+        w.idlePrev = null;
+        w.idle = false;
+        nIdle--;
+    }
+
+    /** The longest idle worker; lock. */
+    Worker longestIdle() {
+        return idleTail;
+    }
+
+    void workerExited(Worker w) {
+        nWorkers--;
+        engine.releaseThread();
+    }
+
+    /** Engine shutdown: wake every idle worker so that it exits. */
+    void close() {
+        lock.lock();
+        try {
+            closing = true;
+            for (Worker w = idleHead; w != null; w = w.idleNext) {
+                LockSupport.unpark(w.thread);
+            }
+        } finally {
+            lock.unlock();
+        }
+        engine.timer.cancel(managerEntry);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Introspection (tests, stats).
+
+    public String name() {
+        return name;
+    }
+
+    public int workers() {
+        lock.lock();
+        try {
+            return nWorkers;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public int idleWorkers() {
+        lock.lock();
+        try {
+            return nIdle;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public int running() {
+        return nrRunning.get();
+    }
+
+    public int pending() {
+        return nrPending;
+    }
+
+    @Override
+    public String toString() {
+        return "WorkerPool[" + name + "]";
+    }
+}

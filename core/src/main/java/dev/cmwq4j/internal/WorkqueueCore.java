@@ -1,0 +1,418 @@
+package dev.cmwq4j.internal;
+
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The engine side of a {@link dev.cmwq4j.Workqueue}: its attributes, its {@link PoolWorkqueue}s,
+ * placement of queued works, flush colors, drain and close. It owns no threads.
+ *
+ * <h2>Flush colors</h2>
+ * Works are colored with the workqueue's current epoch (mod {@link PoolWorkqueue#COLORS}) when
+ * they are queued, and each pwq counts its works in flight per color. A flush flips every pwq to
+ * the next epoch E+1 and then waits until every epoch up to E has drained. Works queued after the
+ * flip carry E+1 or later, so they can never hold the flush up (no livelock), and the flush waits
+ * for nothing queued after it started. {@link #drainedThrough} records the highest epoch D such
+ * that every epoch up to D has drained; a color is reused for epoch E+16 only once E has drained,
+ * so a color counter always counts a single epoch.
+ */
+public final class WorkqueueCore {
+    static final int OPEN = 0;
+    static final int DRAINING = 1;
+    static final int CLOSED = 2;
+
+    public final String name;
+    public final Engine engine;
+    public final boolean unbound;
+    public final boolean highPriority;
+    public final boolean cpuIntensive;
+    public final boolean ordered;
+    /** One pwq per CPU pool (bound) or a single one (unbound, ordered). Fixed at creation. */
+    final PoolWorkqueue[] pwqs;
+
+    /** Written under {@link #flushLock} by setMaxActive; each pwq keeps its own copy. */
+    private volatile int maxActive;
+    /** OPEN, DRAINING or CLOSED; written under {@link #flushLock}. */
+    private volatile int lifecycle = OPEN;
+    /** Nested drains in progress; guarded by {@link #flushLock}. */
+    private int drainDepth;
+    /** Delayed works armed on the timer for this workqueue. Atomic. */
+    private final AtomicInteger delayedPending = new AtomicInteger();
+
+    private final Object flushLock = new Object();
+    /** Current flush epoch; written under {@link #flushLock}. */
+    private long epoch;
+    /** Every epoch up to this one has no work in flight; under {@link #flushLock}. */
+    private long drainedThrough = -1;
+    /** Threads waiting in flush or drain; volatile count read by colorDone, queue of threads. */
+    volatile int flushWaiters;
+    private final AtomicInteger flushWaiterCount = new AtomicInteger();
+    private final ConcurrentLinkedQueue<Thread> flushThreads = new ConcurrentLinkedQueue<>();
+
+    public WorkqueueCore(Engine engine, String name, boolean unbound, boolean highPriority,
+            boolean cpuIntensive, boolean ordered, int maxActive) {
+        this.engine = engine;
+        this.name = name;
+        this.unbound = unbound || ordered;
+        this.highPriority = highPriority;
+        this.cpuIntensive = cpuIntensive;
+        this.ordered = ordered;
+        this.maxActive = maxActive;
+        if (this.unbound) {
+            pwqs = new PoolWorkqueue[] {new PoolWorkqueue(this, engine.unboundPool(highPriority), maxActive)};
+        } else {
+            WorkerPool[] pools = engine.boundPools(highPriority);
+            pwqs = new PoolWorkqueue[pools.length];
+            for (int i = 0; i < pools.length; i++) {
+                pwqs[i] = new PoolWorkqueue(this, pools[i], maxActive);
+            }
+        }
+    }
+
+    public int maxActive() {
+        return maxActive;
+    }
+
+    public boolean isClosed() {
+        return lifecycle == CLOSED;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Queueing.
+
+    /**
+     * Queues {@code n} unless it is pending.
+     *
+     * @param cpu a CPU index, or -1 for placement by the engine
+     * @return false if it was already pending
+     */
+    public boolean queue(WorkNode n, int cpu) {
+        checkAccepting();
+        if (!n.tryClaim()) {
+            return false;
+        }
+        n.pinned = cpu >= 0 && !unbound;
+        enqueue(n, cpu);
+        return true;
+    }
+
+    /** Queues {@code n} after {@code delayNanos} (> 0) unless it is pending. */
+    public boolean queueDelayed(DelayedNode n, int cpu, long delayNanos) {
+        checkAccepting();
+        if (!n.tryClaim()) {
+            return false;
+        }
+        n.arm(this, cpu, delayNanos);
+        return true;
+    }
+
+    /**
+     * Modifies the timer of a delayed work: re-arms it if armed; takes it back from a worklist and
+     * arms it if already queued; queues it afresh otherwise. A delay of 0 queues it now.
+     *
+     * @return true if it was pending before the call
+     */
+    public boolean modDelayed(DelayedNode n, int cpu, long delayNanos) {
+        checkAccepting();
+        for (;;) {
+            if (n.where == WorkNode.TIMER && delayNanos > 0 && n.rearm(delayNanos)) {
+                return true;
+            }
+            if (n.tryClaim()) {
+                place(n, cpu, delayNanos);
+                return false;
+            }
+            int g = n.grab(WorkNode.STEAL);
+            if (g == WorkNode.GRABBED) {
+                place(n, cpu, delayNanos);
+                return true;
+            }
+            Thread.onSpinWait(); // it started meanwhile, or a cancelSync holds it
+            if ((n.state & WorkNode.CANCELING) != 0) {
+                return false;
+            }
+        }
+    }
+
+    private void place(DelayedNode n, int cpu, long delayNanos) {
+        if (delayNanos <= 0) {
+            n.pinned = cpu >= 0 && !unbound;
+            enqueue(n, cpu);
+        } else {
+            n.arm(this, cpu, delayNanos);
+        }
+    }
+
+    /** Inserts a node whose PENDING bit the caller owns. */
+    void enqueue(WorkNode n, int cpu) {
+        boolean pinned = n.pinned;
+        PoolWorkqueue pwq;
+        if (unbound) {
+            pwq = pwqs[0];
+        } else if (cpu >= 0) {
+            pwq = pwqs[cpu];
+        } else {
+            pwq = pwqs[engine.placeBound(highPriority)];
+        }
+        WorkerPool pool = pwq.pool;
+        pool.lock.lock();
+        try {
+            pwq.insert(n);
+        } finally {
+            pool.lock.unlock();
+        }
+        if (!pinned && pool.managed) {
+            engine.maybeKickThief(pool);
+        }
+    }
+
+    /** Rejects queueing to a closed workqueue, or to a draining one from outside its own works. */
+    private void checkAccepting() {
+        int l = lifecycle;
+        if (l == OPEN) {
+            return;
+        }
+        if (l == CLOSED) {
+            throw new RejectedExecutionException("workqueue '" + name + "' is closed");
+        }
+        if (!isCurrentWorkOfThis()) {
+            throw new RejectedExecutionException("workqueue '" + name
+                    + "' is draining: only its own works may queue to it");
+        }
+    }
+
+    /** The calling thread is a worker running a work of this workqueue. */
+    public boolean isCurrentWorkOfThis() {
+        Worker w = Worker.current();
+        PoolWorkqueue cur = w == null ? null : w.currentPwq;
+        return cur != null && cur.wq == this;
+    }
+
+    void delayedArmed() {
+        delayedPending.incrementAndGet();
+    }
+
+    void delayedDone() {
+        if (delayedPending.decrementAndGet() == 0 && flushWaiters > 0) {
+            wakeFlushers();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Flush.
+
+    /** Waits for every work queued before the call to finish. */
+    public void flush() {
+        if (isCurrentWorkOfThis()) {
+            Worker w = Worker.current();
+            throw new IllegalStateException("work '" + w.current + "' flushes its own workqueue '"
+                    + name + "': it would wait for itself");
+        }
+        Worker w = Worker.current();
+        if (w != null) {
+            w.blockBegin();
+        }
+        registerWaiter();
+        boolean interrupted = false;
+        try {
+            long target;
+            for (;;) {
+                synchronized (flushLock) {
+                    advanceDrained();
+                    long next = epoch + 1;
+                    if (drainedThrough >= next - PoolWorkqueue.COLORS) {
+                        int color = (int) (next & (PoolWorkqueue.COLORS - 1));
+                        for (PoolWorkqueue pwq : pwqs) {
+                            pwq.pool.lock.lock();
+                            try {
+                                pwq.workColor = color;
+                            } finally {
+                                pwq.pool.lock.unlock();
+                            }
+                        }
+                        target = epoch;
+                        epoch = next;
+                        break;
+                    }
+                }
+                interrupted |= waitForProgress();
+            }
+            for (;;) {
+                synchronized (flushLock) {
+                    advanceDrained();
+                    if (drainedThrough >= target) {
+                        return;
+                    }
+                }
+                interrupted |= waitForProgress();
+            }
+        } finally {
+            unregisterWaiter();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (w != null) {
+                w.blockEnd();
+            }
+        }
+    }
+
+    /** Under flushLock: advance drainedThrough over every drained epoch older than the current. */
+    private void advanceDrained() {
+        while (drainedThrough + 1 < epoch) {
+            int color = (int) ((drainedThrough + 1) & (PoolWorkqueue.COLORS - 1));
+            for (PoolWorkqueue pwq : pwqs) {
+                pwq.pool.lock.lock();
+                try {
+                    if (pwq.inFlight(color) != 0) {
+                        return;
+                    }
+                } finally {
+                    pwq.pool.lock.unlock();
+                }
+            }
+            drainedThrough++;
+        }
+    }
+
+    private void registerWaiter() {
+        flushThreads.add(Thread.currentThread());
+        flushWaiters = flushWaiterCount.incrementAndGet();
+    }
+
+    private void unregisterWaiter() {
+        flushWaiters = flushWaiterCount.decrementAndGet();
+        flushThreads.remove(Thread.currentThread());
+    }
+
+    /**
+     * Parks until some color or delayed count of this workqueue reaches zero (or spuriously).
+     * Flush is uninterruptible: returns whether an interrupt was swallowed, to be restored.
+     */
+    private boolean waitForProgress() {
+        LockSupport.park(this);
+        return Thread.interrupted();
+    }
+
+    void wakeFlushers() {
+        for (Thread t : flushThreads) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Drain, close, maxActive.
+
+    private int totalInFlight() {
+        int sum = 0;
+        for (PoolWorkqueue pwq : pwqs) {
+            pwq.pool.lock.lock();
+            try {
+                sum += pwq.totalInFlight();
+            } finally {
+                pwq.pool.lock.unlock();
+            }
+        }
+        return sum;
+    }
+
+    /** Waits until nothing is queued, running or armed; meanwhile only own works may queue. */
+    public void drain() {
+        drain(false);
+    }
+
+    /** Drains, then rejects all further queueing. Idempotent. */
+    public void close() {
+        synchronized (flushLock) {
+            if (lifecycle == CLOSED) {
+                return;
+            }
+        }
+        drain(true);
+        engine.unregister(this);
+    }
+
+    private void drain(boolean closing) {
+        synchronized (flushLock) {
+            if (lifecycle == CLOSED) {
+                return;
+            }
+            drainDepth++;
+            lifecycle = DRAINING;
+        }
+        boolean done = false;
+        try {
+            for (;;) {
+                flush();
+                if (totalInFlight() == 0 && delayedPending.get() == 0) {
+                    break;
+                }
+                if (delayedPending.get() > 0) {
+                    waitForDelayed();
+                }
+            }
+            done = true;
+        } finally {
+            synchronized (flushLock) {
+                drainDepth--;
+                if (closing && done) {
+                    lifecycle = CLOSED;
+                } else if (drainDepth == 0 && lifecycle == DRAINING) {
+                    lifecycle = OPEN;
+                }
+            }
+        }
+    }
+
+    private void waitForDelayed() {
+        Worker w = Worker.current();
+        if (w != null) {
+            w.blockBegin();
+        }
+        registerWaiter();
+        boolean interrupted = false;
+        try {
+            while (delayedPending.get() > 0 && totalInFlight() == 0) {
+                interrupted |= waitForProgress();
+            }
+        } finally {
+            unregisterWaiter();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (w != null) {
+                w.blockEnd();
+            }
+        }
+    }
+
+    public void setMaxActive(int max) {
+        synchronized (flushLock) {
+            maxActive = max;
+            for (PoolWorkqueue pwq : pwqs) {
+                pwq.pool.lock.lock();
+                try {
+                    pwq.setMaxActive(max);
+                } finally {
+                    pwq.pool.lock.unlock();
+                }
+            }
+        }
+    }
+
+    /** Works active (in worklists or running) summed over pools; for tests and stats. */
+    public int active() {
+        int sum = 0;
+        for (PoolWorkqueue pwq : pwqs) {
+            sum += pwq.active();
+        }
+        return sum;
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}
