@@ -53,9 +53,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
         public void run() {
             runner = Thread.currentThread();
             try {
-                if (!shutdownNowCalled) {
-                    command.run();
-                }
+                command.run();
             } finally {
                 runner = null;
                 ended(this);
@@ -67,9 +65,6 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
             return String.valueOf(command);
         }
     }
-
-    /** Set by shutdownNow so that tasks popped concurrently do not start. */
-    private volatile boolean shutdownNowCalled;
 
     @Override
     public void execute(Runnable command) {
@@ -122,17 +117,19 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
     @Override
     public List<Runnable> shutdownNow() {
         shutdown();
-        shutdownNowCalled = true;
+        // First take back everything not started, then interrupt what runs: interrupting first
+        // would let a worker start a waiting task between the two.
         List<Runnable> notStarted = new ArrayList<>();
         for (Task t : tasks) {
             if (t.work.cancel()) {
                 notStarted.add(t.command);
                 tasks.remove(t);
-            } else {
-                Thread r = t.runner;
-                if (r != null) {
-                    r.interrupt();
-                }
+            }
+        }
+        for (Task t : tasks) {
+            Thread r = t.runner;
+            if (r != null) {
+                r.interrupt();
             }
         }
         maybeTerminate();

@@ -146,7 +146,8 @@ public final class Engine {
 
     /** After an unpinned insert into {@code pool}: if it is busy, ask an idle sibling for a thief. */
     void maybeKickThief(WorkerPool pool) {
-        if (!stealing || pool.nrRunning.get() == 0 || pool.nrPending == 0) {
+        // a backlog of one is what the running worker takes next (a chain): no thief for that
+        if (!stealing || pool.nrRunning.get() == 0 || pool.nrPending < 2) {
             return;
         }
         WorkerPool[] pools = pool.highPriority ? high : normal;

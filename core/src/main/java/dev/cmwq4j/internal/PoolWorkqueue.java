@@ -57,11 +57,11 @@ public final class PoolWorkqueue {
     }
 
     void workDoneUnlocked(int color) {
-        pool.lock.lock();
+        pool.lock();
         try {
             workDone(color);
         } finally {
-            pool.lock.unlock();
+            pool.unlock();
         }
     }
 
@@ -131,11 +131,11 @@ public final class PoolWorkqueue {
     }
 
     public int active() {
-        pool.lock.lock();
+        pool.lock();
         try {
             return nrActive;
         } finally {
-            pool.lock.unlock();
+            pool.unlock();
         }
     }
 }

@@ -37,7 +37,7 @@ public final class Timer implements Runnable {
     /** Arms {@code e} at {@code deadline}, or moves it there if it is armed already. */
     public void schedule(TimerEntry e, long deadline) {
         boolean earliest;
-        lock.lock();
+        Locks.acquire(lock);
         try {
             e.deadline = deadline;
             if (e.heapIndex >= 0) {
@@ -65,7 +65,7 @@ public final class Timer implements Runnable {
      * Arms {@code e} at {@code deadline}, or moves it earlier if it is armed later than that.
      */
     public void scheduleNoLaterThan(TimerEntry e, long deadline) {
-        lock.lock();
+        Locks.acquire(lock);
         try {
             if (e.heapIndex >= 0 && e.deadline - deadline <= 0) {
                 return;
@@ -79,7 +79,7 @@ public final class Timer implements Runnable {
     /** Moves {@code e} to {@code deadline} only if it is armed. @return whether it was armed */
     public boolean reschedule(TimerEntry e, long deadline) {
         boolean earliest;
-        lock.lock();
+        Locks.acquire(lock);
         try {
             if (e.heapIndex < 0) {
                 return false;
@@ -99,7 +99,7 @@ public final class Timer implements Runnable {
 
     /** Disarms {@code e}. @return true if it was armed (so it will not fire) */
     public boolean cancel(TimerEntry e) {
-        lock.lock();
+        Locks.acquire(lock);
         try {
             int i = e.heapIndex;
             if (i < 0) {
@@ -114,7 +114,7 @@ public final class Timer implements Runnable {
     }
 
     public int armedCount() {
-        lock.lock();
+        Locks.acquire(lock);
         try {
             return size;
         } finally {
@@ -132,7 +132,7 @@ public final class Timer implements Runnable {
         while (!stopped) {
             TimerEntry due = null;
             long waitNanos = -1;
-            lock.lock();
+            Locks.acquire(lock);
             try {
                 if (size > 0) {
                     long now = System.nanoTime();

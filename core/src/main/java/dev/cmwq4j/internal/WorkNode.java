@@ -256,11 +256,11 @@ public class WorkNode {
                 PoolWorkqueue p = pwq;
                 if (p != null) {
                     boolean unlinked;
-                    p.pool.lock.lock();
+                    p.pool.lock();
                     try {
                         unlinked = p.unlink(this);
                     } finally {
-                        p.pool.lock.unlock();
+                        p.pool.unlock();
                     }
                     if (unlinked) {
                         finishGrab(mode);

@@ -46,6 +46,8 @@ public final class Worker implements Runnable {
     private final Engine engine;
     /** Created to run at once (counted by the manager) rather than as an idle reserve. */
     private final boolean startRunning;
+    /** A reserve worker that has not yet reached the idle list; pool lock. */
+    boolean reserveStarting;
     volatile Thread thread;
 
     /** See class comment. CAS only. */
@@ -73,6 +75,7 @@ public final class Worker implements Runnable {
         this.pool = pool;
         this.engine = pool.engine;
         this.startRunning = startRunning;
+        this.reserveStarting = !startRunning;
     }
 
     void start(String name) {
@@ -118,7 +121,7 @@ public final class Worker implements Runnable {
     public void run() {
         CURRENT.set(this);
         WorkerPool p = pool;
-        p.lock.lock();
+        p.lock();
         try {
             boolean counted = startRunning;
             for (;;) {
@@ -140,7 +143,7 @@ public final class Worker implements Runnable {
             }
         } finally {
             p.workerExited(this);
-            p.lock.unlock();
+            p.unlock();
             CURRENT.remove();
         }
     }
@@ -167,13 +170,13 @@ public final class Worker implements Runnable {
         PoolWorkqueue pwq = runPwq;
         int color = runColor;
         WorkerPool p = pool;
-        p.lock.unlock();
+        p.unlock();
         boolean locked = false;
         try {
             PoolWorkqueue last = execute(n, pwq, color);
             int lastColor = runColor;
             if (last.pool == p) {
-                p.lock.lock();
+                p.lock();
                 locked = true;
                 last.workDone(lastColor);
             } else {
@@ -181,7 +184,7 @@ public final class Worker implements Runnable {
             }
         } finally {
             if (!locked) {
-                p.lock.lock();
+                p.lock();
             }
         }
     }
@@ -260,7 +263,7 @@ public final class Worker implements Runnable {
             return false;
         }
         WorkerPool p = pool;
-        p.lock.unlock();
+        p.unlock();
         try {
             long threshold = engine.stealThresholdNanos;
             for (int round = 0; round < 4; round++) {
@@ -288,7 +291,7 @@ public final class Worker implements Runnable {
             return false;
         } finally {
             p.thiefKicked = false;
-            p.lock.lock();
+            p.lock();
         }
     }
 
@@ -303,14 +306,23 @@ public final class Worker implements Runnable {
     private boolean idleWait() {
         WorkerPool p = pool;
         wstate = IDLE;
+        if (reserveStarting) {
+            p.pushIdle(this); // leaves the "starting" count
+            p.removeIdle(this);
+        }
+        if (p.needMoreWorker() && !p.closing) {
+            // work arrived while nobody ran and no idle worker was there to be woken: take it
+            p.recount();
+            return true;
+        }
         p.pushIdle(this);
         long timeout = engine.idleTimeoutNanos;
         for (;;) {
-            p.lock.unlock();
+            p.unlock();
             try {
                 LockSupport.parkNanos(this, timeout);
             } finally {
-                p.lock.lock();
+                p.lock();
             }
             if (woken) {
                 return true;

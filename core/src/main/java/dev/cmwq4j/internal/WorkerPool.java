@@ -68,6 +68,8 @@ public final class WorkerPool {
     private boolean thiefWanted;
     /** Set once when the engine shuts down; workers exit. */
     volatile boolean closing;
+    /** Reserve workers created idle that have not yet reached the idle list; lock. */
+    int nReserveStarting;
     /** Sequence number for worker thread names; lock. */
     private int workerSeq;
 
@@ -129,7 +131,7 @@ public final class WorkerPool {
 
     /** Managed pools keep one idle worker in reserve while any worker is busy. */
     private boolean needReserve() {
-        return managed && nIdle == 0 && nWorkers > 0 && !closing;
+        return managed && nIdle == 0 && nReserveStarting == 0 && nWorkers > 0 && !closing;
     }
 
     /** Some busy worker is not counted (blocked or CPU-intensive) and may come back soon. */
@@ -148,6 +150,15 @@ public final class WorkerPool {
     /** Nothing running, nothing queued. */
     boolean isIdle() {
         return nrPending == 0 && nrRunning.get() == 0;
+    }
+
+    /** Takes {@link #lock} without allocating in the common case (see {@link Locks}). */
+    void lock() {
+        Locks.acquire(lock);
+    }
+
+    void unlock() {
+        lock.unlock();
     }
 
     // ------------------------------------------------------------------------------------------
@@ -198,7 +209,7 @@ public final class WorkerPool {
         if (nrPending == 0) {
             return null;
         }
-        lock.lock();
+        lock();
         try {
             WorkNode head = worklist.peek();
             if (head == null || head.pinned) {
@@ -211,7 +222,7 @@ public final class WorkerPool {
             }
             return popAndStart(w);
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -232,11 +243,11 @@ public final class WorkerPool {
 
     /** {@link #kick()} from a thread that does not hold the lock. */
     void kickUnlocked() {
-        lock.lock();
+        lock();
         try {
             kick();
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -261,7 +272,7 @@ public final class WorkerPool {
             return;
         }
         thiefKicked = true;
-        lock.lock();
+        lock();
         try {
             if (mayStartWorking()) {
                 wakeFirstIdle();
@@ -270,7 +281,7 @@ public final class WorkerPool {
                 requestManager(0);
             }
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -287,11 +298,16 @@ public final class WorkerPool {
      * time, outside the lock. A failed creation backs off (the kernel's cooldown) and retries.
      */
     void manage() {
-        lock.lock();
+        lock();
         try {
             for (;;) {
                 if (closing) {
                     return;
+                }
+                if (needMoreWorker() && mayStartWorking()) {
+                    // a worker went idle since the request: waking it beats creating one
+                    wakeFirstIdle();
+                    continue;
                 }
                 boolean running;
                 if (needToCreateWorker() || (thiefWanted && nIdle == 0)) {
@@ -314,17 +330,19 @@ public final class WorkerPool {
                     } else {
                         nWaking++;
                     }
+                } else {
+                    nReserveStarting++;
                 }
                 Worker w = new Worker(this, running);
                 String threadName = engine.threadNamePrefix + name + "-" + (workerSeq++);
-                lock.unlock();
+                unlock();
                 Throwable failure = null;
                 try {
                     w.start(threadName);
                 } catch (Throwable t) {
                     failure = t;
                 } finally {
-                    lock.lock();
+                    lock();
                 }
                 if (failure != null) {
                     engine.releaseThread();
@@ -335,6 +353,8 @@ public final class WorkerPool {
                         } else {
                             nWaking--;
                         }
+                    } else {
+                        nReserveStarting--;
                     }
                     engine.creationFailed(this, failure);
                     requestManager(engine.createCooldownNanos);
@@ -342,7 +362,7 @@ public final class WorkerPool {
                 }
             }
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -375,6 +395,10 @@ public final class WorkerPool {
     }
 
     void pushIdle(Worker w) {
+        if (w.reserveStarting) {
+            w.reserveStarting = false;
+            nReserveStarting--;
+        }
         w.idleNext = idleHead;
         w.idlePrev = null;
         if (idleHead != null) {
@@ -418,14 +442,14 @@ public final class WorkerPool {
 
     /** Engine shutdown: wake every idle worker so that it exits. */
     void close() {
-        lock.lock();
+        lock();
         try {
             closing = true;
             for (Worker w = idleHead; w != null; w = w.idleNext) {
                 LockSupport.unpark(w.thread);
             }
         } finally {
-            lock.unlock();
+            unlock();
         }
         engine.timer.cancel(managerEntry);
     }
@@ -438,20 +462,20 @@ public final class WorkerPool {
     }
 
     public int workers() {
-        lock.lock();
+        lock();
         try {
             return nWorkers;
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
     public int idleWorkers() {
-        lock.lock();
+        lock();
         try {
             return nIdle;
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 

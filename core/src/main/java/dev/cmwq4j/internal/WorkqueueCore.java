@@ -157,11 +157,11 @@ public final class WorkqueueCore {
             pwq = pwqs[engine.placeBound(highPriority)];
         }
         WorkerPool pool = pwq.pool;
-        pool.lock.lock();
+        pool.lock();
         try {
             pwq.insert(n);
         } finally {
-            pool.lock.unlock();
+            pool.unlock();
         }
         if (!pinned && pool.managed) {
             engine.maybeKickThief(pool);
@@ -225,11 +225,11 @@ public final class WorkqueueCore {
                     if (drainedThrough >= next - PoolWorkqueue.COLORS) {
                         int color = (int) (next & (PoolWorkqueue.COLORS - 1));
                         for (PoolWorkqueue pwq : pwqs) {
-                            pwq.pool.lock.lock();
+                            pwq.pool.lock();
                             try {
                                 pwq.workColor = color;
                             } finally {
-                                pwq.pool.lock.unlock();
+                                pwq.pool.unlock();
                             }
                         }
                         target = epoch;
@@ -264,13 +264,13 @@ public final class WorkqueueCore {
         while (drainedThrough + 1 < epoch) {
             int color = (int) ((drainedThrough + 1) & (PoolWorkqueue.COLORS - 1));
             for (PoolWorkqueue pwq : pwqs) {
-                pwq.pool.lock.lock();
+                pwq.pool.lock();
                 try {
                     if (pwq.inFlight(color) != 0) {
                         return;
                     }
                 } finally {
-                    pwq.pool.lock.unlock();
+                    pwq.pool.unlock();
                 }
             }
             drainedThrough++;
@@ -308,11 +308,11 @@ public final class WorkqueueCore {
     private int totalInFlight() {
         int sum = 0;
         for (PoolWorkqueue pwq : pwqs) {
-            pwq.pool.lock.lock();
+            pwq.pool.lock();
             try {
                 sum += pwq.totalInFlight();
             } finally {
-                pwq.pool.lock.unlock();
+                pwq.pool.unlock();
             }
         }
         return sum;
@@ -392,11 +392,11 @@ public final class WorkqueueCore {
         synchronized (flushLock) {
             maxActive = max;
             for (PoolWorkqueue pwq : pwqs) {
-                pwq.pool.lock.lock();
+                pwq.pool.lock();
                 try {
                     pwq.setMaxActive(max);
                 } finally {
-                    pwq.pool.lock.unlock();
+                    pwq.pool.unlock();
                 }
             }
         }

@@ -1,0 +1,260 @@
+package dev.cmwq4j.bench;
+
+import dev.cmwq4j.Cmwq;
+import dev.cmwq4j.Work;
+import dev.cmwq4j.Workqueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Queue-to-execute throughput of <em>pre-built</em> tasks: no allocation per operation on the
+ * benchmark side, so {@code -prof gc} shows what the executor itself allocates per task.
+ *
+ * <p>Peers ({@code executor} param):
+ * <ul>
+ *   <li>{@code cmwq}: a bound workqueue of a private {@link Cmwq}, queueing pre-built
+ *       {@link Work}s;
+ *   <li>{@code fjp}: {@code new ForkJoinPool(ncpu)}, {@code execute} of pre-built Runnables;
+ *   <li>{@code tpe}: {@code ThreadPoolExecutor(ncpu, ncpu, LinkedBlockingQueue)}, {@code execute}
+ *       of pre-built Runnables.
+ * </ul>
+ *
+ * <p>Forms:
+ * <ul>
+ *   <li>{@link #external}: the benchmark thread queues; each op is one queue plus one completed
+ *       run. A ring of {@value #RING} pre-built works (a {@code Work} has at most one pending
+ *       instance) and back-pressure keep at most {@value #WINDOW} outstanding: steady state.
+ *   <li>{@link #selfSubmit}: a fan of independent chains (2 per CPU, rounded up to a power of
+ *       two); each run queues the next work of its chain from the worker. Op = one completed run.
+ *   <li>{@link #pingPong}: one chain of two works, A queues B and B queues A. Op = one round trip
+ *       (two runs).
+ * </ul>
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Fork(1)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@State(Scope.Benchmark)
+public class QueueExecuteBench {
+    /** Pre-built works in the external producer's ring; a power of two. */
+    static final int RING = 1024;
+    /** Most works outstanding (queued, not yet completed) for the external producer. */
+    static final int WINDOW = 256;
+    /** Completed runs per {@link #selfSubmit} invocation. */
+    static final int SELF_BATCH = 1 << 14;
+    /** Pre-built works per self-submit chain. */
+    static final int CHAIN_LENGTH = 4;
+    /** Round trips per {@link #pingPong} invocation. */
+    static final int PING_PONG_BATCH = 1 << 12;
+
+    @Param({"cmwq", "fjp", "tpe"})
+    public String executor;
+
+    private boolean isCmwq;
+    private Cmwq cmwq;
+    private Workqueue wq;
+    private ExecutorService peer;
+
+    // ---- external producer ----
+    /** Completed runs; incremented by the workers. */
+    final AtomicLong completed = new AtomicLong();
+    /** Queued so far; benchmark thread only. */
+    private long issued;
+    private final Runnable countAction = completed::getAndIncrement;
+    private Work[] ring;
+
+    // ---- self-submit and ping-pong ----
+    private Chain[] chains;
+    private Chain pingPongChain;
+    /** Chains still running in the current invocation. */
+    final AtomicInteger chainsLeft = new AtomicInteger();
+    /** The benchmark thread, unparked by the last chain to finish. */
+    volatile Thread waiter;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        switch (executor) {
+            case "cmwq" -> {
+                isCmwq = true;
+                cmwq = Cmwq.builder().build();
+                wq = cmwq.workqueue("bench").build();
+            }
+            case "fjp" -> peer = BenchSupport.newForkJoinPool();
+            case "tpe" -> peer = BenchSupport.newFixedPool();
+            default -> throw new IllegalArgumentException("unknown executor: " + executor);
+        }
+        ring = new Work[RING];
+        for (int i = 0; i < RING; i++) {
+            ring[i] = new Work(countAction);
+        }
+        int nChains = Integer.highestOneBit(Math.max(1, 2 * BenchSupport.ncpu() - 1)) << 1; // >= 2*ncpu
+        nChains = Math.min(nChains, 64);
+        chains = new Chain[nChains];
+        for (int i = 0; i < nChains; i++) {
+            chains[i] = new Chain(CHAIN_LENGTH);
+        }
+        pingPongChain = new Chain(2);
+    }
+
+    /** Lets the external producer's outstanding works finish, so iterations do not overlap. */
+    @TearDown(Level.Iteration)
+    public void drainIteration() {
+        if (!BenchSupport.awaitAtLeast(completed, issued, BenchSupport.SHUTDOWN_TIMEOUT_MILLIS)) {
+            throw new IllegalStateException("outstanding works did not complete: issued " + issued
+                    + ", completed " + completed.get());
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        if (isCmwq) {
+            BenchSupport.closeBounded("workqueue", wq);
+            BenchSupport.closeBounded("cmwq", cmwq);
+        } else {
+            BenchSupport.shutdown(peer);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // 1a. External producer.
+
+    @Benchmark
+    @Threads(1)
+    public void external() {
+        long i = issued;
+        // Back-pressure: at most WINDOW outstanding, i.e. wait for completed > i - WINDOW.
+        long floor = i - WINDOW;
+        if (completed.get() <= floor) {
+            BenchSupport.spinUntilAbove(completed, floor);
+        }
+        if (isCmwq) {
+            Work w = ring[(int) i & (RING - 1)];
+            if (!wq.queue(w)) {
+                queueWhenNotPending(w); // its previous instance has not started yet (rare)
+            }
+        } else {
+            peer.execute(countAction);
+        }
+        issued = i + 1;
+    }
+
+    private void queueWhenNotPending(Work w) {
+        long deadline = System.nanoTime() + BenchSupport.WAIT_TIMEOUT_NANOS;
+        for (int spins = 1; !wq.queue(w); spins++) {
+            Thread.onSpinWait();
+            if ((spins & 0xFF) == 0) {
+                Thread.yield();
+                if (System.nanoTime() - deadline > 0) {
+                    throw new IllegalStateException("work stayed pending: " + w);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // 1b. Worker self-submit: a fan of chains.
+
+    @Benchmark
+    @Threads(1)
+    @OperationsPerInvocation(SELF_BATCH)
+    public void selfSubmit() {
+        Chain[] cs = chains;
+        int perChain = SELF_BATCH / cs.length;
+        waiter = Thread.currentThread();
+        chainsLeft.set(cs.length);
+        for (Chain c : cs) {
+            c.remaining = perChain;
+        }
+        for (Chain c : cs) {
+            c.submit(0);
+        }
+        BenchSupport.awaitZero(chainsLeft);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // 1c. Ping-pong: A queues B, B queues A.
+
+    @Benchmark
+    @Threads(1)
+    @OperationsPerInvocation(PING_PONG_BATCH)
+    public void pingPong() {
+        Chain c = pingPongChain;
+        waiter = Thread.currentThread();
+        chainsLeft.set(1);
+        c.remaining = 2 * PING_PONG_BATCH;
+        c.submit(0);
+        BenchSupport.awaitZero(chainsLeft);
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * A cycle of pre-built hops; each run of hop i submits hop i+1 (mod length) until
+     * {@link #remaining} runs are done. Runs of one chain are sequential (each is submitted by the
+     * previous one), so {@code remaining} needs no synchronization beyond the executor's own
+     * happens-before edge from submit to run.
+     */
+    final class Chain {
+        final Hop[] hops;
+        final Work[] works;
+        int remaining;
+
+        Chain(int length) {
+            hops = new Hop[length];
+            works = new Work[length];
+            for (int i = 0; i < length; i++) {
+                hops[i] = new Hop(this, (i + 1) % length);
+                works[i] = new Work(hops[i]);
+            }
+        }
+
+        void submit(int i) {
+            if (isCmwq) {
+                if (!wq.queue(works[i])) {
+                    // Cannot happen: the chain is sequential, so hop i is never pending here.
+                    throw new IllegalStateException("chain hop was still pending: " + works[i]);
+                }
+            } else {
+                peer.execute(hops[i]);
+            }
+        }
+    }
+
+    final class Hop implements Runnable {
+        private final Chain chain;
+        private final int next;
+
+        Hop(Chain chain, int next) {
+            this.chain = chain;
+            this.next = next;
+        }
+
+        @Override
+        public void run() {
+            Chain c = chain;
+            if (--c.remaining > 0) {
+                c.submit(next);
+            } else if (chainsLeft.decrementAndGet() == 0) {
+                java.util.concurrent.locks.LockSupport.unpark(waiter);
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+package dev.cmwq4j;
+
+import static dev.cmwq4j.TestSupport.spin;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** DESIGN.md section 2: one running worker per pool, more only while one blocks. */
+class ConcurrencyManagementTest {
+
+    @Test
+    void cpuBoundWorksOnOnePoolNeverRunTwoAtOnce() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(2).build()) {
+            Workqueue wq = c.workqueue("cpu").build();
+            TestSupport.Concurrency conc = new TestSupport.Concurrency();
+            Set<String> threads = ConcurrentHashMap.newKeySet();
+            CountDownLatch done = new CountDownLatch(100);
+            for (int i = 0; i < 100; i++) {
+                wq.queueOn(0, new Work(() -> {
+                    conc.enter();
+                    threads.add(Thread.currentThread().getName());
+                    spin(300_000);
+                    conc.exit();
+                    done.countDown();
+                }));
+            }
+            assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(conc.max()).as("works running at once on one pool").isEqualTo(1);
+            // one running worker plus its idle reserve (at most two idle workers are kept)
+            assertThat(c.peakThreads()).as("peak threads").isLessThanOrEqualTo(3);
+            assertThat(threads).hasSizeLessThanOrEqualTo(3);
+        }
+    }
+
+    @Test
+    void announcedBlockingOverlapsOnOnePool() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("blocking").build();
+            // Proof of overlap without timing: every work waits until all 10 are blocked at once.
+            CountDownLatch allIn = new CountDownLatch(10);
+            CountDownLatch done = new CountDownLatch(10);
+            for (int i = 0; i < 10; i++) {
+                wq.queue(new Work(() -> {
+                    allIn.countDown();
+                    Blocking.run(() -> {
+                        try {
+                            allIn.await();
+                        } catch (InterruptedException e) {
+                            throw new RuntimeException(e);
+                        }
+                    });
+                    done.countDown();
+                }));
+            }
+            assertThat(done.await(30, TimeUnit.SECONDS)).as("all 10 blocked at once").isTrue();
+        }
+    }
+
+    @Test
+    void tenBlocksOf100msFinishInAbout100ms() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("sleepers").build();
+            TestSupport.Concurrency conc = new TestSupport.Concurrency();
+            CountDownLatch done = new CountDownLatch(10);
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 10; i++) {
+                wq.queue(new Work(() -> {
+                    conc.enter();
+                    try {
+                        Blocking.sleep(Duration.ofMillis(100));
+                    } catch (InterruptedException e) {
+                        throw new RuntimeException(e);
+                    } finally {
+                        conc.exit();
+                        done.countDown();
+                    }
+                }));
+            }
+            assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertThat(conc.max()).as("sleepers overlapping").isEqualTo(10);
+            // serial would be 1000 ms; generous margin for a loaded 2-core machine
+            assertThat(ms).as("elapsed ms").isLessThan(600);
+        }
+    }
+
+    @Test
+    void aWorkWaitingForALaterWorkOfTheSameQueueCompletes() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("chain").build();
+            CountDownLatch laterRan = new CountDownLatch(1);
+            CountDownLatch firstDone = new CountDownLatch(1);
+            Work later = new Work(laterRan::countDown);
+            wq.queue(new Work(() -> {
+                wq.queue(later);
+                Blocking.run(() -> {
+                    try {
+                        laterRan.await();
+                    } catch (InterruptedException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                firstDone.countDown();
+            }));
+            assertThat(firstDone.await(30, TimeUnit.SECONDS)).isTrue();
+
+            // the same through Work.flush() and Future.get() from inside a work
+            CountDownLatch viaFlush = new CountDownLatch(1);
+            Work second = new Work(() -> spin(1_000_000));
+            wq.queue(new Work(() -> {
+                wq.queue(second);
+                second.flush();
+                viaFlush.countDown();
+            }));
+            assertThat(viaFlush.await(30, TimeUnit.SECONDS)).isTrue();
+
+            var es = wq.asExecutorService();
+            CountDownLatch viaGet = new CountDownLatch(1);
+            es.execute(() -> {
+                try {
+                    assertThat(es.submit(() -> 42).get()).isEqualTo(42);
+                    viaGet.countDown();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            assertThat(viaGet.await(30, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    @Test
+    void blockingOffWorkerJustRuns() throws Exception {
+        int[] ran = {0};
+        Blocking.run(() -> ran[0]++);
+        assertThat(Blocking.call(() -> ++ran[0])).isEqualTo(2);
+        Blocking.sleep(0);
+        assertThat(ran[0]).isEqualTo(2);
+    }
+
+    @Test
+    void nestedBlocksCountOnce() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("nested").build();
+            CountDownLatch release = new CountDownLatch(1);
+            CountDownLatch otherRan = new CountDownLatch(1);
+            CountDownLatch done = new CountDownLatch(1);
+            wq.queue(new Work(() -> {
+                Blocking.run(() -> Blocking.run(() -> { }));
+                // after a nested pair we are counted again: a CPU-bound other work waits for us
+                Blocking.run(() -> {
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                done.countDown();
+            }));
+            wq.queue(new Work(otherRan::countDown));
+            assertThat(otherRan.await(30, TimeUnit.SECONDS)).as("other work ran while we blocked").isTrue();
+            release.countDown();
+            assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    @Test
+    void surplusIdleWorkersRetireAfterTheIdleTimeout() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).idleTimeout(Duration.ofMillis(200)).build()) {
+            Workqueue wq = c.workqueue("burst").build();
+            CountDownLatch allIn = new CountDownLatch(12);
+            CountDownLatch done = new CountDownLatch(12);
+            for (int i = 0; i < 12; i++) {
+                wq.queue(new Work(() -> {
+                    allIn.countDown();
+                    Blocking.run(() -> {
+                        try {
+                            allIn.await();
+                        } catch (InterruptedException e) {
+                            throw new RuntimeException(e);
+                        }
+                    });
+                    done.countDown();
+                }));
+            }
+            assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(c.peakThreads()).isGreaterThanOrEqualTo(12);
+            // the kernel keeps two idle workers; the rest retire
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+                    .untilAsserted(() -> assertThat(c.threads()).isLessThanOrEqualTo(2));
+            // and the pool still works
+            CountDownLatch again = new CountDownLatch(1);
+            wq.queue(new Work(again::countDown));
+            assertThat(again.await(30, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+}

@@ -1,0 +1,322 @@
+package dev.cmwq4j;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Timers of {@link DelayedWork}: queueDelayed, modDelayed, cancel, flush, and their cost. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class DelayedWorkTest {
+    private static final long MS = 1_000_000L;
+
+    private static Cmwq newCmwq(int cpus) {
+        return Cmwq.builder().cpus(cpus).threadNamePrefix("delayed-").build();
+    }
+
+    /** A delayed work that records how often it ran and when it last started. */
+    private static final class Probe {
+        final AtomicInteger runs = new AtomicInteger();
+        final AtomicLong startedAt = new AtomicLong();
+        final CountDownLatch ran = new CountDownLatch(1);
+        final DelayedWork work = new DelayedWork(() -> {
+            startedAt.set(System.nanoTime());
+            runs.incrementAndGet();
+            ran.countDown();
+        });
+
+        boolean awaitRun() throws InterruptedException {
+            return ran.await(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void firesNoEarlierThanAsked() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("no-earlier").build();
+            long[] delaysMs = {1, 20, 50, 120};
+            Probe[] probes = new Probe[delaysMs.length];
+            long[] queuedAt = new long[delaysMs.length];
+            for (int i = 0; i < delaysMs.length; i++) {
+                probes[i] = new Probe();
+                queuedAt[i] = System.nanoTime();
+                assertThat(wq.queueDelayed(probes[i].work, Duration.ofMillis(delaysMs[i]))).isTrue();
+            }
+            for (int i = 0; i < delaysMs.length; i++) {
+                assertThat(probes[i].awaitRun()).as("delay %d ms fired", delaysMs[i]).isTrue();
+                long elapsed = probes[i].startedAt.get() - queuedAt[i];
+                assertThat(elapsed).as("delay %d ms: elapsed %d ns", delaysMs[i], elapsed)
+                        .isGreaterThanOrEqualTo(delaysMs[i] * MS);
+                assertThat(probes[i].runs).hasValue(1);
+            }
+        }
+    }
+
+    @Test
+    void fiftyMillisecondDelayWithTimeUnitOverload() throws Exception {
+        try (Cmwq c = newCmwq(1)) {
+            Workqueue wq = c.workqueue("time-unit").build();
+            Probe p = new Probe();
+            long t0 = System.nanoTime();
+            assertThat(wq.queueDelayed(p.work, 50, TimeUnit.MILLISECONDS)).isTrue();
+            assertThat(p.work.isPending()).isTrue();
+            assertThat(p.awaitRun()).isTrue();
+            assertThat(p.startedAt.get() - t0).isGreaterThanOrEqualTo(50 * MS);
+            // And on an explicit CPU.
+            Probe q = new Probe();
+            long t1 = System.nanoTime();
+            assertThat(wq.queueDelayedOn(0, q.work, Duration.ofMillis(50))).isTrue();
+            assertThat(q.awaitRun()).isTrue();
+            assertThat(q.startedAt.get() - t1).isGreaterThanOrEqualTo(50 * MS);
+        }
+    }
+
+    @Test
+    void modDelayedMovesAnArmedTimerLater() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("mod-later").build();
+            Probe p = new Probe();
+            assertThat(wq.queueDelayed(p.work, Duration.ofMillis(100))).isTrue();
+            long t0 = System.nanoTime();
+            assertThat(wq.modDelayed(p.work, Duration.ofMillis(300))).as("was pending").isTrue();
+            assertThat(p.work.isPending()).isTrue();
+            assertThat(p.awaitRun()).isTrue();
+            assertThat(p.startedAt.get() - t0).as("fired no earlier than the new deadline")
+                    .isGreaterThanOrEqualTo(300 * MS);
+            wq.flush();
+            assertThat(p.runs).hasValue(1);
+        }
+    }
+
+    @Test
+    void modDelayedMovesAnArmedTimerEarlier() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("mod-earlier").build();
+            Probe p = new Probe();
+            assertThat(wq.queueDelayed(p.work, Duration.ofSeconds(30))).isTrue();
+            long t0 = System.nanoTime();
+            assertThat(wq.modDelayed(p.work, Duration.ofMillis(50))).isTrue();
+            assertThat(p.awaitRun()).as("fired long before the original 30 s").isTrue();
+            long elapsed = p.startedAt.get() - t0;
+            assertThat(elapsed).isGreaterThanOrEqualTo(50 * MS).isLessThan(10_000 * MS);
+            wq.flush();
+            assertThat(p.runs).hasValue(1);
+            assertThat(p.work.isPending()).isFalse();
+        }
+    }
+
+    @Test
+    void modDelayedWithZeroRunsItNow() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("mod-zero").build();
+            Probe p = new Probe();
+            assertThat(wq.queueDelayed(p.work, Duration.ofSeconds(30))).isTrue();
+            assertThat(wq.modDelayed(p.work, Duration.ZERO)).isTrue();
+            assertThat(p.awaitRun()).isTrue();
+            wq.flush();
+            assertThat(p.runs).hasValue(1);
+            assertThat(p.work.isPending()).isFalse();
+        }
+    }
+
+    @Test
+    void modDelayedArmsAnIdleWork() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("mod-idle").build();
+            Probe p = new Probe();
+            long t0 = System.nanoTime();
+            assertThat(wq.modDelayed(p.work, Duration.ofMillis(50))).as("was not pending").isFalse();
+            assertThat(p.work.isPending()).isTrue();
+            assertThat(p.awaitRun()).isTrue();
+            assertThat(p.startedAt.get() - t0).isGreaterThanOrEqualTo(50 * MS);
+            wq.flush();
+            assertThat(p.runs).hasValue(1);
+        }
+    }
+
+    /** A work already queued (not started) is taken back and re-armed by modDelayed. */
+    @Test
+    void modDelayedTakesBackAQueuedInstanceAndRearmsIt() throws Exception {
+        try (Cmwq c = newCmwq(1)) {
+            Workqueue wq = c.workqueue("mod-queued").maxActive(1).build();
+            CountDownLatch gateStarted = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            wq.execute(() -> {
+                gateStarted.countDown();
+                try {
+                    release.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            assertThat(gateStarted.await(10, TimeUnit.SECONDS)).isTrue();
+            Probe p = new Probe();
+            assertThat(wq.queueDelayed(p.work, Duration.ZERO)).isTrue(); // queued behind the gate
+            assertThat(p.work.isPending()).isTrue();
+            long t0 = System.nanoTime();
+            assertThat(wq.modDelayed(p.work, Duration.ofMillis(300))).isTrue();
+            release.countDown();
+            assertThat(p.awaitRun()).isTrue();
+            assertThat(p.startedAt.get() - t0).isGreaterThanOrEqualTo(300 * MS);
+            wq.flush();
+            assertThat(p.runs).hasValue(1);
+        }
+    }
+
+    @Test
+    void cancelStopsAnArmedTimer() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("cancel").build();
+            Probe cancelled = new Probe();
+            assertThat(wq.queueDelayed(cancelled.work, Duration.ofMillis(100))).isTrue();
+            assertThat(cancelled.work.cancel()).isTrue();
+            assertThat(cancelled.work.isPending()).isFalse();
+            assertThat(cancelled.work.cancel()).as("nothing left to cancel").isFalse();
+
+            // A sentinel armed well after the cancelled deadline: once it ran, the cancelled one
+            // would have fired long before.
+            Probe sentinel = new Probe();
+            assertThat(wq.queueDelayed(sentinel.work, Duration.ofMillis(300))).isTrue();
+            assertThat(sentinel.awaitRun()).isTrue();
+            wq.flush();
+            assertThat(cancelled.runs).hasValue(0);
+            await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5))
+                    .until(() -> cancelled.runs.get() == 0);
+            // flush of a cancelled work does not wait (or run it).
+            cancelled.work.flush();
+            assertThat(cancelled.runs).hasValue(0);
+
+            // A cancelled work can be armed again and then runs once.
+            assertThat(wq.queueDelayed(cancelled.work, Duration.ofMillis(10))).isTrue();
+            await().atMost(Duration.ofSeconds(10)).until(() -> cancelled.runs.get() == 1);
+            await().during(Duration.ofMillis(100)).atMost(Duration.ofSeconds(5))
+                    .until(() -> cancelled.runs.get() == 1);
+        }
+    }
+
+    @Test
+    void cancelSyncStopsAnArmedTimer() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("cancel-sync").build();
+            Probe p = new Probe();
+            assertThat(wq.queueDelayed(p.work, Duration.ofMillis(50))).isTrue();
+            assertThat(p.work.cancelSync()).isTrue();
+            assertThat(p.work.isPending()).isFalse();
+            assertThat(p.work.isRunning()).isFalse();
+            Probe sentinel = new Probe();
+            wq.queueDelayed(sentinel.work, Duration.ofMillis(250));
+            assertThat(sentinel.awaitRun()).isTrue();
+            assertThat(p.runs).hasValue(0);
+        }
+    }
+
+    @Test
+    void queueDelayedReturnsFalseWhileArmed() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("armed-pending").build();
+            Probe p = new Probe();
+            assertThat(wq.queueDelayed(p.work, Duration.ofMillis(200))).isTrue();
+            assertThat(p.work.isPending()).isTrue();
+            assertThat(wq.queueDelayed(p.work, Duration.ofMillis(10))).isFalse();
+            assertThat(wq.queueDelayed(p.work, Duration.ZERO)).isFalse();
+            assertThat(wq.queue(p.work)).isFalse();
+            assertThat(wq.queueOn(0, p.work)).isFalse();
+            assertThat(p.awaitRun()).isTrue();
+            wq.flush();
+            assertThat(p.runs).as("the rejected calls did not add runs").hasValue(1);
+            await().atMost(Duration.ofSeconds(5)).until(() -> !p.work.isRunning());
+            // Idle again: it can be armed anew.
+            assertThat(wq.queueDelayed(p.work, Duration.ofMillis(5))).isTrue();
+            p.work.flush();
+            assertThat(p.runs).hasValue(2);
+        }
+    }
+
+    @Test
+    void flushFiresAnArmedTimerNowAndWaits() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("flush-fires").build();
+            Probe p = new Probe();
+            AtomicReference<Thread> ranOn = new AtomicReference<>();
+            DelayedWork slow = new DelayedWork(() -> {
+                ranOn.set(Thread.currentThread());
+                p.runs.incrementAndGet();
+            });
+            assertThat(wq.queueDelayed(slow, Duration.ofSeconds(30))).isTrue();
+            long t0 = System.nanoTime();
+            assertThat(slow.flush()).as("had to wait").isTrue();
+            long elapsed = System.nanoTime() - t0;
+            // flush returned only after the run ended, and long before the 30 s deadline.
+            assertThat(p.runs).hasValue(1);
+            assertThat(slow.isPending()).isFalse();
+            assertThat(slow.isRunning()).isFalse();
+            assertThat(elapsed).isLessThan(10_000 * MS);
+            assertThat(ranOn.get()).isNotSameAs(Thread.currentThread());
+            // Nothing left on the timer: it does not run a second time.
+            Probe sentinel = new Probe();
+            wq.queueDelayed(sentinel.work, Duration.ofMillis(100));
+            assertThat(sentinel.awaitRun()).isTrue();
+            assertThat(p.runs).hasValue(1);
+            assertThat(slow.flush()).as("idle: nothing to wait for").isFalse();
+        }
+    }
+
+    @Test
+    void flushWaitsForAShortTimerToo() throws Exception {
+        try (Cmwq c = newCmwq(1)) {
+            Workqueue wq = c.workqueue("flush-short").build();
+            AtomicInteger runs = new AtomicInteger();
+            DelayedWork d = new DelayedWork(runs::incrementAndGet);
+            wq.queueDelayed(d, Duration.ofMillis(20));
+            d.flush();
+            assertThat(runs).hasValue(1);
+        }
+    }
+
+    @Test
+    void tenThousandArmedDelayedWorksNeedFewThreadsAndAllFire() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("many-timers").build();
+            int n = 10_000;
+            AtomicIntegerArray runs = new AtomicIntegerArray(n);
+            CountDownLatch all = new CountDownLatch(n);
+            DelayedWork[] works = new DelayedWork[n];
+            for (int i = 0; i < n; i++) {
+                int id = i;
+                works[i] = new DelayedWork(() -> {
+                    runs.incrementAndGet(id);
+                    all.countDown();
+                });
+            }
+            int threadsBefore = Thread.activeCount();
+            for (int i = 0; i < n; i++) {
+                // Deadlines spread over 500..1000 ms, so they are all armed at once for a while.
+                assertThat(wq.queueDelayed(works[i], Duration.ofMillis(500 + (i * 7919L) % 500))).isTrue();
+            }
+            int pendingNow = 0;
+            for (DelayedWork w : works) {
+                if (w.isPending()) {
+                    pendingNow++;
+                }
+            }
+            assertThat(pendingNow).isGreaterThan(n / 2);
+            assertThat(c.threads()).isLessThan(16);
+            assertThat(all.await(20, TimeUnit.SECONDS)).isTrue();
+            wq.flush();
+            for (int i = 0; i < n; i++) {
+                assertThat(runs.get(i)).as("runs of delayed work %d", i).isEqualTo(1);
+            }
+            // A handful of workers per CPU at most, not one per timer.
+            assertThat(c.peakThreads()).as("peak worker threads").isLessThanOrEqualTo(4 * c.cpus() + 4);
+            assertThat(Thread.activeCount() - threadsBefore).isLessThan(50);
+        }
+    }
+}

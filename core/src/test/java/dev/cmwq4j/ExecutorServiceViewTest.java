@@ -1,0 +1,524 @@
+package dev.cmwq4j;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The JDK {@link ExecutorService} contract of {@link Workqueue#asExecutorService()}. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class ExecutorServiceViewTest {
+    private static final String PREFIX = "esview-";
+
+    private static Cmwq newCmwq(int cpus) {
+        return Cmwq.builder().cpus(cpus).threadNamePrefix(PREFIX).build();
+    }
+
+    private static boolean awaitLatch(CountDownLatch latch) throws InterruptedException {
+        return latch.await(10, TimeUnit.SECONDS);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // submit
+
+    @Test
+    void submitRunnableCompletesWithNullAndRunsOnAWorker() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("submit-runnable").build();
+            ExecutorService es = wq.asExecutorService();
+            AtomicInteger runs = new AtomicInteger();
+            AtomicReference<String> thread = new AtomicReference<>();
+            Future<?> f = es.submit(() -> {
+                thread.set(Thread.currentThread().getName());
+                runs.incrementAndGet();
+            });
+            assertThat(f.get(10, TimeUnit.SECONDS)).isNull();
+            assertThat(f.isDone()).isTrue();
+            assertThat(f.isCancelled()).isFalse();
+            assertThat(runs).hasValue(1);
+            assertThat(thread.get()).startsWith(PREFIX);
+
+            Future<String> withResult = es.submit(runs::incrementAndGet, "result");
+            assertThat(withResult.get(10, TimeUnit.SECONDS)).isEqualTo("result");
+            assertThat(runs).hasValue(2);
+        }
+    }
+
+    @Test
+    void submitCallableCompletesWithItsValue() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("submit-callable").build();
+            ExecutorService es = wq.asExecutorService();
+            List<Future<Integer>> futures = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                int v = i;
+                futures.add(es.submit(() -> v * v));
+            }
+            for (int i = 0; i < 100; i++) {
+                assertThat(futures.get(i).get(10, TimeUnit.SECONDS)).isEqualTo(i * i);
+            }
+        }
+    }
+
+    @Test
+    void exceptionOfATaskIsWrappedInExecutionException() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("submit-throws").build();
+            ExecutorService es = wq.asExecutorService();
+            IllegalStateException boom = new IllegalStateException("boom");
+            Future<Object> fromCallable = es.submit(() -> {
+                throw boom;
+            });
+            assertThatThrownBy(() -> fromCallable.get(10, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause().isSameAs(boom);
+            assertThat(fromCallable.isDone()).isTrue();
+
+            Exception checked = new java.io.IOException("checked");
+            Future<Object> checkedCallable = es.submit(() -> {
+                throw checked;
+            });
+            assertThatThrownBy(checkedCallable::get)
+                    .isInstanceOf(ExecutionException.class)
+                    .cause().isSameAs(checked);
+
+            Future<?> fromRunnable = es.submit((Runnable) () -> {
+                throw boom;
+            });
+            assertThatThrownBy(() -> fromRunnable.get(10, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause().isSameAs(boom);
+
+            // The view and the workqueue are still usable afterwards.
+            assertThat(es.submit(() -> 42).get(10, TimeUnit.SECONDS)).isEqualTo(42);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // invokeAll / invokeAny
+
+    @Test
+    void invokeAllReturnsDoneFuturesInTaskOrder() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("invoke-all").build();
+            ExecutorService es = wq.asExecutorService();
+            AtomicInteger runs = new AtomicInteger();
+            List<Callable<Integer>> tasks = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                int v = i;
+                tasks.add(() -> {
+                    runs.incrementAndGet();
+                    if (v == 7) {
+                        throw new IllegalArgumentException("seven");
+                    }
+                    return v + 1000;
+                });
+            }
+            List<Future<Integer>> futures = es.invokeAll(tasks);
+            assertThat(futures).hasSize(50);
+            assertThat(futures).allSatisfy(f -> assertThat(f.isDone()).isTrue());
+            assertThat(runs).hasValue(50);
+            for (int i = 0; i < 50; i++) {
+                Future<Integer> f = futures.get(i);
+                if (i == 7) {
+                    assertThatThrownBy(f::get).isInstanceOf(ExecutionException.class)
+                            .cause().isInstanceOf(IllegalArgumentException.class).hasMessage("seven");
+                } else {
+                    assertThat(f.get()).isEqualTo(i + 1000);
+                }
+            }
+        }
+    }
+
+    @Test
+    void invokeAllWithTimeoutCancelsTasksThatDidNotFinish() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("invoke-all-timeout").build();
+            ExecutorService es = wq.asExecutorService();
+            CountDownLatch never = new CountDownLatch(1);
+            List<Callable<String>> tasks = List.of(
+                    () -> "fast",
+                    () -> {
+                        Blocking.run(() -> {
+                            try {
+                                never.await(20, TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        });
+                        return "slow";
+                    });
+            List<Future<String>> futures = es.invokeAll(tasks, 300, TimeUnit.MILLISECONDS);
+            assertThat(futures).hasSize(2).allSatisfy(f -> assertThat(f.isDone()).isTrue());
+            assertThat(futures.get(0).get()).isEqualTo("fast");
+            assertThat(futures.get(1).isCancelled()).isTrue();
+            never.countDown();
+        }
+    }
+
+    @Test
+    void invokeAnyReturnsTheResultOfASuccessfulTask() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("invoke-any").build();
+            ExecutorService es = wq.asExecutorService();
+            List<Callable<String>> tasks = List.of(
+                    () -> {
+                        throw new IllegalStateException("first fails");
+                    },
+                    () -> "second",
+                    () -> {
+                        throw new IllegalStateException("third fails");
+                    });
+            assertThat(es.invokeAny(tasks)).isEqualTo("second");
+            assertThat(es.invokeAny(tasks, 10, TimeUnit.SECONDS)).isEqualTo("second");
+        }
+    }
+
+    @Test
+    void invokeAnyThrowsExecutionExceptionWhenAllFail() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("invoke-any-fail").build();
+            ExecutorService es = wq.asExecutorService();
+            AtomicInteger runs = new AtomicInteger();
+            List<Callable<String>> tasks = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                tasks.add(() -> {
+                    runs.incrementAndGet();
+                    throw new IllegalStateException("fails");
+                });
+            }
+            assertThatThrownBy(() -> es.invokeAny(tasks))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(IllegalStateException.class).hasMessage("fails");
+            assertThat(runs).hasValue(3);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // shutdown
+
+    @Test
+    void shutdownRejectsNewTasksButRunsQueuedOnesThenTerminates() throws Exception {
+        try (Cmwq c = newCmwq(1)) {
+            // maxActive 1 on one CPU: one task at a time, the others stay queued.
+            Workqueue wq = c.workqueue("shutdown").maxActive(1).build();
+            ExecutorService es = wq.asExecutorService();
+            CountDownLatch started = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Future<?> blocker = es.submit(() -> {
+                started.countDown();
+                awaitLatch(release);
+                return null;
+            });
+            assertThat(awaitLatch(started)).isTrue();
+            int queued = 20;
+            AtomicInteger[] runs = new AtomicInteger[queued];
+            List<Future<Integer>> futures = new ArrayList<>();
+            for (int i = 0; i < queued; i++) {
+                AtomicInteger r = runs[i] = new AtomicInteger();
+                int v = i;
+                futures.add(es.submit(() -> {
+                    r.incrementAndGet();
+                    return v;
+                }));
+            }
+
+            es.shutdown();
+            assertThat(es.isShutdown()).isTrue();
+            assertThat(es.isTerminated()).isFalse();
+            assertThatThrownBy(() -> es.submit(() -> 1)).isInstanceOf(RejectedExecutionException.class);
+            assertThatThrownBy(() -> es.execute(() -> {})).isInstanceOf(RejectedExecutionException.class);
+            assertThat(es.awaitTermination(50, TimeUnit.MILLISECONDS)).isFalse();
+            assertThat(es.isTerminated()).isFalse();
+
+            release.countDown();
+            assertThat(es.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(es.isTerminated()).isTrue();
+            assertThat(blocker.isDone()).isTrue();
+            for (int i = 0; i < queued; i++) {
+                assertThat(futures.get(i).get(0, TimeUnit.SECONDS)).isEqualTo(i);
+                assertThat(runs[i]).as("runs of task %d", i).hasValue(1);
+            }
+            // shutdown is idempotent; awaitTermination stays true.
+            es.shutdown();
+            assertThat(es.awaitTermination(0, TimeUnit.MILLISECONDS)).isTrue();
+        }
+    }
+
+    @Test
+    void shutdownOfAnIdleViewTerminates() throws Exception {
+        try (Cmwq c = newCmwq(1)) {
+            Workqueue wq = c.workqueue("shutdown-idle").build();
+            ExecutorService es = wq.asExecutorService();
+            assertThat(es.submit(() -> 1).get(10, TimeUnit.SECONDS)).isEqualTo(1);
+            assertThat(es.isShutdown()).isFalse();
+            assertThat(es.isTerminated()).isFalse();
+            es.shutdown();
+            // The finished task may still be ending its bookkeeping (as with ThreadPoolExecutor),
+            // so termination is awaited rather than expected at once.
+            assertThat(es.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(es.isTerminated()).isTrue();
+            assertThat(es.awaitTermination(0, TimeUnit.SECONDS)).isTrue();
+
+            // A view that never had a task terminates at once on shutdown.
+            ExecutorService unused = wq.asExecutorService();
+            unused.shutdown();
+            assertThat(unused.isTerminated()).isTrue();
+            assertThat(unused.awaitTermination(0, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    @Test
+    void shutdownNowReturnsNotStartedTasksWhichNeverRunAndInterruptsRunningOnes() throws Exception {
+        try (Cmwq c = newCmwq(1)) {
+            Workqueue wq = c.workqueue("shutdown-now").maxActive(1).build();
+            ExecutorService es = wq.asExecutorService();
+            CountDownLatch started = new CountDownLatch(1);
+            CountDownLatch never = new CountDownLatch(1);
+            AtomicBoolean interrupted = new AtomicBoolean();
+            Future<?> running = es.submit(() -> {
+                started.countDown();
+                try {
+                    never.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    interrupted.set(true);
+                }
+            });
+            assertThat(awaitLatch(started)).isTrue();
+            AtomicInteger notStartedRuns = new AtomicInteger();
+            int waitingCount = 1000;
+            List<Future<?>> waiting = new ArrayList<>();
+            for (int i = 0; i < waitingCount; i++) {
+                waiting.add(es.submit(notStartedRuns::incrementAndGet));
+            }
+
+            List<Runnable> notStarted = es.shutdownNow();
+
+            assertThat(es.isShutdown()).isTrue();
+            assertThat(notStarted).as("every task that had not started is returned").hasSize(waitingCount);
+            assertThat(notStarted).containsExactlyInAnyOrderElementsOf(
+                    waiting.stream().map(f -> (Runnable) f).toList());
+            assertThat(es.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(es.isTerminated()).isTrue();
+            assertThat(interrupted).as("running task was interrupted").isTrue();
+            assertThat(running.isDone()).isTrue();
+            assertThatThrownBy(() -> es.submit(() -> 1)).isInstanceOf(RejectedExecutionException.class);
+
+            // The returned tasks never run, even after everything else in the workqueue is done.
+            wq.flush();
+            await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5))
+                    .until(() -> notStartedRuns.get() == 0);
+            assertThat(waiting).allSatisfy(f -> assertThat(f.isDone()).isFalse());
+            never.countDown();
+        }
+    }
+
+    @Test
+    void awaitTerminationTimesOutWhileATaskIsBlocked() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("await-timeout").build();
+            ExecutorService es = wq.asExecutorService();
+            CountDownLatch started = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Future<?> blocked = es.submit(() -> {
+                started.countDown();
+                Blocking.run(() -> {
+                    try {
+                        release.await(20, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+            });
+            assertThat(awaitLatch(started)).isTrue();
+
+            // Not shut down: never terminated.
+            assertThat(es.awaitTermination(10, TimeUnit.MILLISECONDS)).isFalse();
+
+            es.shutdown();
+            long t0 = System.nanoTime();
+            boolean terminated = es.awaitTermination(200, TimeUnit.MILLISECONDS);
+            long elapsed = System.nanoTime() - t0;
+            assertThat(terminated).isFalse();
+            assertThat(es.isTerminated()).isFalse();
+            assertThat(blocked.isDone()).isFalse();
+            assertThat(elapsed).as("waited the full timeout").isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(190));
+
+            release.countDown();
+            assertThat(es.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(blocked.isDone()).isTrue();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Interplay with the workqueue
+
+    @Test
+    void completableFutureSupplyAsyncRunsOnTheWorkqueue() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("cf").build();
+            Set<String> threads = ConcurrentHashMap.newKeySet();
+            CompletableFuture<Integer> cf = CompletableFuture.supplyAsync(() -> {
+                threads.add(Thread.currentThread().getName());
+                return 20;
+            }, wq).thenApplyAsync(v -> {
+                threads.add(Thread.currentThread().getName());
+                return v + 1;
+            }, wq).thenApplyAsync(v -> {
+                threads.add(Thread.currentThread().getName());
+                return v * 2;
+            }, wq.asExecutorService());
+            assertThat(cf.get(10, TimeUnit.SECONDS)).isEqualTo(42);
+            assertThat(threads).isNotEmpty().allSatisfy(n -> assertThat(n).startsWith(PREFIX));
+
+            CompletableFuture<Object> failing = CompletableFuture.supplyAsync(() -> {
+                throw new IllegalStateException("cf boom");
+            }, wq);
+            assertThatThrownBy(() -> failing.get(10, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(IllegalStateException.class).hasMessage("cf boom");
+        }
+    }
+
+    @Test
+    void shuttingDownTheViewDoesNotCloseTheWorkqueue() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("view-not-owner").build();
+            ExecutorService es = wq.asExecutorService();
+            assertThat(es.submit(() -> 1).get(10, TimeUnit.SECONDS)).isEqualTo(1);
+            es.shutdown();
+            assertThat(es.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+            ExecutorService es2 = wq.asExecutorService();
+            es2.shutdownNow();
+            assertThat(es2.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+
+            assertThat(wq.isClosed()).isFalse();
+            AtomicInteger runs = new AtomicInteger();
+            Work w = new Work(runs::incrementAndGet);
+            assertThat(wq.queue(w)).isTrue();
+            w.flush();
+            assertThat(runs).hasValue(1);
+            CountDownLatch viaExecute = new CountDownLatch(1);
+            wq.execute(viaExecute::countDown);
+            assertThat(awaitLatch(viaExecute)).isTrue();
+
+            // A fresh view works too.
+            ExecutorService fresh = wq.asExecutorService();
+            assertThat(fresh.isShutdown()).isFalse();
+            assertThat(fresh.submit(() -> "again").get(10, TimeUnit.SECONDS)).isEqualTo("again");
+        }
+    }
+
+    @Test
+    void viewRejectsWithRejectedExecutionExceptionOnceTheWorkqueueIsClosed() throws Exception {
+        try (Cmwq c = newCmwq(1)) {
+            Workqueue wq = c.workqueue("closed-under-view").build();
+            ExecutorService es = wq.asExecutorService();
+            assertThat(es.submit(() -> 1).get(10, TimeUnit.SECONDS)).isEqualTo(1);
+            wq.close();
+            assertThatThrownBy(() -> es.submit(() -> 1)).isInstanceOf(RejectedExecutionException.class);
+            // The failed submit is not tracked: the view can still terminate.
+            es.shutdown();
+            assertThat(es.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Future.get from a worker is announced blocking
+
+    /**
+     * Rounds of the no-deadlock tests. Each round uses a fresh instance: the first block of a new
+     * pool races with the start of its reserve workers, so one round alone can pass by luck.
+     */
+    private static final int GET_ROUNDS = 20;
+
+    /**
+     * On one CPU, a work waits with {@code Future.get()} for a task it submitted to its own bound
+     * workqueue. That task sits behind the waiting work on the same pool; it can only run if the
+     * wait counts as blocking so that another worker starts.
+     */
+    @Test
+    void futureGetInsideAWorkOnOneCpuDoesNotDeadlock() throws Exception {
+        for (int round = 0; round < GET_ROUNDS; round++) {
+            try (Cmwq c = Cmwq.builder().cpus(1).threadNamePrefix(PREFIX).build()) {
+                Workqueue wq = c.workqueue("get-in-work").build();
+                ExecutorService es = wq.asExecutorService();
+                AtomicReference<Object> result = new AtomicReference<>();
+                AtomicReference<Thread> outerThread = new AtomicReference<>();
+                AtomicReference<Thread> innerThread = new AtomicReference<>();
+                CountDownLatch done = new CountDownLatch(1);
+                Work outer = new Work(() -> {
+                    outerThread.set(Thread.currentThread());
+                    Future<String> inner = es.submit(() -> {
+                        innerThread.set(Thread.currentThread());
+                        return "inner";
+                    });
+                    try {
+                        result.set(inner.get());
+                    } catch (InterruptedException | ExecutionException e) {
+                        result.set(e);
+                    } finally {
+                        done.countDown();
+                    }
+                });
+                assertThat(wq.queue(outer)).isTrue();
+                boolean completed = done.await(5, TimeUnit.SECONDS);
+                if (!completed) {
+                    // Unstick the worker so that close() can drain, then fail.
+                    Thread t = outerThread.get();
+                    if (t != null) {
+                        t.interrupt();
+                    }
+                }
+                assertThat(completed).as("round %d: Future.get() inside a work completed (no deadlock)", round)
+                        .isTrue();
+                assertThat(result.get()).isEqualTo("inner");
+                assertThat(innerThread.get()).isNotSameAs(outerThread.get());
+            }
+        }
+    }
+
+    /** The same, with the waiting task itself submitted through the view. */
+    @Test
+    void futureGetInsideASubmittedTaskOnOneCpuDoesNotDeadlock() throws Exception {
+        for (int round = 0; round < GET_ROUNDS; round++) {
+            try (Cmwq c = Cmwq.builder().cpus(1).threadNamePrefix(PREFIX).build()) {
+                Workqueue wq = c.workqueue("get-in-task").build();
+                ExecutorService es = wq.asExecutorService();
+                AtomicReference<Thread> outerThread = new AtomicReference<>();
+                Future<String> outer = es.submit(() -> {
+                    outerThread.set(Thread.currentThread());
+                    Future<String> inner = es.submit(() -> "inner");
+                    return "outer+" + inner.get();
+                });
+                try {
+                    assertThat(outer.get(5, TimeUnit.SECONDS)).isEqualTo("outer+inner");
+                } catch (java.util.concurrent.TimeoutException e) {
+                    Thread t = outerThread.get();
+                    if (t != null) {
+                        t.interrupt();
+                    }
+                    throw new AssertionError("round " + round + ": Future.get() inside a task deadlocked", e);
+                }
+            }
+        }
+    }
+}
