@@ -44,10 +44,13 @@ public final class Workqueue implements Executor, AutoCloseable {
 
     private final Cmwq cmwq;
     final WorkqueueCore core;
+    /** One of {@link Workqueues}: shared by everyone, never closed. */
+    private final boolean system;
 
-    private Workqueue(Cmwq cmwq, WorkqueueCore core) {
+    private Workqueue(Cmwq cmwq, WorkqueueCore core, boolean system) {
         this.cmwq = cmwq;
         this.core = core;
+        this.system = system;
     }
 
     /** A builder for a workqueue on the {@linkplain Cmwq#shared() shared} pools. */
@@ -208,9 +211,14 @@ public final class Workqueue implements Executor, AutoCloseable {
      * Drains, then closes: every later queueing throws {@link RejectedExecutionException}. Armed
      * delayed works are waited for and run, as {@code ScheduledThreadPoolExecutor.shutdown()} does
      * by default; cancel them first to close sooner. Idempotent.
+     *
+     * @throws UnsupportedOperationException on a system workqueue of {@link Workqueues}
      */
     @Override
     public void close() {
+        if (system) {
+            throw new UnsupportedOperationException("system workqueue '" + core.name + "' cannot be closed");
+        }
         core.close();
     }
 
@@ -277,6 +285,7 @@ public final class Workqueue implements Executor, AutoCloseable {
         private boolean cpuIntensive;
         private boolean ordered;
         private int maxActive = -1;
+        private boolean system;
 
         Builder(Cmwq cmwq, String name) {
             this.cmwq = Objects.requireNonNull(cmwq, "cmwq");
@@ -298,6 +307,12 @@ public final class Workqueue implements Executor, AutoCloseable {
         /** Works do not count as running in concurrency management. */
         public Builder cpuIntensive() {
             this.cpuIntensive = true;
+            return this;
+        }
+
+        /** Marks a system workqueue, which cannot be closed. */
+        Builder system() {
+            this.system = true;
             return this;
         }
 
@@ -327,7 +342,7 @@ public final class Workqueue implements Executor, AutoCloseable {
             int max = maxActive == -1 ? (ordered ? 1 : DEFAULT_MAX_ACTIVE) : maxActive;
             checkMaxActive(max, ordered);
             WorkqueueCore core = cmwq.engine().newWorkqueue(name, unbound, highPriority, cpuIntensive, ordered, max);
-            return new Workqueue(cmwq, core);
+            return new Workqueue(cmwq, core, system);
         }
     }
 }

@@ -9,20 +9,20 @@ public final class Workqueues {
     private Workqueues() {}
 
     private static final class System {
-        static final Workqueue WQ = Workqueue.builder("system").build();
+        static final Workqueue WQ = Workqueue.builder("system").system().build();
     }
 
     private static final class HighPriority {
-        static final Workqueue WQ = Workqueue.builder("system_highpri").highPriority().build();
+        static final Workqueue WQ = Workqueue.builder("system_highpri").highPriority().system().build();
     }
 
     private static final class Long {
-        static final Workqueue WQ = Workqueue.builder("system_long").build();
+        static final Workqueue WQ = Workqueue.builder("system_long").system().build();
     }
 
     private static final class Unbound {
         static final Workqueue WQ = Workqueue.builder("system_unbound").unbound()
-                .maxActive(Workqueue.MAX_MAX_ACTIVE).build();
+                .maxActive(Workqueue.MAX_MAX_ACTIVE).system().build();
     }
 
     /** Bound, normal priority: the default place for short works. */

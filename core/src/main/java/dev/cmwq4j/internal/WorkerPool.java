@@ -68,6 +68,11 @@ public final class WorkerPool {
     private boolean thiefWanted;
     /** Set once when the engine shuts down; workers exit. */
     volatile boolean closing;
+    /**
+     * When a need that arose while some worker was blocked may be met with a new thread (the end
+     * of its stall window), or 0 when no such need is waiting; lock.
+     */
+    private long stallDeadline;
     /** Reserve workers created idle that have not yet reached the idle list; lock. */
     int nReserveStarting;
     /** Sequence number for worker thread names; lock. */
@@ -237,8 +242,23 @@ public final class WorkerPool {
         if (mayStartWorking()) {
             wakeFirstIdle();
         } else {
-            requestManager(someWorkerMayReturn() ? engine.stallWindowNanos : 0);
+            requestManager(creationDelay(System.nanoTime()));
         }
+    }
+
+    /**
+     * How long to wait before creating a worker for the current need: none if no busy worker can
+     * come back, else until the end of the stall window that started with this need. Lock.
+     */
+    private long creationDelay(long now) {
+        if (!someWorkerMayReturn()) {
+            stallDeadline = 0;
+            return 0;
+        }
+        if (stallDeadline == 0) {
+            stallDeadline = now + engine.stallWindowNanos;
+        }
+        return Math.max(0, stallDeadline - now);
     }
 
     /** {@link #kick()} from a thread that does not hold the lock. */
@@ -310,12 +330,21 @@ public final class WorkerPool {
                     continue;
                 }
                 boolean running;
-                if (needToCreateWorker() || (thiefWanted && nIdle == 0)) {
+                if (needToCreateWorker()) {
+                    long delay = creationDelay(System.nanoTime());
+                    if (delay > 0) {
+                        // a blocked worker may still return: wait out its stall window
+                        requestManager(delay);
+                        return;
+                    }
+                    running = true;
+                } else if (thiefWanted && nIdle == 0) {
                     running = true;
                 } else if (needReserve()) {
                     running = false;
                 } else {
                     thiefWanted = false;
+                    stallDeadline = 0;
                     return;
                 }
                 if (!engine.reserveThread()) {
@@ -323,6 +352,7 @@ public final class WorkerPool {
                     return;
                 }
                 thiefWanted = false;
+                stallDeadline = 0;
                 nWorkers++;
                 if (running) {
                     if (managed) {

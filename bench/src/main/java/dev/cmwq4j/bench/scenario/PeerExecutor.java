@@ -1,0 +1,41 @@
+package dev.cmwq4j.bench.scenario;
+
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Future;
+
+/**
+ * One executor instance under test, as the scenarios use it. Scenarios never call the JDK or the
+ * Kotlin API directly: what differs between peers (how a task waits, how a sleep is announced)
+ * lives here, next to the peer it belongs to.
+ */
+abstract class PeerExecutor {
+    /** Fire and forget. */
+    abstract void execute(Runnable task);
+
+    /** Submits a task whose result a task of the same executor will wait for. */
+    abstract <T> Future<T> submit(Callable<T> task);
+
+    /**
+     * Waits, inside a task, for a future from {@link #submit}. Peers that can learn of the block do
+     * so here or in the future itself (cmwq's executor-service futures, {@code ForkJoinTask}).
+     */
+    <T> T await(Future<T> future) throws Exception {
+        return future.get();
+    }
+
+    /**
+     * Sleeps inside a task. With {@code announced}, a peer that has a way to be told of blocking
+     * uses it (cmwq: {@code Blocking.sleep}; the {@code fjp-managed} peer:
+     * {@code ForkJoinPool.managedBlock}); every other peer, and every peer when not announced,
+     * calls plain {@link Thread#sleep}.
+     */
+    void sleep(long nanos, boolean announced) throws InterruptedException {
+        Thread.sleep(Duration.ofNanos(nanos));
+    }
+
+    /** Extra facts for the report, e.g. the pool's own thread count; may be empty. */
+    String note() {
+        return "";
+    }
+}

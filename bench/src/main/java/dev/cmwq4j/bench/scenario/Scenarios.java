@@ -1,0 +1,49 @@
+package dev.cmwq4j.bench.scenario;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The scenario registry, in table order.
+ *
+ * <p>To add a scenario, implement {@link Scenario} (sizes go in {@link Sizes}) and add it to
+ * {@link #ALL}; the harness, the tables, the CSV and the charts pick it up. Planned next:
+ * <ul>
+ *   <li>{@code http}: requests against a local server (JDK {@code HttpServer} or a raw socket
+ *       echo), the workers blocking in socket I/O; latency percentiles matter most there.
+ *   <li>{@code priority-inversion}: a high-priority flush behind a backlog of low-priority works,
+ *       with and without inheritance (DESIGN.md section 6), for the executors that have a notion
+ *       of priority.
+ * </ul>
+ */
+final class Scenarios {
+    private Scenarios() {}
+
+    static final List<Scenario> ALL = List.of(
+            new TinyScenario(),
+            new CpuScenario(),
+            new MixedScenario(true),
+            new MixedScenario(false),
+            new FanoutScenario(),
+            new ManySubsystemsScenario()
+            // new HttpScenario(), new PriorityInversionScenario(): see the class comment
+    );
+
+    static Scenario byId(String id) {
+        String want = id.trim().toLowerCase(Locale.ROOT);
+        for (Scenario s : ALL) {
+            if (s.id().equals(want)) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("unknown scenario '" + id + "'; known: " + ids());
+    }
+
+    static String ids() {
+        StringBuilder sb = new StringBuilder();
+        for (Scenario s : ALL) {
+            sb.append(sb.isEmpty() ? "" : ", ").append(s.id());
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,42 @@
+package dev.cmwq4j.bench.scenario;
+
+import java.util.Locale;
+
+/**
+ * Workload sizes of one harness mode. {@code full} follows DESIGN.md section 10; {@code short} is a
+ * smoke run that finishes in well under 3 minutes on 2 cores.
+ *
+ * @param budgetMillis default time bound of one (scenario, executor) child JVM
+ * @param stallMillis a run that completes nothing for this long is reported as a deadlock
+ */
+record Sizes(String mode,
+        int tinyTasks,
+        int cpuTasks, long cpuTaskNanos,
+        int mixedTasks, long mixedCpuNanos, long mixedSleepNanos,
+        int fanoutParents, int fanoutChildren, long fanoutChildNanos,
+        int components, int tasksPerComponent,
+        long budgetMillis, long stallMillis) {
+
+    static final long US = 1_000L;
+    static final long MS = 1_000_000L;
+
+    static Sizes of(String mode) {
+        return switch (mode.toLowerCase(Locale.ROOT)) {
+            case "full" -> new Sizes("full",
+                    2_000_000,
+                    4000, 500 * US,
+                    4000, 100 * US, 1 * MS,
+                    200, 4, 100 * US,
+                    64, 200,
+                    120_000, 3_000);
+            case "short" -> new Sizes("short",
+                    500_000,
+                    1000, 500 * US,
+                    2000, 100 * US, 1 * MS,
+                    200, 4, 100 * US,
+                    64, 100,
+                    30_000, 3_000);
+            default -> throw new IllegalArgumentException("mode must be short or full, got '" + mode + "'");
+        };
+    }
+}
