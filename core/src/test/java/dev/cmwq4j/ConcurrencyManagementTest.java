@@ -86,6 +86,7 @@ class ConcurrencyManagementTest {
             assertThat(conc.max()).as("sleepers overlapping").isEqualTo(10);
             // serial would be 1000 ms; generous margin for a loaded 2-core machine
             assertThat(ms).as("elapsed ms").isLessThan(600);
+            TestSupport.assertPoolsAtRest(c);
         }
     }
 

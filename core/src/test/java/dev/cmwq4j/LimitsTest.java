@@ -71,6 +71,7 @@ class LimitsTest {
             });
             assertThat(done.await(60, TimeUnit.SECONDS)).isTrue();
             assertThat(conc.max()).as("works active at once").isEqualTo(3);
+            TestSupport.assertPoolsAtRest(c);
         }
     }
 
@@ -89,6 +90,7 @@ class LimitsTest {
             assertThat(done.await(60, TimeUnit.SECONDS)).isTrue();
             assertThat(perCpu[0].max()).as("active on cpu 0").isEqualTo(2);
             assertThat(perCpu[1].max()).as("active on cpu 1").isEqualTo(2);
+            TestSupport.assertPoolsAtRest(c);
         }
     }
 

@@ -29,14 +29,15 @@ class NonReentrancyStressTest {
             AtomicBoolean inside = new AtomicBoolean();
             AtomicInteger overlaps = new AtomicInteger();
             int producers = 4;
-            int targetRuns = 20_000;
-            int perProducer = 200_000; // capacity per producer; attempts stop at targetRuns runs
-            long[] runStarts = new long[producers * perProducer + 1000];
+            int scale = Integer.getInteger("cmwq4j.stress.scale", 1); // -Pstress: 50
+            int targetRuns = 20_000 * scale;
+            int perProducer = 10 * targetRuns; // capacity per producer; attempts stop at targetRuns runs
+            long[] runStarts = new long[2 * targetRuns + 1000];
             AtomicInteger runs = new AtomicInteger();
             List<long[]> successes = new ArrayList<>();
             Work[] self = new Work[1];
             AtomicInteger selfQueued = new AtomicInteger();
-            long[] selfStamps = new long[producers * perProducer + 1000];
+            long[] selfStamps = new long[2 * targetRuns + 1000];
             self[0] = new Work(() -> {
                 long start = clock.incrementAndGet();
                 if (inside.getAndSet(true)) {
@@ -64,7 +65,7 @@ class NonReentrancyStressTest {
                 int id = p;
                 threads[p] = new Thread(() -> {
                     int n = 0;
-                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30L * scale);
                     for (int i = 0; n < perProducer - 1 && runs.get() < targetRuns
                             && System.nanoTime() < deadline; i++) {
                         long stamp = clock.incrementAndGet();
@@ -82,7 +83,7 @@ class NonReentrancyStressTest {
                 t.start();
             }
             for (Thread t : threads) {
-                t.join(120_000);
+                t.join(120_000L * scale);
             }
             // wait until the work is idle: flush until neither pending nor running
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).until(() -> {
@@ -110,6 +111,7 @@ class NonReentrancyStressTest {
                 assertThat(s[i]).as("run %d starts after its queue", i).isGreaterThan(q[i]);
             }
             assertThat(nRuns).isGreaterThanOrEqualTo(targetRuns); // the stress really exercised re-queueing
+            TestSupport.assertPoolsAtRest(c);
         }
     }
 

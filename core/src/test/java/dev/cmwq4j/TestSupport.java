@@ -35,6 +35,28 @@ final class TestSupport {
         }
     }
 
+    /**
+     * Waits until every pool of {@code c} is at rest, with its accounting back to zero: nothing
+     * pending, nothing counted as running, every worker idle. A drifting nrRunning (a transition
+     * counted twice or lost) fails this.
+     */
+    static void assertPoolsAtRest(Cmwq c) {
+        dev.cmwq4j.internal.Engine e = c.engine();
+        java.util.List<dev.cmwq4j.internal.WorkerPool> pools = new java.util.ArrayList<>();
+        pools.addAll(java.util.List.of(e.boundPools(false)));
+        pools.addAll(java.util.List.of(e.boundPools(true)));
+        pools.add(e.unboundPool(false));
+        pools.add(e.unboundPool(true));
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() -> {
+            for (dev.cmwq4j.internal.WorkerPool p : pools) {
+                org.assertj.core.api.Assertions.assertThat(p.pending()).as(p.name() + " pending").isZero();
+                org.assertj.core.api.Assertions.assertThat(p.running()).as(p.name() + " nrRunning").isZero();
+                org.assertj.core.api.Assertions.assertThat(p.idleWorkers()).as(p.name() + " idle == workers")
+                        .isEqualTo(p.workers());
+            }
+        });
+    }
+
     /** Process CPU time (user + system) in nanoseconds, from /proc/self/stat (Linux). */
     static long processCpuNanos() {
         try {

@@ -223,11 +223,9 @@ public final class Worker implements Runnable {
     private void runOne(WorkNode n, PoolWorkqueue pwq) {
         current = n;
         currentPwq = pwq;
-        boolean uncounted = pwq.wq.cpuIntensive && pool.managed;
-        if (uncounted) {
+        wstate = RUNNING; // counted: the worker was counted before it took this work
+        if (pwq.wq.cpuIntensive && pool.managed) {
             enterUncounted(CPU_INTENSIVE);
-        } else {
-            wstate = RUNNING;
         }
         try {
             n.action.run();
@@ -238,7 +236,7 @@ public final class Worker implements Runnable {
             Thread.interrupted();
             blockDepth = 0;
             int s = wstate;
-            if (s != RUNNING) {
+            if (s == BLOCKED || s == CPU_INTENSIVE) {
                 exitUncounted(s);
             }
             current = null;
