@@ -135,6 +135,31 @@ class ConcurrencyManagementTest {
     }
 
     @Test
+    void closingACmwqStopsEveryWorkerThread() throws Exception {
+        Cmwq c = Cmwq.builder().cpus(2).threadNamePrefix("closetest-").build();
+        Workqueue wq = c.workqueue("w").build();
+        CountDownLatch done = new CountDownLatch(50);
+        for (int i = 0; i < 50; i++) {
+            wq.execute(() -> {
+                try {
+                    Blocking.sleep(2);
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+                done.countDown();
+            });
+        }
+        c.close(); // drains first
+        assertThat(done.getCount()).isZero();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(c.threads()).isZero());
+        // every worker thread and the timer thread of this instance have exited
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(Thread.getAllStackTraces().keySet())
+                        .noneMatch(t -> t.getName().startsWith("closetest-") && t.isAlive()));
+    }
+
+    @Test
     void blockingOffWorkerJustRuns() throws Exception {
         int[] ran = {0};
         Blocking.run(() -> ran[0]++);

@@ -55,6 +55,8 @@ public final class Engine {
     final long stallWindowNanos;
     final long stealThresholdNanos;
     final long createCooldownNanos;
+    /** How long a worker that ran out of work spins before it parks. */
+    final long idleSpinNanos = Long.getLong("cmwq4j.idleSpinNanos", 20_000L);
     final boolean stealing;
     final int maxThreads;
     final ThreadFactory threadFactory;

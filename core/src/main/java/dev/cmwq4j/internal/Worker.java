@@ -60,6 +60,13 @@ public final class Worker implements Runnable {
     boolean idle;
     /** Set by the waker (under pool lock) after it took this worker off the idle list. */
     volatile boolean woken;
+    /**
+     * True while the worker spins briefly on {@link #woken} before parking; written by the
+     * worker. A waker that sees it skips the unpark: the pair (woken, spinning) is a Dekker
+     * handshake on volatiles, so either the waker sees spinning == false and unparks, or the
+     * worker sees woken == true before it parks.
+     */
+    volatile boolean spinning;
     long idleSince;
 
     // The instance being run; written by this worker only, read by it (and by flush checks on it).
@@ -315,10 +322,21 @@ public final class Worker implements Runnable {
         }
         p.pushIdle(this);
         long timeout = engine.idleTimeoutNanos;
+        boolean spin = p.managed;
         for (;;) {
+            if (p.closing) { // shutdown raced with going idle: close() may not have seen us
+                p.removeIdle(this);
+                return false;
+            }
             p.unlock();
             try {
-                LockSupport.parkNanos(this, timeout);
+                if (spin) {
+                    spin = false;
+                    spinBeforePark();
+                }
+                if (!woken) {
+                    LockSupport.parkNanos(this, timeout);
+                }
             } finally {
                 p.lock();
             }
@@ -336,6 +354,23 @@ public final class Worker implements Runnable {
             }
             timeout = Math.max(engine.idleTimeoutNanos - idleFor, 1_000_000L);
         }
+    }
+
+    /**
+     * Spins for a few microseconds before parking: a worker that just ran out of work is likely
+     * to get more at once, and catching it here saves both the park and the waker's unpark.
+     */
+    private void spinBeforePark() {
+        spinning = true;
+        long deadline = System.nanoTime() + engine.idleSpinNanos;
+        int i = 0;
+        while (!woken) {
+            Thread.onSpinWait();
+            if ((++i & 63) == 0 && System.nanoTime() - deadline >= 0) {
+                break;
+            }
+        }
+        spinning = false;
     }
 
     // ------------------------------------------------------------------------------------------

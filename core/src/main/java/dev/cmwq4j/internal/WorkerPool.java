@@ -73,6 +73,11 @@ public final class WorkerPool {
      * of its stall window), or 0 when no such need is waiting; lock.
      */
     private long stallDeadline;
+    /**
+     * A worker woken under the lock, to be unparked right after the lock is released so that it
+     * does not wake up only to find the lock still held; lock.
+     */
+    private Thread toUnpark;
     /** Reserve workers created idle that have not yet reached the idle list; lock. */
     int nReserveStarting;
     /** Sequence number for worker thread names; lock. */
@@ -162,8 +167,14 @@ public final class WorkerPool {
         Locks.acquire(lock);
     }
 
+    /** Releases {@link #lock}, then unparks the worker woken meanwhile, if any. */
     void unlock() {
+        Thread t = toUnpark;
+        toUnpark = null;
         lock.unlock();
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -281,7 +292,13 @@ public final class WorkerPool {
             nWaking++;
         }
         w.woken = true;
-        LockSupport.unpark(w.thread);
+        if (!w.spinning) {
+            Thread previous = toUnpark;
+            if (previous != null) {
+                LockSupport.unpark(previous); // a second wake in one critical section
+            }
+            toUnpark = w.thread;
+        }
     }
 
     /**
