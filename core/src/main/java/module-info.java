@@ -5,5 +5,6 @@
  * {@code dev.cmwq4j.internal} and are not part of the API.
  */
 module dev.cmwq4j {
+    requires java.management; // ThreadMXBean: the monitor reads worker thread CPU time
     exports dev.cmwq4j;
 }

@@ -35,6 +35,10 @@ import java.util.function.BiConsumer;
  *       <td>100 us</td></tr>
  *   <tr><td>{@link Builder#maxThreads}</td><td>{@code cmwq4j.maxThreads}</td>
  *       <td>4096</td></tr>
+ *   <tr><td>{@link Builder#cpuIntensiveThreshold}</td>
+ *       <td>{@code cmwq4j.cpuIntensiveThresholdMicros}</td><td>10 000 us</td></tr>
+ *   <tr><td>{@link Builder#monitorTick}</td><td>{@code cmwq4j.monitorMinTickMicros},
+ *       {@code cmwq4j.monitorMaxTickMicros}</td><td>250 us, 20 000 us</td></tr>
  * </table>
  */
 public final class Cmwq implements AutoCloseable {
@@ -108,6 +112,10 @@ public final class Cmwq implements AutoCloseable {
         private Duration stealThreshold = Duration.ofNanos(1000 * longProperty("cmwq4j.stealThresholdMicros", 100));
         private Duration createCooldown = Duration.ofSeconds(1);
         private int maxThreads = intProperty("cmwq4j.maxThreads", 4096);
+        private Duration cpuIntensiveThreshold =
+                Duration.ofNanos(1000 * longProperty("cmwq4j.cpuIntensiveThresholdMicros", 10_000));
+        private Duration monitorMinTick = Duration.ofNanos(1000 * longProperty("cmwq4j.monitorMinTickMicros", 250));
+        private Duration monitorMaxTick = Duration.ofNanos(1000 * longProperty("cmwq4j.monitorMaxTickMicros", 20_000));
         private ThreadFactory threadFactory = Executors.defaultThreadFactory();
         private String threadNamePrefix = "cmwq4j-";
         private BiConsumer<? super Work, ? super Throwable> failureHandler = null;
@@ -148,6 +156,31 @@ public final class Cmwq implements AutoCloseable {
         /** Back-off after a failed thread creation (the kernel's cooldown: 1 s); positive. */
         public Builder createCooldown(Duration cooldown) {
             this.createCooldown = positive(cooldown, "createCooldown");
+            return this;
+        }
+
+        /**
+         * How long a work may burn CPU on a concurrency-managed pool before the monitor flags it
+         * CPU-intensive and stops counting it, so that the pool's other works can start (the
+         * kernel's default: 10 ms); positive.
+         */
+        public Builder cpuIntensiveThreshold(Duration threshold) {
+            this.cpuIntensiveThreshold = positive(threshold, "cpuIntensiveThreshold");
+            return this;
+        }
+
+        /**
+         * Bounds of the monitor's adaptive tick: {@code min} while some pool has a backlog,
+         * backing off to {@code max} while pools run without one (it parks while all are idle).
+         */
+        public Builder monitorTick(Duration min, Duration max) {
+            positive(min, "min");
+            positive(max, "max");
+            if (max.compareTo(min) < 0) {
+                throw new IllegalArgumentException("monitor tick max " + max + " is below min " + min);
+            }
+            this.monitorMinTick = min;
+            this.monitorMaxTick = max;
             return this;
         }
 
@@ -193,6 +226,9 @@ public final class Cmwq implements AutoCloseable {
             c.stealThresholdNanos = stealThreshold.toNanos();
             c.createCooldownNanos = createCooldown.toNanos();
             c.maxThreads = maxThreads;
+            c.cpuIntensiveThresholdNanos = cpuIntensiveThreshold.toNanos();
+            c.monitorMinTickNanos = monitorMinTick.toNanos();
+            c.monitorMaxTickNanos = monitorMaxTick.toNanos();
             c.threadFactory = threadFactory;
             c.threadNamePrefix = threadNamePrefix;
             BiConsumer<? super Work, ? super Throwable> h = failureHandler;

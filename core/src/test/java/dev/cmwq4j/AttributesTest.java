@@ -58,8 +58,9 @@ class AttributesTest {
 
     @Test
     void aCpuBoundNormalWorkDoesHoldUpItsPool() throws Exception {
-        // the counterpart of the test above: without the flag the second work waits
-        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+        // the counterpart of the test above: without the flag, and with the monitor's CPU-intensive
+        // detection pushed out of reach, the second work waits
+        try (Cmwq c = Cmwq.builder().cpus(1).cpuIntensiveThreshold(java.time.Duration.ofHours(1)).build()) {
             Workqueue wq = c.workqueue("normal").build();
             CountDownLatch running = new CountDownLatch(1);
             CountDownLatch stop = new CountDownLatch(1);

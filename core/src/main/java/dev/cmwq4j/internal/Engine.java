@@ -42,6 +42,9 @@ public final class Engine {
         public ThreadFactory threadFactory;
         public String threadNamePrefix;
         public FailureSink failureSink;
+        public long cpuIntensiveThresholdNanos;
+        public long monitorMinTickNanos;
+        public long monitorMaxTickNanos;
     }
 
     final int ncpu;
@@ -50,6 +53,8 @@ public final class Engine {
     private final WorkerPool unboundNormal;
     private final WorkerPool unboundHigh;
     final Timer timer;
+    /** Observes blocking and CPU hogs in works that do not announce them. */
+    public final Monitor monitor;
 
     final long idleTimeoutNanos;
     final long stallWindowNanos;
@@ -58,6 +63,7 @@ public final class Engine {
     /** How long a worker that ran out of work spins before it parks. */
     final long idleSpinNanos = Long.getLong("cmwq4j.idleSpinNanos", 20_000L);
     final boolean stealing;
+    final long cpuIntensiveThresholdNanos;
     final int maxThreads;
     final ThreadFactory threadFactory;
     final String threadNamePrefix;
@@ -79,6 +85,7 @@ public final class Engine {
         this.stealThresholdNanos = c.stealThresholdNanos;
         this.createCooldownNanos = c.createCooldownNanos;
         this.stealing = c.cpus > 1;
+        this.cpuIntensiveThresholdNanos = c.cpuIntensiveThresholdNanos;
         this.maxThreads = c.maxThreads;
         this.threadFactory = c.threadFactory;
         this.threadNamePrefix = c.threadNamePrefix;
@@ -93,6 +100,7 @@ public final class Engine {
         unboundHigh = new WorkerPool(this, -1, true);
         String prefix = c.threadNamePrefix;
         timer = new Timer(r -> new Thread(r, prefix + "timer"));
+        monitor = new Monitor(this, prefix + "monitor", c.monitorMinTickNanos, c.monitorMaxTickNanos);
     }
 
     public int cpus() {
@@ -230,5 +238,6 @@ public final class Engine {
         unboundNormal.close();
         unboundHigh.close();
         timer.shutdown();
+        monitor.shutdown();
     }
 }

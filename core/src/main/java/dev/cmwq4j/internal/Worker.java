@@ -30,13 +30,17 @@ public final class Worker implements Runnable {
     public static final int RUNNING = 1;
     public static final int BLOCKED = 2;
     public static final int CPU_INTENSIVE = 3;
+    /** Observed blocked by the {@link Monitor} (not counted). */
+    public static final int DETECTED = 4;
 
     private static final ThreadLocal<Worker> CURRENT = new ThreadLocal<>();
     private static final VarHandle WSTATE;
+    private static final VarHandle WORK_SEQ;
 
     static {
         try {
             WSTATE = MethodHandles.lookup().findVarHandle(Worker.class, "wstate", int.class);
+            WORK_SEQ = MethodHandles.lookup().findVarHandle(Worker.class, "workSeq", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -52,6 +56,16 @@ public final class Worker implements Runnable {
 
     /** See class comment. CAS only. */
     volatile int wstate = IDLE;
+    /** The kernel's id of this thread (Linux), or 0; written once by the worker at start. */
+    volatile int nativeTid;
+    /** Works started by this worker; written by it (release), read by the monitor. */
+    volatile long workSeq;
+    // Monitor-private bookkeeping: written and read by the monitor thread only.
+    long monSeq = -1;
+    long monSince;
+    long monCpu = -1;
+    long monCpuAt;
+
     /** Nesting depth of announced blocking; worker thread only. */
     private int blockDepth;
 
@@ -99,6 +113,16 @@ public final class Worker implements Runnable {
         t.start();
     }
 
+    /** This thread's kernel id from /proc/thread-self (Linux), or 0 elsewhere. */
+    private static int readNativeTid() {
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/thread-self/stat"));
+            return Integer.parseInt(stat.substring(0, stat.indexOf(' ')));
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
     /** The worker running on the current thread, or null. */
     public static Worker current() {
         return CURRENT.get();
@@ -127,6 +151,7 @@ public final class Worker implements Runnable {
     @Override
     public void run() {
         CURRENT.set(this);
+        nativeTid = readNativeTid();
         WorkerPool p = pool;
         p.lock();
         try {
@@ -140,7 +165,7 @@ public final class Worker implements Runnable {
                 counted = true;
                 p.workerStarted(this);
                 workLoop();
-                p.uncount();
+                uncountForIdle();
                 counted = false;
                 if (p.needMoreWorker() && !p.closing) {
                     // Someone blocked between our last look and uncounting: we are the worker.
@@ -230,7 +255,8 @@ public final class Worker implements Runnable {
     private void runOne(WorkNode n, PoolWorkqueue pwq) {
         current = n;
         currentPwq = pwq;
-        wstate = RUNNING; // counted: the worker was counted before it took this work
+        WORK_SEQ.setRelease(this, workSeq + 1);
+        recountIfUncounted(); // counted on entry, unless the monitor took it out meanwhile
         if (pwq.wq.cpuIntensive && pool.managed) {
             enterUncounted(CPU_INTENSIVE);
         }
@@ -242,10 +268,7 @@ public final class Worker implements Runnable {
             // An interrupt never leaks into the next work.
             Thread.interrupted();
             blockDepth = 0;
-            int s = wstate;
-            if (s == BLOCKED || s == CPU_INTENSIVE) {
-                exitUncounted(s);
-            }
+            recountIfUncounted();
             current = null;
             currentPwq = null;
         }
@@ -394,14 +417,34 @@ public final class Worker implements Runnable {
         }
     }
 
-    /** RUNNING -> {@code to}: leave nrRunning, and kick the pool if it now needs a worker. */
+    /**
+     * RUNNING -> {@code to} (BLOCKED or CPU_INTENSIVE), on the worker's own thread: leave
+     * nrRunning and kick the pool if it now needs a worker. A worker the monitor already took out
+     * (DETECTED) just records that the block is now announced.
+     */
     private void enterUncounted(int to) {
-        if (!WSTATE.compareAndSet(this, RUNNING, to)) {
-            return; // already uncounted
+        for (;;) {
+            int s = wstate;
+            if (s == RUNNING) {
+                if (WSTATE.compareAndSet(this, RUNNING, to)) {
+                    break;
+                }
+            } else if (s == DETECTED && to == BLOCKED) {
+                if (WSTATE.compareAndSet(this, DETECTED, BLOCKED)) {
+                    engine.blocksAnnounced.increment();
+                    return;
+                }
+            } else {
+                return; // already uncounted
+            }
         }
         if (to == BLOCKED) {
             engine.blocksAnnounced.increment();
         }
+        leaveNrRunning();
+    }
+
+    private void leaveNrRunning() {
         WorkerPool p = pool;
         if (!p.managed) {
             return;
@@ -411,9 +454,74 @@ public final class Worker implements Runnable {
         }
     }
 
-    /** {@code from} -> RUNNING: count again. */
+    /** {@code from} -> RUNNING on the worker's own thread: count again. */
     private void exitUncounted(int from) {
         if (WSTATE.compareAndSet(this, from, RUNNING) && pool.managed) {
+            pool.nrRunning.incrementAndGet();
+        } else if (wstate == DETECTED) {
+            recountIfUncounted();
+        }
+    }
+
+    /**
+     * Whatever took the worker out of nrRunning, count it again (start or end of a work). IDLE
+     * here means "woken and already counted by the waker": it just becomes RUNNING.
+     */
+    private void recountIfUncounted() {
+        for (;;) {
+            int s = wstate;
+            if (s == RUNNING) {
+                return;
+            }
+            if (s == IDLE) {
+                if (WSTATE.compareAndSet(this, IDLE, RUNNING)) {
+                    return;
+                }
+                continue;
+            }
+            if (WSTATE.compareAndSet(this, s, RUNNING)) {
+                if (pool.managed) {
+                    pool.nrRunning.incrementAndGet();
+                }
+                return;
+            }
+        }
+    }
+
+    /**
+     * The worker stops being counted before it goes idle: RUNNING -> IDLE leaves nrRunning; if the
+     * monitor already took it out (DETECTED, CPU_INTENSIVE), it only changes the word. Pool lock.
+     */
+    private void uncountForIdle() {
+        for (;;) {
+            int s = wstate;
+            if (WSTATE.compareAndSet(this, s, IDLE)) {
+                if ((s == RUNNING || s == IDLE) && pool.managed) {
+                    pool.nrRunning.decrementAndGet();
+                }
+                return;
+            }
+        }
+    }
+
+    /**
+     * Monitor: RUNNING -> {@code to} (DETECTED or CPU_INTENSIVE) for a worker seen stuck or
+     * hogging the CPU. One CAS, so a concurrent {@code Blocking} entry or work end wins or loses
+     * cleanly.
+     *
+     * @return true if the monitor made the transition
+     */
+    boolean monitorUncount(int to) {
+        if (!WSTATE.compareAndSet(this, RUNNING, to)) {
+            return false;
+        }
+        leaveNrRunning();
+        return true;
+    }
+
+    /** Monitor: DETECTED -> RUNNING for a worker seen running again. */
+    void monitorRecount() {
+        if (WSTATE.compareAndSet(this, DETECTED, RUNNING) && pool.managed) {
             pool.nrRunning.incrementAndGet();
         }
     }

@@ -80,6 +80,12 @@ public final class WorkerPool {
     private Thread toUnpark;
     /** Reserve workers created idle that have not yet reached the idle list; lock. */
     int nReserveStarting;
+    /** Works started from this pool's worklist; written under lock, read by the monitor. */
+    volatile long progress;
+    /** The monitor's last look at {@link #progress}; monitor thread only. */
+    long monitorSeenProgress;
+    /** Every worker of the pool, copy-on-write under lock, for the monitor. */
+    private volatile Worker[] workers = new Worker[0];
     /** Sequence number for worker thread names; lock. */
     private int workerSeq;
 
@@ -205,6 +211,7 @@ public final class WorkerPool {
         }
         n.where = WorkNode.NOWHERE;
         nrPending = nrPending - 1;
+        progress = progress + 1;
         PoolWorkqueue pwq = n.pwq;
         int color = n.color;
         if (!n.tryStart()) {
@@ -248,6 +255,9 @@ public final class WorkerPool {
     /** Makes sure queued work will be picked up. Under lock. */
     void kick() {
         if (!needMoreWorker()) {
+            if (managed && nrPending > 0) {
+                engine.monitor.nudge(); // a backlog behind running workers: watch closely
+            }
             return;
         }
         if (mayStartWorking()) {
@@ -292,6 +302,9 @@ public final class WorkerPool {
             nWaking++;
         }
         w.woken = true;
+        if (managed) {
+            engine.monitor.nudge();
+        }
         if (!w.spinning) {
             Thread previous = toUnpark;
             if (previous != null) {
@@ -381,6 +394,10 @@ public final class WorkerPool {
                     nReserveStarting++;
                 }
                 Worker w = new Worker(this, running);
+                addWorker(w);
+                if (running && managed) {
+                    engine.monitor.nudge();
+                }
                 String threadName = engine.threadNamePrefix + name + "-" + (workerSeq++);
                 unlock();
                 Throwable failure = null;
@@ -392,6 +409,7 @@ public final class WorkerPool {
                     lock();
                 }
                 if (failure != null) {
+                    removeWorker(w);
                     engine.releaseThread();
                     nWorkers--;
                     if (running) {
@@ -422,13 +440,6 @@ public final class WorkerPool {
             nWaking--;
         } else if (needReserve()) {
             requestManager(engine.stallWindowNanos);
-        }
-    }
-
-    /** A running worker stops being counted before it goes idle. */
-    void uncount() {
-        if (managed) {
-            nrRunning.decrementAndGet();
         }
     }
 
@@ -482,7 +493,32 @@ public final class WorkerPool {
         return idleTail;
     }
 
+    private void addWorker(Worker w) {
+        Worker[] a = java.util.Arrays.copyOf(workers, workers.length + 1);
+        a[a.length - 1] = w;
+        workers = a;
+    }
+
+    private void removeWorker(Worker w) {
+        Worker[] a = workers;
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] == w) {
+                Worker[] b = new Worker[a.length - 1];
+                System.arraycopy(a, 0, b, 0, i);
+                System.arraycopy(a, i + 1, b, i, a.length - i - 1);
+                workers = b;
+                return;
+            }
+        }
+    }
+
+    /** The pool's workers, for the monitor. */
+    Worker[] workersSnapshot() {
+        return workers;
+    }
+
     void workerExited(Worker w) {
+        removeWorker(w);
         nWorkers--;
         engine.releaseThread();
     }

@@ -1,0 +1,258 @@
+package dev.cmwq4j.internal;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One daemon thread that notices, without scheduler hooks, when a counted worker stopped running:
+ * the observed half of "a worker went to sleep" (the other half is {@code Blocking}).
+ *
+ * <h2>Implementation overview</h2>
+ * Each tick looks at the concurrency-managed pools. A pool that has pending work and started
+ * nothing since the last tick is <em>stuck</em>; in a stuck pool, every counted worker that has
+ * been on its current work for at least the stall window is examined:
+ * <ul>
+ *   <li>{@link Thread#getState()} BLOCKED, WAITING or TIMED_WAITING: it is blocked;
+ *   <li>RUNNABLE, but its thread CPU time ({@link ThreadMXBean}) has not advanced since the last
+ *       look: it is blocked in native code (a socket or pipe read);
+ *   <li>RUNNABLE and burning CPU on one work for longer than the CPU-intensive threshold: it is
+ *       CPU-intensive.
+ * </ul>
+ * Either way the worker leaves {@code nrRunning} (one CAS on its state word, RUNNING to DETECTED
+ * or CPU_INTENSIVE, so that the worker, {@code Blocking} and the monitor never count a transition
+ * twice) and the pool is kicked. A DETECTED worker that runs again (RUNNABLE with CPU advancing)
+ * is counted again by the monitor; any uncounted worker counts itself again when its work ends.
+ *
+ * <p>The tick adapts: {@link #minTickNanos} while some pool has pending work, doubling up to
+ * {@link #maxTickNanos} while pools are busy without a backlog, and parked while every pool is
+ * idle. A pool that gets a worker woken, or a backlog while the monitor naps, nudges it.
+ */
+public final class Monitor implements Runnable {
+    private final Engine engine;
+    private final Thread thread;
+    private final ThreadMXBean mx;
+    private final boolean cpuTimeSupported;
+    final long minTickNanos;
+    final long maxTickNanos;
+
+    /** Written by the monitor: true while parked with nothing to watch. */
+    private volatile boolean parked;
+    /** Written by the monitor: true while it sleeps longer than the minimum tick. */
+    private volatile boolean napping;
+    private volatile boolean stopped;
+
+    /** Detections, for statistics and tests. */
+    public final java.util.concurrent.atomic.LongAdder blocksDetected = new java.util.concurrent.atomic.LongAdder();
+    public final java.util.concurrent.atomic.LongAdder cpuIntensiveFlagged = new java.util.concurrent.atomic.LongAdder();
+    public final java.util.concurrent.atomic.LongAdder ticks = new java.util.concurrent.atomic.LongAdder();
+
+    Monitor(Engine engine, String threadName, long minTickNanos, long maxTickNanos) {
+        this.engine = engine;
+        this.minTickNanos = minTickNanos;
+        this.maxTickNanos = maxTickNanos;
+        ThreadMXBean bean = ManagementFactory.getThreadMXBean();
+        boolean supported = bean.isThreadCpuTimeSupported();
+        if (supported && !bean.isThreadCpuTimeEnabled()) {
+            try {
+                bean.setThreadCpuTimeEnabled(true);
+            } catch (UnsupportedOperationException | SecurityException e) {
+                supported = false;
+            }
+        }
+        this.mx = bean;
+        this.cpuTimeSupported = supported;
+        this.thread = new Thread(this, threadName);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** A pool got busy: make sure the monitor watches. Cheap when it already does. */
+    void nudge() {
+        if (parked || napping) {
+            napping = false;
+            LockSupport.unpark(thread);
+        }
+    }
+
+    void shutdown() {
+        stopped = true;
+        LockSupport.unpark(thread);
+    }
+
+    @Override
+    public void run() {
+        long tick = minTickNanos;
+        while (!stopped) {
+            ticks.increment();
+            int state = scan(System.nanoTime());
+            if (state == IDLE) {
+                parked = true;
+                // re-check after publishing "parked": a pool that got busy meanwhile nudged us
+                if (scan(System.nanoTime()) == IDLE && !stopped) {
+                    LockSupport.park(this);
+                }
+                parked = false;
+                tick = minTickNanos;
+                continue;
+            }
+            tick = state == BACKLOG ? minTickNanos : Math.min(tick * 2, maxTickNanos);
+            if (tick > minTickNanos) {
+                napping = true;
+                LockSupport.parkNanos(this, tick);
+                napping = false;
+            } else {
+                LockSupport.parkNanos(this, tick);
+            }
+        }
+    }
+
+    private static final int IDLE = 0;
+    private static final int BUSY = 1;
+    private static final int BACKLOG = 2;
+
+    /** One look at every managed pool. Returns IDLE, BUSY (running, no backlog) or BACKLOG. */
+    private int scan(long now) {
+        int result = IDLE;
+        for (WorkerPool p : engine.boundPools(false)) {
+            result = Math.max(result, look(p, now));
+        }
+        for (WorkerPool p : engine.boundPools(true)) {
+            result = Math.max(result, look(p, now));
+        }
+        return result;
+    }
+
+    private int look(WorkerPool p, long now) {
+        Worker[] workers = p.workersSnapshot();
+        if (workers.length == 0) {
+            return IDLE;
+        }
+        long progress = p.progress;
+        boolean stuck = p.nrPending > 0 && progress == p.monitorSeenProgress;
+        p.monitorSeenProgress = progress;
+        int result = p.nrPending > 0 ? BACKLOG : IDLE;
+        for (Worker w : workers) {
+            int s = w.wstate;
+            if (s == Worker.IDLE) {
+                continue;
+            }
+            if (result == IDLE) {
+                result = BUSY;
+            }
+            long seq = w.workSeq;
+            if (seq != w.monSeq) {
+                w.monSeq = seq;
+                w.monSince = now;
+                w.monCpu = -1;
+                continue;
+            }
+            if (s == Worker.RUNNING && stuck && now - w.monSince >= engine.stallWindowNanos) {
+                examineRunning(p, w, now);
+            } else if (s == Worker.DETECTED) {
+                examineDetected(p, w, now);
+            } else if (s == Worker.RUNNING && p.nrPending > 0
+                    && now - w.monSince >= engine.cpuIntensiveThresholdNanos) {
+                examineRunning(p, w, now);
+            }
+        }
+        return result;
+    }
+
+    /** A counted worker has been on one work a while: blocked, native-blocked, or CPU hog? */
+    private void examineRunning(WorkerPool p, Worker w, long now) {
+        Thread t = w.thread;
+        if (t == null) {
+            return;
+        }
+        Thread.State st = t.getState();
+        if (st == Thread.State.BLOCKED || st == Thread.State.WAITING || st == Thread.State.TIMED_WAITING) {
+            if (w.monitorUncount(Worker.DETECTED)) {
+                blocksDetected.increment();
+            }
+            w.monCpu = -1;
+            return;
+        }
+        if (st != Thread.State.RUNNABLE) {
+            return;
+        }
+        // RUNNABLE to the JVM. On Linux the kernel's own view is exact: 'S' or 'D' means the
+        // thread sleeps in a system call (a socket or pipe read), 'R' that it runs or waits for
+        // a CPU. Elsewhere, CPU time that does not advance means blocked in native code.
+        char kernelState = kernelState(w);
+        if (kernelState == 'S' || kernelState == 'D') {
+            if (w.monitorUncount(Worker.DETECTED)) {
+                blocksDetected.increment();
+            }
+            return;
+        }
+        if (!cpuTimeSupported) {
+            return;
+        }
+        long cpu = mx.getThreadCpuTime(t.threadId());
+        long prevCpu = w.monCpu;
+        long prevAt = w.monCpuAt;
+        w.monCpu = cpu;
+        w.monCpuAt = now;
+        if (prevCpu < 0 || cpu < 0) {
+            return; // first sample: decide next time
+        }
+        long wall = now - prevAt;
+        long used = cpu - prevCpu;
+        if (kernelState == '?' && used * 20 < wall) { // no /proc: under 5% of a CPU: blocked
+            if (w.monitorUncount(Worker.DETECTED)) {
+                blocksDetected.increment();
+            }
+        } else if (now - w.monSince >= engine.cpuIntensiveThresholdNanos) {
+            if (w.monitorUncount(Worker.CPU_INTENSIVE)) {
+                cpuIntensiveFlagged.increment();
+            }
+        }
+    }
+
+    /**
+     * The kernel's scheduling state of the worker's thread from /proc (Linux): 'R', 'S', 'D', ...,
+     * or '?' when unknown.
+     */
+    private static char kernelState(Worker w) {
+        int tid = w.nativeTid;
+        if (tid <= 0) {
+            return '?';
+        }
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/task/" + tid + "/stat"));
+            int i = stat.lastIndexOf(')');
+            return i > 0 && i + 2 < stat.length() ? stat.charAt(i + 2) : '?';
+        } catch (java.io.IOException | RuntimeException e) {
+            return '?';
+        }
+    }
+
+    /** A worker the monitor uncounted as blocked: count it again once it runs again. */
+    private void examineDetected(WorkerPool p, Worker w, long now) {
+        Thread t = w.thread;
+        if (t == null || t.getState() != Thread.State.RUNNABLE) {
+            w.monCpu = -1;
+            return;
+        }
+        char kernelState = kernelState(w);
+        if (kernelState == 'R') {
+            w.monitorRecount();
+            return;
+        }
+        if (kernelState != '?') {
+            return; // still asleep in a system call
+        }
+        if (!cpuTimeSupported) {
+            return;
+        }
+        long cpu = mx.getThreadCpuTime(t.threadId());
+        long prevCpu = w.monCpu;
+        long prevAt = w.monCpuAt;
+        w.monCpu = cpu;
+        w.monCpuAt = now;
+        if (prevCpu >= 0 && cpu >= 0 && (cpu - prevCpu) * 2 >= now - prevAt) {
+            w.monitorRecount(); // running again, on more than half a CPU
+        }
+    }
+}

@@ -1,0 +1,294 @@
+package dev.cmwq4j;
+
+import static dev.cmwq4j.TestSupport.spin;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.Pipe;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The monitor notices blocking that was never announced: each kind of block below, done without
+ * {@link Blocking}, lets the pool's next work start on another worker.
+ */
+class MonitorTest {
+
+    /** Something that blocks the calling thread until released. */
+    interface Blocker {
+        void block() throws Exception;
+    }
+
+    /**
+     * Runs {@code blocker} unannounced in a work on a one-CPU pool, queues a second work, and
+     * asserts that the second starts while the first is still blocked.
+     */
+    private static void assertDetected(Blocker blocker, Runnable release) throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("m").build();
+            CountDownLatch blocking = new CountDownLatch(1);
+            AtomicBoolean firstDone = new AtomicBoolean();
+            CountDownLatch secondRan = new CountDownLatch(1);
+            AtomicBoolean secondSawFirstDone = new AtomicBoolean(true);
+            wq.queue(new Work(() -> {
+                blocking.countDown();
+                try {
+                    blocker.block();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                } finally {
+                    firstDone.set(true);
+                }
+            }));
+            assertThat(blocking.await(30, TimeUnit.SECONDS)).isTrue();
+            wq.queue(new Work(() -> {
+                secondSawFirstDone.set(firstDone.get());
+                secondRan.countDown();
+            }));
+            try {
+                assertThat(secondRan.await(20, TimeUnit.SECONDS)).as("second work started").isTrue();
+                assertThat(secondSawFirstDone.get()).as("first work was still blocked").isFalse();
+            } finally {
+                release.run();
+            }
+            wq.flush();
+            assertThat(c.engine().monitor.blocksDetected.sum()).isGreaterThanOrEqualTo(1);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    @Test
+    void threadSleep() throws Exception {
+        AtomicBoolean stop = new AtomicBoolean();
+        assertDetected(() -> {
+            while (!stop.get()) {
+                Thread.sleep(5);
+            }
+        }, () -> stop.set(true));
+    }
+
+    @Test
+    void objectWait() throws Exception {
+        Object lock = new Object();
+        AtomicBoolean stop = new AtomicBoolean();
+        assertDetected(() -> {
+            synchronized (lock) {
+                while (!stop.get()) {
+                    lock.wait();
+                }
+            }
+        }, () -> {
+            synchronized (lock) {
+                stop.set(true);
+                lock.notifyAll();
+            }
+        });
+    }
+
+    @Test
+    void contendedSynchronized() throws Exception {
+        Object lock = new Object();
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread holder = new Thread(() -> {
+            synchronized (lock) {
+                held.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        holder.start();
+        held.await();
+        assertDetected(() -> {
+            synchronized (lock) {
+                lock.hashCode();
+            }
+        }, release::countDown);
+        holder.join();
+    }
+
+    @Test
+    void lockSupportPark() throws Exception {
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread[] parked = new Thread[1];
+        assertDetected(() -> {
+            parked[0] = Thread.currentThread();
+            while (!stop.get()) {
+                LockSupport.park(this);
+            }
+        }, () -> {
+            stop.set(true);
+            LockSupport.unpark(parked[0]);
+        });
+    }
+
+    @Test
+    void contendedReentrantLock() throws Exception {
+        ReentrantLock lock = new ReentrantLock();
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread holder = new Thread(() -> {
+            lock.lock();
+            try {
+                held.countDown();
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                lock.unlock();
+            }
+        });
+        holder.start();
+        held.await();
+        assertDetected(() -> {
+            lock.lock();
+            lock.unlock();
+        }, release::countDown);
+        holder.join();
+    }
+
+    @Test
+    void loopbackSocketRead() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Socket[] accepted = new Socket[1];
+            Thread acceptor = new Thread(() -> {
+                try {
+                    accepted[0] = server.accept();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            acceptor.start();
+            try (Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort())) {
+                acceptor.join();
+                InputStream in = client.getInputStream();
+                assertDetected(() -> assertThat(in.read()).isEqualTo(42), () -> {
+                    try {
+                        accepted[0].getOutputStream().write(42);
+                        accepted[0].getOutputStream().flush();
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                accepted[0].close();
+            }
+        }
+    }
+
+    @Test
+    void nioPipeRead() throws Exception {
+        Pipe pipe = Pipe.open();
+        assertDetected(() -> {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            while (b.hasRemaining()) {
+                pipe.source().read(b);
+            }
+        }, () -> {
+            try {
+                pipe.sink().write(ByteBuffer.wrap(new byte[] {1}));
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        pipe.source().close();
+        pipe.sink().close();
+    }
+
+    @Test
+    void fifoRead() throws Exception {
+        Path dir = Files.createTempDirectory("cmwq4j-fifo");
+        Path fifo = dir.resolve("f");
+        Process mk = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mk.waitFor() == 0, "mkfifo available");
+        FileOutputStream[] writer = new FileOutputStream[1];
+        // the open of a FIFO for writing blocks until a reader opens it: do it in a side thread
+        Thread opener = new Thread(() -> {
+            try {
+                writer[0] = new FileOutputStream(fifo.toFile());
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        opener.start();
+        try (FileInputStream in = new FileInputStream(fifo.toFile())) {
+            opener.join();
+            assertDetected(() -> assertThat(in.read()).isEqualTo(7), () -> {
+                try {
+                    writer[0].write(7);
+                    writer[0].flush();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            writer[0].close();
+        } finally {
+            Files.deleteIfExists(fifo);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    @Test
+    void aCpuHogIsFlaggedCpuIntensiveAndOthersStartMeanwhile() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("hog").build();
+            CountDownLatch hogRunning = new CountDownLatch(1);
+            AtomicLong hogEnd = new AtomicLong(Long.MAX_VALUE);
+            AtomicLong otherStart = new AtomicLong();
+            CountDownLatch otherRan = new CountDownLatch(1);
+            wq.queue(new Work(() -> {
+                hogRunning.countDown();
+                spin(50_000_000L); // 50 ms of CPU, unannounced
+                hogEnd.set(System.nanoTime());
+            }));
+            assertThat(hogRunning.await(30, TimeUnit.SECONDS)).isTrue();
+            wq.queue(new Work(() -> {
+                otherStart.set(System.nanoTime());
+                otherRan.countDown();
+            }));
+            assertThat(otherRan.await(30, TimeUnit.SECONDS)).isTrue();
+            wq.flush();
+            assertThat(otherStart.get()).as("other work started before the hog ended").isLessThan(hogEnd.get());
+            assertThat(c.engine().monitor.cpuIntensiveFlagged.sum()).isGreaterThanOrEqualTo(1);
+            assertThat(c.engine().monitor.blocksDetected.sum()).as("a CPU hog is not blocked").isZero();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    @Test
+    void shortCpuBoundWorksAreNeverFlaggedNorCountedAsBlocked() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("short").build();
+            TestSupport.Concurrency conc = new TestSupport.Concurrency();
+            CountDownLatch done = new CountDownLatch(300);
+            for (int i = 0; i < 300; i++) { // a backlog, so the monitor looks closely all along
+                wq.queue(new Work(() -> {
+                    conc.enter();
+                    spin(2_000_000L); // 2 ms, under the 10 ms threshold
+                    conc.exit();
+                    done.countDown();
+                }));
+            }
+            assertThat(done.await(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(c.engine().monitor.cpuIntensiveFlagged.sum()).isZero();
+            assertThat(c.engine().monitor.blocksDetected.sum()).isZero();
+            assertThat(conc.max()).as("one at a time on one CPU").isEqualTo(1);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+}
