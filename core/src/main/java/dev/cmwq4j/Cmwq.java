@@ -37,6 +37,8 @@ import java.util.function.BiConsumer;
  *       <td>4096</td></tr>
  *   <tr><td>{@link Builder#cpuIntensiveThreshold}</td>
  *       <td>{@code cmwq4j.cpuIntensiveThresholdMicros}</td><td>10 000 us</td></tr>
+ *   <tr><td>{@link Builder#watchdog}</td><td>{@code cmwq4j.watchdogMillis}</td>
+ *       <td>30 000 ms, logged</td></tr>
  *   <tr><td>{@link Builder#monitorTick}</td><td>{@code cmwq4j.monitorMinTickMicros},
  *       {@code cmwq4j.monitorMaxTickMicros}</td><td>250 us, 20 000 us</td></tr>
  * </table>
@@ -112,6 +114,9 @@ public final class Cmwq implements AutoCloseable {
         private Duration stealThreshold = Duration.ofNanos(1000 * longProperty("cmwq4j.stealThresholdMicros", 100));
         private Duration createCooldown = Duration.ofSeconds(1);
         private int maxThreads = intProperty("cmwq4j.maxThreads", 4096);
+        private Duration watchdogThreshold = Duration.ofMillis(longProperty("cmwq4j.watchdogMillis", 30_000));
+        private java.util.function.Consumer<? super WatchdogReport> watchdogHandler =
+                r -> LOG.log(System.Logger.Level.WARNING, r.describe());
         private Duration cpuIntensiveThreshold =
                 Duration.ofNanos(1000 * longProperty("cmwq4j.cpuIntensiveThresholdMicros", 10_000));
         private Duration monitorMinTick = Duration.ofNanos(1000 * longProperty("cmwq4j.monitorMinTickMicros", 250));
@@ -184,6 +189,18 @@ public final class Cmwq implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Reports a concurrency-managed pool whose worklist made no progress for
+         * {@code threshold} (the kernel's default: 30 s) while works were pending, once per
+         * stall. The default handler logs {@link WatchdogReport#describe()} through
+         * {@link System.Logger} at WARNING.
+         */
+        public Builder watchdog(Duration threshold, java.util.function.Consumer<? super WatchdogReport> handler) {
+            this.watchdogThreshold = positive(threshold, "watchdog threshold");
+            this.watchdogHandler = Objects.requireNonNull(handler, "handler");
+            return this;
+        }
+
         /** The most worker threads this instance may have alive at once; at least 1. */
         public Builder maxThreads(int max) {
             if (max < 1) {
@@ -229,6 +246,9 @@ public final class Cmwq implements AutoCloseable {
             c.cpuIntensiveThresholdNanos = cpuIntensiveThreshold.toNanos();
             c.monitorMinTickNanos = monitorMinTick.toNanos();
             c.monitorMaxTickNanos = monitorMaxTick.toNanos();
+            c.watchdogNanos = watchdogThreshold.toNanos();
+            java.util.function.Consumer<? super WatchdogReport> wh = watchdogHandler;
+            c.watchdogHandler = wh::accept;
             c.threadFactory = threadFactory;
             c.threadNamePrefix = threadNamePrefix;
             BiConsumer<? super Work, ? super Throwable> h = failureHandler;

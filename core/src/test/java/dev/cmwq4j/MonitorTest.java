@@ -65,7 +65,12 @@ class MonitorTest {
                 release.run();
             }
             wq.flush();
-            assertThat(c.engine().monitor.blocksDetected.sum()).isGreaterThanOrEqualTo(1);
+            // Observed as blocked; or, if the JVM spun long enough on the way into the block,
+            // as a CPU hog: either way the monitor took it out and the next work started.
+            var m = c.engine().monitor;
+            assertThat(m.blocksDetected.sum() + m.cpuIntensiveFlagged.sum())
+                    .as("detected %d, cpu-intensive %d", m.blocksDetected.sum(), m.cpuIntensiveFlagged.sum())
+                    .isGreaterThanOrEqualTo(1);
             TestSupport.assertPoolsAtRest(c);
         }
     }

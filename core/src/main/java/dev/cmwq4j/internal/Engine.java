@@ -45,6 +45,8 @@ public final class Engine {
         public long cpuIntensiveThresholdNanos;
         public long monitorMinTickNanos;
         public long monitorMaxTickNanos;
+        public long watchdogNanos;
+        public java.util.function.Consumer<dev.cmwq4j.WatchdogReport> watchdogHandler;
     }
 
     final int ncpu;
@@ -100,7 +102,8 @@ public final class Engine {
         unboundHigh = new WorkerPool(this, -1, true);
         String prefix = c.threadNamePrefix;
         timer = new Timer(r -> new Thread(r, prefix + "timer"));
-        monitor = new Monitor(this, prefix + "monitor", c.monitorMinTickNanos, c.monitorMaxTickNanos);
+        monitor = new Monitor(this, prefix + "monitor", c.monitorMinTickNanos, c.monitorMaxTickNanos,
+                c.watchdogNanos, c.watchdogHandler);
     }
 
     public int cpus() {

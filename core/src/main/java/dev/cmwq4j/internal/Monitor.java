@@ -42,13 +42,21 @@ public final class Monitor implements Runnable {
     private volatile boolean napping;
     private volatile boolean stopped;
 
+    /** Watchdog: reports a pool whose worklist head has not moved for the threshold. */
+    private final long watchdogNanos;
+    private final java.util.function.Consumer<dev.cmwq4j.WatchdogReport> watchdogHandler;
+    public final java.util.concurrent.atomic.LongAdder watchdogReports = new java.util.concurrent.atomic.LongAdder();
+
     /** Detections, for statistics and tests. */
     public final java.util.concurrent.atomic.LongAdder blocksDetected = new java.util.concurrent.atomic.LongAdder();
     public final java.util.concurrent.atomic.LongAdder cpuIntensiveFlagged = new java.util.concurrent.atomic.LongAdder();
     public final java.util.concurrent.atomic.LongAdder ticks = new java.util.concurrent.atomic.LongAdder();
 
-    Monitor(Engine engine, String threadName, long minTickNanos, long maxTickNanos) {
+    Monitor(Engine engine, String threadName, long minTickNanos, long maxTickNanos, long watchdogNanos,
+            java.util.function.Consumer<dev.cmwq4j.WatchdogReport> watchdogHandler) {
         this.engine = engine;
+        this.watchdogNanos = watchdogNanos;
+        this.watchdogHandler = watchdogHandler;
         this.minTickNanos = minTickNanos;
         this.maxTickNanos = maxTickNanos;
         ThreadMXBean bean = ManagementFactory.getThreadMXBean();
@@ -131,6 +139,7 @@ public final class Monitor implements Runnable {
         long progress = p.progress;
         boolean stuck = p.nrPending > 0 && progress == p.monitorSeenProgress;
         p.monitorSeenProgress = progress;
+        watchdog(p, workers, stuck, now);
         int result = p.nrPending > 0 ? BACKLOG : IDLE;
         for (Worker w : workers) {
             int s = w.wstate;
@@ -157,6 +166,46 @@ public final class Monitor implements Runnable {
             }
         }
         return result;
+    }
+
+    /**
+     * The watchdog: a pool with pending work whose worklist has not moved for the threshold is
+     * reported once per stall, with its busy workers' stack traces.
+     */
+    private void watchdog(WorkerPool p, Worker[] workers, boolean stuck, long now) {
+        if (!stuck) {
+            p.watchdogStallSince = now;
+            p.watchdogReported = false;
+            return;
+        }
+        long stalled = now - p.watchdogStallSince;
+        if (p.watchdogReported || stalled < watchdogNanos) {
+            return;
+        }
+        p.watchdogReported = true;
+        java.util.List<dev.cmwq4j.WatchdogReport.BusyWorker> busy = new java.util.ArrayList<>();
+        for (Worker w : workers) {
+            Thread t = w.thread;
+            WorkNode n = w.current;
+            if (t == null || n == null) {
+                continue;
+            }
+            String state = switch (w.wstate) {
+                case Worker.RUNNING -> "RUNNING";
+                case Worker.BLOCKED -> "BLOCKED";
+                case Worker.DETECTED -> "DETECTED";
+                case Worker.CPU_INTENSIVE -> "CPU_INTENSIVE";
+                default -> "IDLE";
+            };
+            busy.add(new dev.cmwq4j.WatchdogReport.BusyWorker(t.getName(), String.valueOf(n), state,
+                    java.util.List.of(t.getStackTrace())));
+        }
+        watchdogReports.increment();
+        try {
+            watchdogHandler.accept(new dev.cmwq4j.WatchdogReport(p.name, p.nrPending, stalled, busy));
+        } catch (Throwable e) {
+            Engine.LOG.log(System.Logger.Level.ERROR, "cmwq4j: watchdog handler threw", e);
+        }
     }
 
     /** A counted worker has been on one work a while: blocked, native-blocked, or CPU hog? */

@@ -84,6 +84,9 @@ public final class WorkerPool {
     volatile long progress;
     /** The monitor's last look at {@link #progress}; monitor thread only. */
     long monitorSeenProgress;
+    /** Watchdog bookkeeping; monitor thread only. */
+    long watchdogStallSince;
+    boolean watchdogReported;
     /** Every worker of the pool, copy-on-write under lock, for the monitor. */
     private volatile Worker[] workers = new Worker[0];
     /** Sequence number for worker thread names; lock. */

@@ -1,0 +1,49 @@
+package dev.cmwq4j;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What the watchdog saw when a pool's worklist made no progress for the watchdog threshold:
+ * the pool, how many works wait in it, and the pool's busy workers with their stack traces.
+ *
+ * @param pool the pool's name, e.g. {@code cpu0}, {@code cpu1H} (high priority) or {@code unbound}
+ * @param pending works waiting in the pool's worklist
+ * @param stalledNanos how long nothing has started in the pool
+ * @param workers the pool's busy workers
+ */
+public record WatchdogReport(String pool, int pending, long stalledNanos, List<BusyWorker> workers) {
+    public WatchdogReport {
+        Objects.requireNonNull(pool, "pool");
+        workers = List.copyOf(workers);
+    }
+
+    /**
+     * One busy worker.
+     *
+     * @param thread the worker thread's name
+     * @param work the work it runs, as {@code toString()} shows it
+     * @param state its state in the pool: RUNNING, BLOCKED (announced), DETECTED (observed
+     *     blocked) or CPU_INTENSIVE
+     * @param stack its stack trace when the report was made
+     */
+    public record BusyWorker(String thread, String work, String state, List<StackTraceElement> stack) {
+        public BusyWorker {
+            stack = List.copyOf(stack);
+        }
+    }
+
+    /** A multi-line human-readable form, as the default handler logs it. */
+    public String describe() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("cmwq4j watchdog: pool ").append(pool).append(" made no progress for ")
+                .append(stalledNanos / 1_000_000).append(" ms with ").append(pending).append(" works pending");
+        for (BusyWorker w : workers) {
+            sb.append("\n  ").append(w.thread()).append(" [").append(w.state()).append("] running ").append(w.work());
+            for (StackTraceElement e : w.stack()) {
+                sb.append("\n      at ").append(e);
+            }
+        }
+        return sb.toString();
+    }
+}
