@@ -1,5 +1,6 @@
 package dev.cmwq4j.bench;
 
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -8,6 +9,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import kotlin.coroutines.EmptyCoroutineContext;
+import kotlinx.coroutines.CoroutineDispatcher;
+import kotlinx.coroutines.Dispatchers;
 
 /**
  * Helpers shared by the benchmarks: peer executors, allocation-free bounded waits, and bounded
@@ -36,6 +40,29 @@ final class BenchSupport {
                 new LinkedBlockingQueue<>());
         tpe.prestartAllCoreThreads();
         return tpe;
+    }
+
+    /**
+     * kotlinx.coroutines {@code Dispatchers.Default} as an {@link Executor}: each {@code execute}
+     * is {@code dispatch(EmptyCoroutineContext.INSTANCE, runnable)} of the given (pre-built)
+     * Runnable, with nothing allocated on the caller's side. The dispatcher is global: never shut
+     * it down.
+     */
+    static Executor kotlinDefault() {
+        return new KotlinDispatch(Dispatchers.getDefault());
+    }
+
+    private static final class KotlinDispatch implements Executor {
+        private final CoroutineDispatcher dispatcher;
+
+        KotlinDispatch(CoroutineDispatcher dispatcher) {
+            this.dispatcher = dispatcher;
+        }
+
+        @Override
+        public void execute(Runnable command) {
+            dispatcher.dispatch(EmptyCoroutineContext.INSTANCE, command);
+        }
     }
 
     /**

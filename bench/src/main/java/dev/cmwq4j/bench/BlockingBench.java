@@ -4,6 +4,7 @@ import dev.cmwq4j.Blocking;
 import dev.cmwq4j.Cmwq;
 import dev.cmwq4j.Work;
 import dev.cmwq4j.Workqueue;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -24,7 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Cost of one enter/exit pair of {@link Blocking#run(Runnable)} with a pre-built no-op, in
- * nanoseconds per pair (average time mode).
+ * nanoseconds per pair (average time mode), beside the JDK's peer, {@link ForkJoinPool#managedBlock}
+ * on a {@code ForkJoinPool} worker.
  *
  * <ul>
  *   <li>{@link #onWorker}: a work running on a cmwq worker calls {@code Blocking.run(noop)}
@@ -34,6 +36,20 @@ import org.openjdk.jmh.annotations.Warmup;
  *       dispatch overhead to subtract from {@code onWorker}.
  *   <li>{@link #offWorker}: the benchmark thread (not a worker) calls {@code Blocking.run(noop)};
  *       the helper just runs the code after a thread-local lookup.
+ *   <li>{@link #onWorkerManagedBlock}: as {@code onWorker}, through
+ *       {@link Blocking#managedBlock} with a {@link OnceBlocker} (not releasable until its
+ *       {@code block()}, a no-op, has run once): the same blocker protocol as the FJP peer.
+ *   <li>{@link #fjpManagedBlock}: the peer. A task on a worker of {@code new ForkJoinPool(ncpu)}
+ *       calls {@code ForkJoinPool.managedBlock(onceBlocker)} {@value #BATCH} times, nothing else
+ *       queued. Every call takes the pool's compensation path ({@code tryCompensate}, then the
+ *       {@code ctl} restore); with an idle worker in the pool, {@code tryCompensate} activates
+ *       (unparks) it, so unlike cmwq's pair the JDK's pair wakes someone even with nothing to
+ *       run. The score is the calling thread's time only: it does not show the other CPU that the
+ *       activated worker keeps busy (in a tight loop on 2 CPUs, JDK 25, the process used about
+ *       1.9 CPUs with {@code ForkJoinPool(2)} against about 1.0 with cmwq, at a similar time per
+ *       pair).
+ *   <li>{@link #fjpBaseline}: the same task calling the blocker's {@code isReleasable()} and
+ *       {@code block()} directly: the loop and dispatch overhead to subtract.
  * </ul>
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -50,6 +66,8 @@ public class BlockingBench {
     private final Runnable noop = () -> {};
     private Work blockingLoop;
     private Work plainLoop;
+    private Work managedLoop;
+    private final OnceBlocker onceBlocker = new OnceBlocker();
     final AtomicInteger left = new AtomicInteger();
     volatile Thread waiter;
 
@@ -61,6 +79,18 @@ public class BlockingBench {
             Runnable a = noop;
             for (int i = 0; i < BATCH; i++) {
                 Blocking.run(a);
+            }
+            done();
+        });
+        managedLoop = new Work(() -> {
+            OnceBlocker b = onceBlocker;
+            try {
+                for (int i = 0; i < BATCH; i++) {
+                    b.released = false;
+                    Blocking.managedBlock(b);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
             done();
         });
@@ -114,6 +144,103 @@ public class BlockingBench {
         Runnable a = noop;
         for (int i = 0; i < BATCH; i++) {
             Blocking.run(a);
+        }
+    }
+
+    @Benchmark
+    @Threads(1)
+    @OperationsPerInvocation(BATCH)
+    public void onWorkerManagedBlock() {
+        runOnWorker(managedLoop);
+    }
+
+    @Benchmark
+    @Threads(1)
+    @OperationsPerInvocation(BATCH)
+    public void fjpManagedBlock(Fjp fjp) {
+        fjp.runOnWorker(fjp.managedLoop);
+    }
+
+    @Benchmark
+    @Threads(1)
+    @OperationsPerInvocation(BATCH)
+    public void fjpBaseline(Fjp fjp) {
+        fjp.runOnWorker(fjp.plainLoop);
+    }
+
+    /**
+     * A {@link ForkJoinPool.ManagedBlocker} that is not releasable until its {@code block()} (which
+     * does nothing) has run once; reset {@link #released} before each use. Used by one thread at a
+     * time.
+     */
+    static final class OnceBlocker implements ForkJoinPool.ManagedBlocker {
+        boolean released;
+
+        @Override
+        public boolean block() {
+            released = true;
+            return true;
+        }
+
+        @Override
+        public boolean isReleasable() {
+            return released;
+        }
+    }
+
+    /** The FJP peer: {@code new ForkJoinPool(ncpu)} and its pre-built loops. */
+    @State(Scope.Benchmark)
+    public static class Fjp {
+        private ForkJoinPool pool;
+        private final OnceBlocker blocker = new OnceBlocker();
+        final AtomicInteger left = new AtomicInteger();
+        volatile Thread waiter;
+        Runnable managedLoop;
+        Runnable plainLoop;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            pool = BenchSupport.newForkJoinPool();
+            managedLoop = () -> {
+                OnceBlocker b = blocker;
+                try {
+                    for (int i = 0; i < BATCH; i++) {
+                        b.released = false;
+                        ForkJoinPool.managedBlock(b);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                done();
+            };
+            plainLoop = () -> {
+                OnceBlocker b = blocker;
+                for (int i = 0; i < BATCH; i++) {
+                    b.released = false;
+                    if (!b.isReleasable()) {
+                        b.block();
+                    }
+                }
+                done();
+            };
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            BenchSupport.shutdown(pool);
+        }
+
+        private void done() {
+            left.set(0);
+            LockSupport.unpark(waiter);
+        }
+
+        /** Runs {@code loop} on a pool worker and waits for it (one small wrapper task per batch). */
+        void runOnWorker(Runnable loop) {
+            waiter = Thread.currentThread();
+            left.set(1);
+            pool.execute(loop);
+            BenchSupport.awaitZero(left);
         }
     }
 }

@@ -3,7 +3,9 @@ package dev.cmwq4j.bench;
 import dev.cmwq4j.Cmwq;
 import dev.cmwq4j.Work;
 import dev.cmwq4j.Workqueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -33,8 +35,15 @@ import org.openjdk.jmh.annotations.Warmup;
  *       {@link Work}s;
  *   <li>{@code fjp}: {@code new ForkJoinPool(ncpu)}, {@code execute} of pre-built Runnables;
  *   <li>{@code tpe}: {@code ThreadPoolExecutor(ncpu, ncpu, LinkedBlockingQueue)}, {@code execute}
- *       of pre-built Runnables.
+ *       of pre-built Runnables;
+ *   <li>{@code virtual}: {@code Executors.newVirtualThreadPerTaskExecutor()}, {@code execute} of
+ *       pre-built Runnables (so one new virtual thread per task);
+ *   <li>{@code ktdefault}: kotlinx.coroutines {@code Dispatchers.Default} (global, never shut
+ *       down), {@code dispatch(EmptyCoroutineContext.INSTANCE, runnable)} of pre-built Runnables.
  * </ul>
+ * In {@link #selfSubmit} and {@link #pingPong} a task always queues its successor to the same
+ * executor it runs on (for {@code virtual}: a new virtual thread of the same executor; for
+ * {@code ktdefault}: a dispatch from a {@code Dispatchers.Default} worker).
  *
  * <p>Forms:
  * <ul>
@@ -65,13 +74,16 @@ public class QueueExecuteBench {
     /** Round trips per {@link #pingPong} invocation. */
     static final int PING_PONG_BATCH = 1 << 12;
 
-    @Param({"cmwq", "fjp", "tpe"})
+    @Param({"cmwq", "fjp", "tpe", "virtual", "ktdefault"})
     public String executor;
 
     private boolean isCmwq;
     private Cmwq cmwq;
     private Workqueue wq;
-    private ExecutorService peer;
+    /** The peer as the benchmarks call it (every peer but cmwq). */
+    private Executor peer;
+    /** The peer to shut down at the end of the trial; null for the global Kotlin dispatcher. */
+    private ExecutorService peerService;
 
     // ---- external producer ----
     /** Completed runs; incremented by the workers. */
@@ -97,8 +109,10 @@ public class QueueExecuteBench {
                 cmwq = Cmwq.builder().build();
                 wq = cmwq.workqueue("bench").build();
             }
-            case "fjp" -> peer = BenchSupport.newForkJoinPool();
-            case "tpe" -> peer = BenchSupport.newFixedPool();
+            case "fjp" -> peer = peerService = BenchSupport.newForkJoinPool();
+            case "tpe" -> peer = peerService = BenchSupport.newFixedPool();
+            case "virtual" -> peer = peerService = Executors.newVirtualThreadPerTaskExecutor();
+            case "ktdefault" -> peer = BenchSupport.kotlinDefault();
             default -> throw new IllegalArgumentException("unknown executor: " + executor);
         }
         ring = new Work[RING];
@@ -129,7 +143,7 @@ public class QueueExecuteBench {
             BenchSupport.closeBounded("workqueue", wq);
             BenchSupport.closeBounded("cmwq", cmwq);
         } else {
-            BenchSupport.shutdown(peer);
+            BenchSupport.shutdown(peerService); // a no-op for ktdefault: Dispatchers.Default is global
         }
     }
 

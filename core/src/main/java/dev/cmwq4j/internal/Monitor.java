@@ -149,12 +149,15 @@ public final class Monitor implements Runnable {
             if (result == IDLE) {
                 result = BUSY;
             }
+            if (w.current == null) {
+                continue; // between works: waiting for the pool lock is not a block
+            }
             long seq = w.workSeq;
             if (seq != w.monSeq) {
                 w.monSeq = seq;
-                w.monSince = now;
+                w.monSince = w.workStartedAt; // written by the worker before workSeq
                 w.monCpu = -1;
-                continue;
+                w.monCpuFirst = -1;
             }
             if (s == Worker.RUNNING && stuck && now - w.monSince >= engine.stallWindowNanos) {
                 examineRunning(p, w, now);
@@ -174,8 +177,12 @@ public final class Monitor implements Runnable {
      */
     private void watchdog(WorkerPool p, Worker[] workers, boolean stuck, long now) {
         if (!stuck) {
-            p.watchdogStallSince = now;
+            p.watchdogStallSince = 0;
             p.watchdogReported = false;
+            return;
+        }
+        if (p.watchdogStallSince == 0) {
+            p.watchdogStallSince = now; // first look that found it stuck
             return;
         }
         long stalled = now - p.watchdogStallSince;
@@ -216,25 +223,18 @@ public final class Monitor implements Runnable {
         }
         Thread.State st = t.getState();
         if (st == Thread.State.BLOCKED || st == Thread.State.WAITING || st == Thread.State.TIMED_WAITING) {
-            if (w.monitorUncount(Worker.DETECTED)) {
-                blocksDetected.increment();
-            }
+            w.monitorUncount(Worker.DETECTED, blocksDetected);
             w.monCpu = -1;
             return;
         }
         if (st != Thread.State.RUNNABLE) {
             return;
         }
-        // RUNNABLE to the JVM. On Linux the kernel's own view is exact: 'S' or 'D' means the
-        // thread sleeps in a system call (a socket or pipe read), 'R' that it runs or waits for
-        // a CPU. Elsewhere, CPU time that does not advance means blocked in native code.
-        char kernelState = kernelState(w);
-        if (kernelState == 'S' || kernelState == 'D') {
-            if (w.monitorUncount(Worker.DETECTED)) {
-                blocksDetected.increment();
-            }
-            return;
-        }
+        // RUNNABLE to the JVM: maybe blocked in native code (a socket or pipe read). Decide on
+        // two samples: the thread's CPU time did not advance between them (under 5% of one CPU)
+        // and the kernel does not show it running ('R' in /proc on Linux). A single sample of
+        // the kernel state alone is not enough: a thread that spins is shown sleeping while it
+        // waits at a JVM safepoint.
         if (!cpuTimeSupported) {
             return;
         }
@@ -243,19 +243,22 @@ public final class Monitor implements Runnable {
         long prevAt = w.monCpuAt;
         w.monCpu = cpu;
         w.monCpuAt = now;
+        if (w.monCpuFirst < 0) {
+            w.monCpuFirst = cpu; // first CPU sample of this work
+        }
         if (prevCpu < 0 || cpu < 0) {
             return; // first sample: decide next time
         }
         long wall = now - prevAt;
         long used = cpu - prevCpu;
-        if (kernelState == '?' && used * 20 < wall) { // no /proc: under 5% of a CPU: blocked
-            if (w.monitorUncount(Worker.DETECTED)) {
-                blocksDetected.increment();
+        if (used * 20 < wall) {
+            if (kernelState(w) != 'R') {
+                w.monitorUncount(Worker.DETECTED, blocksDetected);
             }
-        } else if (now - w.monSince >= engine.cpuIntensiveThresholdNanos) {
-            if (w.monitorUncount(Worker.CPU_INTENSIVE)) {
-                cpuIntensiveFlagged.increment();
-            }
+        } else if (w.monCpuFirst >= 0 && cpu - w.monCpuFirst >= engine.cpuIntensiveThresholdNanos) {
+            // CPU time burnt on this work since the monitor first sampled it: a preempted or
+            // slow thread is never flagged on wall time alone
+            w.monitorUncount(Worker.CPU_INTENSIVE, cpuIntensiveFlagged);
         }
     }
 

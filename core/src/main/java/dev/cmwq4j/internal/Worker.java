@@ -58,6 +58,8 @@ public final class Worker implements Runnable {
     volatile int wstate = IDLE;
     /** The kernel's id of this thread (Linux), or 0; written once by the worker at start. */
     volatile int nativeTid;
+    /** System.nanoTime() when the current work started; published by the release of workSeq. */
+    long workStartedAt;
     /** Works started by this worker; written by it (release), read by the monitor. */
     volatile long workSeq;
     // Monitor-private bookkeeping: written and read by the monitor thread only.
@@ -65,6 +67,7 @@ public final class Worker implements Runnable {
     long monSince;
     long monCpu = -1;
     long monCpuAt;
+    long monCpuFirst = -1;
 
     /** Nesting depth of announced blocking; worker thread only. */
     private int blockDepth;
@@ -255,6 +258,7 @@ public final class Worker implements Runnable {
     private void runOne(WorkNode n, PoolWorkqueue pwq) {
         current = n;
         currentPwq = pwq;
+        workStartedAt = System.nanoTime();
         WORK_SEQ.setRelease(this, workSeq + 1);
         recountIfUncounted(); // counted on entry, unless the monitor took it out meanwhile
         if (pwq.wq.cpuIntensive && pool.managed) {
@@ -511,11 +515,16 @@ public final class Worker implements Runnable {
      *
      * @return true if the monitor made the transition
      */
-    boolean monitorUncount(int to) {
+    boolean monitorUncount(int to, java.util.concurrent.atomic.LongAdder counter) {
         if (!WSTATE.compareAndSet(this, RUNNING, to)) {
             return false;
         }
-        leaveNrRunning();
+        counter.increment(); // before the kick, so that whoever the kick lets run sees it
+        WorkerPool p = pool;
+        if (p.managed && p.nrRunning.decrementAndGet() == 0 && p.nrPending > 0) {
+            // the block has already outlasted the stall window: no second wait for a thread
+            p.kickNowUnlocked();
+        }
         return true;
     }
 

@@ -285,6 +285,26 @@ public final class WorkerPool {
         return Math.max(0, stallDeadline - now);
     }
 
+    /**
+     * {@link #kick()} for a need found by the monitor: the blocked worker has been stuck past
+     * the stall window already, so a thread is created without waiting again.
+     */
+    void kickNowUnlocked() {
+        lock();
+        try {
+            if (needMoreWorker()) {
+                if (mayStartWorking()) {
+                    wakeFirstIdle();
+                } else {
+                    stallDeadline = System.nanoTime(); // window over
+                    requestManager(0);
+                }
+            }
+        } finally {
+            unlock();
+        }
+    }
+
     /** {@link #kick()} from a thread that does not hold the lock. */
     void kickUnlocked() {
         lock();

@@ -1,11 +1,15 @@
 package dev.cmwq4j.bench.scenario;
 
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.ToDoubleFunction;
+import javax.imageio.ImageIO;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
@@ -57,8 +61,25 @@ final class Charts {
         if (charts.isEmpty()) {
             return;
         }
+        // Laid out by hand: XChart's own grid (saveBitmap(charts, rows, cols, ...)) needs
+        // rows * cols == charts, which a prime number of scenarios cannot give.
         int cols = Math.min(3, charts.size());
         int rows = (charts.size() + cols - 1) / cols;
-        BitmapEncoder.saveBitmap(charts, rows, cols, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+        int w = charts.get(0).getWidth();
+        int h = charts.get(0).getHeight();
+        BufferedImage grid = new BufferedImage(cols * w, rows * h, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = grid.createGraphics();
+        try {
+            g.setColor(Color.WHITE);
+            g.fillRect(0, 0, grid.getWidth(), grid.getHeight());
+            for (int i = 0; i < charts.size(); i++) {
+                g.drawImage(BitmapEncoder.getBufferedImage(charts.get(i)), (i % cols) * w, (i / cols) * h, null);
+            }
+        } finally {
+            g.dispose();
+        }
+        if (!ImageIO.write(grid, "png", png.toFile())) {
+            throw new IOException("no PNG writer");
+        }
     }
 }

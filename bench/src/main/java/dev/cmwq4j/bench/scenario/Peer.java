@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
@@ -34,6 +35,11 @@ enum Peer {
                 @Override
                 void execute(Runnable task) {
                     wq.execute(task);
+                }
+
+                @Override
+                Executor executor() {
+                    return wq; // a Workqueue is an Executor: execute() queues a one-shot work
                 }
 
                 @Override
@@ -155,6 +161,11 @@ enum Peer {
         @Override
         void execute(Runnable task) {
             es.execute(task);
+        }
+
+        @Override
+        Executor executor() {
+            return es;
         }
 
         @Override

@@ -2,6 +2,7 @@ package dev.cmwq4j.bench.scenario;
 
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 
 /**
@@ -12,6 +13,15 @@ import java.util.concurrent.Future;
 abstract class PeerExecutor {
     /** Fire and forget. */
     abstract void execute(Runnable task);
+
+    /**
+     * This peer as a plain {@link Executor}, for a framework that takes one (the {@code http}
+     * scenario's {@code HttpServer.setExecutor}): the executor itself where it is one (cmwq: the
+     * {@code Workqueue}; the JDK pools), else an adapter to {@link #execute}.
+     */
+    Executor executor() {
+        return this::execute;
+    }
 
     /** Submits a task whose result a task of the same executor will wait for. */
     abstract <T> Future<T> submit(Callable<T> task);

@@ -71,10 +71,12 @@ final class Report {
             }
             sb.append('\n');
         }
-        sb.append("\nwall: first submission to last completion (**bold**: best of the column). thr: most live "
+        sb.append("\nwall: first submission to last completion (http: the load generator's first request to last "
+                + "response; **bold**: best of the column). thr: most live "
                 + "platform threads during the run minus those alive before the executor was made (virtual "
-                + "threads are not counted, their carriers are; on deadlock/timeout, the count when it was "
-                + "detected). ideal: CPU work / CPUs.\n");
+                + "threads are not counted, their carriers are; http: the server JVM's, its HttpServer dispatcher "
+                + "thread included; on deadlock/timeout, the count when it was "
+                + "detected). ideal: CPU work / CPUs, or the critical path if longer.\n");
 
         // Details.
         sb.append("\n## Details\n\n");
@@ -104,11 +106,13 @@ final class Report {
                         .append(" |\n");
             }
         }
-        sb.append("\nCPU: user+system time of the whole child process over the run (executor creation included). "
+        sb.append("\nCPU: user+system time of the whole child process over the run (executor creation included; "
+                + "http: the server JVM over the measured load, the load generator's JVM not included). "
                 + "vol/invol cs: voluntary/involuntary context switches of the whole process over the run, "
                 + "exited threads included, less those of the harness thread while it waited for completion. max RSS: the child's peak resident set (the JVM included). "
                 + "p50/p99/max: per-task latency from submission to completion (per parent task in fanout; "
-                + "not recorded for tiny). CPU work in tasks is measured on the thread's CPU clock, so it does "
+                + "not recorded for tiny; http: request round trip measured in the load generator's JVM, "
+                + "throughput in the note). CPU work in tasks is measured on the thread's CPU clock, so it does "
                 + "not shrink when a thread is preempted.\n");
         return sb.toString();
     }
@@ -168,7 +172,7 @@ final class Report {
         StringBuilder sb = new StringBuilder();
         sb.append("mode,scenario,executor,status,wall_s,cpu_s,user_s,sys_s,peak_threads,jvm_peak_threads,"
                 + "base_threads,voluntary_cs,involuntary_cs,waiter_voluntary_cs,max_rss_kib,p50_ms,p90_ms,p99_ms,p999_ms,max_ms,"
-                + "done,total,runs,usage_source,java,detail,note\n");
+                + "throughput_per_s,done,total,runs,usage_source,java,detail,note\n");
         for (Scenario s : scenarios) {
             for (Peer p : peers) {
                 Result r = results.get(key(s, p));
@@ -182,7 +186,7 @@ final class Report {
                         num(r.num("involuntarySwitches")), num(r.num("waiterVoluntarySwitches")),
                         num(r.num("maxRssKb")),
                         ms(r.num("p50Nanos")), ms(r.num("p90Nanos")), ms(r.num("p99Nanos")),
-                        ms(r.num("p999Nanos")), ms(r.num("maxNanos")),
+                        ms(r.num("p999Nanos")), ms(r.num("maxNanos")), num(r.num("throughputPerSec")),
                         num(r.num("done")), num(r.num("total")), r.get("runs"), r.get("usageSource"), r.get("java"),
                         r.get("detail"), r.get("note"));
                 StringBuilder line = new StringBuilder();

@@ -3,6 +3,8 @@ package dev.cmwq4j.bench.scenario;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
@@ -46,16 +48,23 @@ final class RunContext {
     private volatile long waiterVoluntary = 0;
     private volatile long waiterInvoluntary = 0;
     private volatile long[] latencies;
+    private volatile Histogram latencyHistogram;
+    private final Map<String, Object> extras = new LinkedHashMap<>();
+    private volatile String scenarioNote = "";
     private volatile LongSupplier doneCounter = () -> -1;
     private volatile long total = -1;
     private volatile PeerExecutor probeExecutor;
     private final AtomicLong executors = new AtomicLong();
 
-    RunContext(String scenario, Peer peer, Sizes sizes) {
+    /** When the child's time bound runs out ({@link System#nanoTime()} scale). */
+    final long boundEndNanos;
+
+    RunContext(String scenario, Peer peer, Sizes sizes, long budgetMillis) {
         this.scenario = scenario;
         this.peer = peer;
         this.sizes = sizes;
         this.stallNanos = sizes.stallMillis() * 1_000_000L;
+        this.boundEndNanos = System.nanoTime() + budgetMillis * 1_000_000L;
     }
 
     /** Opens the resource window. Call before making executors. */
@@ -82,6 +91,16 @@ final class RunContext {
     }
 
     void startClock() {
+        wallStart = System.nanoTime();
+    }
+
+    /**
+     * Starts the clock and restarts the CPU and context-switch counts there, for a scenario with a
+     * warm-up between {@link #begin()} and its measured part ({@code http}); peak threads still
+     * cover the whole resource window.
+     */
+    void startClockAndUsage() {
+        before = Probes.usage();
         wallStart = System.nanoTime();
     }
 
@@ -135,6 +154,27 @@ final class RunContext {
         return a;
     }
 
+    /**
+     * Latencies measured elsewhere (the {@code http} load generator, in another JVM), in
+     * nanoseconds; used instead of {@link #latencyArray}.
+     */
+    void latencyHistogram(Histogram h) {
+        latencyHistogram = h;
+    }
+
+    /**
+     * A result field set by the scenario; it overrides the measured one of the same key (the
+     * {@code http} scenario sets {@code wallNanos} to the load generator's own time).
+     */
+    synchronized void put(String key, Object value) {
+        extras.put(key, value);
+    }
+
+    /** Facts about the run from the scenario itself, shown before the executor's note. */
+    void note(String note) {
+        scenarioNote = note == null ? "" : note;
+    }
+
     /** A task failed; the run is reported as an error but still waits for the rest. */
     void error(Throwable t) {
         errors.incrementAndGet();
@@ -172,11 +212,15 @@ final class RunContext {
                 .put("total", total)
                 .put("done", doneCounter.getAsLong());
         long[] lat = latencies;
-        if (lat != null && Result.OK.equals(status)) {
-            Histogram h = new Histogram(3);
-            for (long v : lat) {
-                if (v >= 0) {
-                    h.recordValue(v);
+        Histogram external = latencyHistogram;
+        if ((lat != null || external != null) && Result.OK.equals(status)) {
+            Histogram h = external;
+            if (h == null) {
+                h = new Histogram(3);
+                for (long v : lat) {
+                    if (v >= 0) {
+                        h.recordValue(v);
+                    }
                 }
             }
             if (h.getTotalCount() > 0) {
@@ -200,9 +244,18 @@ final class RunContext {
                 note = "note failed: " + e;
             }
         }
+        String own = scenarioNote;
+        if (!own.isEmpty()) {
+            note = note.isEmpty() ? own : own + "; " + note;
+        }
         r.put("note", note)
                 .put("usageSource", Probes.NATIVE != null ? "getrusage" : "proc")
                 .put("java", Runtime.version().toString());
+        synchronized (this) {
+            for (Map.Entry<String, Object> e : extras.entrySet()) {
+                r.put(e.getKey(), e.getValue());
+            }
+        }
         return r;
     }
 

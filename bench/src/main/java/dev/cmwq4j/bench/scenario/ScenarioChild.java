@@ -27,7 +27,7 @@ public final class ScenarioChild {
         long budgetMillis = Long.parseLong(args[3]);
         Probes.usage(); // link the FFM probe before anything is measured
 
-        RunContext ctx = new RunContext(scenario.id(), peer, sizes);
+        RunContext ctx = new RunContext(scenario.id(), peer, sizes, budgetMillis);
         Thread watchdog = new Thread(() -> {
             try {
                 Thread.sleep(budgetMillis);
@@ -41,13 +41,25 @@ public final class ScenarioChild {
 
         Result result;
         try {
-            scenario.run(ctx);
-            result = ctx.result(Result.OK, "");
-        } catch (Waits.Stalled e) {
-            result = ctx.result(Result.DEADLOCK, e.getMessage());
+            try {
+                scenario.run(ctx);
+                result = ctx.result(Result.OK, "");
+            } catch (Waits.Stalled e) {
+                result = ctx.result(Result.DEADLOCK, e.getMessage());
+            } catch (Waits.TimedOut e) {
+                result = ctx.result(Result.TIMEOUT, e.getMessage());
+            } catch (Throwable t) {
+                t.printStackTrace();
+                result = ctx.result(Result.ERROR, t.toString());
+            }
         } catch (Throwable t) {
+            // Not even a result line (say, the class files changed under the run): exit now, so the
+            // parent reports a crash with this stderr instead of waiting out the time bound for the
+            // executor's non-daemon threads.
             t.printStackTrace();
-            result = ctx.result(Result.ERROR, t.toString());
+            System.err.flush();
+            Runtime.getRuntime().halt(1);
+            return;
         }
         report(result);
     }

@@ -7,10 +7,10 @@ import java.util.Locale;
  * The scenario registry, in table order.
  *
  * <p>To add a scenario, implement {@link Scenario} (sizes go in {@link Sizes}) and add it to
- * {@link #ALL}; the harness, the tables, the CSV and the charts pick it up. Planned next:
+ * {@link #ALL}; the harness, the tables, the CSV and the charts pick it up. {@code http}
+ * ({@link HttpScenario}) loads a JDK {@code HttpServer} from a second JVM ({@link HttpLoad}) on
+ * loopback; latency percentiles matter most there. Planned next:
  * <ul>
- *   <li>{@code http}: requests against a local server (JDK {@code HttpServer} or a raw socket
- *       echo), the workers blocking in socket I/O; latency percentiles matter most there.
  *   <li>{@code priority-inversion}: a high-priority flush behind a backlog of low-priority works,
  *       with and without inheritance (DESIGN.md section 6), for the executors that have a notion
  *       of priority.
@@ -25,8 +25,9 @@ final class Scenarios {
             new MixedScenario(true),
             new MixedScenario(false),
             new FanoutScenario(),
-            new ManySubsystemsScenario()
-            // new HttpScenario(), new PriorityInversionScenario(): see the class comment
+            new ManySubsystemsScenario(),
+            new HttpScenario()
+            // new PriorityInversionScenario(): see the class comment
     );
 
     static Scenario byId(String id) {

@@ -17,6 +17,15 @@ final class Waits {
         }
     }
 
+    /** Thrown when a scenario ran out of its own time bound: the run is reported as a timeout. */
+    static final class TimedOut extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        TimedOut(String message) {
+            super(message);
+        }
+    }
+
     /**
      * Waits until {@code done} reaches {@code total}, polling every {@code pollNanos} (an unpark
      * ends a poll early). Throws {@link Stalled} if {@code progress} does not move for

@@ -5,7 +5,7 @@
  * <h2>Running it</h2>
  * From the repository root, with any java on PATH (Maven's toolchain selection finds JDK 25):
  * <pre>
- * mvn -q -pl bench -am process-classes -Dscenarios=short   # smoke sizes, about a minute on 2 cores
+ * mvn -q -pl bench -am process-classes -Dscenarios=short   # smoke sizes, under 2 minutes on 2 cores
  * mvn -q -pl bench -am process-classes -Dscenarios=full    # DESIGN.md section 10 sizes
  * </pre>
  * Optional: {@code -Dscenario.only=mixed-announced,fanout}, {@code -Dscenario.executors=cmwq,fjp-managed},
@@ -22,7 +22,9 @@
  *   <li>{@link dev.cmwq4j.bench.scenario.ScenarioChild}: the child; runs one {@code Scenario}
  *       against one {@code Peer} and prints one {@code Result} line.
  *   <li>{@code Scenario} implementations and the {@code Scenarios} registry (the place to add
- *       {@code http} and priority inversion), sizes in {@code Sizes}.
+ *       priority inversion), sizes in {@code Sizes}. {@code HttpScenario} runs a JDK
+ *       {@code HttpServer} on the peer and loads it from a second JVM, {@code HttpLoad}, over
+ *       loopback.
  *   <li>{@code Peer}: the executors, and what differs between them (announced blocking).
  *   <li>{@code RunContext}, {@code Probes}, {@code FfmRusage}: measurement; {@code getrusage}
  *       through {@code java.lang.foreign} (the one class compiled with {@code --release 22}).
