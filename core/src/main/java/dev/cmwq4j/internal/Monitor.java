@@ -105,15 +105,26 @@ public final class Monitor implements Runnable {
                 continue;
             }
             tick = state == BACKLOG ? minTickNanos : Math.min(tick * 2, maxTickNanos);
-            if (tick > minTickNanos) {
+            // wake exactly when the first watched work reaches its stall window, if sooner
+            long sleep = tick;
+            long due = nextDue - System.nanoTime();
+            if (nextDue != Long.MAX_VALUE && due < sleep) {
+                sleep = Math.max(due, MIN_SLEEP_NANOS);
+            }
+            if (sleep > minTickNanos) {
                 napping = true;
-                LockSupport.parkNanos(this, tick);
+                LockSupport.parkNanos(this, sleep);
                 napping = false;
             } else {
-                LockSupport.parkNanos(this, tick);
+                LockSupport.parkNanos(this, sleep);
             }
         }
     }
+
+    /** Shortest sleep between two looks. */
+    private static final long MIN_SLEEP_NANOS = 20_000;
+    /** Earliest moment a watched work reaches its stall window; monitor thread only. */
+    private long nextDue = Long.MAX_VALUE;
 
     private static final int IDLE = 0;
     private static final int BUSY = 1;
@@ -121,6 +132,7 @@ public final class Monitor implements Runnable {
 
     /** One look at every managed pool. Returns IDLE, BUSY (running, no backlog) or BACKLOG. */
     private int scan(long now) {
+        nextDue = Long.MAX_VALUE;
         int result = IDLE;
         for (WorkerPool p : engine.boundPools(false)) {
             result = Math.max(result, look(p, now));
@@ -158,6 +170,9 @@ public final class Monitor implements Runnable {
                 w.monSince = w.workStartedAt; // written by the worker before workSeq
                 w.monCpu = -1;
                 w.monCpuFirst = -1;
+            }
+            if (s == Worker.RUNNING && p.nrPending > 0 && now - w.monSince < engine.stallWindowNanos) {
+                nextDue = Math.min(nextDue, w.monSince + engine.stallWindowNanos);
             }
             if (s == Worker.RUNNING && stuck && now - w.monSince >= engine.stallWindowNanos) {
                 examineRunning(p, w, now);
@@ -280,22 +295,20 @@ public final class Monitor implements Runnable {
         }
     }
 
-    /** A worker the monitor uncounted as blocked: count it again once it runs again. */
+    /**
+     * A worker the monitor uncounted as blocked: count it again once it runs again (RUNNABLE and
+     * on more than half a CPU since the last look; without thread CPU time, the kernel's 'R').
+     */
     private void examineDetected(WorkerPool p, Worker w, long now) {
         Thread t = w.thread;
         if (t == null || t.getState() != Thread.State.RUNNABLE) {
             w.monCpu = -1;
             return;
         }
-        char kernelState = kernelState(w);
-        if (kernelState == 'R') {
-            w.monitorRecount();
-            return;
-        }
-        if (kernelState != '?') {
-            return; // still asleep in a system call
-        }
         if (!cpuTimeSupported) {
+            if (kernelState(w) == 'R') {
+                w.monitorRecount();
+            }
             return;
         }
         long cpu = mx.getThreadCpuTime(t.threadId());
@@ -304,7 +317,7 @@ public final class Monitor implements Runnable {
         w.monCpu = cpu;
         w.monCpuAt = now;
         if (prevCpu >= 0 && cpu >= 0 && (cpu - prevCpu) * 2 >= now - prevAt) {
-            w.monitorRecount(); // running again, on more than half a CPU
+            w.monitorRecount();
         }
     }
 }
