@@ -205,9 +205,16 @@ public final class Worker implements Runnable {
         PoolWorkqueue pwq = runPwq;
         int color = runColor;
         WorkerPool p = pool;
+        // A stealable backlog here while a sibling pool sits idle: send it a thief. Stealing is
+        // otherwise only triggered by inserts, and a burst queued once would leave the sibling
+        // idle for the rest of the backlog.
+        boolean stealable = p.managed && p.hasStealableBacklog();
         p.unlock();
         boolean locked = false;
         try {
+            if (stealable) {
+                engine.maybeKickThief(p);
+            }
             PoolWorkqueue last = execute(n, pwq, color);
             int lastColor = runColor;
             if (last.pool == p) {

@@ -225,6 +225,12 @@ public final class WorkerPool {
         return n;
     }
 
+    /** More than the next work waits, and the oldest may be stolen (not pinned). Lock. */
+    boolean hasStealableBacklog() {
+        WorkNode head = worklist.peek();
+        return nrPending >= 2 && head != null && !head.pinned;
+    }
+
     /**
      * For a thief: pops the head if it is stealable and has waited at least {@code threshold}.
      * Returns the started node, or null; {@code w.stealWait} receives how long until the head
