@@ -225,10 +225,17 @@ public final class WorkerPool {
         return n;
     }
 
-    /** More than the next work waits, and the oldest may be stolen (not pinned). Lock. */
+    /**
+     * More than the next work waits, and the oldest may be stolen right now: not pinned, and
+     * waiting for longer than the steal threshold (so a thief woken for it does not just look and
+     * go back to sleep). Lock.
+     */
     boolean hasStealableBacklog() {
+        if (nrPending < 2) {
+            return false;
+        }
         WorkNode head = worklist.peek();
-        return nrPending >= 2 && head != null && !head.pinned;
+        return head != null && !head.pinned && System.nanoTime() - head.queuedAt >= engine.stealThresholdNanos;
     }
 
     /**
