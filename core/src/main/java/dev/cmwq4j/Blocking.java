@@ -118,19 +118,10 @@ public final class Blocking {
     /** {@link Future#get()} as a block. */
     public static <T> T get(Future<T> future) throws InterruptedException, ExecutionException {
         Objects.requireNonNull(future, "future");
-        if (future.isDone()) {
-            return future.get();
-        }
-        Worker w = Worker.current();
-        if (w != null) {
-            w.blockBegin();
-        }
         try {
-            return future.get();
-        } finally {
-            if (w != null) {
-                w.blockEnd();
-            }
+            return await(future, 0, null);
+        } catch (TimeoutException e) {
+            throw new AssertionError("an untimed get timed out", e);
         }
     }
 
@@ -139,6 +130,12 @@ public final class Blocking {
             throws InterruptedException, ExecutionException, TimeoutException {
         Objects.requireNonNull(future, "future");
         Objects.requireNonNull(unit, "unit");
+        return await(future, timeout, unit);
+    }
+
+    /** Waits for {@code future} as a block; untimed when {@code unit} is null. */
+    private static <T> T await(Future<T> future, long timeout, TimeUnit unit)
+            throws InterruptedException, ExecutionException, TimeoutException {
         if (future.isDone()) {
             return future.get();
         }
@@ -147,7 +144,7 @@ public final class Blocking {
             w.blockBegin();
         }
         try {
-            return future.get(timeout, unit);
+            return unit == null ? future.get() : future.get(timeout, unit);
         } finally {
             if (w != null) {
                 w.blockEnd();

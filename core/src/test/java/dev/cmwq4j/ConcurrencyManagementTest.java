@@ -169,6 +169,32 @@ class ConcurrencyManagementTest {
     }
 
     @Test
+    void blockingGetOfAFutureIsAnAnnouncedBlock() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("get").build();
+            java.util.concurrent.CompletableFuture<String> later = new java.util.concurrent.CompletableFuture<>();
+            java.util.concurrent.CompletableFuture<String> got = new java.util.concurrent.CompletableFuture<>();
+            wq.execute(() -> {
+                try {
+                    got.complete(Blocking.get(later)); // blocks this pool's only counted worker
+                } catch (Exception e) {
+                    got.completeExceptionally(e);
+                }
+            });
+            wq.execute(() -> later.complete("from the second work")); // needs another worker
+            assertThat(got.get(30, TimeUnit.SECONDS)).isEqualTo("from the second work");
+            // announced, not merely observed by the monitor
+            assertThat(c.engine().blocksAnnounced.sum()).isGreaterThanOrEqualTo(1);
+            assertThat(c.engine().monitor.blocksDetected.sum()).isZero();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+                    Blocking.get(new java.util.concurrent.CompletableFuture<>(), 10, TimeUnit.MILLISECONDS))
+                    .isInstanceOf(java.util.concurrent.TimeoutException.class);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Blocking.get(later, 1, null))
+                    .isInstanceOf(NullPointerException.class);
+        }
+    }
+
+    @Test
     void nestedBlocksCountOnce() throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(1).build()) {
             Workqueue wq = c.workqueue("nested").build();

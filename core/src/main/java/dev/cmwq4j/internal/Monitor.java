@@ -253,11 +253,9 @@ public final class Monitor implements Runnable {
         if (!cpuTimeSupported) {
             return;
         }
-        long cpu = mx.getThreadCpuTime(t.threadId());
         long prevCpu = w.monCpu;
         long prevAt = w.monCpuAt;
-        w.monCpu = cpu;
-        w.monCpuAt = now;
+        long cpu = sampleCpu(w, t, now);
         if (w.monCpuFirst < 0) {
             w.monCpuFirst = cpu; // first CPU sample of this work
         }
@@ -275,6 +273,14 @@ public final class Monitor implements Runnable {
             // slow thread is never flagged on wall time alone
             w.monitorUncount(Worker.CPU_INTENSIVE, cpuIntensiveFlagged);
         }
+    }
+
+    /** Reads the worker thread's CPU time and records it as the monitor's latest sample. */
+    private long sampleCpu(Worker w, Thread t, long now) {
+        long cpu = mx.getThreadCpuTime(t.threadId());
+        w.monCpu = cpu;
+        w.monCpuAt = now;
+        return cpu;
     }
 
     /**
@@ -311,11 +317,9 @@ public final class Monitor implements Runnable {
             }
             return;
         }
-        long cpu = mx.getThreadCpuTime(t.threadId());
         long prevCpu = w.monCpu;
         long prevAt = w.monCpuAt;
-        w.monCpu = cpu;
-        w.monCpuAt = now;
+        long cpu = sampleCpu(w, t, now);
         if (prevCpu >= 0 && cpu >= 0 && (cpu - prevCpu) * 2 >= now - prevAt) {
             w.monitorRecount();
         }

@@ -309,36 +309,26 @@ public class WorkNode {
 
     /** Waits, uninterruptibly, until {@code resolved >= target}. Preserves the interrupt status. */
     public final void awaitResolved(long target) {
-        if (resolved >= target) {
-            return;
-        }
-        boolean interrupted = false;
-        synchronized (this) {
-            waiters++;
-            try {
-                while (resolved < target) {
-                    try {
-                        wait();
-                    } catch (InterruptedException e) {
-                        interrupted = true;
-                    }
-                }
-            } finally {
-                waiters--;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
+        if (resolved < target) {
+            awaitUntil(target);
         }
     }
 
     /** Waits, uninterruptibly, until no synchronous cancel holds this node. */
     public final void awaitNotCanceling() {
+        awaitUntil(-1);
+    }
+
+    /**
+     * The one wait loop of a node: until {@code resolved >= target}, or, for a negative target,
+     * until CANCELING is clear. Woken by {@link #resolve} and {@link #releaseCanceling}.
+     */
+    private void awaitUntil(long target) {
         boolean interrupted = false;
         synchronized (this) {
             waiters++;
             try {
-                while ((state & CANCELING) != 0) {
+                while (target >= 0 ? resolved < target : (state & CANCELING) != 0) {
                     try {
                         wait();
                     } catch (InterruptedException e) {
