@@ -36,11 +36,42 @@ public final class Timer implements Runnable {
 
     /** Arms {@code e} at {@code deadline}, or moves it there if it is armed already. */
     public void schedule(TimerEntry e, long deadline) {
+        arm(e, deadline, ALWAYS);
+    }
+
+    /** Arms {@code e} at {@code deadline}, or moves it earlier if it is armed later than that. */
+    public void scheduleNoLaterThan(TimerEntry e, long deadline) {
+        arm(e, deadline, NO_LATER);
+    }
+
+    /** Moves {@code e} to {@code deadline} only if it is armed. @return whether it was armed */
+    public boolean reschedule(TimerEntry e, long deadline) {
+        return arm(e, deadline, IF_ARMED);
+    }
+
+    private static final int ALWAYS = 0;
+    private static final int NO_LATER = 1;
+    private static final int IF_ARMED = 2;
+
+    /**
+     * The one arming path, in a single critical section: inserts or moves {@code e} as
+     * {@code mode} allows, and unparks the timer thread if {@code e} became the earliest.
+     *
+     * @return false only for IF_ARMED on an entry that was not armed
+     */
+    private boolean arm(TimerEntry e, long deadline, int mode) {
         boolean earliest;
         Locks.acquire(lock);
         try {
+            boolean armed = e.heapIndex >= 0;
+            if (mode == IF_ARMED && !armed) {
+                return false;
+            }
+            if (mode == NO_LATER && armed && e.deadline - deadline <= 0) {
+                return true;
+            }
             e.deadline = deadline;
-            if (e.heapIndex >= 0) {
+            if (armed) {
                 siftUp(e.heapIndex);
                 siftDown(e.heapIndex);
             } else {
@@ -52,41 +83,6 @@ public final class Timer implements Runnable {
                 siftUp(e.heapIndex);
                 e.armedChanged(true);
             }
-            earliest = heap[0] == e;
-        } finally {
-            lock.unlock();
-        }
-        if (earliest) {
-            LockSupport.unpark(thread);
-        }
-    }
-
-    /**
-     * Arms {@code e} at {@code deadline}, or moves it earlier if it is armed later than that.
-     */
-    public void scheduleNoLaterThan(TimerEntry e, long deadline) {
-        Locks.acquire(lock);
-        try {
-            if (e.heapIndex >= 0 && e.deadline - deadline <= 0) {
-                return;
-            }
-        } finally {
-            lock.unlock();
-        }
-        schedule(e, deadline);
-    }
-
-    /** Moves {@code e} to {@code deadline} only if it is armed. @return whether it was armed */
-    public boolean reschedule(TimerEntry e, long deadline) {
-        boolean earliest;
-        Locks.acquire(lock);
-        try {
-            if (e.heapIndex < 0) {
-                return false;
-            }
-            e.deadline = deadline;
-            siftUp(e.heapIndex);
-            siftDown(e.heapIndex);
             earliest = heap[0] == e;
         } finally {
             lock.unlock();

@@ -169,12 +169,7 @@ public final class Worker implements Runnable {
                 p.workerStarted(this);
                 workLoop();
                 uncountForIdle();
-                counted = false;
-                if (p.needMoreWorker() && !p.closing) {
-                    // Someone blocked between our last look and uncounting: we are the worker.
-                    p.recount();
-                    counted = true;
-                }
+                counted = false; // idleWait first checks whether work arrived meanwhile
             }
         } finally {
             p.workerExited(this);
@@ -304,7 +299,6 @@ public final class Worker implements Runnable {
         WorkerPool p = pool;
         p.unlock();
         try {
-            long threshold = engine.stealThresholdNanos;
             for (int round = 0; round < 4; round++) {
                 long now = System.nanoTime();
                 long minWait = Long.MAX_VALUE;
@@ -314,7 +308,7 @@ public final class Worker implements Runnable {
                     if (victim == p || victim.nrPending == 0) {
                         continue;
                     }
-                    WorkNode stolen = victim.stealHead(this, now, threshold);
+                    WorkNode stolen = victim.stealHead(this, now);
                     if (stolen != null) {
                         PoolWorkqueue last = execute(stolen, runPwq, runColor);
                         last.workDoneUnlocked(runColor);
@@ -345,10 +339,7 @@ public final class Worker implements Runnable {
     private boolean idleWait() {
         WorkerPool p = pool;
         wstate = IDLE;
-        if (reserveStarting) {
-            p.pushIdle(this); // leaves the "starting" count
-            p.removeIdle(this);
-        }
+        p.reserveArrived(this);
         if (p.needMoreWorker() && !p.closing) {
             // work arrived while nobody ran and no idle worker was there to be woken: take it
             p.recount();

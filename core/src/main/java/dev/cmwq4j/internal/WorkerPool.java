@@ -231,32 +231,36 @@ public final class WorkerPool {
      * go back to sleep). Lock.
      */
     boolean hasStealableBacklog() {
-        if (nrPending < 2) {
-            return false;
-        }
-        WorkNode head = worklist.peek();
-        return head != null && !head.pinned && System.nanoTime() - head.queuedAt >= engine.stealThresholdNanos;
+        return nrPending >= 2 && headStealableIn(System.nanoTime()) == 0;
     }
 
     /**
-     * For a thief: pops the head if it is stealable and has waited at least {@code threshold}.
-     * Returns the started node, or null; {@code w.stealWait} receives how long until the head
-     * becomes stealable (Long.MAX_VALUE if there is nothing to wait for).
+     * How long until the worklist head may be stolen: 0 if now (unpinned, waited past the steal
+     * threshold), Long.MAX_VALUE if never (no head, or pinned to this CPU). Lock.
      */
-    WorkNode stealHead(Worker w, long now, long threshold) {
+    private long headStealableIn(long now) {
+        WorkNode head = worklist.peek();
+        if (head == null || head.pinned) {
+            return Long.MAX_VALUE;
+        }
+        return Math.max(0, engine.stealThresholdNanos - (now - head.queuedAt));
+    }
+
+    /**
+     * For a thief: pops and starts the head if it may be stolen now. Returns the started node, or
+     * null; {@code w.stealWait} receives how long until the head becomes stealable
+     * (Long.MAX_VALUE if there is nothing to wait for).
+     */
+    WorkNode stealHead(Worker w, long now) {
         w.stealWait = Long.MAX_VALUE;
         if (nrPending == 0) {
             return null;
         }
         lock();
         try {
-            WorkNode head = worklist.peek();
-            if (head == null || head.pinned) {
-                return null;
-            }
-            long waited = now - head.queuedAt;
-            if (waited < threshold) {
-                w.stealWait = threshold - waited;
+            long wait = headStealableIn(now);
+            if (wait != 0) {
+                w.stealWait = wait;
                 return null;
             }
             return popAndStart(w);
@@ -305,14 +309,10 @@ public final class WorkerPool {
     void kickNowUnlocked() {
         lock();
         try {
-            if (needMoreWorker()) {
-                if (mayStartWorking()) {
-                    wakeFirstIdle();
-                } else {
-                    stallDeadline = System.nanoTime(); // window over
-                    requestManager(0);
-                }
+            if (needToCreateWorker()) {
+                stallDeadline = System.nanoTime(); // the window is over: kick() creates at once
             }
+            kick();
         } finally {
             unlock();
         }
@@ -332,11 +332,7 @@ public final class WorkerPool {
     private void wakeFirstIdle() {
         Worker w = idleHead;
         removeIdle(w);
-        if (managed) {
-            nrRunning.incrementAndGet();
-        } else {
-            nWaking++;
-        }
+        recount();
         w.woken = true;
         if (managed) {
             engine.monitor.nudge();
@@ -421,11 +417,7 @@ public final class WorkerPool {
                 stallDeadline = 0;
                 nWorkers++;
                 if (running) {
-                    if (managed) {
-                        nrRunning.incrementAndGet();
-                    } else {
-                        nWaking++;
-                    }
+                    recount();
                 } else {
                     nReserveStarting++;
                 }
@@ -449,11 +441,7 @@ public final class WorkerPool {
                     engine.releaseThread();
                     nWorkers--;
                     if (running) {
-                        if (managed) {
-                            nrRunning.decrementAndGet();
-                        } else {
-                            nWaking--;
-                        }
+                        uncountStarting();
                     } else {
                         nReserveStarting--;
                     }
@@ -479,7 +467,11 @@ public final class WorkerPool {
         }
     }
 
-    /** The worker counts itself again (it found work right after uncounting). */
+    /**
+     * Counts a worker that is about to look at the worklist: a woken or newly created worker, or
+     * one that found work right after uncounting. Managed pools count it in nrRunning, unbound
+     * pools in nWaking. Lock.
+     */
     void recount() {
         if (managed) {
             nrRunning.incrementAndGet();
@@ -488,11 +480,24 @@ public final class WorkerPool {
         }
     }
 
-    void pushIdle(Worker w) {
+    /** Undoes {@link #recount()} for a worker whose thread could not be started. Lock. */
+    private void uncountStarting() {
+        if (managed) {
+            nrRunning.decrementAndGet();
+        } else {
+            nWaking--;
+        }
+    }
+
+    /** A reserve worker created idle reached its idle path: it is no longer "starting". Lock. */
+    void reserveArrived(Worker w) {
         if (w.reserveStarting) {
             w.reserveStarting = false;
             nReserveStarting--;
         }
+    }
+
+    void pushIdle(Worker w) {
         w.idleNext = idleHead;
         w.idlePrev = null;
         if (idleHead != null) {

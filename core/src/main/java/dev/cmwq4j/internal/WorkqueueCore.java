@@ -210,6 +210,52 @@ public final class WorkqueueCore {
             throw new IllegalStateException("work '" + w.current + "' flushes its own workqueue '"
                     + name + "': it would wait for itself");
         }
+        long[] target = {-1};
+        waitUntil(() -> (target[0] = tryFlip()) >= 0);
+        waitUntil(() -> isDrainedThrough(target[0]));
+    }
+
+    /**
+     * Flips every pwq to the next epoch if its color is free (the epoch 16 back has drained).
+     *
+     * @return the epoch the flush must wait for, or -1 if the color is not free yet
+     */
+    private long tryFlip() {
+        synchronized (flushLock) {
+            advanceDrained();
+            long next = epoch + 1;
+            if (drainedThrough < next - PoolWorkqueue.COLORS) {
+                return -1;
+            }
+            int color = (int) (next & (PoolWorkqueue.COLORS - 1));
+            for (PoolWorkqueue pwq : pwqs) {
+                pwq.pool.lock();
+                try {
+                    pwq.workColor = color;
+                } finally {
+                    pwq.pool.unlock();
+                }
+            }
+            long target = epoch;
+            epoch = next;
+            return target;
+        }
+    }
+
+    /** Every epoch up to {@code target} has drained. */
+    private boolean isDrainedThrough(long target) {
+        synchronized (flushLock) {
+            advanceDrained();
+            return drainedThrough >= target;
+        }
+    }
+
+    /**
+     * The one wait loop of flush and drain: an announced block on a worker, registered as a
+     * flush waiter (colorDone and delayedDone unpark it), uninterruptible, with the interrupt
+     * status restored on return.
+     */
+    private void waitUntil(java.util.function.BooleanSupplier done) {
         Worker w = Worker.current();
         if (w != null) {
             w.blockBegin();
@@ -217,36 +263,9 @@ public final class WorkqueueCore {
         registerWaiter();
         boolean interrupted = false;
         try {
-            long target;
-            for (;;) {
-                synchronized (flushLock) {
-                    advanceDrained();
-                    long next = epoch + 1;
-                    if (drainedThrough >= next - PoolWorkqueue.COLORS) {
-                        int color = (int) (next & (PoolWorkqueue.COLORS - 1));
-                        for (PoolWorkqueue pwq : pwqs) {
-                            pwq.pool.lock();
-                            try {
-                                pwq.workColor = color;
-                            } finally {
-                                pwq.pool.unlock();
-                            }
-                        }
-                        target = epoch;
-                        epoch = next;
-                        break;
-                    }
-                }
-                interrupted |= waitForProgress();
-            }
-            for (;;) {
-                synchronized (flushLock) {
-                    advanceDrained();
-                    if (drainedThrough >= target) {
-                        return;
-                    }
-                }
-                interrupted |= waitForProgress();
+            while (!done.getAsBoolean()) {
+                LockSupport.park(this);
+                interrupted |= Thread.interrupted();
             }
         } finally {
             unregisterWaiter();
@@ -285,15 +304,6 @@ public final class WorkqueueCore {
     private void unregisterWaiter() {
         flushWaiters = flushWaiterCount.decrementAndGet();
         flushThreads.remove(Thread.currentThread());
-    }
-
-    /**
-     * Parks until some color or delayed count of this workqueue reaches zero (or spuriously).
-     * Flush is uninterruptible: returns whether an interrupt was swallowed, to be restored.
-     */
-    private boolean waitForProgress() {
-        LockSupport.park(this);
-        return Thread.interrupted();
     }
 
     void wakeFlushers() {
@@ -350,7 +360,7 @@ public final class WorkqueueCore {
                     break;
                 }
                 if (delayedPending.get() > 0) {
-                    waitForDelayed();
+                    waitUntil(() -> delayedPending.get() == 0 || totalInFlight() != 0);
                 }
             }
             done = true;
@@ -366,27 +376,6 @@ public final class WorkqueueCore {
         }
     }
 
-    private void waitForDelayed() {
-        Worker w = Worker.current();
-        if (w != null) {
-            w.blockBegin();
-        }
-        registerWaiter();
-        boolean interrupted = false;
-        try {
-            while (delayedPending.get() > 0 && totalInFlight() == 0) {
-                interrupted |= waitForProgress();
-            }
-        } finally {
-            unregisterWaiter();
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-            if (w != null) {
-                w.blockEnd();
-            }
-        }
-    }
 
     public void setMaxActive(int max) {
         synchronized (flushLock) {
