@@ -17,8 +17,9 @@ public final class DelayedNode extends WorkNode {
         @Override
         protected void fire() {
             WorkqueueCore wq = armedWq;
-            wq.delayedDone();
+            // queue first, then leave the armed count: a drain never sees neither
             wq.enqueue(DelayedNode.this, armedCpu);
+            wq.delayedDone();
         }
 
         @Override
@@ -63,8 +64,10 @@ public final class DelayedNode extends WorkNode {
 
     /** If the timer is armed, fires it now on the calling thread (flush of a delayed work). */
     public void fireNowIfArmed() {
-        if (where == TIMER && disarm()) {
-            armedWq.enqueue(this, armedCpu);
+        WorkqueueCore wq = armedWq;
+        if (where == TIMER && wq.engine.timer.cancel(entry)) {
+            wq.enqueue(this, armedCpu); // as fire(): queue first, then leave the armed count
+            wq.delayedDone();
         }
     }
 }

@@ -356,7 +356,8 @@ public final class WorkqueueCore {
         try {
             for (;;) {
                 flush();
-                if (totalInFlight() == 0 && delayedPending.get() == 0) {
+                // armed count first: a timer queues its work before it leaves that count
+                if (delayedPending.get() == 0 && totalInFlight() == 0) {
                     break;
                 }
                 if (delayedPending.get() > 0) {
