@@ -33,6 +33,7 @@ class MonitorStressTest {
             }
             CountDownLatch done = new CountDownLatch(runs.length);
             AtomicBoolean negative = new AtomicBoolean();
+            AtomicBoolean targetOutOfRange = new AtomicBoolean();
             AtomicBoolean stop = new AtomicBoolean();
             var engine = c.engine();
             Thread sampler = new Thread(() -> {
@@ -41,6 +42,9 @@ class MonitorStressTest {
                         for (var p : engine.boundPools(high)) {
                             if (p.running() < 0) {
                                 negative.set(true);
+                            }
+                            if (p.target() < 1 || p.target() > dev.cmwq4j.internal.WorkerPool.MAX_TARGET) {
+                                targetOutOfRange.set(true);
                             }
                         }
                     }
@@ -83,11 +87,13 @@ class MonitorStressTest {
             stop.set(true);
             sampler.join();
             assertThat(negative.get()).as("nrRunning went negative").isFalse();
+            assertThat(targetOutOfRange.get()).as("concurrency target left 1..MAX_TARGET").isFalse();
             for (AtomicInteger r : runs) {
                 assertThat(r.get()).isEqualTo(1);
             }
             TestSupport.assertPoolsAtRest(c);
-            assertThat(engine.monitor.blocksDetected.sum()).as("the monitor took part").isPositive();
+            assertThat(engine.monitor.blocksDetected.sum() + engine.monitor.targetRaised.sum())
+                    .as("the monitor took part").isPositive();
         }
     }
 }

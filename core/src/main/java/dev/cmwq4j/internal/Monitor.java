@@ -10,7 +10,7 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <h2>Implementation overview</h2>
  * Each tick looks at the concurrency-managed pools. A pool that has pending work and started
- * nothing since the last tick is <em>stuck</em>; in a stuck pool, every counted worker that has
+ * nothing since the last look is <em>stuck</em>; in a stuck pool, every counted worker that has
  * been on its current work for at least the stall window is examined:
  * <ul>
  *   <li>{@link Thread#getState()} BLOCKED, WAITING or TIMED_WAITING: it is blocked;
@@ -24,9 +24,16 @@ import java.util.concurrent.locks.LockSupport;
  * twice) and the pool is kicked. A DETECTED worker that runs again (RUNNABLE with CPU advancing)
  * is counted again by the monitor; any uncounted worker counts itself again when its work ends.
  *
- * <p>The tick adapts: {@link #minTickNanos} while some pool has pending work, doubling up to
- * {@link #maxTickNanos} while pools are busy without a backlog, and parked while every pool is
- * idle. A pool that gets a worker woken, or a backlog while the monitor naps, nudges it.
+ * <p>Each look at a pool with pending work also samples its counted workers' thread states and
+ * adapts the pool's concurrency target (see {@link WorkerPool}): up when none of them is on the
+ * CPU while work waits, down when two or more are. That sample is one field read per worker; CPU
+ * time is read only for workers in stuck pools or past the CPU-intensive threshold.
+ *
+ * <p>The tick adapts: {@link #minTickNanos} while some pool is stuck or right after a nudge;
+ * doubling up to {@link #BACKLOG_TICK_NANOS} while pools with pending work make progress, and up
+ * to {@link #maxTickNanos} while pools are busy without a backlog; parked while every pool is
+ * idle. A stuck pool's next stall deadline is kept exactly. A pool that gets a worker woken, or
+ * a backlog forms while the monitor naps, nudges it.
  */
 public final class Monitor implements Runnable {
     private final Engine engine;
@@ -51,6 +58,8 @@ public final class Monitor implements Runnable {
     public final java.util.concurrent.atomic.LongAdder blocksDetected = new java.util.concurrent.atomic.LongAdder();
     public final java.util.concurrent.atomic.LongAdder cpuIntensiveFlagged = new java.util.concurrent.atomic.LongAdder();
     public final java.util.concurrent.atomic.LongAdder ticks = new java.util.concurrent.atomic.LongAdder();
+    /** Concurrency-target raises: samples that found every counted worker of a pool blocked. */
+    public final java.util.concurrent.atomic.LongAdder targetRaised = new java.util.concurrent.atomic.LongAdder();
 
     Monitor(Engine engine, String threadName, long minTickNanos, long maxTickNanos, long watchdogNanos,
             java.util.function.Consumer<dev.cmwq4j.WatchdogReport> watchdogHandler) {
@@ -91,6 +100,7 @@ public final class Monitor implements Runnable {
     @Override
     public void run() {
         long tick = minTickNanos;
+        boolean nudged = false;
         while (!stopped) {
             ticks.increment();
             int state = scan(System.nanoTime());
@@ -104,13 +114,14 @@ public final class Monitor implements Runnable {
                 tick = minTickNanos;
                 continue;
             }
-            tick = state == BACKLOG ? minTickNanos : Math.min(tick * 2, maxTickNanos);
-            // wake exactly when the first watched work reaches its stall window, if sooner
+            tick = nextTick(state, tick, nudged);
+            // wake exactly when the first stuck pool's blocked work reaches its stall window
             long sleep = tick;
             long due = nextDue - System.nanoTime();
             if (nextDue != Long.MAX_VALUE && due < sleep) {
                 sleep = Math.max(due, MIN_SLEEP_NANOS);
             }
+            long wakeAt = System.nanoTime() + sleep;
             if (sleep > minTickNanos) {
                 napping = true;
                 LockSupport.parkNanos(this, sleep);
@@ -118,51 +129,84 @@ public final class Monitor implements Runnable {
             } else {
                 LockSupport.parkNanos(this, sleep);
             }
+            nudged = System.nanoTime() < wakeAt; // woken early: a pool asked to be watched
         }
     }
 
+    /** The next tick after a look that found {@code state}. */
+    private long nextTick(int state, long tick, boolean nudged) {
+        if (state == STUCK || nudged) {
+            return minTickNanos;
+        }
+        long cap = state == BACKLOG ? Math.min(BACKLOG_TICK_NANOS, maxTickNanos) : maxTickNanos;
+        return Math.max(minTickNanos, Math.min(tick * 2, cap));
+    }
+
+    /** Longest tick while some pool has pending work and makes progress. */
+    static final long BACKLOG_TICK_NANOS = 1_000_000;
     /** Shortest sleep between two looks. */
     private static final long MIN_SLEEP_NANOS = 20_000;
     /** Earliest moment a watched work reaches its stall window; monitor thread only. */
     private long nextDue = Long.MAX_VALUE;
 
     private static final int IDLE = 0;
+    /** Running, no pending work. */
     private static final int BUSY = 1;
+    /** Pending work, and the pool makes progress. */
     private static final int BACKLOG = 2;
+    /** Pending work, and the pool started nothing lately. */
+    private static final int STUCK = 3;
 
-    /** One look at every managed pool. Returns IDLE, BUSY (running, no backlog) or BACKLOG. */
+    /** One look at every managed pool. Returns the busiest of IDLE, BUSY, BACKLOG, STUCK. */
     private int scan(long now) {
         nextDue = Long.MAX_VALUE;
         int result = IDLE;
-        for (WorkerPool p : engine.boundPools(false)) {
+        WorkerPool[] normal = engine.boundPools(false);
+        WorkerPool[] high = engine.boundPools(true);
+        for (WorkerPool p : normal) {
             result = Math.max(result, look(p, now));
         }
-        for (WorkerPool p : engine.boundPools(true)) {
+        for (WorkerPool p : high) {
             result = Math.max(result, look(p, now));
+        }
+        if (result >= BACKLOG) {
+            int totalOnCpu = 0;
+            for (WorkerPool p : normal) {
+                totalOnCpu += p.monitorOnCpu;
+            }
+            for (WorkerPool p : high) {
+                totalOnCpu += p.monitorOnCpu;
+            }
+            for (WorkerPool p : normal) {
+                adaptTarget(p, totalOnCpu);
+            }
+            for (WorkerPool p : high) {
+                adaptTarget(p, totalOnCpu);
+            }
         }
         return result;
     }
 
     private int look(WorkerPool p, long now) {
         Worker[] workers = p.workersSnapshot();
-        if (workers.length == 0) {
-            return IDLE;
-        }
+        boolean backlog = p.nrPending > 0;
         long progress = p.progress;
-        boolean stuck = p.nrPending > 0 && progress == p.monitorSeenProgress;
+        boolean progressed = progress != p.monitorSeenProgress;
         p.monitorSeenProgress = progress;
-        watchdog(p, workers, stuck, now);
-        int result = p.nrPending > 0 ? BACKLOG : IDLE;
+        // First pass: note new works, count the counted workers seen off the CPU.
+        int busy = 0;
+        int offCpu = 0;
         for (Worker w : workers) {
             int s = w.wstate;
             if (s == Worker.IDLE) {
+                if (w.woken) {
+                    busy++; // counted by its waker, on its way to the worklist
+                }
                 continue;
             }
-            if (result == IDLE) {
-                result = BUSY;
-            }
+            busy++;
             if (w.current == null) {
-                continue; // between works: waiting for the pool lock is not a block
+                continue; // between works: about to run the next one
             }
             long seq = w.workSeq;
             if (seq != w.monSeq) {
@@ -171,19 +215,58 @@ public final class Monitor implements Runnable {
                 w.monCpu = -1;
                 w.monCpuFirst = -1;
             }
-            if (s == Worker.RUNNING && p.nrPending > 0 && now - w.monSince < engine.stallWindowNanos) {
-                nextDue = Math.min(nextDue, w.monSince + engine.stallWindowNanos);
+            if (s == Worker.RUNNING && !onCpu(w)) {
+                offCpu++;
             }
-            if (s == Worker.RUNNING && stuck && now - w.monSince >= engine.stallWindowNanos) {
+        }
+        // Counted workers not seen off the CPU: running a work, between two, or woken/created
+        // and on their way (those are counted before their state word says RUNNING).
+        p.monitorOnCpu = Math.max(0, p.nrRunning.get() - offCpu);
+        if (busy == 0) {
+            // nobody to examine; pending work here waits for a worker to be woken or created
+            watchdog(p, workers, backlog && !progressed, now);
+            if (!backlog) {
+                p.resetTarget();
+            }
+            return backlog ? BACKLOG : IDLE;
+        }
+        long stall = engine.stallWindowNanos;
+        boolean stuck = backlog && !progressed;
+        watchdog(p, workers, stuck, now);
+        // Second pass: examine the workers that may be blocked, CPU-bound, or back.
+        for (Worker w : workers) {
+            int s = w.wstate;
+            if (w.current == null || s == Worker.IDLE) {
+                continue;
+            }
+            if (s == Worker.RUNNING && stuck && now - w.monSince < stall) {
+                nextDue = Math.min(nextDue, w.monSince + stall); // examine it the moment it may be
+            } else if (s == Worker.RUNNING && stuck) {
                 examineRunning(p, w, now);
             } else if (s == Worker.DETECTED) {
                 examineDetected(p, w, now);
-            } else if (s == Worker.RUNNING && p.nrPending > 0
-                    && now - w.monSince >= engine.cpuIntensiveThresholdNanos) {
+            } else if (s == Worker.RUNNING && backlog && now - w.monSince >= engine.cpuIntensiveThresholdNanos) {
                 examineRunning(p, w, now);
             }
         }
-        return result;
+        return !backlog ? BUSY : stuck ? STUCK : BACKLOG;
+    }
+
+    /** A counted worker on its work that is on the CPU, or wants to be: its thread is RUNNABLE. */
+    private static boolean onCpu(Worker w) {
+        Thread t = w.thread;
+        return t == null || t.getState() == Thread.State.RUNNABLE;
+    }
+
+    /** The concurrency target follows what the last sample of the pools showed. */
+    private void adaptTarget(WorkerPool p, int totalOnCpu) {
+        int onCpu = p.monitorOnCpu;
+        if (p.underCommitted(onCpu)) {
+            targetRaised.increment();
+            p.raiseTarget();
+        } else if (p.overCommitted(onCpu, totalOnCpu)) {
+            p.lowerTarget();
+        }
     }
 
     /**

@@ -22,8 +22,9 @@ import java.util.concurrent.locks.LockSupport;
  * {@link #wstate} says whether the worker counts in its pool's {@code nrRunning}: IDLE, RUNNING
  * (counted), BLOCKED (announced through {@code Blocking}, not counted) or CPU_INTENSIVE (not
  * counted). Every change that moves the worker in or out of {@code nrRunning} is a CAS on this
- * word, so a transition is never counted twice or lost. Only the worker thread changes it today;
- * the word is where an observer (the monitor) will meet it.
+ * word, so a transition is never counted twice or lost. The worker, {@code Blocking} (on the
+ * worker's thread) and the {@link Monitor} (RUNNING to DETECTED or CPU_INTENSIVE, DETECTED back
+ * to RUNNING) all change it, each with one CAS.
  */
 public final class Worker implements Runnable {
     public static final int IDLE = 0;
@@ -451,7 +452,7 @@ public final class Worker implements Runnable {
         if (!p.managed) {
             return;
         }
-        if (p.nrRunning.decrementAndGet() == 0 && p.nrPending > 0) {
+        if (p.fellBelowTarget(p.nrRunning.decrementAndGet())) {
             p.kickUnlocked();
         }
     }
@@ -519,7 +520,7 @@ public final class Worker implements Runnable {
         }
         counter.increment(); // before the kick, so that whoever the kick lets run sees it
         WorkerPool p = pool;
-        if (p.managed && p.nrRunning.decrementAndGet() == 0 && p.nrPending > 0) {
+        if (p.managed && p.fellBelowTarget(p.nrRunning.decrementAndGet())) {
             // the block has already outlasted the stall window: no second wait for a thread
             p.kickNowUnlocked();
         }

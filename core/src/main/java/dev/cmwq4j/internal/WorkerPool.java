@@ -15,17 +15,32 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>In a managed pool, {@link #nrRunning} counts the workers that execute a work and are neither
  * blocked nor CPU-intensive, plus workers that were woken or created to run and have not yet
  * looked at the worklist (counting them at wake-up time keeps two inserts from waking two
- * workers). The whole policy is the five predicates below, read as the kernel's table:
+ * workers). The whole policy is the five predicates below, read as the kernel's table with
+ * {@link #target} = 1:
  * <ul>
- *   <li>{@link #needMoreWorker()}: worklist non-empty and nothing running;
+ *   <li>{@link #needMoreWorker()}: worklist non-empty and fewer than {@code target} running;
  *   <li>{@link #keepWorking()}: a worker that finished takes the next work only if the worklist is
- *       non-empty and at most one worker (itself) runs; a surplus after a wake-up dies out;
+ *       non-empty and at most {@code target} workers (itself included) run; a surplus after a
+ *       wake-up dies out;
  *   <li>{@link #mayStartWorking()}: an idle worker exists;
  *   <li>{@link #needToCreateWorker()}: more workers needed and none idle;
  *   <li>{@link #tooManyWorkers()}: {@code nIdle > 2 && (nIdle - 2) * 4 >= nBusy}.
  * </ul>
  * Idle workers form a LIFO list; the most recently idle (cache-warm) worker is woken first, and
  * the longest idle retires first once there are too many and it has been idle past the timeout.
+ *
+ * <h2>The concurrency target (where the JVM differs from the kernel)</h2>
+ * The kernel's scheduler tells cmwq the moment a worker sleeps, so one running worker per CPU is
+ * enough. Here a block nobody announced is seen only by the {@link Monitor}, after the stall
+ * window; a pool whose works keep sleeping for short spells would idle its CPU for a stall
+ * window per sleep. So a managed pool keeps {@link #target} counted workers instead of one. It
+ * is 1 until the monitor, sampling the counted workers' thread states, sees work waiting while
+ * every counted worker is off the CPU ({@link #underCommitted}); then it rises by one. It falls
+ * by one when two or more of its counted workers are on the CPU while all managed pools together
+ * have more on it than there are CPUs ({@link #overCommitted}), and returns to 1 when the pool
+ * goes idle. Announced blocking never raises it (the blocked
+ * worker leaves {@code nrRunning} instead), and CPU-bound works keep it at 1, so for them the
+ * policy is exactly the kernel's.
  *
  * <p>Only the manager creates threads, and at most one manager pass per pool runs at a time: it
  * runs on the {@link Timer} thread. A need that arises while some worker is blocked (and might
@@ -54,6 +69,13 @@ public final class WorkerPool {
     volatile int nrPending;
     /** Managed pools: running workers (see class comment). Atomic; changed with or without lock. */
     final AtomicInteger nrRunning = new AtomicInteger();
+    /**
+     * Managed pools: how many counted workers the pool keeps running, 1..{@link #MAX_TARGET} (see
+     * class comment); written by the monitor thread only, read anywhere.
+     */
+    volatile int target = 1;
+    /** Upper bound of {@link #target}: a guess never costs more than this many threads a pool. */
+    public static final int MAX_TARGET = 16;
     /** Unbound pools: workers woken or created to run that have not yet taken work; lock. */
     private int nWaking;
     /** All workers of the pool, including ones being created; lock. */
@@ -82,6 +104,8 @@ public final class WorkerPool {
     int nReserveStarting;
     /** Works started from this pool's worklist; written under lock, read by the monitor. */
     volatile long progress;
+    /** Counted workers on the CPU at the monitor's last look; monitor thread only. */
+    int monitorOnCpu;
     /** The monitor's last look at {@link #progress}; monitor thread only. */
     long monitorSeenProgress;
     /** Watchdog bookkeeping; monitor thread only. */
@@ -116,12 +140,12 @@ public final class WorkerPool {
     // ------------------------------------------------------------------------------------------
     // The policy: five predicates.
 
-    /** Worklist non-empty and nobody running to take it. */
+    /** Worklist non-empty and fewer running than the target (the kernel: nobody running). */
     boolean needMoreWorker() {
         if (!managed) {
             return nrPending > nWaking;
         }
-        return nrPending > 0 && nrRunning.get() == 0;
+        return nrPending > 0 && nrRunning.get() < target;
     }
 
     /** A worker that finished a work takes the next one. */
@@ -129,7 +153,15 @@ public final class WorkerPool {
         if (!managed) {
             return nrPending > 0;
         }
-        return nrPending > 0 && nrRunning.get() <= 1;
+        return nrPending > 0 && nrRunning.get() <= target;
+    }
+
+    /**
+     * A counted worker just left {@code nrRunning}, which is now {@code running}: does the pool
+     * need a kick? Read after the decrement (the Dekker pair in the class comment).
+     */
+    boolean fellBelowTarget(int running) {
+        return running < target && nrPending > 0;
     }
 
     /** An idle worker exists to be woken. */
@@ -156,6 +188,56 @@ public final class WorkerPool {
     /** Some busy worker is not counted (blocked or CPU-intensive) and may come back soon. */
     private boolean someWorkerMayReturn() {
         return managed && nWorkers - nIdle - nrRunning.get() > 0;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The concurrency target, adapted by the monitor from {@code onCpu}: how many counted workers
+    // it just saw on the CPU (RUNNABLE, or between two works).
+
+    /** Work waits, the pool runs its target, and none of those workers is on the CPU. */
+    boolean underCommitted(int onCpu) {
+        return managed && onCpu == 0 && nrPending > 0 && nrRunning.get() >= target && target < MAX_TARGET;
+    }
+
+    /**
+     * Two or more counted workers of this pool are on the CPU while the managed pools together
+     * have more on it than there are CPUs. (Two of ours on an otherwise idle machine are not too
+     * many: the OS does not pin a pool to its CPU.)
+     */
+    boolean overCommitted(int onCpu, int totalOnCpu) {
+        return onCpu >= 2 && totalOnCpu > engine.cpus() && target > 1;
+    }
+
+    /**
+     * Monitor: one more counted worker. An idle one is woken at once; a new thread is created only
+     * if the need outlasts a stall window (the blocked workers may be back by then).
+     */
+    void raiseTarget() {
+        lock();
+        try {
+            target = target + 1;
+            if (needMoreWorker()) {
+                if (mayStartWorking()) {
+                    wakeFirstIdle();
+                } else {
+                    requestManager(engine.stallWindowNanos);
+                }
+            }
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Monitor: one fewer; the surplus dies out through {@link #keepWorking()}. */
+    void lowerTarget() {
+        target = target - 1;
+    }
+
+    /** Monitor: the pool went idle; the next burst starts from the kernel's rule. */
+    void resetTarget() {
+        if (target != 1) {
+            target = 1;
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -275,8 +357,8 @@ public final class WorkerPool {
     /** Makes sure queued work will be picked up. Under lock. */
     void kick() {
         if (!needMoreWorker()) {
-            if (managed && nrPending > 0) {
-                engine.monitor.nudge(); // a backlog behind running workers: watch closely
+            if (managed && nrPending == 1) {
+                engine.monitor.nudge(); // a backlog just formed behind running workers: watch
             }
             return;
         }
@@ -609,6 +691,11 @@ public final class WorkerPool {
 
     public int pending() {
         return nrPending;
+    }
+
+    /** The concurrency target (1 unless observed blocking raised it). */
+    public int target() {
+        return target;
     }
 
     @Override
