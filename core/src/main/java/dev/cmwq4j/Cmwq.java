@@ -41,13 +41,22 @@ import java.util.function.BiConsumer;
  *       <td>30 000 ms, logged</td></tr>
  *   <tr><td>{@link Builder#monitorTick}</td><td>{@code cmwq4j.monitorMinTickMicros},
  *       {@code cmwq4j.monitorMaxTickMicros}</td><td>250 us, 20 000 us</td></tr>
+ *   <tr><td>{@link Builder#jmx}</td><td>{@code cmwq4j.jmx}</td><td>true</td></tr>
  * </table>
+ *
+ * <h2>Observing it</h2>
+ * {@link #workqueueStats()} and {@link #poolStats()} (and {@link Workqueue#stats()}) return
+ * immutable snapshots. The same numbers are published over JMX ({@link WorkqueueMXBean},
+ * {@link WorkerPoolMXBean}) and read by the {@code cmwq4j-tools} {@code top} command; JFR events
+ * named {@code dev.cmwq4j.*} trace works and blocks when a recording asks for them.
  */
 public final class Cmwq implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("dev.cmwq4j");
 
     private final Engine engine;
     private final boolean shared;
+    /** Sequence for default instance names. */
+    private static final java.util.concurrent.atomic.AtomicInteger SEQ = new java.util.concurrent.atomic.AtomicInteger();
 
     private Cmwq(Engine engine, boolean shared) {
         this.engine = engine;
@@ -55,7 +64,7 @@ public final class Cmwq implements AutoCloseable {
     }
 
     private static final class SharedHolder {
-        static final Cmwq INSTANCE = new Cmwq(builder().newEngine(), true);
+        static final Cmwq INSTANCE = new Cmwq(builder().name("shared").newEngine(), true);
     }
 
     /** The JVM-wide instance behind {@link Workqueue#builder(String)} and {@link Workqueues}. */
@@ -76,6 +85,32 @@ public final class Cmwq implements AutoCloseable {
     /** The number of CPU indexes: valid arguments to {@link Workqueue#queueOn} are 0 to cpus-1. */
     public int cpus() {
         return engine.cpus();
+    }
+
+    /** This instance's name: {@code shared} for the shared one; it appears in JMX names. */
+    public String name() {
+        return engine.name;
+    }
+
+    /** A statistics snapshot of every open workqueue of this instance, in creation order. */
+    public java.util.List<WorkqueueStats> workqueueStats() {
+        java.util.List<WorkqueueStats> all = new java.util.ArrayList<>();
+        for (var wq : engine.workqueues()) {
+            all.add(wq.stats());
+        }
+        return java.util.List.copyOf(all);
+    }
+
+    /**
+     * A snapshot of every pool: the normal-priority CPU pools, the high-priority ones, then the
+     * unbound normal and high-priority pools.
+     */
+    public java.util.List<PoolStats> poolStats() {
+        java.util.List<PoolStats> all = new java.util.ArrayList<>();
+        for (var p : engine.pools()) {
+            all.add(p.stats());
+        }
+        return java.util.List.copyOf(all);
     }
 
     /** Worker threads alive now. */
@@ -124,6 +159,8 @@ public final class Cmwq implements AutoCloseable {
         private ThreadFactory threadFactory = Executors.defaultThreadFactory();
         private String threadNamePrefix = "cmwq4j-";
         private BiConsumer<? super Work, ? super Throwable> failureHandler = null;
+        private String name = null;
+        private boolean jmx = !"false".equalsIgnoreCase(System.getProperty("cmwq4j.jmx", "true").trim());
 
         Builder() {}
 
@@ -231,6 +268,27 @@ public final class Cmwq implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The instance's name, used in JMX object names ({@code cmwq=<name>}); default
+         * {@code cmwq-1}, {@code cmwq-2}, ... in creation order.
+         *
+         * @throws IllegalArgumentException if blank
+         */
+        public Builder name(String name) {
+            Objects.requireNonNull(name, "name");
+            if (name.isBlank()) {
+                throw new IllegalArgumentException("name must not be blank");
+            }
+            this.name = name;
+            return this;
+        }
+
+        /** Whether to publish pools and workqueues as MXBeans on the platform MBean server. */
+        public Builder jmx(boolean publish) {
+            this.jmx = publish;
+            return this;
+        }
+
         public Cmwq build() {
             return new Cmwq(newEngine(), false);
         }
@@ -251,6 +309,8 @@ public final class Cmwq implements AutoCloseable {
             c.watchdogHandler = wh::accept;
             c.threadFactory = threadFactory;
             c.threadNamePrefix = threadNamePrefix;
+            c.name = name != null ? name : "cmwq-" + SEQ.incrementAndGet();
+            c.jmx = jmx;
             BiConsumer<? super Work, ? super Throwable> h = failureHandler;
             c.failureSink = h != null
                     ? (work, wq, error) -> h.accept((Work) work, error)

@@ -233,6 +233,14 @@ public final class Workqueue implements Executor, AutoCloseable {
         core.setMaxActive(maxActive);
     }
 
+    /**
+     * A snapshot of this workqueue's statistics (cumulative since it was built): works executed
+     * and in flight, CPU time, blocks, wakeups, maydays, and latency histograms.
+     */
+    public WorkqueueStats stats() {
+        return core.stats();
+    }
+
     static void checkMaxActive(int maxActive, boolean ordered) {
         if (maxActive < 1 || maxActive > MAX_MAX_ACTIVE) {
             throw new IllegalArgumentException("maxActive must be in [1, " + MAX_MAX_ACTIVE + "], got " + maxActive);

@@ -46,9 +46,18 @@ public final class Engine {
         public long monitorMinTickNanos;
         public long monitorMaxTickNanos;
         public long watchdogNanos;
+        /** The instance's name: JMX object names and statistics. */
+        public String name;
+        /** Publish pools and workqueues as MXBeans. */
+        public boolean jmx;
         public java.util.function.Consumer<dev.cmwq4j.WatchdogReport> watchdogHandler;
     }
 
+    /** The instance's name (JMX, statistics). */
+    public final String name;
+    private final boolean jmx;
+    /** JMX names of the pools, unregistered at shutdown; written once by the constructor. */
+    private final java.util.List<javax.management.ObjectName> poolNames = new java.util.ArrayList<>();
     final int ncpu;
     private final WorkerPool[] normal;
     private final WorkerPool[] high;
@@ -81,6 +90,8 @@ public final class Engine {
     private final List<WorkqueueCore> workqueues = new CopyOnWriteArrayList<>();
 
     public Engine(Config c) {
+        this.name = c.name;
+        this.jmx = c.jmx;
         this.ncpu = c.cpus;
         this.idleTimeoutNanos = c.idleTimeoutNanos;
         this.stallWindowNanos = c.stallWindowNanos;
@@ -104,6 +115,21 @@ public final class Engine {
         timer = new Timer(r -> new Thread(r, prefix + "timer"));
         monitor = new Monitor(this, prefix + "monitor", c.monitorMinTickNanos, c.monitorMaxTickNanos,
                 c.watchdogNanos, c.watchdogHandler);
+        if (jmx) {
+            for (WorkerPool p : pools()) {
+                poolNames.add(Jmx.register(new Jmx.PoolBean(p), "WorkerPool", name, p.name));
+            }
+        }
+    }
+
+    /** Every pool: the bound ones (normal, then high priority), then the unbound ones. */
+    public List<WorkerPool> pools() {
+        List<WorkerPool> all = new java.util.ArrayList<>(2 * ncpu + 2);
+        all.addAll(List.of(normal));
+        all.addAll(List.of(high));
+        all.add(unboundNormal);
+        all.add(unboundHigh);
+        return all;
     }
 
     public int cpus() {
@@ -122,11 +148,15 @@ public final class Engine {
             boolean cpuIntensive, boolean ordered, int maxActive) {
         WorkqueueCore wq = new WorkqueueCore(this, name, unbound, highPriority, cpuIntensive, ordered, maxActive);
         workqueues.add(wq);
+        if (jmx) {
+            wq.jmxName = Jmx.register(new Jmx.WorkqueueBean(wq), "Workqueue", this.name, name);
+        }
         return wq;
     }
 
     void unregister(WorkqueueCore wq) {
         workqueues.remove(wq);
+        Jmx.unregister(wq.jmxName);
     }
 
     public List<WorkqueueCore> workqueues() {
@@ -242,5 +272,8 @@ public final class Engine {
         unboundHigh.close();
         timer.shutdown();
         monitor.shutdown();
+        for (javax.management.ObjectName on : poolNames) {
+            Jmx.unregister(on);
+        }
     }
 }

@@ -354,7 +354,9 @@ public final class Monitor implements Runnable {
         } else if (w.monCpuFirst >= 0 && cpu - w.monCpuFirst >= engine.cpuIntensiveThresholdNanos) {
             // CPU time burnt on this work since the monitor first sampled it: a preempted or
             // slow thread is never flagged on wall time alone
-            w.monitorUncount(Worker.CPU_INTENSIVE, cpuIntensiveFlagged);
+            if (w.monitorUncount(Worker.CPU_INTENSIVE, cpuIntensiveFlagged)) {
+                Events.cpuIntensive(w, cpu - w.monCpuFirst);
+            }
         }
     }
 

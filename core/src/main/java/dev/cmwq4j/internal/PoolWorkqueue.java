@@ -28,6 +28,16 @@ public final class PoolWorkqueue {
     /** Color given to newly queued works; pool lock (changed by a flush). */
     int workColor;
 
+    // Statistics of the works this pwq ran (see WorkqueueStats); all guarded by the pool lock.
+    /** Works executed to the end. */
+    long executed;
+    /** Their CPU time, as {@link Worker#runCpu} measures it. */
+    long cpuNanos;
+    /** Queue-to-start latency of each executed work. */
+    final LogHistogram queueLatency = new LogHistogram();
+    /** Wall time of each executed work. */
+    final LogHistogram execTime = new LogHistogram();
+
     PoolWorkqueue(WorkqueueCore wq, WorkerPool pool, int maxActive) {
         this.wq = wq;
         this.pool = pool;
@@ -39,6 +49,7 @@ public final class PoolWorkqueue {
         n.pwq = this;
         n.color = workColor;
         nrInFlight[workColor]++;
+        Events.queued(n, this);
         if (nrActive < maxActive) {
             nrActive++;
             pool.worklistAdd(n);
@@ -59,6 +70,25 @@ public final class PoolWorkqueue {
     void workDoneUnlocked(int color) {
         pool.lock();
         try {
+            workDone(color);
+        } finally {
+            pool.unlock();
+        }
+    }
+
+    /** Records the run {@code w} just finished (its run* fields). Pool lock. */
+    void recordRun(Worker w) {
+        executed++;
+        cpuNanos += w.runCpu;
+        queueLatency.record(w.runLatency);
+        execTime.record(w.runWall);
+    }
+
+    /** {@link #recordRun} then {@link #workDone}, taking the pool lock. */
+    void runDoneUnlocked(int color, Worker w) {
+        pool.lock();
+        try {
+            recordRun(w);
             workDone(color);
         } finally {
             pool.unlock();
@@ -100,6 +130,7 @@ public final class PoolWorkqueue {
             WorkNode n = inactive.poll();
             nrActive++;
             pool.worklistAdd(n);
+            Events.activated(n, this);
             added = true;
         }
         if (added) {

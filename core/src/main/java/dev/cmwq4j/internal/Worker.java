@@ -72,6 +72,14 @@ public final class Worker implements Runnable {
 
     /** Nesting depth of announced blocking; worker thread only. */
     private int blockDepth;
+    /** JFR: the open WorkerBlocked event of an announced block, or null; worker thread only. */
+    private jdk.jfr.Event blockEvent;
+    /**
+     * JFR: the open WorkerBlocked event of a detected block, or null. Written by the monitor
+     * before its RUNNING -> DETECTED CAS (which publishes it), taken by whoever moves the word
+     * out of DETECTED.
+     */
+    private volatile jdk.jfr.Event detectedEvent;
 
     // Idle list links and flags; guarded by the pool lock.
     Worker idleNext, idlePrev;
@@ -95,6 +103,22 @@ public final class Worker implements Runnable {
     int runColor;
     /** Output of {@link WorkerPool#stealHead}; worker thread only. */
     long stealWait;
+
+    // The last run, for statistics; worker thread only (read by it under the pool lock).
+    /** When the running instance was put on its worklist (copied at start, under the pool lock). */
+    long runQueuedAt;
+    /** Queue-to-start latency, wall time and CPU time of the last finished run. */
+    long runLatency;
+    long runWall;
+    long runCpu;
+    /** This thread's CPU clock at the end of the last run measured with it; worker thread only. */
+    private long cpuMark;
+    /** Wall time of the runs since {@link #cpuMark} that were too short to read the clock for. */
+    private long shortWallSinceMark;
+    /** Runs shorter than this count their wall time as CPU time (the clock costs ~0.5 us). */
+    static final long CPU_CLOCK_MIN_NANOS = 50_000;
+    private static final java.lang.management.ThreadMXBean THREAD_MX =
+            java.lang.management.ManagementFactory.getThreadMXBean();
 
     Worker(WorkerPool pool, boolean startRunning) {
         this.pool = pool;
@@ -216,9 +240,10 @@ public final class Worker implements Runnable {
             if (last.pool == p) {
                 p.lock();
                 locked = true;
+                last.recordRun(this);
                 last.workDone(lastColor);
             } else {
-                last.workDoneUnlocked(lastColor);
+                last.runDoneUnlocked(lastColor, this);
             }
         } finally {
             if (!locked) {
@@ -241,10 +266,12 @@ public final class Worker implements Runnable {
                 if ((s & WorkNode.HANDOFF) != 0) {
                     PoolWorkqueue nextPwq = n.pwq; // stable while PENDING|HANDOFF is set
                     int nextColor = n.color;
+                    long nextQueuedAt = n.queuedAt;
                     int ns = s & ~(WorkNode.HANDOFF | WorkNode.PENDING | WorkNode.CANCELLED_BEHIND);
                     if (n.casState(s, ns)) {
                         n.resolve(1 + behind);
-                        pwq.workDoneUnlocked(color);
+                        pwq.runDoneUnlocked(color, this);
+                        runQueuedAt = nextQueuedAt;
                         pwq = nextPwq;
                         color = nextColor;
                         break; // run the successor
@@ -267,18 +294,43 @@ public final class Worker implements Runnable {
         if (pwq.wq.cpuIntensive && pool.managed) {
             enterUncounted(CPU_INTENSIVE);
         }
+        jdk.jfr.Event traced = Events.started(n, pwq);
         try {
             n.action.run();
         } catch (Throwable t) {
             engine.reportFailure(n, pwq.wq, t);
         } finally {
+            Events.ended(traced);
             // An interrupt never leaks into the next work.
             Thread.interrupted();
             blockDepth = 0;
             recountIfUncounted();
             current = null;
             currentPwq = null;
+            measureRun();
         }
+    }
+
+    /**
+     * Fills runLatency, runWall and runCpu for the run that just ended. CPU time: a run of
+     * {@link #CPU_CLOCK_MIN_NANOS} or more reads the thread CPU clock and is charged what the
+     * clock advanced since the last read, less the wall time of the short runs in between
+     * (charged their wall time), clamped to its own wall time.
+     */
+    private void measureRun() {
+        long start = workStartedAt;
+        long wall = System.nanoTime() - start;
+        runLatency = start - runQueuedAt;
+        runWall = wall;
+        if (wall < CPU_CLOCK_MIN_NANOS) {
+            runCpu = wall;
+            shortWallSinceMark += wall;
+            return;
+        }
+        long now = THREAD_MX.getCurrentThreadCpuTime();
+        runCpu = now < 0 ? wall : Math.max(0, Math.min(wall, now - cpuMark - shortWallSinceMark));
+        cpuMark = now;
+        shortWallSinceMark = 0;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -312,7 +364,7 @@ public final class Worker implements Runnable {
                     WorkNode stolen = victim.stealHead(this, now);
                     if (stolen != null) {
                         PoolWorkqueue last = execute(stolen, runPwq, runColor);
-                        last.workDoneUnlocked(runColor);
+                        last.runDoneUnlocked(runColor, this);
                         return true;
                     }
                     minWait = Math.min(minWait, stealWait);
@@ -434,7 +486,9 @@ public final class Worker implements Runnable {
                 }
             } else if (s == DETECTED && to == BLOCKED) {
                 if (WSTATE.compareAndSet(this, DETECTED, BLOCKED)) {
-                    engine.blocksAnnounced.increment();
+                    blockOver(DETECTED); // the rest of this block is the announced one
+                    countAnnouncedBlock();
+                    blockEvent = Events.blocked("announced", this);
                     return;
                 }
             } else {
@@ -442,9 +496,35 @@ public final class Worker implements Runnable {
             }
         }
         if (to == BLOCKED) {
-            engine.blocksAnnounced.increment();
+            countAnnouncedBlock();
+            blockEvent = Events.blocked("announced", this);
         }
         leaveNrRunning();
+    }
+
+    /** JFR: the block that began with {@code from} is over (the worker is counted again). */
+    private void blockOver(int from) {
+        if (from == BLOCKED) {
+            jdk.jfr.Event e = blockEvent;
+            if (e != null) {
+                blockEvent = null;
+                Events.woken(e);
+            }
+        } else if (from == DETECTED) {
+            jdk.jfr.Event e = detectedEvent;
+            if (e != null) {
+                detectedEvent = null;
+                Events.woken(e);
+            }
+        }
+    }
+
+    private void countAnnouncedBlock() {
+        engine.blocksAnnounced.increment();
+        PoolWorkqueue pwq = currentPwq;
+        if (pwq != null) {
+            pwq.wq.blocksAnnounced.increment();
+        }
     }
 
     private void leaveNrRunning() {
@@ -452,15 +532,26 @@ public final class Worker implements Runnable {
         if (!p.managed) {
             return;
         }
-        if (p.fellBelowTarget(p.nrRunning.decrementAndGet())) {
-            p.kickUnlocked();
+        if (p.fellBelowTarget(p.nrRunning.decrementAndGet()) && p.kickUnlocked()) {
+            countCmWakeup();
+        }
+    }
+
+    /** A block of the current work made the pool wake or ask for another worker. */
+    private void countCmWakeup() {
+        PoolWorkqueue pwq = currentPwq;
+        if (pwq != null) {
+            pwq.wq.cmWakeups.increment();
         }
     }
 
     /** {@code from} -> RUNNING on the worker's own thread: count again. */
     private void exitUncounted(int from) {
-        if (WSTATE.compareAndSet(this, from, RUNNING) && pool.managed) {
-            pool.nrRunning.incrementAndGet();
+        if (WSTATE.compareAndSet(this, from, RUNNING)) {
+            blockOver(from);
+            if (pool.managed) {
+                pool.nrRunning.incrementAndGet();
+            }
         } else if (wstate == DETECTED) {
             recountIfUncounted();
         }
@@ -483,6 +574,7 @@ public final class Worker implements Runnable {
                 continue;
             }
             if (WSTATE.compareAndSet(this, s, RUNNING)) {
+                blockOver(s);
                 if (pool.managed) {
                     pool.nrRunning.incrementAndGet();
                 }
@@ -499,6 +591,7 @@ public final class Worker implements Runnable {
         for (;;) {
             int s = wstate;
             if (WSTATE.compareAndSet(this, s, IDLE)) {
+                blockOver(s);
                 if ((s == RUNNING || s == IDLE) && pool.managed) {
                     pool.nrRunning.decrementAndGet();
                 }
@@ -515,22 +608,38 @@ public final class Worker implements Runnable {
      * @return true if the monitor made the transition
      */
     boolean monitorUncount(int to, java.util.concurrent.atomic.LongAdder counter) {
+        jdk.jfr.Event traced = to == DETECTED ? Events.blocked("detected", this) : null;
+        if (traced != null) {
+            detectedEvent = traced; // published by the CAS below
+        }
         if (!WSTATE.compareAndSet(this, RUNNING, to)) {
+            if (traced != null) {
+                detectedEvent = null;
+            }
             return false;
         }
         counter.increment(); // before the kick, so that whoever the kick lets run sees it
+        PoolWorkqueue pwq = currentPwq;
+        if (pwq != null) {
+            (to == DETECTED ? pwq.wq.blocksDetected : pwq.wq.cpuIntensiveViolations).increment();
+        }
         WorkerPool p = pool;
         if (p.managed && p.fellBelowTarget(p.nrRunning.decrementAndGet())) {
             // the block has already outlasted the stall window: no second wait for a thread
-            p.kickNowUnlocked();
+            if (p.kickNowUnlocked()) {
+                countCmWakeup();
+            }
         }
         return true;
     }
 
     /** Monitor: DETECTED -> RUNNING for a worker seen running again. */
     void monitorRecount() {
-        if (WSTATE.compareAndSet(this, DETECTED, RUNNING) && pool.managed) {
-            pool.nrRunning.incrementAndGet();
+        if (WSTATE.compareAndSet(this, DETECTED, RUNNING)) {
+            blockOver(DETECTED);
+            if (pool.managed) {
+                pool.nrRunning.incrementAndGet();
+            }
         }
     }
 

@@ -299,11 +299,13 @@ public final class WorkerPool {
         progress = progress + 1;
         PoolWorkqueue pwq = n.pwq;
         int color = n.color;
+        long queuedAt = n.queuedAt;
         if (!n.tryStart()) {
             return null;
         }
         w.runPwq = pwq;
         w.runColor = color;
+        w.runQueuedAt = queuedAt;
         return n;
     }
 
@@ -354,19 +356,24 @@ public final class WorkerPool {
     // ------------------------------------------------------------------------------------------
     // Waking and creating workers.
 
-    /** Makes sure queued work will be picked up. Under lock. */
-    void kick() {
+    /**
+     * Makes sure queued work will be picked up. Under lock.
+     *
+     * @return true if it woke a worker or asked the manager for one
+     */
+    boolean kick() {
         if (!needMoreWorker()) {
             if (managed && nrPending == 1) {
                 engine.monitor.nudge(); // a backlog just formed behind running workers: watch
             }
-            return;
+            return false;
         }
         if (mayStartWorking()) {
             wakeFirstIdle();
         } else {
             requestManager(creationDelay(System.nanoTime()));
         }
+        return true;
     }
 
     /**
@@ -388,23 +395,23 @@ public final class WorkerPool {
      * {@link #kick()} for a need found by the monitor: the blocked worker has been stuck past
      * the stall window already, so a thread is created without waiting again.
      */
-    void kickNowUnlocked() {
+    boolean kickNowUnlocked() {
         lock();
         try {
             if (needToCreateWorker()) {
                 stallDeadline = System.nanoTime(); // the window is over: kick() creates at once
             }
-            kick();
+            return kick();
         } finally {
             unlock();
         }
     }
 
     /** {@link #kick()} from a thread that does not hold the lock. */
-    void kickUnlocked() {
+    boolean kickUnlocked() {
         lock();
         try {
-            kick();
+            return kick();
         } finally {
             unlock();
         }
@@ -691,6 +698,30 @@ public final class WorkerPool {
 
     public int pending() {
         return nrPending;
+    }
+
+    /** A snapshot of the pool's workers by state and its counts, taken under the lock. */
+    public dev.cmwq4j.PoolStats stats() {
+        lock();
+        try {
+            int idleN = 0, runningN = 0, blockedN = 0, detectedN = 0, cpuN = 0;
+            for (Worker w : workers) {
+                if (w.idle) {
+                    idleN++;
+                    continue;
+                }
+                switch (w.wstate) {
+                    case Worker.BLOCKED -> blockedN++;
+                    case Worker.DETECTED -> detectedN++;
+                    case Worker.CPU_INTENSIVE -> cpuN++;
+                    default -> runningN++; // RUNNING, or woken/starting and counted
+                }
+            }
+            return new dev.cmwq4j.PoolStats(name, cpu, highPriority, nWorkers, idleN, runningN, blockedN,
+                    detectedN, cpuN, managed ? nrRunning.get() : 0, managed ? target : 1, nrPending);
+        } finally {
+            unlock();
+        }
     }
 
     /** The concurrency target (1 unless observed blocking raised it). */

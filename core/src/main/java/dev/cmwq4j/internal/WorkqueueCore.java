@@ -41,6 +41,24 @@ public final class WorkqueueCore {
     /** Delayed works armed on the timer for this workqueue. Atomic. */
     private final AtomicInteger delayedPending = new AtomicInteger();
 
+    // Event counters for statistics (the pwqs count executed works); atomic adders, written by
+    // workers, Blocking, the monitor and rescuers.
+    /** Blocks announced by this queue's works. */
+    final java.util.concurrent.atomic.LongAdder blocksAnnounced = new java.util.concurrent.atomic.LongAdder();
+    /** Blocks of its works the monitor observed. */
+    final java.util.concurrent.atomic.LongAdder blocksDetected = new java.util.concurrent.atomic.LongAdder();
+    /** Its works the monitor flagged CPU-intensive. */
+    final java.util.concurrent.atomic.LongAdder cpuIntensiveViolations = new java.util.concurrent.atomic.LongAdder();
+    /** Blocks of its works that made a pool wake or ask for another worker. */
+    final java.util.concurrent.atomic.LongAdder cmWakeups = new java.util.concurrent.atomic.LongAdder();
+    /** Maydays sent to its rescuer. */
+    final java.util.concurrent.atomic.LongAdder maydays = new java.util.concurrent.atomic.LongAdder();
+    /** Works its rescuer ran. */
+    final java.util.concurrent.atomic.LongAdder rescued = new java.util.concurrent.atomic.LongAdder();
+
+    /** Its JMX name, or null; written once by the engine right after construction. */
+    volatile javax.management.ObjectName jmxName;
+
     private final Object flushLock = new Object();
     /** Current flush epoch; written under {@link #flushLock}. */
     private long epoch;
@@ -73,6 +91,33 @@ public final class WorkqueueCore {
 
     public int maxActive() {
         return maxActive;
+    }
+
+    /** A statistics snapshot: sums over the pwqs, each read under its pool lock. */
+    public dev.cmwq4j.WorkqueueStats stats() {
+        long total = 0;
+        long cpu = 0;
+        long inFlight = 0;
+        long[] latCounts = new long[dev.cmwq4j.DurationHistogram.BUCKETS];
+        long[] latSumMax = new long[2];
+        long[] execCounts = new long[dev.cmwq4j.DurationHistogram.BUCKETS];
+        long[] execSumMax = new long[2];
+        for (PoolWorkqueue pwq : pwqs) {
+            pwq.pool.lock();
+            try {
+                total += pwq.executed;
+                cpu += pwq.cpuNanos;
+                inFlight += pwq.totalInFlight();
+                pwq.queueLatency.addTo(latCounts, latSumMax);
+                pwq.execTime.addTo(execCounts, execSumMax);
+            } finally {
+                pwq.pool.unlock();
+            }
+        }
+        return new dev.cmwq4j.WorkqueueStats(name, total, inFlight, cpu, cpuIntensiveViolations.sum(),
+                cmWakeups.sum(), maydays.sum(), rescued.sum(), blocksAnnounced.sum(), blocksDetected.sum(),
+                dev.cmwq4j.DurationHistogram.of(latCounts, latSumMax[0], latSumMax[1]),
+                dev.cmwq4j.DurationHistogram.of(execCounts, execSumMax[0], execSumMax[1]));
     }
 
     public boolean isClosed() {

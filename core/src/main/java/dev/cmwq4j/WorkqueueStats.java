@@ -1,0 +1,53 @@
+package dev.cmwq4j;
+
+import java.util.Objects;
+
+/**
+ * An immutable snapshot of one workqueue's statistics: the columns of the kernel's
+ * {@code wq_monitor}, plus what a JVM operator needs. Counters are cumulative since the workqueue
+ * was built; take two snapshots and subtract for rates.
+ *
+ * <p>Each counter is exact at some moment during {@link Workqueue#stats()}, but the counters are
+ * not read in one atomic step: under load, {@code total + inFlight} may be off by the works that
+ * started or finished while the snapshot was taken.
+ *
+ * @param name the workqueue's name
+ * @param total works executed to the end (returned or threw)
+ * @param inFlight works queued (active, inactive behind {@code maxActive}, or on a worklist) or
+ *     running now; delayed works still on their timer are not in flight yet
+ * @param cpuTimeNanos CPU time spent running this queue's works. Works of 50 us or more are
+ *     measured with the thread CPU clock; shorter ones count their wall time (reading the CPU
+ *     clock costs about half a microsecond)
+ * @param cpuIntensive CPU-intensive violations: times the monitor found one of its works
+ *     hogging a concurrency-managed CPU past the threshold ({@link Cmwq.Builder#cpuIntensiveThreshold})
+ * @param cmWakeups concurrency-management wakeups: times one of its works blocked (announced or
+ *     detected) and the pool then woke or asked for another worker
+ * @param maydays mayday requests sent to this queue's rescuer (memReclaim queues)
+ * @param rescued works its rescuer ran
+ * @param blocksAnnounced blocks announced through {@link Blocking} by its works
+ * @param blocksDetected blocks of its works the monitor observed without an announcement
+ * @param queueLatency time from queueing (for works held by {@code maxActive}: from activation) to
+ *     start, per executed work
+ * @param executionTime wall time of each executed work
+ */
+public record WorkqueueStats(
+        String name,
+        long total,
+        long inFlight,
+        long cpuTimeNanos,
+        long cpuIntensive,
+        long cmWakeups,
+        long maydays,
+        long rescued,
+        long blocksAnnounced,
+        long blocksDetected,
+        DurationHistogram queueLatency,
+        DurationHistogram executionTime) {
+
+    /** Checks for nulls. */
+    public WorkqueueStats {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(queueLatency, "queueLatency");
+        Objects.requireNonNull(executionTime, "executionTime");
+    }
+}

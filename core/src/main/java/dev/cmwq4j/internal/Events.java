@@ -1,0 +1,185 @@
+package dev.cmwq4j.internal;
+
+import jdk.jfr.Category;
+import jdk.jfr.Description;
+import jdk.jfr.Enabled;
+import jdk.jfr.Event;
+import jdk.jfr.Label;
+import jdk.jfr.Name;
+import jdk.jfr.StackTrace;
+import jdk.jfr.Threshold;
+import jdk.jfr.Timespan;
+
+/**
+ * The JFR events of cmwq4j, named {@code dev.cmwq4j.*}, and the guarded calls that emit them.
+ *
+ * <h2>Cost</h2>
+ * Every call site first asks a preallocated probe of the event class {@code isEnabled()}: with no
+ * recording (or the event disabled) that is one read of a field JFR keeps per event class, and
+ * nothing is allocated. Defaults keep a recording cheap: the per-work instant events (queued,
+ * activated, started) are off unless a recording turns them on; a work's end is recorded only
+ * past 10 ms of execution and a block only past 1 ms; no event takes a stack trace.
+ *
+ * <h2>Events</h2>
+ * <ul>
+ *   <li>{@code WorkQueued}, {@code WorkActivated} (left the inactive list, {@code maxActive}),
+ *       {@code WorkStarted}: instants, off by default;
+ *   <li>{@code WorkEnded}: a duration event spanning the execution, threshold 10 ms;
+ *   <li>{@code WorkerBlocked}: a duration event from the block (announced: the {@code Blocking}
+ *       call; detected: the monitor's observation) to the wake-up, when the worker is counted
+ *       again; threshold 1 ms;
+ *   <li>{@code CpuIntensive}: a work flagged by the monitor; {@code Mayday}: a rescuer called.
+ * </ul>
+ */
+final class Events {
+    private Events() {}
+
+    @Category({"cmwq4j", "Work"}) @StackTrace(false)
+    abstract static class WorkEvent extends Event {
+        @Label("Workqueue") String workqueue;
+        @Label("Work") String work;
+        @Label("Pool") String pool;
+    }
+
+    @Name("dev.cmwq4j.WorkQueued") @Label("Work Queued") @Enabled(false)
+    static final class WorkQueued extends WorkEvent {}
+
+    @Name("dev.cmwq4j.WorkActivated") @Label("Work Activated") @Enabled(false)
+    @Description("A work held back by maxActive moved to its pool's worklist")
+    static final class WorkActivated extends WorkEvent {}
+
+    @Name("dev.cmwq4j.WorkStarted") @Label("Work Started") @Enabled(false)
+    static final class WorkStarted extends WorkEvent {}
+
+    @Name("dev.cmwq4j.WorkEnded") @Label("Work Ended") @Threshold("10 ms")
+    @Description("A work's execution: the event spans it, from start to end")
+    static final class WorkEnded extends WorkEvent {}
+
+    @Name("dev.cmwq4j.WorkerBlocked") @Label("Worker Blocked") @Category({"cmwq4j", "Worker"})
+    @StackTrace(false) @Threshold("1 ms")
+    @Description("A worker left the concurrency count because it blocked, until it was counted again")
+    static final class WorkerBlocked extends Event {
+        @Label("Kind") @Description("announced (Blocking) or detected (monitor)") String kind;
+        @Label("Worker") String worker;
+        @Label("Workqueue") String workqueue;
+        @Label("Work") String work;
+    }
+
+    @Name("dev.cmwq4j.CpuIntensive") @Label("CPU Intensive") @Category({"cmwq4j", "Worker"}) @StackTrace(false)
+    @Description("The monitor flagged a work that kept its CPU past the threshold")
+    static final class CpuIntensive extends Event {
+        @Label("Worker") String worker;
+        @Label("Workqueue") String workqueue;
+        @Label("Work") String work;
+        @Label("CPU Time") @Timespan(Timespan.NANOSECONDS) long cpuTime;
+    }
+
+    @Name("dev.cmwq4j.Mayday") @Label("Mayday") @Category({"cmwq4j", "Pool"}) @StackTrace(false)
+    @Description("A pool could not get a worker and called a rescuer")
+    static final class Mayday extends Event {
+        @Label("Pool") String pool;
+        @Label("Workqueue") String workqueue;
+    }
+
+    // Probes: never committed, only asked isEnabled().
+    private static final WorkQueued QUEUED = new WorkQueued();
+    private static final WorkActivated ACTIVATED = new WorkActivated();
+    private static final WorkStarted STARTED = new WorkStarted();
+    private static final WorkEnded ENDED = new WorkEnded();
+    private static final WorkerBlocked BLOCKED = new WorkerBlocked();
+    private static final CpuIntensive CPU_INTENSIVE = new CpuIntensive();
+    private static final Mayday MAYDAY = new Mayday();
+
+    private static void fill(WorkEvent e, WorkNode n, PoolWorkqueue pwq) {
+        e.workqueue = pwq.wq.name;
+        e.work = String.valueOf(n.owner);
+        e.pool = pwq.pool.name;
+    }
+
+    static void queued(WorkNode n, PoolWorkqueue pwq) {
+        if (QUEUED.isEnabled()) {
+            WorkQueued e = new WorkQueued();
+            fill(e, n, pwq);
+            e.commit();
+        }
+    }
+
+    static void activated(WorkNode n, PoolWorkqueue pwq) {
+        if (ACTIVATED.isEnabled()) {
+            WorkActivated e = new WorkActivated();
+            fill(e, n, pwq);
+            e.commit();
+        }
+    }
+
+    /** At a work's start: emits WorkStarted; returns the begun WorkEnded event, or null. */
+    static Event started(WorkNode n, PoolWorkqueue pwq) {
+        if (STARTED.isEnabled()) {
+            WorkStarted e = new WorkStarted();
+            fill(e, n, pwq);
+            e.commit();
+        }
+        if (ENDED.isEnabled()) {
+            WorkEnded e = new WorkEnded();
+            fill(e, n, pwq);
+            e.begin();
+            return e;
+        }
+        return null;
+    }
+
+    /** At a work's end, with what {@link #started} returned. */
+    static void ended(Event begun) {
+        if (begun != null) {
+            begun.end();
+            if (begun.shouldCommit()) {
+                begun.commit();
+            }
+        }
+    }
+
+    /** A worker left the count for a block: returns the begun event, or null. */
+    static Event blocked(String kind, Worker w) {
+        if (!BLOCKED.isEnabled()) {
+            return null;
+        }
+        WorkerBlocked e = new WorkerBlocked();
+        e.kind = kind;
+        Thread t = w.thread;
+        e.worker = t == null ? "?" : t.getName();
+        PoolWorkqueue pwq = w.currentPwq;
+        WorkNode n = w.current;
+        e.workqueue = pwq == null ? null : pwq.wq.name;
+        e.work = n == null ? null : String.valueOf(n.owner);
+        e.begin();
+        return e;
+    }
+
+    /** The blocked worker is counted again. */
+    static void woken(Event begun) {
+        ended(begun);
+    }
+
+    static void cpuIntensive(Worker w, long cpuNanos) {
+        if (CPU_INTENSIVE.isEnabled()) {
+            CpuIntensive e = new CpuIntensive();
+            Thread t = w.thread;
+            e.worker = t == null ? "?" : t.getName();
+            PoolWorkqueue pwq = w.currentPwq;
+            WorkNode n = w.current;
+            e.workqueue = pwq == null ? null : pwq.wq.name;
+            e.work = n == null ? null : String.valueOf(n.owner);
+            e.cpuTime = cpuNanos;
+            e.commit();
+        }
+    }
+
+    static void mayday(WorkerPool pool, WorkqueueCore wq) {
+        if (MAYDAY.isEnabled()) {
+            Mayday e = new Mayday();
+            e.pool = pool.name;
+            e.workqueue = wq.name;
+            e.commit();
+        }
+    }
+}

@@ -1,0 +1,126 @@
+package dev.cmwq4j.internal;
+
+import dev.cmwq4j.PoolStats;
+import dev.cmwq4j.WorkerPoolMXBean;
+import dev.cmwq4j.WorkqueueMXBean;
+import dev.cmwq4j.WorkqueueStats;
+import java.lang.management.ManagementFactory;
+import javax.management.InstanceAlreadyExistsException;
+import javax.management.JMException;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+
+/**
+ * Publishes an engine's pools and workqueues as MXBeans on the platform MBean server, under the
+ * names documented on {@link WorkqueueMXBean} and {@link WorkerPoolMXBean}. Registration never
+ * fails the caller: a JMX error is logged and the object simply stays unpublished. Two
+ * workqueues of one instance with the same name get {@code name}, {@code name#2}, ...
+ */
+final class Jmx {
+    private Jmx() {}
+
+    static final String DOMAIN = "dev.cmwq4j";
+
+    /** Registers {@code bean} as {@code type=<type>,cmwq=<cmwq>,name=<name>}; returns its name or null. */
+    static ObjectName register(Object bean, String type, String cmwq, String name) {
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        for (int i = 1; i < 1000; i++) {
+            String n = i == 1 ? name : name + "#" + i;
+            try {
+                ObjectName on = new ObjectName(DOMAIN + ":type=" + type + ",cmwq=" + value(cmwq) + ",name=" + value(n));
+                server.registerMBean(bean, on);
+                return on;
+            } catch (InstanceAlreadyExistsException e) {
+                // same name twice in one instance: try the next suffix
+            } catch (JMException | RuntimeException e) {
+                Engine.LOG.log(System.Logger.Level.WARNING, "cmwq4j: cannot register " + type + " '" + name + "' with JMX", e);
+                return null;
+            }
+        }
+        return null;
+    }
+
+    static void unregister(ObjectName on) {
+        if (on == null) {
+            return;
+        }
+        try {
+            ManagementFactory.getPlatformMBeanServer().unregisterMBean(on);
+        } catch (JMException | RuntimeException e) {
+            // already gone
+        }
+    }
+
+    /** A key property value, quoted only when it has to be. */
+    static String value(String v) {
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c == ',' || c == '=' || c == ':' || c == '"' || c == '*' || c == '?' || c == '\n' || c == '\\') {
+                return ObjectName.quote(v);
+            }
+        }
+        return v.isEmpty() ? ObjectName.quote(v) : v;
+    }
+
+    /** The MXBean of one workqueue: every getter reads the live counters. */
+    static final class WorkqueueBean implements WorkqueueMXBean {
+        private final WorkqueueCore wq;
+
+        WorkqueueBean(WorkqueueCore wq) {
+            this.wq = wq;
+        }
+
+        private WorkqueueStats s() {
+            return wq.stats();
+        }
+
+        @Override public String getName() { return wq.name; }
+        @Override public String getCmwq() { return wq.engine.name; }
+        @Override public long getTotal() { return s().total(); }
+        @Override public long getInFlight() { return s().inFlight(); }
+        @Override public long getCpuTimeNanos() { return s().cpuTimeNanos(); }
+        @Override public long getCpuIntensive() { return wq.cpuIntensiveViolations.sum(); }
+        @Override public long getCmWakeups() { return wq.cmWakeups.sum(); }
+        @Override public long getMaydays() { return wq.maydays.sum(); }
+        @Override public long getRescued() { return wq.rescued.sum(); }
+        @Override public long getBlocksAnnounced() { return wq.blocksAnnounced.sum(); }
+        @Override public long getBlocksDetected() { return wq.blocksDetected.sum(); }
+        @Override public long getQueueLatencyP50Nanos() { return s().queueLatency().valueAtPercentile(50); }
+        @Override public long getQueueLatencyP99Nanos() { return s().queueLatency().valueAtPercentile(99); }
+        @Override public long getQueueLatencyMaxNanos() { return s().queueLatency().maxNanos(); }
+        @Override public long getExecTimeP50Nanos() { return s().executionTime().valueAtPercentile(50); }
+        @Override public long getExecTimeP99Nanos() { return s().executionTime().valueAtPercentile(99); }
+        @Override public long getExecTimeMaxNanos() { return s().executionTime().maxNanos(); }
+        @Override public int getMaxActive() { return wq.maxActive(); }
+        @Override public boolean isUnbound() { return wq.unbound; }
+        @Override public boolean isHighPriority() { return wq.highPriority; }
+        @Override public boolean isOrdered() { return wq.ordered; }
+    }
+
+    /** The MXBean of one pool. */
+    static final class PoolBean implements WorkerPoolMXBean {
+        private final WorkerPool pool;
+
+        PoolBean(WorkerPool pool) {
+            this.pool = pool;
+        }
+
+        private PoolStats s() {
+            return pool.stats();
+        }
+
+        @Override public String getName() { return pool.name; }
+        @Override public String getCmwq() { return pool.engine.name; }
+        @Override public int getCpu() { return pool.cpu; }
+        @Override public boolean isHighPriority() { return pool.highPriority; }
+        @Override public int getWorkers() { return s().workers(); }
+        @Override public int getIdle() { return s().idle(); }
+        @Override public int getRunning() { return s().running(); }
+        @Override public int getBlocked() { return s().blocked(); }
+        @Override public int getDetected() { return s().detected(); }
+        @Override public int getCpuIntensive() { return s().cpuIntensive(); }
+        @Override public int getNrRunning() { return s().nrRunning(); }
+        @Override public int getTarget() { return s().target(); }
+        @Override public int getPending() { return s().pending(); }
+    }
+}

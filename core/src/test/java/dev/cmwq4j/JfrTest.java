@@ -1,0 +1,88 @@
+package dev.cmwq4j;
+
+import static dev.cmwq4j.TestSupport.spin;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
+import org.junit.jupiter.api.Test;
+
+/** Records a short run with every cmwq4j event on, then reads the events back. */
+class JfrTest {
+
+    @Test
+    void aRecordingSeesWorksBlocksAndCpuHogs() throws Exception {
+        Path file = Files.createTempFile("cmwq4j", ".jfr");
+        try (Recording r = new Recording(); Cmwq c = Cmwq.builder().name("jfr-test").cpus(1).build()) {
+            for (String e : List.of("WorkQueued", "WorkActivated", "WorkStarted", "WorkEnded", "WorkerBlocked",
+                    "CpuIntensive", "Mayday")) {
+                r.enable("dev.cmwq4j." + e).withThreshold(Duration.ZERO);
+            }
+            r.start();
+            Workqueue wq = c.workqueue("traced").maxActive(1).build();
+            int n = 50;
+            CountDownLatch done = new CountDownLatch(n);
+            for (int i = 0; i < n; i++) {
+                wq.execute(() -> {
+                    Blocking.run(() -> spin(10_000));
+                    done.countDown();
+                });
+            }
+            assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+            wq.flush();
+            // one CPU hog with something waiting behind it, so that the monitor flags it
+            CountDownLatch hogRunning = new CountDownLatch(1);
+            Workqueue other = c.workqueue("behind").build();
+            other.queue(new Work(() -> {
+                hogRunning.countDown();
+                spin(40_000_000L);
+            }));
+            assertThat(hogRunning.await(30, TimeUnit.SECONDS)).isTrue();
+            other.queue(new Work(() -> { }));
+            other.flush();
+            r.stop();
+            r.dump(file);
+        }
+        try {
+            List<RecordedEvent> events = RecordingFile.readAllEvents(file);
+            Map<String, Long> byType = events.stream()
+                    .filter(e -> e.getEventType().getName().startsWith("dev.cmwq4j."))
+                    .collect(Collectors.groupingBy(e -> e.getEventType().getName(), Collectors.counting()));
+            Map<String, Long> traced = events.stream()
+                    .filter(e -> e.getEventType().getName().startsWith("dev.cmwq4j.Work"))
+                    .filter(e -> "traced".equals(e.getString("workqueue")))
+                    .collect(Collectors.groupingBy(e -> e.getEventType().getName(), Collectors.counting()));
+            assertThat(traced).containsEntry("dev.cmwq4j.WorkQueued", 50L)
+                    .containsEntry("dev.cmwq4j.WorkStarted", 50L)
+                    .containsEntry("dev.cmwq4j.WorkEnded", 50L);
+            // maxActive 1: all but the first went through the inactive list
+            assertThat(traced.get("dev.cmwq4j.WorkActivated")).isEqualTo(49L);
+            List<RecordedEvent> blocks = events.stream()
+                    .filter(e -> e.getEventType().getName().equals("dev.cmwq4j.WorkerBlocked"))
+                    .filter(e -> "traced".equals(e.getString("workqueue")))
+                    .toList();
+            assertThat(blocks).hasSize(50).allSatisfy(e -> {
+                assertThat(e.getString("kind")).isEqualTo("announced");
+                assertThat(e.getDuration()).isPositive();
+            });
+            assertThat(byType.getOrDefault("dev.cmwq4j.CpuIntensive", 0L)).isEqualTo(1L);
+            RecordedEvent ended = events.stream()
+                    .filter(e -> e.getEventType().getName().equals("dev.cmwq4j.WorkEnded"))
+                    .filter(e -> "behind".equals(e.getString("workqueue")))
+                    .max(java.util.Comparator.comparing(RecordedEvent::getDuration)).orElseThrow();
+            assertThat(ended.getDuration()).as("the hog's execution").isGreaterThanOrEqualTo(Duration.ofMillis(30));
+            assertThat(ended.getString("pool")).isEqualTo("cpu0");
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+}
