@@ -154,7 +154,7 @@ final class Fakes {
     }
 
     static String quoteIfNeeded(String value) {
-        return value.chars().anyMatch(c -> ",=:\"*?\n".indexOf(c) >= 0) || value.isEmpty()
+        return value.chars().anyMatch(c -> ",=:\"*?\n\\".indexOf(c) >= 0) || value.isEmpty()
                 ? ObjectName.quote(value) : value;
     }
 
