@@ -6,19 +6,22 @@ import java.util.List;
 /**
  * {@code top}'s command line.
  *
- * @param pid      the JVM to attach to
+ * @param target   the JVM to attach to: a pid, or part of its main class name (as {@code jps -l}
+ *                 shows it)
  * @param once     print the cumulative tables once, without ANSI codes or rates, and exit
  * @param interval time between refreshes
  * @param cmwq     show only this engine's workqueues and pools, or all when null
  * @param sort     column header to sort by (case-insensitive), or null for name order
  * @param raw      print CPU time and latencies as exact nanoseconds
  */
-record Options(String pid, boolean once, Duration interval, String cmwq, String sort,
+record Options(String target, boolean once, Duration interval, String cmwq, String sort,
                boolean raw) {
 
     static final String USAGE = """
-            usage: top <pid> [--once] [--interval <seconds>] [--cmwq <name>] [--sort <column>] [--raw]
+            usage: top <pid | main-class> [--once] [--interval <s>] [--cmwq <name>] [--sort <column>] [--raw]
               <pid>                a running JVM that uses cmwq4j (find it with jps -l)
+              <main-class>         or part of its main class name, as jps -l shows it; refresh mode
+                                   then follows it: when that JVM exits, it waits for the next one
               --once               print the cumulative tables once, plain text, and exit
               --interval <s>       seconds between refreshes (default 1; decimals allowed)
               --cmwq <name>        only the workqueues and pools of this Cmwq engine
@@ -31,7 +34,7 @@ record Options(String pid, boolean once, Duration interval, String cmwq, String 
      * @throws IllegalArgumentException with a message for the user on a bad command line
      */
     static Options parse(List<String> args) {
-        String pid = null;
+        String target = null;
         boolean once = false;
         boolean raw = false;
         Duration interval = Duration.ofSeconds(1);
@@ -66,21 +69,18 @@ record Options(String pid, boolean once, Duration interval, String cmwq, String 
                     if (arg.startsWith("-")) {
                         throw new IllegalArgumentException("unknown option " + arg);
                     }
-                    if (pid != null) {
-                        throw new IllegalArgumentException("one pid only, got " + pid + " and "
-                                + arg);
+                    if (target != null) {
+                        throw new IllegalArgumentException("one JVM only, got " + target
+                                + " and " + arg);
                     }
-                    if (!arg.chars().allMatch(Character::isDigit)) {
-                        throw new IllegalArgumentException("not a pid: " + arg);
-                    }
-                    pid = arg;
+                    target = arg;
                 }
             }
         }
-        if (pid == null) {
-            throw new IllegalArgumentException("which JVM? give its pid");
+        if (target == null || target.isBlank()) {
+            throw new IllegalArgumentException("which JVM? give its pid or main class");
         }
-        Options options = new Options(pid, once, interval, cmwq, sort, raw);
+        Options options = new Options(target, once, interval, cmwq, sort, raw);
         options.report(); // rejects a --sort column this mode does not show
         return options;
     }

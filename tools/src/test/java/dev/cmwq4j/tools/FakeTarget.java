@@ -6,7 +6,8 @@ import javax.management.MBeanServer;
 /**
  * A stand-in for a cmwq4j application, run as a child JVM by {@link TopAttachTest}: registers
  * fake MBeans with known numbers on the platform MBean server, prints {@code ready}, and lives
- * until its standard input closes (so it also dies with the test JVM).
+ * until its standard input closes (so it also dies with the test JVM). The optional argument is
+ * the {@code events} workqueue's total (default 123456).
  */
 public final class FakeTarget {
     private FakeTarget() {}
@@ -14,7 +15,7 @@ public final class FakeTarget {
     public static void main(String[] args) throws Exception {
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         Fakes.Workqueue events = Fakes.workqueue(server, "shared", "events");
-        events.total = 123_456;
+        events.total = args.length > 0 ? Long.parseLong(args[0]) : 123_456;
         events.inFlight = 7;
         events.cpuTimeNanos = 3_500_000_000L;
         events.cmWakeups = 11;

@@ -27,7 +27,7 @@ class ReportTest {
         args.addAll(List.of(options));
         var bytes = new ByteArrayOutputStream();
         var err = new ByteArrayOutputStream();
-        Top.once(server, Options.parse(args), new PrintStream(bytes, true, StandardCharsets.UTF_8),
+        Top.once(server, Options.parse(args), "1", new PrintStream(bytes, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         return bytes.toString(StandardCharsets.UTF_8);
     }
@@ -213,7 +213,7 @@ class ReportTest {
         events.total = 10;
         var bytes = new ByteArrayOutputStream();
 
-        Top.refresh(server, Options.parse(List.of("1", "--interval", "0.01")),
+        Top.refresh(server, Options.parse(List.of("1", "--interval", "0.01")), "1",
                 new PrintStream(bytes, true, StandardCharsets.UTF_8), 2);
 
         String[] frames = bytes.toString(StandardCharsets.UTF_8).split("\u001b\\[H\u001b\\[2J", -1);
@@ -242,8 +242,8 @@ class ReportTest {
     @Test
     void badCommandLinesAreRejected() {
         assertThatThrownBy(() -> Options.parse(List.of())).hasMessageContaining("pid");
-        assertThatThrownBy(() -> Options.parse(List.of("12x"))).hasMessageContaining("not a pid");
-        assertThatThrownBy(() -> Options.parse(List.of("1", "2"))).hasMessageContaining("one pid");
+        assertThatThrownBy(() -> Options.parse(List.of("1", "Main")))
+                .hasMessageContaining("one JVM only");
         assertThatThrownBy(() -> Options.parse(List.of("1", "--interval", "0")))
                 .hasMessageContaining("--interval");
         assertThatThrownBy(() -> Options.parse(List.of("1", "--interval")))
@@ -258,6 +258,22 @@ class ReportTest {
         assertThat(Options.parse(List.of("--sort", "CPU%", "42", "--interval=0.5")))
                 .isEqualTo(new Options("42", false, java.time.Duration.ofMillis(500), null,
                         "CPU%", false));
+        assertThat(Options.parse(List.of("ScenarioChild", "--once")).target())
+                .isEqualTo("ScenarioChild");
+    }
+
+    @Test
+    void aNameFollowsTheNewestMatchingJvmNotYetDone() {
+        var old = new Attach.Candidate("300", "a.Main", java.time.Instant.ofEpochSecond(10));
+        var young = new Attach.Candidate("200", "a.Main", java.time.Instant.ofEpochSecond(20));
+        var unknown = new Attach.Candidate("100", "a.Main", java.time.Instant.MIN);
+        assertThat(Attach.newest(List.of(old, young, unknown), java.util.Set.of()))
+                .contains(young);
+        assertThat(Attach.newest(List.of(old, young, unknown), java.util.Set.of("200")))
+                .contains(old);
+        assertThat(Attach.newest(List.of(old, young), java.util.Set.of("200", "300"))).isEmpty();
+        assertThat(Attach.isPid("123")).isTrue();
+        assertThat(Attach.isPid("ScenarioChild")).isFalse();
     }
 
     @Test
@@ -266,6 +282,6 @@ class ReportTest {
         int status = Top.run(List.of("--once"), System.out,
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(status).isEqualTo(2);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("usage: top <pid>");
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("usage: top <pid | main-class>");
     }
 }
