@@ -78,7 +78,13 @@ public final class Top {
                 return 0;
             }
             String pid = Attach.pidOf(options.target());
-            try (JMXConnector connector = Attach.connect(pid)) {
+            JMXConnector connector;
+            try {
+                connector = Attach.connect(pid);
+            } catch (IOException e) {
+                throw new IOException("pid " + pid + ": " + firstLine(e.getMessage()), e);
+            }
+            try (connector) {
                 MBeanServerConnection connection = connector.getMBeanServerConnection();
                 if (options.once()) {
                     once(connection, options, pid, out, err);
@@ -87,7 +93,8 @@ public final class Top {
                 }
                 return 0;
             } catch (IOException e) {
-                throw new IOException("pid " + pid + ": " + e.getMessage(), e);
+                throw new IOException("pid " + pid + ": connection lost (exited?): "
+                        + firstLine(e.getMessage()), e);
             }
         } catch (IOException e) {
             err.println("top: " + e.getMessage());
@@ -151,7 +158,7 @@ public final class Top {
                 why = null;
             } catch (IOException e) {
                 why = screen != null && screen.shown > 0 ? "pid " + pid + " exited"
-                        : "pid " + pid + ": " + e.getMessage();
+                        : "pid " + pid + " (exited?): " + firstLine(e.getMessage());
             } finally {
                 shown += screen == null ? 0 : screen.shown;
             }
@@ -199,6 +206,11 @@ public final class Top {
                 shown++;
             }
         }
+    }
+
+    /** RMI nests causes into its messages; the first line says enough. */
+    static String firstLine(String message) {
+        return message == null ? "" : message.lines().findFirst().orElse("").strip();
     }
 
     /** Sleeps until {@code deadline} (pacing the display, not synchronization); the new base. */
