@@ -14,7 +14,9 @@ import org.HdrHistogram.Histogram;
  * The monitor's numbers (issue 3):
  * <ol>
  *   <li>detection latency: from the moment a work blocks without announcing it
- *       ({@code Thread.sleep}) to the moment the pool's next work starts, p50/p99/max;
+ *       ({@code Thread.sleep}) to the moment the pool's next work starts, p50/p99/max; "cold"
+ *       samples start from a pool at rest (concurrency target 1: the monitor parked in between),
+ *       "warm" ones follow each other, so the pool may have learned to run a second worker;
  *   <li>the monitor thread's CPU use while every pool is idle (it should be parked);
  *   <li>its CPU use under the mixed load (4000 x (0.1 ms CPU, 1 ms plain sleep, 0.1 ms CPU)).
  * </ol>
@@ -29,10 +31,37 @@ public final class MonitorBench {
         try (Cmwq c = Cmwq.builder().cpus(1).threadNamePrefix("mb-").build()) {
             Thread monitor = findThread("mb-monitor");
             Workqueue wq = c.workqueue("latency").build();
-            Histogram h = new Histogram(3);
-            AtomicLong blockedAt = new AtomicLong();
-            AtomicLong nextStartedAt = new AtomicLong();
-            for (int i = 0; i < samples + 200; i++) {
+            latency(wq, monitor, samples / 4, true);
+            latency(wq, monitor, samples, false);
+            var m = monitorOf(c);
+            System.out.printf("  (monitor: %d blocks detected, %d concurrency-target raises)%n",
+                    m.blocksDetected.sum(), m.targetRaised.sum());
+
+            // idle: let the pools retire into idleness, then watch the monitor for 2 s
+            Thread.sleep(200);
+            long cpu0 = mx.getThreadCpuTime(monitor.threadId());
+            long t0 = System.nanoTime();
+            Thread.sleep(2000);
+            long idleCpu = mx.getThreadCpuTime(monitor.threadId()) - cpu0;
+            long idleWall = System.nanoTime() - t0;
+            System.out.printf("monitor CPU while idle: %.4f%% of one core over %.1f s (thread state %s)%n",
+                    100.0 * idleCpu / idleWall, idleWall / 1e9, monitor.getState());
+        }
+        for (int run = 0; run < 3; run++) {
+            mixed(mx, run);
+        }
+    }
+
+    /** Block -> next start, {@code samples} times; {@code cold}: from a pool at rest each time. */
+    private static void latency(Workqueue wq, Thread monitor, int samples, boolean cold) throws Exception {
+        Histogram h = new Histogram(3);
+        AtomicLong blockedAt = new AtomicLong();
+        AtomicLong nextStartedAt = new AtomicLong();
+        int warmup = cold ? 20 : 200;
+        for (int i = 0; i < samples + warmup; i++) {
+                if (cold) {
+                    awaitParked(monitor);
+                }
                 CountDownLatch done = new CountDownLatch(2);
                 CountDownLatch blocking = new CountDownLatch(1);
                 wq.queue(new Work(() -> {
@@ -51,27 +80,32 @@ public final class MonitorBench {
                     done.countDown();
                 }));
                 done.await(10, TimeUnit.SECONDS);
-                if (i >= 200) { // warm-up
+                if (i >= warmup) {
                     h.recordValue(Math.max(0, nextStartedAt.get() - blockedAt.get()));
                 }
-            }
-            System.out.printf("detection latency (block -> next work starts), %d samples:%n", h.getTotalCount());
-            System.out.printf("  p50 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max %.3f ms%n",
-                    h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6,
-                    h.getValueAtPercentile(99.9) / 1e6, h.getMaxValue() / 1e6);
-
-            // idle: let the pools retire into idleness, then watch the monitor for 2 s
-            Thread.sleep(200);
-            long cpu0 = mx.getThreadCpuTime(monitor.threadId());
-            long t0 = System.nanoTime();
-            Thread.sleep(2000);
-            long idleCpu = mx.getThreadCpuTime(monitor.threadId()) - cpu0;
-            long idleWall = System.nanoTime() - t0;
-            System.out.printf("monitor CPU while idle: %.4f%% of one core over %.1f s (thread state %s)%n",
-                    100.0 * idleCpu / idleWall, idleWall / 1e9, monitor.getState());
         }
-        try (Cmwq c = Cmwq.builder().threadNamePrefix("mm-").build()) {
-            Thread monitor = findThread("mm-monitor");
+        System.out.printf("detection latency, %s (block -> next work starts), %d samples:%n",
+                cold ? "cold" : "warm", h.getTotalCount());
+        System.out.printf("  p50 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max %.3f ms%n",
+                h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6,
+                h.getValueAtPercentile(99.9) / 1e6, h.getMaxValue() / 1e6);
+    }
+
+    /** Waits until the monitor thread is parked with every pool idle (not merely napping). */
+    private static void awaitParked(Thread monitor) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (monitor.getState() != Thread.State.WAITING) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("monitor never parked");
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    /** The mixed load, unannounced: wall time, peak threads and the monitor's CPU. */
+    private static void mixed(ThreadMXBean mx, int run) throws Exception {
+        try (Cmwq c = Cmwq.builder().threadNamePrefix("mm" + run + "-").build()) {
+            Thread monitor = findThread("mm" + run + "-monitor");
             Workqueue wq = c.workqueue("mixed").build();
             int tasks = 4000;
             CountDownLatch done = new CountDownLatch(tasks);
@@ -92,9 +126,10 @@ public final class MonitorBench {
             done.await();
             long wall = System.nanoTime() - t0;
             long cpu = mx.getThreadCpuTime(monitor.threadId()) - cpu0;
+            var m = monitorOf(c);
             System.out.printf("mixed (unannounced), %d tasks on %d CPUs: %.3f s, peak threads %d; "
-                    + "monitor CPU %.2f%% of one core%n", tasks, c.cpus(), wall / 1e9, c.peakThreads(),
-                    100.0 * cpu / wall);
+                    + "monitor CPU %.2f%% of one core (%d detected, %d target raises)%n", tasks, c.cpus(),
+                    wall / 1e9, c.peakThreads(), 100.0 * cpu / wall, m.blocksDetected.sum(), m.targetRaised.sum());
         }
     }
 
@@ -104,6 +139,13 @@ public final class MonitorBench {
         while (mx.getCurrentThreadCpuTime() < end) {
             Thread.onSpinWait();
         }
+    }
+
+    /** The engine's monitor, for its counters (until the public statistics exist). */
+    private static dev.cmwq4j.internal.Monitor monitorOf(Cmwq c) throws ReflectiveOperationException {
+        java.lang.reflect.Method m = Cmwq.class.getDeclaredMethod("engine");
+        m.setAccessible(true);
+        return ((dev.cmwq4j.internal.Engine) m.invoke(c)).monitor;
     }
 
     private static Thread findThread(String name) {
