@@ -4,7 +4,8 @@ package dev.cmwq4j;
  * The JMX view of one worker pool, registered on the platform MBean server as
  * {@code dev.cmwq4j:type=WorkerPool,cmwq=<instance name>,name=<pool name>} (pool names:
  * {@code cpuN}, {@code cpuNH}, {@code unbound}, {@code unboundH}) while its {@link Cmwq} is
- * open. Read-only; see {@link PoolStats} for the meaning of each attribute.
+ * open. Read-only; the attributes read one {@link PoolStats} snapshot, reused for 20 ms; see
+ * {@link PoolStats} for the meaning of each attribute.
  */
 public interface WorkerPoolMXBean {
     /** The pool's name. */

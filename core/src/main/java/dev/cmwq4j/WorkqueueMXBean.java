@@ -4,8 +4,9 @@ package dev.cmwq4j;
  * The JMX view of one workqueue, registered on the platform MBean server as
  * {@code dev.cmwq4j:type=Workqueue,cmwq=<instance name>,name=<workqueue name>} while the
  * workqueue is open (values that contain JMX special characters are quoted with
- * {@link javax.management.ObjectName#quote}). Every attribute is read-only and reads the live
- * counters; see {@link WorkqueueStats} for their meaning.
+ * {@link javax.management.ObjectName#quote}). Every attribute is read-only. The attributes read
+ * one {@link WorkqueueStats} snapshot, reused for 20 ms, so a client that reads them all at once
+ * gets numbers from one moment; see {@link WorkqueueStats} for their meaning.
  */
 public interface WorkqueueMXBean {
     /** The workqueue's name. */

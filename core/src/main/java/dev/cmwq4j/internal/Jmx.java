@@ -62,16 +62,32 @@ final class Jmx {
         return v.isEmpty() ? ObjectName.quote(v) : v;
     }
 
-    /** The MXBean of one workqueue: every getter reads the live counters. */
+    /**
+     * How long one snapshot serves the getters: a client reading all attributes at once (one
+     * {@code getAttributes} call) gets numbers from one moment, for the cost of one snapshot.
+     */
+    static final long SNAPSHOT_REUSE_NANOS = 20_000_000;
+
+    /** The MXBean of one workqueue: the getters read a snapshot at most 20 ms old. */
     static final class WorkqueueBean implements WorkqueueMXBean {
         private final WorkqueueCore wq;
+        /** The last snapshot and when it was taken; racy cache, any caller may replace it. */
+        private volatile WorkqueueStats last;
+        private volatile long lastAt;
 
         WorkqueueBean(WorkqueueCore wq) {
             this.wq = wq;
         }
 
         private WorkqueueStats s() {
-            return wq.stats();
+            long now = System.nanoTime();
+            WorkqueueStats s = last;
+            if (s == null || now - lastAt > SNAPSHOT_REUSE_NANOS) {
+                s = wq.stats();
+                last = s;
+                lastAt = now;
+            }
+            return s;
         }
 
         @Override public String getName() { return wq.name; }
@@ -79,12 +95,12 @@ final class Jmx {
         @Override public long getTotal() { return s().total(); }
         @Override public long getInFlight() { return s().inFlight(); }
         @Override public long getCpuTimeNanos() { return s().cpuTimeNanos(); }
-        @Override public long getCpuIntensive() { return wq.cpuIntensiveViolations.sum(); }
-        @Override public long getCmWakeups() { return wq.cmWakeups.sum(); }
-        @Override public long getMaydays() { return wq.maydays.sum(); }
-        @Override public long getRescued() { return wq.rescued.sum(); }
-        @Override public long getBlocksAnnounced() { return wq.blocksAnnounced.sum(); }
-        @Override public long getBlocksDetected() { return wq.blocksDetected.sum(); }
+        @Override public long getCpuIntensive() { return s().cpuIntensive(); }
+        @Override public long getCmWakeups() { return s().cmWakeups(); }
+        @Override public long getMaydays() { return s().maydays(); }
+        @Override public long getRescued() { return s().rescued(); }
+        @Override public long getBlocksAnnounced() { return s().blocksAnnounced(); }
+        @Override public long getBlocksDetected() { return s().blocksDetected(); }
         @Override public long getQueueLatencyP50Nanos() { return s().queueLatency().valueAtPercentile(50); }
         @Override public long getQueueLatencyP99Nanos() { return s().queueLatency().valueAtPercentile(99); }
         @Override public long getQueueLatencyMaxNanos() { return s().queueLatency().maxNanos(); }
@@ -97,16 +113,26 @@ final class Jmx {
         @Override public boolean isOrdered() { return wq.ordered; }
     }
 
-    /** The MXBean of one pool. */
+    /** The MXBean of one pool: the getters read a snapshot at most 20 ms old. */
     static final class PoolBean implements WorkerPoolMXBean {
         private final WorkerPool pool;
+        /** The last snapshot and when it was taken; racy cache, any caller may replace it. */
+        private volatile PoolStats last;
+        private volatile long lastAt;
 
         PoolBean(WorkerPool pool) {
             this.pool = pool;
         }
 
         private PoolStats s() {
-            return pool.stats();
+            long now = System.nanoTime();
+            PoolStats s = last;
+            if (s == null || now - lastAt > SNAPSHOT_REUSE_NANOS) {
+                s = pool.stats();
+                last = s;
+                lastAt = now;
+            }
+            return s;
         }
 
         @Override public String getName() { return pool.name; }
