@@ -38,6 +38,14 @@ public final class WorkqueueCore {
     private volatile int lifecycle = OPEN;
     /** Nested drains in progress; guarded by {@link #flushLock}. */
     private int drainDepth;
+    /**
+     * The rescuer of a memReclaim workqueue, or null. Written once by {@link #startRescuer()}
+     * before the workqueue is handed to its user; read by mayday passes under a pool lock that
+     * every queueing of a work of this workqueue has taken since.
+     */
+    Rescuer rescuer;
+    /** The rescuer was stopped by close; under {@link #flushLock}. */
+    private boolean rescuerStopped;
     /** Delayed works armed on the timer for this workqueue. Atomic. */
     private final AtomicInteger delayedPending = new AtomicInteger();
 
@@ -73,6 +81,45 @@ public final class WorkqueueCore {
 
     public int maxActive() {
         return maxActive;
+    }
+
+    /**
+     * Makes this a memReclaim workqueue: creates and starts its rescuer thread now, before threads
+     * might run out. Called once, by the builder, before the workqueue is used. If the thread
+     * cannot be created, the workqueue is unregistered and the error propagates.
+     */
+    public void startRescuer() {
+        try {
+            Rescuer r = new Rescuer(this);
+            r.start();
+            rescuer = r;
+            engine.rescuerStarted();
+        } catch (RuntimeException | Error e) {
+            engine.unregister(this);
+            throw e;
+        }
+    }
+
+    public boolean isMemReclaim() {
+        return rescuer != null;
+    }
+
+    /** Times a pool called this workqueue's rescuer (0 without one). */
+    public long maydays() {
+        Rescuer r = rescuer;
+        return r == null ? 0 : r.maydays.sum();
+    }
+
+    /** Works this workqueue's rescuer ran (0 without one). */
+    public long rescued() {
+        Rescuer r = rescuer;
+        return r == null ? 0 : r.rescued.sum();
+    }
+
+    /** The rescuer's thread, or null; for tests. */
+    public Thread rescuerThread() {
+        Rescuer r = rescuer;
+        return r == null ? null : r.thread();
     }
 
     public boolean isClosed() {
@@ -205,14 +252,22 @@ public final class WorkqueueCore {
 
     /** Waits for every work queued before the call to finish. */
     public void flush() {
-        if (isCurrentWorkOfThis()) {
-            Worker w = Worker.current();
-            throw new IllegalStateException("work '" + w.current + "' flushes its own workqueue '"
-                    + name + "': it would wait for itself");
-        }
+        checkNotOwnWork("flushes");
         long[] target = {-1};
         waitUntil(() -> (target[0] = tryFlip()) >= 0);
         waitUntil(() -> isDrainedThrough(target[0]));
+    }
+
+    /**
+     * Fails fast when a work of this workqueue (on a worker or a rescuer) would wait for its own
+     * workqueue, and so for itself: names the work and the workqueue.
+     */
+    private void checkNotOwnWork(String verb) {
+        if (isCurrentWorkOfThis()) {
+            Worker w = Worker.current();
+            throw new IllegalStateException("work '" + w.current + "' " + verb + " its own workqueue '"
+                    + name + "': it would wait for itself");
+        }
     }
 
     /**
@@ -342,9 +397,25 @@ public final class WorkqueueCore {
         }
         drain(true);
         engine.unregister(this);
+        stopRescuer();
+    }
+
+    /** After close: stops and joins the rescuer, once, whoever closes concurrently. */
+    private void stopRescuer() {
+        Rescuer r;
+        synchronized (flushLock) {
+            r = rescuer;
+            if (r == null || lifecycle != CLOSED || rescuerStopped) {
+                return;
+            }
+            rescuerStopped = true;
+        }
+        r.stop();
+        engine.rescuerStopped();
     }
 
     private void drain(boolean closing) {
+        checkNotOwnWork(closing ? "closes" : "drains");
         synchronized (flushLock) {
             if (lifecycle == CLOSED) {
                 return;
