@@ -94,6 +94,7 @@ public class Work {
      */
     public boolean flush() {
         checkNotSelf("flush");
+        beforeFlush(); // an armed delayed work is queued now, so the check below sees where
         Worker w = Worker.current();
         PoolWorkqueue cur = w == null ? null : w.currentPwq();
         if (cur != null && cur.wq.ordered && node.isPending()) {
@@ -103,7 +104,6 @@ public class Work {
                         + cur.wq.name + "' flushes work '" + this + "', which is queued behind it");
             }
         }
-        beforeFlush();
         long target = node.queued();
         if (node.resolved() >= target) {
             return false;

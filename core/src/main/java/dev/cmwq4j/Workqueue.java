@@ -26,6 +26,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@link Builder#cpuIntensive()}: its works do not count as running, so they do not hold up
  *       the other works of their pool.
  *   <li>{@link Builder#ordered()}: one work at a time, in queueing order (unbound, maxActive 1).
+ *   <li>{@link Builder#memReclaim()}: the workqueue has a rescuer thread of its own, created with
+ *       it, that runs its works when a pool cannot get a worker (thread creation fails or the
+ *       thread cap is reached), so it keeps making progress where other workqueues wait.
  * </ul>
  *
  * <h2>Executor view</h2>
@@ -82,6 +85,11 @@ public final class Workqueue implements Executor, AutoCloseable {
 
     public boolean isCpuIntensive() {
         return core.cpuIntensive;
+    }
+
+    /** Whether this workqueue has a rescuer ({@link Builder#memReclaim()}). */
+    public boolean isMemReclaim() {
+        return core.isMemReclaim();
     }
 
     public int maxActive() {
@@ -210,7 +218,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     /**
      * Drains, then closes: every later queueing throws {@link RejectedExecutionException}. Armed
      * delayed works are waited for and run, as {@code ScheduledThreadPoolExecutor.shutdown()} does
-     * by default; cancel them first to close sooner. Idempotent.
+     * by default; cancel them first to close sooner. Then stops the rescuer, if any. Idempotent.
      *
      * @throws UnsupportedOperationException on a system workqueue of {@link Workqueues}
      */
@@ -292,6 +300,7 @@ public final class Workqueue implements Executor, AutoCloseable {
         private boolean highPriority;
         private boolean cpuIntensive;
         private boolean ordered;
+        private boolean memReclaim;
         private int maxActive = -1;
         private boolean system;
 
@@ -331,6 +340,19 @@ public final class Workqueue implements Executor, AutoCloseable {
         }
 
         /**
+         * Guarantees forward progress when threads cannot be had: {@link #build()} creates a
+         * rescuer thread for this workqueue (through the {@link Cmwq}'s thread factory, outside
+         * the thread cap). When a pool that holds works of this workqueue needs a worker and cannot
+         * get one for 10 ms (thread creation fails, or the thread cap is reached), the rescuer runs
+         * those works itself, and is called again every 100 ms while the need lasts. Use it for
+         * works that others wait on to free resources. {@link Workqueue#close()} stops the rescuer.
+         */
+        public Builder memReclaim() {
+            this.memReclaim = true;
+            return this;
+        }
+
+        /**
          * Works active at once: per CPU index for bound workqueues, in total for unbound ones.
          * Default {@value Workqueue#DEFAULT_MAX_ACTIVE} (1 when ordered).
          *
@@ -350,6 +372,9 @@ public final class Workqueue implements Executor, AutoCloseable {
             int max = maxActive == -1 ? (ordered ? 1 : DEFAULT_MAX_ACTIVE) : maxActive;
             checkMaxActive(max, ordered);
             WorkqueueCore core = cmwq.engine().newWorkqueue(name, unbound, highPriority, cpuIntensive, ordered, max);
+            if (memReclaim) {
+                core.startRescuer();
+            }
             return new Workqueue(cmwq, core, system);
         }
     }

@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
-/** Work.flush, Workqueue.flush (flush colors), cancelSync, and the fail-fast flush deadlocks. */
+/** Work.flush, Workqueue.flush (flush colors) and cancelSync; the deadlock cases are in FlushDeadlockTest. */
 class FlushTest {
 
     private static void await(CountDownLatch l) {
@@ -186,59 +186,6 @@ class FlushTest {
             assertThat(wq.queue(w)).as("queueable again afterwards").isTrue();
             w.flush();
             assertThat(runs.get()).isEqualTo(2);
-        }
-    }
-
-    @Test
-    void flushDeadlocksFailFast() throws Exception {
-        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
-            Workqueue wq = c.workqueue("self").build();
-            Workqueue ordered = c.workqueue("ordered").ordered().build();
-            AtomicReference<Throwable> selfFlush = new AtomicReference<>();
-            AtomicReference<Throwable> selfCancel = new AtomicReference<>();
-            AtomicReference<Throwable> queueFlush = new AtomicReference<>();
-            AtomicReference<Throwable> orderedFlush = new AtomicReference<>();
-            Work[] self = new Work[1];
-            self[0] = new Work(() -> {
-                try {
-                    self[0].flush();
-                } catch (Throwable t) {
-                    selfFlush.set(t);
-                }
-                try {
-                    self[0].cancelSync();
-                } catch (Throwable t) {
-                    selfCancel.set(t);
-                }
-                try {
-                    wq.flush();
-                } catch (Throwable t) {
-                    queueFlush.set(t);
-                }
-            });
-            wq.queue(self[0]);
-            self[0].flush();
-            assertThat(selfFlush.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("flush");
-            assertThat(selfCancel.get()).isInstanceOf(IllegalStateException.class);
-            assertThat(queueFlush.get()).isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("self");
-
-            Work behind = new Work(() -> { });
-            CountDownLatch queued = new CountDownLatch(1);
-            Work first = new Work(() -> {
-                await(queued);
-                try {
-                    behind.flush();
-                } catch (Throwable t) {
-                    orderedFlush.set(t);
-                }
-            });
-            ordered.queue(first);
-            ordered.queue(behind);
-            queued.countDown();
-            ordered.flush();
-            assertThat(orderedFlush.get()).isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("ordered").hasMessageContaining("behind");
         }
     }
 }

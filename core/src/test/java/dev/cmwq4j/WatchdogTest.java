@@ -52,4 +52,56 @@ class WatchdogTest {
             assertThat(othersRan.await(30, TimeUnit.SECONDS)).isTrue();
         }
     }
+
+    @Test
+    void aWorkThatNeverReturnsIsReportedAndTheOtherPoolsKeepWorking() throws Exception {
+        CopyOnWriteArrayList<WatchdogReport> reports = new CopyOnWriteArrayList<>();
+        // The hog burns CPU and never returns until released; a threshold of an hour keeps the
+        // monitor from flagging it CPU-intensive, so its pool (CPU 0) really stops moving.
+        try (Cmwq c = Cmwq.builder().cpus(2).cpuIntensiveThreshold(Duration.ofHours(1))
+                .watchdog(Duration.ofMillis(200), reports::add).build()) {
+            Workqueue wq = c.workqueue("hung").build();
+            java.util.concurrent.atomic.AtomicBoolean release = new java.util.concurrent.atomic.AtomicBoolean();
+            CountDownLatch started = new CountDownLatch(1);
+            wq.queueOn(0, new Work(() -> {
+                started.countDown();
+                while (!release.get()) {
+                    Thread.onSpinWait();
+                }
+            }));
+            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+            CountDownLatch behindRan = new CountDownLatch(2);
+            wq.queueOn(0, new Work(behindRan::countDown)); // pinned: never stolen by CPU 1
+            wq.queueOn(0, new Work(behindRan::countDown));
+            try {
+                // CPU 1, and the high-priority and unbound pools, keep running works meanwhile
+                Workqueue high = c.workqueue("high").highPriority().build();
+                Workqueue unbound = c.workqueue("unbound").unbound().build();
+                int rounds = 20;
+                for (int i = 0; i < rounds; i++) {
+                    CountDownLatch round = new CountDownLatch(3);
+                    wq.queueOn(1, new Work(round::countDown));
+                    high.queueOn(0, new Work(round::countDown));
+                    unbound.queue(new Work(round::countDown));
+                    assertThat(round.await(30, TimeUnit.SECONDS)).as("round %d ran beside the stuck pool", i)
+                            .isTrue();
+                }
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !reports.isEmpty());
+                assertThat(reports).extracting(WatchdogReport::pool).containsOnly("cpu0");
+                WatchdogReport r = reports.get(0);
+                assertThat(r.pending()).isEqualTo(2);
+                assertThat(r.workers()).anySatisfy(b -> assertThat(b.stack())
+                        .anyMatch(e -> e.getClassName().startsWith(WatchdogTest.class.getName())));
+                assertThat(behindRan.getCount()).as("the works behind the hung one wait").isEqualTo(2);
+                // still beside it after the report
+                CountDownLatch after = new CountDownLatch(1);
+                wq.queueOn(1, new Work(after::countDown));
+                assertThat(after.await(30, TimeUnit.SECONDS)).isTrue();
+            } finally {
+                release.set(true);
+            }
+            assertThat(behindRan.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(reports).hasSize(1);
+        }
+    }
 }

@@ -86,6 +86,10 @@ public final class Engine {
     private final AtomicInteger peakThreads = new AtomicInteger();
     public final LongAdder blocksAnnounced = new LongAdder();
     public final LongAdder creationFailures = new LongAdder();
+    /** When the last creation-failure warning was logged (0: never); racy, managers only. */
+    private volatile long lastCreationWarning;
+    /** Rescuers of open memReclaim workqueues; atomic. Mayday passes are armed only if > 0. */
+    private final AtomicInteger rescuers = new AtomicInteger();
     /** Open workqueues, for close-all and, later, statistics. */
     private final List<WorkqueueCore> workqueues = new CopyOnWriteArrayList<>();
 
@@ -242,10 +246,30 @@ public final class Engine {
         return peakThreads.get();
     }
 
+    /** Some workqueue has a rescuer that a mayday could call. */
+    boolean hasRescuers() {
+        return rescuers.get() > 0;
+    }
+
+    void rescuerStarted() {
+        rescuers.incrementAndGet();
+    }
+
+    void rescuerStopped() {
+        rescuers.decrementAndGet();
+    }
+
     void creationFailed(WorkerPool pool, Throwable t) {
         creationFailures.increment();
-        LOG.log(System.Logger.Level.WARNING, "cmwq4j: cannot create a worker for pool " + pool.name
-                + "; retrying after back-off", t);
+        long now = System.nanoTime();
+        long last = lastCreationWarning;
+        if (last == 0 || now - last >= 1_000_000_000L) { // at most one warning a second
+            lastCreationWarning = now;
+            LOG.log(System.Logger.Level.WARNING, "cmwq4j: cannot create a worker for pool " + pool.name
+                    + "; retrying after back-off (" + creationFailures.sum() + " failures so far)", t);
+        } else {
+            LOG.log(System.Logger.Level.DEBUG, "cmwq4j: cannot create a worker for pool " + pool.name, t);
+        }
     }
 
     void reportFailure(WorkNode n, WorkqueueCore wq, Throwable t) {

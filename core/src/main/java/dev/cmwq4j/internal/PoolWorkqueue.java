@@ -27,6 +27,14 @@ public final class PoolWorkqueue {
     private final int[] nrInFlight = new int[COLORS];
     /** Color given to newly queued works; pool lock (changed by a flush). */
     int workColor;
+    /**
+     * The pool called this workqueue's {@link Rescuer} for this pwq and it has not answered yet:
+     * set by the mayday pass, cleared by the rescuer, both under the pool lock; volatile for the
+     * rescuer's lock-free look.
+     */
+    volatile boolean maydayRequested;
+    /** Number of the last mayday pass of {@link #pool} that called the rescuer for us; pool lock. */
+    long lastMaydayPass;
 
     // Statistics of the works this pwq ran (see WorkqueueStats); all guarded by the pool lock.
     /** Works executed to the end. */

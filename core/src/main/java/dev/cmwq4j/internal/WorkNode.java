@@ -221,52 +221,9 @@ public class WorkNode {
      */
     public final int grab(int mode) {
         for (int spins = 0; ; spins++) {
-            int s = state;
-            if ((s & PENDING) == 0) {
-                if (mode != CANCEL_HOLD) {
-                    return GRAB_NONE;
-                }
-                if ((s & CANCELING) != 0) {
-                    return GRAB_BUSY;
-                }
-                if (casState(s, s | CANCELING)) {
-                    return GRAB_NONE;
-                }
-                continue;
-            }
-            if ((s & HANDOFF) != 0) {
-                PoolWorkqueue p = pwq; // stable while PENDING|HANDOFF is set
-                int c = color;
-                int ns = mode == STEAL
-                        ? s & ~HANDOFF
-                        : (s & ~(HANDOFF | PENDING)) | CANCELLED_BEHIND | (mode == CANCEL_HOLD ? CANCELING : 0);
-                if (casState(s, ns)) {
-                    p.workDoneUnlocked(c);
-                    return GRABBED;
-                }
-                continue;
-            }
-            byte w = where;
-            if (w == TIMER) {
-                if (((DelayedNode) this).disarm()) {
-                    finishGrab(mode);
-                    return GRABBED;
-                }
-            } else if (w == WORKLIST || w == INACTIVE) {
-                PoolWorkqueue p = pwq;
-                if (p != null) {
-                    boolean unlinked;
-                    p.pool.lock();
-                    try {
-                        unlinked = p.unlink(this);
-                    } finally {
-                        p.pool.unlock();
-                    }
-                    if (unlinked) {
-                        finishGrab(mode);
-                        return GRABBED;
-                    }
-                }
+            int r = tryGrab(mode);
+            if (r != GRAB_RETRY) {
+                return r;
             }
             if (spins < 100) {
                 Thread.onSpinWait();
@@ -274,6 +231,64 @@ public class WorkNode {
                 Thread.yield();
             }
         }
+    }
+
+    /** {@link #tryGrab} outcome: the instance is between its claim and its list; try again. */
+    static final int GRAB_RETRY = 3;
+
+    /**
+     * One attempt of {@link #grab}: the loop body, with no waiting, so that a test can step
+     * through grabs one attempt at a time.
+     *
+     * @return as {@link #grab}, or {@link #GRAB_RETRY} if the pending instance could not be taken
+     *     right now (it is being queued or fired, or a CAS lost a race)
+     */
+    final int tryGrab(int mode) {
+        int s = state;
+        if ((s & PENDING) == 0) {
+            if (mode != CANCEL_HOLD) {
+                return GRAB_NONE;
+            }
+            if ((s & CANCELING) != 0) {
+                return GRAB_BUSY;
+            }
+            return casState(s, s | CANCELING) ? GRAB_NONE : GRAB_RETRY;
+        }
+        if ((s & HANDOFF) != 0) {
+            PoolWorkqueue p = pwq; // stable while PENDING|HANDOFF is set
+            int c = color;
+            int ns = mode == STEAL
+                    ? s & ~HANDOFF
+                    : (s & ~(HANDOFF | PENDING)) | CANCELLED_BEHIND | (mode == CANCEL_HOLD ? CANCELING : 0);
+            if (casState(s, ns)) {
+                p.workDoneUnlocked(c);
+                return GRABBED;
+            }
+            return GRAB_RETRY;
+        }
+        byte w = where;
+        if (w == TIMER) {
+            if (((DelayedNode) this).disarm()) {
+                finishGrab(mode);
+                return GRABBED;
+            }
+        } else if (w == WORKLIST || w == INACTIVE) {
+            PoolWorkqueue p = pwq;
+            if (p != null) {
+                boolean unlinked;
+                p.pool.lock();
+                try {
+                    unlinked = p.unlink(this);
+                } finally {
+                    p.pool.unlock();
+                }
+                if (unlinked) {
+                    finishGrab(mode);
+                    return GRABBED;
+                }
+            }
+        }
+        return GRAB_RETRY;
     }
 
     private void finishGrab(int mode) {

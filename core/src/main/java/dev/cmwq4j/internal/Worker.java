@@ -25,6 +25,9 @@ import java.util.concurrent.locks.LockSupport;
  * word, so a transition is never counted twice or lost. The worker, {@code Blocking} (on the
  * worker's thread) and the {@link Monitor} (RUNNING to DETECTED or CPU_INTENSIVE, DETECTED back
  * to RUNNING) all change it, each with one CAS.
+ *
+ * <p>A {@link Rescuer} runs works of a pool through a stand-in Worker of that pool, whose word
+ * stays {@link #RESCUER}: the same execute path, with no counting.
  */
 public final class Worker implements Runnable {
     public static final int IDLE = 0;
@@ -33,6 +36,8 @@ public final class Worker implements Runnable {
     public static final int CPU_INTENSIVE = 3;
     /** Observed blocked by the {@link Monitor} (not counted). */
     public static final int DETECTED = 4;
+    /** A {@link Rescuer}'s stand-in on a pool: never counted, never idle, never watched. */
+    public static final int RESCUER = 5;
 
     private static final ThreadLocal<Worker> CURRENT = new ThreadLocal<>();
     private static final VarHandle WSTATE;
@@ -125,6 +130,17 @@ public final class Worker implements Runnable {
         this.engine = pool.engine;
         this.startRunning = startRunning;
         this.reserveStarting = !startRunning;
+    }
+
+    /**
+     * A rescuer's stand-in on {@code pool}: what {@link #current()} returns on the rescuer thread
+     * while it runs a work of that pool (see {@link Rescuer}). It is in no list of the pool.
+     */
+    static Worker rescuerStandIn(WorkerPool pool, Thread rescuerThread) {
+        Worker w = new Worker(pool, true);
+        w.wstate = RESCUER; // before the rescuer thread starts: published by Thread.start
+        w.thread = rescuerThread;
+        return w;
     }
 
     void start(String name) {
@@ -282,6 +298,21 @@ public final class Worker implements Runnable {
                     return pwq;
                 }
             }
+        }
+    }
+
+    /**
+     * On the rescuer thread, as this pool's stand-in: runs the instance {@link
+     * WorkerPool#rescueNext} started (its pwq and color in {@link #runPwq}, {@link #runColor}),
+     * then every instance handed to it meanwhile, and ends them in their pwqs.
+     */
+    void runRescued(WorkNode n) {
+        CURRENT.set(this);
+        try {
+            PoolWorkqueue last = execute(n, runPwq, runColor);
+            last.runDoneUnlocked(runColor, this);
+        } finally {
+            CURRENT.remove();
         }
     }
 
@@ -564,7 +595,7 @@ public final class Worker implements Runnable {
     private void recountIfUncounted() {
         for (;;) {
             int s = wstate;
-            if (s == RUNNING) {
+            if (s == RUNNING || s == RESCUER) {
                 return;
             }
             if (s == IDLE) {

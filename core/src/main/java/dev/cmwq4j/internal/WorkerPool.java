@@ -45,6 +45,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Only the manager creates threads, and at most one manager pass per pool runs at a time: it
  * runs on the {@link Timer} thread. A need that arises while some worker is blocked (and might
  * return soon) is served after the stall window; a need with no blocked worker, at once.
+ * A need the manager cannot meet (thread cap, failed creation) backs off for the cooldown and
+ * arms the mayday pass, which calls the {@link Rescuer}s of memReclaim workqueues.
  *
  * <p>Locking: {@link #lock} guards the worklist, the idle list, the worker counts and every
  * {@link PoolWorkqueue} of this pool. It is never held while taking another pool's lock.
@@ -115,6 +117,10 @@ public final class WorkerPool {
     private volatile Worker[] workers = new Worker[0];
     /** Sequence number for worker thread names; lock. */
     private int workerSeq;
+    /** The mayday pass is armed on the timer (a need for a worker went unmet); lock. */
+    private boolean maydayArmed;
+    /** Mayday passes run so far (numbers them, so a rescuer is called once per pass); lock. */
+    private long maydayPasses;
 
     /** The manager pass, armed on the engine timer. */
     private final TimerEntry managerEntry = new TimerEntry() {
@@ -126,6 +132,19 @@ public final class WorkerPool {
         @Override
         public String toString() {
             return "manager of " + name;
+        }
+    };
+
+    /** The mayday pass, armed on the engine timer while a need for a worker goes unmet. */
+    private final TimerEntry maydayEntry = new TimerEntry() {
+        @Override
+        protected void fire() {
+            maydayPass();
+        }
+
+        @Override
+        public String toString() {
+            return "mayday of " + name;
         }
     };
 
@@ -499,6 +518,9 @@ public final class WorkerPool {
                     return;
                 }
                 if (!engine.reserveThread()) {
+                    if (running) {
+                        creationUnmet();
+                    }
                     requestManager(engine.createCooldownNanos);
                     return;
                 }
@@ -535,10 +557,90 @@ public final class WorkerPool {
                         nReserveStarting--;
                     }
                     engine.creationFailed(this, failure);
+                    if (running) {
+                        creationUnmet();
+                    }
                     requestManager(engine.createCooldownNanos);
                     return;
                 }
             }
+        } finally {
+            unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Mayday: forward progress when no worker can be had (see Rescuer).
+
+    /** The pool needs a worker and has none running or idle; rescuers may run its works. Lock. */
+    boolean needsMayday() {
+        return needToCreateWorker() && !closing;
+    }
+
+    /**
+     * The manager could not create a worker the pool needs (thread cap, or the factory or
+     * {@code Thread.start} failed): unless the mayday pass is armed already, arm it to run after
+     * the initial mayday delay. Only when some workqueue has a rescuer to call. Lock.
+     */
+    private void creationUnmet() {
+        if (!maydayArmed && engine.hasRescuers()) {
+            maydayArmed = true;
+            engine.timer.schedule(maydayEntry, System.nanoTime() + Rescuer.MAYDAY_INITIAL_NANOS);
+        }
+    }
+
+    /**
+     * The mayday pass, on the timer thread: while the need lasts, calls the rescuer of every
+     * memReclaim workqueue with works in the worklist, and comes back after the mayday interval.
+     */
+    void maydayPass() {
+        lock();
+        try {
+            if (!needsMayday()) {
+                maydayArmed = false; // the need was met: a new one starts a new initial delay
+                return;
+            }
+            long pass = ++maydayPasses;
+            for (WorkNode n = worklist.peek(); n != null; n = worklist.after(n)) {
+                Rescuer r = n.pwq.wq.rescuer;
+                if (r != null) {
+                    r.mayday(n.pwq, pass);
+                }
+            }
+            engine.timer.schedule(maydayEntry, System.nanoTime() + Rescuer.MAYDAY_INTERVAL_NANOS);
+        } finally {
+            unlock();
+        }
+    }
+
+    /**
+     * For {@code pwq}'s rescuer: while this pool still needs a worker, takes the oldest work of
+     * {@code pwq} from the worklist and starts it, leaving its pwq and color in {@code standIn}.
+     * A work still running elsewhere is handed to that worker, and the next one is looked at.
+     *
+     * @return the started work, or null when none is left or the pool no longer needs rescue
+     */
+    WorkNode rescueNext(PoolWorkqueue pwq, Worker standIn) {
+        lock();
+        try {
+            pwq.maydayRequested = false; // answered; a later pass may call again
+            while (needsMayday()) {
+                WorkNode n = worklist.firstOf(pwq);
+                if (n == null) {
+                    return null;
+                }
+                worklistRemove(n);
+                progress = progress + 1;
+                int color = n.color;
+                long queuedAt = n.queuedAt;
+                if (n.tryStart()) {
+                    standIn.runPwq = pwq;
+                    standIn.runColor = color;
+                    standIn.runQueuedAt = queuedAt;
+                    return n;
+                }
+            }
+            return null;
         } finally {
             unlock();
         }
@@ -665,6 +767,7 @@ public final class WorkerPool {
             unlock();
         }
         engine.timer.cancel(managerEntry);
+        engine.timer.cancel(maydayEntry);
     }
 
     // ------------------------------------------------------------------------------------------

@@ -40,6 +40,22 @@ public final class Worklist {
         return size == 0 ? null : head.next;
     }
 
+    /** The oldest node that counts against {@code pwq}, or null; O(size) (rescuers only). */
+    public WorkNode firstOf(PoolWorkqueue pwq) {
+        for (WorkNode n = head.next; n != head; n = n.next) {
+            if (n.pwq == pwq) {
+                return n;
+            }
+        }
+        return null;
+    }
+
+    /** The node after {@code n} (oldest first), or null at the tail; for walks under the lock. */
+    public WorkNode after(WorkNode n) {
+        WorkNode next = n.next;
+        return next == head ? null : next;
+    }
+
     /** Removes and returns the oldest node, or null. */
     public WorkNode poll() {
         if (size == 0) {

@@ -38,11 +38,19 @@ public final class WorkqueueCore {
     private volatile int lifecycle = OPEN;
     /** Nested drains in progress; guarded by {@link #flushLock}. */
     private int drainDepth;
+    /**
+     * The rescuer of a memReclaim workqueue, or null. Written once by {@link #startRescuer()}
+     * before the workqueue is handed to its user; read by mayday passes under a pool lock that
+     * every queueing of a work of this workqueue has taken since.
+     */
+    Rescuer rescuer;
+    /** The rescuer was stopped by close; under {@link #flushLock}. */
+    private boolean rescuerStopped;
     /** Delayed works armed on the timer for this workqueue. Atomic. */
     private final AtomicInteger delayedPending = new AtomicInteger();
 
-    // Event counters for statistics (the pwqs count executed works); atomic adders, written by
-    // workers, Blocking, the monitor and rescuers.
+    // Event counters for statistics (the pwqs count executed works, the rescuer its maydays and
+    // rescues); atomic adders, written by workers, Blocking and the monitor.
     /** Blocks announced by this queue's works. */
     final java.util.concurrent.atomic.LongAdder blocksAnnounced = new java.util.concurrent.atomic.LongAdder();
     /** Blocks of its works the monitor observed. */
@@ -51,10 +59,6 @@ public final class WorkqueueCore {
     final java.util.concurrent.atomic.LongAdder cpuIntensiveViolations = new java.util.concurrent.atomic.LongAdder();
     /** Blocks of its works that made a pool wake or ask for another worker. */
     final java.util.concurrent.atomic.LongAdder cmWakeups = new java.util.concurrent.atomic.LongAdder();
-    /** Maydays sent to its rescuer. */
-    final java.util.concurrent.atomic.LongAdder maydays = new java.util.concurrent.atomic.LongAdder();
-    /** Works its rescuer ran. */
-    final java.util.concurrent.atomic.LongAdder rescued = new java.util.concurrent.atomic.LongAdder();
 
     /** Its JMX name, or null; written once by the engine right after construction. */
     volatile javax.management.ObjectName jmxName;
@@ -115,9 +119,48 @@ public final class WorkqueueCore {
             }
         }
         return new dev.cmwq4j.WorkqueueStats(name, total, inFlight, cpu, cpuIntensiveViolations.sum(),
-                cmWakeups.sum(), maydays.sum(), rescued.sum(), blocksAnnounced.sum(), blocksDetected.sum(),
+                cmWakeups.sum(), maydays(), rescued(), blocksAnnounced.sum(), blocksDetected.sum(),
                 dev.cmwq4j.DurationHistogram.of(latCounts, latSumMax[0], latSumMax[1]),
                 dev.cmwq4j.DurationHistogram.of(execCounts, execSumMax[0], execSumMax[1]));
+    }
+
+    /**
+     * Makes this a memReclaim workqueue: creates and starts its rescuer thread now, before threads
+     * might run out. Called once, by the builder, before the workqueue is used. If the thread
+     * cannot be created, the workqueue is unregistered and the error propagates.
+     */
+    public void startRescuer() {
+        try {
+            Rescuer r = new Rescuer(this);
+            r.start();
+            rescuer = r;
+            engine.rescuerStarted();
+        } catch (RuntimeException | Error e) {
+            engine.unregister(this);
+            throw e;
+        }
+    }
+
+    public boolean isMemReclaim() {
+        return rescuer != null;
+    }
+
+    /** Times a pool called this workqueue's rescuer (0 without one). */
+    public long maydays() {
+        Rescuer r = rescuer;
+        return r == null ? 0 : r.maydays.sum();
+    }
+
+    /** Works this workqueue's rescuer ran (0 without one). */
+    public long rescued() {
+        Rescuer r = rescuer;
+        return r == null ? 0 : r.rescued.sum();
+    }
+
+    /** The rescuer's thread, or null; for tests. */
+    public Thread rescuerThread() {
+        Rescuer r = rescuer;
+        return r == null ? null : r.thread();
     }
 
     public boolean isClosed() {
@@ -250,14 +293,22 @@ public final class WorkqueueCore {
 
     /** Waits for every work queued before the call to finish. */
     public void flush() {
-        if (isCurrentWorkOfThis()) {
-            Worker w = Worker.current();
-            throw new IllegalStateException("work '" + w.current + "' flushes its own workqueue '"
-                    + name + "': it would wait for itself");
-        }
+        checkNotOwnWork("flushes");
         long[] target = {-1};
         waitUntil(() -> (target[0] = tryFlip()) >= 0);
         waitUntil(() -> isDrainedThrough(target[0]));
+    }
+
+    /**
+     * Fails fast when a work of this workqueue (on a worker or a rescuer) would wait for its own
+     * workqueue, and so for itself: names the work and the workqueue.
+     */
+    private void checkNotOwnWork(String verb) {
+        if (isCurrentWorkOfThis()) {
+            Worker w = Worker.current();
+            throw new IllegalStateException("work '" + w.current + "' " + verb + " its own workqueue '"
+                    + name + "': it would wait for itself");
+        }
     }
 
     /**
@@ -387,9 +438,25 @@ public final class WorkqueueCore {
         }
         drain(true);
         engine.unregister(this);
+        stopRescuer();
+    }
+
+    /** After close: stops and joins the rescuer, once, whoever closes concurrently. */
+    private void stopRescuer() {
+        Rescuer r;
+        synchronized (flushLock) {
+            r = rescuer;
+            if (r == null || lifecycle != CLOSED || rescuerStopped) {
+                return;
+            }
+            rescuerStopped = true;
+        }
+        r.stop();
+        engine.rescuerStopped();
     }
 
     private void drain(boolean closing) {
+        checkNotOwnWork(closing ? "closes" : "drains");
         synchronized (flushLock) {
             if (lifecycle == CLOSED) {
                 return;

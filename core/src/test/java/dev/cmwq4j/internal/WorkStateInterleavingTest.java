@@ -1,0 +1,541 @@
+package dev.cmwq4j.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Semaphore;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An exhaustive interleaving test of the work state machine: {@link WorkNode}'s state word with
+ * the worklists, driven through the internal API by {@code queue}, {@code cancel}, {@code flush}
+ * and execution of the pending instance, under a deterministic scheduler that explores
+ * <em>every</em> ordering of the operations' steps.
+ *
+ * <h2>How</h2>
+ * Each actor of a scenario is a real (virtual) thread, but the {@link Explorer} lets only one run at a
+ * time, and switches only at yield points placed between the steps of an operation:
+ * <ul>
+ *   <li>queue: claim ({@code tryClaim}) | publish ({@code enqueue} into a pool's worklist), as
+ *       {@code WorkqueueCore.queue} does them, so a cancel can meet an instance that is claimed and
+ *       not yet on a list;
+ *   <li>cancel: one {@code tryGrab} attempt per step; an attempt that must wait ({@code
+ *       GRAB_RETRY}) is retried after some other actor has moved;
+ *   <li>flush: read the target | wait until it is resolved (the actor is disabled until then);
+ *   <li>execution, as a worker of one pool: pop and start ({@code popAndStart}) | the work's run
+ *       up to a yield point in its middle | the rest of the run, the end of the instance (with any
+ *       hand-off to the next) and its accounting ({@code Worker.runRescued}, the real execute
+ *       path, on a stand-in worker).
+ * </ul>
+ * Every step between two yield points is real engine code run to completion by one thread, so
+ * a step is atomic with respect to the others. A depth-first search over the choice of which
+ * enabled actor moves next replays each schedule from the start and enumerates all of them. An
+ * interleaving in which no actor can move while some have not finished is a hang, and fails.
+ *
+ * <h2>Invariants, checked after every schedule</h2>
+ * <ul>
+ *   <li>the work never runs concurrently with itself;
+ *   <li>every queue that returned true ends in exactly one run or one successful cancel;
+ *   <li>every flush returns, and then every instance queued before it began has ended;
+ *   <li>the work is neither pending nor running, resolved == queued, and the pools and pool
+ *       workqueues are back at rest.
+ * </ul>
+ *
+ * <p>The engine has no timer, monitor or worker threads (it is shut down before the first
+ * workqueue exists, which only stops its threads and closes its pools), so the scenario's actors
+ * are the only threads that touch the work.
+ */
+class WorkStateInterleavingTest {
+    private static Engine engine;
+
+    @BeforeAll
+    static void quietEngine() {
+        Engine.Config c = new Engine.Config();
+        c.cpus = 2;
+        c.idleTimeoutNanos = 300_000_000_000L;
+        c.stallWindowNanos = 200_000;
+        c.stealThresholdNanos = 100_000;
+        c.createCooldownNanos = 1_000_000_000L;
+        c.maxThreads = 16;
+        c.threadFactory = Thread::new;
+        c.threadNamePrefix = "interleaving-";
+        c.failureSink = (work, wq, error) -> {
+            throw new AssertionError("a work failed", error);
+        };
+        c.cpuIntensiveThresholdNanos = 10_000_000;
+        c.monitorMinTickNanos = 250_000;
+        c.monitorMaxTickNanos = 20_000_000;
+        c.watchdogNanos = 30_000_000_000L;
+        c.watchdogHandler = r -> { };
+        engine = new Engine(c);
+        engine.shutdown(); // no workqueue yet: stops the timer and the monitor, closes the pools
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The scheduler.
+
+    /**
+     * Explores every schedule of a scenario, depth first, replaying each from the start. The
+     * scheduler and the actors are virtual threads, so a switch costs a continuation, not a
+     * kernel context switch.
+     */
+    private static final class Explorer {
+        long schedules;
+        int longest;
+
+        void exploreAll(Function<Run, Model> scenario) {
+            Throwable[] failure = new Throwable[1];
+            Thread t = Thread.ofVirtual().name("explorer").start(() -> {
+                try {
+                    explore(scenario);
+                } catch (Throwable e) {
+                    failure[0] = e;
+                }
+            });
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+            if (failure[0] instanceof Error err) {
+                throw err;
+            }
+            if (failure[0] != null) {
+                throw new AssertionError(failure[0]);
+            }
+        }
+
+        private void explore(Function<Run, Model> scenario) {
+            int[] prefix = new int[0];
+            for (;;) {
+                Run run = new Run(prefix);
+                Model m = scenario.apply(run);
+                run.execute();
+                m.afterActors();
+                m.assertInvariants(run);
+                schedules++;
+                longest = Math.max(longest, run.choices.size());
+                int i = run.choices.size() - 1;
+                while (i >= 0 && run.choices.get(i) + 1 >= run.counts.get(i)) {
+                    i--;
+                }
+                if (i < 0) {
+                    return;
+                }
+                prefix = new int[i + 1];
+                for (int j = 0; j < i; j++) {
+                    prefix[j] = run.choices.get(j);
+                }
+                prefix[i] = run.choices.get(i) + 1;
+            }
+        }
+    }
+
+    /** One actor: a (virtual) thread that runs only when the scheduler says so. */
+    private static final class Actor {
+        final String name;
+        final Runnable body;
+        final Semaphore go = new Semaphore(0);
+        Thread thread;
+        /** Written by the actor before it hands back; read by the scheduler after. */
+        BooleanSupplier enabled = () -> true;
+        boolean done;
+        Throwable failure;
+
+        Actor(String name, Runnable body) {
+            this.name = name;
+            this.body = body;
+        }
+    }
+
+    /** One schedule: runs the actors one step at a time, choosing by the prefix, then the first. */
+    private static final class Run {
+        private static final ThreadLocal<Actor> ME = new ThreadLocal<>();
+        private static final int MAX_STEPS = 500;
+
+        final int[] prefix;
+        final List<Integer> choices = new ArrayList<>();
+        final List<Integer> counts = new ArrayList<>();
+        final List<String> trace = new ArrayList<>();
+        final List<Actor> actors = new ArrayList<>();
+        final Semaphore back = new Semaphore(0);
+        /** Steps taken so far; read by retry predicates. */
+        int steps;
+
+        Run(int[] prefix) {
+            this.prefix = prefix;
+        }
+
+        void actor(String name, Runnable body) {
+            actors.add(new Actor(name, body));
+        }
+
+        /**
+         * A switch point. On an actor's thread: hands control back to the scheduler; the actor
+         * moves again once chosen, which happens only while {@code until} holds. Elsewhere (a
+         * sequential epilogue) it does nothing.
+         */
+        void yieldPoint(BooleanSupplier until) {
+            Actor me = ME.get();
+            if (me == null) {
+                return;
+            }
+            me.enabled = until;
+            back.release();
+            me.go.acquireUninterruptibly();
+        }
+
+        void yieldPoint() {
+            yieldPoint(() -> true);
+        }
+
+        void execute() {
+            for (Actor a : actors) {
+                a.thread = Thread.ofVirtual().name("actor-" + a.name).unstarted(() -> {
+                    ME.set(a);
+                    a.go.acquireUninterruptibly();
+                    try {
+                        a.body.run();
+                    } catch (Throwable t) {
+                        a.failure = t;
+                    } finally {
+                        a.done = true;
+                        back.release();
+                    }
+                });
+                a.thread.start();
+            }
+            for (;;) {
+                List<Actor> enabled = new ArrayList<>();
+                boolean allDone = true;
+                for (Actor a : actors) {
+                    if (!a.done) {
+                        allDone = false;
+                        if (a.enabled.getAsBoolean()) {
+                            enabled.add(a);
+                        }
+                    }
+                }
+                if (allDone) {
+                    break;
+                }
+                if (enabled.isEmpty()) {
+                    throw new AssertionError("hang: no actor can move; schedule " + trace);
+                }
+                if (steps >= MAX_STEPS) {
+                    throw new AssertionError("livelock: over " + MAX_STEPS + " steps; schedule " + trace);
+                }
+                int k = choices.size();
+                int c = k < prefix.length ? prefix[k] : 0;
+                if (c >= enabled.size()) {
+                    throw new AssertionError("non-deterministic replay at step " + k + "; schedule " + trace);
+                }
+                choices.add(c);
+                counts.add(enabled.size());
+                Actor a = enabled.get(c);
+                trace.add(a.name);
+                steps++;
+                a.go.release();
+                back.acquireUninterruptibly();
+                if (a.failure != null) {
+                    throw new AssertionError("actor " + a.name + " failed; schedule " + trace, a.failure);
+                }
+            }
+            for (Actor a : actors) {
+                try {
+                    a.thread.join();
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The work and its operations, in steps.
+
+    /** One work, its counters, and its operations split at their yield points. */
+    private static final class Model {
+        final Run run;
+        final WorkqueueCore wq = new WorkqueueCore(engine, "model", false, false, false, false, 256);
+        final WorkNode node = new WorkNode(this::action);
+        /** CPU onto which the first run queues the work again from inside itself, or -1. */
+        final int requeueOnCpu;
+        // Counters: written by one actor at a time (the scheduler's hand-offs order them).
+        int inside;
+        int overlaps;
+        int runsStarted;
+        int runs;
+        int queuedOk;
+        int cancels;
+        int flushes;
+        int flushBroken;
+        /** Instance number (node.queued() after its claim) of the latest claimed instance. */
+        long lastClaimSeq;
+        /** Instance number of the instance running now (valid while inside > 0). */
+        long runningSeq;
+        Runnable epilogue = () -> { };
+
+        Model(Run run, int requeueOnCpu) {
+            this.run = run;
+            this.requeueOnCpu = requeueOnCpu;
+        }
+
+        private void action() {
+            if (inside++ != 0) {
+                overlaps++;
+            }
+            // it started in this same step (popAndStart or the hand-off), so no newer claim can
+            // exist: the instance that runs is the latest claimed
+            runningSeq = lastClaimSeq;
+            run.yieldPoint(); // others act while this instance runs
+            if (runsStarted++ == 0 && requeueOnCpu >= 0) {
+                queue(requeueOnCpu);
+            }
+            inside--;
+            runs++;
+        }
+
+        /** WorkqueueCore.queue in two steps: claim, then publish (its own two lines). */
+        boolean queue(int cpu) {
+            if (!node.tryClaim()) {
+                return false;
+            }
+            lastClaimSeq = node.queued();
+            run.yieldPoint(); // claimed, on no list yet
+            node.pinned = true;
+            wq.enqueue(node, cpu);
+            queuedOk++;
+            return true;
+        }
+
+        /** Work.cancel as grab's loop, one attempt per step. */
+        boolean cancel() {
+            for (;;) {
+                int r = node.tryGrab(WorkNode.CANCEL);
+                if (r != WorkNode.GRAB_RETRY) {
+                    if (r == WorkNode.GRABBED) {
+                        cancels++;
+                    }
+                    return r == WorkNode.GRABBED;
+                }
+                int stamp = run.steps;
+                run.yieldPoint(() -> run.steps > stamp); // wait for someone else to move
+            }
+        }
+
+        /** Work.flush: the target, then the wait (this actor is disabled until it is met). */
+        void flush() {
+            int before = queuedOk;
+            long target = node.queued();
+            run.yieldPoint(() -> node.resolved() >= target);
+            node.awaitResolved(target); // returns at once: the real check
+            flushes++;
+            if (runs + cancels < before) {
+                flushBroken++; // fewer instances ended than had been queued when it began
+            }
+            if (inside > 0 && runningSeq <= target) {
+                flushBroken++; // an instance queued before it began still runs
+            }
+            if (node.isPending() && lastClaimSeq <= target) {
+                flushBroken++; // an instance queued before it began is still pending
+            }
+        }
+
+        /** A worker of CPU {@code cpu}'s pool: pops and runs until that worklist is empty. */
+        void workerPass(int cpu) {
+            WorkerPool pool = wq.pwqs[cpu].pool;
+            Worker w = Worker.rescuerStandIn(pool, Thread.currentThread());
+            for (;;) {
+                WorkNode n;
+                pool.lock();
+                try {
+                    n = pool.popAndStart(w);
+                } finally {
+                    pool.unlock();
+                }
+                if (n != null) {
+                    w.runRescued(n);
+                } else if (pool.nrPending == 0) {
+                    return;
+                }
+                run.yieldPoint();
+            }
+        }
+
+        void afterActors() {
+            epilogue.run();
+        }
+
+        void assertInvariants(Run r) {
+            check(r, overlaps == 0, "the work ran concurrently with itself");
+            check(r, runs + cancels == queuedOk, "runs + cancels != successful queues");
+            check(r, flushBroken == 0, "a flush returned before an instance queued before it ended");
+            check(r, node.state == 0, "state word not at rest");
+            check(r, node.resolved() == node.queued(), "resolved != queued");
+            for (PoolWorkqueue pwq : wq.pwqs) {
+                pwq.pool.lock();
+                try {
+                    check(r, pwq.pool.nrPending == 0, "pending works left in " + pwq.pool);
+                    check(r, pwq.nrActive == 0, "active works counted in " + pwq.pool);
+                    check(r, pwq.totalInFlight() == 0, "works in flight counted in " + pwq.pool);
+                } finally {
+                    pwq.pool.unlock();
+                }
+            }
+        }
+
+        private void check(Run r, boolean ok, String what) {
+            if (!ok) {
+                throw new AssertionError(what + " (runs " + runs + ", cancels " + cancels + ", queued " + queuedOk
+                        + ", state " + node.state + "); schedule " + r.trace);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Scenarios.
+
+    @Test
+    void queueAndExecutionAgainstCancelAndFlush() {
+        Explorer e = new Explorer();
+        int[] outcomes = new int[2];
+        e.exploreAll(run -> {
+            Model m = new Model(run, -1);
+            run.actor("W", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.workerPass(0);
+            });
+            run.actor("C", () -> {
+                if (m.cancel()) {
+                    outcomes[0]++;
+                }
+                run.yieldPoint();
+                m.flush();
+            });
+            m.epilogue = () -> outcomes[1] += m.runs;
+            return m;
+        });
+        report("queue+execute | cancel+flush", e);
+        assertThat(outcomes[0]).as("some schedules cancel the pending instance").isPositive();
+        assertThat(outcomes[1]).as("some schedules run it").isPositive();
+    }
+
+    @Test
+    void twoQueuersOnTwoPoolsWithExecutionAgainstCancelAndFlush() {
+        Explorer e = new Explorer();
+        int[] handoffs = new int[1];
+        e.exploreAll(run -> {
+            Model m = new Model(run, -1);
+            run.actor("A", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.workerPass(0);
+            });
+            run.actor("B", () -> {
+                m.queue(1);
+                run.yieldPoint();
+                m.workerPass(1);
+            });
+            run.actor("C", () -> {
+                m.cancel();
+                run.yieldPoint();
+                m.flush();
+            });
+            m.epilogue = () -> {
+                if (m.queuedOk == 2 && m.runs == 2) {
+                    handoffs[0]++;
+                }
+            };
+            return m;
+        });
+        report("queue0+execute0 | queue1+execute1 | cancel+flush", e);
+        assertThat(handoffs[0]).as("schedules where both queues succeed and both run").isPositive();
+    }
+
+    @Test
+    void flushDuringARunIsNotReleasedByTheCancelOfALaterInstance() {
+        Explorer e = new Explorer();
+        e.exploreAll(run -> {
+            Model m = new Model(run, -1);
+            run.actor("A", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.workerPass(0);
+            });
+            run.actor("B", () -> {
+                m.queue(1);
+                run.yieldPoint();
+                m.cancel();
+            });
+            run.actor("F", () -> {
+                m.flush();
+                run.yieldPoint();
+                m.flush();
+            });
+            // B's instance, if B's cancel came too late to take it, waits for a worker: run it
+            m.epilogue = () -> m.workerPass(1);
+            return m;
+        });
+        report("queue0+execute0 | queue1+cancel | flush+flush", e);
+    }
+
+    @Test
+    void requeueDuringARunPoppedByAnotherWorkerIsHandedOffAndFlushWaitsForIt() {
+        Explorer e = new Explorer();
+        e.exploreAll(run -> {
+            Model m = new Model(run, 0); // the first run queues the work again on CPU 0
+            run.actor("A", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.workerPass(0);
+            });
+            run.actor("B", () -> m.workerPass(0)); // a second worker of the same pool
+            run.actor("F", () -> {
+                m.flush();
+                run.yieldPoint();
+                m.flush();
+            });
+            return m;
+        });
+        report("queue0+execute0 (re-queues itself) | execute0 | flush+flush", e);
+    }
+
+    @Test
+    void requeueOntoAnotherPoolDuringARunAgainstCancel() {
+        Explorer e = new Explorer();
+        e.exploreAll(run -> {
+            Model m = new Model(run, 1); // the first run queues the work again on CPU 1
+            run.actor("A", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.workerPass(0);
+            });
+            run.actor("B", () -> {
+                m.workerPass(1);
+                run.yieldPoint();
+                m.workerPass(1);
+            });
+            run.actor("C", () -> {
+                m.cancel();
+                run.yieldPoint();
+                m.cancel();
+            });
+            // an instance queued after B's last look waits for a worker: run it here
+            m.epilogue = () -> m.workerPass(1);
+            return m;
+        });
+        report("queue0+execute0 (re-queues onto 1) | execute1 x2 | cancel x2", e);
+    }
+
+    private static void report(String scenario, Explorer e) {
+        System.out.println("interleavings: " + scenario + ": " + e.schedules + " schedules, up to " + e.longest
+                + " steps each, all explored");
+        assertThat(e.schedules).isGreaterThan(1);
+    }
+}
