@@ -77,6 +77,8 @@ public final class Engine {
     private final AtomicInteger peakThreads = new AtomicInteger();
     public final LongAdder blocksAnnounced = new LongAdder();
     public final LongAdder creationFailures = new LongAdder();
+    /** System.nanoTime() of the last failed thread creation, or 0; written by manager passes. */
+    private volatile long lastCreationFailureAt;
     /** Open workqueues, for close-all and, later, statistics. */
     private final List<WorkqueueCore> workqueues = new CopyOnWriteArrayList<>();
 
@@ -208,11 +210,22 @@ public final class Engine {
         return threads.get();
     }
 
+    /**
+     * No thread can be added now: the global cap is reached, or a creation failed within the
+     * last cooldown. Racy reads; for callers that degrade rather than wait (async domains).
+     */
+    boolean mayNotAddThreads() {
+        long failedAt = lastCreationFailureAt;
+        return threads.get() >= maxThreads
+                || (failedAt != 0 && System.nanoTime() - failedAt < createCooldownNanos);
+    }
+
     public int peakThreads() {
         return peakThreads.get();
     }
 
     void creationFailed(WorkerPool pool, Throwable t) {
+        lastCreationFailureAt = System.nanoTime();
         creationFailures.increment();
         LOG.log(System.Logger.Level.WARNING, "cmwq4j: cannot create a worker for pool " + pool.name
                 + "; retrying after back-off", t);

@@ -19,7 +19,7 @@ public final class PoolWorkqueue {
 
     /** Works in the pool's worklist or running; pool lock. */
     int nrActive;
-    /** Limit on {@link #nrActive}; pool lock. */
+    /** Limit on {@link #nrActive}; 0 while the workqueue is frozen; pool lock. */
     int maxActive;
     /** Works beyond maxActive, in queueing order; pool lock. */
     private final Worklist inactive = new Worklist();
@@ -89,12 +89,44 @@ public final class PoolWorkqueue {
         return true;
     }
 
+    /**
+     * Takes {@code n} off this pwq's pool worklist and starts it, for a worker that runs it in
+     * place ({@link Helping}). The node stays active and counted here; {@link #workDone} ends it.
+     * Pool lock.
+     *
+     * @return false if {@code n} is not an active pending instance of this pwq, or if an earlier
+     *     instance is running (it would then run concurrently with itself)
+     */
+    boolean takeForHelp(WorkNode n) {
+        if (n.pwq != this || n.where != WorkNode.WORKLIST) {
+            return false;
+        }
+        for (;;) {
+            int s = n.state;
+            if ((s & (WorkNode.PENDING | WorkNode.RUNNING | WorkNode.HANDOFF)) != WorkNode.PENDING) {
+                return false;
+            }
+            if (n.casState(s, (s & ~WorkNode.PENDING) | WorkNode.RUNNING)) {
+                break;
+            }
+        }
+        pool.worklistRemove(n);
+        pool.progress = pool.progress + 1;
+        return true;
+    }
+
     /** A handed-off instance was cancelled: it was active and counted. Pool lock. */
     void handoffCancelled(int color) {
         workDone(color);
     }
 
     private void activate() {
+        if (maxActive == 0) { // frozen: nothing activates; tell a freezer when the last one ends
+            if (nrActive == 0 && wq.flushWaiters > 0) {
+                wq.wakeFlushers();
+            }
+            return;
+        }
         boolean added = false;
         while (nrActive < maxActive && !inactive.isEmpty()) {
             WorkNode n = inactive.poll();
@@ -111,6 +143,20 @@ public final class PoolWorkqueue {
         if (--nrInFlight[color] == 0 && wq.flushWaiters > 0) {
             wq.wakeFlushers();
         }
+    }
+
+    /**
+     * Freezes this pwq: a limit of 0, and its active works that have not started go back to the
+     * front of the inactive list in their order (so an ordered queue keeps its order). The
+     * running ones stay active until they end. Pool lock.
+     */
+    void freeze() {
+        maxActive = 0;
+        nrActive -= pool.takeBack(this, inactive);
+    }
+
+    int inactiveCount() {
+        return inactive.size();
     }
 
     void setMaxActive(int max) {

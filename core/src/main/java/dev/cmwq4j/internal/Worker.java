@@ -94,6 +94,11 @@ public final class Worker implements Runnable {
     int runColor;
     /** Output of {@link WorkerPool#stealHead}; worker thread only. */
     long stealWait;
+    /** Outer works (and their pwqs) of helped runs, outermost first; worker thread only. */
+    private WorkNode[] helpNodes;
+    private PoolWorkqueue[] helpPwqs;
+    /** Helped runs nested on this thread now; worker thread only. */
+    private int helpDepth;
 
     Worker(WorkerPool pool, boolean startRunning) {
         this.pool = pool;
@@ -278,6 +283,99 @@ public final class Worker implements Runnable {
             current = null;
             currentPwq = null;
         }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Helping (see {@link Helping}).
+
+    /**
+     * Runs {@code n}, which {@link Helping} took off its worklist for the work this worker is
+     * running (the outer work waits for it), in place on this thread; then ends it in its pwq.
+     * The outer work's accounting is saved and restored around it: its node and pwq (kept on
+     * the help stack, so that self-wait checks see every level), its announced-block depth and
+     * its interrupt status. Worker thread only.
+     */
+    void runHelped(WorkNode n, PoolWorkqueue pwq, int color) {
+        WorkNode outer = current;
+        PoolWorkqueue outerPwq = currentPwq;
+        int outerBlockDepth = blockDepth;
+        boolean interrupted = Thread.interrupted(); // the outer work's, kept for it
+        if (helpNodes == null) {
+            helpNodes = new WorkNode[Helping.MAX_DEPTH];
+            helpPwqs = new PoolWorkqueue[Helping.MAX_DEPTH];
+        }
+        helpNodes[helpDepth] = outer;
+        helpPwqs[helpDepth] = outerPwq;
+        helpDepth++;
+        blockDepth = 0;
+        try {
+            PoolWorkqueue last = execute(n, pwq, color);
+            last.workDoneUnlocked(runColor);
+        } finally {
+            helpDepth--;
+            helpNodes[helpDepth] = null;
+            helpPwqs[helpDepth] = null;
+            current = outer;
+            currentPwq = outerPwq;
+            // the outer work resumes: the monitor gives it a fresh stall window
+            workStartedAt = System.nanoTime();
+            WORK_SEQ.setRelease(this, workSeq + 1);
+            blockDepth = outerBlockDepth;
+            if (outerBlockDepth > 0) {
+                enterUncounted(BLOCKED); // the helped run counted us again; the outer was blocked
+            } else if (outerPwq.wq.cpuIntensive && pool.managed) {
+                enterUncounted(CPU_INTENSIVE);
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** This worker may run one more helped work in place (bounded nesting, bounded stack). */
+    boolean mayHelp() {
+        return current != null && helpDepth < Helping.MAX_DEPTH;
+    }
+
+    /** The work {@code n} is running on this thread, at the top or at an outer helping level. */
+    public boolean isRunning(WorkNode n) {
+        if (current == n) {
+            return true;
+        }
+        for (int i = 0; i < helpDepth; i++) {
+            if (helpNodes[i] == n) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A work of {@code wq} is running on this thread, at the top or at an outer helping level. */
+    public boolean isRunningWorkOf(WorkqueueCore wq) {
+        PoolWorkqueue cur = currentPwq;
+        if (cur != null && cur.wq == wq) {
+            return true;
+        }
+        for (int i = 0; i < helpDepth; i++) {
+            if (helpPwqs[i].wq == wq) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A work of a freezable workqueue is running on this thread, at any helping level. */
+    public boolean isRunningFreezableWork() {
+        PoolWorkqueue cur = currentPwq;
+        if (cur != null && cur.wq.isFreezable()) {
+            return true;
+        }
+        for (int i = 0; i < helpDepth; i++) {
+            if (helpPwqs[i].wq.isFreezable()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     // ------------------------------------------------------------------------------------------
