@@ -21,9 +21,10 @@ package dev.cmwq4j.internal;
  * </ul>
  *
  * <h2>Accounting</h2>
- * The take is one CAS of the state word from PENDING to RUNNING plus an unlink from the worklist,
- * both under the pool lock, exactly as {@link WorkerPool#popAndStart} does it, so a concurrent
- * cancel, steal or pop sees either the pending instance or none. The work stays active in, and
+ * The take is an unlink from the worklist, then one CAS of the state word from PENDING to RUNNING,
+ * both under the pool lock, in the order {@link WorkerPool#popAndStart} uses, so a concurrent
+ * cancel, steal or pop sees either the pending instance or none, and a re-queue that follows the
+ * CAS finds the node off every list. The work stays active in, and
  * counted by, the {@link PoolWorkqueue} it was queued to (its flush color included); when it ends,
  * that pwq's {@code workDone} runs as for any other work. The helper keeps counting as a running
  * worker of its own pool: it is busy on the CPU.
@@ -58,12 +59,12 @@ public final class Helping {
         WorkerPool pool = pwq.pool;
         pool.lock();
         try {
-            if (!pwq.takeForHelp(n)) {
-                return false;
-            }
-            color = n.color;
+            color = pwq.takeForHelp(n);
         } finally {
             pool.unlock();
+        }
+        if (color < 0) {
+            return false;
         }
         w.runHelped(n, pwq, color);
         return true;

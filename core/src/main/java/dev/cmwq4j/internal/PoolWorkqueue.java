@@ -92,27 +92,32 @@ public final class PoolWorkqueue {
     /**
      * Takes {@code n} off this pwq's pool worklist and starts it, for a worker that runs it in
      * place ({@link Helping}). The node stays active and counted here; {@link #workDone} ends it.
-     * Pool lock.
+     * As in {@link WorkerPool#popAndStart}, the node leaves the list and its color is read before
+     * PENDING is cleared: from that CAS on, a new instance may be queued, which rewrites the
+     * node's links, pwq and color. While the node is pending on our worklist and no earlier
+     * instance runs, only this lock's holder can change its state, so the CAS cannot fail for
+     * long. Pool lock.
      *
-     * @return false if {@code n} is not an active pending instance of this pwq, or if an earlier
-     *     instance is running (it would then run concurrently with itself)
+     * @return the color of the started instance, or -1 if {@code n} is not an active pending
+     *     instance of this pwq, or if an earlier instance is running (it would then run
+     *     concurrently with itself)
      */
-    boolean takeForHelp(WorkNode n) {
+    int takeForHelp(WorkNode n) {
         if (n.pwq != this || n.where != WorkNode.WORKLIST) {
-            return false;
+            return -1;
         }
-        for (;;) {
-            int s = n.state;
-            if ((s & (WorkNode.PENDING | WorkNode.RUNNING | WorkNode.HANDOFF)) != WorkNode.PENDING) {
-                return false;
-            }
-            if (n.casState(s, (s & ~WorkNode.PENDING) | WorkNode.RUNNING)) {
-                break;
-            }
+        if ((n.state & (WorkNode.PENDING | WorkNode.RUNNING | WorkNode.HANDOFF)) != WorkNode.PENDING) {
+            return -1;
         }
+        int color = n.color;
         pool.worklistRemove(n);
         pool.progress = pool.progress + 1;
-        return true;
+        for (;;) {
+            int s = n.state;
+            if (n.casState(s, (s & ~WorkNode.PENDING) | WorkNode.RUNNING)) {
+                return color;
+            }
+        }
     }
 
     /** A handed-off instance was cancelled: it was active and counted. Pool lock. */
