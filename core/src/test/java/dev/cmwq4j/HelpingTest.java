@@ -246,6 +246,48 @@ class HelpingTest {
     }
 
     /**
+     * A chain of works on one workqueue with maxActive 2, each queueing the next and flushing it,
+     * far deeper than maxActive and than the helping depth: each waiter lends its slot to the work
+     * it waits for (in place, or to another worker past the depth bound), so the chain completes,
+     * and never more than 2 works of the queue execute (rather than wait) at once.
+     */
+    @Test
+    void aChainOnOneQueueDeeperThanMaxActiveCompletesOnBorrowedSlots() {
+        for (boolean unbound : new boolean[] {true, false}) {
+            try (Cmwq c = Cmwq.builder().cpus(2).build()) {
+                Workqueue.Builder b = c.workqueue("chain").maxActive(2);
+                Workqueue wq = (unbound ? b.unbound() : b).build();
+                int depth = 3 * dev.cmwq4j.internal.Helping.MAX_DEPTH + 10;
+                AtomicInteger executing = new AtomicInteger();
+                AtomicInteger maxExecuting = new AtomicInteger();
+                AtomicInteger ran = new AtomicInteger();
+                Work[] chain = new Work[depth];
+                for (int i = depth - 1; i >= 0; i--) {
+                    Work next = i + 1 < depth ? chain[i + 1] : null;
+                    chain[i] = new Work(() -> {
+                        maxExecuting.accumulateAndGet(executing.incrementAndGet(), Math::max);
+                        ran.incrementAndGet();
+                        if (next != null) {
+                            wq.queue(next);
+                            executing.decrementAndGet();
+                            next.flush();
+                            maxExecuting.accumulateAndGet(executing.incrementAndGet(), Math::max);
+                        }
+                        executing.decrementAndGet();
+                    });
+                }
+                wq.queue(chain[0]);
+                chain[0].flush();
+                assertThat(ran.get()).isEqualTo(depth);
+                assertThat(maxExecuting.get()).as("works of the queue executing at once").isBetween(1, 2);
+                wq.drain();
+                assertThat(wq.core.active()).isZero();
+                TestSupport.assertPoolsAtRest(c);
+            }
+        }
+    }
+
+    /**
      * Parents on a bound queue fan out children to an unbound queue with maxActive 3 and to a
      * bound queue, and wait for them through Work.flush, Future.get and CompletableFuture.join,
      * while plain producers keep the unbound queue full. A shared work is flushed by many parents

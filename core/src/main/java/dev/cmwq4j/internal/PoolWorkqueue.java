@@ -90,27 +90,42 @@ public final class PoolWorkqueue {
     }
 
     /**
-     * Takes {@code n} off this pwq's pool worklist and starts it, for a worker that runs it in
-     * place ({@link Helping}). The node stays active and counted here; {@link #workDone} ends it.
-     * As in {@link WorkerPool#popAndStart}, the node leaves the list and its color is read before
-     * PENDING is cleared: from that CAS on, a new instance may be queued, which rewrites the
-     * node's links, pwq and color. While the node is pending on our worklist and no earlier
-     * instance runs, only this lock's holder can change its state, so the CAS cannot fail for
-     * long. Pool lock.
+     * Takes {@code n} off whichever of our lists holds it and starts it, for a worker that runs it
+     * in place ({@link Helping}). A node on the worklist is active already and stays counted as
+     * is. An inactive node may be taken only with {@code borrow}: the waiter is itself a running
+     * work of this pwq, suspended while it waits, so the node runs on the waiter's slot (nrActive
+     * rises by one, and the number of works of this pwq executing at once does not). Never while
+     * frozen. {@link #workDone} ends it.
      *
-     * @return the color of the started instance, or -1 if {@code n} is not an active pending
-     *     instance of this pwq, or if an earlier instance is running (it would then run
-     *     concurrently with itself)
+     * <p>As in {@link WorkerPool#popAndStart}, the node leaves its list and its color is read
+     * before PENDING is cleared: from that CAS on, a new instance may be queued, which rewrites
+     * the node's links, pwq and color. While the node is pending on one of our lists and no
+     * earlier instance runs, only this lock's holder can change its state, so the CAS cannot fail
+     * for long. Pool lock.
+     *
+     * @return the color of the started instance, or -1 if {@code n} may not be taken: not a
+     *     pending instance on our lists, inactive without {@code borrow}, or an earlier instance is
+     *     running (it would run concurrently with itself)
      */
-    int takeForHelp(WorkNode n) {
-        if (n.pwq != this || n.where != WorkNode.WORKLIST) {
+    int takeForHelp(WorkNode n, boolean borrow) {
+        if (n.pwq != this) {
+            return -1;
+        }
+        byte where = n.where;
+        if (where != WorkNode.WORKLIST && !(where == WorkNode.INACTIVE && borrow && maxActive > 0)) {
             return -1;
         }
         if ((n.state & (WorkNode.PENDING | WorkNode.RUNNING | WorkNode.HANDOFF)) != WorkNode.PENDING) {
             return -1;
         }
         int color = n.color;
-        pool.worklistRemove(n);
+        if (where == WorkNode.WORKLIST) {
+            pool.worklistRemove(n);
+        } else {
+            inactive.remove(n);
+            n.where = WorkNode.NOWHERE;
+            nrActive++; // the waiter's slot
+        }
         pool.progress = pool.progress + 1;
         for (;;) {
             int s = n.state;
@@ -118,6 +133,27 @@ public final class PoolWorkqueue {
                 return color;
             }
         }
+    }
+
+    /**
+     * Activates the inactive pending node {@code n} out of turn, for a running work of this pwq
+     * that is about to wait for it and cannot run it in place: the waiter lends it its slot, so
+     * nrActive may exceed maxActive by one per such waiter while the number of works executing
+     * at once does not. Without this, a work waiting for a work queued behind maxActive on its own
+     * workqueue would wait forever once every slot is held by such waiters. Never while frozen.
+     * Pool lock.
+     *
+     * @return true if {@code n} moved to the worklist
+     */
+    boolean lendSlot(WorkNode n) {
+        if (n.pwq != this || n.where != WorkNode.INACTIVE || maxActive == 0 || !n.isPending()) {
+            return false;
+        }
+        inactive.remove(n);
+        nrActive++;
+        pool.worklistAdd(n);
+        pool.kick();
+        return true;
     }
 
     /** A handed-off instance was cancelled: it was active and counted. Pool lock. */
@@ -132,14 +168,12 @@ public final class PoolWorkqueue {
             }
             return;
         }
-        boolean added = false;
         while (nrActive < maxActive && !inactive.isEmpty()) {
             WorkNode n = inactive.poll();
             nrActive++;
             pool.worklistAdd(n);
-            added = true;
-        }
-        if (added) {
+            // one kick per work, as insert does: an unbound pool wakes one worker per kick, so
+            // a thaw or a raised maxActive that activates several works must kick for each
             pool.kick();
         }
     }
