@@ -18,6 +18,10 @@ import java.util.concurrent.locks.LockSupport;
  * {@link WorkNode#HANDOFF}), it runs that one next, on this thread. So a work never runs twice at
  * once, and a re-queue made during a run follows the run.
  *
+ * <p>A work that waits for a work that has not started may run it in place, nested inside its
+ * own run ({@link Helping}, {@link #runHelped}); the outer works of such nested runs are kept on
+ * a small per-worker help stack so that the self-wait checks see every level.
+ *
  * <h2>The state word</h2>
  * {@link #wstate} says whether the worker counts in its pool's {@code nrRunning}: IDLE, RUNNING
  * (counted), BLOCKED (announced through {@code Blocking}, not counted) or CPU_INTENSIVE (not
@@ -289,7 +293,7 @@ public final class Worker implements Runnable {
     // Helping (see {@link Helping}).
 
     /**
-     * Runs {@code n}, which {@link Helping} took off its worklist for the work this worker is
+     * Runs {@code n}, which {@link Helping} took off its list for the work this worker is
      * running (the outer work waits for it), in place on this thread; then ends it in its pwq.
      * The outer work's accounting is saved and restored around it: its node and pwq (kept on
      * the help stack, so that self-wait checks see every level), its announced-block depth and
