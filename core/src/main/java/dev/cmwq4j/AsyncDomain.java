@@ -185,11 +185,7 @@ public final class AsyncDomain {
 
     /** Runs a tracked entry in the calling thread; what it throws goes to the failure handler. */
     private void runInCaller(Entry e) {
-        try {
-            e.run();
-        } catch (Throwable t) {
-            wq.core.reportFailure(e.work.node, t);
-        }
+        e.run();
     }
 
     /**
@@ -380,6 +376,10 @@ public final class AsyncDomain {
             this.cfn = cfn;
         }
 
+        /**
+         * Runs the function; what it throws goes to the failure handler before the entry leaves
+         * the list, so a synchronizer that returns sees the failure reported.
+         */
         @Override
         public void run() {
             runner = Thread.currentThread();
@@ -389,6 +389,8 @@ public final class AsyncDomain {
                 } else {
                     cfn.accept(cookie);
                 }
+            } catch (Throwable t) {
+                wq.core.reportFailure(work.node, t);
             } finally {
                 runner = null;
                 finished(this);

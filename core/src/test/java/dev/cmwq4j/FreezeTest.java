@@ -341,10 +341,11 @@ class FreezeTest {
         }
     }
 
-    /** Spins until {@code n} more works were queued, or every producer is done. */
-    private static void awaitQueued(AtomicInteger queued, int n, AtomicInteger producersDone, int producers) {
+    /** Spins until {@code n} more works were queued, the backlog is full, or the producers are done. */
+    private static void awaitQueued(AtomicInteger queued, int n, AtomicInteger producersDone, int producers,
+            java.util.concurrent.Semaphore backlog) {
         int target = queued.get() + n;
-        while (queued.get() < target && producersDone.get() < producers) {
+        while (queued.get() < target && producersDone.get() < producers && backlog.availablePermits() > 0) {
             Thread.onSpinWait();
         }
     }
@@ -360,8 +361,11 @@ class FreezeTest {
     void stressFreezeAndThawRacingQueueingStartNothingWhileFrozenAndLoseNothing() throws Exception {
         int scale = Integer.getInteger("cmwq4j.stress.scale", 1);
         int producers = 3;
-        int capacity = 20_000 * scale; // most works per producer
         int targetRounds = 30 * scale;
+        // producers are held to a backlog, so they cannot finish before the controller's rounds;
+        // each round lets through about 600 works, so this capacity is never the limit
+        int backlogSize = 3000;
+        int capacity = 700 * targetRounds + backlogSize;
         try (Cmwq c = Cmwq.builder().cpus(2).build()) {
             Workqueue[] queues = {
                 c.workqueue("bound").freezable().build(),
@@ -370,6 +374,7 @@ class FreezeTest {
             };
             AtomicBoolean frozen = new AtomicBoolean();
             AtomicBoolean stop = new AtomicBoolean();
+            java.util.concurrent.Semaphore backlog = new java.util.concurrent.Semaphore(backlogSize);
             AtomicInteger startedWhileFrozen = new AtomicInteger();
             AtomicInteger runningAtFreeze = new AtomicInteger();
             AtomicInteger[] running = {new AtomicInteger(), new AtomicInteger(), new AtomicInteger()};
@@ -386,7 +391,14 @@ class FreezeTest {
                 threads[p] = start("producer-" + p, () -> {
                     ThreadLocalRandom r = ThreadLocalRandom.current();
                     int i = 0;
-                    for (; i < capacity && !stop.get(); i++) {
+                    while (i < capacity && !stop.get()) {
+                        try {
+                            if (!backlog.tryAcquire(1, TimeUnit.MILLISECONDS)) {
+                                continue; // frozen and full: look at stop again
+                            }
+                        } catch (InterruptedException e) {
+                            break;
+                        }
                         int id = producer * capacity + i;
                         int q = i % 3;
                         int seq = i;
@@ -406,6 +418,7 @@ class FreezeTest {
                             }
                             runs.incrementAndGet(id);
                             running[q].decrementAndGet();
+                            backlog.release();
                         };
                         if (q != 2 && r.nextInt(10) == 0) {
                             queues[q].queueDelayed(new DelayedWork(body), Duration.ofNanos(r.nextInt(500_000)));
@@ -413,6 +426,7 @@ class FreezeTest {
                             queues[q].execute(body);
                         }
                         queued.incrementAndGet();
+                        i++;
                     }
                     produced[producer] = i;
                     producersDone.incrementAndGet();
@@ -435,7 +449,7 @@ class FreezeTest {
                 }
                 frozen.set(true);
                 // stay frozen while the producers queue a few hundred more works
-                awaitQueued(queued, 300, producersDone, producers);
+                awaitQueued(queued, 300, producersDone, producers, backlog);
                 frozen.set(false);
                 if (jvmWide) {
                     Workqueues.thawAll();
@@ -444,7 +458,7 @@ class FreezeTest {
                         wq.thaw();
                     }
                 }
-                awaitQueued(queued, 300, producersDone, producers); // and some while thawed
+                awaitQueued(queued, 300, producersDone, producers, backlog); // and some while thawed
             }
             stop.set(true);
             for (Thread t : threads) {
@@ -455,7 +469,7 @@ class FreezeTest {
                 wq.drain();
                 assertThat(wq.isFrozen()).isFalse();
             }
-            assertThat(rounds).as("freeze/thaw rounds").isGreaterThan(2);
+            assertThat(rounds).as("freeze/thaw rounds").isEqualTo(targetRounds);
             assertThat(startedWhileFrozen.get()).as("works started while frozen").isZero();
             assertThat(runningAtFreeze.get()).as("works running when a freeze returned").isZero();
             assertThat(orderViolations.get()).as("ordered works out of order").isZero();
