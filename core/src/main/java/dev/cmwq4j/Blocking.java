@@ -4,6 +4,7 @@ import dev.cmwq4j.internal.Worker;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Future;
@@ -26,6 +27,7 @@ import java.util.concurrent.TimeoutException;
  * String body = Blocking.call(() -> httpClient.send(request, ofString()).body());
  * Blocking.sleep(Duration.ofMillis(5));
  * T value = Blocking.get(future);
+ * T other = Blocking.join(httpClient.sendAsync(request, ofString()));
  * }</pre>
  */
 public final class Blocking {
@@ -131,6 +133,32 @@ public final class Blocking {
         Objects.requireNonNull(future, "future");
         Objects.requireNonNull(unit, "unit");
         return await(future, timeout, unit);
+    }
+
+    /**
+     * {@link CompletableFuture#join()} as a block, for futures that were not made by
+     * {@link Workqueue#supplyAsync} or {@link Workqueue#runAsync} (those announce their waits
+     * themselves): for example {@code CompletableFuture.supplyAsync(f, wq)} or an HTTP client's.
+     *
+     * @throws java.util.concurrent.CompletionException if the future completed exceptionally
+     * @throws java.util.concurrent.CancellationException if it was cancelled
+     */
+    public static <T> T join(CompletableFuture<T> future) {
+        Objects.requireNonNull(future, "future");
+        if (future.isDone()) {
+            return future.join();
+        }
+        Worker w = Worker.current();
+        if (w != null) {
+            w.blockBegin();
+        }
+        try {
+            return future.join();
+        } finally {
+            if (w != null) {
+                w.blockEnd();
+            }
+        }
     }
 
     /** Waits for {@code future} as a block; untimed when {@code unit} is null. */

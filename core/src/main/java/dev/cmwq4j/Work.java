@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.Helping;
 import dev.cmwq4j.internal.PoolWorkqueue;
 import dev.cmwq4j.internal.WorkNode;
 import dev.cmwq4j.internal.Worker;
@@ -86,7 +87,10 @@ public class Work {
 
     /**
      * Waits until the instance queued last before this call has finished running. It does not wait
-     * for works queued after that instance, nor for unrelated works.
+     * for works queued after that instance, nor for unrelated works. Called from a work, on an
+     * instance that has not started, it runs that instance in place when the queue's rules allow
+     * it (not ordered, within {@code maxActive}, not running elsewhere), as {@code ForkJoinPool}'s
+     * join does; otherwise it waits as an announced block.
      *
      * @return true if it had to wait, false if the work was already idle
      * @throws IllegalStateException if called from this work's own run, or from a work of an
@@ -108,6 +112,10 @@ public class Work {
         if (node.resolved() >= target) {
             return false;
         }
+        // from a work, a pending instance that has not started may run here, now (helping)
+        if (Helping.tryHelp(node) && node.resolved() >= target) {
+            return true;
+        }
         Blocking.run(() -> node.awaitResolved(target));
         return true;
     }
@@ -117,7 +125,7 @@ public class Work {
 
     private void checkNotSelf(String op) {
         Worker w = Worker.current();
-        if (w != null && w.currentNode() == node) {
+        if (w != null && w.isRunning(node)) {
             throw new IllegalStateException("work '" + this + "' calls " + op
                     + " on itself: it would wait for its own run to end");
         }

@@ -4,10 +4,12 @@ import dev.cmwq4j.internal.DelayedNode;
 import dev.cmwq4j.internal.WorkqueueCore;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * A named domain of works with attributes and a {@code maxActive} limit. It owns no threads: its
@@ -29,7 +31,21 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@link Builder#memReclaim()}: the workqueue has a rescuer thread of its own, created with
  *       it, that runs its works when a pool cannot get a worker (thread creation fails or the
  *       thread cap is reached), so it keeps making progress where other workqueues wait.
+ *   <li>{@link Builder#freezable()}: {@link #freeze()} and the JVM-wide
+ *       {@link Workqueues#freezeAll()} hold its works back until thawed.
  * </ul>
+ *
+ * <h2>Freezing</h2>
+ * A frozen workqueue starts none of its works: {@link #freeze()} waits for the running ones to
+ * finish and keeps every other work pending, in order; queueing goes on and loses nothing, and
+ * delayed works that fall due while frozen wait too. {@link #thaw()} starts them (in queueing
+ * order on an ordered queue). While frozen, {@link #flush()}, {@link #drain()}, {@link #close()}
+ * and {@link Work#flush()} of a pending work wait for the thaw.
+ *
+ * <h2>Futures</h2>
+ * {@link #supplyAsync} and {@link #runAsync} return {@link CompletableFuture}s whose {@code join}
+ * and {@code get}, called from a work, first run the task in place if it has not started
+ * (helping) and otherwise wait as an announced block, so that waiting never starves the pool.
  *
  * <h2>Executor view</h2>
  * {@link #execute(Runnable)} queues a one-shot work, so {@code CompletableFuture.supplyAsync(f,
@@ -94,6 +110,15 @@ public final class Workqueue implements Executor, AutoCloseable {
 
     public int maxActive() {
         return core.maxActive();
+    }
+
+    public boolean isFreezable() {
+        return core.isFreezable();
+    }
+
+    /** Whether a {@link #freeze()} or a JVM-wide {@link Workqueues#freezeAll()} holds it now. */
+    public boolean isFrozen() {
+        return core.isFrozen();
     }
 
     /** Whether {@link #close()} has completed. */
@@ -174,12 +199,17 @@ public final class Workqueue implements Executor, AutoCloseable {
     }
 
     private static long delayNanos(Duration delay) {
-        Objects.requireNonNull(delay, "delay");
-        if (delay.isNegative()) {
-            throw new IllegalArgumentException("delay must not be negative, got " + delay);
+        return nonNegativeNanos(delay, "delay");
+    }
+
+    /** {@code d} in nanoseconds, saturated; rejects null and negative values naming {@code what}. */
+    static long nonNegativeNanos(Duration d, String what) {
+        Objects.requireNonNull(d, what);
+        if (d.isNegative()) {
+            throw new IllegalArgumentException(what + " must not be negative, got " + d);
         }
         try {
-            return delay.toNanos();
+            return d.toNanos();
         } catch (ArithmeticException e) {
             return Long.MAX_VALUE / 2; // ~146 years: effectively never
         }
@@ -249,6 +279,56 @@ public final class Workqueue implements Executor, AutoCloseable {
         return core.stats();
     }
 
+    // ------------------------------------------------------------------------------------------
+    // Freezing.
+
+    /**
+     * Freezes this workqueue: from now on none of its works starts until {@link #thaw()}; then
+     * waits until the works that were running have finished. Works that were queued but had not
+     * started stay pending, in order. Queueing goes on while frozen and loses nothing. A second
+     * freeze just waits again. Independent of the JVM-wide {@link Workqueues#freezeAll()}: the
+     * workqueue runs again only when neither holds it.
+     *
+     * @throws IllegalStateException if the workqueue is not {@linkplain Builder#freezable()
+     *     freezable}, or if called from one of its own works, which would wait for itself
+     */
+    public void freeze() {
+        freeze(false, 0);
+    }
+
+    /**
+     * As {@link #freeze()}, waiting at most {@code timeout} for the running works.
+     *
+     * @return true if no work of this workqueue runs any more; false if the timeout passed first
+     *     (it is frozen all the same: nothing new starts)
+     */
+    public boolean freeze(Duration timeout) {
+        long nanos = nonNegativeNanos(timeout, "timeout");
+        return freeze(true, System.nanoTime() + nanos);
+    }
+
+    private boolean freeze(boolean timed, long deadline) {
+        if (!core.isFreezable()) {
+            throw new IllegalStateException("workqueue '" + core.name
+                    + "' is not freezable: build it with Workqueue.Builder.freezable()");
+        }
+        if (core.isCurrentWorkOfThis()) {
+            throw new IllegalStateException("a work of workqueue '" + core.name
+                    + "' freezes it: it would wait for itself");
+        }
+        core.freezeBegin(WorkqueueCore.FREEZE_OWN);
+        return core.awaitFrozen(timed, deadline);
+    }
+
+    /**
+     * Ends this workqueue's own freeze: its pending works start (in queueing order on an ordered
+     * workqueue), unless a JVM-wide freeze still holds it. Does nothing if it was not frozen by
+     * {@link #freeze()}.
+     */
+    public void thaw() {
+        core.thaw(WorkqueueCore.FREEZE_OWN);
+    }
+
     static void checkMaxActive(int maxActive, boolean ordered) {
         if (maxActive < 1 || maxActive > MAX_MAX_ACTIVE) {
             throw new IllegalArgumentException("maxActive must be in [1, " + MAX_MAX_ACTIVE + "], got " + maxActive);
@@ -275,10 +355,45 @@ public final class Workqueue implements Executor, AutoCloseable {
     }
 
     /**
+     * Runs {@code supplier} as a one-shot work and completes the returned future with its
+     * result, or exceptionally with what it throws. Unlike {@code
+     * CompletableFuture.supplyAsync(supplier, wq)}, the future knows its task:
+     * <ul>
+     *   <li>{@code join()} and {@code get()} called from a work run the task in place if it has
+     *       not started and may be helped (not ordered, within {@code maxActive}), and otherwise
+     *       wait as an announced block ({@link Blocking}), so that waiting never starves the pool;
+     *   <li>stages derived from it ({@code thenApply}, ...) wait the same way, and their
+     *       {@code *Async} variants without an executor run on this workqueue;
+     *   <li>{@code cancel} also cancels the task if it has not started.
+     * </ul>
+     *
+     * @throws NullPointerException if {@code supplier} is null
+     * @throws RejectedExecutionException if the workqueue is closed (or draining)
+     */
+    public <T> CompletableFuture<T> supplyAsync(Supplier<T> supplier) {
+        Objects.requireNonNull(supplier, "supplier");
+        return WorkqueueFuture.start(this, supplier);
+    }
+
+    /**
+     * As {@link #supplyAsync(Supplier)}, for an action without a result.
+     *
+     * @throws NullPointerException if {@code action} is null
+     * @throws RejectedExecutionException if the workqueue is closed (or draining)
+     */
+    public CompletableFuture<Void> runAsync(Runnable action) {
+        Objects.requireNonNull(action, "action");
+        return WorkqueueFuture.start(this, () -> {
+            action.run();
+            return null;
+        });
+    }
+
+    /**
      * A new {@link ExecutorService} view of this workqueue, following the JDK contract. Its
      * {@code shutdown} and {@code shutdownNow} end the view only (the tasks submitted through it),
-     * never the workqueue. {@code Future.get} on its tasks, called from a worker, counts as
-     * announced blocking.
+     * never the workqueue. {@code Future.get} on its tasks, called from a work, runs the task in
+     * place if it has not started and may be helped, and otherwise counts as announced blocking.
      */
     public ExecutorService asExecutorService() {
         return new WorkqueueExecutorService(this);
@@ -301,6 +416,7 @@ public final class Workqueue implements Executor, AutoCloseable {
         private boolean cpuIntensive;
         private boolean ordered;
         private boolean memReclaim;
+        private boolean freezable;
         private int maxActive = -1;
         private boolean system;
 
@@ -324,6 +440,15 @@ public final class Workqueue implements Executor, AutoCloseable {
         /** Works do not count as running in concurrency management. */
         public Builder cpuIntensive() {
             this.cpuIntensive = true;
+            return this;
+        }
+
+        /**
+         * Takes part in freezing: {@link Workqueue#freeze()} and the JVM-wide
+         * {@link Workqueues#freezeAll()} hold its works back until thawed.
+         */
+        public Builder freezable() {
+            this.freezable = true;
             return this;
         }
 
@@ -372,6 +497,9 @@ public final class Workqueue implements Executor, AutoCloseable {
             int max = maxActive == -1 ? (ordered ? 1 : DEFAULT_MAX_ACTIVE) : maxActive;
             checkMaxActive(max, ordered);
             WorkqueueCore core = cmwq.engine().newWorkqueue(name, unbound, highPriority, cpuIntensive, ordered, max);
+            if (freezable) {
+                core.makeFreezable(); // before anyone can queue: a JVM-wide freeze applies at once
+            }
             if (memReclaim) {
                 core.startRescuer();
             }

@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.Helping;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -70,6 +71,9 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
     public void execute(Runnable command) {
         Objects.requireNonNull(command, "command");
         Task t = new Task(command);
+        if (command instanceof BlockingFutureTask<?> f) {
+            f.work = t.work; // lets a waiter help the task
+        }
         tasks.add(t);
         if (shutdown) {
             tasks.remove(t);
@@ -178,8 +182,22 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
         return "ExecutorService[" + wq.name() + (shutdown ? ", shut down" : "") + "]";
     }
 
-    /** A FutureTask whose waits count as announced blocking on a worker. */
+    /**
+     * A FutureTask whose waits, from a work, first run the task in place if it has not started
+     * and may be helped ({@link Helping}), and otherwise count as announced blocking.
+     */
     private static final class BlockingFutureTask<T> extends FutureTask<T> {
+        /** The work that runs this task; written once by {@link #execute} before queueing. */
+        volatile Work work;
+
+        /** Runs the task in place if a worker waits for it and it may be helped. */
+        private void help() {
+            Work w = work;
+            if (w != null) {
+                Helping.tryHelp(w.node);
+            }
+        }
+
         BlockingFutureTask(Callable<T> c) {
             super(c);
         }
@@ -190,6 +208,9 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
 
         @Override
         public T get() throws InterruptedException, ExecutionException {
+            if (!isDone()) {
+                help();
+            }
             if (isDone()) {
                 return super.get();
             }
@@ -204,6 +225,9 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
 
         @Override
         public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
+            if (!isDone()) {
+                help();
+            }
             if (isDone()) {
                 return super.get();
             }

@@ -1,9 +1,13 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.Freezer;
+import java.time.Duration;
+
 /**
  * The system workqueues, on the {@linkplain Cmwq#shared() shared} pools, created on first use.
  * Like the kernel's, they are shared by everyone: queue short works to {@link #system()}, and use
- * {@link Blocking} around waits so that they never hold up others.
+ * {@link Blocking} around waits so that they never hold up others. The JVM-wide freeze of all
+ * freezable workqueues ({@link #freezeAll()}, {@link #thawAll()}) lives here too.
  */
 public final class Workqueues {
     private Workqueues() {}
@@ -25,6 +29,10 @@ public final class Workqueues {
                 .maxActive(Workqueue.MAX_MAX_ACTIVE).system().build();
     }
 
+    private static final class Freezable {
+        static final Workqueue WQ = Workqueue.builder("system_freezable").freezable().system().build();
+    }
+
     /** Bound, normal priority: the default place for short works. */
     public static Workqueue system() {
         return System.WQ;
@@ -43,5 +51,54 @@ public final class Workqueues {
     /** Unbound: not concurrency-managed; works start as soon as a worker is free. */
     public static Workqueue systemUnbound() {
         return Unbound.WQ;
+    }
+
+    /** Bound and {@linkplain Workqueue.Builder#freezable() freezable}: held by {@link #freezeAll()}. */
+    public static Workqueue systemFreezable() {
+        return Freezable.WQ;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The JVM-wide freeze.
+
+    /**
+     * Freezes every {@linkplain Workqueue.Builder#freezable() freezable} workqueue of every
+     * {@link Cmwq} in the JVM (before a checkpoint, or for a maintenance window): none of their
+     * works starts until {@link #thawAll()}; then waits until the works that were running have
+     * finished. Pending works stay pending, in order; queueing goes on and loses nothing;
+     * freezable workqueues built meanwhile start frozen. Other workqueues are not affected.
+     *
+     * @throws IllegalStateException if called from a work of a freezable workqueue, which would
+     *     wait for itself
+     */
+    public static void freezeAll() {
+        Freezer.freezeAll(false, 0);
+    }
+
+    /**
+     * As {@link #freezeAll()}, waiting at most {@code timeout} for the running works: a work that
+     * never ends (say, one that waits for a work of another frozen workqueue) cannot hold the
+     * caller forever.
+     *
+     * @return true if no work of a freezable workqueue runs any more; false if the timeout passed
+     *     first (everything stays frozen all the same: call {@link #thawAll()} to back out)
+     */
+    public static boolean freezeAll(Duration timeout) {
+        long nanos = Workqueue.nonNegativeNanos(timeout, "timeout");
+        return Freezer.freezeAll(true, java.lang.System.nanoTime() + nanos);
+    }
+
+    /**
+     * Ends the JVM-wide freeze: the pending works of the freezable workqueues start (in queueing
+     * order on ordered ones), except on workqueues that their own {@link Workqueue#freeze()}
+     * still holds. Does nothing if no JVM-wide freeze is in force.
+     */
+    public static void thawAll() {
+        Freezer.thawAll();
+    }
+
+    /** Whether a JVM-wide {@link #freezeAll()} is in force. */
+    public static boolean isFrozenAll() {
+        return Freezer.isFrozen();
     }
 }

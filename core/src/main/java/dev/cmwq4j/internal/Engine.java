@@ -90,6 +90,8 @@ public final class Engine {
     private volatile long lastCreationWarning;
     /** Rescuers of open memReclaim workqueues; atomic. Mayday passes are armed only if > 0. */
     private final AtomicInteger rescuers = new AtomicInteger();
+    /** System.nanoTime() of the last failed thread creation, or 0; written by manager passes. */
+    private volatile long lastCreationFailureAt;
     /** Open workqueues, for close-all and, later, statistics. */
     private final List<WorkqueueCore> workqueues = new CopyOnWriteArrayList<>();
 
@@ -242,6 +244,16 @@ public final class Engine {
         return threads.get();
     }
 
+    /**
+     * No thread can be added now: the global cap is reached, or a creation failed within the
+     * last cooldown. Racy reads; for callers that degrade rather than wait (async domains).
+     */
+    boolean mayNotAddThreads() {
+        long failedAt = lastCreationFailureAt;
+        return threads.get() >= maxThreads
+                || (failedAt != 0 && System.nanoTime() - failedAt < createCooldownNanos);
+    }
+
     public int peakThreads() {
         return peakThreads.get();
     }
@@ -260,6 +272,7 @@ public final class Engine {
     }
 
     void creationFailed(WorkerPool pool, Throwable t) {
+        lastCreationFailureAt = System.nanoTime();
         creationFailures.increment();
         long now = System.nanoTime();
         long last = lastCreationWarning;

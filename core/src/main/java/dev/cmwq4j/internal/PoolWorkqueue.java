@@ -19,7 +19,7 @@ public final class PoolWorkqueue {
 
     /** Works in the pool's worklist or running; pool lock. */
     int nrActive;
-    /** Limit on {@link #nrActive}; pool lock. */
+    /** Limit on {@link #nrActive}; 0 while the workqueue is frozen; pool lock. */
     int maxActive;
     /** Works beyond maxActive, in queueing order; pool lock. */
     private final Worklist inactive = new Worklist();
@@ -84,6 +84,9 @@ public final class PoolWorkqueue {
         }
     }
 
+    /** When the node {@link #takeForHelp} last took was queued; pool lock. */
+    long helpQueuedAt;
+
     /** Records the run {@code w} just finished (its run* fields). Pool lock. */
     void recordRun(Worker w) {
         executed++;
@@ -127,21 +130,94 @@ public final class PoolWorkqueue {
         return true;
     }
 
+    /**
+     * Takes {@code n} off whichever of our lists holds it and starts it, for a worker that runs it
+     * in place ({@link Helping}). A node on the worklist is active already and stays counted as
+     * is. An inactive node may be taken only with {@code borrow}: the waiter is itself a running
+     * work of this pwq, suspended while it waits, so the node runs on the waiter's slot (nrActive
+     * rises by one, and the number of works of this pwq executing at once does not). Never while
+     * frozen. {@link #workDone} ends it.
+     *
+     * <p>As in {@link WorkerPool#popAndStart}, the node leaves its list and its color is read
+     * before PENDING is cleared: from that CAS on, a new instance may be queued, which rewrites
+     * the node's links, pwq and color. While the node is pending on one of our lists and no
+     * earlier instance runs, only this lock's holder can change its state, so the CAS cannot fail
+     * for long. Pool lock.
+     *
+     * @return the color of the started instance, or -1 if {@code n} may not be taken: not a
+     *     pending instance on our lists, inactive without {@code borrow}, or an earlier instance is
+     *     running (it would run concurrently with itself)
+     */
+    int takeForHelp(WorkNode n, boolean borrow) {
+        if (n.pwq != this) {
+            return -1;
+        }
+        byte where = n.where;
+        if (where != WorkNode.WORKLIST && !(where == WorkNode.INACTIVE && borrow && maxActive > 0)) {
+            return -1;
+        }
+        if ((n.state & (WorkNode.PENDING | WorkNode.RUNNING | WorkNode.HANDOFF)) != WorkNode.PENDING) {
+            return -1;
+        }
+        int color = n.color;
+        // statistics: queue-to-start latency from the worklist entry; an inactive one starts now
+        helpQueuedAt = where == WorkNode.WORKLIST ? n.queuedAt : System.nanoTime();
+        if (where == WorkNode.WORKLIST) {
+            pool.worklistRemove(n);
+        } else {
+            inactive.remove(n);
+            n.where = WorkNode.NOWHERE;
+            nrActive++; // the waiter's slot
+        }
+        pool.progress = pool.progress + 1;
+        for (;;) {
+            int s = n.state;
+            if (n.casState(s, (s & ~WorkNode.PENDING) | WorkNode.RUNNING)) {
+                return color;
+            }
+        }
+    }
+
+    /**
+     * Activates the inactive pending node {@code n} out of turn, for a running work of this pwq
+     * that is about to wait for it and cannot run it in place: the waiter lends it its slot, so
+     * nrActive may exceed maxActive by one per such waiter while the number of works executing
+     * at once does not. Without this, a work waiting for a work queued behind maxActive on its own
+     * workqueue would wait forever once every slot is held by such waiters. Never while frozen.
+     * Pool lock.
+     *
+     * @return true if {@code n} moved to the worklist
+     */
+    boolean lendSlot(WorkNode n) {
+        if (n.pwq != this || n.where != WorkNode.INACTIVE || maxActive == 0 || !n.isPending()) {
+            return false;
+        }
+        inactive.remove(n);
+        nrActive++;
+        pool.worklistAdd(n);
+        pool.kick();
+        return true;
+    }
+
     /** A handed-off instance was cancelled: it was active and counted. Pool lock. */
     void handoffCancelled(int color) {
         workDone(color);
     }
 
     private void activate() {
-        boolean added = false;
+        if (maxActive == 0) { // frozen: nothing activates; tell a freezer when the last one ends
+            if (nrActive == 0 && wq.flushWaiters > 0) {
+                wq.wakeFlushers();
+            }
+            return;
+        }
         while (nrActive < maxActive && !inactive.isEmpty()) {
             WorkNode n = inactive.poll();
             nrActive++;
             pool.worklistAdd(n);
             Events.activated(n, this);
-            added = true;
-        }
-        if (added) {
+            // one kick per work, as insert does: an unbound pool wakes one worker per kick, so
+            // a thaw or a raised maxActive that activates several works must kick for each
             pool.kick();
         }
     }
@@ -150,6 +226,20 @@ public final class PoolWorkqueue {
         if (--nrInFlight[color] == 0 && wq.flushWaiters > 0) {
             wq.wakeFlushers();
         }
+    }
+
+    /**
+     * Freezes this pwq: a limit of 0, and its active works that have not started go back to the
+     * front of the inactive list in their order (so an ordered queue keeps its order). The
+     * running ones stay active until they end. Pool lock.
+     */
+    void freeze() {
+        maxActive = 0;
+        nrActive -= pool.takeBack(this, inactive);
+    }
+
+    int inactiveCount() {
+        return inactive.size();
     }
 
     void setMaxActive(int max) {

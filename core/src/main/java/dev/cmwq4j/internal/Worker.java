@@ -18,6 +18,10 @@ import java.util.concurrent.locks.LockSupport;
  * {@link WorkNode#HANDOFF}), it runs that one next, on this thread. So a work never runs twice at
  * once, and a re-queue made during a run follows the run.
  *
+ * <p>A work that waits for a work that has not started may run it in place, nested inside its
+ * own run ({@link Helping}, {@link #runHelped}); the outer works of such nested runs are kept on
+ * a small per-worker help stack so that the self-wait checks see every level.
+ *
  * <h2>The state word</h2>
  * {@link #wstate} says whether the worker counts in its pool's {@code nrRunning}: IDLE, RUNNING
  * (counted), BLOCKED (announced through {@code Blocking}, not counted) or CPU_INTENSIVE (not
@@ -108,10 +112,17 @@ public final class Worker implements Runnable {
     int runColor;
     /** Output of {@link WorkerPool#stealHead}; worker thread only. */
     long stealWait;
+    /** Outer works (and their pwqs) of helped runs, outermost first; worker thread only. */
+    private WorkNode[] helpNodes;
+    private PoolWorkqueue[] helpPwqs;
+    /** Helped runs nested on this thread now; worker thread only. */
+    private int helpDepth;
 
     // The last run, for statistics; worker thread only (read by it under the pool lock).
     /** When the running instance was put on its worklist (copied at start, under the pool lock). */
     long runQueuedAt;
+    /** When it started (the monitor's workStartedAt restarts after a help; this does not). */
+    private long runStartedAt;
     /** Queue-to-start latency, wall time and CPU time of the last finished run. */
     long runLatency;
     long runWall;
@@ -320,6 +331,7 @@ public final class Worker implements Runnable {
         current = n;
         currentPwq = pwq;
         workStartedAt = System.nanoTime();
+        runStartedAt = workStartedAt;
         WORK_SEQ.setRelease(this, workSeq + 1);
         recountIfUncounted(); // counted on entry, unless the monitor took it out meanwhile
         if (pwq.wq.cpuIntensive && pool.managed) {
@@ -349,7 +361,7 @@ public final class Worker implements Runnable {
      * (charged their wall time), clamped to its own wall time.
      */
     private void measureRun() {
-        long start = workStartedAt;
+        long start = runStartedAt;
         long wall = System.nanoTime() - start;
         runLatency = start - runQueuedAt;
         runWall = wall;
@@ -362,6 +374,104 @@ public final class Worker implements Runnable {
         runCpu = now < 0 ? wall : Math.max(0, Math.min(wall, now - cpuMark - shortWallSinceMark));
         cpuMark = now;
         shortWallSinceMark = 0;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Helping (see {@link Helping}).
+
+    /**
+     * Runs {@code n}, which {@link Helping} took off its list for the work this worker is
+     * running (the outer work waits for it), in place on this thread; then ends it in its pwq.
+     * The outer work's accounting is saved and restored around it: its node and pwq (kept on
+     * the help stack, so that self-wait checks see every level), its announced-block depth and
+     * its interrupt status. Worker thread only.
+     */
+    void runHelped(WorkNode n, PoolWorkqueue pwq, int color, long queuedAt) {
+        WorkNode outer = current;
+        PoolWorkqueue outerPwq = currentPwq;
+        long outerQueuedAt = runQueuedAt; // the outer work's statistics resume after the help
+        long outerStartedAt = runStartedAt;
+        runQueuedAt = queuedAt;
+        int outerBlockDepth = blockDepth;
+        boolean interrupted = Thread.interrupted(); // the outer work's, kept for it
+        if (helpNodes == null) {
+            helpNodes = new WorkNode[Helping.MAX_DEPTH];
+            helpPwqs = new PoolWorkqueue[Helping.MAX_DEPTH];
+        }
+        helpNodes[helpDepth] = outer;
+        helpPwqs[helpDepth] = outerPwq;
+        helpDepth++;
+        blockDepth = 0;
+        try {
+            PoolWorkqueue last = execute(n, pwq, color);
+            last.runDoneUnlocked(runColor, this);
+        } finally {
+            runQueuedAt = outerQueuedAt;
+            runStartedAt = outerStartedAt;
+            helpDepth--;
+            helpNodes[helpDepth] = null;
+            helpPwqs[helpDepth] = null;
+            current = outer;
+            currentPwq = outerPwq;
+            // the outer work resumes: the monitor gives it a fresh stall window
+            workStartedAt = System.nanoTime();
+            WORK_SEQ.setRelease(this, workSeq + 1);
+            blockDepth = outerBlockDepth;
+            if (outerBlockDepth > 0) {
+                enterUncounted(BLOCKED); // the helped run counted us again; the outer was blocked
+            } else if (outerPwq.wq.cpuIntensive && pool.managed) {
+                enterUncounted(CPU_INTENSIVE);
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** This worker may run one more helped work in place (bounded nesting, bounded stack). */
+    boolean mayHelp() {
+        return current != null && helpDepth < Helping.MAX_DEPTH;
+    }
+
+    /** The work {@code n} is running on this thread, at the top or at an outer helping level. */
+    public boolean isRunning(WorkNode n) {
+        if (current == n) {
+            return true;
+        }
+        for (int i = 0; i < helpDepth; i++) {
+            if (helpNodes[i] == n) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A work of {@code wq} is running on this thread, at the top or at an outer helping level. */
+    public boolean isRunningWorkOf(WorkqueueCore wq) {
+        PoolWorkqueue cur = currentPwq;
+        if (cur != null && cur.wq == wq) {
+            return true;
+        }
+        for (int i = 0; i < helpDepth; i++) {
+            if (helpPwqs[i].wq == wq) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A work of a freezable workqueue is running on this thread, at any helping level. */
+    public boolean isRunningFreezableWork() {
+        PoolWorkqueue cur = currentPwq;
+        if (cur != null && cur.wq.isFreezable()) {
+            return true;
+        }
+        for (int i = 0; i < helpDepth; i++) {
+            if (helpPwqs[i].wq.isFreezable()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     // ------------------------------------------------------------------------------------------

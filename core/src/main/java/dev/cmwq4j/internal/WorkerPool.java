@@ -304,6 +304,18 @@ public final class WorkerPool {
     }
 
     /**
+     * Moves the unstarted works of {@code pwq} from the worklist to the front of {@code into}
+     * (its inactive list), keeping their order: freezing. Lock.
+     *
+     * @return how many were moved
+     */
+    int takeBack(PoolWorkqueue pwq, Worklist into) {
+        int n = into.moveToFrontFrom(worklist, pwq, WorkNode.INACTIVE);
+        nrPending = nrPending - n;
+        return n;
+    }
+
+    /**
      * Pops the oldest work and starts it. Returns null if the list is empty or the popped work was
      * handed off to the worker that runs its previous instance (the caller just looks again).
      * On success the started instance's pwq and color are left in {@code w}.

@@ -35,6 +35,38 @@ public final class Worklist {
         size++;
     }
 
+    /** Inserts at the head. */
+    private void addFirst(WorkNode n) {
+        WorkNode first = head.next;
+        n.prev = head;
+        n.next = first;
+        first.prev = n;
+        head.next = n;
+        size++;
+    }
+
+    /**
+     * Moves every node of {@code from} that counts against {@code pwq} to the front of this list,
+     * in their order, and marks them {@code where}. O(size of {@code from}).
+     *
+     * @return how many were moved
+     */
+    int moveToFrontFrom(Worklist from, PoolWorkqueue pwq, byte where) {
+        int moved = 0;
+        WorkNode n = from.head.prev;
+        while (n != from.head) {
+            WorkNode before = n.prev;
+            if (n.pwq == pwq) {
+                from.remove(n);
+                addFirst(n);
+                n.where = where;
+                moved++;
+            }
+            n = before;
+        }
+        return moved;
+    }
+
     /** The oldest node, or null. */
     public WorkNode peek() {
         return size == 0 ? null : head.next;

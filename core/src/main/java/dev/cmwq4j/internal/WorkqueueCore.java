@@ -23,6 +23,10 @@ public final class WorkqueueCore {
     static final int DRAINING = 1;
     static final int CLOSED = 2;
 
+    /** Freeze holders: {@code Workqueue.freeze()} and the JVM-wide {@link Freezer}. */
+    public static final int FREEZE_OWN = 1;
+    public static final int FREEZE_ALL = 2;
+
     public final String name;
     public final Engine engine;
     public final boolean unbound;
@@ -34,6 +38,10 @@ public final class WorkqueueCore {
 
     /** Written under {@link #flushLock} by setMaxActive; each pwq keeps its own copy. */
     private volatile int maxActive;
+    /** Takes part in freezing; written once by {@link #makeFreezable} before the queue is used. */
+    private volatile boolean freezable;
+    /** Who holds this workqueue frozen ({@link #FREEZE_OWN}, {@link #FREEZE_ALL}); flushLock. */
+    private volatile int freezeHolds;
     /** OPEN, DRAINING or CLOSED; written under {@link #flushLock}. */
     private volatile int lifecycle = OPEN;
     /** Nested drains in progress; guarded by {@link #flushLock}. */
@@ -274,8 +282,7 @@ public final class WorkqueueCore {
     /** The calling thread is a worker running a work of this workqueue. */
     public boolean isCurrentWorkOfThis() {
         Worker w = Worker.current();
-        PoolWorkqueue cur = w == null ? null : w.currentPwq;
-        return cur != null && cur.wq == this;
+        return w != null && w.isRunningWorkOf(this);
     }
 
     void delayedArmed() {
@@ -352,6 +359,11 @@ public final class WorkqueueCore {
      * status restored on return.
      */
     private void waitUntil(java.util.function.BooleanSupplier done) {
+        waitUntil(done, false, 0);
+    }
+
+    /** {@link #waitUntil(java.util.function.BooleanSupplier)}, until {@code deadline} if timed. */
+    private boolean waitUntil(java.util.function.BooleanSupplier done, boolean timed, long deadline) {
         Worker w = Worker.current();
         if (w != null) {
             w.blockBegin();
@@ -360,9 +372,18 @@ public final class WorkqueueCore {
         boolean interrupted = false;
         try {
             while (!done.getAsBoolean()) {
-                LockSupport.park(this);
+                if (!timed) {
+                    LockSupport.park(this);
+                } else {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return false;
+                    }
+                    LockSupport.parkNanos(this, left);
+                }
                 interrupted |= Thread.interrupted();
             }
+            return true;
         } finally {
             unregisterWaiter();
             if (interrupted) {
@@ -439,6 +460,9 @@ public final class WorkqueueCore {
         drain(true);
         engine.unregister(this);
         stopRescuer();
+        if (freezable) {
+            Freezer.unregister(this);
+        }
     }
 
     /** After close: stops and joins the rescuer, once, whoever closes concurrently. */
@@ -493,6 +517,9 @@ public final class WorkqueueCore {
     public void setMaxActive(int max) {
         synchronized (flushLock) {
             maxActive = max;
+            if (freezeHolds != 0) {
+                return; // frozen pwqs keep a limit of 0; thaw applies the new one
+            }
             for (PoolWorkqueue pwq : pwqs) {
                 pwq.pool.lock();
                 try {
@@ -502,6 +529,125 @@ public final class WorkqueueCore {
                 }
             }
         }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Freezing: a frozen workqueue is one whose pwqs have a maxActive of 0.
+
+    /** Marks this workqueue freezable and registers it for JVM-wide freezes; once, at build. */
+    public void makeFreezable() {
+        freezable = true;
+        Freezer.register(this);
+    }
+
+    public boolean isFreezable() {
+        return freezable;
+    }
+
+    public boolean isFrozen() {
+        return freezeHolds != 0;
+    }
+
+    /**
+     * Adds a freeze hold. The first hold stops works from starting: every pwq's limit drops to 0,
+     * so new and re-activated works stay inactive, and the active works that have not started
+     * go back, in their order, to the front of the inactive lists. Queueing still works and
+     * loses nothing. Does not wait for the running works: see {@link #awaitFrozen}.
+     */
+    public void freezeBegin(int holder) {
+        synchronized (flushLock) {
+            if (freezeHolds == 0) {
+                for (PoolWorkqueue pwq : pwqs) {
+                    pwq.pool.lock();
+                    try {
+                        pwq.freeze();
+                    } finally {
+                        pwq.pool.unlock();
+                    }
+                }
+            }
+            freezeHolds |= holder;
+        }
+    }
+
+    /**
+     * Waits until no work of this frozen workqueue is active (the running ones have finished),
+     * or until it is thawed, as an announced block on a worker.
+     *
+     * @param deadline a {@link System#nanoTime()} deadline, used if {@code timed}
+     * @return false if the deadline passed first
+     */
+    public boolean awaitFrozen(boolean timed, long deadline) {
+        return waitUntil(() -> freezeHolds == 0 || activeNow() == 0, timed, deadline);
+    }
+
+    /** Removes a freeze hold; when the last goes, the works held inactive start, in order. */
+    public void thaw(int holder) {
+        synchronized (flushLock) {
+            if ((freezeHolds & holder) == 0) {
+                return;
+            }
+            freezeHolds &= ~holder;
+            if (freezeHolds != 0) {
+                return;
+            }
+            for (PoolWorkqueue pwq : pwqs) {
+                pwq.pool.lock();
+                try {
+                    pwq.setMaxActive(maxActive);
+                } finally {
+                    pwq.pool.unlock();
+                }
+            }
+        }
+    }
+
+    /** Active works summed over the pwqs, each read under its pool lock. */
+    private int activeNow() {
+        int sum = 0;
+        for (PoolWorkqueue pwq : pwqs) {
+            sum += pwq.active();
+        }
+        return sum;
+    }
+
+    /** Works held inactive (beyond maxActive, or frozen), summed over pools; tests and stats. */
+    public int inactive() {
+        int sum = 0;
+        for (PoolWorkqueue pwq : pwqs) {
+            pwq.pool.lock();
+            try {
+                sum += pwq.inactiveCount();
+            } finally {
+                pwq.pool.unlock();
+            }
+        }
+        return sum;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // For async domains.
+
+    /**
+     * No worker can be had for this workqueue now: the engine cannot add threads and none of its
+     * pools has an idle worker. Racy reads: a hint for callers that degrade to running work
+     * themselves rather than wait (async domains).
+     */
+    public boolean starvedOfThreads() {
+        if (!engine.mayNotAddThreads()) {
+            return false;
+        }
+        for (PoolWorkqueue pwq : pwqs) {
+            if (pwq.pool.nIdle > 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Reports a failure of {@code n}'s action, run outside a worker, to the failure handler. */
+    public void reportFailure(WorkNode n, Throwable t) {
+        engine.reportFailure(n, this, t);
     }
 
     /** Works active (in worklists or running) summed over pools; for tests and stats. */

@@ -1,0 +1,410 @@
+package dev.cmwq4j;
+
+import dev.cmwq4j.internal.Helping;
+import dev.cmwq4j.internal.Worker;
+import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongConsumer;
+
+/**
+ * A domain of asynchronous function calls with cookies: the kernel's {@code async_schedule} and
+ * {@code async_synchronize_cookie}.
+ *
+ * <p>{@link #schedule} starts a function on the domain's workqueue and returns its cookie; cookies
+ * grow in scheduling order. Functions run in parallel. {@link #synchronizeCookie(long)} waits until
+ * every function scheduled before a cookie has finished, and for nothing scheduled after it;
+ * {@link #synchronizeFull()} waits until nothing of the domain is pending or running. Domains are
+ * independent: synchronizing one never waits for another.
+ *
+ * <pre>{@code
+ * AsyncDomain probes = new AsyncDomain("probes");
+ * for (Device d : devices) {
+ *     probes.schedule(cookie -> {
+ *         Driver drv = d.probe();              // slow, in parallel with the other probes
+ *         probes.synchronizeCookie(cookie);   // wait for the earlier probes ...
+ *         registry.add(drv);                   // ... so that devices register in order
+ *     });
+ * }
+ * probes.synchronizeFull();
+ * }</pre>
+ *
+ * <h2>Degrading instead of failing</h2>
+ * As in the kernel, {@code schedule} never fails for lack of resources and never loses a
+ * function: when the domain already has {@value #MAX_PENDING} functions pending, when the
+ * workqueue cannot get a thread (the {@link Cmwq}'s thread cap is reached or thread creation
+ * fails, and no worker is idle), or when memory runs out, the function runs synchronously, in the
+ * caller, before {@code schedule} returns.
+ *
+ * <h2>Implementation overview</h2>
+ * Each scheduled function is an entry on a list in cookie order, under {@link #lock}; the entry is
+ * itself the action of a one-shot {@link Work}. An entry leaves the list when its function ends;
+ * the lowest cookie still on the list is thus the oldest unfinished function, and a synchronizer
+ * for cookie c waits (as an announced block on a worker) until that is at least c. Before it
+ * waits, a synchronizer on a worker runs unstarted functions it waits for in place
+ * ({@link Helping}). A function run in the caller for lack of memory has no entry: it is counted
+ * in {@link #untracked}, and synchronizers conservatively wait for such runs too while any with a
+ * lower cookie than theirs is in progress.
+ */
+public final class AsyncDomain {
+    /** Pending functions per domain beyond which {@code schedule} runs them in the caller. */
+    public static final int MAX_PENDING = 32_768;
+
+    private final String name;
+    private final Workqueue wq;
+    private final int maxPending;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when the oldest entry leaves, or an untracked run ends; with {@link #lock}. */
+    private final Condition progressed = lock.newCondition();
+    /** Entries in cookie order, oldest first; under {@link #lock}. */
+    private Entry head, tail;
+    /** Entries on the list; under {@link #lock}. */
+    private int pending;
+    /** The cookie of the next function; under {@link #lock}. */
+    private long nextCookie = 1;
+    /** Functions running in a caller without an entry (out of memory); under {@link #lock}. */
+    private int untracked;
+    /** Lowest cookie among those untracked runs (conservative); under {@link #lock}. */
+    private long untrackedLow;
+    /** Threads waiting on {@link #progressed}; under {@link #lock}. */
+    private int waiters;
+
+    /**
+     * A domain whose functions run on {@link Workqueues#systemUnbound()}, as the kernel's do.
+     *
+     * @throws NullPointerException if {@code name} is null
+     */
+    public AsyncDomain(String name) {
+        this(name, Workqueues.systemUnbound());
+    }
+
+    /**
+     * A domain whose functions run on {@code wq}.
+     *
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code wq} is ordered: its functions could not run in
+     *     parallel
+     */
+    public AsyncDomain(String name, Workqueue wq) {
+        this(name, wq, MAX_PENDING);
+    }
+
+    AsyncDomain(String name, Workqueue wq, int maxPending) {
+        this.name = Objects.requireNonNull(name, "name");
+        this.wq = Objects.requireNonNull(wq, "wq");
+        if (wq.isOrdered()) {
+            throw new IllegalArgumentException("async domain '" + name + "' needs a workqueue that runs works in "
+                    + "parallel; '" + wq.name() + "' is ordered");
+        }
+        this.maxPending = maxPending;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The workqueue the functions run on. */
+    public Workqueue workqueue() {
+        return wq;
+    }
+
+    /** Functions scheduled and not yet finished (those run in a caller for lack of memory aside). */
+    public int pending() {
+        lock.lock();
+        try {
+            return pending;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Scheduling.
+
+    /**
+     * Schedules {@code fn} to run asynchronously.
+     *
+     * @return its cookie: {@code synchronizeCookie(cookie)} waits for the functions scheduled
+     *     before it, {@code synchronizeCookie(cookie + 1)} for it as well
+     * @throws NullPointerException if {@code fn} is null
+     * @throws RejectedExecutionException if the workqueue is closed (or draining); nothing is
+     *     scheduled then
+     */
+    public long schedule(Runnable fn) {
+        Objects.requireNonNull(fn, "fn");
+        return schedule(fn, null);
+    }
+
+    /**
+     * Schedules {@code fn} to run asynchronously; it receives its own cookie, so that it can
+     * {@linkplain #synchronizeCookie(long) wait} for the functions scheduled before it.
+     *
+     * @return its cookie
+     * @throws NullPointerException if {@code fn} is null
+     * @throws RejectedExecutionException if the workqueue is closed (or draining)
+     */
+    public long schedule(LongConsumer fn) {
+        Objects.requireNonNull(fn, "fn");
+        return schedule(null, fn);
+    }
+
+    private long schedule(Runnable fn, LongConsumer cfn) {
+        Entry e;
+        try {
+            e = new Entry(fn, cfn);
+            e.work = new Work(e);
+        } catch (OutOfMemoryError oom) {
+            return runUntracked(fn, cfn);
+        }
+        boolean inCaller;
+        lock.lock();
+        try {
+            e.cookie = nextCookie++;
+            append(e);
+            pending++;
+            inCaller = pending > maxPending || wq.core.starvedOfThreads();
+        } finally {
+            lock.unlock();
+        }
+        if (inCaller) {
+            runInCaller(e);
+            return e.cookie;
+        }
+        try {
+            wq.queue(e.work);
+        } catch (RejectedExecutionException rejected) {
+            finished(e);
+            throw rejected;
+        } catch (OutOfMemoryError oom) {
+            runInCaller(e);
+        }
+        return e.cookie;
+    }
+
+    /** Runs a tracked entry in the calling thread; what it throws goes to the failure handler. */
+    private void runInCaller(Entry e) {
+        e.run();
+    }
+
+    /**
+     * Out of memory for an entry: runs the function in the caller without one. What it throws
+     * reaches the caller (reporting it could need memory too).
+     */
+    private long runUntracked(Runnable fn, LongConsumer cfn) {
+        long cookie;
+        lock.lock();
+        try {
+            cookie = nextCookie++;
+            if (untracked++ == 0) {
+                untrackedLow = cookie;
+            }
+        } finally {
+            lock.unlock();
+        }
+        try {
+            if (fn != null) {
+                fn.run();
+            } else {
+                cfn.accept(cookie);
+            }
+        } finally {
+            lock.lock();
+            try {
+                untracked--;
+                if (waiters > 0) {
+                    progressed.signalAll();
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+        return cookie;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Synchronizing.
+
+    /**
+     * Waits until every function of this domain scheduled before {@code cookie} (with a lower
+     * cookie) has finished. Functions scheduled at or after {@code cookie} are not waited for.
+     * Called from a work, it first runs waited-for functions that have not started in place
+     * (helping), then waits as an announced block. Uninterruptible; the interrupt status is kept.
+     *
+     * @throws IllegalStateException if the calling thread is running a function of this domain
+     *     with a lower cookie, which would wait for itself
+     */
+    public void synchronizeCookie(long cookie) {
+        boolean onWorker = Worker.current() != null;
+        boolean mayHelp = onWorker;
+        lock.lock();
+        try {
+            checkNotWaitingForSelf(cookie);
+            while (!finishedBefore(cookie)) {
+                if (mayHelp) {
+                    Entry h = firstUnstartedBefore(cookie);
+                    if (h != null) {
+                        lock.unlock();
+                        try {
+                            mayHelp = Helping.tryHelp(h.work.node);
+                        } finally {
+                            lock.lock();
+                        }
+                        continue;
+                    }
+                }
+                awaitProgress(onWorker);
+                mayHelp = onWorker;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until no function of this domain is pending or running, including functions
+     * scheduled while it waits (say, by the functions themselves). To wait only for what was
+     * scheduled so far, use {@link #synchronizeCookie(long)} with the last cookie plus one.
+     *
+     * @throws IllegalStateException if called from a function of this domain
+     */
+    public void synchronizeFull() {
+        synchronizeCookie(Long.MAX_VALUE);
+    }
+
+    /** Every function with a cookie below {@code cookie} has finished. Lock. */
+    private boolean finishedBefore(long cookie) {
+        return (head == null || head.cookie >= cookie) && (untracked == 0 || untrackedLow >= cookie);
+    }
+
+    /** Looks this far down the list for a function to help. */
+    private static final int HELP_SCAN = 64;
+
+    /** An entry before {@code cookie} whose function has not started, near the head. Lock. */
+    private Entry firstUnstartedBefore(long cookie) {
+        int n = 0;
+        for (Entry e = head; e != null && e.cookie < cookie && n < HELP_SCAN; e = e.next, n++) {
+            if (e.work.isPending()) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    private void checkNotWaitingForSelf(long cookie) {
+        Thread me = Thread.currentThread();
+        for (Entry e = head; e != null && e.cookie < cookie; e = e.next) {
+            if (e.runner == me) {
+                throw new IllegalStateException("function " + e.cookie + " of async domain '" + name
+                        + "' synchronizes up to cookie " + cookie + ": it would wait for itself");
+            }
+        }
+    }
+
+    /** One wait for progress, as an announced block on a worker. Lock held. */
+    private void awaitProgress(boolean onWorker) {
+        Worker w = onWorker ? Worker.current() : null;
+        if (w != null) {
+            w.blockBegin();
+        }
+        waiters++;
+        try {
+            progressed.awaitUninterruptibly();
+        } finally {
+            waiters--;
+            if (w != null) {
+                w.blockEnd();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The list.
+
+    private void append(Entry e) {
+        e.prev = tail;
+        if (tail == null) {
+            head = e;
+        } else {
+            tail.next = e;
+        }
+        tail = e;
+    }
+
+    /** An entry's function ended: take it off the list and wake synchronizers if it was oldest. */
+    private void finished(Entry e) {
+        lock.lock();
+        try {
+            boolean wasHead = e == head;
+            if (e.prev == null) {
+                head = e.next;
+            } else {
+                e.prev.next = e.next;
+            }
+            if (e.next == null) {
+                tail = e.prev;
+            } else {
+                e.next.prev = e.prev;
+            }
+            e.prev = null;
+            e.next = null;
+            pending--;
+            if (wasHead && waiters > 0) {
+                progressed.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** One scheduled function: a list entry and the action of its one-shot work. */
+    private final class Entry implements Runnable {
+        final Runnable fn;
+        final LongConsumer cfn;
+        /** Written under {@link #lock} before the work is queued. */
+        long cookie;
+        /** List links; under {@link #lock}. */
+        Entry prev, next;
+        /** Written once by {@code schedule}, before queueing. */
+        Work work;
+        /** The thread running the function, for the self-wait check; written by that thread. */
+        volatile Thread runner;
+
+        Entry(Runnable fn, LongConsumer cfn) {
+            this.fn = fn;
+            this.cfn = cfn;
+        }
+
+        /**
+         * Runs the function; what it throws goes to the failure handler before the entry leaves
+         * the list, so a synchronizer that returns sees the failure reported.
+         */
+        @Override
+        public void run() {
+            runner = Thread.currentThread();
+            try {
+                if (fn != null) {
+                    fn.run();
+                } else {
+                    cfn.accept(cookie);
+                }
+            } catch (Throwable t) {
+                wq.core.reportFailure(work.node, t);
+            } finally {
+                runner = null;
+                finished(this);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "async function " + cookie + " of domain '" + name + "': " + (fn != null ? fn : cfn);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "AsyncDomain[" + name + "]";
+    }
+}

@@ -1,0 +1,90 @@
+package dev.cmwq4j.internal;
+
+/**
+ * Helping: a worker that is about to wait for a work that has not started yet runs it in place
+ * instead, as {@code ForkJoinPool}'s join does. A fan-out tree whose parents wait for their
+ * children then needs no thread per waiting parent.
+ *
+ * <h2>When a work may be helped</h2>
+ * All of these, checked under the lock of the pool that holds the work:
+ * <ul>
+ *   <li>the caller is a worker running a work, nested less than {@link #MAX_DEPTH} helped runs
+ *       deep (each level costs stack);
+ *   <li>the work's workqueue is not ordered (an ordered queue runs its works one at a time, in
+ *       order, and the helper would jump the line);
+ *   <li>it stays within {@code maxActive}: the pending instance is <em>active</em> (on a pool's
+ *       worklist, already counted), or it is inactive and the waiter is itself a running work of
+ *       the same pool workqueue, whose slot it borrows: the waiter is suspended while the helped
+ *       work runs, so the works of that queue executing at once do not grow. A frozen workqueue
+ *       lends nothing;
+ *   <li>no earlier instance of the work is running anywhere (the RUNNING bit of its state word):
+ *       a work never runs concurrently with itself;
+ *   <li>it is not pinned to another CPU's pool by {@code queueOn}.
+ * </ul>
+ * A waiter that may not run the work in place only because of the nesting bound still lends its
+ * slot to an inactive work of its own pool workqueue ({@link PoolWorkqueue#lendSlot}), so that a
+ * chain of works each waiting for the next on one workqueue never deadlocks on
+ * {@code maxActive}.
+ *
+ * <h2>Accounting</h2>
+ * The take is an unlink from the worklist (or the inactive list), then one CAS of the state word
+ * from PENDING to RUNNING, both under the pool lock, in the order {@link WorkerPool#popAndStart}
+ * uses, so a concurrent cancel, steal or pop sees either the pending instance or none, and a
+ * re-queue that follows the CAS finds the node off every list. The work stays counted by the
+ * {@link PoolWorkqueue} it was queued to (its flush color included); when it ends, that pwq's
+ * {@code workDone} runs as for any other work. The helper keeps counting as a running worker of
+ * its own pool: it is busy on the CPU.
+ *
+ * <h2>What the helped work sees</h2>
+ * It runs on the waiting thread, inside the outer work's stack frame: it sees that thread's
+ * thread-locals and the locks the outer work holds. A helped work that takes a lock the waiting
+ * work holds therefore enters it (reentrant locks) where, without helping, the pair would have
+ * deadlocked. {@code ForkJoinPool}'s join behaves the same way.
+ */
+public final class Helping {
+    private Helping() {}
+
+    /** Most helped runs nested on one thread; deeper waits block (announced) instead. */
+    public static final int MAX_DEPTH = Integer.getInteger("cmwq4j.maxHelpDepth", 64);
+
+    /**
+     * If the calling thread is a worker and {@code n}'s pending instance may be helped (see the
+     * class comment), runs it here and returns true once it has finished. Otherwise returns
+     * false, having at most lent the caller's slot to {@code n}; the caller then waits as usual.
+     */
+    public static boolean tryHelp(WorkNode n) {
+        Worker w = Worker.current();
+        byte where = n.where; // racy first look: filters the common "already started" case
+        if (w == null || w.currentNode() == null || (where != WorkNode.WORKLIST && where != WorkNode.INACTIVE)) {
+            return false;
+        }
+        PoolWorkqueue pwq = n.pwq;
+        if (pwq == null || pwq.wq.ordered || (n.pinned && pwq.pool != w.pool)) {
+            return false;
+        }
+        boolean ownPwq = w.currentPwq() == pwq; // the waiter holds a slot of pwq it may lend
+        boolean inPlace = w.mayHelp();
+        if (!inPlace && !ownPwq) {
+            return false;
+        }
+        int color = -1;
+        long queuedAt = 0;
+        WorkerPool pool = pwq.pool;
+        pool.lock();
+        try {
+            if (inPlace) {
+                color = pwq.takeForHelp(n, ownPwq);
+                queuedAt = pwq.helpQueuedAt;
+            } else {
+                pwq.lendSlot(n);
+            }
+        } finally {
+            pool.unlock();
+        }
+        if (color < 0) {
+            return false;
+        }
+        w.runHelped(n, pwq, color, queuedAt);
+        return true;
+    }
+}

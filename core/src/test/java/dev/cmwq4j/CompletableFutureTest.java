@@ -1,0 +1,204 @@
+package dev.cmwq4j;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/** Workqueue.supplyAsync / runAsync futures and Blocking.join. */
+class CompletableFutureTest {
+
+    private static void await(CountDownLatch l) {
+        Blocking.run(() -> {
+            try {
+                if (!l.await(30, TimeUnit.SECONDS)) {
+                    throw new AssertionError("latch not released within 30 s");
+                }
+            } catch (InterruptedException e) {
+                throw new RuntimeException(e);
+            }
+        });
+    }
+
+    @Test
+    void supplyAsyncCompletesWithTheResultOrTheException() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(2).build()) {
+            Workqueue wq = c.workqueue("cf").build();
+            assertThat(wq.supplyAsync(() -> 42).get(30, TimeUnit.SECONDS)).isEqualTo(42);
+            AtomicInteger ran = new AtomicInteger();
+            wq.runAsync(ran::incrementAndGet).get(30, TimeUnit.SECONDS);
+            assertThat(ran.get()).isEqualTo(1);
+            CompletableFuture<Integer> failing = wq.supplyAsync(() -> {
+                throw new IllegalStateException("boom");
+            });
+            assertThatThrownBy(failing::join).isInstanceOf(CompletionException.class)
+                    .hasCauseInstanceOf(IllegalStateException.class);
+            assertThatThrownBy(failing::get).isInstanceOf(ExecutionException.class)
+                    .hasRootCauseMessage("boom");
+        }
+    }
+
+    /**
+     * The issue's acceptance test: a chain 1,000 deep on the system workqueue, each stage
+     * submitting the next and joining it, completes. Without helping and announced joins this
+     * needs a thread per stage (or deadlocks on a fixed pool).
+     */
+    @Test
+    void aChainThousandDeepJoiningOnTheSystemWorkqueueCompletes() throws Exception {
+        Set<Thread> threads = ConcurrentHashMap.newKeySet();
+        Workqueue system = Workqueues.system();
+        int before = system.cmwq().threads();
+        CompletableFuture<Integer> top = stage(system, 1000, threads);
+        assertThat(top.get(60, TimeUnit.SECONDS)).isEqualTo(1000);
+        int workers = system.cmwq().peakThreads();
+        System.out.printf("1000-deep CompletableFuture chain on Workqueues.system(): %d distinct threads ran"
+                + " stages; shared Cmwq workers alive before %d, peak so far %d (helping depth %d)%n",
+                threads.size(), before, workers, dev.cmwq4j.internal.Helping.MAX_DEPTH);
+        // helping runs MAX_DEPTH stages nested per thread; one thread per stage would be 1000
+        assertThat(threads.size()).isLessThanOrEqualTo(1000 / dev.cmwq4j.internal.Helping.MAX_DEPTH + 4);
+    }
+
+    private static CompletableFuture<Integer> stage(Workqueue wq, int depth, Set<Thread> threads) {
+        return wq.supplyAsync(() -> {
+            threads.add(Thread.currentThread());
+            return depth == 1 ? 1 : stage(wq, depth - 1, threads).join() + 1;
+        });
+    }
+
+    @Test
+    void joinOfAnUnstartedTaskFromAWorkRunsItInPlace() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("help").build();
+            CompletableFuture<Boolean> sameThread = wq.supplyAsync(() -> {
+                Thread me = Thread.currentThread();
+                return wq.supplyAsync(Thread::currentThread).join() == me;
+            });
+            assertThat(sameThread.get(30, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    @Test
+    void joiningADerivedStageFromAWorkIsAnAnnouncedBlock() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("derived").build();
+            AtomicReference<Long> announced = new AtomicReference<>();
+            long detectedBefore = c.engine().monitor.blocksDetected.sum();
+            CompletableFuture<Integer> outer = wq.supplyAsync(() -> {
+                // the source task sits behind us on our one-CPU pool; the dependent stage has no
+                // task of its own to help, so the join must block, announced, for another worker
+                // of the pool to run the source meanwhile
+                CompletableFuture<Integer> derived = wq.supplyAsync(() -> 1).thenApply(x -> x + 1);
+                long before = c.engine().blocksAnnounced.sum();
+                int r = derived.join();
+                announced.set(c.engine().blocksAnnounced.sum() - before);
+                return r;
+            });
+            assertThat(outer.get(30, TimeUnit.SECONDS)).isEqualTo(2);
+            assertThat(announced.get()).as("blocks announced during the join").isEqualTo(1);
+            assertThat(c.engine().monitor.blocksDetected.sum() - detectedBefore)
+                    .as("blocks the monitor had to detect").isZero();
+        }
+    }
+
+    @Test
+    void derivedAsyncStagesRunOnTheWorkqueue() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).threadNamePrefix("cf-test-").build()) {
+            Workqueue wq = c.workqueue("async-stages").build();
+            String thread = wq.supplyAsync(() -> 1)
+                    .thenApplyAsync(x -> Thread.currentThread().getName())
+                    .get(30, TimeUnit.SECONDS);
+            assertThat(thread).startsWith("cf-test-");
+        }
+    }
+
+    @Test
+    void cancelBeforeTheStartCancelsTheTask() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("cancel").unbound().maxActive(1).build();
+            CountDownLatch release = new CountDownLatch(1);
+            CountDownLatch started = new CountDownLatch(1);
+            wq.execute(() -> {
+                started.countDown();
+                await(release);
+            });
+            await(started);
+            AtomicInteger ran = new AtomicInteger();
+            CompletableFuture<Void> f = wq.runAsync(ran::incrementAndGet);
+            assertThat(f.cancel(false)).isTrue();
+            assertThat(wq.core.inactive()).as("its task left the queue").isZero();
+            release.countDown();
+            wq.flush();
+            assertThat(ran.get()).isZero();
+            assertThatThrownBy(f::join).isInstanceOf(CancellationException.class);
+        }
+    }
+
+    @Test
+    void blockingJoinIsAnAnnouncedBlock() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("blocking-join").build();
+            CompletableFuture<Integer> plain = new CompletableFuture<>();
+            AtomicReference<Long> announced = new AtomicReference<>();
+            CountDownLatch joining = new CountDownLatch(1);
+            Work w = new Work(() -> {
+                long before = c.engine().blocksAnnounced.sum();
+                joining.countDown();
+                int v = Blocking.join(plain);
+                announced.set(c.engine().blocksAnnounced.sum() - before);
+                assertThat(v).isEqualTo(7);
+            });
+            wq.queue(w);
+            joining.await(30, TimeUnit.SECONDS);
+            // another work of the same one-CPU pool runs while the first is joined
+            CompletableFuture<Void> completer = wq.runAsync(() -> plain.complete(7));
+            completer.get(30, TimeUnit.SECONDS);
+            w.flush();
+            assertThat(announced.get()).isPositive();
+            assertThat(Blocking.join(CompletableFuture.completedFuture(3))).isEqualTo(3);
+            assertThatThrownBy(() -> Blocking.join(CompletableFuture.failedFuture(new IllegalStateException("x"))))
+                    .isInstanceOf(CompletionException.class);
+        }
+    }
+
+    @Test
+    void badInputIsRejected() {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("bad").build();
+            assertThatThrownBy(() -> wq.supplyAsync(null)).isInstanceOf(NullPointerException.class);
+            assertThatThrownBy(() -> wq.runAsync(null)).isInstanceOf(NullPointerException.class);
+            assertThatThrownBy(() -> Blocking.join(null)).isInstanceOf(NullPointerException.class);
+            wq.close();
+            assertThatThrownBy(() -> wq.supplyAsync(() -> 1))
+                    .isInstanceOf(java.util.concurrent.RejectedExecutionException.class);
+        }
+    }
+
+    @Test
+    void aFutureWithATimeoutFromAWorkTimesOut() {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("timeout").build();
+            CompletableFuture<Integer> never = new CompletableFuture<>();
+            CompletableFuture<Integer> derived = wq.supplyAsync(() -> 1).thenCompose(x -> never);
+            CompletableFuture<Throwable> outcome = wq.supplyAsync(() -> {
+                try {
+                    derived.get(20, TimeUnit.MILLISECONDS);
+                    return null;
+                } catch (Throwable t) {
+                    return t;
+                }
+            });
+            assertThat(outcome.join()).isInstanceOf(java.util.concurrent.TimeoutException.class);
+            never.complete(0);
+        }
+    }
+}
