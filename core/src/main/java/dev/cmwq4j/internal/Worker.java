@@ -673,6 +673,9 @@ public final class Worker implements Runnable {
         if (!p.managed) {
             return;
         }
+        if (wstate == BLOCKED) {
+            p.blockSeen();
+        }
         if (p.fellBelowTarget(p.nrRunning.decrementAndGet()) && p.kickUnlocked()) {
             countCmWakeup();
         }
@@ -765,6 +768,9 @@ public final class Worker implements Runnable {
             (to == DETECTED ? pwq.wq.blocksDetected : pwq.wq.cpuIntensiveViolations).increment();
         }
         WorkerPool p = pool;
+        if (to == DETECTED) {
+            p.blockSeen();
+        }
         if (p.managed && p.fellBelowTarget(p.nrRunning.decrementAndGet())) {
             // the block has already outlasted the stall window: no second wait for a thread
             if (p.kickNowUnlocked()) {

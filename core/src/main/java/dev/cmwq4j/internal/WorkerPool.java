@@ -102,6 +102,8 @@ public final class WorkerPool {
      * does not wake up only to find the lock still held; lock.
      */
     private Thread toUnpark;
+    /** Some work of this pool has blocked: keep an idle reserve from now on; set once, racy. */
+    private volatile boolean sawBlock;
     /** Reserve workers created idle that have not yet reached the idle list; lock. */
     int nReserveStarting;
     /** Works started from this pool's worklist; written under lock, read by the monitor. */
@@ -199,9 +201,20 @@ public final class WorkerPool {
         return nIdle > 2 && (nIdle - 2) * 4 >= nBusy;
     }
 
-    /** Managed pools keep one idle worker in reserve while any worker is busy. */
+    /**
+     * Managed pools whose works have blocked keep one idle worker in reserve while any worker is
+     * busy, so that the next block wakes it at once instead of waiting for a new thread. A pool
+     * that never saw a block (CPU-bound works, or waits that helping absorbed) needs none.
+     */
     private boolean needReserve() {
-        return managed && nIdle == 0 && nReserveStarting == 0 && nWorkers > 0 && !closing;
+        return managed && sawBlock && nIdle == 0 && nReserveStarting == 0 && nWorkers > 0 && !closing;
+    }
+
+    /** A counted worker of this pool left nrRunning because it blocked (announced or detected). */
+    void blockSeen() {
+        if (!sawBlock) {
+            sawBlock = true;
+        }
     }
 
     /** Some busy worker is not counted (blocked or CPU-intensive) and may come back soon. */
@@ -232,6 +245,7 @@ public final class WorkerPool {
      * if the need outlasts a stall window (the blocked workers may be back by then).
      */
     void raiseTarget() {
+        blockSeen();
         lock();
         try {
             target = target + 1;
