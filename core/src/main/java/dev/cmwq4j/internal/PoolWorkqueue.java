@@ -116,7 +116,7 @@ public final class PoolWorkqueue {
     }
 
     private void colorDone(int color) {
-        if (--nrInFlight[color] == 0 && wq.flushWaiters > 0) {
+        if (--nrInFlight[color] == 0 && wq.hasFlushWaiters()) {
             wq.wakeFlushers();
         }
     }

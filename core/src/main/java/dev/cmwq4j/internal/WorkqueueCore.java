@@ -54,8 +54,7 @@ public final class WorkqueueCore {
     private long epoch;
     /** Every epoch up to this one has no work in flight; under {@link #flushLock}. */
     private long drainedThrough = -1;
-    /** Threads waiting in flush or drain; volatile count read by colorDone, queue of threads. */
-    volatile int flushWaiters;
+    /** Threads waiting in flush or drain: atomic count (read by colorDone), and the threads. */
     private final AtomicInteger flushWaiterCount = new AtomicInteger();
     private final ConcurrentLinkedQueue<Thread> flushThreads = new ConcurrentLinkedQueue<>();
 
@@ -178,7 +177,7 @@ public final class WorkqueueCore {
             }
             Thread.onSpinWait(); // it started meanwhile, or a cancelSync holds it
             if ((n.state & WorkNode.CANCELING) != 0) {
-                return false;
+                return true; // as the kernel: being cancelled counts as pending; nothing is queued
             }
         }
     }
@@ -242,7 +241,7 @@ public final class WorkqueueCore {
     }
 
     void delayedDone() {
-        if (delayedPending.decrementAndGet() == 0 && flushWaiters > 0) {
+        if (delayedPending.decrementAndGet() == 0 && hasFlushWaiters()) {
             wakeFlushers();
         }
     }
@@ -353,12 +352,22 @@ public final class WorkqueueCore {
 
     private void registerWaiter() {
         flushThreads.add(Thread.currentThread());
-        flushWaiters = flushWaiterCount.incrementAndGet();
+        flushWaiterCount.incrementAndGet();
     }
 
     private void unregisterWaiter() {
-        flushWaiters = flushWaiterCount.decrementAndGet();
+        flushWaiterCount.decrementAndGet();
         flushThreads.remove(Thread.currentThread());
+    }
+
+    /**
+     * Some thread waits in flush or drain. Read straight from the atomic count: a separate
+     * volatile copy written after each increment or decrement could be overwritten by a stale
+     * value (one waiter leaving while another arrives) and hide a waiter, losing its wake-up.
+     * Waiter: register, then evaluate its condition; waker: change the state, then read this.
+     */
+    boolean hasFlushWaiters() {
+        return flushWaiterCount.get() > 0;
     }
 
     void wakeFlushers() {
