@@ -124,8 +124,17 @@ class RandomizedStressTest {
             for (Thread a : actors) {
                 a.start();
             }
+            // A hang fails with the engine's state instead of waiting for the timeout.
+            long lastOps = -1;
             for (Thread a : actors) {
-                a.join();
+                while (a.isAlive()) {
+                    a.join(20_000);
+                    long now = ops.get();
+                    if (a.isAlive() && now == lastOps) {
+                        throw new AssertionError("no progress for 20 s: " + describe(queues, works));
+                    }
+                    lastOps = now;
+                }
             }
             for (Throwable f : failures) {
                 if (f != null) {
@@ -176,6 +185,38 @@ class RandomizedStressTest {
             assertThat(cancelled).as("the mix really cancels").isPositive();
             TestSupport.assertPoolsAtRest(c);
         }
+    }
+
+    /** Internal state of every workqueue and work, for a hang report. */
+    private static String describe(Workqueue[] queues, Work[] works) {
+        StringBuilder sb = new StringBuilder();
+        for (Workqueue q : queues) {
+            sb.append("\n  ").append(q.name()).append(": ").append(field(q.core, "delayedPending"))
+                    .append(" armed, ").append(field(q.core, "flushWaiterCount")).append(" waiters, lifecycle ")
+                    .append(field(q.core, "lifecycle")).append(", active ").append(q.core.active());
+        }
+        for (int i = 0; i < works.length; i++) {
+            dev.cmwq4j.internal.WorkNode n = works[i].node;
+            sb.append("\n  work ").append(i).append(": state ").append(field(n, "state")).append(", where ")
+                    .append(field(n, "where")).append(", queued ").append(n.queued()).append(", resolved ")
+                    .append(n.resolved());
+        }
+        return sb.toString();
+    }
+
+    private static Object field(Object o, String name) {
+        for (Class<?> c = o.getClass(); c != null; c = c.getSuperclass()) {
+            try {
+                java.lang.reflect.Field f = c.getDeclaredField(name);
+                f.setAccessible(true);
+                return f.get(o);
+            } catch (NoSuchFieldException e) {
+                // look in the superclass
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                return "?" + e;
+            }
+        }
+        return "?";
     }
 
     private void run(int id, AtomicBoolean busy, ConcurrentLinkedQueue<Long> events, Map<WorkqueueCore, Limited> limits) {
