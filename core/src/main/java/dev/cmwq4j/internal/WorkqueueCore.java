@@ -56,6 +56,8 @@ public final class WorkqueueCore {
     private long drainedThrough = -1;
     /** Threads waiting in flush or drain: atomic count (read by colorDone), and the threads. */
     private final AtomicInteger flushWaiterCount = new AtomicInteger();
+    /** Wake-ups sent to flush and drain waiters; atomic, bumped before each round of unparks. */
+    private final java.util.concurrent.atomic.AtomicLong wakeups = new java.util.concurrent.atomic.AtomicLong();
     private final ConcurrentLinkedQueue<Thread> flushThreads = new ConcurrentLinkedQueue<>();
 
     public WorkqueueCore(Engine engine, String name, boolean unbound, boolean highPriority,
@@ -317,8 +319,17 @@ public final class WorkqueueCore {
         registerWaiter();
         boolean interrupted = false;
         try {
-            while (!done.getAsBoolean()) {
-                LockSupport.park(this);
+            for (;;) {
+                long seen = wakeups.get();
+                if (done.getAsBoolean()) {
+                    break;
+                }
+                // Evaluating the condition takes pool locks, and a contended ReentrantLock parks:
+                // that park can swallow the permit of a wake-up that came meanwhile, after the
+                // condition had read stale state. A wake-up also bumps the count, so look again.
+                if (wakeups.get() == seen) {
+                    LockSupport.park(this);
+                }
                 interrupted |= Thread.interrupted();
             }
         } finally {
@@ -371,6 +382,7 @@ public final class WorkqueueCore {
     }
 
     void wakeFlushers() {
+        wakeups.incrementAndGet();
         for (Thread t : flushThreads) {
             LockSupport.unpark(t);
         }
