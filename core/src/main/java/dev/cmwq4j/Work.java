@@ -98,19 +98,20 @@ public class Work {
      */
     public boolean flush() {
         checkNotSelf("flush");
+        long target = node.queued(); // every instance queued or armed before this call
+        boolean waits = node.resolved() < target; // read before firing: the run may be quick
         beforeFlush(); // an armed delayed work is queued now, so the check below sees where
         Worker w = Worker.current();
         PoolWorkqueue cur = w == null ? null : w.currentPwq();
         if (cur != null && cur.wq.ordered && node.isPending()) {
-            PoolWorkqueue target = node.pendingPwq();
-            if (target != null && target.wq == cur.wq) {
+            PoolWorkqueue behind = node.pendingPwq();
+            if (behind != null && behind.wq == cur.wq) {
                 throw new IllegalStateException("work '" + w.currentNode() + "' of ordered workqueue '"
                         + cur.wq.name + "' flushes work '" + this + "', which is queued behind it");
             }
         }
-        long target = node.queued();
         if (node.resolved() >= target) {
-            return false;
+            return waits;
         }
         // from a work, a pending instance that has not started may run here, now (helping)
         if (Helping.tryHelp(node) && node.resolved() >= target) {

@@ -190,7 +190,9 @@ public final class Workqueue implements Executor, AutoCloseable {
      * already queued (not yet started) instance and re-arms it, or arms it if it was idle. A zero
      * delay queues it at once.
      *
-     * @return true if it was pending before the call, false if it was idle and is now armed
+     * @return true if it was pending before the call (also, as in the kernel, when a
+     *     {@link Work#cancelSync()} holds it: then nothing is queued), false if it was idle and is
+     *     now armed
      * @throws IllegalArgumentException if {@code delay} is negative
      */
     public boolean modDelayed(DelayedWork work, Duration delay) {

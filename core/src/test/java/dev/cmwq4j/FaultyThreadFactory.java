@@ -13,6 +13,8 @@ final class FaultyThreadFactory implements ThreadFactory {
     private final AtomicInteger failures = new AtomicInteger();
     /** Threads still allowed, or -1 for no limit. */
     private final AtomicInteger allowance = new AtomicInteger(-1);
+    /** Besides the allowance: refuse this share of creations at random (0: none). */
+    private volatile double randomFailures;
 
     /** From now on, allow {@code k} more threads, then fail. */
     FaultyThreadFactory failAfter(int k) {
@@ -23,6 +25,13 @@ final class FaultyThreadFactory implements ThreadFactory {
     /** Thread creation works again. */
     void recover() {
         allowance.set(-1);
+        randomFailures = 0;
+    }
+
+    /** From now on, refuse a share {@code p} of creations at random. */
+    FaultyThreadFactory failRandomly(double p) {
+        randomFailures = p;
+        return this;
     }
 
     /** Threads created so far. */
@@ -37,6 +46,11 @@ final class FaultyThreadFactory implements ThreadFactory {
 
     @Override
     public Thread newThread(Runnable r) {
+        double p = randomFailures;
+        if (p > 0 && java.util.concurrent.ThreadLocalRandom.current().nextDouble() < p) {
+            failures.incrementAndGet();
+            throw new OutOfMemoryError("unable to create native thread (injected at random by the test)");
+        }
         for (;;) {
             int a = allowance.get();
             if (a == 0) {

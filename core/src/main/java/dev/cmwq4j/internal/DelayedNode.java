@@ -52,11 +52,18 @@ public final class DelayedNode extends WorkNode {
         return wq != null && wq.engine.timer.reschedule(entry, System.nanoTime() + delayNanos);
     }
 
-    /** Disarms the timer; true if it was armed, so that it will not fire. */
+    /**
+     * Disarms the timer; true if it was armed, so that it will not fire.
+     *
+     * <p>{@link #armedWq} is read again after the cancel succeeded: the first read may be stale
+     * (the timer fired meanwhile and the work was armed again on another workqueue), but once the
+     * cancel has taken the armed instance, nobody else can re-arm it, so the second read names the
+     * workqueue whose armed count it was in.
+     */
     boolean disarm() {
         WorkqueueCore wq = armedWq;
         if (wq != null && wq.engine.timer.cancel(entry)) {
-            wq.delayedDone();
+            armedWq.delayedDone();
             return true;
         }
         return false;
@@ -64,8 +71,9 @@ public final class DelayedNode extends WorkNode {
 
     /** If the timer is armed, fires it now on the calling thread (flush of a delayed work). */
     public void fireNowIfArmed() {
-        WorkqueueCore wq = armedWq;
-        if (where == TIMER && wq.engine.timer.cancel(entry)) {
+        WorkqueueCore seen = armedWq;
+        if (seen != null && where == TIMER && seen.engine.timer.cancel(entry)) {
+            WorkqueueCore wq = armedWq; // stable now that the cancel took it (see disarm)
             wq.enqueue(this, armedCpu); // as fire(): queue first, then leave the armed count
             wq.delayedDone();
         }

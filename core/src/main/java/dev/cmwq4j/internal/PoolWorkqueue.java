@@ -206,7 +206,7 @@ public final class PoolWorkqueue {
 
     private void activate() {
         if (maxActive == 0) { // frozen: nothing activates; tell a freezer when the last one ends
-            if (nrActive == 0 && wq.flushWaiters > 0) {
+            if (nrActive == 0 && wq.hasFlushWaiters()) {
                 wq.wakeFlushers();
             }
             return;
@@ -223,7 +223,7 @@ public final class PoolWorkqueue {
     }
 
     private void colorDone(int color) {
-        if (--nrInFlight[color] == 0 && wq.flushWaiters > 0) {
+        if (--nrInFlight[color] == 0 && wq.hasFlushWaiters()) {
             wq.wakeFlushers();
         }
     }

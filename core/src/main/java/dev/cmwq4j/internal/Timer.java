@@ -64,6 +64,9 @@ public final class Timer implements Runnable {
         Locks.acquire(lock);
         try {
             boolean armed = e.heapIndex >= 0;
+            if (armed && !isHere(e)) {
+                return false; // armed on another engine's timer (a work shared across engines)
+            }
             if (mode == IF_ARMED && !armed) {
                 return false;
             }
@@ -98,7 +101,7 @@ public final class Timer implements Runnable {
         Locks.acquire(lock);
         try {
             int i = e.heapIndex;
-            if (i < 0) {
+            if (i < 0 || !isHere(e)) {
                 return false;
             }
             removeAt(i);
@@ -160,6 +163,12 @@ public final class Timer implements Runnable {
     }
 
     // ---- heap helpers; all under lock ----
+
+    /** {@code e}, known to be armed, is in this timer's heap (not another engine's). */
+    private boolean isHere(TimerEntry e) {
+        int i = e.heapIndex;
+        return i < size && heap[i] == e;
+    }
 
     private void removeAt(int i) {
         TimerEntry e = heap[i];

@@ -18,8 +18,10 @@ import java.lang.invoke.VarHandle;
  *   <li>{@link #HANDOFF}: a worker popped a pending instance while a previous instance was still
  *       running elsewhere. It leaves the node to the running worker, which runs it right after the
  *       current run. This gives non-reentrancy across the whole JVM with no cross-pool lock.
- *   <li>{@link #CANCELLED_BEHIND}: the pending instance was cancelled while a previous one ran;
- *       the runner resolves both when it ends, so instances always resolve in queueing order.
+ *   <li>{@link #CANCELLED_BEHIND}: a count (bits 5 to 30), not a flag: instances cancelled while
+ *       a previous one ran. Each can be queued and cancelled again during one long run, so one
+ *       bit would lose all but the first. The runner resolves itself plus this count when it
+ *       ends, so instances always resolve in queueing order.
  *   <li>{@link #CANCELING}: held by {@code cancelSync} while it waits; {@code queue} fails.
  * </ul>
  *
@@ -33,8 +35,24 @@ public class WorkNode {
     public static final int PENDING = 1;
     public static final int RUNNING = 2;
     public static final int HANDOFF = 4;
-    public static final int CANCELLED_BEHIND = 8;
     public static final int CANCELING = 16;
+    /** One instance in the {@link #CANCELLED_BEHIND} count. */
+    static final int BEHIND_ONE = 1 << 5;
+    /** Mask of the count of instances cancelled behind the running one (bits 5 to 30). */
+    public static final int CANCELLED_BEHIND = 0x7FFF_FFE0;
+
+    /** Instances cancelled behind the running one, from a state word. */
+    public static int behind(int s) {
+        return (s & CANCELLED_BEHIND) >>> 5;
+    }
+
+    /**
+     * {@code s} with one more instance cancelled behind the running one; or -1 if the count is
+     * full (2^26 - 1 cancels during one run): the caller waits for the run to end and retries.
+     */
+    private static int plusBehind(int s) {
+        return (s & CANCELLED_BEHIND) == CANCELLED_BEHIND ? -1 : s + BEHIND_ONE;
+    }
 
     static final byte NOWHERE = 0;
     static final byte WORKLIST = 1;
@@ -172,15 +190,19 @@ public class WorkNode {
 
     /**
      * Clears PENDING of an instance the caller removed from its list (cancel). If a previous
-     * instance is running, the cancel is recorded as CANCELLED_BEHIND so that the runner resolves
-     * both in order; otherwise the instance resolves now.
+     * instance is running, the cancel is counted in CANCELLED_BEHIND so that the runner resolves
+     * it after itself, in order; otherwise the instance resolves now.
      */
     final void clearPending(boolean holdCanceling) {
         for (;;) {
             int s = state;
             int ns = s & ~PENDING;
             if ((s & RUNNING) != 0) {
-                ns |= CANCELLED_BEHIND;
+                ns = plusBehind(ns);
+                if (ns < 0) {
+                    Thread.onSpinWait(); // the count is full: wait for the run to end
+                    continue;
+                }
             }
             if (holdCanceling) {
                 ns |= CANCELING;
@@ -259,8 +281,8 @@ public class WorkNode {
             int c = color;
             int ns = mode == STEAL
                     ? s & ~HANDOFF
-                    : (s & ~(HANDOFF | PENDING)) | CANCELLED_BEHIND | (mode == CANCEL_HOLD ? CANCELING : 0);
-            if (casState(s, ns)) {
+                    : plusBehind(s & ~(HANDOFF | PENDING)) | (mode == CANCEL_HOLD ? CANCELING : 0);
+            if (ns >= 0 && casState(s, ns)) {
                 p.workDoneUnlocked(c);
                 return GRABBED;
             }

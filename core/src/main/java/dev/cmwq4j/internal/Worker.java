@@ -289,7 +289,7 @@ public final class Worker implements Runnable {
             // End the instance with one CAS; take a handed-off successor if there is one.
             for (;;) {
                 int s = n.state;
-                int behind = (s & WorkNode.CANCELLED_BEHIND) != 0 ? 1 : 0;
+                int behind = WorkNode.behind(s);
                 if ((s & WorkNode.HANDOFF) != 0) {
                     PoolWorkqueue nextPwq = n.pwq; // stable while PENDING|HANDOFF is set
                     int nextColor = n.color;

@@ -76,9 +76,10 @@ public final class WorkqueueCore {
     private long epoch;
     /** Every epoch up to this one has no work in flight; under {@link #flushLock}. */
     private long drainedThrough = -1;
-    /** Threads waiting in flush or drain; volatile count read by colorDone, queue of threads. */
-    volatile int flushWaiters;
+    /** Threads waiting in flush or drain: atomic count (read by colorDone), and the threads. */
     private final AtomicInteger flushWaiterCount = new AtomicInteger();
+    /** Wake-ups sent to flush and drain waiters; atomic, bumped before each round of unparks. */
+    private final java.util.concurrent.atomic.AtomicLong wakeups = new java.util.concurrent.atomic.AtomicLong();
     private final ConcurrentLinkedQueue<Thread> flushThreads = new ConcurrentLinkedQueue<>();
 
     public WorkqueueCore(Engine engine, String name, boolean unbound, boolean highPriority,
@@ -227,7 +228,7 @@ public final class WorkqueueCore {
             }
             Thread.onSpinWait(); // it started meanwhile, or a cancelSync holds it
             if ((n.state & WorkNode.CANCELING) != 0) {
-                return false;
+                return true; // as the kernel: being cancelled counts as pending; nothing is queued
             }
         }
     }
@@ -290,7 +291,7 @@ public final class WorkqueueCore {
     }
 
     void delayedDone() {
-        if (delayedPending.decrementAndGet() == 0 && flushWaiters > 0) {
+        if (delayedPending.decrementAndGet() == 0 && hasFlushWaiters()) {
             wakeFlushers();
         }
     }
@@ -371,7 +372,17 @@ public final class WorkqueueCore {
         registerWaiter();
         boolean interrupted = false;
         try {
-            while (!done.getAsBoolean()) {
+            for (;;) {
+                long seen = wakeups.get();
+                if (done.getAsBoolean()) {
+                    break;
+                }
+                // Evaluating the condition takes pool locks, and a contended ReentrantLock parks:
+                // that park can swallow the permit of a wake-up that came meanwhile, after the
+                // condition had read stale state. A wake-up also bumps the count, so look again.
+                if (wakeups.get() != seen) {
+                    continue;
+                }
                 if (!timed) {
                     LockSupport.park(this);
                 } else {
@@ -415,15 +426,26 @@ public final class WorkqueueCore {
 
     private void registerWaiter() {
         flushThreads.add(Thread.currentThread());
-        flushWaiters = flushWaiterCount.incrementAndGet();
+        flushWaiterCount.incrementAndGet();
     }
 
     private void unregisterWaiter() {
-        flushWaiters = flushWaiterCount.decrementAndGet();
+        flushWaiterCount.decrementAndGet();
         flushThreads.remove(Thread.currentThread());
     }
 
+    /**
+     * Some thread waits in flush or drain. Read straight from the atomic count: a separate
+     * volatile copy written after each increment or decrement could be overwritten by a stale
+     * value (one waiter leaving while another arrives) and hide a waiter, losing its wake-up.
+     * Waiter: register, then evaluate its condition; waker: change the state, then read this.
+     */
+    boolean hasFlushWaiters() {
+        return flushWaiterCount.get() > 0;
+    }
+
     void wakeFlushers() {
+        wakeups.incrementAndGet();
         for (Thread t : flushThreads) {
             LockSupport.unpark(t);
         }

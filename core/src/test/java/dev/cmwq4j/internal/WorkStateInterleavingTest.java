@@ -507,6 +507,38 @@ class WorkStateInterleavingTest {
     }
 
     @Test
+    void severalInstancesCancelledBehindOneRunAllResolveInOrder() {
+        Explorer e = new Explorer();
+        int[] twoBehind = new int[1];
+        e.exploreAll(run -> {
+            Model m = new Model(run, -1);
+            run.actor("A", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.workerPass(0);
+            });
+            run.actor("B", () -> {
+                for (int i = 0; i < 2; i++) {
+                    m.queue(1);
+                    run.yieldPoint();
+                    m.cancel();
+                    run.yieldPoint();
+                }
+            });
+            run.actor("F", m::flush);
+            m.epilogue = () -> {
+                if (m.cancels == 2 && m.runs == 1) {
+                    twoBehind[0]++;
+                }
+                m.workerPass(1);
+            };
+            return m;
+        });
+        report("queue0+execute0 | (queue1+cancel) x2 | flush", e);
+        assertThat(twoBehind[0]).as("schedules with two cancels behind one run").isPositive();
+    }
+
+    @Test
     void requeueOntoAnotherPoolDuringARunAgainstCancel() {
         Explorer e = new Explorer();
         e.exploreAll(run -> {
