@@ -4,6 +4,7 @@ import static dev.cmwq4j.TestSupport.spin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -248,6 +249,46 @@ class ConcurrencyManagementTest {
             CountDownLatch again = new CountDownLatch(1);
             wq.queue(new Work(again::countDown));
             assertThat(again.await(30, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    @Test
+    void idleWorkersKeptPastTheTimeoutStayParked() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).idleTimeout(Duration.ofMillis(400)).threadNamePrefix("parked-").build()) {
+            Workqueue wq = c.workqueue("kept").build();
+            CountDownLatch allIn = new CountDownLatch(4);
+            CountDownLatch done = new CountDownLatch(4);
+            for (int i = 0; i < 4; i++) {
+                wq.queue(new Work(() -> {
+                    allIn.countDown();
+                    Blocking.run(() -> {
+                        try {
+                            allIn.await();
+                        } catch (InterruptedException e) {
+                            throw new RuntimeException(e);
+                        }
+                    });
+                    done.countDown();
+                }));
+            }
+            assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+                    .untilAsserted(() -> assertThat(c.threads()).isLessThanOrEqualTo(2));
+            // The two kept idle workers are past their timeout: they must sleep, not poll.
+            var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+            List<Thread> kept = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getName().startsWith("parked-cpu0-")).toList();
+            assertThat(kept).isNotEmpty();
+            long before = 0;
+            for (Thread t : kept) {
+                before += mx.getThreadCpuTime(t.threadId());
+            }
+            Thread.sleep(1000); // an observation window, not synchronization
+            long after = 0;
+            for (Thread t : kept) {
+                after += Math.max(0, mx.getThreadCpuTime(t.threadId()));
+            }
+            assertThat(after - before).as("CPU burnt by idle workers in 1 s (ns)").isLessThan(1_000_000L);
         }
     }
 }

@@ -569,9 +569,17 @@ public final class Worker implements Runnable {
             long idleFor = System.nanoTime() - idleSince;
             if (idleFor >= timeout && p.tooManyWorkers() && p.longestIdle() == this) {
                 p.removeIdle(this);
+                // the next longest idle may be due too: let it look now, not a timeout later
+                Worker next = p.longestIdle();
+                if (next != null && p.tooManyWorkers()) {
+                    LockSupport.unpark(next.thread);
+                }
                 return false;
             }
-            timeout = Math.max(engine.idleTimeoutNanos - idleFor, 1_000_000L);
+            // Not yet due: sleep out the rest. Due but kept (the pool's reserve, or not the longest
+            // idle): look again one full timeout later, not in a 1 ms loop.
+            long rest = engine.idleTimeoutNanos - idleFor;
+            timeout = rest > 0 ? Math.max(rest, 1_000_000L) : engine.idleTimeoutNanos;
         }
     }
 
