@@ -18,7 +18,10 @@ import org.HdrHistogram.Histogram;
  *       samples start from a pool at rest (concurrency target 1: the monitor parked in between),
  *       "warm" ones follow each other, so the pool may have learned to run a second worker;
  *   <li>the monitor thread's CPU use while every pool is idle (it should be parked);
- *   <li>its CPU use under the mixed load (4000 x (0.1 ms CPU, 1 ms plain sleep, 0.1 ms CPU)).
+ *   <li>its CPU use under the mixed load (4000 x (0.1 ms CPU, 1 ms plain sleep, 0.1 ms CPU)),
+ *       with the wall time of that load on cmwq and on virtual threads in alternating rounds of
+ *       one JVM (round 0 includes the JIT warm-up of both; the harness's one-JVM-per-run table
+ *       is the cold view).
  * </ol>
  * Run: {@code mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.monitor.MonitorBench}
  */
@@ -47,9 +50,38 @@ public final class MonitorBench {
             System.out.printf("monitor CPU while idle: %.4f%% of one core over %.1f s (thread state %s)%n",
                     100.0 * idleCpu / idleWall, idleWall / 1e9, monitor.getState());
         }
-        for (int run = 0; run < 3; run++) {
+        // Warm comparison, same JVM: rounds alternate cmwq (a fresh instance each time) and
+        // virtual threads (a fresh executor each time), after the first round warmed both up.
+        for (int run = 0; run < 4; run++) {
             mixed(mx, run);
+            mixedVirtual(run);
         }
+    }
+
+    /** The same mixed load on a fresh virtual-thread-per-task executor. */
+    private static void mixedVirtual(int run) throws Exception {
+        int tasks = 4000;
+        CountDownLatch done = new CountDownLatch(tasks);
+        long t0 = System.nanoTime();
+        try (var ex = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < tasks; i++) {
+                ex.execute(() -> mixedTask(done));
+            }
+            done.await();
+        }
+        long wall = System.nanoTime() - t0;
+        System.out.printf("mixed on virtual threads, round %d: %.3f s%n", run, wall / 1e9);
+    }
+
+    private static void mixedTask(CountDownLatch done) {
+        spinCpu(100_000);
+        try {
+            Thread.sleep(1);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        spinCpu(100_000);
+        done.countDown();
     }
 
     /** Block -> next start, {@code samples} times; {@code cold}: from a pool at rest each time. */
@@ -112,33 +144,21 @@ public final class MonitorBench {
             long cpu0 = mx.getThreadCpuTime(monitor.threadId());
             long t0 = System.nanoTime();
             for (int i = 0; i < tasks; i++) {
-                wq.execute(() -> {
-                    spinCpu(100_000);
-                    try {
-                        Thread.sleep(1);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    spinCpu(100_000);
-                    done.countDown();
-                });
+                wq.execute(() -> mixedTask(done));
             }
             done.await();
             long wall = System.nanoTime() - t0;
             long cpu = mx.getThreadCpuTime(monitor.threadId()) - cpu0;
             var m = monitorOf(c);
-            System.out.printf("mixed (unannounced), %d tasks on %d CPUs: %.3f s, peak threads %d; "
-                    + "monitor CPU %.2f%% of one core (%d detected, %d target raises)%n", tasks, c.cpus(),
+            System.out.printf("mixed (unannounced) on cmwq, round %d, %d tasks on %d CPUs: %.3f s, peak threads %d; "
+                    + "monitor CPU %.2f%% of one core (%d detected, %d target raises)%n", run, tasks, c.cpus(),
                     wall / 1e9, c.peakThreads(), 100.0 * cpu / wall, m.blocksDetected.sum(), m.targetRaised.sum());
         }
     }
 
+    /** CPU time, as the scenario harness burns it (a virtual thread: its carrier's clock). */
     private static void spinCpu(long nanos) {
-        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-        long end = mx.getCurrentThreadCpuTime() + nanos;
-        while (mx.getCurrentThreadCpuTime() < end) {
-            Thread.onSpinWait();
-        }
+        dev.cmwq4j.bench.scenario.Cpu.spin(nanos);
     }
 
     /** The engine's monitor, for its counters (until the public statistics exist). */

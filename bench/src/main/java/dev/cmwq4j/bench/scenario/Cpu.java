@@ -1,7 +1,7 @@
 package dev.cmwq4j.bench.scenario;
 
 /** CPU-bound busy work of a given length, measured on the calling thread's CPU clock. */
-final class Cpu {
+public final class Cpu {
     private Cpu() {}
 
     /** Keeps the work from being optimized away. */
@@ -11,7 +11,7 @@ final class Cpu {
      * Burns {@code nanos} of the calling thread's CPU time (not wall time: see
      * {@link Probes#threadCpuNanos()}).
      */
-    static void spin(long nanos) {
+    public static void spin(long nanos) {
         long end = Probes.threadCpuNanos() + nanos;
         long x = nanos | 1;
         do {
