@@ -1,5 +1,7 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.Inheritance;
+import dev.cmwq4j.internal.Lend;
 import dev.cmwq4j.internal.PoolWorkqueue;
 import dev.cmwq4j.internal.WorkNode;
 import dev.cmwq4j.internal.Worker;
@@ -21,6 +23,10 @@ import java.util.Objects;
  * wq.queue(refresh);      // false: already pending
  * refresh.flush();        // waits until that run has finished
  * }</pre>
+ *
+ * <p>An instance runs at the {@link Priority} it was queued with (its workqueue's default unless
+ * {@link Workqueue#queue(Work, Priority)} gave one). A thread that waits for it in {@link #flush()}
+ * or {@link #cancelSync()} lends it its own priority while it waits (see {@link Priority}).
  */
 public class Work {
     final WorkNode node;
@@ -64,7 +70,8 @@ public class Work {
 
     /**
      * Cancels the pending instance and waits for a running one to finish. While it waits, queueing
-     * this work fails (returns false), so on return the work is neither pending nor running.
+     * this work fails (returns false), so on return the work is neither pending nor running. The
+     * caller lends its priority to the running instance while it waits (see {@link Priority}).
      *
      * @return true if a pending instance was cancelled
      * @throws IllegalStateException if called from this work's own run, which would wait forever
@@ -77,7 +84,9 @@ public class Work {
         }
         try {
             long target = node.queued();
-            Blocking.run(() -> node.awaitResolved(target));
+            if (node.resolved() < target) {
+                awaitLending(target);
+            }
         } finally {
             node.releaseCanceling();
         }
@@ -86,7 +95,9 @@ public class Work {
 
     /**
      * Waits until the instance queued last before this call has finished running. It does not wait
-     * for works queued after that instance, nor for unrelated works.
+     * for works queued after that instance, nor for unrelated works. While it waits, the caller
+     * lends its priority to this work, and in an ordered workqueue or behind {@code maxActive} to
+     * the works that must run before it (see {@link Priority}).
      *
      * @return true if it had to wait, false if the work was already idle
      * @throws IllegalStateException if called from this work's own run, or from a work of an
@@ -108,8 +119,18 @@ public class Work {
         if (node.resolved() >= target) {
             return false;
         }
-        Blocking.run(() -> node.awaitResolved(target));
+        awaitLending(target);
         return true;
+    }
+
+    /** Waits as an announced block until {@code target} instances resolved, lending meanwhile. */
+    private void awaitLending(long target) {
+        Lend lend = Inheritance.beginWork(node);
+        try {
+            Blocking.run(() -> node.awaitResolved(target));
+        } finally {
+            Inheritance.end(lend);
+        }
     }
 
     /** Hook for {@link DelayedWork}: fire an armed timer now. */

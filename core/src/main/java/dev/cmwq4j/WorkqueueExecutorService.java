@@ -1,5 +1,7 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.Inheritance;
+import dev.cmwq4j.internal.Lend;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -47,6 +49,9 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
         Task(Runnable command) {
             this.command = command;
             this.work = new Work(this);
+            if (command instanceof BlockingFutureTask<?> f) {
+                f.work = work; // its get() lends to this work
+            }
         }
 
         @Override
@@ -178,8 +183,14 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
         return "ExecutorService[" + wq.name() + (shutdown ? ", shut down" : "") + "]";
     }
 
-    /** A FutureTask whose waits count as announced blocking on a worker. */
+    /**
+     * A FutureTask whose waits count as announced blocking on a worker and lend the caller's
+     * priority to the task's work (see {@link Priority}).
+     */
     private static final class BlockingFutureTask<T> extends FutureTask<T> {
+        /** The work that runs this task; set once by its {@link Task} before it is queued. */
+        volatile Work work;
+
         BlockingFutureTask(Callable<T> c) {
             super(c);
         }
@@ -193,13 +204,21 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
             if (isDone()) {
                 return super.get();
             }
+            Lend lend = lend();
             try {
                 return Blocking.call(super::get);
             } catch (InterruptedException | ExecutionException | RuntimeException e) {
                 throw e;
             } catch (Exception e) {
                 throw new IllegalStateException(e);
+            } finally {
+                Inheritance.end(lend);
             }
+        }
+
+        private Lend lend() {
+            Work w = work;
+            return w == null ? null : Inheritance.beginWork(w.node);
         }
 
         @Override
@@ -207,12 +226,15 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
             if (isDone()) {
                 return super.get();
             }
+            Lend lend = lend();
             try {
                 return Blocking.call(() -> super.get(timeout, unit));
             } catch (InterruptedException | ExecutionException | TimeoutException | RuntimeException e) {
                 throw e;
             } catch (Exception e) {
                 throw new IllegalStateException(e);
+            } finally {
+                Inheritance.end(lend);
             }
         }
     }

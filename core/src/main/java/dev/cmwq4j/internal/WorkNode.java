@@ -52,6 +52,10 @@ public class WorkNode {
     volatile byte where;
     /** List links; guarded by the pool lock of the list holding the node. */
     WorkNode next, prev;
+    /** Links in the lent list of a {@link Worklist} (see there); same guard. */
+    WorkNode lentNext, lentPrev;
+    /** The {@link Worklist} levels of the base list and lent list (-1: none) holding the node; same guard. */
+    byte baseList, lentList = -1;
 
     // Fields of the pending instance. Written only by the thread that owns PENDING, before it
     // publishes the node in a list; stable while PENDING is held.
@@ -63,6 +67,22 @@ public class WorkNode {
     long queuedAt;
     /** Queued to an explicit CPU: never stolen by another pool. */
     boolean pinned;
+    /**
+     * Priority level of the pending instance (0 = LOW .. 3 = URGENT); once it starts, of the
+     * instance queued last. Written only by the PENDING owner before it publishes the node.
+     */
+    byte prio = 1;
+
+    /**
+     * Levels lent to this work by waiters: per level NORMAL, HIGH and URGENT a count of lenders,
+     * packed by {@link Inheritance}. Atomic add only ({@link Inheritance#adjust}).
+     */
+    volatile long lent;
+    /**
+     * While the worker running this work waits: that wait's {@link Lend}, so that a change of what
+     * is lent to this work reaches what its worker waits for. Written by that worker only.
+     */
+    volatile Lend runnerLend;
 
     /** Instances ever queued; written only by the PENDING owner. */
     volatile long queued;
@@ -73,12 +93,14 @@ public class WorkNode {
 
     private static final VarHandle STATE;
     private static final VarHandle RESOLVED;
+    static final VarHandle LENT;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             STATE = l.findVarHandle(WorkNode.class, "state", int.class);
             RESOLVED = l.findVarHandle(WorkNode.class, "resolved", long.class);
+            LENT = l.findVarHandle(WorkNode.class, "lent", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -111,6 +133,26 @@ public class WorkNode {
     /** The pool workqueue of the pending instance; meaningful only while pending. */
     public final PoolWorkqueue pendingPwq() {
         return pwq;
+    }
+
+    /** Priority level of the pending instance, or of the last one queued (0 = LOW .. 3 = URGENT). */
+    public final int basePriority() {
+        return prio;
+    }
+
+    /** The highest level lent to this work by waiters, or 0 (LOW) if none. */
+    public final int maxLent() {
+        return Inheritance.maxLevel(lent);
+    }
+
+    /** The level this work runs at: its own, or the highest lent to it if that is higher. */
+    public final int effectivePriority() {
+        return Math.max(prio, Inheritance.maxLevel(lent));
+    }
+
+    /** The raw lend counts (tests: zero when no wait lends anything). */
+    public final long lentCounts() {
+        return lent;
     }
 
     final boolean casState(int expect, int update) {

@@ -63,7 +63,7 @@ public final class WorkerPool {
     final String name;
 
     final ReentrantLock lock = new ReentrantLock();
-    /** Active works ready to run; guarded by {@link #lock}. */
+    /** Active works ready to run, by priority then FIFO (see {@link Worklist}); guarded by {@link #lock}. */
     private final Worklist worklist = new Worklist();
     /** Size of {@link #worklist}; written under {@link #lock}, read racily for placement. */
     volatile int nrPending;
@@ -278,6 +278,16 @@ public final class WorkerPool {
         nrPending = nrPending + 1;
     }
 
+    /** A listed node's lends changed: move it to its new place (O(1)). */
+    void worklistReposition(WorkNode n) {
+        worklist.reposition(n);
+    }
+
+    /** Adds to {@code out} up to {@code max} nodes of the worklist that match {@code which} (O(length)). */
+    void collectListed(java.util.function.Predicate<WorkNode> which, java.util.List<WorkNode> out, int max) {
+        worklist.collect(which, out, max);
+    }
+
     void worklistRemove(WorkNode n) {
         worklist.remove(n);
         n.where = WorkNode.NOWHERE;
@@ -285,7 +295,7 @@ public final class WorkerPool {
     }
 
     /**
-     * Pops the oldest work and starts it. Returns null if the list is empty or the popped work was
+     * Pops the first work (highest priority, then oldest) and starts it. Returns null if the list is empty or the popped work was
      * handed off to the worker that runs its previous instance (the caller just looks again).
      * On success the started instance's pwq and color are left in {@code w}.
      */

@@ -1,20 +1,65 @@
 package dev.cmwq4j.internal;
 
+import java.util.List;
+import java.util.function.Predicate;
+
 /**
- * An intrusive FIFO list of {@link WorkNode}s, linked through the nodes' own {@code next}/{@code
- * prev} fields, so adding, removing and polling allocate nothing and cost O(1).
+ * A list of pending {@link WorkNode}s ordered by priority, FIFO within a priority. Intrusive:
+ * linked through the nodes' own fields, so adding, polling, removing and moving a node allocate
+ * nothing and cost O(1).
+ *
+ * <h2>Layout</h2>
+ * Per level L (0 = LOW .. {@link #LEVELS}-1 = URGENT) there are two lists, each with a sentinel:
+ * <ul>
+ *   <li>the <em>base list</em> of L holds the nodes whose own priority ({@code WorkNode.prio},
+ *       the priority of the pending instance) is L, in the order they were added; linked through
+ *       {@code next}/{@code prev};
+ *   <li>the <em>lent list</em> of L holds the nodes that waiters lend L, above their own
+ *       priority (see {@link Inheritance}), in the order they were lent it; linked through
+ *       {@code lentNext}/{@code lentPrev}. Such a node stays in its base list as well, at its
+ *       place: when the lend ends it leaves the lent list and is exactly where it would have been.
+ * </ul>
+ * Bit {@code 2L} of {@link #bits} says that the base list of L is non-empty, bit {@code 2L+1}
+ * the lent list. {@link #poll()} takes the head of the list of the highest set bit, so a level's
+ * lent list runs before its base list (a waiter is blocked on those) and both before any lower
+ * level. A node taken from a lent list also leaves its base list. A node is never in a lent list
+ * at or below its own level, so a node polled from a base list is in no lent list.
+ *
+ * <p>A <em>flat</em> worklist ({@code byPriority == false}: the inactive list of an ordered
+ * workqueue, which must keep queueing order) puts every node in the base list of level 0 and
+ * never moves it: a plain FIFO.
  *
  * <p>Not thread-safe: every list is guarded by the lock of the {@link WorkerPool} that owns it (a
  * pool's worklist, or the inactive list of a {@link PoolWorkqueue} of that pool). A node is on at
- * most one list at a time.
+ * most one worklist at a time; its {@code baseList}/{@code lentList} fields say where in it.
  */
 public final class Worklist {
-    private final WorkNode head = new WorkNode(); // sentinel; head.next is the oldest node
+    /** Priority levels: LOW, NORMAL, HIGH, URGENT (the ordinals of {@code dev.cmwq4j.Priority}). */
+    public static final int LEVELS = 4;
+
+    /** Sentinels: index 2L is the base list of level L, 2L+1 its lent list. */
+    private final WorkNode[] heads = new WorkNode[2 * LEVELS];
+    private final boolean byPriority;
+    /** Bit i set iff list i is non-empty. */
+    private int bits;
     private int size;
 
+    /** A worklist ordered by priority. */
     public Worklist() {
-        head.next = head;
-        head.prev = head;
+        this(true);
+    }
+
+    /** @param byPriority false for a plain FIFO that ignores priorities (see class comment) */
+    public Worklist(boolean byPriority) {
+        this.byPriority = byPriority;
+        for (int i = 0; i < heads.length; i++) {
+            WorkNode h = new WorkNode();
+            h.next = h;
+            h.prev = h;
+            h.lentNext = h;
+            h.lentPrev = h;
+            heads[i] = h;
+        }
     }
 
     public boolean isEmpty() {
@@ -25,37 +70,176 @@ public final class Worklist {
         return size;
     }
 
-    /** Appends at the tail. */
+    /**
+     * Appends {@code n} at the tail of the base list of its priority, and of the lent list of the
+     * level lent to it if that is higher. The caller publishes {@code n.where} before calling, so
+     * that a concurrent lend either sees the node listed or is seen here (see {@link Inheritance}).
+     */
     public void add(WorkNode n) {
-        WorkNode last = head.prev;
-        n.prev = last;
-        n.next = head;
-        last.next = n;
-        head.prev = n;
+        if (!byPriority) {
+            n.baseList = 0;
+            n.lentList = -1;
+            linkBase(n, 0);
+            size++;
+            return;
+        }
+        int base = n.prio;
+        n.baseList = (byte) base;
+        linkBase(n, base << 1);
         size++;
+        int lent = n.maxLent();
+        if (lent > base) {
+            linkLent(n, lent);
+        } else {
+            n.lentList = -1;
+        }
     }
 
-    /** The oldest node, or null. */
+    /** The node {@link #poll()} would return, or null. */
     public WorkNode peek() {
-        return size == 0 ? null : head.next;
-    }
-
-    /** Removes and returns the oldest node, or null. */
-    public WorkNode poll() {
-        if (size == 0) {
+        int b = bits;
+        if (b == 0) {
             return null;
         }
-        WorkNode n = head.next;
+        int i = 31 - Integer.numberOfLeadingZeros(b);
+        WorkNode h = heads[i];
+        return (i & 1) == 0 ? h.next : h.lentNext;
+    }
+
+    /** Removes and returns the first node of the highest non-empty list, or null. */
+    public WorkNode poll() {
+        int b = bits;
+        if (b == 0) {
+            return null;
+        }
+        int i = 31 - Integer.numberOfLeadingZeros(b);
+        WorkNode h = heads[i];
+        WorkNode n = (i & 1) == 0 ? h.next : h.lentNext;
         remove(n);
         return n;
     }
 
     /** Unlinks {@code n}, which must be on this list. */
     public void remove(WorkNode n) {
-        n.prev.next = n.next;
-        n.next.prev = n.prev;
+        unlinkBase(n, n.baseList << 1);
+        if (n.lentList >= 0) {
+            unlinkLent(n);
+        }
+        size--;
+    }
+
+    /**
+     * Moves {@code n}, which must be on this list, to where the level lent to it now puts it: into
+     * the lent list of that level if it is above the node's own, else out of any lent list (back
+     * to its place in its base list). O(1).
+     */
+    public void reposition(WorkNode n) {
+        if (!byPriority) {
+            return;
+        }
+        int want = n.maxLent();
+        if (want <= n.baseList) {
+            want = -1;
+        }
+        if (want == n.lentList) {
+            return;
+        }
+        if (n.lentList >= 0) {
+            unlinkLent(n);
+        }
+        if (want >= 0) {
+            linkLent(n, want);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Scans, for lends only (slow path): O(length).
+
+    /** Adds to {@code out} every node {@link #poll()} would return before {@code stop}. */
+    void collectBefore(WorkNode stop, List<WorkNode> out) {
+        for (int i = heads.length - 1; i >= 0; i--) {
+            WorkNode h = heads[i];
+            if ((i & 1) == 1) {
+                for (WorkNode n = h.lentNext; n != h; n = n.lentNext) {
+                    if (n == stop) {
+                        return;
+                    }
+                    out.add(n);
+                }
+            } else {
+                for (WorkNode n = h.next; n != h; n = n.next) {
+                    if (n == stop) {
+                        return;
+                    }
+                    if (n.lentList < 0) { // a lent node was listed with its lent list
+                        out.add(n);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Adds to {@code out} the nodes that match {@code which}, at most {@code max} of them. */
+    void collect(Predicate<WorkNode> which, List<WorkNode> out, int max) {
+        int found = 0;
+        for (int i = 0; i < heads.length && found < max; i += 2) {
+            WorkNode h = heads[i];
+            for (WorkNode n = h.next; n != h && found < max; n = n.next) {
+                if (which.test(n)) {
+                    out.add(n);
+                    found++;
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    private void linkBase(WorkNode n, int i) {
+        WorkNode h = heads[i];
+        WorkNode last = h.prev;
+        n.prev = last;
+        n.next = h;
+        last.next = n;
+        h.prev = n;
+        bits |= 1 << i;
+    }
+
+    private void unlinkBase(WorkNode n, int i) {
+        WorkNode nx = n.next;
+        WorkNode pv = n.prev;
+        pv.next = nx;
+        nx.prev = pv;
         n.next = null;
         n.prev = null;
-        size--;
+        if (pv == nx) { // only the sentinel is left
+            bits &= ~(1 << i);
+        }
+    }
+
+    private void linkLent(WorkNode n, int level) {
+        int i = (level << 1) | 1;
+        WorkNode h = heads[i];
+        WorkNode last = h.lentPrev;
+        n.lentPrev = last;
+        n.lentNext = h;
+        last.lentNext = n;
+        h.lentPrev = n;
+        n.lentList = (byte) level;
+        bits |= 1 << i;
+    }
+
+    private void unlinkLent(WorkNode n) {
+        int i = (n.lentList << 1) | 1;
+        WorkNode nx = n.lentNext;
+        WorkNode pv = n.lentPrev;
+        pv.lentNext = nx;
+        nx.lentPrev = pv;
+        n.lentNext = null;
+        n.lentPrev = null;
+        n.lentList = -1;
+        if (pv == nx) {
+            bits &= ~(1 << i);
+        }
     }
 }
