@@ -19,11 +19,13 @@ import java.util.function.Predicate;
  *       {@code lentNext}/{@code lentPrev}. Such a node stays in its base list as well, at its
  *       place: when the lend ends it leaves the lent list and is exactly where it would have been.
  * </ul>
- * Bit {@code 2L} of {@link #bits} says that the base list of L is non-empty, bit {@code 2L+1}
+ * Bit {@code 2L+1} of {@link #bits} says that the base list of L is non-empty, bit {@code 2L}
  * the lent list. {@link #poll()} takes the head of the list of the highest set bit, so a level's
- * lent list runs before its base list (a waiter is blocked on those) and both before any lower
- * level. A node taken from a lent list also leaves its base list. A node is never in a lent list
- * at or below its own level, so a node polled from a base list is in no lent list.
+ * base list runs before its lent list, and both before any lower level: a lend makes a work the
+ * equal of the works of the lent level, never their better (a NORMAL flusher lending NORMAL to a
+ * LOW work must not reorder the NORMAL works). A node taken from a lent list also leaves its base
+ * list. A node is never in a lent list at or below its own level, so a node polled from a base
+ * list is in no lent list.
  *
  * <p>A <em>flat</em> worklist ({@code byPriority == false}: the inactive list of an ordered
  * workqueue, which must keep queueing order) puts every node in the base list of level 0 and
@@ -37,7 +39,7 @@ public final class Worklist {
     /** Priority levels: LOW, NORMAL, HIGH, URGENT (the ordinals of {@code dev.cmwq4j.Priority}). */
     public static final int LEVELS = 4;
 
-    /** Sentinels: index 2L is the base list of level L, 2L+1 its lent list. */
+    /** Sentinels: index 2L+1 is the base list of level L, 2L its lent list. */
     private final WorkNode[] heads = new WorkNode[2 * LEVELS];
     private final boolean byPriority;
     /** Bit i set iff list i is non-empty. */
@@ -79,13 +81,13 @@ public final class Worklist {
         if (!byPriority) {
             n.baseList = 0;
             n.lentList = -1;
-            linkBase(n, 0);
+            linkBase(n, 1);
             size++;
             return;
         }
         int base = n.prio;
         n.baseList = (byte) base;
-        linkBase(n, base << 1);
+        linkBase(n, (base << 1) | 1);
         size++;
         int lent = n.maxLent();
         if (lent > base) {
@@ -103,7 +105,7 @@ public final class Worklist {
         }
         int i = 31 - Integer.numberOfLeadingZeros(b);
         WorkNode h = heads[i];
-        return (i & 1) == 0 ? h.next : h.lentNext;
+        return (i & 1) == 1 ? h.next : h.lentNext;
     }
 
     /** Removes and returns the first node of the highest non-empty list, or null. */
@@ -114,14 +116,14 @@ public final class Worklist {
         }
         int i = 31 - Integer.numberOfLeadingZeros(b);
         WorkNode h = heads[i];
-        WorkNode n = (i & 1) == 0 ? h.next : h.lentNext;
+        WorkNode n = (i & 1) == 1 ? h.next : h.lentNext;
         remove(n);
         return n;
     }
 
     /** Unlinks {@code n}, which must be on this list. */
     public void remove(WorkNode n) {
-        unlinkBase(n, n.baseList << 1);
+        unlinkBase(n, (n.baseList << 1) | 1);
         if (n.lentList >= 0) {
             unlinkLent(n);
         }
@@ -159,7 +161,7 @@ public final class Worklist {
     void collectBefore(WorkNode stop, List<WorkNode> out) {
         for (int i = heads.length - 1; i >= 0; i--) {
             WorkNode h = heads[i];
-            if ((i & 1) == 1) {
+            if ((i & 1) == 0) {
                 for (WorkNode n = h.lentNext; n != h; n = n.lentNext) {
                     if (n == stop) {
                         return;
@@ -171,7 +173,7 @@ public final class Worklist {
                     if (n == stop) {
                         return;
                     }
-                    if (n.lentList < 0) { // a lent node was listed with its lent list
+                    if (n.lentList < 0) { // a lent node was listed with its (higher) lent list
                         out.add(n);
                     }
                 }
@@ -182,7 +184,7 @@ public final class Worklist {
     /** Adds to {@code out} the nodes that match {@code which}, at most {@code max} of them. */
     void collect(Predicate<WorkNode> which, List<WorkNode> out, int max) {
         int found = 0;
-        for (int i = 0; i < heads.length && found < max; i += 2) {
+        for (int i = 1; i < heads.length && found < max; i += 2) {
             WorkNode h = heads[i];
             for (WorkNode n = h.next; n != h && found < max; n = n.next) {
                 if (which.test(n)) {
@@ -218,7 +220,7 @@ public final class Worklist {
     }
 
     private void linkLent(WorkNode n, int level) {
-        int i = (level << 1) | 1;
+        int i = level << 1;
         WorkNode h = heads[i];
         WorkNode last = h.lentPrev;
         n.lentPrev = last;
@@ -230,7 +232,7 @@ public final class Worklist {
     }
 
     private void unlinkLent(WorkNode n) {
-        int i = (n.lentList << 1) | 1;
+        int i = n.lentList << 1;
         WorkNode nx = n.lentNext;
         WorkNode pv = n.lentPrev;
         pv.lentNext = nx;
