@@ -403,6 +403,31 @@ class PriorityTest {
     }
 
     @Test
+    void behindManySlotsTheWaitedWorkTakesTheFirstFreeOne() throws Exception {
+        try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
+            Workqueue wq = c.workqueue("background").maxActive(8).priority(Priority.LOW).build();
+            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+            Gate gate = gates.gate(null, "gate"); // holds one of the 8 slots
+            wq.queue(gate.work);
+            gate.awaitEntered();
+            for (String name : names("b", 30)) { // 7 take the other slots, 23 wait for one
+                wq.queue(recording(order, name));
+            }
+            Work x = recording(order, "x");
+            wq.queue(x);
+            Thread high = waiter(8, x::flush);
+            awaitEffective(x, Priority.HIGH);
+            gate.open = true;
+            high.join(BOUND.toMillis());
+            assertThat(high.isAlive()).isFalse();
+            awaitRuns(order, 31);
+            // one slot holder is lent HIGH and runs first; x takes the slot it frees. (Lending to all
+            // 7 slot holders would have made x the 8th.)
+            assertThat(new ArrayList<>(order).subList(0, 2)).containsExactly("b0", "x");
+        }
+    }
+
+    @Test
     void cancelSyncLendsToTheRunningInstanceThroughItsWait() throws Exception {
         try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
             Workqueue wq = c.workqueue("background").priority(Priority.LOW).build();

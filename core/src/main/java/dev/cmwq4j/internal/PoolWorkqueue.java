@@ -138,14 +138,18 @@ public final class PoolWorkqueue {
 
     /**
      * {@code n} waits on our inactive list: adds the works that must run before it. Ordered: every
-     * inactive work ahead of it, and the active one. Otherwise: the active works, one of which
-     * must end to free a slot.
+     * inactive work ahead of it, and the active one. Otherwise one slot is enough: the active work
+     * that the worklist runs first (a lend moves {@code n} to the front of the inactive list, so it
+     * takes the slot that work frees), and the running ones (which are sped up only if their
+     * workers wait, transitively). Lending to every slot holder would be worse: they would share
+     * the lent level with {@code n} and run before it.
      */
     void collectAhead(WorkNode n, java.util.List<WorkNode> out) {
         if (wq.ordered) {
             inactive.collectBefore(n, out);
         }
-        collectActive(out);
+        pool.collectListed(a -> a.pwq == this, out, 1);
+        collectRunning(out);
     }
 
     /**
@@ -157,12 +161,6 @@ public final class PoolWorkqueue {
         java.util.function.Predicate<WorkNode> older = n -> n.pwq == this && n.color != current;
         pool.collectListed(older, out, Integer.MAX_VALUE);
         inactive.collect(older, out, Integer.MAX_VALUE);
-        collectRunning(out);
-    }
-
-    /** Adds our active works: those on the pool's worklist, and those running. */
-    private void collectActive(java.util.List<WorkNode> out) {
-        pool.collectListed(n -> n.pwq == this, out, nrActive);
         collectRunning(out);
     }
 

@@ -339,12 +339,20 @@ public class WorkNode {
         }
     }
 
-    /** Marks {@code n} more instances resolved and wakes flushers. */
+    /**
+     * Marks {@code n} more instances resolved and wakes flushers. If a waiter lent this work a
+     * priority, the caller (a worker, usually) then yields its CPU once: the waiter ranks above
+     * whatever the worker runs next, and on a busy machine it could otherwise wait milliseconds
+     * for the scheduler (Java priorities are only a hint on Linux).
+     */
     final void resolve(int n) {
         RESOLVED.getAndAdd(this, (long) n);
         if (waiters > 0) {
             synchronized (this) {
                 notifyAll();
+            }
+            if (lent != 0) {
+                Thread.yield();
             }
         }
     }

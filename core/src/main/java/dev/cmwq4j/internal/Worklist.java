@@ -159,34 +159,27 @@ public final class Worklist {
 
     /** Adds to {@code out} every node {@link #poll()} would return before {@code stop}. */
     void collectBefore(WorkNode stop, List<WorkNode> out) {
-        for (int i = heads.length - 1; i >= 0; i--) {
-            WorkNode h = heads[i];
-            if ((i & 1) == 0) {
-                for (WorkNode n = h.lentNext; n != h; n = n.lentNext) {
-                    if (n == stop) {
-                        return;
-                    }
-                    out.add(n);
-                }
-            } else {
-                for (WorkNode n = h.next; n != h; n = n.next) {
-                    if (n == stop) {
-                        return;
-                    }
-                    if (n.lentList < 0) { // a lent node was listed with its (higher) lent list
-                        out.add(n);
-                    }
-                }
-            }
-        }
+        collect(n -> true, stop, out, Integer.MAX_VALUE);
     }
 
-    /** Adds to {@code out} the nodes that match {@code which}, at most {@code max} of them. */
+    /** Adds to {@code out}, in the order {@link #poll()} would return them, up to {@code max} nodes that match {@code which}. */
     void collect(Predicate<WorkNode> which, List<WorkNode> out, int max) {
+        collect(which, null, out, max);
+    }
+
+    /** Visits the nodes in poll order until {@code stop} (exclusive) or {@code max} matches. */
+    private void collect(Predicate<WorkNode> which, WorkNode stop, List<WorkNode> out, int max) {
         int found = 0;
-        for (int i = 1; i < heads.length && found < max; i += 2) {
+        for (int i = heads.length - 1; i >= 0; i--) {
             WorkNode h = heads[i];
-            for (WorkNode n = h.next; n != h && found < max; n = n.next) {
+            boolean base = (i & 1) == 1;
+            for (WorkNode n = base ? h.next : h.lentNext; n != h; n = base ? n.next : n.lentNext) {
+                if (n == stop || found >= max) {
+                    return;
+                }
+                if (base && n.lentList >= 0) {
+                    continue; // listed already, with its (higher) lent list
+                }
                 if (which.test(n)) {
                     out.add(n);
                     found++;
