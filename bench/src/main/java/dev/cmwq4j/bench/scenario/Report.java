@@ -228,6 +228,9 @@ final class Report {
             return "";
         }
         double s = nanos / 1e9;
+        if (s < 0.01) { // priority-inversion's latencies
+            return String.format(Locale.ROOT, "%.2f ms", nanos / 1e6);
+        }
         if (s < 0.1) {
             return String.format(Locale.ROOT, "%.3f s", s);
         }
