@@ -28,6 +28,13 @@ import java.lang.invoke.VarHandle;
  * or were cancelled. Instances resolve in queueing order (the RUNNING bit serializes them and
  * CANCELLED_BEHIND defers an out-of-order cancel), so {@code resolved >= k} means instance k and
  * all before it are done: {@code flush} waits for {@code resolved >= queued-at-call}.
+ *
+ * <h2>Priority</h2>
+ * {@link #prio} is the level of the pending instance, written with its other fields by the
+ * PENDING owner. {@link #lent} counts the waiters lending this work a level, and
+ * {@link #runnerLend} links it to the wait of the worker running it, if that worker waits; see
+ * {@link Inheritance}. Where the node sits in a {@link Worklist} follows from both
+ * ({@code baseList}, {@code lentList}).
  */
 public class WorkNode {
     public static final int PENDING = 1;

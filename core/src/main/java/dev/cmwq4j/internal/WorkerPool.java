@@ -63,7 +63,7 @@ public final class WorkerPool {
     final String name;
 
     final ReentrantLock lock = new ReentrantLock();
-    /** Active works ready to run, by priority then FIFO (see {@link Worklist}); guarded by {@link #lock}. */
+    /** Active works ready to run, by priority, FIFO within one (see {@link Worklist}); {@link #lock}. */
     private final Worklist worklist = new Worklist();
     /** Size of {@link #worklist}; written under {@link #lock}, read racily for placement. */
     volatile int nrPending;
@@ -295,8 +295,9 @@ public final class WorkerPool {
     }
 
     /**
-     * Pops the first work (highest priority, then oldest) and starts it. Returns null if the list is empty or the popped work was
-     * handed off to the worker that runs its previous instance (the caller just looks again).
+     * Pops the first work (highest priority, then oldest) and starts it. Returns null if the list
+     * is empty or the popped work was handed off to the worker that runs its previous instance
+     * (the caller just looks again).
      * On success the started instance's pwq and color are left in {@code w}.
      */
     WorkNode popAndStart(Worker w) {

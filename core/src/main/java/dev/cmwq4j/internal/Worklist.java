@@ -44,6 +44,7 @@ public final class Worklist {
     private final boolean byPriority;
     /** Bit i set iff list i is non-empty. */
     private int bits;
+    /** Nodes listed (each counted once, whether or not it is in a lent list too). */
     private int size;
 
     /** A worklist ordered by priority. */
@@ -65,7 +66,7 @@ public final class Worklist {
     }
 
     public boolean isEmpty() {
-        return size == 0;
+        return bits == 0;
     }
 
     public int size() {
@@ -78,22 +79,18 @@ public final class Worklist {
      * that a concurrent lend either sees the node listed or is seen here (see {@link Inheritance}).
      */
     public void add(WorkNode n) {
+        size++;
         if (!byPriority) {
             n.baseList = 0;
-            n.lentList = -1;
             linkBase(n, 1);
-            size++;
             return;
         }
         int base = n.prio;
         n.baseList = (byte) base;
         linkBase(n, (base << 1) | 1);
-        size++;
         int lent = n.maxLent();
-        if (lent > base) {
+        if (lent > base) { // n.lentList is -1 while n is on no list
             linkLent(n, lent);
-        } else {
-            n.lentList = -1;
         }
     }
 
@@ -116,8 +113,15 @@ public final class Worklist {
         }
         int i = 31 - Integer.numberOfLeadingZeros(b);
         WorkNode h = heads[i];
-        WorkNode n = (i & 1) == 1 ? h.next : h.lentNext;
-        remove(n);
+        size--;
+        if ((i & 1) == 1) {
+            WorkNode n = h.next;
+            unlinkBase(n, i); // in no lent list: it would have been polled from there (class comment)
+            return n;
+        }
+        WorkNode n = h.lentNext;
+        unlinkLent(n);
+        unlinkBase(n, (n.baseList << 1) | 1);
         return n;
     }
 
@@ -162,7 +166,10 @@ public final class Worklist {
         collect(n -> true, stop, out, Integer.MAX_VALUE);
     }
 
-    /** Adds to {@code out}, in the order {@link #poll()} would return them, up to {@code max} nodes that match {@code which}. */
+    /**
+     * Adds to {@code out}, in the order {@link #poll()} would return them, up to {@code max} nodes
+     * that match {@code which}.
+     */
     void collect(Predicate<WorkNode> which, List<WorkNode> out, int max) {
         collect(which, null, out, max);
     }
