@@ -48,7 +48,7 @@ record Sizes(String mode,
                     200, 4, 100 * US,
                     64, 100,
                     64, 4, 4000, 50 * US, 2 * MS,
-                    10_000, 100 * US, 2,
+                    10_000, 100 * US, 3,
                     30_000, 3_000);
             default -> throw new IllegalArgumentException("mode must be short or full, got '" + mode + "'");
         };
