@@ -33,13 +33,15 @@ import java.util.Objects;
  *       what is lent to that work, so inheritance is transitive along a chain of waits
  *       (a high-priority thread flushes A, A flushes B: B runs as high); any other thread lends
  *       {@link #of(Thread) its thread priority};
- *   <li>what it does: a work lent a level above its own runs at that level, ahead of the works
- *       of lower levels in its pool (a pending work moves in O(1)). In an {@link
- *       Workqueue.Builder#ordered() ordered} workqueue the works queued before it are lent the
- *       same level, since they must run first; behind {@code maxActive} it moves to the front of
- *       the works waiting for a slot, and the works holding the slots are lent the level too;
+ *   <li>what it does: a work lent a level above its own runs at that level: after the works
+ *       whose own level that is, ahead of every lower level in its pool (a pending work moves in
+ *       O(1)). In an {@link Workqueue.Builder#ordered() ordered} workqueue the works queued before
+ *       it are lent the same level, since they must run first; behind {@code maxActive} it moves
+ *       to the front of the works waiting for a slot, and the slot holder its pool runs first is
+ *       lent the level too, so that a slot frees soon. The worker that ends a work a waiter lends
+ *       to yields its CPU once, so that the waiter runs at once;
  *   <li>when it ends: with the wait (also by timeout or interrupt); a work that is still pending
- *       then goes back to its place among the works of its own level. Lends are counted per
+ *       then goes back to its exact place among the works of its own level. Lends are counted per
  *       work, not per instance: an instance queued again while the wait lasts inherits too.
  * </ul>
  * A {@link Cmwq} built with {@link Cmwq.Builder#priorityInheritance(boolean)

@@ -37,8 +37,16 @@ import java.util.List;
  * A work waiting on the inactive list of its {@link PoolWorkqueue} cannot run before others of
  * that pwq: in an ordered workqueue, every work queued before it; behind {@code maxActive}, one of
  * the works holding the slots. Those are targets too (collected once, when the wait begins, under
- * the pool lock; see {@link PoolWorkqueue#collectAhead}). A non-ordered inactive list is itself
- * ordered by priority, so the waited-for work takes the first free slot.
+ * the pool lock; see {@link PoolWorkqueue#collectAhead}): for ordered, all of them; for
+ * {@code maxActive}, the slot holder the worklist runs first, plus the running ones (only their
+ * waits, if any, gain from it). A non-ordered inactive list is itself ordered by priority, so the
+ * waited-for work takes the first free slot.
+ *
+ * <h2>Wake-up</h2>
+ * Moving the work ahead removes the queueing delay; the waiter then still needs a CPU, and on a
+ * busy machine the scheduler can leave it waiting for milliseconds (Java thread priorities are only
+ * a hint on Linux). So a thread that resolves a work with a lender and a waiter yields once
+ * ({@code WorkNode.resolve}).
  *
  * <h2>Locks</h2>
  * A Lend's monitor guards its applied level; it is held while adjusting the counts and positions
