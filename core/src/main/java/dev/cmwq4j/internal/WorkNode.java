@@ -348,9 +348,10 @@ public class WorkNode {
 
     /**
      * Marks {@code n} more instances resolved and wakes flushers. If a waiter lent this work a
-     * priority, the caller (a worker, usually) then yields its CPU once: the waiter ranks above
-     * whatever the worker runs next, and on a busy machine it could otherwise wait milliseconds
-     * for the scheduler (Java priorities are only a hint on Linux).
+     * priority above its own, the caller (a worker, usually) then yields its CPU once: the waiter
+     * outranks the works of this one's level, and on a busy machine it could otherwise wait
+     * milliseconds for the scheduler (Java priorities are only a hint on Linux). A waiter of the
+     * work's own level (the default case) costs no yield.
      */
     final void resolve(int n) {
         RESOLVED.getAndAdd(this, (long) n);
@@ -358,7 +359,7 @@ public class WorkNode {
             synchronized (this) {
                 notifyAll();
             }
-            if (lent != 0) {
+            if (Inheritance.maxLevel(lent) > prio) {
                 Thread.yield();
             }
         }
