@@ -38,8 +38,8 @@ import java.util.Objects;
  *       O(1)). In an {@link Workqueue.Builder#ordered() ordered} workqueue the works queued before
  *       it are lent the same level, since they must run first; behind {@code maxActive} it moves
  *       to the front of the works waiting for a slot, and the slot holder its pool runs first is
- *       lent the level too, so that a slot frees soon. The worker that ends a work a waiter lends
- *       to yields its CPU once, so that the waiter runs at once;
+ *       lent the level too, so that a slot frees soon. The worker that ends a work lent a level above
+ *       its own yields its CPU once, so that the waiter runs at once;
  *   <li>when it ends: with the wait (also by timeout or interrupt); a work that is still pending
  *       then goes back to its exact place among the works of its own level. Lends are counted per
  *       work, not per instance: an instance queued again while the wait lasts inherits too.

@@ -45,8 +45,8 @@ import java.util.List;
  * <h2>Wake-up</h2>
  * Moving the work ahead removes the queueing delay; the waiter then still needs a CPU, and on a
  * busy machine the scheduler can leave it waiting for milliseconds (Java thread priorities are only
- * a hint on Linux). So a thread that resolves a work with a lender and a waiter yields once
- * ({@code WorkNode.resolve}).
+ * a hint on Linux). So a thread that resolves a work lent a level above its own, with a waiter, yields
+ * once ({@code WorkNode.resolve}).
  *
  * <h2>Locks</h2>
  * A Lend's monitor guards its applied level; it is held while adjusting the counts and positions
