@@ -42,6 +42,8 @@ import java.util.function.BiConsumer;
  *   <tr><td>{@link Builder#monitorTick}</td><td>{@code cmwq4j.monitorMinTickMicros},
  *       {@code cmwq4j.monitorMaxTickMicros}</td><td>250 us, 20 000 us</td></tr>
  *   <tr><td>{@link Builder#jmx}</td><td>{@code cmwq4j.jmx}</td><td>true</td></tr>
+ *   <tr><td>{@link Builder#priorityInheritance}</td><td>{@code cmwq4j.priorityInheritance}</td>
+ *       <td>true</td></tr>
  * </table>
  *
  * <h2>Observing it</h2>
@@ -161,6 +163,8 @@ public final class Cmwq implements AutoCloseable {
         private BiConsumer<? super Work, ? super Throwable> failureHandler = null;
         private String name = null;
         private boolean jmx = !"false".equalsIgnoreCase(System.getProperty("cmwq4j.jmx", "true").trim());
+        private boolean priorityInheritance =
+                !"false".equalsIgnoreCase(System.getProperty("cmwq4j.priorityInheritance", "true").trim());
 
         Builder() {}
 
@@ -289,6 +293,16 @@ public final class Cmwq implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Whether a thread that waits for works lends them its priority (default true; see
+         * {@link Priority}). Without it, works still run by the priority they were queued with.
+         * Default from {@code -Dcmwq4j.priorityInheritance}.
+         */
+        public Builder priorityInheritance(boolean enabled) {
+            this.priorityInheritance = enabled;
+            return this;
+        }
+
         public Cmwq build() {
             return new Cmwq(newEngine(), false);
         }
@@ -311,6 +325,7 @@ public final class Cmwq implements AutoCloseable {
             c.threadNamePrefix = threadNamePrefix;
             c.name = name != null ? name : "cmwq-" + SEQ.incrementAndGet();
             c.jmx = jmx;
+            c.priorityInheritance = priorityInheritance;
             BiConsumer<? super Work, ? super Throwable> h = failureHandler;
             c.failureSink = h != null
                     ? (work, wq, error) -> h.accept((Work) work, error)

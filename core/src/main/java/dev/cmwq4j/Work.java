@@ -1,6 +1,8 @@
 package dev.cmwq4j;
 
 import dev.cmwq4j.internal.Helping;
+import dev.cmwq4j.internal.Inheritance;
+import dev.cmwq4j.internal.Lend;
 import dev.cmwq4j.internal.PoolWorkqueue;
 import dev.cmwq4j.internal.WorkNode;
 import dev.cmwq4j.internal.Worker;
@@ -22,6 +24,10 @@ import java.util.Objects;
  * wq.queue(refresh);      // false: already pending
  * refresh.flush();        // waits until that run has finished
  * }</pre>
+ *
+ * <p>An instance runs at the {@link Priority} it was queued with (its workqueue's default unless
+ * {@link Workqueue#queue(Work, Priority)} gave one). A thread that waits for it in {@link #flush()}
+ * or {@link #cancelSync()} lends it its own priority while it waits (see {@link Priority}).
  */
 public class Work {
     final WorkNode node;
@@ -65,7 +71,8 @@ public class Work {
 
     /**
      * Cancels the pending instance and waits for a running one to finish. While it waits, queueing
-     * this work fails (returns false), so on return the work is neither pending nor running.
+     * this work fails (returns false), so on return the work is neither pending nor running. The
+     * caller lends its priority to the running instance while it waits (see {@link Priority}).
      *
      * @return true if a pending instance was cancelled
      * @throws IllegalStateException if called from this work's own run, which would wait forever
@@ -78,7 +85,9 @@ public class Work {
         }
         try {
             long target = node.queued();
-            Blocking.run(() -> node.awaitResolved(target));
+            if (node.resolved() < target) {
+                awaitLending(target);
+            }
         } finally {
             node.releaseCanceling();
         }
@@ -90,7 +99,9 @@ public class Work {
      * for works queued after that instance, nor for unrelated works. Called from a work, on an
      * instance that has not started, it runs that instance in place when the queue's rules allow
      * it (not ordered, within {@code maxActive}, not running elsewhere), as {@code ForkJoinPool}'s
-     * join does; otherwise it waits as an announced block.
+     * join does; otherwise it waits as an announced block. While it waits, the caller lends its
+     * priority to this work, and in an ordered workqueue or behind {@code maxActive} to the works
+     * that must run before it (see {@link Priority}).
      *
      * @return true if it had to wait, false if the work was already idle
      * @throws IllegalStateException if called from this work's own run, or from a work of an
@@ -117,8 +128,18 @@ public class Work {
         if (Helping.tryHelp(node) && node.resolved() >= target) {
             return true;
         }
-        Blocking.run(() -> node.awaitResolved(target));
+        awaitLending(target);
         return true;
+    }
+
+    /** Waits as an announced block until {@code target} instances resolved, lending meanwhile. */
+    private void awaitLending(long target) {
+        Lend lend = Inheritance.beginWork(node);
+        try {
+            Blocking.run(() -> node.awaitResolved(target));
+        } finally {
+            Inheritance.end(lend);
+        }
     }
 
     /** Hook for {@link DelayedWork}: fire an armed timer now. */

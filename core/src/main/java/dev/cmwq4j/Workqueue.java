@@ -33,6 +33,8 @@ import java.util.function.Supplier;
  *       thread cap is reached), so it keeps making progress where other workqueues wait.
  *   <li>{@link Builder#freezable()}: {@link #freeze()} and the JVM-wide
  *       {@link Workqueues#freezeAll()} hold its works back until thawed.
+ *   <li>{@link Builder#priority(Priority)}: the {@link Priority} of works queued without one
+ *       ({@link Priority#NORMAL}; {@link Priority#HIGH} for a {@code highPriority} workqueue).
  * </ul>
  *
  * <h2>Freezing</h2>
@@ -46,6 +48,13 @@ import java.util.function.Supplier;
  * {@link #supplyAsync} and {@link #runAsync} return {@link CompletableFuture}s whose {@code join}
  * and {@code get}, called from a work, first run the task in place if it has not started
  * (helping) and otherwise wait as an announced block, so that waiting never starves the pool.
+ *
+ * <h2>Priorities</h2>
+ * A pool runs its highest-priority works first, FIFO within a priority.
+ * {@link #queue(Work, Priority)} and {@link #queueOn(int, Work, Priority)} give one instance its
+ * own priority. A thread that waits for a work ({@link Work#flush()}, {@link Work#cancelSync()},
+ * {@link #flush()}, {@code Future.get} of the {@linkplain #asExecutorService() executor view})
+ * lends it its priority while it waits; see {@link Priority} for the rules.
  *
  * <h2>Executor view</h2>
  * {@link #execute(Runnable)} queues a one-shot work, so {@code CompletableFuture.supplyAsync(f,
@@ -121,6 +130,11 @@ public final class Workqueue implements Executor, AutoCloseable {
         return core.isFrozen();
     }
 
+    /** The priority of works queued without one. */
+    public Priority priority() {
+        return Priority.ofLevel(core.defaultPriority());
+    }
+
     /** Whether {@link #close()} has completed. */
     public boolean isClosed() {
         return core.isClosed();
@@ -143,6 +157,20 @@ public final class Workqueue implements Executor, AutoCloseable {
     }
 
     /**
+     * Queues {@code work} at {@code priority} unless it is already pending. The priority is that
+     * of this instance only; a work already pending keeps its own.
+     *
+     * @return true if queued, false if it was already pending
+     * @throws NullPointerException if {@code work} or {@code priority} is null
+     * @throws RejectedExecutionException as {@link #queue(Work)}
+     */
+    public boolean queue(Work work, Priority priority) {
+        Objects.requireNonNull(work, "work");
+        Objects.requireNonNull(priority, "priority");
+        return core.queue(work.node, -1, priority.ordinal());
+    }
+
+    /**
      * Queues {@code work} on CPU index {@code cpu}. It will not be stolen by another CPU's pool.
      * For an unbound workqueue the CPU is only validated.
      *
@@ -153,6 +181,19 @@ public final class Workqueue implements Executor, AutoCloseable {
         Objects.requireNonNull(work, "work");
         checkCpu(cpu);
         return core.queue(work.node, cpu);
+    }
+
+    /**
+     * As {@link #queueOn(int, Work)}, at {@code priority} (see {@link #queue(Work, Priority)}).
+     *
+     * @throws NullPointerException if {@code work} or {@code priority} is null
+     * @throws IllegalArgumentException if {@code cpu} is not in {@code [0, cmwq().cpus())}
+     */
+    public boolean queueOn(int cpu, Work work, Priority priority) {
+        Objects.requireNonNull(work, "work");
+        Objects.requireNonNull(priority, "priority");
+        checkCpu(cpu);
+        return core.queue(work.node, cpu, priority.ordinal());
     }
 
     /**
@@ -229,7 +270,8 @@ public final class Workqueue implements Executor, AutoCloseable {
 
     /**
      * Waits until every work queued before this call has finished. Works queued after the call
-     * do not hold it up, so it returns even while other threads keep queueing.
+     * do not hold it up, so it returns even while other threads keep queueing. While it waits, the
+     * caller lends its priority to those works (see {@link Priority}).
      *
      * @throws IllegalStateException if called from one of this workqueue's own works, which would
      *     wait for itself
@@ -395,7 +437,9 @@ public final class Workqueue implements Executor, AutoCloseable {
      * A new {@link ExecutorService} view of this workqueue, following the JDK contract. Its
      * {@code shutdown} and {@code shutdownNow} end the view only (the tasks submitted through it),
      * never the workqueue. {@code Future.get} on its tasks, called from a work, runs the task in
-     * place if it has not started and may be helped, and otherwise counts as announced blocking.
+     * place if it has not started and may be helped, and otherwise counts as announced blocking;
+     * from any thread, it lends the caller's priority to the task while it waits (see
+     * {@link Priority}).
      */
     public ExecutorService asExecutorService() {
         return new WorkqueueExecutorService(this);
@@ -420,6 +464,7 @@ public final class Workqueue implements Executor, AutoCloseable {
         private boolean memReclaim;
         private boolean freezable;
         private int maxActive = -1;
+        private Priority priority;
         private boolean system;
 
         Builder(Cmwq cmwq, String name) {
@@ -433,7 +478,11 @@ public final class Workqueue implements Executor, AutoCloseable {
             return this;
         }
 
-        /** Run on the high-priority pools. */
+        /**
+         * Run on the high-priority pools (workers at {@link Thread#MAX_PRIORITY}, a hint only on
+         * Linux); works queued without a priority get {@link Priority#HIGH} unless
+         * {@link #priority(Priority)} says otherwise.
+         */
         public Builder highPriority() {
             this.highPriority = true;
             return this;
@@ -480,6 +529,18 @@ public final class Workqueue implements Executor, AutoCloseable {
         }
 
         /**
+         * The priority of works queued without one. Default {@link Priority#NORMAL}, or
+         * {@link Priority#HIGH} for a {@link #highPriority()} workqueue. It does not choose the
+         * pools: only {@link #highPriority()} does.
+         *
+         * @throws NullPointerException if {@code priority} is null
+         */
+        public Builder priority(Priority priority) {
+            this.priority = Objects.requireNonNull(priority, "priority");
+            return this;
+        }
+
+        /**
          * Works active at once: per CPU index for bound workqueues, in total for unbound ones.
          * Default {@value Workqueue#DEFAULT_MAX_ACTIVE} (1 when ordered).
          *
@@ -499,6 +560,8 @@ public final class Workqueue implements Executor, AutoCloseable {
             int max = maxActive == -1 ? (ordered ? 1 : DEFAULT_MAX_ACTIVE) : maxActive;
             checkMaxActive(max, ordered);
             WorkqueueCore core = cmwq.engine().newWorkqueue(name, unbound, highPriority, cpuIntensive, ordered, max);
+            Priority p = priority != null ? priority : highPriority ? Priority.HIGH : Priority.NORMAL;
+            core.initDefaultPriority(p.ordinal());
             if (freezable) {
                 core.makeFreezable(); // before anyone can queue: a JVM-wide freeze applies at once
             }

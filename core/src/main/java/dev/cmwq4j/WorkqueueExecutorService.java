@@ -1,6 +1,8 @@
 package dev.cmwq4j;
 
 import dev.cmwq4j.internal.Helping;
+import dev.cmwq4j.internal.Inheritance;
+import dev.cmwq4j.internal.Lend;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -48,6 +50,9 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
         Task(Runnable command) {
             this.command = command;
             this.work = new Work(this);
+            if (command instanceof BlockingFutureTask<?> f) {
+                f.work = work; // its get() lends to this work
+            }
         }
 
         @Override
@@ -184,7 +189,8 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
 
     /**
      * A FutureTask whose waits, from a work, first run the task in place if it has not started
-     * and may be helped ({@link Helping}), and otherwise count as announced blocking.
+     * and may be helped ({@link Helping}), and otherwise count as announced blocking; they lend the
+     * caller's priority to the task's work (see {@link Priority}).
      */
     private static final class BlockingFutureTask<T> extends FutureTask<T> {
         /** The work that runs this task; written once by {@link #execute} before queueing. */
@@ -214,13 +220,21 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
             if (isDone()) {
                 return super.get();
             }
+            Lend lend = lend();
             try {
                 return Blocking.call(super::get);
             } catch (InterruptedException | ExecutionException | RuntimeException e) {
                 throw e;
             } catch (Exception e) {
                 throw new IllegalStateException(e);
+            } finally {
+                Inheritance.end(lend);
             }
+        }
+
+        private Lend lend() {
+            Work w = work;
+            return w == null ? null : Inheritance.beginWork(w.node);
         }
 
         @Override
@@ -231,12 +245,15 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
             if (isDone()) {
                 return super.get();
             }
+            Lend lend = lend();
             try {
                 return Blocking.call(() -> super.get(timeout, unit));
             } catch (InterruptedException | ExecutionException | TimeoutException | RuntimeException e) {
                 throw e;
             } catch (Exception e) {
                 throw new IllegalStateException(e);
+            } finally {
+                Inheritance.end(lend);
             }
         }
     }

@@ -51,6 +51,8 @@ public final class Engine {
         /** Publish pools and workqueues as MXBeans. */
         public boolean jmx;
         public java.util.function.Consumer<dev.cmwq4j.WatchdogReport> watchdogHandler;
+        /** Waiters lend their priority to the works they wait for (see {@link Inheritance}). */
+        public boolean priorityInheritance = true;
     }
 
     /** The instance's name (JMX, statistics). */
@@ -74,6 +76,8 @@ public final class Engine {
     /** How long a worker that ran out of work spins before it parks. */
     final long idleSpinNanos = Long.getLong("cmwq4j.idleSpinNanos", 20_000L);
     final boolean stealing;
+    /** Waiters lend their priority (see {@link Inheritance}); fixed at construction. */
+    final boolean inheritance;
     final long cpuIntensiveThresholdNanos;
     final int maxThreads;
     final ThreadFactory threadFactory;
@@ -104,6 +108,7 @@ public final class Engine {
         this.stealThresholdNanos = c.stealThresholdNanos;
         this.createCooldownNanos = c.createCooldownNanos;
         this.stealing = c.cpus > 1;
+        this.inheritance = c.priorityInheritance;
         this.cpuIntensiveThresholdNanos = c.cpuIntensiveThresholdNanos;
         this.maxThreads = c.maxThreads;
         this.threadFactory = c.threadFactory;

@@ -4,9 +4,13 @@ package dev.cmwq4j.internal;
  * The link between one workqueue and one {@link WorkerPool}.
  *
  * <p>It counts the works that are active (in the pool's worklist or running) against
- * {@code maxActive}, parks the rest on its inactive list in queueing order, and counts works in
+ * {@code maxActive}, parks the rest on its inactive list, and counts works in
  * flight per flush color so that {@code Workqueue.flush()} can wait for exactly the works queued
  * before it.
+ *
+ * <p>The inactive list is ordered by priority, FIFO within a priority (so a work lent a higher
+ * level takes the next free slot), except for an ordered workqueue, where it is a plain FIFO: there
+ * the works queued before a waited-for work are lent its level instead ({@link #collectAhead}).
  *
  * <p>Every field is guarded by the lock of {@link #pool}.
  */
@@ -21,8 +25,8 @@ public final class PoolWorkqueue {
     int nrActive;
     /** Limit on {@link #nrActive}; 0 while the workqueue is frozen; pool lock. */
     int maxActive;
-    /** Works beyond maxActive, in queueing order; pool lock. */
-    private final Worklist inactive = new Worklist();
+    /** Works beyond maxActive: by priority, or in queueing order if ordered (class comment); pool lock. */
+    private final Worklist inactive;
     /** Works in flight (queued, active or inactive, or running) per color; pool lock. */
     private final int[] nrInFlight = new int[COLORS];
     /** Color given to newly queued works; pool lock (changed by a flush). */
@@ -50,6 +54,7 @@ public final class PoolWorkqueue {
         this.wq = wq;
         this.pool = pool;
         this.maxActive = maxActive;
+        this.inactive = new Worklist(!wq.ordered);
     }
 
     /** Queues a claimed node: active if maxActive allows, inactive otherwise. Pool lock. */
@@ -174,6 +179,63 @@ public final class PoolWorkqueue {
             int s = n.state;
             if (n.casState(s, (s & ~WorkNode.PENDING) | WorkNode.RUNNING)) {
                 return color;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Priority inheritance (see Inheritance); all under the pool lock.
+
+    /** Moves a listed node ({@code where} is WORKLIST or INACTIVE) to where its lends now put it. */
+    void reposition(WorkNode n, byte where) {
+        if (where == WorkNode.WORKLIST) {
+            pool.worklistReposition(n);
+        } else {
+            inactive.reposition(n);
+        }
+    }
+
+    /**
+     * {@code n} waits on our inactive list: adds the works that must run before it. Ordered: every
+     * inactive work ahead of it, and the active one. Otherwise one slot is enough: the active work
+     * that the worklist runs first (a lend moves {@code n} to the front of the inactive list, so it
+     * takes the slot that work frees), and the running ones (which are sped up only if their
+     * workers wait, transitively). Lending to every slot holder would be worse: they would share
+     * the lent level with {@code n} and run before it.
+     */
+    void collectAhead(WorkNode n, java.util.List<WorkNode> out) {
+        if (wq.ordered) {
+            inactive.collectBefore(n, out);
+        }
+        pool.collectListed(a -> a.pwq == this, out, 1);
+        collectRunning(out);
+    }
+
+    /**
+     * Adds the works in flight that a flush started now waits for: every listed work of an older
+     * color than {@link #workColor} (the flush has just moved it on), and every running work.
+     */
+    void collectInFlight(java.util.List<WorkNode> out) {
+        int current = workColor;
+        java.util.function.Predicate<WorkNode> older = n -> n.pwq == this && n.color != current;
+        pool.collectListed(older, out, Integer.MAX_VALUE);
+        inactive.collect(older, out, Integer.MAX_VALUE);
+        collectRunning(out);
+    }
+
+    /**
+     * Adds the works of this pwq that workers run now: on our pool, or, for a bound pool, stolen by
+     * a sibling. Racy reads of the workers' current work: a work that just ended is lent to for
+     * nothing until the wait ends, which is harmless.
+     */
+    private void collectRunning(java.util.List<WorkNode> out) {
+        WorkerPool[] pools = pool.managed ? wq.engine.boundPools(pool.highPriority) : new WorkerPool[] {pool};
+        for (WorkerPool p : pools) {
+            for (Worker w : p.workersSnapshot()) {
+                WorkNode c = w.current;
+                if (c != null && w.currentPwq == this) {
+                    out.add(c);
+                }
             }
         }
     }

@@ -30,6 +30,13 @@ import java.lang.invoke.VarHandle;
  * or were cancelled. Instances resolve in queueing order (the RUNNING bit serializes them and
  * CANCELLED_BEHIND defers an out-of-order cancel), so {@code resolved >= k} means instance k and
  * all before it are done: {@code flush} waits for {@code resolved >= queued-at-call}.
+ *
+ * <h2>Priority</h2>
+ * {@link #prio} is the level of the pending instance, written with its other fields by the
+ * PENDING owner. {@link #lent} counts the waiters lending this work a level, and
+ * {@link #runnerLend} links it to the wait of the worker running it, if that worker waits; see
+ * {@link Inheritance}. Where the node sits in a {@link Worklist} follows from both
+ * ({@code baseList}, {@code lentList}).
  */
 public class WorkNode {
     public static final int PENDING = 1;
@@ -70,6 +77,10 @@ public class WorkNode {
     volatile byte where;
     /** List links; guarded by the pool lock of the list holding the node. */
     WorkNode next, prev;
+    /** Links in the lent list of a {@link Worklist} (see there); same guard. */
+    WorkNode lentNext, lentPrev;
+    /** The {@link Worklist} levels of the base list and lent list (-1: none) holding the node; same guard. */
+    byte baseList, lentList = -1;
 
     // Fields of the pending instance. Written only by the thread that owns PENDING, before it
     // publishes the node in a list; stable while PENDING is held.
@@ -81,6 +92,22 @@ public class WorkNode {
     long queuedAt;
     /** Queued to an explicit CPU: never stolen by another pool. */
     boolean pinned;
+    /**
+     * Priority level of the pending instance (0 = LOW .. 3 = URGENT); once it starts, of the
+     * instance queued last. Written only by the PENDING owner before it publishes the node.
+     */
+    byte prio = 1;
+
+    /**
+     * Levels lent to this work by waiters: per level NORMAL, HIGH and URGENT a count of lenders,
+     * packed by {@link Inheritance}. Atomic add only ({@link Inheritance#adjust}).
+     */
+    volatile long lent;
+    /**
+     * While the worker running this work waits: that wait's {@link Lend}, so that a change of what
+     * is lent to this work reaches what its worker waits for. Written by that worker only.
+     */
+    volatile Lend runnerLend;
 
     /** Instances ever queued; written only by the PENDING owner. */
     volatile long queued;
@@ -91,12 +118,14 @@ public class WorkNode {
 
     private static final VarHandle STATE;
     private static final VarHandle RESOLVED;
+    static final VarHandle LENT;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             STATE = l.findVarHandle(WorkNode.class, "state", int.class);
             RESOLVED = l.findVarHandle(WorkNode.class, "resolved", long.class);
+            LENT = l.findVarHandle(WorkNode.class, "lent", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -129,6 +158,26 @@ public class WorkNode {
     /** The pool workqueue of the pending instance; meaningful only while pending. */
     public final PoolWorkqueue pendingPwq() {
         return pwq;
+    }
+
+    /** Priority level of the pending instance, or of the last one queued (0 = LOW .. 3 = URGENT). */
+    public final int basePriority() {
+        return prio;
+    }
+
+    /** The highest level lent to this work by waiters, or 0 (LOW) if none. */
+    public final int maxLent() {
+        return Inheritance.maxLevel(lent);
+    }
+
+    /** The level this work runs at: its own, or the highest lent to it if that is higher. */
+    public final int effectivePriority() {
+        return Math.max(prio, Inheritance.maxLevel(lent));
+    }
+
+    /** The raw lend counts (tests: zero when no wait lends anything). */
+    public final long lentCounts() {
+        return lent;
     }
 
     final boolean casState(int expect, int update) {
@@ -334,12 +383,21 @@ public class WorkNode {
         }
     }
 
-    /** Marks {@code n} more instances resolved and wakes flushers. */
+    /**
+     * Marks {@code n} more instances resolved and wakes flushers. If a waiter lent this work a
+     * priority above its own, the caller (a worker, usually) then yields its CPU once: the waiter
+     * outranks the works of this one's level, and on a busy machine it could otherwise wait
+     * milliseconds for the scheduler (Java priorities are only a hint on Linux). A waiter of the
+     * work's own level (the default case) costs no yield.
+     */
     final void resolve(int n) {
         RESOLVED.getAndAdd(this, (long) n);
         if (waiters > 0) {
             synchronized (this) {
                 notifyAll();
+            }
+            if (Inheritance.maxLevel(lent) > prio) {
+                Thread.yield();
             }
         }
     }

@@ -65,7 +65,7 @@ public final class WorkerPool {
     final String name;
 
     final ReentrantLock lock = new ReentrantLock();
-    /** Active works ready to run; guarded by {@link #lock}. */
+    /** Active works ready to run, by priority, FIFO within one (see {@link Worklist}); {@link #lock}. */
     private final Worklist worklist = new Worklist();
     /** Size of {@link #worklist}; written under {@link #lock}, read racily for placement. */
     volatile int nrPending;
@@ -311,6 +311,16 @@ public final class WorkerPool {
         nrPending = nrPending + 1;
     }
 
+    /** A listed node's lends changed: move it to its new place (O(1)). */
+    void worklistReposition(WorkNode n) {
+        worklist.reposition(n);
+    }
+
+    /** Adds to {@code out} up to {@code max} nodes of the worklist that match {@code which} (O(length)). */
+    void collectListed(java.util.function.Predicate<WorkNode> which, java.util.List<WorkNode> out, int max) {
+        worklist.collect(which, out, max);
+    }
+
     void worklistRemove(WorkNode n) {
         worklist.remove(n);
         n.where = WorkNode.NOWHERE;
@@ -330,8 +340,9 @@ public final class WorkerPool {
     }
 
     /**
-     * Pops the oldest work and starts it. Returns null if the list is empty or the popped work was
-     * handed off to the worker that runs its previous instance (the caller just looks again).
+     * Pops the first work (highest priority, then oldest) and starts it. Returns null if the list
+     * is empty or the popped work was handed off to the worker that runs its previous instance
+     * (the caller just looks again).
      * On success the started instance's pwq and color are left in {@code w}.
      */
     WorkNode popAndStart(Worker w) {
@@ -627,11 +638,10 @@ public final class WorkerPool {
                 return;
             }
             long pass = ++maydayPasses;
-            for (WorkNode n = worklist.peek(); n != null; n = worklist.after(n)) {
-                Rescuer r = n.pwq.wq.rescuer;
-                if (r != null) {
-                    r.mayday(n.pwq, pass);
-                }
+            java.util.List<WorkNode> rescuable = new java.util.ArrayList<>();
+            worklist.collect(n -> n.pwq.wq.rescuer != null, rescuable, Integer.MAX_VALUE);
+            for (WorkNode n : rescuable) {
+                n.pwq.wq.rescuer.mayday(n.pwq, pass);
             }
             engine.timer.schedule(maydayEntry, System.nanoTime() + Rescuer.MAYDAY_INTERVAL_NANOS);
         } finally {

@@ -1,109 +1,295 @@
 package dev.cmwq4j.internal;
 
+import java.util.List;
+import java.util.function.Predicate;
+
 /**
- * An intrusive FIFO list of {@link WorkNode}s, linked through the nodes' own {@code next}/{@code
- * prev} fields, so adding, removing and polling allocate nothing and cost O(1).
+ * A list of pending {@link WorkNode}s ordered by priority, FIFO within a priority. Intrusive:
+ * linked through the nodes' own fields, so adding, polling, removing and moving a node allocate
+ * nothing and cost O(1).
+ *
+ * <h2>Layout</h2>
+ * Per level L (0 = LOW .. {@link #LEVELS}-1 = URGENT) there are two lists, each with a sentinel:
+ * <ul>
+ *   <li>the <em>base list</em> of L holds the nodes whose own priority ({@code WorkNode.prio},
+ *       the priority of the pending instance) is L, in the order they were added; linked through
+ *       {@code next}/{@code prev};
+ *   <li>the <em>lent list</em> of L holds the nodes that waiters lend L, above their own
+ *       priority (see {@link Inheritance}), in the order they were lent it; linked through
+ *       {@code lentNext}/{@code lentPrev}. Such a node stays in its base list as well, at its
+ *       place: when the lend ends it leaves the lent list and is exactly where it would have been.
+ * </ul>
+ * Bit {@code 2L+1} of {@link #bits} says that the base list of L is non-empty, bit {@code 2L}
+ * the lent list. {@link #poll()} takes the head of the list of the highest set bit, so a level's
+ * base list runs before its lent list, and both before any lower level: a lend makes a work the
+ * equal of the works of the lent level, never their better (a NORMAL flusher lending NORMAL to a
+ * LOW work must not reorder the NORMAL works). A node taken from a lent list also leaves its base
+ * list. A node is never in a lent list at or below its own level, so a node polled from a base
+ * list is in no lent list.
+ *
+ * <p>A <em>flat</em> worklist ({@code byPriority == false}: the inactive list of an ordered
+ * workqueue, which must keep queueing order) puts every node in the base list of level 0 and
+ * never moves it: a plain FIFO.
  *
  * <p>Not thread-safe: every list is guarded by the lock of the {@link WorkerPool} that owns it (a
  * pool's worklist, or the inactive list of a {@link PoolWorkqueue} of that pool). A node is on at
- * most one list at a time.
+ * most one worklist at a time; its {@code baseList}/{@code lentList} fields say where in it.
  */
 public final class Worklist {
-    private final WorkNode head = new WorkNode(); // sentinel; head.next is the oldest node
+    /** Priority levels: LOW, NORMAL, HIGH, URGENT (the ordinals of {@code dev.cmwq4j.Priority}). */
+    public static final int LEVELS = 4;
+
+    /** Sentinels: index 2L+1 is the base list of level L, 2L its lent list. */
+    private final WorkNode[] heads = new WorkNode[2 * LEVELS];
+    private final boolean byPriority;
+    /** Bit i set iff list i is non-empty. */
+    private int bits;
+    /** Nodes listed (each counted once, whether or not it is in a lent list too). */
     private int size;
 
+    /** A worklist ordered by priority. */
     public Worklist() {
-        head.next = head;
-        head.prev = head;
+        this(true);
+    }
+
+    /** @param byPriority false for a plain FIFO that ignores priorities (see class comment) */
+    public Worklist(boolean byPriority) {
+        this.byPriority = byPriority;
+        for (int i = 0; i < heads.length; i++) {
+            WorkNode h = new WorkNode();
+            h.next = h;
+            h.prev = h;
+            h.lentNext = h;
+            h.lentPrev = h;
+            heads[i] = h;
+        }
     }
 
     public boolean isEmpty() {
-        return size == 0;
+        return bits == 0;
     }
 
     public int size() {
         return size;
     }
 
-    /** Appends at the tail. */
-    public void add(WorkNode n) {
-        WorkNode last = head.prev;
-        n.prev = last;
-        n.next = head;
-        last.next = n;
-        head.prev = n;
-        size++;
-    }
-
-    /** Inserts at the head. */
-    private void addFirst(WorkNode n) {
-        WorkNode first = head.next;
-        n.prev = head;
-        n.next = first;
-        first.prev = n;
-        head.next = n;
-        size++;
-    }
-
     /**
-     * Moves every node of {@code from} that counts against {@code pwq} to the front of this list,
-     * in their order, and marks them {@code where}. O(size of {@code from}).
-     *
-     * @return how many were moved
+     * Appends {@code n} at the tail of the base list of its priority, and of the lent list of the
+     * level lent to it if that is higher. The caller publishes {@code n.where} before calling, so
+     * that a concurrent lend either sees the node listed or is seen here (see {@link Inheritance}).
      */
-    int moveToFrontFrom(Worklist from, PoolWorkqueue pwq, byte where) {
-        int moved = 0;
-        WorkNode n = from.head.prev;
-        while (n != from.head) {
-            WorkNode before = n.prev;
-            if (n.pwq == pwq) {
-                from.remove(n);
-                addFirst(n);
-                n.where = where;
-                moved++;
-            }
-            n = before;
+    public void add(WorkNode n) {
+        size++;
+        if (!byPriority) {
+            n.baseList = 0;
+            linkBase(n, 1);
+            return;
         }
-        return moved;
+        int base = n.prio;
+        n.baseList = (byte) base;
+        linkBase(n, (base << 1) | 1);
+        int lent = n.maxLent();
+        if (lent > base) { // n.lentList is -1 while n is on no list
+            linkLent(n, lent);
+        }
     }
 
-    /** The oldest node, or null. */
+    /** The node {@link #poll()} would return, or null. */
     public WorkNode peek() {
-        return size == 0 ? null : head.next;
-    }
-
-    /** The oldest node that counts against {@code pwq}, or null; O(size) (rescuers only). */
-    public WorkNode firstOf(PoolWorkqueue pwq) {
-        for (WorkNode n = head.next; n != head; n = n.next) {
-            if (n.pwq == pwq) {
-                return n;
-            }
-        }
-        return null;
-    }
-
-    /** The node after {@code n} (oldest first), or null at the tail; for walks under the lock. */
-    public WorkNode after(WorkNode n) {
-        WorkNode next = n.next;
-        return next == head ? null : next;
-    }
-
-    /** Removes and returns the oldest node, or null. */
-    public WorkNode poll() {
-        if (size == 0) {
+        int b = bits;
+        if (b == 0) {
             return null;
         }
-        WorkNode n = head.next;
-        remove(n);
+        int i = 31 - Integer.numberOfLeadingZeros(b);
+        WorkNode h = heads[i];
+        return (i & 1) == 1 ? h.next : h.lentNext;
+    }
+
+    /** Removes and returns the first node of the highest non-empty list, or null. */
+    public WorkNode poll() {
+        int b = bits;
+        if (b == 0) {
+            return null;
+        }
+        int i = 31 - Integer.numberOfLeadingZeros(b);
+        WorkNode h = heads[i];
+        size--;
+        if ((i & 1) == 1) {
+            WorkNode n = h.next;
+            unlinkBase(n, i); // in no lent list: it would have been polled from there (class comment)
+            return n;
+        }
+        WorkNode n = h.lentNext;
+        unlinkLent(n);
+        unlinkBase(n, (n.baseList << 1) | 1);
         return n;
     }
 
     /** Unlinks {@code n}, which must be on this list. */
     public void remove(WorkNode n) {
-        n.prev.next = n.next;
-        n.next.prev = n.prev;
+        unlinkBase(n, (n.baseList << 1) | 1);
+        if (n.lentList >= 0) {
+            unlinkLent(n);
+        }
+        size--;
+    }
+
+    /**
+     * Moves {@code n}, which must be on this list, to where the level lent to it now puts it: into
+     * the lent list of that level if it is above the node's own, else out of any lent list (back
+     * to its place in its base list). O(1).
+     */
+    public void reposition(WorkNode n) {
+        if (!byPriority) {
+            return;
+        }
+        int want = n.maxLent();
+        if (want <= n.baseList) {
+            want = -1;
+        }
+        if (want == n.lentList) {
+            return;
+        }
+        if (n.lentList >= 0) {
+            unlinkLent(n);
+        }
+        if (want >= 0) {
+            linkLent(n, want);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Scans, for lends only (slow path): O(length).
+
+    /** Adds to {@code out} every node {@link #poll()} would return before {@code stop}. */
+    void collectBefore(WorkNode stop, List<WorkNode> out) {
+        collect(n -> true, stop, out, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Adds to {@code out}, in the order {@link #poll()} would return them, up to {@code max} nodes
+     * that match {@code which}.
+     */
+    void collect(Predicate<WorkNode> which, List<WorkNode> out, int max) {
+        collect(which, null, out, max);
+    }
+
+    /** Visits the nodes in poll order until {@code stop} (exclusive) or {@code max} matches. */
+    private void collect(Predicate<WorkNode> which, WorkNode stop, List<WorkNode> out, int max) {
+        int found = 0;
+        for (int i = heads.length - 1; i >= 0; i--) {
+            WorkNode h = heads[i];
+            boolean base = (i & 1) == 1;
+            for (WorkNode n = base ? h.next : h.lentNext; n != h; n = base ? n.next : n.lentNext) {
+                if (n == stop || found >= max) {
+                    return;
+                }
+                if (base && n.lentList >= 0) {
+                    continue; // listed already, with its (higher) lent list
+                }
+                if (which.test(n)) {
+                    out.add(n);
+                    found++;
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Freezing and rescuers (slow paths).
+
+    /**
+     * Moves every node of {@code from} that counts against {@code pwq} to the front of this list
+     * (the front of its level), keeping their order, and marks them {@code where}: freezing takes
+     * unstarted works back to the inactive list. O(size of {@code from}).
+     *
+     * @return how many were moved
+     */
+    int moveToFrontFrom(Worklist from, PoolWorkqueue pwq, byte where) {
+        List<WorkNode> moving = new java.util.ArrayList<>();
+        from.collect(n -> n.pwq == pwq, moving, Integer.MAX_VALUE);
+        for (int k = moving.size() - 1; k >= 0; k--) {
+            WorkNode n = moving.get(k);
+            from.remove(n);
+            addFirst(n);
+            n.where = where;
+        }
+        return moving.size();
+    }
+
+    /** As {@link #add}, but at the head of the node's base list. */
+    private void addFirst(WorkNode n) {
+        size++;
+        int base = byPriority ? n.prio : 0;
+        n.baseList = (byte) base;
+        int i = (base << 1) | 1;
+        WorkNode h = heads[i];
+        WorkNode first = h.next;
+        n.prev = h;
+        n.next = first;
+        first.prev = n;
+        h.next = n;
+        bits |= 1 << i;
+        int lent = byPriority ? n.maxLent() : -1;
+        if (lent > base) {
+            linkLent(n, lent);
+        }
+    }
+
+    /** The first node, in poll order, that counts against {@code pwq}, or null (rescuers). */
+    WorkNode firstOf(PoolWorkqueue pwq) {
+        List<WorkNode> one = new java.util.ArrayList<>(1);
+        collect(n -> n.pwq == pwq, one, 1);
+        return one.isEmpty() ? null : one.get(0);
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    private void linkBase(WorkNode n, int i) {
+        WorkNode h = heads[i];
+        WorkNode last = h.prev;
+        n.prev = last;
+        n.next = h;
+        last.next = n;
+        h.prev = n;
+        bits |= 1 << i;
+    }
+
+    private void unlinkBase(WorkNode n, int i) {
+        WorkNode nx = n.next;
+        WorkNode pv = n.prev;
+        pv.next = nx;
+        nx.prev = pv;
         n.next = null;
         n.prev = null;
-        size--;
+        if (pv == nx) { // only the sentinel is left
+            bits &= ~(1 << i);
+        }
+    }
+
+    private void linkLent(WorkNode n, int level) {
+        int i = level << 1;
+        WorkNode h = heads[i];
+        WorkNode last = h.lentPrev;
+        n.lentPrev = last;
+        n.lentNext = h;
+        last.lentNext = n;
+        h.lentPrev = n;
+        n.lentList = (byte) level;
+        bits |= 1 << i;
+    }
+
+    private void unlinkLent(WorkNode n) {
+        int i = n.lentList << 1;
+        WorkNode nx = n.lentNext;
+        WorkNode pv = n.lentPrev;
+        pv.lentNext = nx;
+        nx.lentPrev = pv;
+        n.lentNext = null;
+        n.lentPrev = null;
+        n.lentList = -1;
+        if (pv == nx) {
+            bits &= ~(1 << i);
+        }
     }
 }

@@ -36,6 +36,11 @@ public final class WorkqueueCore {
     /** One pwq per CPU pool (bound) or a single one (unbound, ordered). Fixed at creation. */
     final PoolWorkqueue[] pwqs;
 
+    /**
+     * Priority level of works queued without one (0 = LOW .. 3 = URGENT); set once by the builder
+     * before the workqueue is published ({@link #initDefaultPriority}).
+     */
+    private int defaultPriority = Inheritance.NORMAL;
     /** Written under {@link #flushLock} by setMaxActive; each pwq keeps its own copy. */
     private volatile int maxActive;
     /** Takes part in freezing; written once by {@link #makeFreezable} before the queue is used. */
@@ -104,6 +109,15 @@ public final class WorkqueueCore {
 
     public int maxActive() {
         return maxActive;
+    }
+
+    /** Sets the default priority level; called once, before the workqueue is published. */
+    public void initDefaultPriority(int level) {
+        this.defaultPriority = level;
+    }
+
+    public int defaultPriority() {
+        return defaultPriority;
     }
 
     /** A statistics snapshot: sums over the pwqs, each read under its pool lock. */
@@ -186,10 +200,16 @@ public final class WorkqueueCore {
      * @return false if it was already pending
      */
     public boolean queue(WorkNode n, int cpu) {
+        return queue(n, cpu, defaultPriority);
+    }
+
+    /** As {@link #queue(WorkNode, int)}, at priority level {@code prio} (0 = LOW .. 3 = URGENT). */
+    public boolean queue(WorkNode n, int cpu, int prio) {
         checkAccepting();
         if (!n.tryClaim()) {
             return false;
         }
+        n.prio = (byte) prio;
         n.pinned = cpu >= 0 && !unbound;
         enqueue(n, cpu);
         return true;
@@ -201,6 +221,7 @@ public final class WorkqueueCore {
         if (!n.tryClaim()) {
             return false;
         }
+        n.prio = (byte) defaultPriority;
         n.arm(this, cpu, delayNanos);
         return true;
     }
@@ -218,6 +239,7 @@ public final class WorkqueueCore {
                 return true;
             }
             if (n.tryClaim()) {
+                n.prio = (byte) defaultPriority;
                 place(n, cpu, delayNanos);
                 return false;
             }
@@ -304,7 +326,16 @@ public final class WorkqueueCore {
         checkNotOwnWork("flushes");
         long[] target = {-1};
         waitUntil(() -> (target[0] = tryFlip()) >= 0);
-        waitUntil(() -> isDrainedThrough(target[0]));
+        if (isDrainedThrough(target[0])) {
+            return;
+        }
+        // lend the caller's priority to what it now waits for: the works of the older colors
+        Lend lend = Inheritance.beginQueue(this);
+        try {
+            waitUntil(() -> isDrainedThrough(target[0]));
+        } finally {
+            Inheritance.end(lend);
+        }
     }
 
     /**

@@ -72,7 +72,9 @@ final class Report {
             sb.append('\n');
         }
         sb.append("\nwall: first submission to last completion (http: the load generator's first request to last "
-                + "response; **bold**: best of the column). thr: most live "
+                + "response; priority-inversion: the high-priority flush's latency with priority inheritance, "
+                + "cmwq only, the latency without it in the details; **bold**: best of the column; –: not run, "
+                + "the scenario does not apply). thr: most live "
                 + "platform threads during the run minus those alive before the executor was made (virtual "
                 + "threads are not counted, their carriers are; http: the server JVM's, its HttpServer dispatcher "
                 + "thread included; on deadlock/timeout, the count when it was "
@@ -226,6 +228,9 @@ final class Report {
             return "";
         }
         double s = nanos / 1e9;
+        if (s < 0.01) { // priority-inversion's latencies
+            return String.format(Locale.ROOT, "%.2f ms", nanos / 1e6);
+        }
         if (s < 0.1) {
             return String.format(Locale.ROOT, "%.3f s", s);
         }

@@ -22,6 +22,14 @@ interface Scenario {
 
     void run(RunContext ctx) throws Exception;
 
+    /**
+     * Whether the scenario means anything for {@code peer}; the harness skips the other pairs (a
+     * "–" in the tables). Default: every peer.
+     */
+    default boolean supports(Peer peer) {
+        return true;
+    }
+
     /** Wraps a task body: records its latency from {@code submittedAt}, counts it, keeps errors. */
     static Runnable task(RunContext ctx, Waits.Completion done, long[] latency, int index, long submittedAt,
             ThrowingRunnable body) {

@@ -9,12 +9,9 @@ import java.util.Locale;
  * <p>To add a scenario, implement {@link Scenario} (sizes go in {@link Sizes}) and add it to
  * {@link #ALL}; the harness, the tables, the CSV and the charts pick it up. {@code http}
  * ({@link HttpScenario}) loads a JDK {@code HttpServer} from a second JVM ({@link HttpLoad}) on
- * loopback; latency percentiles matter most there. Planned next:
- * <ul>
- *   <li>{@code priority-inversion}: a high-priority flush behind a backlog of low-priority works,
- *       with and without inheritance (DESIGN.md section 6), for the executors that have a notion
- *       of priority.
- * </ul>
+ * loopback; latency percentiles matter most there. {@code priority-inversion}
+ * ({@link PriorityInversionScenario}) runs for cmwq only ({@link Scenario#supports}): no peer has
+ * priority inheritance.
  */
 final class Scenarios {
     private Scenarios() {}
@@ -26,8 +23,8 @@ final class Scenarios {
             new MixedScenario(false),
             new FanoutScenario(),
             new ManySubsystemsScenario(),
-            new HttpScenario()
-            // new PriorityInversionScenario(): see the class comment
+            new HttpScenario(),
+            new PriorityInversionScenario()
     );
 
     static Scenario byId(String id) {

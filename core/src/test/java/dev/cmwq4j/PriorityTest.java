@@ -1,0 +1,533 @@
+package dev.cmwq4j;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Priorities and priority inheritance: the order works run in, with and without waiters.
+ *
+ * <p>Each test holds its pool's only running worker in a {@link Gate} (a spin, so the monitor
+ * sees it on the CPU and never uncounts it) while it queues works and starts waiters, then opens
+ * the gate and checks the order the works ran in. The runs are recorded by the works themselves,
+ * one at a time on one pool.
+ */
+class PriorityTest {
+    /** Long enough that the monitor never flags a gate as CPU-intensive during a test. */
+    private static final Duration NEVER = Duration.ofMinutes(10);
+    private static final Duration BOUND = Duration.ofSeconds(30);
+
+    /** One CPU index; a spinning work is never taken out of the running count. */
+    private static Cmwq oneCpu(boolean inheritance) {
+        return Cmwq.builder().cpus(1).cpuIntensiveThreshold(NEVER).priorityInheritance(inheritance).build();
+    }
+
+    /**
+     * The gates of a test, opened when it ends however it ends: declared after the Cmwq in the
+     * try-with-resources, so they open before close() drains (a failed assertion never hangs).
+     */
+    private static final class Gates implements AutoCloseable {
+        private final List<Gate> all = new ArrayList<>();
+
+        Gate gate(ConcurrentLinkedQueue<String> order, String name) {
+            Gate g = new Gate(order, name);
+            all.add(g);
+            return g;
+        }
+
+        @Override
+        public void close() {
+            for (Gate g : all) {
+                g.open = true;
+            }
+        }
+    }
+
+    /** A work that spins until opened: holds its worker, which stays counted. */
+    private static final class Gate {
+        final CountDownLatch entered = new CountDownLatch(1);
+        volatile boolean open;
+        final Work work;
+
+        Gate(ConcurrentLinkedQueue<String> order, String name) {
+            work = new Work(() -> {
+                if (order != null) {
+                    order.add(name);
+                }
+                entered.countDown();
+                while (!open) {
+                    Thread.onSpinWait();
+                }
+            });
+        }
+
+        void awaitEntered() throws InterruptedException {
+            assertThat(entered.await(BOUND.toSeconds(), TimeUnit.SECONDS)).as("gate entered").isTrue();
+        }
+    }
+
+    private static Work recording(ConcurrentLinkedQueue<String> order, String name) {
+        return new Work(() -> order.add(name));
+    }
+
+    /** Starts a thread at Java priority {@code threadPriority} that runs {@code body}. */
+    private static Thread waiter(int threadPriority, Runnable body) {
+        Thread t = new Thread(body, "waiter-" + threadPriority);
+        t.setPriority(threadPriority);
+        t.start();
+        return t;
+    }
+
+    private static void awaitEffective(Work w, Priority p) {
+        Awaitility.await().atMost(BOUND).until(() -> w.node.effectivePriority() == p.ordinal());
+    }
+
+    /**
+     * Waits until {@code n} runs were recorded, by polling: a flush or a get here would lend the
+     * test thread's priority and move the works it waits for.
+     */
+    private static void awaitRuns(ConcurrentLinkedQueue<String> order, int n) {
+        Awaitility.await().atMost(BOUND).until(() -> order.size() >= n);
+    }
+
+    private static List<String> names(String prefix, int n) {
+        List<String> l = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            l.add(prefix + i);
+        }
+        return l;
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    @Test
+    void worksRunByPriorityAndFifoWithinAPriority() throws Exception {
+        try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
+            Workqueue wq = c.workqueue("mixed").build();
+            Gate gate = gates.gate(null, "gate");
+            wq.queue(gate.work);
+            gate.awaitEntered();
+            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+            Priority[] cycle = {Priority.LOW, Priority.URGENT, Priority.NORMAL, Priority.HIGH, Priority.NORMAL,
+                Priority.LOW, Priority.HIGH, Priority.URGENT};
+            List<String> expected = new ArrayList<>();
+            List<List<String>> byLevel = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(),
+                    new ArrayList<>());
+            for (int i = 0; i < 40; i++) {
+                Priority p = cycle[i % cycle.length];
+                String name = p + "-" + i;
+                byLevel.get(p.ordinal()).add(name);
+                assertThat(i % 3 == 0 ? wq.queue(recording(order, name), p)
+                        : wq.queueOn(0, recording(order, name), p)).isTrue();
+            }
+            for (int level = 3; level >= 0; level--) {
+                expected.addAll(byLevel.get(level));
+            }
+            gate.open = true;
+            awaitRuns(order, 40);
+            assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
+        }
+    }
+
+    @Test
+    void aHighPriorityFlushJumpsABacklogOfLowPriorityWorks() throws Exception {
+        try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
+            Workqueue wq = c.workqueue("background").priority(Priority.LOW).build();
+            List<String> order = runBehindBacklog(wq, true, gates);
+            // the flushed work ran first, then the backlog in queueing order
+            List<String> expected = new ArrayList<>(List.of("x"));
+            expected.addAll(names("b", 50));
+            assertThat(order).containsExactlyElementsOf(expected);
+        }
+    }
+
+    @Test
+    void withoutInheritanceTheSameFlushWaitsBehindTheBacklog() throws Exception {
+        try (Cmwq c = oneCpu(false); Gates gates = new Gates()) {
+            Workqueue wq = c.workqueue("background").priority(Priority.LOW).build();
+            List<String> order = runBehindBacklog(wq, false, gates);
+            List<String> expected = new ArrayList<>(names("b", 50));
+            expected.add("x");
+            assertThat(order).containsExactlyElementsOf(expected);
+        }
+    }
+
+    /**
+     * A gate, 50 backlog works, then x, all LOW; a thread at Java priority 8 (HIGH) flushes x.
+     * Returns the run order after the gate.
+     */
+    private static List<String> runBehindBacklog(Workqueue wq, boolean inheritance, Gates gates) throws Exception {
+        ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+        Gate gate = gates.gate(null, "gate");
+        wq.queue(gate.work);
+        gate.awaitEntered();
+        for (String name : names("b", 50)) {
+            wq.queue(recording(order, name));
+        }
+        Work x = recording(order, "x");
+        wq.queue(x);
+        CountDownLatch flushing = new CountDownLatch(1);
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        Thread high = waiter(8, () -> {
+            try {
+                assertThat(Priority.current()).isEqualTo(Priority.HIGH);
+                flushing.countDown();
+                assertThat(x.flush()).isTrue();
+                assertThat(order).contains("x");
+            } catch (Throwable t) {
+                failed.set(t);
+            }
+        });
+        flushing.await();
+        if (inheritance) {
+            awaitEffective(x, Priority.HIGH);
+        } else {
+            // the waiter lends nothing: wait until it is parked in the flush
+            Awaitility.await().atMost(BOUND).until(() -> high.getState() == Thread.State.WAITING);
+            assertThat(x.node.effectivePriority()).isEqualTo(Priority.LOW.ordinal());
+        }
+        gate.open = true;
+        high.join(BOUND.toMillis());
+        assertThat(high.isAlive()).isFalse();
+        assertThat(failed.get()).isNull();
+        awaitRuns(order, 51);
+        assertThat(x.node.lentCounts()).as("lends taken back").isZero();
+        assertThat(x.node.effectivePriority()).isEqualTo(Priority.LOW.ordinal());
+        return new ArrayList<>(order);
+    }
+
+    @Test
+    void theBoostEndsWithTheWaitAndTheWorkGoesBackToItsPlace() throws Exception {
+        try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
+            Workqueue wq = c.workqueue("background").priority(Priority.LOW).build();
+            ExecutorService es = wq.asExecutorService();
+            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+            Gate gate = gates.gate(null, "gate");
+            wq.queue(gate.work);
+            gate.awaitEntered();
+            for (String name : names("a", 10)) {
+                wq.queue(recording(order, name));
+            }
+            Future<?> f = es.submit(() -> order.add("f"));
+            for (String name : names("b", 10)) {
+                wq.queue(recording(order, name));
+            }
+            AtomicReference<Throwable> outcome = new AtomicReference<>();
+            Thread urgent = waiter(Thread.MAX_PRIORITY, () -> {
+                try {
+                    f.get();
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            });
+            Work fWork = workOf(es, f);
+            awaitEffective(fWork, Priority.URGENT);
+            urgent.interrupt(); // the wait ends without the task having run
+            urgent.join(BOUND.toMillis());
+            assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
+            assertThat(fWork.node.lentCounts()).as("lends taken back").isZero();
+            assertThat(fWork.node.effectivePriority()).isEqualTo(Priority.LOW.ordinal());
+            gate.open = true;
+            awaitRuns(order, 21); // polls: a wait here would lend to f again
+            // f is back where it was queued: after a0..a9, before b0..b9
+            List<String> expected = new ArrayList<>(names("a", 10));
+            expected.add("f");
+            expected.addAll(names("b", 10));
+            assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
+        }
+    }
+
+    /** The work behind a future of the executor view: the one lent to while a get waits. */
+    private static Work workOf(ExecutorService es, Future<?> f) throws Exception {
+        java.lang.reflect.Field field = f.getClass().getDeclaredField("work");
+        field.setAccessible(true);
+        Awaitility.await().atMost(BOUND).until(() -> field.get(f) != null);
+        return (Work) field.get(f);
+    }
+
+    @Test
+    void theBoostPropagatesThroughAnOrderedQueue() throws Exception {
+        // one worker thread in all, so the unbound pool runs one work at a time
+        try (Cmwq c = Cmwq.builder().cpus(1).maxThreads(1).createCooldown(Duration.ofMinutes(1))
+                .cpuIntensiveThreshold(NEVER).build(); Gates gates = new Gates()) {
+            Workqueue bulk = c.workqueue("bulk").unbound().priority(Priority.LOW).build();
+            Workqueue ordered = c.workqueue("ordered").ordered().priority(Priority.LOW).build();
+            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+            Gate gate = gates.gate(null, "gate");
+            bulk.queue(gate.work);
+            gate.awaitEntered();
+            for (String name : names("u", 20)) {
+                bulk.queue(recording(order, name));
+            }
+            Work[] o = new Work[4];
+            for (int i = 0; i < o.length; i++) {
+                o[i] = recording(order, "o" + i);
+                ordered.queue(o[i]);
+            }
+            Thread high = waiter(8, o[3]::flush);
+            // o3 waits behind o0..o2 in its ordered queue: all four are lent HIGH
+            for (Work w : o) {
+                awaitEffective(w, Priority.HIGH);
+            }
+            gate.open = true;
+            high.join(BOUND.toMillis());
+            assertThat(high.isAlive()).isFalse();
+            awaitRuns(order, 24);
+            List<String> expected = new ArrayList<>(names("o", 4));
+            expected.addAll(names("u", 20));
+            assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
+            for (Work w : o) {
+                assertThat(w.node.lentCounts()).isZero();
+            }
+        }
+    }
+
+    /**
+     * Two CPUs: cpu1 is held by a gate, with a backlog and then {@code b} queued on it (pinned, so
+     * that a worker of cpu0 may not run {@code b} in place: it must really wait for it).
+     */
+    private static Cmwq twoCpus() {
+        return Cmwq.builder().cpus(2).cpuIntensiveThreshold(NEVER).priorityInheritance(true).build();
+    }
+
+    @Test
+    void theBoostPropagatesThroughAChainOfTwoWaits() throws Exception {
+        try (Cmwq c = twoCpus(); Gates gates = new Gates()) {
+            Workqueue wq = c.workqueue("background").priority(Priority.LOW).build();
+            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+            Gate hold = gates.gate(null, "hold");
+            wq.queueOn(1, hold.work);
+            hold.awaitEntered();
+            for (String name : names("n", 20)) {
+                wq.queueOn(1, recording(order, name));
+            }
+            Work b = recording(order, "b");
+            wq.queueOn(1, b);
+            Work a = new Work(() -> {
+                order.add("a");
+                b.flush(); // a's worker waits for b: it lends b a's priority
+                order.add("a-end");
+            });
+            wq.queueOn(0, a);
+            await().atMost(BOUND).until(() -> c.poolStats().get(0).blocked() == 1); // a waits for b
+            assertThat(b.node.effectivePriority()).as("a runs at LOW").isEqualTo(Priority.LOW.ordinal());
+            Thread high = waiter(8, a::flush);
+            awaitEffective(a, Priority.HIGH);
+            awaitEffective(b, Priority.HIGH); // through a's wait
+            hold.open = true;
+            high.join(BOUND.toMillis());
+            assertThat(high.isAlive()).isFalse();
+            awaitRuns(order, 23);
+            List<String> runs = new ArrayList<>(order);
+            assertThat(runs.indexOf("b")).as("b ran before the backlog").isLessThan(runs.indexOf("n0"));
+            assertThat(runs.indexOf("a-end")).isGreaterThan(runs.indexOf("b"));
+            assertThat(runs.stream().filter(s -> s.startsWith("n")).toList()).containsExactlyElementsOf(names("n", 20));
+            assertThat(a.node.lentCounts()).isZero();
+            assertThat(b.node.lentCounts()).isZero();
+        }
+    }
+
+    @Test
+    void aWorkqueueFlushLendsToTheWorksQueuedBeforeIt() throws Exception {
+        try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
+            Workqueue bulk = c.workqueue("bulk").priority(Priority.LOW).build();
+            Workqueue mine = c.workqueue("mine").priority(Priority.LOW).build();
+            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+            Gate gate = gates.gate(null, "gate");
+            bulk.queue(gate.work);
+            gate.awaitEntered();
+            for (String name : names("b", 20)) {
+                bulk.queue(recording(order, name));
+            }
+            Work[] m = new Work[3];
+            for (int i = 0; i < m.length; i++) {
+                m[i] = recording(order, "m" + i);
+                mine.queue(m[i]);
+            }
+            Thread high = waiter(8, mine::flush);
+            for (Work w : m) {
+                awaitEffective(w, Priority.HIGH);
+            }
+            gate.open = true;
+            high.join(BOUND.toMillis());
+            assertThat(high.isAlive()).isFalse();
+            awaitRuns(order, 23);
+            List<String> expected = new ArrayList<>(names("m", 3));
+            expected.addAll(names("b", 20));
+            assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
+            for (Work w : m) {
+                assertThat(w.node.lentCounts()).isZero();
+            }
+        }
+    }
+
+    @Test
+    void behindMaxActiveTheWorksHoldingTheSlotsAreLentToo() throws Exception {
+        try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
+            Workqueue bulk = c.workqueue("bulk").priority(Priority.LOW).build();
+            Workqueue limited = c.workqueue("limited").maxActive(1).priority(Priority.LOW).build();
+            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+            Gate gate = gates.gate(null, "gate");
+            bulk.queue(gate.work);
+            gate.awaitEntered();
+            for (String name : names("b", 20)) {
+                bulk.queue(recording(order, name));
+            }
+            Work m0 = recording(order, "m0"); // active: holds the one slot, behind the bulk
+            Work m1 = recording(order, "m1"); // inactive: waits for the slot
+            Work m2 = recording(order, "m2"); // inactive, queued after m1
+            limited.queue(m0);
+            limited.queue(m1);
+            limited.queue(m2);
+            Thread high = waiter(8, m2::flush);
+            awaitEffective(m2, Priority.HIGH);
+            awaitEffective(m0, Priority.HIGH);
+            assertThat(m1.node.effectivePriority()).as("m1 need not run first").isEqualTo(Priority.LOW.ordinal());
+            gate.open = true;
+            high.join(BOUND.toMillis());
+            assertThat(high.isAlive()).isFalse();
+            awaitRuns(order, 23);
+            List<String> runs = new ArrayList<>(order);
+            // m0 frees the slot, m2 takes it ahead of m1, then the bulk; m1 whenever the slot frees again
+            assertThat(runs.subList(0, 2)).containsExactly("m0", "m2");
+            assertThat(runs.stream().filter(s -> s.startsWith("b")).toList()).containsExactlyElementsOf(names("b", 20));
+            assertThat(runs).contains("m1");
+        }
+    }
+
+    @Test
+    void behindManySlotsTheWaitedWorkTakesTheFirstFreeOne() throws Exception {
+        try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
+            Workqueue wq = c.workqueue("background").maxActive(8).priority(Priority.LOW).build();
+            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+            Gate gate = gates.gate(null, "gate"); // holds one of the 8 slots
+            wq.queue(gate.work);
+            gate.awaitEntered();
+            for (String name : names("b", 30)) { // 7 take the other slots, 23 wait for one
+                wq.queue(recording(order, name));
+            }
+            Work x = recording(order, "x");
+            wq.queue(x);
+            Thread high = waiter(8, x::flush);
+            awaitEffective(x, Priority.HIGH);
+            gate.open = true;
+            high.join(BOUND.toMillis());
+            assertThat(high.isAlive()).isFalse();
+            awaitRuns(order, 31);
+            // one slot holder is lent HIGH and runs first; x takes the slot it frees. (Lending to all
+            // 7 slot holders would have made x the 8th.)
+            assertThat(new ArrayList<>(order).subList(0, 2)).containsExactly("b0", "x");
+        }
+    }
+
+    @Test
+    void cancelSyncLendsToTheRunningInstanceThroughItsWait() throws Exception {
+        try (Cmwq c = twoCpus(); Gates gates = new Gates()) {
+            Workqueue wq = c.workqueue("background").priority(Priority.LOW).build();
+            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+            Gate hold = gates.gate(null, "hold");
+            wq.queueOn(1, hold.work);
+            hold.awaitEntered();
+            for (String name : names("n", 10)) {
+                wq.queueOn(1, recording(order, name));
+            }
+            Work b = recording(order, "b");
+            wq.queueOn(1, b);
+            Work a = new Work(() -> b.flush());
+            wq.queueOn(0, a);
+            await().atMost(BOUND).until(() -> c.poolStats().get(0).blocked() == 1); // a waits for b
+            Thread high = waiter(8, a::cancelSync); // a runs: cancelSync waits for it
+            awaitEffective(b, Priority.HIGH);
+            hold.open = true;
+            high.join(BOUND.toMillis());
+            assertThat(high.isAlive()).isFalse();
+            awaitRuns(order, 11);
+            List<String> runs = new ArrayList<>(order);
+            assertThat(runs.get(0)).as("b ran before the backlog").isEqualTo("b");
+            assertThat(b.node.lentCounts()).isZero();
+        }
+    }
+
+    @Test
+    void defaultsAndBadInput() throws Exception {
+        try (Cmwq c = oneCpu(true)) {
+            assertThat(c.workqueue("n").build().priority()).isEqualTo(Priority.NORMAL);
+            assertThat(c.workqueue("h").highPriority().build().priority()).isEqualTo(Priority.HIGH);
+            assertThat(c.workqueue("hl").highPriority().priority(Priority.LOW).build().priority())
+                    .isEqualTo(Priority.LOW);
+            Workqueue wq = c.workqueue("u").priority(Priority.URGENT).build();
+            assertThat(wq.priority()).isEqualTo(Priority.URGENT);
+            Work w = new Work(() -> {});
+            assertThatThrownBy(() -> wq.queue(w, null)).isInstanceOf(NullPointerException.class)
+                    .hasMessageContaining("priority");
+            assertThatThrownBy(() -> wq.queueOn(0, w, null)).isInstanceOf(NullPointerException.class);
+            assertThatThrownBy(() -> wq.queueOn(1, w, Priority.LOW)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> c.workqueue("x").priority(null)).isInstanceOf(NullPointerException.class);
+            assertThat(w.isPending()).as("nothing queued by bad input").isFalse();
+            assertThatThrownBy(() -> Priority.ofThreadPriority(0)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("0");
+            assertThat(Priority.ofThreadPriority(1)).isEqualTo(Priority.LOW);
+            assertThat(Priority.ofThreadPriority(4)).isEqualTo(Priority.LOW);
+            assertThat(Priority.ofThreadPriority(5)).isEqualTo(Priority.NORMAL);
+            assertThat(Priority.ofThreadPriority(9)).isEqualTo(Priority.HIGH);
+            assertThat(Priority.ofThreadPriority(10)).isEqualTo(Priority.URGENT);
+            // on a worker: the priority of the work it runs
+            AtomicReference<Priority> seen = new AtomicReference<>();
+            Work probe = new Work(() -> seen.set(Priority.current()));
+            wq.queue(probe, Priority.HIGH);
+            probe.flush();
+            assertThat(seen.get()).isEqualTo(Priority.HIGH);
+            wq.queue(probe);
+            probe.flush();
+            assertThat(seen.get()).isEqualTo(Priority.URGENT);
+        }
+    }
+
+    @Test
+    void aFutureGetLendsToItsTask() throws Exception {
+        try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
+            Workqueue wq = c.workqueue("background").priority(Priority.LOW).build();
+            ExecutorService es = wq.asExecutorService();
+            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+            Gate gate = gates.gate(null, "gate");
+            wq.queue(gate.work);
+            gate.awaitEntered();
+            for (String name : names("b", 20)) {
+                wq.queue(recording(order, name));
+            }
+            Future<String> f = es.submit(() -> {
+                order.add("f");
+                return "done";
+            });
+            AtomicReference<Object> got = new AtomicReference<>();
+            Thread high = waiter(8, () -> {
+                try {
+                    got.set(f.get(BOUND.toSeconds(), TimeUnit.SECONDS));
+                } catch (InterruptedException | ExecutionException | java.util.concurrent.TimeoutException e) {
+                    got.set(e);
+                }
+            });
+            awaitEffective(workOf(es, f), Priority.HIGH);
+            gate.open = true;
+            high.join(BOUND.toMillis());
+            assertThat(got.get()).isEqualTo("done");
+            awaitRuns(order, 21);
+            List<String> expected = new ArrayList<>(List.of("f"));
+            expected.addAll(names("b", 20));
+            assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
+        }
+    }
+}
