@@ -1,5 +1,7 @@
 package dev.cmwq4j;
 
+import static dev.cmwq4j.TestSupport.blockOn;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -17,18 +19,6 @@ import org.junit.jupiter.api.Test;
 
 /** Workqueue.supplyAsync / runAsync futures and Blocking.join. */
 class CompletableFutureTest {
-
-    private static void await(CountDownLatch l) {
-        Blocking.run(() -> {
-            try {
-                if (!l.await(30, TimeUnit.SECONDS)) {
-                    throw new AssertionError("latch not released within 30 s");
-                }
-            } catch (InterruptedException e) {
-                throw new RuntimeException(e);
-            }
-        });
-    }
 
     @Test
     void supplyAsyncCompletesWithTheResultOrTheException() throws Exception {
@@ -129,9 +119,9 @@ class CompletableFutureTest {
             CountDownLatch started = new CountDownLatch(1);
             wq.execute(() -> {
                 started.countDown();
-                await(release);
+                blockOn(release);
             });
-            await(started);
+            blockOn(started);
             AtomicInteger ran = new AtomicInteger();
             CompletableFuture<Void> f = wq.runAsync(ran::incrementAndGet);
             assertThat(f.cancel(false)).isTrue();

@@ -225,22 +225,7 @@ class ConcurrencyManagementTest {
     void surplusIdleWorkersRetireAfterTheIdleTimeout() throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(1).idleTimeout(Duration.ofMillis(200)).build()) {
             Workqueue wq = c.workqueue("burst").build();
-            CountDownLatch allIn = new CountDownLatch(12);
-            CountDownLatch done = new CountDownLatch(12);
-            for (int i = 0; i < 12; i++) {
-                wq.queue(new Work(() -> {
-                    allIn.countDown();
-                    Blocking.run(() -> {
-                        try {
-                            allIn.await();
-                        } catch (InterruptedException e) {
-                            throw new RuntimeException(e);
-                        }
-                    });
-                    done.countDown();
-                }));
-            }
-            assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+            blockAllAtOnce(wq, 12);
             assertThat(c.peakThreads()).isGreaterThanOrEqualTo(12);
             // the kernel keeps two idle workers; the rest retire
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
@@ -256,22 +241,7 @@ class ConcurrencyManagementTest {
     void idleWorkersKeptPastTheTimeoutStayParked() throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(1).idleTimeout(Duration.ofMillis(400)).threadNamePrefix("parked-").build()) {
             Workqueue wq = c.workqueue("kept").build();
-            CountDownLatch allIn = new CountDownLatch(4);
-            CountDownLatch done = new CountDownLatch(4);
-            for (int i = 0; i < 4; i++) {
-                wq.queue(new Work(() -> {
-                    allIn.countDown();
-                    Blocking.run(() -> {
-                        try {
-                            allIn.await();
-                        } catch (InterruptedException e) {
-                            throw new RuntimeException(e);
-                        }
-                    });
-                    done.countDown();
-                }));
-            }
-            assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+            blockAllAtOnce(wq, 4);
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
                     .untilAsserted(() -> assertThat(c.threads()).isLessThanOrEqualTo(2));
             // The two kept idle workers are past their timeout: they must sleep, not poll.
@@ -290,5 +260,19 @@ class ConcurrencyManagementTest {
             }
             assertThat(after - before).as("CPU burnt by idle workers in 1 s (ns)").isLessThan(1_000_000L);
         }
+    }
+
+    /** Queues {@code n} works that block (announced) until all {@code n} block at once; waits for them. */
+    private static void blockAllAtOnce(Workqueue wq, int n) throws InterruptedException {
+        CountDownLatch allIn = new CountDownLatch(n);
+        CountDownLatch done = new CountDownLatch(n);
+        for (int i = 0; i < n; i++) {
+            wq.queue(new Work(() -> {
+                allIn.countDown();
+                TestSupport.blockOn(allIn);
+                done.countDown();
+            }));
+        }
+        assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
     }
 }

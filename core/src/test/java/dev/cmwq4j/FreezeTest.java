@@ -1,5 +1,7 @@
 package dev.cmwq4j;
 
+import static dev.cmwq4j.TestSupport.blockOn;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -19,18 +21,6 @@ import org.junit.jupiter.api.Test;
 
 /** Freezable workqueues: freeze, thaw, the JVM-wide freeze, and their races with queueing. */
 class FreezeTest {
-
-    private static void await(CountDownLatch l) {
-        Blocking.run(() -> {
-            try {
-                if (!l.await(30, TimeUnit.SECONDS)) {
-                    throw new AssertionError("latch not released within 30 s");
-                }
-            } catch (InterruptedException e) {
-                throw new RuntimeException(e);
-            }
-        });
-    }
 
     private static Thread start(String name, Runnable action) {
         Thread t = new Thread(action, name);
@@ -127,9 +117,9 @@ class FreezeTest {
             CountDownLatch release = new CountDownLatch(1);
             other.execute(() -> {
                 holding.countDown();
-                await(release);
+                blockOn(release);
             });
-            await(holding);
+            blockOn(holding);
             List<Integer> order = Collections.synchronizedList(new ArrayList<>());
             for (int i = 0; i < 20; i++) {
                 int n = i;
@@ -233,9 +223,9 @@ class FreezeTest {
             CountDownLatch release = new CountDownLatch(1);
             wq.execute(() -> {
                 started.countDown();
-                await(release);
+                blockOn(release);
             });
-            await(started);
+            blockOn(started);
             AtomicInteger ran = new AtomicInteger();
             assertThat(wq.freeze(Duration.ofMillis(50))).isFalse();
             assertThat(wq.isFrozen()).isTrue();
@@ -263,7 +253,7 @@ class FreezeTest {
             for (int i = 0; i < 3; i++) {
                 wq.execute(() -> {
                     max.accumulateAndGet(now.incrementAndGet(), Math::max);
-                    await(release);
+                    blockOn(release);
                     now.decrementAndGet();
                 });
             }
@@ -295,7 +285,7 @@ class FreezeTest {
                 ranBeforeThaw.set(ran.get());
             });
             outer.queue(waiter);
-            await(waiting);
+            blockOn(waiting);
             passMarkers(c);
             assertThat(ran.get()).isZero();
             frozen.thaw();

@@ -1,5 +1,7 @@
 package dev.cmwq4j;
 
+import static dev.cmwq4j.TestSupport.blockOn;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
@@ -19,18 +21,6 @@ import org.junit.jupiter.api.Test;
  * queue's rules allow it (not ordered, within maxActive, never concurrently with itself).
  */
 class HelpingTest {
-
-    private static void await(CountDownLatch l) {
-        Blocking.run(() -> {
-            try {
-                if (!l.await(30, TimeUnit.SECONDS)) {
-                    throw new AssertionError("latch not released within 30 s");
-                }
-            } catch (InterruptedException e) {
-                throw new RuntimeException(e);
-            }
-        });
-    }
 
     /** Runs {@code body} as a work of {@code wq} and waits for it; rethrows what it threw. */
     private static void inWork(Workqueue wq, Runnable body) {
@@ -118,10 +108,10 @@ class HelpingTest {
             limited.execute(() -> {
                 track.run();
                 blockerStarted.countDown();
-                await(release);
+                blockOn(release);
                 concurrent.decrementAndGet();
             });
-            await(blockerStarted);
+            blockOn(blockerStarted);
             AtomicReference<Thread> inner = new AtomicReference<>();
             Work innerWork = new Work(() -> {
                 track.run();
@@ -156,12 +146,12 @@ class HelpingTest {
                 runners.add(Thread.currentThread());
                 if (runs.incrementAndGet() == 1) {
                     firstStarted.countDown();
-                    await(release);
+                    blockOn(release);
                 }
                 inside.decrementAndGet();
             });
             wq.queueOn(0, shared);
-            await(firstStarted);
+            blockOn(firstStarted);
             inWork(wq, () -> {
                 assertThat(wq.queueOn(0, shared)).isTrue(); // pending again while the first run runs
                 release.countDown();

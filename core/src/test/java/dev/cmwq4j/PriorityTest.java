@@ -303,19 +303,31 @@ class PriorityTest {
         return Cmwq.builder().cpus(2).cpuIntensiveThreshold(NEVER).priorityInheritance(true).build();
     }
 
+    /** Occupies cpu1's worker with a gate work of {@code wq}; returns the gate, entered. */
+    private static Gate holdCpu1(Gates gates, Workqueue wq) throws InterruptedException {
+        Gate hold = gates.gate(null, "hold");
+        wq.queueOn(1, hold.work);
+        hold.awaitEntered();
+        return hold;
+    }
+
+    /** Queues n0..n{count-1} then {@code b} on cpu1, pinned; returns {@code b}. */
+    private static Work behindBacklogOnCpu1(Workqueue wq, ConcurrentLinkedQueue<String> order, int count) {
+        for (String name : names("n", count)) {
+            wq.queueOn(1, recording(order, name));
+        }
+        Work b = recording(order, "b");
+        wq.queueOn(1, b);
+        return b;
+    }
+
     @Test
     void theBoostPropagatesThroughAChainOfTwoWaits() throws Exception {
         try (Cmwq c = twoCpus(); Gates gates = new Gates()) {
             Workqueue wq = c.workqueue("background").priority(Priority.LOW).build();
             ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
-            Gate hold = gates.gate(null, "hold");
-            wq.queueOn(1, hold.work);
-            hold.awaitEntered();
-            for (String name : names("n", 20)) {
-                wq.queueOn(1, recording(order, name));
-            }
-            Work b = recording(order, "b");
-            wq.queueOn(1, b);
+            Gate hold = holdCpu1(gates, wq);
+            Work b = behindBacklogOnCpu1(wq, order, 20);
             Work a = new Work(() -> {
                 order.add("a");
                 b.flush(); // a's worker waits for b: it lends b a's priority
@@ -438,14 +450,8 @@ class PriorityTest {
         try (Cmwq c = twoCpus(); Gates gates = new Gates()) {
             Workqueue wq = c.workqueue("background").priority(Priority.LOW).build();
             ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
-            Gate hold = gates.gate(null, "hold");
-            wq.queueOn(1, hold.work);
-            hold.awaitEntered();
-            for (String name : names("n", 10)) {
-                wq.queueOn(1, recording(order, name));
-            }
-            Work b = recording(order, "b");
-            wq.queueOn(1, b);
+            Gate hold = holdCpu1(gates, wq);
+            Work b = behindBacklogOnCpu1(wq, order, 10);
             Work a = new Work(() -> b.flush());
             wq.queueOn(0, a);
             await().atMost(BOUND).until(() -> c.poolStats().get(0).blocked() == 1); // a waits for b

@@ -68,4 +68,20 @@ final class TestSupport {
             throw new java.io.UncheckedIOException(e);
         }
     }
+
+    /**
+     * Waits for {@code l} as an announced block (so a worker waiting here does not hold up its
+     * pool), at most 30 s.
+     */
+    static void blockOn(java.util.concurrent.CountDownLatch l) {
+        Blocking.run(() -> {
+            try {
+                if (!l.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                    throw new AssertionError("latch not released within 30 s");
+                }
+            } catch (InterruptedException e) {
+                throw new RuntimeException(e);
+            }
+        });
+    }
 }

@@ -145,12 +145,9 @@ final class Events {
         }
         WorkerBlocked e = new WorkerBlocked();
         e.kind = kind;
-        Thread t = w.thread;
-        e.worker = t == null ? "?" : t.getName();
-        PoolWorkqueue pwq = w.currentPwq;
-        WorkNode n = w.current;
-        e.workqueue = pwq == null ? null : pwq.wq.name;
-        e.work = n == null ? null : String.valueOf(n.owner);
+        e.worker = threadName(w);
+        e.workqueue = workqueueName(w);
+        e.work = workName(w);
         e.begin();
         return e;
     }
@@ -163,15 +160,28 @@ final class Events {
     static void cpuIntensive(Worker w, long cpuNanos) {
         if (CPU_INTENSIVE.isEnabled()) {
             CpuIntensive e = new CpuIntensive();
-            Thread t = w.thread;
-            e.worker = t == null ? "?" : t.getName();
-            PoolWorkqueue pwq = w.currentPwq;
-            WorkNode n = w.current;
-            e.workqueue = pwq == null ? null : pwq.wq.name;
-            e.work = n == null ? null : String.valueOf(n.owner);
+            e.worker = threadName(w);
+            e.workqueue = workqueueName(w);
+            e.work = workName(w);
             e.cpuTime = cpuNanos;
             e.commit();
         }
+    }
+
+    private static String threadName(Worker w) {
+        Thread t = w.thread;
+        return t == null ? "?" : t.getName();
+    }
+
+    /** The workqueue of the worker's current work (racy: the worker may move on), or null. */
+    private static String workqueueName(Worker w) {
+        PoolWorkqueue pwq = w.currentPwq;
+        return pwq == null ? null : pwq.wq.name;
+    }
+
+    private static String workName(Worker w) {
+        WorkNode n = w.current;
+        return n == null ? null : String.valueOf(n.owner);
     }
 
     static void mayday(WorkerPool pool, WorkqueueCore wq) {

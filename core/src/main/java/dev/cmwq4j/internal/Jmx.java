@@ -68,26 +68,43 @@ final class Jmx {
      */
     static final long SNAPSHOT_REUSE_NANOS = 20_000_000;
 
-    /** The MXBean of one workqueue: the getters read a snapshot at most 20 ms old. */
-    static final class WorkqueueBean implements WorkqueueMXBean {
-        private final WorkqueueCore wq;
-        /** The last snapshot and when it was taken; racy cache, any caller may replace it. */
-        private volatile WorkqueueStats last;
+    /**
+     * The last snapshot of a bean and when it was taken: a racy cache, any getter may replace it
+     * (two getters racing both take a snapshot; either is fine).
+     */
+    private static final class Snapshot<T> {
+        private final java.util.function.Supplier<T> take;
+        private volatile T last;
         private volatile long lastAt;
 
-        WorkqueueBean(WorkqueueCore wq) {
-            this.wq = wq;
+        Snapshot(java.util.function.Supplier<T> take) {
+            this.take = take;
         }
 
-        private WorkqueueStats s() {
+        T get() {
             long now = System.nanoTime();
-            WorkqueueStats s = last;
+            T s = last;
             if (s == null || now - lastAt > SNAPSHOT_REUSE_NANOS) {
-                s = wq.stats();
+                s = take.get();
                 last = s;
                 lastAt = now;
             }
             return s;
+        }
+    }
+
+    /** The MXBean of one workqueue: the getters read a snapshot at most 20 ms old. */
+    static final class WorkqueueBean implements WorkqueueMXBean {
+        private final WorkqueueCore wq;
+        private final Snapshot<WorkqueueStats> snapshot;
+
+        WorkqueueBean(WorkqueueCore wq) {
+            this.wq = wq;
+            this.snapshot = new Snapshot<>(wq::stats);
+        }
+
+        private WorkqueueStats s() {
+            return snapshot.get();
         }
 
         @Override public String getName() { return wq.name; }
@@ -116,23 +133,15 @@ final class Jmx {
     /** The MXBean of one pool: the getters read a snapshot at most 20 ms old. */
     static final class PoolBean implements WorkerPoolMXBean {
         private final WorkerPool pool;
-        /** The last snapshot and when it was taken; racy cache, any caller may replace it. */
-        private volatile PoolStats last;
-        private volatile long lastAt;
+        private final Snapshot<PoolStats> snapshot;
 
         PoolBean(WorkerPool pool) {
             this.pool = pool;
+            this.snapshot = new Snapshot<>(pool::stats);
         }
 
         private PoolStats s() {
-            long now = System.nanoTime();
-            PoolStats s = last;
-            if (s == null || now - lastAt > SNAPSHOT_REUSE_NANOS) {
-                s = pool.stats();
-                last = s;
-                lastAt = now;
-            }
-            return s;
+            return snapshot.get();
         }
 
         @Override public String getName() { return pool.name; }
