@@ -128,7 +128,11 @@ class FailureHandlingTest {
     @Test
     void stackOverflowLeavesThePoolWorking() throws Exception {
         Recorder rec = new Recorder();
-        try (Cmwq c = newCmwq(1, rec)) {
+        // A deep recursion can burn past the 10 ms CPU-intensive threshold; flagged, it would let
+        // the next work start on another worker, and this test checks that the same worker
+        // survives the overflow and goes on.
+        try (Cmwq c = Cmwq.builder().cpus(1).threadNamePrefix("failure-").failureHandler(rec)
+                .cpuIntensiveThreshold(java.time.Duration.ofSeconds(30)).build()) {
             Workqueue wq = c.workqueue("overflow").build();
             AtomicReference<Thread> overflowThread = new AtomicReference<>();
             Work overflow = new Work(() -> {
