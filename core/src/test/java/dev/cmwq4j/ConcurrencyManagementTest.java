@@ -43,22 +43,7 @@ class ConcurrencyManagementTest {
         try (Cmwq c = Cmwq.builder().cpus(1).build()) {
             Workqueue wq = c.workqueue("blocking").build();
             // Proof of overlap without timing: every work waits until all 10 are blocked at once.
-            CountDownLatch allIn = new CountDownLatch(10);
-            CountDownLatch done = new CountDownLatch(10);
-            for (int i = 0; i < 10; i++) {
-                wq.queue(new Work(() -> {
-                    allIn.countDown();
-                    Blocking.run(() -> {
-                        try {
-                            allIn.await();
-                        } catch (InterruptedException e) {
-                            throw new RuntimeException(e);
-                        }
-                    });
-                    done.countDown();
-                }));
-            }
-            assertThat(done.await(30, TimeUnit.SECONDS)).as("all 10 blocked at once").isTrue();
+            assertThat(TestSupport.blockAllAtOnce(wq, 10, 30)).as("all 10 blocked at once").isTrue();
         }
     }
 
@@ -225,7 +210,7 @@ class ConcurrencyManagementTest {
     void surplusIdleWorkersRetireAfterTheIdleTimeout() throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(1).idleTimeout(Duration.ofMillis(200)).build()) {
             Workqueue wq = c.workqueue("burst").build();
-            blockAllAtOnce(wq, 12);
+            assertThat(TestSupport.blockAllAtOnce(wq, 12, 30)).isTrue();
             assertThat(c.peakThreads()).isGreaterThanOrEqualTo(12);
             // the kernel keeps two idle workers; the rest retire
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
@@ -241,7 +226,7 @@ class ConcurrencyManagementTest {
     void idleWorkersKeptPastTheTimeoutStayParked() throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(1).idleTimeout(Duration.ofMillis(400)).threadNamePrefix("parked-").build()) {
             Workqueue wq = c.workqueue("kept").build();
-            blockAllAtOnce(wq, 4);
+            assertThat(TestSupport.blockAllAtOnce(wq, 4, 30)).isTrue();
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
                     .untilAsserted(() -> assertThat(c.threads()).isLessThanOrEqualTo(2));
             // The two kept idle workers are past their timeout: they must sleep, not poll.
@@ -260,19 +245,5 @@ class ConcurrencyManagementTest {
             }
             assertThat(after - before).as("CPU burnt by idle workers in 1 s (ns)").isLessThan(1_000_000L);
         }
-    }
-
-    /** Queues {@code n} works that block (announced) until all {@code n} block at once; waits for them. */
-    private static void blockAllAtOnce(Workqueue wq, int n) throws InterruptedException {
-        CountDownLatch allIn = new CountDownLatch(n);
-        CountDownLatch done = new CountDownLatch(n);
-        for (int i = 0; i < n; i++) {
-            wq.queue(new Work(() -> {
-                allIn.countDown();
-                TestSupport.blockOn(allIn);
-                done.countDown();
-            }));
-        }
-        assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
     }
 }

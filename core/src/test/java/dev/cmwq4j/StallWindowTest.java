@@ -82,22 +82,7 @@ class StallWindowTest {
         try (Cmwq c = Cmwq.builder().cpus(1).stallWindow(window).build()) {
             Workqueue wq = c.workqueue("w").build();
             // phase 1: three works blocked together leave three workers behind
-            CountDownLatch allIn = new CountDownLatch(3);
-            CountDownLatch done = new CountDownLatch(3);
-            for (int i = 0; i < 3; i++) {
-                wq.queue(new Work(() -> {
-                    allIn.countDown();
-                    Blocking.run(() -> {
-                        try {
-                            allIn.await();
-                        } catch (InterruptedException e) {
-                            throw new RuntimeException(e);
-                        }
-                    });
-                    done.countDown();
-                }));
-            }
-            assertThat(done.await(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(TestSupport.blockAllAtOnce(wq, 3, 60)).isTrue();
             wq.flush();
             int threads = c.threads();
             assertThat(threads).isGreaterThanOrEqualTo(3);

@@ -84,4 +84,21 @@ final class TestSupport {
             }
         });
     }
+
+    /**
+     * Queues {@code n} works on {@code wq} that each block, announced, until all {@code n} are in
+     * at once (proof of overlap without timing); returns whether all finished within the timeout.
+     */
+    static boolean blockAllAtOnce(Workqueue wq, int n, long timeoutSeconds) throws InterruptedException {
+        java.util.concurrent.CountDownLatch allIn = new java.util.concurrent.CountDownLatch(n);
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(n);
+        for (int i = 0; i < n; i++) {
+            wq.queue(new Work(() -> {
+                allIn.countDown();
+                blockOn(allIn);
+                done.countDown();
+            }));
+        }
+        return done.await(timeoutSeconds, java.util.concurrent.TimeUnit.SECONDS);
+    }
 }

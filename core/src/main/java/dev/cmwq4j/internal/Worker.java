@@ -636,8 +636,7 @@ public final class Worker implements Runnable {
             } else if (s == DETECTED && to == BLOCKED) {
                 if (WSTATE.compareAndSet(this, DETECTED, BLOCKED)) {
                     blockOver(DETECTED); // the rest of this block is the announced one
-                    countAnnouncedBlock();
-                    blockEvent = Events.blocked("announced", this);
+                    announcedBlockBegins();
                     return;
                 }
             } else {
@@ -645,8 +644,7 @@ public final class Worker implements Runnable {
             }
         }
         if (to == BLOCKED) {
-            countAnnouncedBlock();
-            blockEvent = Events.blocked("announced", this);
+            announcedBlockBegins();
         }
         leaveNrRunning();
     }
@@ -668,12 +666,14 @@ public final class Worker implements Runnable {
         }
     }
 
-    private void countAnnouncedBlock() {
+    /** An announced block begins: count it (engine and workqueue) and open its JFR event. */
+    private void announcedBlockBegins() {
         engine.blocksAnnounced.increment();
         PoolWorkqueue pwq = currentPwq;
         if (pwq != null) {
             pwq.wq.blocksAnnounced.increment();
         }
+        blockEvent = Events.blocked("announced", this);
     }
 
     private void leaveNrRunning() {
