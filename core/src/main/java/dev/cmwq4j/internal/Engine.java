@@ -122,6 +122,7 @@ public final class Engine {
         }
         unboundNormal = new WorkerPool(this, -1, false);
         unboundHigh = new WorkerPool(this, -1, true);
+        Events.init(); // JFR listener now, not on a worker's first work
         String prefix = c.threadNamePrefix;
         timer = new Timer(r -> new Thread(r, prefix + "timer"));
         monitor = new Monitor(this, prefix + "monitor", c.monitorMinTickNanos, c.monitorMaxTickNanos,

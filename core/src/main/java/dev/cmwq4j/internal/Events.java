@@ -4,6 +4,8 @@ import jdk.jfr.Category;
 import jdk.jfr.Description;
 import jdk.jfr.Enabled;
 import jdk.jfr.Event;
+import jdk.jfr.FlightRecorder;
+import jdk.jfr.FlightRecorderListener;
 import jdk.jfr.Label;
 import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
@@ -14,7 +16,12 @@ import jdk.jfr.Timespan;
  * The JFR events of cmwq4j, named {@code dev.cmwq4j.*}, and the guarded calls that emit them.
  *
  * <h2>Cost</h2>
- * Every call site first asks a preallocated probe of the event class {@code isEnabled()}: with no
+ * No event class is loaded until Flight Recorder is initialized in this JVM (a recording started
+ * by {@code -XX:StartFlightRecording}, {@code jcmd JFR.start} or the {@code Recording} API): loading
+ * one makes JFR set up its metadata and instrument the class, which took ~150 ms of a worker's
+ * first work in a fresh JVM. Until then every call site is one read of {@link #probes}, which is
+ * null. A {@link FlightRecorderListener} creates the probes when the recorder initializes; from
+ * then on each call site asks a preallocated probe of the event class {@code isEnabled()}: with no
  * recording (or the event disabled) that is one read of a field JFR keeps per event class, and
  * nothing is allocated. Defaults keep a recording cheap: the per-work instant events (queued,
  * activated, started) are off unless a recording turns them on; a work's end is recorded only
@@ -81,14 +88,41 @@ final class Events {
         @Label("Workqueue") String workqueue;
     }
 
-    // Probes: never committed, only asked isEnabled().
-    private static final WorkQueued QUEUED = new WorkQueued();
-    private static final WorkActivated ACTIVATED = new WorkActivated();
-    private static final WorkStarted STARTED = new WorkStarted();
-    private static final WorkEnded ENDED = new WorkEnded();
-    private static final WorkerBlocked BLOCKED = new WorkerBlocked();
-    private static final CpuIntensive CPU_INTENSIVE = new CpuIntensive();
-    private static final Mayday MAYDAY = new Mayday();
+    /** Probes: never committed, only asked isEnabled(). Made once JFR is initialized. */
+    private static final class Probes {
+        final WorkQueued queued = new WorkQueued();
+        final WorkActivated activated = new WorkActivated();
+        final WorkStarted started = new WorkStarted();
+        final WorkEnded ended = new WorkEnded();
+        final WorkerBlocked blocked = new WorkerBlocked();
+        final CpuIntensive cpuIntensive = new CpuIntensive();
+        final Mayday mayday = new Mayday();
+    }
+
+    /**
+     * The probes, or null while Flight Recorder is not initialized. Written once, by the
+     * listener's {@code recorderInitialized} (on the thread that initializes the recorder); read
+     * by every call site.
+     */
+    private static volatile Probes probes;
+
+    static {
+        try {
+            FlightRecorder.addListener(new FlightRecorderListener() {
+                @Override
+                public void recorderInitialized(FlightRecorder recorder) {
+                    probes = new Probes();
+                }
+            });
+        } catch (RuntimeException | LinkageError e) {
+            // no Flight Recorder in this runtime: the events stay off
+        }
+    }
+
+    /** Installs the listener (class initialization); called when an engine starts, off the hot path. */
+    static void init() {
+        // the static initializer did it
+    }
 
     private static void fill(WorkEvent e, WorkNode n, PoolWorkqueue pwq) {
         e.workqueue = pwq.wq.name;
@@ -97,7 +131,8 @@ final class Events {
     }
 
     static void queued(WorkNode n, PoolWorkqueue pwq) {
-        if (QUEUED.isEnabled()) {
+        Probes p = probes;
+        if (p != null && p.queued.isEnabled()) {
             WorkQueued e = new WorkQueued();
             fill(e, n, pwq);
             e.commit();
@@ -105,7 +140,8 @@ final class Events {
     }
 
     static void activated(WorkNode n, PoolWorkqueue pwq) {
-        if (ACTIVATED.isEnabled()) {
+        Probes p = probes;
+        if (p != null && p.activated.isEnabled()) {
             WorkActivated e = new WorkActivated();
             fill(e, n, pwq);
             e.commit();
@@ -114,12 +150,13 @@ final class Events {
 
     /** At a work's start: emits WorkStarted; returns the begun WorkEnded event, or null. */
     static Event started(WorkNode n, PoolWorkqueue pwq) {
-        if (STARTED.isEnabled()) {
+        Probes p = probes;
+        if (p != null && p.started.isEnabled()) {
             WorkStarted e = new WorkStarted();
             fill(e, n, pwq);
             e.commit();
         }
-        if (ENDED.isEnabled()) {
+        if (p != null && p.ended.isEnabled()) {
             WorkEnded e = new WorkEnded();
             fill(e, n, pwq);
             e.begin();
@@ -140,7 +177,8 @@ final class Events {
 
     /** A worker left the count for a block: returns the begun event, or null. */
     static Event blocked(String kind, Worker w) {
-        if (!BLOCKED.isEnabled()) {
+        Probes p = probes;
+        if (p == null || !p.blocked.isEnabled()) {
             return null;
         }
         WorkerBlocked e = new WorkerBlocked();
@@ -158,7 +196,8 @@ final class Events {
     }
 
     static void cpuIntensive(Worker w, long cpuNanos) {
-        if (CPU_INTENSIVE.isEnabled()) {
+        Probes p = probes;
+        if (p != null && p.cpuIntensive.isEnabled()) {
             CpuIntensive e = new CpuIntensive();
             e.worker = threadName(w);
             e.workqueue = workqueueName(w);
@@ -185,7 +224,8 @@ final class Events {
     }
 
     static void mayday(WorkerPool pool, WorkqueueCore wq) {
-        if (MAYDAY.isEnabled()) {
+        Probes p = probes;
+        if (p != null && p.mayday.isEnabled()) {
             Mayday e = new Mayday();
             e.pool = pool.name;
             e.workqueue = wq.name;
