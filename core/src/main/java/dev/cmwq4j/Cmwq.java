@@ -257,7 +257,7 @@ public final class Cmwq implements AutoCloseable {
             return this;
         }
 
-        /** Prefix of worker and timer thread names. */
+        /** Prefix of the names of worker, monitor and rescuer threads. */
         public Builder threadNamePrefix(String prefix) {
             this.threadNamePrefix = Objects.requireNonNull(prefix, "threadNamePrefix");
             return this;

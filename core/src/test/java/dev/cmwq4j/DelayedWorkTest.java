@@ -38,6 +38,37 @@ class DelayedWorkTest {
         }
     }
 
+    /**
+     * A Cmwq has one thread besides its workers: the monitor, which also fires the timers. A
+     * delayed work falls due while the monitor watches a pool whose worker blocked (unannounced),
+     * and it still runs.
+     */
+    @Test
+    void oneServiceThreadWatchesAndFiresTimers() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).threadNamePrefix("svc-").build()) {
+            Workqueue wq = c.workqueue("svc").build();
+            CountDownLatch blocked = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            wq.queue(new Work(() -> {
+                blocked.countDown();
+                try {
+                    release.await(); // not announced: only the monitor can see it
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            assertThat(blocked.await(10, TimeUnit.SECONDS)).isTrue();
+            Probe p = new Probe();
+            assertThat(wq.queueDelayed(p.work, Duration.ofMillis(20))).isTrue();
+            assertThat(p.awaitRun()).as("the delayed work ran while a worker was blocked").isTrue();
+            java.util.List<String> names = Thread.getAllStackTraces().keySet().stream()
+                    .map(Thread::getName).filter(n -> n.startsWith("svc-")).toList();
+            assertThat(names).as("threads of this Cmwq").filteredOn("svc-monitor"::equals).hasSize(1);
+            assertThat(names).as("the rest are workers").allMatch(n -> n.matches("svc-(monitor|(cpu\\d+H?|unboundH?)-\\d+)"));
+            release.countDown();
+        }
+    }
+
     @Test
     void firesNoEarlierThanAsked() throws Exception {
         try (Cmwq c = newCmwq(2)) {

@@ -124,8 +124,8 @@ public final class Engine {
         unboundHigh = new WorkerPool(this, -1, true);
         Events.init(); // JFR listener now, not on a worker's first work
         String prefix = c.threadNamePrefix;
-        timer = new Timer(r -> new Thread(r, prefix + "timer"));
-        monitor = new Monitor(this, prefix + "monitor", c.monitorMinTickNanos, c.monitorMaxTickNanos,
+        timer = new Timer();
+        monitor = new Monitor(this, timer, prefix + "monitor", c.monitorMinTickNanos, c.monitorMaxTickNanos,
                 c.watchdogNanos, c.watchdogHandler);
         if (jmx) {
             for (WorkerPool p : pools()) {
@@ -302,7 +302,7 @@ public final class Engine {
     // ------------------------------------------------------------------------------------------
     // Shutdown.
 
-    /** Closes every workqueue (draining it), then stops all workers and the timer. */
+    /** Closes every workqueue (draining it), then stops all workers and the service thread (monitor and timer). */
     public void shutdown() {
         for (WorkqueueCore wq : workqueues) {
             wq.close();
@@ -313,8 +313,7 @@ public final class Engine {
         }
         unboundNormal.close();
         unboundHigh.close();
-        timer.shutdown();
-        monitor.shutdown();
+        monitor.shutdown(); // the timer's thread too
         for (javax.management.ObjectName on : poolNames) {
             Jmx.unregister(on);
         }

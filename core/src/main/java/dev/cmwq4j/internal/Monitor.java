@@ -34,6 +34,13 @@ import java.util.concurrent.locks.LockSupport;
  * to {@link #maxTickNanos} while pools are busy without a backlog; parked while every pool is
  * idle. A stuck pool's next stall deadline is kept exactly. A pool that gets a worker woken, or
  * a backlog forms while the monitor naps, nudges it.
+ *
+ * <h2>The engine's one service thread</h2>
+ * The monitor's thread also fires the engine's {@link Timer} (delayed works, manager passes that
+ * create workers, mayday passes): before each look it fires what is due, and it never parks past
+ * the earliest armed deadline; arming a new earliest entry unparks it. A {@code Cmwq} therefore
+ * has one thread besides its workers (and the rescuers of memReclaim queues), where it had a
+ * timer thread and a monitor thread.
  */
 public final class Monitor implements Runnable {
     private final Engine engine;
@@ -61,9 +68,13 @@ public final class Monitor implements Runnable {
     /** Concurrency-target raises: samples that found every counted worker of a pool blocked. */
     public final java.util.concurrent.atomic.LongAdder targetRaised = new java.util.concurrent.atomic.LongAdder();
 
-    Monitor(Engine engine, String threadName, long minTickNanos, long maxTickNanos, long watchdogNanos,
+    /** The engine's timer, fired by this thread. */
+    private final Timer timer;
+
+    Monitor(Engine engine, Timer timer, String threadName, long minTickNanos, long maxTickNanos, long watchdogNanos,
             java.util.function.Consumer<dev.cmwq4j.WatchdogReport> watchdogHandler) {
         this.engine = engine;
+        this.timer = timer;
         this.watchdogNanos = watchdogNanos;
         this.watchdogHandler = watchdogHandler;
         this.minTickNanos = minTickNanos;
@@ -81,6 +92,7 @@ public final class Monitor implements Runnable {
         this.cpuTimeSupported = supported;
         this.thread = new Thread(this, threadName);
         thread.setDaemon(true);
+        timer.firedBy(thread);
         thread.start();
     }
 
@@ -102,13 +114,18 @@ public final class Monitor implements Runnable {
         long tick = minTickNanos;
         boolean nudged = false;
         while (!stopped) {
+            long timerWait = timer.fireDue(); // -1: nothing armed; 0: more due now
             ticks.increment();
             int state = scan(System.nanoTime());
             if (state == IDLE) {
                 parked = true;
                 // re-check after publishing "parked": a pool that got busy meanwhile nudged us
                 if (scan(System.nanoTime()) == IDLE && !stopped) {
-                    LockSupport.park(this);
+                    if (timerWait < 0) {
+                        LockSupport.park(this);
+                    } else if (timerWait > 0) {
+                        LockSupport.parkNanos(this, timerWait);
+                    }
                 }
                 parked = false;
                 tick = minTickNanos;
@@ -120,6 +137,13 @@ public final class Monitor implements Runnable {
             long due = nextDue - System.nanoTime();
             if (nextDue != Long.MAX_VALUE && due < sleep) {
                 sleep = Math.max(due, MIN_SLEEP_NANOS);
+            }
+            if (timerWait >= 0 && timerWait < sleep) {
+                sleep = timerWait; // a timer entry falls due first
+            }
+            if (sleep == 0) {
+                nudged = false;
+                continue;
             }
             long wakeAt = System.nanoTime() + sleep;
             if (sleep > minTickNanos) {

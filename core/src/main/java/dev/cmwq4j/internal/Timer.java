@@ -1,37 +1,39 @@
 package dev.cmwq4j.internal;
 
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One daemon thread and a binary min-heap of {@link TimerEntry}s: delayed works and pool manager
- * passes (thread creation after the stall window, back-off after failed creation). Arming,
+ * A binary min-heap of {@link TimerEntry}s: delayed works and pool manager passes (thread
+ * creation after the stall window, back-off after failed creation), fired by the engine's one
+ * service thread, the {@link Monitor}'s, between its looks at the pools ({@link #fireDue}). Arming,
  * re-arming and disarming are O(log n) and allocate nothing (the heap array only grows). There is
- * no thread per delayed item.
+ * no thread per delayed item, and no thread of the timer's own.
  *
- * <p>The thread parks until the earliest deadline with {@link LockSupport#parkNanos}, so
+ * <p>The service thread parks until the earliest deadline with {@link LockSupport#parkNanos}, so
  * sub-millisecond deadlines (the 200 us stall window) work. Arming an entry that becomes the new
  * earliest unparks it; an unpark before the park is kept as a permit, so no wake-up is lost.
  */
-public final class Timer implements Runnable {
+public final class Timer {
     private final ReentrantLock lock = new ReentrantLock();
     /** The heap; guarded by {@link #lock}. */
     private TimerEntry[] heap = new TimerEntry[64];
     /** Number of armed entries; guarded by {@link #lock}. */
     private int size;
-    /** Written once by {@link #shutdown}; read by the timer thread. */
-    private volatile boolean stopped;
-    private final Thread thread;
+    /**
+     * The thread that fires the entries (the monitor's), unparked when the earliest deadline
+     * moves; written once by {@link #firedBy} before that thread starts and the engine is shared.
+     */
+    private volatile Thread firer;
 
-    public Timer(ThreadFactory factory) {
-        this.thread = factory.newThread(this);
-        thread.setDaemon(true);
-        thread.start();
-    }
+    /** Most entries fired in one {@link #fireDue} call, so the monitor's looks go on in a flood. */
+    static final int MAX_FIRED_PER_CALL = 64;
 
-    Thread thread() {
-        return thread;
+    public Timer() {}
+
+    /** Names the thread that calls {@link #fireDue}; before it starts. */
+    void firedBy(Thread t) {
+        this.firer = t;
     }
 
     /** Arms {@code e} at {@code deadline}, or moves it there if it is armed already. */
@@ -55,7 +57,7 @@ public final class Timer implements Runnable {
 
     /**
      * The one arming path, in a single critical section: inserts or moves {@code e} as
-     * {@code mode} allows, and unparks the timer thread if {@code e} became the earliest.
+     * {@code mode} allows, and unparks the service thread if {@code e} became the earliest.
      *
      * @return false only for IF_ARMED on an entry that was not armed
      */
@@ -91,7 +93,10 @@ public final class Timer implements Runnable {
             lock.unlock();
         }
         if (earliest) {
-            LockSupport.unpark(thread);
+            Thread t = firer;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
         }
         return true;
     }
@@ -121,45 +126,39 @@ public final class Timer implements Runnable {
         }
     }
 
-    public void shutdown() {
-        stopped = true;
-        LockSupport.unpark(thread);
-    }
-
-    @Override
-    public void run() {
-        while (!stopped) {
-            TimerEntry due = null;
-            long waitNanos = -1;
+    /**
+     * Fires the entries that are due, each outside the lock (a failing one is logged), at most
+     * {@link #MAX_FIRED_PER_CALL}. Service thread only.
+     *
+     * @return nanoseconds until the earliest armed deadline, 0 if more are due now, or -1 if
+     *     nothing is armed
+     */
+    long fireDue() {
+        for (int fired = 0; fired < MAX_FIRED_PER_CALL; fired++) {
+            TimerEntry due;
             Locks.acquire(lock);
             try {
-                if (size > 0) {
-                    long now = System.nanoTime();
-                    TimerEntry first = heap[0];
-                    long left = first.deadline - now;
-                    if (left <= 0) {
-                        removeAt(0);
-                        first.armedChanged(false);
-                        due = first;
-                    } else {
-                        waitNanos = left;
-                    }
+                if (size == 0) {
+                    return -1;
                 }
+                TimerEntry first = heap[0];
+                long left = first.deadline - System.nanoTime();
+                if (left > 0) {
+                    return left;
+                }
+                removeAt(0);
+                first.armedChanged(false);
+                due = first;
             } finally {
                 lock.unlock();
             }
-            if (due != null) {
-                try {
-                    due.fire();
-                } catch (Throwable t) {
-                    Engine.LOG.log(System.Logger.Level.ERROR, "cmwq4j timer entry failed: " + due, t);
-                }
-            } else if (waitNanos < 0) {
-                LockSupport.park(this);
-            } else {
-                LockSupport.parkNanos(this, waitNanos);
+            try {
+                due.fire();
+            } catch (Throwable t) {
+                Engine.LOG.log(System.Logger.Level.ERROR, "cmwq4j timer entry failed: " + due, t);
             }
         }
+        return 0;
     }
 
     // ---- heap helpers; all under lock ----

@@ -528,7 +528,7 @@ public final class WorkerPool {
     }
 
     /**
-     * The manager pass, on the timer thread: creates the workers the predicates ask for, one at a
+     * The manager pass, on the service (monitor) thread: creates the workers the predicates ask for, one at a
      * time, outside the lock. A failed creation backs off (the kernel's cooldown) and retries.
      */
     void manage() {
@@ -634,7 +634,7 @@ public final class WorkerPool {
     }
 
     /**
-     * The mayday pass, on the timer thread: while the need lasts, calls the rescuer of every
+     * The mayday pass, on the service (monitor) thread: while the need lasts, calls the rescuer of every
      * memReclaim workqueue with works in the worklist, and comes back after the mayday interval.
      */
     void maydayPass() {
