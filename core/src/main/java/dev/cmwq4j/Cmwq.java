@@ -31,6 +31,8 @@ import java.util.function.BiConsumer;
  *       <td>300 000 ms (the kernel's)</td></tr>
  *   <tr><td>{@link Builder#stallWindow}</td><td>{@code cmwq4j.stallWindowMicros}</td>
  *       <td>200 us</td></tr>
+ *   <tr><td>{@link Builder#joinWindow}</td><td>{@code cmwq4j.joinWindowMicros}</td>
+ *       <td>2 000 us</td></tr>
  *   <tr><td>{@link Builder#stealThreshold}</td><td>{@code cmwq4j.stealThresholdMicros}</td>
  *       <td>100 us</td></tr>
  *   <tr><td>{@link Builder#maxThreads}</td><td>{@code cmwq4j.maxThreads}</td>
@@ -148,6 +150,7 @@ public final class Cmwq implements AutoCloseable {
         private int cpus = intProperty("cmwq4j.cpus", Runtime.getRuntime().availableProcessors());
         private Duration idleTimeout = Duration.ofMillis(longProperty("cmwq4j.idleTimeoutMillis", 300_000));
         private Duration stallWindow = Duration.ofNanos(1000 * longProperty("cmwq4j.stallWindowMicros", 200));
+        private Duration joinWindow = Duration.ofNanos(1000 * longProperty("cmwq4j.joinWindowMicros", 2000));
         private Duration stealThreshold = Duration.ofNanos(1000 * longProperty("cmwq4j.stealThresholdMicros", 100));
         private Duration createCooldown = Duration.ofSeconds(1);
         private int maxThreads = intProperty("cmwq4j.maxThreads", 4096);
@@ -190,6 +193,22 @@ public final class Cmwq implements AutoCloseable {
          */
         public Builder stallWindow(Duration window) {
             this.stallWindow = nonNegative(window, "stallWindow");
+            return this;
+        }
+
+        /**
+         * The stall window of a <em>join</em>: a worker waiting for a work (or a submitted task)
+         * that is already running on another thread, as {@link Work#flush()}, the futures of
+         * {@link Workqueue#supplyAsync} and the executor view's {@code Future.get} do once they
+         * could not run it in place. Such a wait ends when that work ends, and that work is
+         * running: while every blocked worker of a pool is such a joiner, the pool creates a new
+         * thread only after this window (an idle worker is still woken at once), so fan-out
+         * trees keep to about one thread per CPU, as {@code ForkJoinPool}'s joins do. Joins do
+         * not make a pool keep an idle reserve worker either. Zero or positive; a value below
+         * {@link #stallWindow} acts as the stall window.
+         */
+        public Builder joinWindow(Duration window) {
+            this.joinWindow = nonNegative(window, "joinWindow");
             return this;
         }
 
@@ -312,6 +331,7 @@ public final class Cmwq implements AutoCloseable {
             c.cpus = cpus;
             c.idleTimeoutNanos = idleTimeout.toNanos();
             c.stallWindowNanos = stallWindow.toNanos();
+            c.joinWindowNanos = joinWindow.toNanos();
             c.stealThresholdNanos = stealThreshold.toNanos();
             c.createCooldownNanos = createCooldown.toNanos();
             c.maxThreads = maxThreads;

@@ -132,12 +132,22 @@ public class Work {
         return true;
     }
 
-    /** Waits as an announced block until {@code target} instances resolved, lending meanwhile. */
+    /**
+     * Waits as an announced block (a join while the work runs elsewhere, see
+     * {@link Cmwq.Builder#joinWindow}) until {@code target} instances resolved, lending meanwhile.
+     */
     private void awaitLending(long target) {
         Lend lend = Inheritance.beginWork(node);
+        dev.cmwq4j.internal.Worker w = dev.cmwq4j.internal.Worker.current();
+        if (w != null) {
+            w.joinBegin(node);
+        }
         try {
-            Blocking.run(() -> node.awaitResolved(target));
+            node.awaitResolved(target);
         } finally {
+            if (w != null) {
+                w.joinEnd();
+            }
             Inheritance.end(lend);
         }
     }

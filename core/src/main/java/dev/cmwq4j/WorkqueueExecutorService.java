@@ -3,6 +3,7 @@ package dev.cmwq4j;
 import dev.cmwq4j.internal.Helping;
 import dev.cmwq4j.internal.Inheritance;
 import dev.cmwq4j.internal.Lend;
+import dev.cmwq4j.internal.Worker;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -221,13 +222,11 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
                 return super.get();
             }
             Lend lend = lend();
+            Worker worker = joinBegin();
             try {
-                return Blocking.call(super::get);
-            } catch (InterruptedException | ExecutionException | RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
+                return super.get();
             } finally {
+                joinEnd(worker);
                 Inheritance.end(lend);
             }
         }
@@ -246,14 +245,31 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
                 return super.get();
             }
             Lend lend = lend();
+            Worker worker = joinBegin();
             try {
-                return Blocking.call(() -> super.get(timeout, unit));
-            } catch (InterruptedException | ExecutionException | TimeoutException | RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
+                return super.get(timeout, unit);
             } finally {
+                joinEnd(worker);
                 Inheritance.end(lend);
+            }
+        }
+
+        /**
+         * From a worker: the wait is announced, as a join if the task is running (see
+         * {@code Cmwq.Builder.joinWindow}). @return the worker, or null off a worker
+         */
+        private Worker joinBegin() {
+            Worker w = Worker.current();
+            if (w != null) {
+                Work task = work;
+                w.joinBegin(task == null ? null : task.node);
+            }
+            return w;
+        }
+
+        private static void joinEnd(Worker w) {
+            if (w != null) {
+                w.joinEnd();
             }
         }
     }

@@ -23,6 +23,12 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
     /** The task completing this future, or null for a derived stage; written once, before queueing. */
     private Work task;
 
+    /** The node of the task, or null for a derived stage (its wait is a plain block, not a join). */
+    private dev.cmwq4j.internal.WorkNode taskNode() {
+        Work t = task;
+        return t == null ? null : t.node;
+    }
+
     private WorkqueueFuture(Workqueue wq) {
         this.wq = wq;
     }
@@ -77,11 +83,11 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
         if (w == null) {
             return super.join();
         }
-        w.blockBegin();
+        w.joinBegin(taskNode());
         try {
             return super.join();
         } finally {
-            w.blockEnd();
+            w.joinEnd();
         }
     }
 
@@ -91,11 +97,11 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
         if (w == null) {
             return super.get();
         }
-        w.blockBegin();
+        w.joinBegin(taskNode());
         try {
             return super.get();
         } finally {
-            w.blockEnd();
+            w.joinEnd();
         }
     }
 
@@ -105,11 +111,11 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
         if (w == null) {
             return super.get(timeout, unit);
         }
-        w.blockBegin();
+        w.joinBegin(taskNode());
         try {
             return super.get(timeout, unit);
         } finally {
-            w.blockEnd();
+            w.joinEnd();
         }
     }
 

@@ -36,6 +36,7 @@ public final class Engine {
         public int cpus;
         public long idleTimeoutNanos;
         public long stallWindowNanos;
+        public long joinWindowNanos;
         public long stealThresholdNanos;
         public long createCooldownNanos;
         public int maxThreads;
@@ -71,6 +72,8 @@ public final class Engine {
 
     final long idleTimeoutNanos;
     final long stallWindowNanos;
+    /** What a join adds to the stall window (see {@code Cmwq.Builder.joinWindow}); zero or more. */
+    final long joinExtraNanos;
     final long stealThresholdNanos;
     final long createCooldownNanos;
     /** How long a worker that ran out of work spins before it parks. */
@@ -105,6 +108,7 @@ public final class Engine {
         this.ncpu = c.cpus;
         this.idleTimeoutNanos = c.idleTimeoutNanos;
         this.stallWindowNanos = c.stallWindowNanos;
+        this.joinExtraNanos = Math.max(0, c.joinWindowNanos - c.stallWindowNanos);
         this.stealThresholdNanos = c.stealThresholdNanos;
         this.createCooldownNanos = c.createCooldownNanos;
         this.stealing = c.cpus > 1;

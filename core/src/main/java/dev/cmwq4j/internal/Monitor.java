@@ -238,6 +238,7 @@ public final class Monitor implements Runnable {
                 w.monSince = w.workStartedAt; // written by the worker before workSeq
                 w.monCpu = -1;
                 w.monCpuFirst = -1;
+                w.monJoinSince = 0;
             }
             if (s == Worker.RUNNING && !onCpu(w)) {
                 offCpu++;
@@ -276,10 +277,17 @@ public final class Monitor implements Runnable {
         return !backlog ? BUSY : stuck ? STUCK : BACKLOG;
     }
 
-    /** A counted worker on its work that is on the CPU, or wants to be: its thread is RUNNABLE. */
-    private static boolean onCpu(Worker w) {
+    /**
+     * A counted worker on its work that is on the CPU, or wants to be: its thread is RUNNABLE,
+     * or it waits for a lock whose owner is (more threads would not make a lock go faster).
+     */
+    private boolean onCpu(Worker w) {
         Thread t = w.thread;
-        return t == null || t.getState() == Thread.State.RUNNABLE;
+        if (t == null) {
+            return true;
+        }
+        Thread.State st = t.getState();
+        return st == Thread.State.RUNNABLE || lockOwnerRuns(t, st);
     }
 
     /** The concurrency target follows what the last sample of the pools showed. */
@@ -337,6 +345,46 @@ public final class Monitor implements Runnable {
         }
     }
 
+    /**
+     * A worker waits for a lock whose owner runs: it waits for code that is on the CPU, as a
+     * join does, so it gets the join window instead of the stall window, counted from the first
+     * look that saw it so. The common case is a cold start: a worker waits while another loads a
+     * class both need (a class loader's lock), which takes a few hundred microseconds to
+     * milliseconds and would otherwise cost a thread that then idles for the idle timeout.
+     */
+    private boolean waitsForRunningOwner(Worker w, Thread t, Thread.State st, long now) {
+        if (engine.joinExtraNanos == 0 || !lockOwnerRuns(t, st)) {
+            w.monJoinSince = 0;
+            return false;
+        }
+        if (w.monJoinSince == 0) {
+            w.monJoinSince = now;
+        }
+        return now - w.monJoinSince < engine.joinExtraNanos;
+    }
+
+    /**
+     * {@code t}, seen in state {@code st}, waits to enter a monitor (BLOCKED) or to take a lock
+     * ({@code WAITING} parked on an {@link java.util.concurrent.locks.AbstractOwnableSynchronizer},
+     * a {@code ReentrantLock} for instance) whose owner thread is RUNNABLE, or it has the lock by
+     * now. Reads
+     * {@code ThreadInfo} of both (microseconds) only in those two cases; a thread parked on a
+     * latch or a condition has no owner and is not one.
+     */
+    private boolean lockOwnerRuns(Thread t, Thread.State st) {
+        if (st != Thread.State.BLOCKED && !(st == Thread.State.WAITING
+                && LockSupport.getBlocker(t) instanceof java.util.concurrent.locks.AbstractOwnableSynchronizer)) {
+            return false;
+        }
+        java.lang.management.ThreadInfo info = mx.getThreadInfo(t.threadId());
+        if (info != null && info.getThreadState() == Thread.State.RUNNABLE) {
+            return true; // it got the lock between the two reads
+        }
+        long owner = info == null ? -1 : info.getLockOwnerId();
+        java.lang.management.ThreadInfo ownerInfo = owner < 0 ? null : mx.getThreadInfo(owner);
+        return ownerInfo != null && ownerInfo.getThreadState() == Thread.State.RUNNABLE;
+    }
+
     /** A counted worker has been on one work a while: blocked, native-blocked, or CPU hog? */
     private void examineRunning(WorkerPool p, Worker w, long now) {
         Thread t = w.thread;
@@ -345,6 +393,9 @@ public final class Monitor implements Runnable {
         }
         Thread.State st = t.getState();
         if (st == Thread.State.BLOCKED || st == Thread.State.WAITING || st == Thread.State.TIMED_WAITING) {
+            if (waitsForRunningOwner(w, t, st, now)) {
+                return; // a join on a lock: look again until the join window is over
+            }
             w.monitorUncount(Worker.DETECTED, blocksDetected);
             w.monCpu = -1;
             return;

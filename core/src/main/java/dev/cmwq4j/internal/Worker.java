@@ -78,9 +78,13 @@ public final class Worker implements Runnable {
     long monCpu = -1;
     long monCpuAt;
     long monCpuFirst = -1;
+    /** First look that saw this work BLOCKED on a monitor whose owner runs, or 0. */
+    long monJoinSince;
 
     /** Nesting depth of announced blocking; worker thread only. */
     private int blockDepth;
+    /** This worker's announced block is a join (see {@link #joinBegin}); worker thread only. */
+    private boolean joining;
     /** JFR: the open WorkerBlocked event of an announced block, or null; worker thread only. */
     private jdk.jfr.Event blockEvent;
     /**
@@ -348,6 +352,10 @@ public final class Worker implements Runnable {
             Thread.interrupted();
             blockDepth = 0;
             recountIfUncounted();
+            if (joining) { // a join left open (joinEnd not reached): it is over with the work
+                joining = false;
+                pool.nJoining.decrementAndGet();
+            }
             current = null;
             currentPwq = null;
             measureRun();
@@ -611,6 +619,31 @@ public final class Worker implements Runnable {
         enterUncounted(BLOCKED);
     }
 
+    /**
+     * Entry of an announced block that waits for {@code awaited} (null: for something else, a
+     * plain block). If that work is not pending (it runs on another thread, or it has just
+     * ended and the wait returns at once), and this is the block that takes the worker out of
+     * nrRunning, it is a <em>join</em>: the pool waits the
+     * join window rather than the stall window before it creates a thread for it, and keeps no
+     * idle reserve for it (see {@code Cmwq.Builder.joinWindow}).
+     */
+    public void joinBegin(WorkNode awaited) {
+        if (awaited != null && blockDepth == 0 && wstate == RUNNING && pool.managed && !awaited.isPending()) {
+            joining = true;
+            pool.nJoining.incrementAndGet();
+        }
+        blockBegin();
+    }
+
+    /** Exit of {@link #joinBegin}'s block. */
+    public void joinEnd() {
+        blockEnd();
+        if (joining) {
+            joining = false;
+            pool.nJoining.decrementAndGet();
+        }
+    }
+
     /** Exit of an announced block. */
     public void blockEnd() {
         if (--blockDepth > 0) {
@@ -681,7 +714,7 @@ public final class Worker implements Runnable {
         if (!p.managed) {
             return;
         }
-        if (wstate == BLOCKED) {
+        if (wstate == BLOCKED && !joining) {
             p.blockSeen();
         }
         if (p.fellBelowTarget(p.nrRunning.decrementAndGet()) && p.kickUnlocked()) {

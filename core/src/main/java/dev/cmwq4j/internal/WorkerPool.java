@@ -104,6 +104,11 @@ public final class WorkerPool {
     private Thread toUnpark;
     /** Some work of this pool has blocked: keep an idle reserve from now on; set once, racy. */
     private volatile boolean sawBlock;
+    /**
+     * Workers out of nrRunning for a join (waiting for a work running on another thread); each
+     * joiner increments before it leaves nrRunning and decrements after it is counted again.
+     */
+    final java.util.concurrent.atomic.AtomicInteger nJoining = new java.util.concurrent.atomic.AtomicInteger();
     /** Reserve workers created idle that have not yet reached the idle list; lock. */
     int nReserveStarting;
     /** Works started from this pool's worklist; written under lock, read by the monitor. */
@@ -215,6 +220,14 @@ public final class WorkerPool {
         if (!sawBlock) {
             sawBlock = true;
         }
+    }
+
+    /**
+     * Every busy worker that is not counted is a joiner: it waits for a work that is running on
+     * another thread, so it returns when that work ends. Creation then waits out the join window.
+     */
+    private boolean onlyJoinersOut() {
+        return nJoining.get() >= nWorkers - nIdle - nrRunning.get();
     }
 
     /** Some busy worker is not counted (blocked or CPU-intensive) and may come back soon. */
@@ -441,7 +454,8 @@ public final class WorkerPool {
 
     /**
      * How long to wait before creating a worker for the current need: none if no busy worker can
-     * come back, else until the end of the stall window that started with this need. Lock.
+     * come back, else until the end of the stall window that started with this need, or of the
+     * join window while only joiners are out. Lock.
      */
     private long creationDelay(long now) {
         if (!someWorkerMayReturn()) {
@@ -451,7 +465,8 @@ public final class WorkerPool {
         if (stallDeadline == 0) {
             stallDeadline = now + engine.stallWindowNanos;
         }
-        return Math.max(0, stallDeadline - now);
+        long deadline = onlyJoinersOut() ? stallDeadline + engine.joinExtraNanos : stallDeadline;
+        return Math.max(0, deadline - now);
     }
 
     /**
