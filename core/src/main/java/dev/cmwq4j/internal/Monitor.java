@@ -54,6 +54,11 @@ public final class Monitor implements Runnable {
     private volatile boolean parked;
     /** Written by the monitor: true while it sleeps longer than the minimum tick. */
     private volatile boolean napping;
+    /**
+     * Set by {@link #nudge} when it cut a nap short, cleared by the monitor when it wakes: the
+     * next tick is the minimum. A wake by the timer (a new earliest deadline) is not a nudge.
+     */
+    private volatile boolean nudgedWhileNapping;
     private volatile boolean stopped;
 
     /** Watchdog: reports a pool whose worklist head has not moved for the threshold. */
@@ -100,6 +105,7 @@ public final class Monitor implements Runnable {
     void nudge() {
         if (parked || napping) {
             napping = false;
+            nudgedWhileNapping = true;
             LockSupport.unpark(thread);
         }
     }
@@ -113,47 +119,57 @@ public final class Monitor implements Runnable {
     public void run() {
         long tick = minTickNanos;
         boolean nudged = false;
+        long lookAt = System.nanoTime(); // when the next look at the pools is due
         while (!stopped) {
             long timerWait = timer.fireDue(); // -1: nothing armed; 0: more due now
-            ticks.increment();
-            int state = scan(System.nanoTime());
-            if (state == IDLE) {
-                parked = true;
-                // re-check after publishing "parked": a pool that got busy meanwhile nudged us
-                if (scan(System.nanoTime()) == IDLE && !stopped) {
-                    if (timerWait < 0) {
-                        LockSupport.park(this);
-                    } else if (timerWait > 0) {
-                        LockSupport.parkNanos(this, timerWait);
+            long now = System.nanoTime();
+            if (nudged || now - lookAt >= 0) {
+                ticks.increment();
+                int state = scan(now);
+                if (state == IDLE) {
+                    parked = true;
+                    // re-check after publishing "parked": a pool that got busy meanwhile nudged us
+                    if (scan(System.nanoTime()) == IDLE && !stopped) {
+                        if (timerWait < 0) {
+                            LockSupport.park(this);
+                        } else if (timerWait > 0) {
+                            LockSupport.parkNanos(this, timerWait);
+                        }
                     }
+                    parked = false;
+                    nudgedWhileNapping = false;
+                    tick = minTickNanos;
+                    nudged = false;
+                    lookAt = System.nanoTime(); // look again at once: a pool may have got busy
+                    continue;
                 }
-                parked = false;
-                tick = minTickNanos;
-                continue;
+                tick = nextTick(state, tick, nudged);
+                // wake exactly when the first stuck pool's blocked work reaches its stall window
+                long sleep = tick;
+                long due = nextDue - now;
+                if (nextDue != Long.MAX_VALUE && due < sleep) {
+                    sleep = Math.max(due, MIN_SLEEP_NANOS);
+                }
+                lookAt = now + sleep;
             }
-            tick = nextTick(state, tick, nudged);
-            // wake exactly when the first stuck pool's blocked work reaches its stall window
-            long sleep = tick;
-            long due = nextDue - System.nanoTime();
-            if (nextDue != Long.MAX_VALUE && due < sleep) {
-                sleep = Math.max(due, MIN_SLEEP_NANOS);
+            // a timer entry that falls due before the next look wakes the thread for the timer only
+            long wait = lookAt - System.nanoTime();
+            if (timerWait >= 0 && timerWait < wait) {
+                wait = timerWait;
             }
-            if (timerWait >= 0 && timerWait < sleep) {
-                sleep = timerWait; // a timer entry falls due first
-            }
-            if (sleep == 0) {
+            if (wait <= 0) {
                 nudged = false;
                 continue;
             }
-            long wakeAt = System.nanoTime() + sleep;
-            if (sleep > minTickNanos) {
+            if (wait > minTickNanos) {
                 napping = true;
-                LockSupport.parkNanos(this, sleep);
+                LockSupport.parkNanos(this, wait);
                 napping = false;
             } else {
-                LockSupport.parkNanos(this, sleep);
+                LockSupport.parkNanos(this, wait);
             }
-            nudged = System.nanoTime() < wakeAt; // woken early: a pool asked to be watched
+            nudged = nudgedWhileNapping; // a pool asked to be watched (not a timer entry)
+            nudgedWhileNapping = false;
         }
     }
 
