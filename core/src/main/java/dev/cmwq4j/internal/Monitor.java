@@ -256,9 +256,12 @@ public final class Monitor implements Runnable {
                 w.monCpuFirst = -1;
                 w.monJoinSince = 0;
             }
-            if (s == Worker.RUNNING && !onCpu(w)) {
+            if (s == Worker.RUNNING && !runnable(w)) {
                 offCpu++;
             }
+        }
+        if (backlog && offCpu > 0 && offCpu >= p.nrRunning.get() && waitsForRunningCode(workers)) {
+            offCpu--; // would raise the target: not while a worker waits for a lock whose owner runs
         }
         // Counted workers not seen off the CPU: running a work, between two, or woken/created
         // and on their way (those are counted before their state word says RUNNING).
@@ -293,17 +296,27 @@ public final class Monitor implements Runnable {
         return !backlog ? BUSY : stuck ? STUCK : BACKLOG;
     }
 
-    /**
-     * A counted worker on its work that is on the CPU, or wants to be: its thread is RUNNABLE,
-     * or it waits for a lock whose owner is (more threads would not make a lock go faster).
-     */
-    private boolean onCpu(Worker w) {
+    /** A counted worker on its work that is on the CPU, or wants to be: its thread is RUNNABLE. */
+    private static boolean runnable(Worker w) {
         Thread t = w.thread;
-        if (t == null) {
-            return true;
+        return t == null || t.getState() == Thread.State.RUNNABLE;
+    }
+
+    /**
+     * Before a look raises a pool's target (none of its counted workers on the CPU while work
+     * waits): is one of them waiting for a lock whose owner runs? More threads would not make
+     * that lock go faster, and the wait is short in the common case (two workers of a cold JVM
+     * loading the same class). Stops at the first such worker; called only then, so the
+     * {@code ThreadInfo} reads stay off the monitor's usual path.
+     */
+    private boolean waitsForRunningCode(Worker[] workers) {
+        for (Worker w : workers) {
+            Thread t = w.thread;
+            if (t != null && w.wstate == Worker.RUNNING && w.current != null && lockOwnerRuns(t, t.getState())) {
+                return true;
+            }
         }
-        Thread.State st = t.getState();
-        return st == Thread.State.RUNNABLE || lockOwnerRuns(t, st);
+        return false;
     }
 
     /** The concurrency target follows what the last sample of the pools showed. */
