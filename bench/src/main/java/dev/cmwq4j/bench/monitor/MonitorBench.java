@@ -17,7 +17,9 @@ import org.HdrHistogram.Histogram;
  *       ({@code Thread.sleep}) to the moment the pool's next work starts, p50/p99/max; "cold"
  *       samples start from a pool at rest (concurrency target 1: the monitor parked in between),
  *       "warm" ones follow each other, so the pool may have learned to run a second worker;
- *   <li>the monitor thread's CPU use while every pool is idle (it should be parked);
+ *   <li>the monitor thread's CPU use while every pool is idle (it should be parked); the monitor's
+ *       thread is the Cmwq's one service thread, so its CPU includes the timer's work (delayed
+ *       works, and the manager passes that create the workers);
  *   <li>its CPU use under the mixed load (4000 x (0.1 ms CPU, 1 ms plain sleep, 0.1 ms CPU)),
  *       with the wall time of that load on cmwq and on virtual threads in alternating rounds of
  *       one JVM (round 0 includes the JIT warm-up of both; the harness's one-JVM-per-run table
@@ -151,7 +153,7 @@ public final class MonitorBench {
             long cpu = mx.getThreadCpuTime(monitor.threadId()) - cpu0;
             var m = monitorOf(c);
             System.out.printf("mixed (unannounced) on cmwq, round %d, %d tasks on %d CPUs: %.3f s, peak threads %d; "
-                    + "monitor CPU %.2f%% of one core (%d detected, %d target raises)%n", run, tasks, c.cpus(),
+                    + "monitor (service thread, timer included) CPU %.2f%% of one core (%d detected, %d target raises)%n", run, tasks, c.cpus(),
                     wall / 1e9, c.peakThreads(), 100.0 * cpu / wall, m.blocksDetected.sum(), m.targetRaised.sum());
         }
     }
