@@ -7,8 +7,8 @@ import java.util.Objects;
  * A {@link Work} plus a timer: {@link Workqueue#queueDelayed} arms it, and when the delay has
  * passed it is queued as if by {@link Workqueue#queue}. While armed it counts as pending.
  *
- * <p>Timers cost no thread each: the one service thread of a {@link Cmwq} (its monitor's) fires them all, with O(log n)
- * arm, re-arm and cancel.
+ * <p>Timers cost no thread each: the one service thread of a {@link Cmwq} (its monitor's) fires
+ * them all, with O(log n) arm, re-arm and cancel.
  */
 public class DelayedWork extends Work {
     /**

@@ -306,7 +306,10 @@ public final class Engine {
     // ------------------------------------------------------------------------------------------
     // Shutdown.
 
-    /** Closes every workqueue (draining it), then stops all workers and the service thread (monitor and timer). */
+    /**
+     * Closes every workqueue (draining it), then stops all workers and the service thread (monitor
+     * and timer).
+     */
     public void shutdown() {
         for (WorkqueueCore wq : workqueues) {
             wq.close();

@@ -9,8 +9,8 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <h2>Implementation overview</h2>
  * A pool whose need for a worker stays unmet (no worker running, none idle, and the manager's
- * creation failed or hit the thread cap) runs a <em>mayday pass</em> on the service (monitor) thread 10 ms
- * after the first failure ({@link #MAYDAY_INITIAL_NANOS}), then every 100 ms
+ * creation failed or hit the thread cap) runs a <em>mayday pass</em> on the service (monitor)
+ * thread 10 ms after the first failure ({@link #MAYDAY_INITIAL_NANOS}), then every 100 ms
  * ({@link #MAYDAY_INTERVAL_NANOS}) while the need lasts (see {@code WorkerPool.maydayPass}). The
  * pass calls {@link #mayday} for each memReclaim workqueue with works in the pool's worklist: it
  * flags that workqueue's {@link PoolWorkqueue} for the pool and unparks the rescuer.

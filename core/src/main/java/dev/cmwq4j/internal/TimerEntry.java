@@ -10,7 +10,10 @@ public abstract class TimerEntry {
     /** Position in the timer heap, or -1 when not armed; guarded by the timer lock. */
     int heapIndex = -1;
 
-    /** Runs on the service (monitor) thread, without the timer lock. Must not block for long: the monitor waits meanwhile. */
+    /**
+     * Runs on the service (monitor) thread, without the timer lock. Must not block for long: the
+     * monitor waits meanwhile.
+     */
     protected abstract void fire();
 
     /** Called under the timer lock when the entry enters ({@code true}) or leaves the heap. */

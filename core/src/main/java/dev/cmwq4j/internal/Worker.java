@@ -78,7 +78,7 @@ public final class Worker implements Runnable {
     long monCpu = -1;
     long monCpuAt;
     long monCpuFirst = -1;
-    /** First look that saw this work BLOCKED on a monitor whose owner runs, or 0. */
+    /** First look that saw this work wait for a lock whose owner runs, or 0. */
     long monJoinSince;
 
     /** Nesting depth of announced blocking; worker thread only. */
@@ -621,11 +621,11 @@ public final class Worker implements Runnable {
 
     /**
      * Entry of an announced block that waits for {@code awaited} (null: for something else, a
-     * plain block). If that work is not pending (it runs on another thread, or it has just
-     * ended and the wait returns at once), and this is the block that takes the worker out of
-     * nrRunning, it is a <em>join</em>: the pool waits the
-     * join window rather than the stall window before it creates a thread for it, and keeps no
-     * idle reserve for it (see {@code Cmwq.Builder.joinWindow}).
+     * plain block). If that work is not pending (it runs on another thread, or it has just ended
+     * and the wait returns at once), and this is the block that takes the worker out of
+     * nrRunning, it is a <em>join</em>: the pool waits the join window rather than the stall
+     * window before it creates a thread for it, and keeps no idle reserve for it (see
+     * {@code Cmwq.Builder.joinWindow}).
      */
     public void joinBegin(WorkNode awaited) {
         if (awaited != null && blockDepth == 0 && wstate == RUNNING && pool.managed && !awaited.isPending()) {

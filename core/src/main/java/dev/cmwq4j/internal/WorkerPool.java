@@ -543,8 +543,9 @@ public final class WorkerPool {
     }
 
     /**
-     * The manager pass, on the service (monitor) thread: creates the workers the predicates ask for, one at a
-     * time, outside the lock. A failed creation backs off (the kernel's cooldown) and retries.
+     * The manager pass, on the service (monitor) thread: creates the workers the predicates ask
+     * for, one at a time, outside the lock. A failed creation backs off (the kernel's cooldown)
+     * and retries.
      */
     void manage() {
         lock();
@@ -649,8 +650,9 @@ public final class WorkerPool {
     }
 
     /**
-     * The mayday pass, on the service (monitor) thread: while the need lasts, calls the rescuer of every
-     * memReclaim workqueue with works in the worklist, and comes back after the mayday interval.
+     * The mayday pass, on the service (monitor) thread: while the need lasts, calls the rescuer of
+     * every memReclaim workqueue with works in the worklist, and comes back after the mayday
+     * interval.
      */
     void maydayPass() {
         lock();
