@@ -395,8 +395,8 @@ public final class Monitor implements Runnable {
     /**
      * {@code t}, seen in state {@code st}, waits to enter a monitor (BLOCKED) or to take a lock
      * ({@code WAITING} parked on an {@link java.util.concurrent.locks.AbstractOwnableSynchronizer},
-     * a {@code ReentrantLock} for instance) whose owner thread is RUNNABLE, or it has the lock by
-     * now. Reads
+     * a {@code ReentrantLock} for instance) whose owner thread is RUNNABLE (or waits in turn for
+     * such a lock, up to {@link #MAX_OWNER_HOPS} owners away), or it has the lock by now. Reads
      * {@code ThreadInfo} of both (microseconds) only in those two cases; a thread parked on a
      * latch or a condition has no owner and is not one.
      */
@@ -409,10 +409,23 @@ public final class Monitor implements Runnable {
         if (info != null && info.getThreadState() == Thread.State.RUNNABLE) {
             return true; // it got the lock between the two reads
         }
-        long owner = info == null ? -1 : info.getLockOwnerId();
-        java.lang.management.ThreadInfo ownerInfo = owner < 0 ? null : mx.getThreadInfo(owner);
-        return ownerInfo != null && ownerInfo.getThreadState() == Thread.State.RUNNABLE;
+        // follow the owners a few hops: a class loader's lock is often held by a thread that
+        // waits, in turn, for another class being loaded by a running one
+        for (int hop = 0; hop < MAX_OWNER_HOPS && info != null; hop++) {
+            long owner = info.getLockOwnerId();
+            if (owner < 0 || owner == t.threadId()) {
+                return false;
+            }
+            info = mx.getThreadInfo(owner);
+            if (info != null && info.getThreadState() == Thread.State.RUNNABLE) {
+                return true;
+            }
+        }
+        return false;
     }
+
+    /** Lock owners followed by {@link #lockOwnerRuns} (a chain of waits for running code). */
+    private static final int MAX_OWNER_HOPS = 4;
 
     /** A counted worker has been on one work a while: blocked, native-blocked, or CPU hog? */
     private void examineRunning(WorkerPool p, Worker w, long now) {
