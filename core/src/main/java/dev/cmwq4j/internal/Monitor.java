@@ -95,6 +95,9 @@ public final class Monitor implements Runnable {
         }
         this.mx = bean;
         this.cpuTimeSupported = supported;
+        // load what the first /proc read needs (file I/O classes, the string concatenation
+        // bootstrap) now, not in the middle of the first load the monitor watches
+        procState("/proc/self/task/" + ProcessHandle.current().pid() + "/stat");
         this.thread = new Thread(this, threadName);
         thread.setDaemon(true);
         timer.firedBy(thread);
@@ -494,8 +497,13 @@ public final class Monitor implements Runnable {
         if (tid <= 0) {
             return '?';
         }
+        return procState("/proc/self/task/" + tid + "/stat");
+    }
+
+    /** The state letter of a /proc {@code stat} file, or '?'. */
+    private static char procState(String path) {
         try {
-            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/task/" + tid + "/stat"));
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of(path));
             int i = stat.lastIndexOf(')');
             return i > 0 && i + 2 < stat.length() ? stat.charAt(i + 2) : '?';
         } catch (java.io.IOException | RuntimeException e) {

@@ -597,7 +597,10 @@ public final class WorkerPool {
                 if (running && managed) {
                     engine.monitor.nudge();
                 }
-                String threadName = engine.threadNamePrefix + name + "-" + (workerSeq++);
+                // a builder, not '+': the JDK's string concatenation bootstraps a hidden class per
+                // shape, a few ms that a fresh JVM would pay while its first works wait
+                String threadName = new StringBuilder(engine.threadNamePrefix).append(name).append('-')
+                        .append(workerSeq++).toString();
                 unlock();
                 Throwable failure = null;
                 try {
