@@ -95,9 +95,9 @@ public final class Monitor implements Runnable {
         }
         this.mx = bean;
         this.cpuTimeSupported = supported;
-        // load what the first /proc read needs (file I/O classes, the string concatenation
-        // bootstrap) now, not in the middle of the first load the monitor watches
-        procState("/proc/self/task/" + ProcessHandle.current().pid() + "/stat");
+        // load what the first /proc read needs (file I/O classes) now, not in the middle of the
+        // first load the monitor watches
+        procState("/proc/self/stat");
         this.thread = new Thread(this, threadName);
         thread.setDaemon(true);
         timer.firedBy(thread);
@@ -497,7 +497,8 @@ public final class Monitor implements Runnable {
         if (tid <= 0) {
             return '?';
         }
-        return procState("/proc/self/task/" + tid + "/stat");
+        // a builder, not '+', which would bootstrap the JDK's string concatenation (a few ms)
+        return procState(new StringBuilder(32).append("/proc/self/task/").append(tid).append("/stat").toString());
     }
 
     /** The state letter of a /proc {@code stat} file, or '?'. */
