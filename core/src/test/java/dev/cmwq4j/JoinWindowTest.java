@@ -7,7 +7,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -184,6 +187,70 @@ class JoinWindowTest {
                 owner.join();
             }
             wq.flush();
+        }
+    }
+
+    /**
+     * Joins of every kind racing with helping, ends and each other: 4 producers queue parents
+     * that each submit 4 children through the executor view and wait for them, wait for a
+     * {@code supplyAsync} future, and flush a work shared by all parents. Every child and every
+     * parent runs exactly once, and the pools come back to rest with no joiner counted.
+     */
+    @Test
+    void stressJoinsKeepTheCountsAndLoseNothing() throws Exception {
+        int scale = Integer.getInteger("cmwq4j.stress.scale", 1);
+        int parentsPerProducer = 500 * scale;
+        try (Cmwq c = Cmwq.builder().cpus(2).threadNamePrefix("join-stress-").build()) {
+            Workqueue wq = c.workqueue("join-stress").build();
+            ExecutorService es = wq.asExecutorService();
+            AtomicInteger childrenRan = new AtomicInteger();
+            AtomicInteger sharedRan = new AtomicInteger();
+            AtomicInteger parentsDone = new AtomicInteger();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Work shared = new Work(() -> {
+                sharedRan.incrementAndGet();
+                TestSupport.spin(20_000);
+            });
+            Runnable parent = () -> {
+                try {
+                    List<Future<?>> children = new ArrayList<>(4);
+                    for (int k = 0; k < 4; k++) {
+                        children.add(es.submit(() -> {
+                            TestSupport.spin(10_000);
+                            childrenRan.incrementAndGet();
+                        }));
+                    }
+                    wq.queue(shared);
+                    int v = wq.supplyAsync(() -> 1).join();
+                    for (Future<?> f : children) {
+                        f.get();
+                    }
+                    shared.flush();
+                    parentsDone.addAndGet(v);
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                }
+            };
+            Thread[] producers = new Thread[4];
+            for (int i = 0; i < producers.length; i++) {
+                producers[i] = new Thread(() -> {
+                    for (int j = 0; j < parentsPerProducer; j++) {
+                        wq.execute(parent);
+                    }
+                });
+                producers[i].start();
+            }
+            for (Thread p : producers) {
+                p.join();
+            }
+            wq.flush();
+            int parents = producers.length * parentsPerProducer;
+            assertThat(failure.get()).as("no parent failed").isNull();
+            assertThat(parentsDone).as("parents").hasValue(parents);
+            assertThat(childrenRan).as("children").hasValue(4 * parents);
+            assertThat(sharedRan.get()).as("the shared work ran at least once, at most once per queue")
+                    .isBetween(1, parents);
+            TestSupport.assertPoolsAtRest(c);
         }
     }
 }

@@ -51,6 +51,7 @@ final class TestSupport {
             for (dev.cmwq4j.internal.WorkerPool p : pools) {
                 org.assertj.core.api.Assertions.assertThat(p.pending()).as(p.name() + " pending").isZero();
                 org.assertj.core.api.Assertions.assertThat(p.running()).as(p.name() + " nrRunning").isZero();
+                org.assertj.core.api.Assertions.assertThat(p.joining()).as(p.name() + " joiners").isZero();
                 org.assertj.core.api.Assertions.assertThat(p.idleWorkers()).as(p.name() + " idle == workers")
                         .isEqualTo(p.workers());
             }

@@ -862,6 +862,11 @@ public final class WorkerPool {
         return nrRunning.get();
     }
 
+    /** Workers out of nrRunning for a join now. */
+    public int joining() {
+        return nJoining.get();
+    }
+
     public int pending() {
         return nrPending;
     }
