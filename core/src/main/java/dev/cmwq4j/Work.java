@@ -138,16 +138,11 @@ public class Work {
      */
     private void awaitLending(long target) {
         Lend lend = Inheritance.beginWork(node);
-        dev.cmwq4j.internal.Worker w = dev.cmwq4j.internal.Worker.current();
-        if (w != null) {
-            w.joinBegin(node);
-        }
+        Worker w = Worker.joinBeginIfWorker(node);
         try {
             node.awaitResolved(target);
         } finally {
-            if (w != null) {
-                w.joinEnd();
-            }
+            Worker.joinEnd(w);
             Inheritance.end(lend);
         }
     }

@@ -3,6 +3,7 @@ package dev.cmwq4j;
 import dev.cmwq4j.internal.Helping;
 import dev.cmwq4j.internal.Inheritance;
 import dev.cmwq4j.internal.Lend;
+import dev.cmwq4j.internal.WorkNode;
 import dev.cmwq4j.internal.Worker;
 import java.util.ArrayList;
 import java.util.List;
@@ -199,9 +200,9 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
 
         /** Runs the task in place if a worker waits for it and it may be helped. */
         private void help() {
-            Work w = work;
-            if (w != null) {
-                Helping.tryHelp(w.node);
+            WorkNode n = workNode();
+            if (n != null) {
+                Helping.tryHelp(n);
             }
         }
 
@@ -222,18 +223,18 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
                 return super.get();
             }
             Lend lend = lend();
-            Worker worker = joinBegin();
+            Worker worker = Worker.joinBeginIfWorker(workNode());
             try {
                 return super.get();
             } finally {
-                joinEnd(worker);
+                Worker.joinEnd(worker);
                 Inheritance.end(lend);
             }
         }
 
         private Lend lend() {
-            Work w = work;
-            return w == null ? null : Inheritance.beginWork(w.node);
+            WorkNode n = workNode();
+            return n == null ? null : Inheritance.beginWork(n);
         }
 
         @Override
@@ -245,32 +246,22 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
                 return super.get();
             }
             Lend lend = lend();
-            Worker worker = joinBegin();
+            Worker worker = Worker.joinBeginIfWorker(workNode());
             try {
                 return super.get(timeout, unit);
             } finally {
-                joinEnd(worker);
+                Worker.joinEnd(worker);
                 Inheritance.end(lend);
             }
         }
 
         /**
-         * From a worker: the wait is announced, as a join if the task is running (see
-         * {@code Cmwq.Builder.joinWindow}). @return the worker, or null off a worker
+         * The task's work node, or null before it is queued: the wait is a join if the task runs
+         * (see {@code Cmwq.Builder.joinWindow}), else a plain announced block.
          */
-        private Worker joinBegin() {
-            Worker w = Worker.current();
-            if (w != null) {
-                Work task = work;
-                w.joinBegin(task == null ? null : task.node);
-            }
-            return w;
-        }
-
-        private static void joinEnd(Worker w) {
-            if (w != null) {
-                w.joinEnd();
-            }
+        private WorkNode workNode() {
+            Work w = work;
+            return w == null ? null : w.node;
         }
     }
 }

@@ -126,7 +126,6 @@ public final class Engine {
         }
         unboundNormal = new WorkerPool(this, -1, false);
         unboundHigh = new WorkerPool(this, -1, true);
-        Events.init(); // JFR listener now, not on a worker's first work
         preloadHotClasses();
         String prefix = c.threadNamePrefix;
         timer = new Timer();
@@ -141,12 +140,13 @@ public final class Engine {
 
     /**
      * Loads and initializes the classes that the first works touch (queueing, priority lending,
-     * helping, statistics), so that a fresh JVM does it once here rather than on its first works,
-     * where two workers needing the same class wait on its class loader's lock.
+     * helping, statistics, and {@link Events}, whose initializer installs the JFR listener), so
+     * that a fresh JVM does it once here rather than on its first works, where two workers
+     * needing the same class wait on its class loader's lock.
      */
     private static void preloadHotClasses() {
-        for (Class<?> c : new Class<?>[] {dev.cmwq4j.Work.class, Inheritance.class, Helping.class, Lend.class,
-                dev.cmwq4j.DurationHistogram.class, java.util.concurrent.ThreadLocalRandom.class}) {
+        for (Class<?> c : new Class<?>[] {Events.class, dev.cmwq4j.Work.class, Inheritance.class, Helping.class,
+                Lend.class, dev.cmwq4j.DurationHistogram.class, java.util.concurrent.ThreadLocalRandom.class}) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
             } catch (ClassNotFoundException e) {

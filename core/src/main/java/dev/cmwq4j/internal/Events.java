@@ -123,11 +123,6 @@ final class Events {
         }
     }
 
-    /** Installs the listener (class initialization); called when an engine starts, off the hot path. */
-    static void init() {
-        // the static initializer did it
-    }
-
     private static void fill(WorkEvent e, WorkNode n, PoolWorkqueue pwq) {
         e.workqueue = pwq.wq.name;
         e.work = String.valueOf(n.owner);

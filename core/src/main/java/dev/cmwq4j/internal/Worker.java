@@ -352,10 +352,7 @@ public final class Worker implements Runnable {
             Thread.interrupted();
             blockDepth = 0;
             recountIfUncounted();
-            if (joining) { // a join left open (joinEnd not reached): it is over with the work
-                joining = false;
-                pool.nJoining.decrementAndGet();
-            }
+            leaveJoin(); // a join left open (joinEnd not reached) is over with the work
             current = null;
             currentPwq = null;
             measureRun();
@@ -638,9 +635,33 @@ public final class Worker implements Runnable {
     /** Exit of {@link #joinBegin}'s block. */
     public void joinEnd() {
         blockEnd();
+        leaveJoin();
+    }
+
+    /** The join, if one is open, is over: the pool stops counting this worker as a joiner. */
+    private void leaveJoin() {
         if (joining) {
             joining = false;
             pool.nJoining.decrementAndGet();
+        }
+    }
+
+    /**
+     * {@link #joinBegin} on the calling thread's worker, for a wait that may also happen off a
+     * worker. @return that worker, to pass to {@link #joinEnd(Worker)}, or null off a worker
+     */
+    public static Worker joinBeginIfWorker(WorkNode awaited) {
+        Worker w = current();
+        if (w != null) {
+            w.joinBegin(awaited);
+        }
+        return w;
+    }
+
+    /** Ends what {@link #joinBeginIfWorker} began; nothing for null. */
+    public static void joinEnd(Worker w) {
+        if (w != null) {
+            w.joinEnd();
         }
     }
 

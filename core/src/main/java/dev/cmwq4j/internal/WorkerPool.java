@@ -227,12 +227,17 @@ public final class WorkerPool {
      * another thread, so it returns when that work ends. Creation then waits out the join window.
      */
     private boolean onlyJoinersOut() {
-        return nJoining.get() >= nWorkers - nIdle - nrRunning.get();
+        return nJoining.get() >= busyUncounted();
     }
 
     /** Some busy worker is not counted (blocked or CPU-intensive) and may come back soon. */
     private boolean someWorkerMayReturn() {
-        return managed && nWorkers - nIdle - nrRunning.get() > 0;
+        return managed && busyUncounted() > 0;
+    }
+
+    /** Busy workers out of nrRunning: blocked, detected, CPU-intensive or joining. Lock. */
+    private int busyUncounted() {
+        return nWorkers - nIdle - nrRunning.get();
     }
 
     // ------------------------------------------------------------------------------------------
