@@ -38,13 +38,13 @@ import java.util.function.LongConsumer;
  * caller, before {@code schedule} returns.
  *
  * <h2>Implementation overview</h2>
- * Each scheduled function is an entry on a list in cookie order, under {@link #lock}; the entry is
+ * Each scheduled function is an entry on a list in cookie order, under {@code lock}; the entry is
  * itself the action of a one-shot {@link Work}. An entry leaves the list when its function ends;
  * the lowest cookie still on the list is thus the oldest unfinished function, and a synchronizer
  * for cookie c waits (as an announced block on a worker) until that is at least c. Before it
  * waits, a synchronizer on a worker runs unstarted functions it waits for in place
- * ({@link Helping}). A function run in the caller for lack of memory has no entry: it is counted
- * in {@link #untracked}, and synchronizers conservatively wait for such runs too while any with a
+ * ({@code Helping}). A function run in the caller for lack of memory has no entry: it is counted
+ * in {@code untracked}, and synchronizers conservatively wait for such runs too while any with a
  * lower cookie than theirs is in progress.
  */
 public final class AsyncDomain {
@@ -74,6 +74,7 @@ public final class AsyncDomain {
     /**
      * A domain whose functions run on {@link Workqueues#systemUnbound()}, as the kernel's do.
      *
+     * @param name the domain's name, for {@link #toString()} and error messages
      * @throws NullPointerException if {@code name} is null
      */
     public AsyncDomain(String name) {
@@ -83,6 +84,8 @@ public final class AsyncDomain {
     /**
      * A domain whose functions run on {@code wq}.
      *
+     * @param name the domain's name, for {@link #toString()} and error messages
+     * @param wq the workqueue the functions run on; not ordered
      * @throws NullPointerException if an argument is null
      * @throws IllegalArgumentException if {@code wq} is ordered: its functions could not run in
      *     parallel
@@ -101,16 +104,20 @@ public final class AsyncDomain {
         this.maxPending = maxPending;
     }
 
+    /** {@return the name given to the constructor} */
     public String name() {
         return name;
     }
 
-    /** The workqueue the functions run on. */
+    /** {@return the workqueue the functions run on} */
     public Workqueue workqueue() {
         return wq;
     }
 
-    /** Functions scheduled and not yet finished (those run in a caller for lack of memory aside). */
+    /**
+     * {@return the number of functions scheduled and not yet finished} Those run in a caller for
+     * lack of memory are not counted.
+     */
     public int pending() {
         lock.lock();
         try {
@@ -126,6 +133,8 @@ public final class AsyncDomain {
     /**
      * Schedules {@code fn} to run asynchronously.
      *
+     * @param fn the function; what it throws goes to the failure handler of the workqueue's
+     *     {@link Cmwq}, unless it ran in the caller for lack of memory (then it reaches the caller)
      * @return its cookie: {@code synchronizeCookie(cookie)} waits for the functions scheduled
      *     before it, {@code synchronizeCookie(cookie + 1)} for it as well
      * @throws NullPointerException if {@code fn} is null
@@ -141,6 +150,8 @@ public final class AsyncDomain {
      * Schedules {@code fn} to run asynchronously; it receives its own cookie, so that it can
      * {@linkplain #synchronizeCookie(long) wait} for the functions scheduled before it.
      *
+     * @param fn the function, called with its own cookie; what it throws is handled as for
+     *     {@link #schedule(Runnable)}
      * @return its cookie
      * @throws NullPointerException if {@code fn} is null
      * @throws RejectedExecutionException if the workqueue is closed (or draining)
@@ -232,6 +243,7 @@ public final class AsyncDomain {
      * Called from a work, it first runs waited-for functions that have not started in place
      * (helping), then waits as an announced block. Uninterruptible; the interrupt status is kept.
      *
+     * @param cookie the cookie to wait up to (exclusive), as {@link #schedule} returned it
      * @throws IllegalStateException if the calling thread is running a function of this domain
      *     with a lower cookie, which would wait for itself
      */

@@ -33,7 +33,12 @@ import java.util.concurrent.TimeoutException;
 public final class Blocking {
     private Blocking() {}
 
-    /** Runs {@code action} as a block. */
+    /**
+     * Runs {@code action} as a block. What it throws reaches the caller.
+     *
+     * @param action the blocking code
+     * @throws NullPointerException if {@code action} is null
+     */
     public static void run(Runnable action) {
         Objects.requireNonNull(action, "action");
         Worker w = Worker.current();
@@ -49,7 +54,15 @@ public final class Blocking {
         }
     }
 
-    /** Calls {@code action} as a block and returns its result. */
+    /**
+     * Calls {@code action} as a block and returns its result.
+     *
+     * @param <T> the result type
+     * @param action the blocking code
+     * @return what {@code action} returns
+     * @throws NullPointerException if {@code action} is null
+     * @throws Exception whatever {@code action} throws
+     */
     public static <T> T call(Callable<T> action) throws Exception {
         Objects.requireNonNull(action, "action");
         Worker w = Worker.current();
@@ -69,6 +82,10 @@ public final class Blocking {
      * once if {@code isReleasable()}, otherwise calls {@code block()} until it or
      * {@code isReleasable()} returns true. Existing blockers written for {@code ForkJoinPool} work
      * unchanged.
+     *
+     * @param blocker the blocker
+     * @throws NullPointerException if {@code blocker} is null
+     * @throws InterruptedException if {@code blocker.block()} throws it
      */
     public static void managedBlock(ForkJoinPool.ManagedBlocker blocker) throws InterruptedException {
         Objects.requireNonNull(blocker, "blocker");
@@ -90,7 +107,14 @@ public final class Blocking {
         }
     }
 
-    /** {@link Thread#sleep(Duration)} as a block. */
+    /**
+     * {@link Thread#sleep(Duration)} as a block.
+     *
+     * @param duration how long to sleep; zero or positive
+     * @throws NullPointerException if {@code duration} is null
+     * @throws IllegalArgumentException if {@code duration} is negative
+     * @throws InterruptedException if the thread is interrupted while it sleeps
+     */
     public static void sleep(Duration duration) throws InterruptedException {
         Objects.requireNonNull(duration, "duration");
         if (duration.isNegative()) {
@@ -109,7 +133,13 @@ public final class Blocking {
         }
     }
 
-    /** {@link Thread#sleep(long)} as a block. */
+    /**
+     * {@link Thread#sleep(long)} as a block.
+     *
+     * @param millis how long to sleep, in milliseconds; zero or positive
+     * @throws IllegalArgumentException if {@code millis} is negative
+     * @throws InterruptedException if the thread is interrupted while it sleeps
+     */
     public static void sleep(long millis) throws InterruptedException {
         if (millis < 0) {
             throw new IllegalArgumentException("millis must not be negative, got " + millis);
@@ -117,7 +147,17 @@ public final class Blocking {
         sleep(Duration.ofMillis(millis));
     }
 
-    /** {@link Future#get()} as a block. */
+    /**
+     * {@link Future#get()} as a block; no block is announced if the future is already done.
+     *
+     * @param <T> the result type
+     * @param future the future to wait for
+     * @return its result
+     * @throws NullPointerException if {@code future} is null
+     * @throws InterruptedException if the thread is interrupted while it waits
+     * @throws ExecutionException if the future completed exceptionally
+     * @throws java.util.concurrent.CancellationException if it was cancelled
+     */
     public static <T> T get(Future<T> future) throws InterruptedException, ExecutionException {
         Objects.requireNonNull(future, "future");
         try {
@@ -127,7 +167,21 @@ public final class Blocking {
         }
     }
 
-    /** {@link Future#get(long, TimeUnit)} as a block. */
+    /**
+     * {@link Future#get(long, TimeUnit)} as a block; no block is announced if the future is
+     * already done.
+     *
+     * @param <T> the result type
+     * @param future the future to wait for
+     * @param timeout how long to wait at most, in {@code unit}
+     * @param unit the unit of {@code timeout}
+     * @return its result
+     * @throws NullPointerException if {@code future} or {@code unit} is null
+     * @throws InterruptedException if the thread is interrupted while it waits
+     * @throws ExecutionException if the future completed exceptionally
+     * @throws TimeoutException if the timeout passed first
+     * @throws java.util.concurrent.CancellationException if it was cancelled
+     */
     public static <T> T get(Future<T> future, long timeout, TimeUnit unit)
             throws InterruptedException, ExecutionException, TimeoutException {
         Objects.requireNonNull(future, "future");
@@ -139,7 +193,12 @@ public final class Blocking {
      * {@link CompletableFuture#join()} as a block, for futures that were not made by
      * {@link Workqueue#supplyAsync} or {@link Workqueue#runAsync} (those announce their waits
      * themselves): for example {@code CompletableFuture.supplyAsync(f, wq)} or an HTTP client's.
+     * No block is announced if the future is already done.
      *
+     * @param <T> the result type
+     * @param future the future to wait for
+     * @return its result
+     * @throws NullPointerException if {@code future} is null
      * @throws java.util.concurrent.CompletionException if the future completed exceptionally
      * @throws java.util.concurrent.CancellationException if it was cancelled
      */

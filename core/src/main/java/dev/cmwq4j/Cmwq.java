@@ -71,32 +71,54 @@ public final class Cmwq implements AutoCloseable {
         static final Cmwq INSTANCE = new Cmwq(builder().name("shared").newEngine(), true);
     }
 
-    /** The JVM-wide instance behind {@link Workqueue#builder(String)} and {@link Workqueues}. */
+    /**
+     * {@return the JVM-wide instance behind {@link Workqueue#builder(String)} and {@link
+     * Workqueues}}
+     */
     public static Cmwq shared() {
         return SharedHolder.INSTANCE;
     }
 
-    /** A builder for a separate instance, with defaults from the {@code cmwq4j.*} properties. */
+    /**
+     * A builder for a separate instance, with defaults from the {@code cmwq4j.*} properties.
+     *
+     * @return a new builder
+     * @throws IllegalArgumentException if a numeric {@code cmwq4j.*} property is set to a value
+     *     that is not an integer
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A builder for a workqueue backed by this instance. */
+    /**
+     * A builder for a workqueue backed by this instance.
+     *
+     * @param name the workqueue's name
+     * @return a new builder with the default attributes
+     * @throws NullPointerException if {@code name} is null
+     */
     public Workqueue.Builder workqueue(String name) {
         return new Workqueue.Builder(this, name);
     }
 
-    /** The number of CPU indexes: valid arguments to {@link Workqueue#queueOn} are 0 to cpus-1. */
+    /**
+     * {@return the number of CPU indexes} Valid arguments to {@link Workqueue#queueOn} are 0 to
+     * cpus-1.
+     */
     public int cpus() {
         return engine.cpus();
     }
 
-    /** This instance's name: {@code shared} for the shared one; it appears in JMX names. */
+    /**
+     * {@return this instance's name: {@code shared} for the shared one} It appears in JMX names.
+     */
     public String name() {
         return engine.name;
     }
 
-    /** A statistics snapshot of every open workqueue of this instance, in creation order. */
+    /**
+     * {@return a statistics snapshot of every open workqueue of this instance, in creation order}
+     */
     public java.util.List<WorkqueueStats> workqueueStats() {
         java.util.List<WorkqueueStats> all = new java.util.ArrayList<>();
         for (var wq : engine.workqueues()) {
@@ -108,6 +130,8 @@ public final class Cmwq implements AutoCloseable {
     /**
      * A snapshot of every pool: the normal-priority CPU pools, the high-priority ones, then the
      * unbound normal and high-priority pools.
+     *
+     * @return an immutable list of snapshots, in that order
      */
     public java.util.List<PoolStats> poolStats() {
         java.util.List<PoolStats> all = new java.util.ArrayList<>();
@@ -117,12 +141,12 @@ public final class Cmwq implements AutoCloseable {
         return java.util.List.copyOf(all);
     }
 
-    /** Worker threads alive now. */
+    /** {@return the number of worker threads alive now} */
     public int threads() {
         return engine.threads();
     }
 
-    /** The most worker threads alive at once since this instance started. */
+    /** {@return the most worker threads alive at once since this instance started} */
     public int peakThreads() {
         return engine.peakThreads();
     }
@@ -136,6 +160,8 @@ public final class Cmwq implements AutoCloseable {
      * then stops its threads. The shared instance cannot be closed.
      *
      * @throws UnsupportedOperationException on the shared instance
+     * @throws IllegalStateException if called from a work of one of its open workqueues, which
+     *     would wait for itself
      */
     @Override
     public void close() {
@@ -171,7 +197,13 @@ public final class Cmwq implements AutoCloseable {
 
         Builder() {}
 
-        /** Number of CPU indexes (one normal and one high-priority pool each); at least 1. */
+        /**
+         * Number of CPU indexes (one normal and one high-priority pool each); 1 to 4096.
+         *
+         * @param cpus the number of CPU indexes
+         * @return this builder
+         * @throws IllegalArgumentException if {@code cpus} is not in {@code [1, 4096]}
+         */
         public Builder cpus(int cpus) {
             if (cpus < 1 || cpus > 4096) {
                 throw new IllegalArgumentException("cpus must be in [1, 4096], got " + cpus);
@@ -180,7 +212,14 @@ public final class Cmwq implements AutoCloseable {
             return this;
         }
 
-        /** How long a surplus idle worker lingers before it exits; positive. */
+        /**
+         * How long a surplus idle worker lingers before it exits; positive.
+         *
+         * @param timeout the idle timeout
+         * @return this builder
+         * @throws NullPointerException if {@code timeout} is null
+         * @throws IllegalArgumentException if {@code timeout} is zero or negative
+         */
         public Builder idleTimeout(Duration timeout) {
             this.idleTimeout = positive(timeout, "idleTimeout");
             return this;
@@ -190,6 +229,11 @@ public final class Cmwq implements AutoCloseable {
          * How long a pool whose running worker blocked waits for it to return before it creates a
          * new thread. An idle worker, if there is one, is woken at once regardless. Zero or
          * positive.
+         *
+         * @param window the stall window
+         * @return this builder
+         * @throws NullPointerException if {@code window} is null
+         * @throws IllegalArgumentException if {@code window} is negative
          */
         public Builder stallWindow(Duration window) {
             this.stallWindow = nonNegative(window, "stallWindow");
@@ -206,19 +250,38 @@ public final class Cmwq implements AutoCloseable {
          * trees keep to about one thread per CPU, as {@code ForkJoinPool}'s joins do. Joins do
          * not make a pool keep an idle reserve worker either. Zero or positive; a value below
          * {@link #stallWindow} acts as the stall window.
+         *
+         * @param window the join window
+         * @return this builder
+         * @throws NullPointerException if {@code window} is null
+         * @throws IllegalArgumentException if {@code window} is negative
          */
         public Builder joinWindow(Duration window) {
             this.joinWindow = nonNegative(window, "joinWindow");
             return this;
         }
 
-        /** How long an unstarted work must wait before an idle pool may steal it; zero or more. */
+        /**
+         * How long an unstarted work must wait before an idle pool may steal it; zero or more.
+         *
+         * @param threshold the steal threshold
+         * @return this builder
+         * @throws NullPointerException if {@code threshold} is null
+         * @throws IllegalArgumentException if {@code threshold} is negative
+         */
         public Builder stealThreshold(Duration threshold) {
             this.stealThreshold = nonNegative(threshold, "stealThreshold");
             return this;
         }
 
-        /** Back-off after a failed thread creation (the kernel's cooldown: 1 s); positive. */
+        /**
+         * Back-off after a failed thread creation (the kernel's cooldown: 1 s); positive.
+         *
+         * @param cooldown the back-off
+         * @return this builder
+         * @throws NullPointerException if {@code cooldown} is null
+         * @throws IllegalArgumentException if {@code cooldown} is zero or negative
+         */
         public Builder createCooldown(Duration cooldown) {
             this.createCooldown = positive(cooldown, "createCooldown");
             return this;
@@ -228,6 +291,11 @@ public final class Cmwq implements AutoCloseable {
          * How long a work may burn CPU on a concurrency-managed pool before the monitor flags it
          * CPU-intensive and stops counting it, so that the pool's other works can start (the
          * kernel's default: 10 ms); positive.
+         *
+         * @param threshold the CPU time after which a work counts as CPU-intensive
+         * @return this builder
+         * @throws NullPointerException if {@code threshold} is null
+         * @throws IllegalArgumentException if {@code threshold} is zero or negative
          */
         public Builder cpuIntensiveThreshold(Duration threshold) {
             this.cpuIntensiveThreshold = positive(threshold, "cpuIntensiveThreshold");
@@ -237,6 +305,13 @@ public final class Cmwq implements AutoCloseable {
         /**
          * Bounds of the monitor's adaptive tick: {@code min} while some pool has a backlog,
          * backing off to {@code max} while pools run without one (it parks while all are idle).
+         *
+         * @param min the shortest tick; positive
+         * @param max the longest tick; positive, and not below {@code min}
+         * @return this builder
+         * @throws NullPointerException if {@code min} or {@code max} is null
+         * @throws IllegalArgumentException if {@code min} or {@code max} is zero or negative, or
+         *     {@code max} is below {@code min}
          */
         public Builder monitorTick(Duration min, Duration max) {
             positive(min, "min");
@@ -254,6 +329,12 @@ public final class Cmwq implements AutoCloseable {
          * {@code threshold} (the kernel's default: 30 s) while works were pending, once per
          * stall. The default handler logs {@link WatchdogReport#describe()} through
          * {@link System.Logger} at WARNING.
+         *
+         * @param threshold how long a pool may make no progress before it is reported; positive
+         * @param handler receives the reports, on the monitor thread
+         * @return this builder
+         * @throws NullPointerException if {@code threshold} or {@code handler} is null
+         * @throws IllegalArgumentException if {@code threshold} is zero or negative
          */
         public Builder watchdog(Duration threshold, java.util.function.Consumer<? super WatchdogReport> handler) {
             this.watchdogThreshold = positive(threshold, "watchdog threshold");
@@ -261,7 +342,13 @@ public final class Cmwq implements AutoCloseable {
             return this;
         }
 
-        /** The most worker threads this instance may have alive at once; at least 1. */
+        /**
+         * The most worker threads this instance may have alive at once; at least 1.
+         *
+         * @param max the thread cap
+         * @return this builder
+         * @throws IllegalArgumentException if {@code max} is below 1
+         */
         public Builder maxThreads(int max) {
             if (max < 1) {
                 throw new IllegalArgumentException("maxThreads must be at least 1, got " + max);
@@ -270,13 +357,26 @@ public final class Cmwq implements AutoCloseable {
             return this;
         }
 
-        /** Creates worker threads; the engine names them and makes them daemons. */
+        /**
+         * Creates worker threads (and rescuer threads); the engine names them and makes them
+         * daemons. Default {@link Executors#defaultThreadFactory()}.
+         *
+         * @param factory the thread factory
+         * @return this builder
+         * @throws NullPointerException if {@code factory} is null
+         */
         public Builder threadFactory(ThreadFactory factory) {
             this.threadFactory = Objects.requireNonNull(factory, "threadFactory");
             return this;
         }
 
-        /** Prefix of the names of worker, monitor and rescuer threads. */
+        /**
+         * Prefix of the names of worker, monitor and rescuer threads; default {@code cmwq4j-}.
+         *
+         * @param prefix the prefix
+         * @return this builder
+         * @throws NullPointerException if {@code prefix} is null
+         */
         public Builder threadNamePrefix(String prefix) {
             this.threadNamePrefix = Objects.requireNonNull(prefix, "threadNamePrefix");
             return this;
@@ -285,6 +385,10 @@ public final class Cmwq implements AutoCloseable {
         /**
          * Receives every exception or error a work throws; the worker carries on with the next
          * work. The default logs it through {@link System.Logger} at ERROR.
+         *
+         * @param handler receives the work and what it threw, on the thread that ran it
+         * @return this builder
+         * @throws NullPointerException if {@code handler} is null
          */
         public Builder failureHandler(BiConsumer<? super Work, ? super Throwable> handler) {
             this.failureHandler = Objects.requireNonNull(handler, "failureHandler");
@@ -295,6 +399,9 @@ public final class Cmwq implements AutoCloseable {
          * The instance's name, used in JMX object names ({@code cmwq=<name>}); default
          * {@code cmwq-1}, {@code cmwq-2}, ... in creation order.
          *
+         * @param name the instance's name
+         * @return this builder
+         * @throws NullPointerException if {@code name} is null
          * @throws IllegalArgumentException if blank
          */
         public Builder name(String name) {
@@ -306,7 +413,13 @@ public final class Cmwq implements AutoCloseable {
             return this;
         }
 
-        /** Whether to publish pools and workqueues as MXBeans on the platform MBean server. */
+        /**
+         * Whether to publish pools and workqueues as MXBeans on the platform MBean server
+         * (default true; from {@code -Dcmwq4j.jmx}).
+         *
+         * @param publish true to publish them
+         * @return this builder
+         */
         public Builder jmx(boolean publish) {
             this.jmx = publish;
             return this;
@@ -316,12 +429,21 @@ public final class Cmwq implements AutoCloseable {
          * Whether a thread that waits for works lends them its priority (default true; see
          * {@link Priority}). Without it, works still run by the priority they were queued with.
          * Default from {@code -Dcmwq4j.priorityInheritance}.
+         *
+         * @param enabled true to lend priorities to waited-for works
+         * @return this builder
          */
         public Builder priorityInheritance(boolean enabled) {
             this.priorityInheritance = enabled;
             return this;
         }
 
+        /**
+         * Builds a new, independent instance with these options and starts its monitor thread;
+         * {@link Cmwq#close()} it when done.
+         *
+         * @return the new instance
+         */
         public Cmwq build() {
             return new Cmwq(newEngine(), false);
         }

@@ -12,7 +12,10 @@ import java.util.Objects;
  */
 public class DelayedWork extends Work {
     /**
-     * @param action what to run
+     * A delayed work that runs {@code action}.
+     *
+     * @param action what to run; exceptions it throws go to the failure handler of the
+     *     {@link Cmwq} and do not stop the worker
      * @throws NullPointerException if {@code action} is null
      */
     public DelayedWork(Runnable action) {
@@ -29,7 +32,12 @@ public class DelayedWork extends Work {
         return super.cancel();
     }
 
-    /** If the timer is armed, queues the work now; then waits as {@link Work#flush()} does. */
+    /**
+     * If the timer is armed, queues the work now; then waits as {@link Work#flush()} does.
+     *
+     * @return true if it had to wait (an armed timer counts), false if the work was already idle
+     * @throws IllegalStateException as {@link Work#flush()}
+     */
     @Override
     public boolean flush() {
         return super.flush();

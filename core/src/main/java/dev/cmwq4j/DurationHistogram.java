@@ -33,6 +33,11 @@ public final class DurationHistogram {
     /**
      * A histogram with the given bucket counts (copied), sum and maximum.
      *
+     * @param counts the count of each bucket, {@link #BUCKETS} of them
+     * @param sumNanos the sum of the recorded values
+     * @param maxNanos the largest recorded value
+     * @return the histogram
+     * @throws NullPointerException if {@code counts} is null
      * @throws IllegalArgumentException if {@code counts} does not have {@link #BUCKETS} entries or
      *     any value is negative
      */
@@ -51,32 +56,44 @@ public final class DurationHistogram {
         return new DurationHistogram(counts.clone(), sumNanos, maxNanos);
     }
 
-    /** The empty histogram. */
+    /** {@return the empty histogram} */
     public static DurationHistogram empty() {
         return EMPTY;
     }
 
-    /** The bucket a value falls in. */
+    /**
+     * The bucket a value falls in.
+     *
+     * @param nanos a duration in nanoseconds; values below 2 (negative ones included) fall in
+     *     bucket 0
+     * @return the bucket's index, {@code 0 <= i < BUCKETS}
+     */
     public static int bucketOf(long nanos) {
         return nanos <= 1 ? 0 : 63 - Long.numberOfLeadingZeros(nanos);
     }
 
-    /** Number of recorded values. */
+    /** {@return the number of recorded values} */
     public long count() {
         return count;
     }
 
-    /** The largest recorded value, or 0. */
+    /** {@return the largest recorded value, or 0} */
     public long maxNanos() {
         return max;
     }
 
-    /** The mean of the recorded values, or 0. */
+    /** {@return the mean of the recorded values, or 0} */
     public double meanNanos() {
         return count == 0 ? 0 : (double) sum / count;
     }
 
-    /** The count of bucket {@code i}, {@code 0 <= i < BUCKETS}. */
+    /**
+     * The count of one bucket.
+     *
+     * @param i the bucket's index, {@code 0 <= i < BUCKETS}
+     * @return the number of recorded values in bucket {@code i}
+     * @throws ArrayIndexOutOfBoundsException if {@code i} is out of range
+     */
     public long bucketCount(int i) {
         return counts[i];
     }
@@ -85,6 +102,8 @@ public final class DurationHistogram {
      * An upper bound of the value below which {@code percentile} percent of the values fall: the
      * upper end of the bucket that holds it, but never above the maximum. 0 when empty.
      *
+     * @param percentile the percentile, {@code 0 <= percentile <= 100}
+     * @return the upper bound, in nanoseconds
      * @throws IllegalArgumentException unless {@code 0 <= percentile <= 100}
      */
     public long valueAtPercentile(double percentile) {
@@ -106,7 +125,13 @@ public final class DurationHistogram {
         return max;
     }
 
-    /** The sum of this histogram and {@code other}. */
+    /**
+     * The sum of this histogram and {@code other}: counts and sums added, the larger maximum.
+     *
+     * @param other the histogram to add
+     * @return a new histogram
+     * @throws NullPointerException if {@code other} is null
+     */
     public DurationHistogram plus(DurationHistogram other) {
         long[] c = counts.clone();
         for (int i = 0; i < BUCKETS; i++) {

@@ -37,7 +37,11 @@ public record PoolStats(
         int target,
         int pending) {
 
-    /** Checks for nulls. */
+    /**
+     * Checks for nulls.
+     *
+     * @throws NullPointerException if {@code name} is null
+     */
     public PoolStats {
         Objects.requireNonNull(name, "name");
     }

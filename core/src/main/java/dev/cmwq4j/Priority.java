@@ -70,6 +70,8 @@ public enum Priority {
      * Thread#NORM_PRIORITY}) {@link #NORMAL}, 6-9 {@link #HIGH}, 10 ({@link Thread#MAX_PRIORITY})
      * {@link #URGENT}.
      *
+     * @param threadPriority a {@link Thread} priority, in [1, 10]
+     * @return its level
      * @throws IllegalArgumentException if {@code threadPriority} is not in [1, 10]
      */
     public static Priority ofThreadPriority(int threadPriority) {
@@ -79,7 +81,14 @@ public enum Priority {
         return LEVELS[Inheritance.levelOfThreadPriority(threadPriority)];
     }
 
-    /** The level of {@code thread}'s {@link Thread#getPriority() priority}; see {@link #ofThreadPriority}. */
+    /**
+     * The level of {@code thread}'s {@link Thread#getPriority() priority}; see
+     * {@link #ofThreadPriority}.
+     *
+     * @param thread the thread
+     * @return the level of its thread priority
+     * @throws NullPointerException if {@code thread} is null
+     */
     public static Priority of(Thread thread) {
         Objects.requireNonNull(thread, "thread");
         return ofThreadPriority(thread.getPriority());
@@ -89,6 +98,8 @@ public enum Priority {
      * What the calling thread lends when it waits now: on a worker, the current priority of the
      * work it runs (its own, or more if a waiter lends it more); on any other thread, the level of
      * its thread priority.
+     *
+     * @return the calling thread's current level
      */
     public static Priority current() {
         return LEVELS[Inheritance.currentLevel()];

@@ -13,6 +13,12 @@ import java.util.Objects;
  * @param workers the pool's busy workers
  */
 public record WatchdogReport(String pool, int pending, long stalledNanos, List<BusyWorker> workers) {
+    /**
+     * Copies {@code workers} into an unmodifiable list.
+     *
+     * @throws NullPointerException if {@code pool} or {@code workers} is null, or
+     *     {@code workers} holds a null
+     */
     public WatchdogReport {
         Objects.requireNonNull(pool, "pool");
         workers = List.copyOf(workers);
@@ -28,12 +34,17 @@ public record WatchdogReport(String pool, int pending, long stalledNanos, List<B
      * @param stack its stack trace when the report was made
      */
     public record BusyWorker(String thread, String work, String state, List<StackTraceElement> stack) {
+        /**
+         * Copies {@code stack} into an unmodifiable list.
+         *
+         * @throws NullPointerException if {@code stack} is null or holds a null
+         */
         public BusyWorker {
             stack = List.copyOf(stack);
         }
     }
 
-    /** A multi-line human-readable form, as the default handler logs it. */
+    /** {@return a multi-line human-readable form, as the default handler logs it} */
     public String describe() {
         StringBuilder sb = new StringBuilder();
         sb.append("cmwq4j watchdog: pool ").append(pool).append(" made no progress for ")

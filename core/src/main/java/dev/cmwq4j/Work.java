@@ -33,6 +33,8 @@ public class Work {
     final WorkNode node;
 
     /**
+     * A work that runs {@code action}.
+     *
      * @param action what to run; exceptions it throws go to the failure handler of the
      *     {@link Cmwq} and do not stop the worker
      * @throws NullPointerException if {@code action} is null
@@ -49,12 +51,12 @@ public class Work {
 
     private final Runnable action;
 
-    /** True while an instance is queued (or armed on a timer) and has not started. */
+    /** {@return true while an instance is queued (or armed on a timer) and has not started} */
     public final boolean isPending() {
         return node.isPending();
     }
 
-    /** True while an instance is executing. */
+    /** {@return true while an instance is executing} */
     public final boolean isRunning() {
         return node.isRunning();
     }

@@ -8,42 +8,42 @@ package dev.cmwq4j;
  * {@link PoolStats} for the meaning of each attribute.
  */
 public interface WorkerPoolMXBean {
-    /** The pool's name. */
+    /** {@return the pool's name} */
     String getName();
 
-    /** The name of the {@link Cmwq} instance it belongs to. */
+    /** {@return the name of the {@link Cmwq} instance it belongs to} */
     String getCmwq();
 
-    /** Its CPU index, or -1 for an unbound pool. */
+    /** {@return its CPU index, or -1 for an unbound pool} */
     int getCpu();
 
-    /** Whether it serves high-priority workqueues. */
+    /** {@return whether it serves high-priority workqueues} */
     boolean isHighPriority();
 
-    /** Worker threads. */
+    /** {@return the number of its worker threads, idle ones included} */
     int getWorkers();
 
-    /** Idle workers. */
+    /** {@return the number of idle workers} */
     int getIdle();
 
-    /** Workers running a work, counted. */
+    /** {@return the number of workers running a work and counted as running} */
     int getRunning();
 
-    /** Workers in an announced block. */
+    /** {@return the number of workers in a block announced through {@link Blocking}} */
     int getBlocked();
 
-    /** Workers the monitor observed blocked. */
+    /** {@return the number of workers the monitor observed blocked} */
     int getDetected();
 
-    /** Workers running a CPU-intensive work. */
+    /** {@return the number of workers running a CPU-intensive work} */
     int getCpuIntensive();
 
-    /** The concurrency count {@code nrRunning}. */
+    /** {@return the concurrency count {@code nrRunning}} */
     int getNrRunning();
 
-    /** The concurrency target. */
+    /** {@return the concurrency target: how many counted workers the pool keeps running} */
     int getTarget();
 
-    /** Works waiting on the pool's worklist. */
+    /** {@return the number of works waiting on the pool's worklist} */
     int getPending();
 }

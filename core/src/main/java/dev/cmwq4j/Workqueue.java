@@ -81,61 +81,89 @@ public final class Workqueue implements Executor, AutoCloseable {
         this.system = system;
     }
 
-    /** A builder for a workqueue on the {@linkplain Cmwq#shared() shared} pools. */
+    /**
+     * A builder for a workqueue on the {@linkplain Cmwq#shared() shared} pools.
+     *
+     * @param name the workqueue's name, as {@link #name()} returns it
+     * @return a new builder with the default attributes
+     * @throws NullPointerException if {@code name} is null
+     */
     public static Builder builder(String name) {
         return new Builder(Cmwq.shared(), name);
     }
 
-    /** The name given to the builder. */
+    /** {@return the name given to the builder} */
     public String name() {
         return core.name;
     }
 
-    /** The {@link Cmwq} whose pools run this workqueue's works. */
+    /** {@return the {@link Cmwq} whose pools run this workqueue's works} */
     public Cmwq cmwq() {
         return cmwq;
     }
 
+    /**
+     * {@return whether its works run on the unbound pool: built {@linkplain Builder#unbound()
+     * unbound} or {@linkplain Builder#ordered() ordered}}
+     */
     public boolean isUnbound() {
         return core.unbound;
     }
 
+    /**
+     * {@return whether it runs one work at a time, in queueing order ({@link Builder#ordered()})}
+     */
     public boolean isOrdered() {
         return core.ordered;
     }
 
+    /**
+     * {@return whether its works run on the high-priority pools ({@link Builder#highPriority()})}
+     */
     public boolean isHighPriority() {
         return core.highPriority;
     }
 
+    /**
+     * {@return whether its works do not count as running in concurrency management
+     * ({@link Builder#cpuIntensive()})}
+     */
     public boolean isCpuIntensive() {
         return core.cpuIntensive;
     }
 
-    /** Whether this workqueue has a rescuer ({@link Builder#memReclaim()}). */
+    /** {@return whether this workqueue has a rescuer ({@link Builder#memReclaim()})} */
     public boolean isMemReclaim() {
         return core.isMemReclaim();
     }
 
+    /**
+     * {@return its {@code maxActive}: the works active at once, per CPU index if bound, in total
+     * if unbound} A freeze does not change it.
+     */
     public int maxActive() {
         return core.maxActive();
     }
 
+    /** {@return whether it takes part in freezing ({@link Builder#freezable()})} */
     public boolean isFreezable() {
         return core.isFreezable();
     }
 
-    /** Whether a {@link #freeze()} or a JVM-wide {@link Workqueues#freezeAll()} holds it now. */
+    /**
+     * {@return whether a {@link #freeze()} or a JVM-wide {@link Workqueues#freezeAll()} holds it
+     * now}
+     */
     public boolean isFrozen() {
         return core.isFrozen();
     }
 
-    /** The priority of works queued without one. */
+    /** {@return the priority of works queued without one} */
     public Priority priority() {
         return Priority.ofLevel(core.defaultPriority());
     }
 
-    /** Whether {@link #close()} has completed. */
+    /** {@return whether {@link #close()} has completed} */
     public boolean isClosed() {
         return core.isClosed();
     }
@@ -146,6 +174,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     /**
      * Queues {@code work} unless it is already pending.
      *
+     * @param work the work to queue, at this workqueue's {@linkplain #priority() priority}
      * @return true if queued, false if it was already pending
      * @throws NullPointerException if {@code work} is null
      * @throws RejectedExecutionException if the workqueue is closed, or draining and the caller is
@@ -160,6 +189,8 @@ public final class Workqueue implements Executor, AutoCloseable {
      * Queues {@code work} at {@code priority} unless it is already pending. The priority is that
      * of this instance only; a work already pending keeps its own.
      *
+     * @param work the work to queue
+     * @param priority the priority of this instance
      * @return true if queued, false if it was already pending
      * @throws NullPointerException if {@code work} or {@code priority} is null
      * @throws RejectedExecutionException as {@link #queue(Work)}
@@ -174,8 +205,12 @@ public final class Workqueue implements Executor, AutoCloseable {
      * Queues {@code work} on CPU index {@code cpu}. It will not be stolen by another CPU's pool.
      * For an unbound workqueue the CPU is only validated.
      *
+     * @param cpu the CPU index to queue it on
+     * @param work the work to queue
      * @return true if queued, false if it was already pending
+     * @throws NullPointerException if {@code work} is null
      * @throws IllegalArgumentException if {@code cpu} is not in {@code [0, cmwq().cpus())}
+     * @throws RejectedExecutionException as {@link #queue(Work)}
      */
     public boolean queueOn(int cpu, Work work) {
         Objects.requireNonNull(work, "work");
@@ -186,8 +221,13 @@ public final class Workqueue implements Executor, AutoCloseable {
     /**
      * As {@link #queueOn(int, Work)}, at {@code priority} (see {@link #queue(Work, Priority)}).
      *
+     * @param cpu the CPU index to queue it on
+     * @param work the work to queue
+     * @param priority the priority of this instance
+     * @return true if queued, false if it was already pending
      * @throws NullPointerException if {@code work} or {@code priority} is null
      * @throws IllegalArgumentException if {@code cpu} is not in {@code [0, cmwq().cpus())}
+     * @throws RejectedExecutionException as {@link #queue(Work)}
      */
     public boolean queueOn(int cpu, Work work, Priority priority) {
         Objects.requireNonNull(work, "work");
@@ -200,20 +240,48 @@ public final class Workqueue implements Executor, AutoCloseable {
      * Arms {@code work} to be queued after {@code delay}, unless it is already pending. A zero
      * delay queues it at once.
      *
+     * @param work the delayed work to arm
+     * @param delay how long to wait before queueing it; zero or positive
      * @return true if armed or queued, false if it was already pending
+     * @throws NullPointerException if {@code work} or {@code delay} is null
      * @throws IllegalArgumentException if {@code delay} is negative
+     * @throws RejectedExecutionException as {@link #queue(Work)}
      */
     public boolean queueDelayed(DelayedWork work, Duration delay) {
         return queueDelayedOn(-1, work, delay);
     }
 
-    /** As {@link #queueDelayed(DelayedWork, Duration)}, with a delay in {@code unit}. */
+    /**
+     * As {@link #queueDelayed(DelayedWork, Duration)}, with a delay in {@code unit}.
+     *
+     * @param work the delayed work to arm
+     * @param delay how long to wait before queueing it, in {@code unit}; zero or positive
+     * @param unit the unit of {@code delay}
+     * @return true if armed or queued, false if it was already pending
+     * @throws NullPointerException if {@code work} or {@code unit} is null
+     * @throws IllegalArgumentException if {@code delay} is negative
+     * @throws ArithmeticException if {@code delay} in {@code unit} overflows a {@link Duration}
+     * @throws RejectedExecutionException as {@link #queue(Work)}
+     */
     public boolean queueDelayed(DelayedWork work, long delay, TimeUnit unit) {
         Objects.requireNonNull(unit, "unit");
         return queueDelayedOn(-1, work, Duration.of(delay, unit.toChronoUnit()));
     }
 
-    /** As {@link #queueDelayed(DelayedWork, Duration)}, then queued on CPU index {@code cpu}. */
+    /**
+     * As {@link #queueDelayed(DelayedWork, Duration)}, then queued on CPU index {@code cpu} (see
+     * {@link #queueOn(int, Work)}).
+     *
+     * @param cpu the CPU index to queue it on, or -1 for none, as
+     *     {@link #queueDelayed(DelayedWork, Duration)}
+     * @param work the delayed work to arm
+     * @param delay how long to wait before queueing it; zero or positive
+     * @return true if armed or queued, false if it was already pending
+     * @throws NullPointerException if {@code work} or {@code delay} is null
+     * @throws IllegalArgumentException if {@code delay} is negative, or {@code cpu} is neither -1
+     *     nor in {@code [0, cmwq().cpus())}
+     * @throws RejectedExecutionException as {@link #queue(Work)}
+     */
     public boolean queueDelayedOn(int cpu, DelayedWork work, Duration delay) {
         Objects.requireNonNull(work, "work");
         long nanos = delayNanos(delay);
@@ -231,10 +299,14 @@ public final class Workqueue implements Executor, AutoCloseable {
      * already queued (not yet started) instance and re-arms it, or arms it if it was idle. A zero
      * delay queues it at once.
      *
+     * @param work the delayed work whose timer to set
+     * @param delay how long from now to wait before queueing it; zero or positive
      * @return true if it was pending before the call (also, as in the kernel, when a
      *     {@link Work#cancelSync()} holds it: then nothing is queued), false if it was idle and is
      *     now armed
+     * @throws NullPointerException if {@code work} or {@code delay} is null
      * @throws IllegalArgumentException if {@code delay} is negative
+     * @throws RejectedExecutionException as {@link #queue(Work)}
      */
     public boolean modDelayed(DelayedWork work, Duration delay) {
         Objects.requireNonNull(work, "work");
@@ -284,6 +356,9 @@ public final class Workqueue implements Executor, AutoCloseable {
      * Waits until the workqueue is empty: nothing queued, running or armed on a timer. While it
      * drains, only this workqueue's own works may queue to it (chained queueing); other callers
      * get {@link RejectedExecutionException}.
+     *
+     * @throws IllegalStateException if called from one of this workqueue's own works, which would
+     *     wait for itself
      */
     public void drain() {
         core.drain();
@@ -295,6 +370,8 @@ public final class Workqueue implements Executor, AutoCloseable {
      * by default; cancel them first to close sooner. Then stops the rescuer, if any. Idempotent.
      *
      * @throws UnsupportedOperationException on a system workqueue of {@link Workqueues}
+     * @throws IllegalStateException if called from one of this workqueue's own works before it is
+     *     closed, which would wait for itself
      */
     @Override
     public void close() {
@@ -307,6 +384,8 @@ public final class Workqueue implements Executor, AutoCloseable {
     /**
      * Changes {@code maxActive}. Raising it starts waiting works at once.
      *
+     * @param maxActive the new limit: works active at once, per CPU index if bound, in total if
+     *     unbound
      * @throws IllegalArgumentException if out of {@code [1, MAX_MAX_ACTIVE]}, or not 1 for an
      *     ordered workqueue
      */
@@ -318,6 +397,8 @@ public final class Workqueue implements Executor, AutoCloseable {
     /**
      * A snapshot of this workqueue's statistics (cumulative since it was built): works executed
      * and in flight, CPU time, blocks, wakeups, maydays, and latency histograms.
+     *
+     * @return a new, immutable snapshot
      */
     public WorkqueueStats stats() {
         return core.stats();
@@ -343,8 +424,12 @@ public final class Workqueue implements Executor, AutoCloseable {
     /**
      * As {@link #freeze()}, waiting at most {@code timeout} for the running works.
      *
-     * @return true if no work of this workqueue runs any more; false if the timeout passed first
-     *     (it is frozen all the same: nothing new starts)
+     * @param timeout how long to wait at most for the running works; zero or positive
+     * @return true if no work of this workqueue runs any more (or it was thawed meanwhile); false
+     *     if the timeout passed first (it is frozen all the same: nothing new starts)
+     * @throws NullPointerException if {@code timeout} is null
+     * @throws IllegalArgumentException if {@code timeout} is negative
+     * @throws IllegalStateException as {@link #freeze()}
      */
     public boolean freeze(Duration timeout) {
         long nanos = nonNegativeNanos(timeout, "timeout");
@@ -389,6 +474,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     /**
      * Queues {@code command} as a one-shot work.
      *
+     * @param command what to run
      * @throws NullPointerException if {@code command} is null
      * @throws RejectedExecutionException if the workqueue is closed (or draining)
      */
@@ -411,6 +497,9 @@ public final class Workqueue implements Executor, AutoCloseable {
      *   <li>{@code cancel} also cancels the task if it has not started.
      * </ul>
      *
+     * @param <T> the result type
+     * @param supplier the task; its result completes the returned future
+     * @return a new future, completed when the task has run
      * @throws NullPointerException if {@code supplier} is null
      * @throws RejectedExecutionException if the workqueue is closed (or draining)
      */
@@ -422,6 +511,8 @@ public final class Workqueue implements Executor, AutoCloseable {
     /**
      * As {@link #supplyAsync(Supplier)}, for an action without a result.
      *
+     * @param action the task
+     * @return a new future, completed with null when the task has run
      * @throws NullPointerException if {@code action} is null
      * @throws RejectedExecutionException if the workqueue is closed (or draining)
      */
@@ -440,6 +531,8 @@ public final class Workqueue implements Executor, AutoCloseable {
      * place if it has not started and may be helped, and otherwise counts as announced blocking;
      * from any thread, it lends the caller's priority to the task while it waits (see
      * {@link Priority}).
+     *
+     * @return a new executor service that queues its tasks to this workqueue
      */
     public ExecutorService asExecutorService() {
         return new WorkqueueExecutorService(this);
@@ -472,7 +565,11 @@ public final class Workqueue implements Executor, AutoCloseable {
             this.name = Objects.requireNonNull(name, "name");
         }
 
-        /** Run on the unbound pool, not concurrency-managed. */
+        /**
+         * Run on the unbound pool, not concurrency-managed.
+         *
+         * @return this builder
+         */
         public Builder unbound() {
             this.unbound = true;
             return this;
@@ -482,13 +579,19 @@ public final class Workqueue implements Executor, AutoCloseable {
          * Run on the high-priority pools (workers at {@link Thread#MAX_PRIORITY}, a hint only on
          * Linux); works queued without a priority get {@link Priority#HIGH} unless
          * {@link #priority(Priority)} says otherwise.
+         *
+         * @return this builder
          */
         public Builder highPriority() {
             this.highPriority = true;
             return this;
         }
 
-        /** Works do not count as running in concurrency management. */
+        /**
+         * Works do not count as running in concurrency management.
+         *
+         * @return this builder
+         */
         public Builder cpuIntensive() {
             this.cpuIntensive = true;
             return this;
@@ -497,6 +600,8 @@ public final class Workqueue implements Executor, AutoCloseable {
         /**
          * Takes part in freezing: {@link Workqueue#freeze()} and the JVM-wide
          * {@link Workqueues#freezeAll()} hold its works back until thawed.
+         *
+         * @return this builder
          */
         public Builder freezable() {
             this.freezable = true;
@@ -509,7 +614,12 @@ public final class Workqueue implements Executor, AutoCloseable {
             return this;
         }
 
-        /** One work at a time, in queueing order. */
+        /**
+         * One work at a time, in queueing order; implies {@link #unbound()} and a
+         * {@code maxActive} of 1.
+         *
+         * @return this builder
+         */
         public Builder ordered() {
             this.ordered = true;
             return this;
@@ -522,6 +632,8 @@ public final class Workqueue implements Executor, AutoCloseable {
          * get one for 10 ms (thread creation fails, or the thread cap is reached), the rescuer runs
          * those works itself, and is called again every 100 ms while the need lasts. Use it for
          * works that others wait on to free resources. {@link Workqueue#close()} stops the rescuer.
+         *
+         * @return this builder
          */
         public Builder memReclaim() {
             this.memReclaim = true;
@@ -533,6 +645,8 @@ public final class Workqueue implements Executor, AutoCloseable {
          * {@link Priority#HIGH} for a {@link #highPriority()} workqueue. It does not choose the
          * pools: only {@link #highPriority()} does.
          *
+         * @param priority the default priority of its works
+         * @return this builder
          * @throws NullPointerException if {@code priority} is null
          */
         public Builder priority(Priority priority) {
@@ -544,6 +658,8 @@ public final class Workqueue implements Executor, AutoCloseable {
          * Works active at once: per CPU index for bound workqueues, in total for unbound ones.
          * Default {@value Workqueue#DEFAULT_MAX_ACTIVE} (1 when ordered).
          *
+         * @param maxActive the limit, in {@code [1, MAX_MAX_ACTIVE]}
+         * @return this builder
          * @throws IllegalArgumentException if out of {@code [1, MAX_MAX_ACTIVE]}
          */
         public Builder maxActive(int maxActive) {
@@ -553,8 +669,14 @@ public final class Workqueue implements Executor, AutoCloseable {
         }
 
         /**
+         * Builds the workqueue and registers it with its {@link Cmwq} (and over JMX); with
+         * {@link #memReclaim()}, also starts its rescuer thread.
+         *
+         * @return the new workqueue, open for queueing
          * @throws IllegalArgumentException if {@code ordered} is combined with a maxActive other
          *     than 1
+         * @throws IllegalStateException if {@link #memReclaim()} is set and the thread factory
+         *     returns null for the rescuer
          */
         public Workqueue build() {
             int max = maxActive == -1 ? (ordered ? 1 : DEFAULT_MAX_ACTIVE) : maxActive;

@@ -9,66 +9,78 @@ package dev.cmwq4j;
  * gets numbers from one moment; see {@link WorkqueueStats} for their meaning.
  */
 public interface WorkqueueMXBean {
-    /** The workqueue's name. */
+    /** {@return the workqueue's name} */
     String getName();
 
-    /** The name of the {@link Cmwq} instance it runs on. */
+    /** {@return the name of the {@link Cmwq} instance it runs on} */
     String getCmwq();
 
-    /** Works executed to the end. */
+    /** {@return the number of works executed to the end} */
     long getTotal();
 
-    /** Works queued or running now. */
+    /** {@return the number of works queued or running now} */
     long getInFlight();
 
-    /** CPU time of its works, in nanoseconds. */
+    /** {@return the CPU time of its works, in nanoseconds} */
     long getCpuTimeNanos();
 
-    /** CPU-intensive violations. */
+    /** {@return the number of CPU-intensive violations} */
     long getCpuIntensive();
 
-    /** Concurrency-management wakeups. */
+    /** {@return the number of concurrency-management wakeups} */
     long getCmWakeups();
 
-    /** Maydays sent to its rescuer. */
+    /** {@return the number of maydays sent to its rescuer} */
     long getMaydays();
 
-    /** Works its rescuer ran. */
+    /** {@return the number of works its rescuer ran} */
     long getRescued();
 
-    /** Blocks announced through {@link Blocking}. */
+    /** {@return the number of blocks announced through {@link Blocking}} */
     long getBlocksAnnounced();
 
-    /** Blocks observed by the monitor. */
+    /** {@return the number of blocks observed by the monitor} */
     long getBlocksDetected();
 
-    /** Queue-to-start latency, 50th percentile (upper bound, within a factor of two), in ns. */
+    /**
+     * {@return the 50th percentile of the queue-to-start latency, in ns} An upper bound, within a
+     * factor of two.
+     */
     long getQueueLatencyP50Nanos();
 
-    /** Queue-to-start latency, 99th percentile (upper bound, within a factor of two), in ns. */
+    /**
+     * {@return the 99th percentile of the queue-to-start latency, in ns} An upper bound, within a
+     * factor of two.
+     */
     long getQueueLatencyP99Nanos();
 
-    /** The longest queue-to-start latency, in ns. */
+    /** {@return the longest queue-to-start latency, in ns} */
     long getQueueLatencyMaxNanos();
 
-    /** Execution time, 50th percentile (upper bound, within a factor of two), in ns. */
+    /**
+     * {@return the 50th percentile of the execution time, in ns} An upper bound, within a factor of
+     * two.
+     */
     long getExecTimeP50Nanos();
 
-    /** Execution time, 99th percentile (upper bound, within a factor of two), in ns. */
+    /**
+     * {@return the 99th percentile of the execution time, in ns} An upper bound, within a factor of
+     * two.
+     */
     long getExecTimeP99Nanos();
 
-    /** The longest execution time, in ns. */
+    /** {@return the longest execution time, in ns} */
     long getExecTimeMaxNanos();
 
-    /** Its {@code maxActive}. */
+    /** {@return its {@code maxActive}} */
     int getMaxActive();
 
-    /** Whether it is unbound. */
+    /** {@return whether it is unbound} */
     boolean isUnbound();
 
-    /** Whether it is high-priority. */
+    /** {@return whether it is high-priority} */
     boolean isHighPriority();
 
-    /** Whether it is ordered. */
+    /** {@return whether it is ordered} */
     boolean isOrdered();
 }

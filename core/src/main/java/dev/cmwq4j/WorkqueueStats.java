@@ -44,7 +44,12 @@ public record WorkqueueStats(
         DurationHistogram queueLatency,
         DurationHistogram executionTime) {
 
-    /** Checks for nulls. */
+    /**
+     * Checks for nulls.
+     *
+     * @throws NullPointerException if {@code name}, {@code queueLatency} or
+     *     {@code executionTime} is null
+     */
     public WorkqueueStats {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(queueLatency, "queueLatency");

@@ -33,27 +33,36 @@ public final class Workqueues {
         static final Workqueue WQ = Workqueue.builder("system_freezable").freezable().system().build();
     }
 
-    /** Bound, normal priority: the default place for short works. */
+    /** {@return the bound, normal-priority system workqueue: the default place for short works} */
     public static Workqueue system() {
         return System.WQ;
     }
 
-    /** Bound, high priority. */
+    /** {@return the bound, high-priority system workqueue} */
     public static Workqueue systemHighPriority() {
         return HighPriority.WQ;
     }
 
-    /** Bound, for works that may run long, so that flushing {@link #system()} stays short. */
+    /**
+     * {@return the bound system workqueue for works that may run long} Using it keeps flushes of
+     * {@link #system()} short.
+     */
     public static Workqueue systemLong() {
         return Long.WQ;
     }
 
-    /** Unbound: not concurrency-managed; works start as soon as a worker is free. */
+    /**
+     * {@return the unbound system workqueue} It is not concurrency-managed: works start as soon as
+     * a worker is free.
+     */
     public static Workqueue systemUnbound() {
         return Unbound.WQ;
     }
 
-    /** Bound and {@linkplain Workqueue.Builder#freezable() freezable}: held by {@link #freezeAll()}. */
+    /**
+     * {@return the bound, {@linkplain Workqueue.Builder#freezable() freezable} system workqueue}
+     * {@link #freezeAll()} holds it.
+     */
     public static Workqueue systemFreezable() {
         return Freezable.WQ;
     }
@@ -80,8 +89,13 @@ public final class Workqueues {
      * never ends (say, one that waits for a work of another frozen workqueue) cannot hold the
      * caller forever.
      *
+     * @param timeout how long to wait at most for the running works; zero or positive
      * @return true if no work of a freezable workqueue runs any more; false if the timeout passed
      *     first (everything stays frozen all the same: call {@link #thawAll()} to back out)
+     * @throws NullPointerException if {@code timeout} is null
+     * @throws IllegalArgumentException if {@code timeout} is negative
+     * @throws IllegalStateException if called from a work of a freezable workqueue, which would
+     *     wait for itself
      */
     public static boolean freezeAll(Duration timeout) {
         long nanos = Workqueue.nonNegativeNanos(timeout, "timeout");
@@ -97,7 +111,7 @@ public final class Workqueues {
         Freezer.thawAll();
     }
 
-    /** Whether a JVM-wide {@link #freezeAll()} is in force. */
+    /** {@return whether a JVM-wide {@link #freezeAll()} is in force} */
     public static boolean isFrozenAll() {
         return Freezer.isFrozen();
     }

@@ -47,7 +47,9 @@ class ConcurrencyManagementTest {
         }
     }
 
+    /** Wall time: tagged {@code timing}, run by {@code mvn -B test -Ptiming} on a quiet machine. */
     @Test
+    @org.junit.jupiter.api.Tag("timing")
     void tenBlocksOf100msFinishInAbout100ms() throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(1).build()) {
             Workqueue wq = c.workqueue("sleepers").build();

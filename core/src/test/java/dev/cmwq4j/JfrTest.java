@@ -31,12 +31,23 @@ class JfrTest {
             Workqueue wq = c.workqueue("traced").maxActive(1).build();
             int n = 50;
             CountDownLatch done = new CountDownLatch(n);
+            // The first work holds the one maxActive slot until all 50 are queued, so exactly 49
+            // go through the inactive list (unheld, it may finish before the next is queued).
+            CountDownLatch allQueued = new CountDownLatch(1);
             for (int i = 0; i < n; i++) {
                 wq.execute(() -> {
-                    Blocking.run(() -> spin(10_000));
+                    Blocking.run(() -> {
+                        try {
+                            assertThat(allQueued.await(30, TimeUnit.SECONDS)).isTrue();
+                        } catch (InterruptedException e) {
+                            throw new AssertionError(e);
+                        }
+                        spin(10_000);
+                    });
                     done.countDown();
                 });
             }
+            allQueued.countDown();
             assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
             wq.flush();
             // one CPU hog with something waiting behind it, so that the monitor flags it

@@ -7,12 +7,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * DESIGN.md section 2, placement: one external producer thread, and one worker fanning out, each
- * keep every CPU busy. Measured as process CPU time / wall time on the whole process.
+ * Placement (docs/ARCHITECTURE.md, "The path of a work"): one external producer thread, and one
+ * worker fanning out, each keep every CPU busy. Measured as process CPU time / wall time on the
+ * whole process, so it needs the machine's CPUs to itself: tagged {@code timing}, it runs only
+ * with {@code mvn -B test -Ptiming} on a quiet machine, never in the default suite.
  */
+@Tag("timing")
 class PlacementTest {
     private static final int CPUS = Math.min(2, Runtime.getRuntime().availableProcessors());
     private static final long WORK_NANOS = 1_000_000; // 1 ms of CPU per work
