@@ -55,7 +55,14 @@ class JfrTest {
             Workqueue other = c.workqueue("behind").build();
             other.queue(new Work(() -> {
                 hogRunning.countDown();
-                spin(40_000_000L);
+                // at least 40 ms, and on until the monitor flagged it (a busy machine may give
+                // this thread less than the 10 ms of CPU the flag needs in 40 ms), at most 30 s
+                long start = System.nanoTime();
+                long giveUp = start + TimeUnit.SECONDS.toNanos(30);
+                while ((System.nanoTime() - start < 40_000_000L || c.engine().monitor.cpuIntensiveFlagged.sum() == 0)
+                        && System.nanoTime() < giveUp) {
+                    spin(100_000L);
+                }
             }));
             assertThat(hogRunning.await(30, TimeUnit.SECONDS)).isTrue();
             other.queue(new Work(() -> { }));

@@ -261,7 +261,12 @@ class MonitorTest {
             CountDownLatch otherRan = new CountDownLatch(1);
             wq.queue(new Work(() -> {
                 hogRunning.countDown();
-                spin(50_000_000L); // 50 ms of CPU, unannounced
+                // burns CPU, unannounced, until the other work ran (or 30 s): only the monitor's
+                // CPU-intensive flag can let the other one start on this one-CPU instance
+                long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (otherRan.getCount() > 0 && System.nanoTime() < giveUp) {
+                    spin(100_000L);
+                }
                 hogEnd.set(System.nanoTime());
             }));
             assertThat(hogRunning.await(30, TimeUnit.SECONDS)).isTrue();

@@ -57,10 +57,17 @@ class WatchdogTest {
     void aWorkThatNeverReturnsIsReportedAndTheOtherPoolsKeepWorking() throws Exception {
         CopyOnWriteArrayList<WatchdogReport> reports = new CopyOnWriteArrayList<>();
         // The hog burns CPU and never returns until released; a threshold of an hour keeps the
-        // monitor from flagging it CPU-intensive, so its pool (CPU 0) really stops moving.
-        try (Cmwq c = Cmwq.builder().cpus(2).cpuIntensiveThreshold(Duration.ofHours(1))
+        // monitor from flagging it CPU-intensive. On a busy machine the monitor may still take the
+        // preempted hog for a native block (it waits at a safepoint, not 'R' in /proc) and give
+        // its pool another worker, which would rightly unstick it. So once the other pools have
+        // their workers, thread creation fails: the hog's pool (CPU 0) really stops moving.
+        FaultyThreadFactory threads = new FaultyThreadFactory();
+        try (Cmwq c = Cmwq.builder().cpus(2).cpuIntensiveThreshold(Duration.ofHours(1)).threadFactory(threads)
                 .watchdog(Duration.ofMillis(200), reports::add).build()) {
             Workqueue wq = c.workqueue("hung").build();
+            Workqueue high = c.workqueue("high").highPriority().build();
+            Workqueue unbound = c.workqueue("unbound").unbound().build();
+            round(wq, high, unbound, -1); // CPU 1, CPU 0's high-priority pool and the unbound pool get workers
             java.util.concurrent.atomic.AtomicBoolean release = new java.util.concurrent.atomic.AtomicBoolean();
             CountDownLatch started = new CountDownLatch(1);
             wq.queueOn(0, new Work(() -> {
@@ -70,21 +77,14 @@ class WatchdogTest {
                 }
             }));
             assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+            threads.failAfter(0);
             CountDownLatch behindRan = new CountDownLatch(2);
             wq.queueOn(0, new Work(behindRan::countDown)); // pinned: never stolen by CPU 1
             wq.queueOn(0, new Work(behindRan::countDown));
             try {
                 // CPU 1, and the high-priority and unbound pools, keep running works meanwhile
-                Workqueue high = c.workqueue("high").highPriority().build();
-                Workqueue unbound = c.workqueue("unbound").unbound().build();
-                int rounds = 20;
-                for (int i = 0; i < rounds; i++) {
-                    CountDownLatch round = new CountDownLatch(3);
-                    wq.queueOn(1, new Work(round::countDown));
-                    high.queueOn(0, new Work(round::countDown));
-                    unbound.queue(new Work(round::countDown));
-                    assertThat(round.await(30, TimeUnit.SECONDS)).as("round %d ran beside the stuck pool", i)
-                            .isTrue();
+                for (int i = 0; i < 20; i++) {
+                    round(wq, high, unbound, i);
                 }
                 org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !reports.isEmpty());
                 assertThat(reports).extracting(WatchdogReport::pool).containsOnly("cpu0");
@@ -99,9 +99,19 @@ class WatchdogTest {
                 assertThat(after.await(30, TimeUnit.SECONDS)).isTrue();
             } finally {
                 release.set(true);
+                threads.recover();
             }
             assertThat(behindRan.await(30, TimeUnit.SECONDS)).isTrue();
             assertThat(reports).hasSize(1);
         }
+    }
+
+    /** One work each on CPU 1, CPU 0's high-priority pool and the unbound pool; all three ran. */
+    private static void round(Workqueue wq, Workqueue high, Workqueue unbound, int i) throws InterruptedException {
+        CountDownLatch round = new CountDownLatch(3);
+        wq.queueOn(1, new Work(round::countDown));
+        high.queueOn(0, new Work(round::countDown));
+        unbound.queue(new Work(round::countDown));
+        assertThat(round.await(30, TimeUnit.SECONDS)).as("round %d ran beside the stuck pool", i).isTrue();
     }
 }
