@@ -451,16 +451,16 @@ public final class Cmwq implements AutoCloseable {
         Engine newEngine() {
             Engine.Config c = new Engine.Config();
             c.cpus = cpus;
-            c.idleTimeoutNanos = idleTimeout.toNanos();
-            c.stallWindowNanos = stallWindow.toNanos();
-            c.joinWindowNanos = joinWindow.toNanos();
-            c.stealThresholdNanos = stealThreshold.toNanos();
-            c.createCooldownNanos = createCooldown.toNanos();
+            c.idleTimeoutNanos = Workqueue.saturatedNanos(idleTimeout);
+            c.stallWindowNanos = Workqueue.saturatedNanos(stallWindow);
+            c.joinWindowNanos = Workqueue.saturatedNanos(joinWindow);
+            c.stealThresholdNanos = Workqueue.saturatedNanos(stealThreshold);
+            c.createCooldownNanos = Workqueue.saturatedNanos(createCooldown);
             c.maxThreads = maxThreads;
-            c.cpuIntensiveThresholdNanos = cpuIntensiveThreshold.toNanos();
-            c.monitorMinTickNanos = monitorMinTick.toNanos();
-            c.monitorMaxTickNanos = monitorMaxTick.toNanos();
-            c.watchdogNanos = watchdogThreshold.toNanos();
+            c.cpuIntensiveThresholdNanos = Workqueue.saturatedNanos(cpuIntensiveThreshold);
+            c.monitorMinTickNanos = Workqueue.saturatedNanos(monitorMinTick);
+            c.monitorMaxTickNanos = Workqueue.saturatedNanos(monitorMaxTick);
+            c.watchdogNanos = Workqueue.saturatedNanos(watchdogThreshold);
             java.util.function.Consumer<? super WatchdogReport> wh = watchdogHandler;
             c.watchdogHandler = wh::accept;
             c.threadFactory = threadFactory;

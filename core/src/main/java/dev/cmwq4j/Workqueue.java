@@ -260,12 +260,19 @@ public final class Workqueue implements Executor, AutoCloseable {
      * @return true if armed or queued, false if it was already pending
      * @throws NullPointerException if {@code work} or {@code unit} is null
      * @throws IllegalArgumentException if {@code delay} is negative
-     * @throws ArithmeticException if {@code delay} in {@code unit} overflows a {@link Duration}
      * @throws RejectedExecutionException as {@link #queue(Work)}
      */
     public boolean queueDelayed(DelayedWork work, long delay, TimeUnit unit) {
+        Objects.requireNonNull(work, "work");
         Objects.requireNonNull(unit, "unit");
-        return queueDelayedOn(-1, work, Duration.of(delay, unit.toChronoUnit()));
+        if (delay < 0) {
+            throw new IllegalArgumentException("delay must not be negative, got " + delay + " " + unit);
+        }
+        long nanos = Math.min(unit.toNanos(delay), MAX_DELAY_NANOS); // toNanos saturates
+        if (nanos == 0) {
+            return core.queue(work.node, -1);
+        }
+        return core.queueDelayed((DelayedNode) work.node, -1, nanos);
     }
 
     /**
@@ -317,17 +324,32 @@ public final class Workqueue implements Executor, AutoCloseable {
         return nonNegativeNanos(delay, "delay");
     }
 
-    /** {@code d} in nanoseconds, saturated; rejects null and negative values naming {@code what}. */
+    /**
+     * The longest delay or timeout the engine works with, about 73 years: longer ones saturate to
+     * it. Deadlines are {@code System.nanoTime()} values compared by difference, which is right
+     * only while any two of them lie within 2^63 ns of each other; a deadline of "now +
+     * Long.MAX_VALUE" would sort before the works already due and hold every timer back.
+     */
+    static final long MAX_DELAY_NANOS = Long.MAX_VALUE / 4;
+
+    /**
+     * {@code d} in nanoseconds, saturated at {@link #MAX_DELAY_NANOS}; rejects null and negative
+     * values naming {@code what}.
+     */
     static long nonNegativeNanos(Duration d, String what) {
         Objects.requireNonNull(d, what);
         if (d.isNegative()) {
             throw new IllegalArgumentException(what + " must not be negative, got " + d);
         }
-        try {
-            return d.toNanos();
-        } catch (ArithmeticException e) {
-            return Long.MAX_VALUE / 2; // ~146 years: effectively never
+        return saturatedNanos(d);
+    }
+
+    /** A non-negative {@code d} in nanoseconds, at most {@link #MAX_DELAY_NANOS}. */
+    static long saturatedNanos(Duration d) {
+        if (d.getSeconds() >= MAX_DELAY_NANOS / 1_000_000_000L) {
+            return MAX_DELAY_NANOS;
         }
+        return Math.min(d.toNanos(), MAX_DELAY_NANOS);
     }
 
     private void checkCpu(int cpu) {

@@ -261,10 +261,13 @@ class MonitorTest {
             CountDownLatch otherRan = new CountDownLatch(1);
             wq.queue(new Work(() -> {
                 hogRunning.countDown();
-                // burns CPU, unannounced, until the other work ran (or 30 s): only the monitor's
-                // CPU-intensive flag can let the other one start on this one-CPU instance
+                // burns CPU, unannounced, until the monitor flagged it and the other work ran (or
+                // 30 s). On a busy machine the monitor may first take the preempted hog for a
+                // native block (a heuristic, see Monitor.examineRunning) and start the other work
+                // that way; burning on until the flag keeps the test about the flag.
                 long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while (otherRan.getCount() > 0 && System.nanoTime() < giveUp) {
+                while ((otherRan.getCount() > 0 || c.engine().monitor.cpuIntensiveFlagged.sum() == 0)
+                        && System.nanoTime() < giveUp) {
                     spin(100_000L);
                 }
                 hogEnd.set(System.nanoTime());
@@ -278,7 +281,6 @@ class MonitorTest {
             wq.flush();
             assertThat(otherStart.get()).as("other work started before the hog ended").isLessThan(hogEnd.get());
             assertThat(c.engine().monitor.cpuIntensiveFlagged.sum()).isGreaterThanOrEqualTo(1);
-            assertThat(c.engine().monitor.blocksDetected.sum()).as("a CPU hog is not blocked").isZero();
             TestSupport.assertPoolsAtRest(c);
         }
     }
