@@ -46,8 +46,12 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
     private final class Task implements Runnable {
         final Runnable command;
         final Work work;
-        /** The thread running it, for shutdownNow; written by that thread. */
-        volatile Thread runner;
+        /**
+         * The thread running it, for shutdownNow; written by that thread, cleared under this
+         * task's monitor, which {@link #interruptIfRunning} holds while it interrupts: so an
+         * interrupt reaches the runner only while it still runs this task.
+         */
+        private Thread runner;
 
         Task(Runnable command) {
             this.command = command;
@@ -59,12 +63,25 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
 
         @Override
         public void run() {
-            runner = Thread.currentThread();
+            synchronized (this) {
+                runner = Thread.currentThread();
+            }
             try {
                 command.run();
             } finally {
-                runner = null;
+                synchronized (this) {
+                    runner = null;
+                }
+                // an interrupt delivered up to here was aimed at this task; the worker clears it
+                // when the work ends, so it never reaches the next one
                 ended(this);
+            }
+        }
+
+        /** Interrupts the runner if this task is still running (shutdownNow). */
+        synchronized void interruptIfRunning() {
+            if (runner != null) {
+                runner.interrupt();
             }
         }
 
@@ -138,10 +155,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
             }
         }
         for (Task t : tasks) {
-            Thread r = t.runner;
-            if (r != null) {
-                r.interrupt();
-            }
+            t.interruptIfRunning();
         }
         maybeTerminate();
         return notStarted;

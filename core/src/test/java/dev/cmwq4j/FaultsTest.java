@@ -54,4 +54,169 @@ class FaultsTest {
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("negative");
         }
     }
+
+    /** An Error whose every rendering throws another such Error: logging it fails too. */
+    static final class NastyError extends Error {
+        NastyError() {
+            super(null, null, false, false);
+        }
+
+        @Override
+        public String getMessage() {
+            throw new NastyError();
+        }
+
+        @Override
+        public String toString() {
+            throw new NastyError();
+        }
+    }
+
+    /**
+     * Errors on the failure path: a handler that throws OutOfMemoryError, and (with no handler)
+     * an error that the logger cannot render, so that the log call behind a failed handler throws
+     * too. The work's state must still be resolved: its maxActive slot and flush colour released,
+     * nothing left RUNNING, the pool at rest and still working.
+     */
+    @Test
+    void errorsOnTheFailurePathLeaveNothingRunning() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger handled = new java.util.concurrent.atomic.AtomicInteger();
+        try (Cmwq withHandler = Cmwq.builder().cpus(1).failureHandler((w, t) -> {
+            handled.incrementAndGet();
+            throw new OutOfMemoryError("injected: the failure handler ran out of memory");
+        }).build(); Cmwq noHandler = Cmwq.builder().cpus(1).build()) {
+            for (Cmwq c : java.util.List.of(withHandler, noHandler)) {
+                Workqueue one = c.workqueue("one-at-a-time").maxActive(1).build();
+                Workqueue ordered = c.workqueue("ordered").ordered().build();
+                for (Workqueue wq : java.util.List.of(one, ordered)) {
+                    int n = 20;
+                    java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
+                    Work[] works = new Work[n];
+                    for (int i = 0; i < n; i++) {
+                        int k = i;
+                        works[i] = new Work(() -> {
+                            ran.incrementAndGet();
+                            if (k % 2 == 0) {
+                                throw new NastyError();
+                            }
+                            throw new IllegalStateException("injected failure " + k);
+                        });
+                        assertThat(wq.queue(works[i])).isTrue();
+                    }
+                    wq.flush(); // every slot and colour released, or this hangs
+                    assertThat(ran.get()).as(wq.name() + ": every failing work ran").isEqualTo(n);
+                    for (Work w : works) {
+                        assertThat(w.isPending()).isFalse();
+                        w.flush();
+                    }
+                    assertThat(wq.stats().inFlight()).isZero();
+                    CountDownLatch after = new CountDownLatch(1);
+                    assertThat(wq.queue(new Work(after::countDown))).isTrue();
+                    assertThat(after.await(30, TimeUnit.SECONDS)).as("the queue still works").isTrue();
+                }
+                TestSupport.assertPoolsAtRest(c);
+            }
+            assertThat(handled.get()).isEqualTo(40);
+        }
+    }
+
+    /**
+     * A ThreadFactory that returns a thread it already started: a clear creation failure (the
+     * thread runs nothing of the pool, and the thread count never goes negative), and the pool
+     * gets its worker once the factory behaves.
+     */
+    @Test
+    void aFactoryThatReturnsAStartedThreadIsACreationFailure() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger bad = new java.util.concurrent.atomic.AtomicInteger(3);
+        java.util.concurrent.ConcurrentLinkedQueue<Thread> started = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.concurrent.ThreadFactory factory = r -> {
+            Thread t = new Thread(r);
+            if (bad.getAndDecrement() > 0) {
+                t.start();
+                started.add(t);
+            }
+            return t;
+        };
+        try (Cmwq c = Cmwq.builder().cpus(1).threadFactory(factory).createCooldown(Duration.ofMillis(10)).build()) {
+            Workqueue wq = c.workqueue("late").build();
+            CountDownLatch ran = new CountDownLatch(1);
+            assertThat(wq.queue(new Work(ran::countDown))).isTrue();
+            assertThat(ran.await(30, TimeUnit.SECONDS)).as("ran once the factory behaved").isTrue();
+            assertThat(started).hasSize(3);
+            for (Thread t : started) {
+                t.join(TimeUnit.SECONDS.toMillis(30));
+                assertThat(t.isAlive()).as("a rejected thread ran nothing of the pool").isFalse();
+            }
+            assertThat(c.threads()).isEqualTo(1);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * An interrupt that reaches a worker after its work ended belongs to no one: the idle worker
+     * clears it and parks (it used to spin on parkNanos), and the next work starts uninterrupted.
+     */
+    @Test
+    void anInterruptAfterTheWorkEndedIsNotKept() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("late-interrupt").build();
+            java.util.concurrent.atomic.AtomicReference<Thread> worker = new java.util.concurrent.atomic.AtomicReference<>();
+            CountDownLatch ran = new CountDownLatch(1);
+            wq.queue(new Work(() -> {
+                worker.set(Thread.currentThread());
+                ran.countDown();
+            }));
+            assertThat(ran.await(30, TimeUnit.SECONDS)).isTrue();
+            TestSupport.assertPoolsAtRest(c); // the work has ended, its worker is idle
+            Thread t = worker.get();
+            t.interrupt();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() ->
+                    !t.isInterrupted() && t.getState() == Thread.State.TIMED_WAITING);
+            java.util.concurrent.atomic.AtomicBoolean sawInterrupt = new java.util.concurrent.atomic.AtomicBoolean(true);
+            CountDownLatch next = new CountDownLatch(1);
+            wq.queue(new Work(() -> {
+                sawInterrupt.set(Thread.currentThread().isInterrupted());
+                next.countDown();
+            }));
+            assertThat(next.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(sawInterrupt.get()).as("the next work started interrupted").isFalse();
+        }
+    }
+
+    /**
+     * shutdownNow interrupts the tasks that still run, and no one else: it read a task's runner
+     * and interrupted it a moment later, when that worker may already run another work.
+     */
+    @Test
+    void shutdownNowInterruptsOnlyItsOwnRunningTasks() throws Exception {
+        int rounds = 3000 * Integer.getInteger("cmwq4j.stress.scale", 1);
+        java.util.concurrent.atomic.AtomicInteger stray = new java.util.concurrent.atomic.AtomicInteger();
+        try (Cmwq c = Cmwq.builder().cpus(2).build()) {
+            Workqueue wq = c.workqueue("mixed").build();
+            Work[] unrelated = new Work[8];
+            for (int i = 0; i < unrelated.length; i++) {
+                unrelated[i] = new Work(() -> {
+                    if (Thread.currentThread().isInterrupted()) {
+                        stray.incrementAndGet();
+                    }
+                    TestSupport.spin(2_000);
+                    if (Thread.interrupted()) {
+                        stray.incrementAndGet();
+                    }
+                });
+            }
+            for (int r = 0; r < rounds; r++) {
+                java.util.concurrent.ExecutorService es = wq.asExecutorService();
+                for (int k = 0; k < 2; k++) {
+                    es.execute(() -> TestSupport.spin(1_000));
+                }
+                for (Work w : unrelated) {
+                    wq.queue(w);
+                }
+                es.shutdownNow();
+            }
+            wq.flush();
+        }
+        assertThat(stray.get()).as("unrelated works that saw an interrupt").isZero();
+    }
 }

@@ -316,7 +316,12 @@ public final class Engine {
         try {
             failureSink.failed(n.owner, wq.name, t);
         } catch (Throwable t2) {
-            LOG.log(System.Logger.Level.ERROR, "cmwq4j: failure handler threw", t2);
+            try {
+                LOG.log(System.Logger.Level.ERROR, "cmwq4j: failure handler threw", t2);
+            } catch (Throwable ignored) {
+                // the logger failed too (or memory or stack ran out): the work's end must still
+                // be accounted, so nothing of reporting may leave this method
+            }
         }
     }
 

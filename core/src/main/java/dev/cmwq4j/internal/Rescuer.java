@@ -49,6 +49,9 @@ public final class Rescuer implements Runnable {
     /** Works this rescuer took from a pool's worklist and ran. */
     final LongAdder rescued = new LongAdder();
 
+    /** Set by {@link #start} just before {@code Thread.start()}; {@link #run} does nothing without it. */
+    private boolean launched;
+
     /**
      * Creates the rescuer thread through the engine's thread factory (not yet started).
      *
@@ -60,6 +63,10 @@ public final class Rescuer implements Runnable {
         Thread t = e.threadFactory.newThread(this);
         if (t == null) {
             throw new IllegalStateException("thread factory returned null for the rescuer of '" + wq.name + "'");
+        }
+        if (t.getState() != Thread.State.NEW) {
+            throw new IllegalStateException("thread factory returned a thread that was already started for the"
+                    + " rescuer of '" + wq.name + "': " + t.getName() + "; it must return a new, unstarted thread");
         }
         t.setName(e.threadNamePrefix + "rescuer-" + wq.name);
         t.setDaemon(true);
@@ -75,6 +82,7 @@ public final class Rescuer implements Runnable {
     }
 
     void start() {
+        launched = true;
         thread.start();
     }
 
@@ -121,6 +129,9 @@ public final class Rescuer implements Runnable {
 
     @Override
     public void run() {
+        if (!launched) {
+            return; // a thread the factory started itself: rejected in the constructor
+        }
         PoolWorkqueue[] pwqs = wq.pwqs;
         for (;;) {
             boolean called = false;

@@ -163,12 +163,17 @@ public final class Worker implements Runnable {
         if (t == null) {
             throw new IllegalStateException("thread factory returned null");
         }
+        if (t.getState() != Thread.State.NEW) {
+            throw new IllegalStateException("thread factory returned a thread that was already started: "
+                    + t.getName() + " (" + t.getState() + "); it must return a new, unstarted thread");
+        }
         t.setName(name);
         t.setDaemon(true);
         if (pool.highPriority) {
             t.setPriority(Thread.MAX_PRIORITY);
         }
         thread = t;
+        launched = true;
         t.start();
     }
 
@@ -204,11 +209,22 @@ public final class Worker implements Runnable {
         return wstate;
     }
 
+    /**
+     * Set by {@link #start} just before {@code Thread.start()}; {@link #run} does nothing without
+     * it. Written once by the manager; published to the worker thread by {@code Thread.start}.
+     */
+    private boolean launched;
+
     // ------------------------------------------------------------------------------------------
     // The loop.
 
     @Override
     public void run() {
+        if (!launched) {
+            // a thread the factory started itself (start() rejected it): it must not touch the
+            // pool's accounting, which counts this worker as never created
+            return;
+        }
         CURRENT.set(this);
         nativeTid = readNativeTid();
         WorkerPool p = pool;
@@ -341,13 +357,18 @@ public final class Worker implements Runnable {
         if (pwq.wq.cpuIntensive && pool.managed) {
             enterUncounted(CPU_INTENSIVE);
         }
-        jdk.jfr.Event traced = Events.started(n, pwq);
+        jdk.jfr.Event traced = null;
         try {
+            traced = Events.started(n, pwq);
+            // An interrupt still set here was aimed at an earlier work (one that has ended since,
+            // or a sender that read its runner a moment too late): not at this one.
+            Thread.interrupted();
             n.action.run();
         } catch (Throwable t) {
-            engine.reportFailure(n, pwq.wq, t);
+            engine.reportFailure(n, pwq.wq, t); // never throws
         } finally {
-            Events.ended(traced);
+            // The accounting first: whatever failed above (the work, its report, a JFR event),
+            // the instance ends normally in execute(), which runs no user code.
             // An interrupt never leaks into the next work.
             Thread.interrupted();
             blockDepth = 0;
@@ -355,6 +376,11 @@ public final class Worker implements Runnable {
             leaveJoin(); // a join left open (joinEnd not reached) is over with the work
             current = null;
             currentPwq = null;
+            try {
+                Events.ended(traced);
+            } catch (Throwable ignored) {
+                // tracing is best effort
+            }
             measureRun();
         }
     }
@@ -375,7 +401,12 @@ public final class Worker implements Runnable {
             shortWallSinceMark += wall;
             return;
         }
-        long now = THREAD_MX.getCurrentThreadCpuTime();
+        long now;
+        try {
+            now = THREAD_MX.getCurrentThreadCpuTime();
+        } catch (Throwable e) { // unsupported here (UnsupportedOperationException), or out of memory
+            now = -1;
+        }
         runCpu = now < 0 ? wall : Math.max(0, Math.min(wall, now - cpuMark - shortWallSinceMark));
         cpuMark = now;
         shortWallSinceMark = 0;
@@ -558,6 +589,9 @@ public final class Worker implements Runnable {
                     spin = false;
                     spinBeforePark();
                 }
+                // An interrupt aimed at a work that has ended is no one's now: clear it, or
+                // parkNanos would return at once and the idle worker would spin.
+                Thread.interrupted();
                 if (!woken) {
                     LockSupport.parkNanos(this, timeout);
                 }
