@@ -698,7 +698,8 @@ public final class Workqueue implements Executor, AutoCloseable {
          * @throws IllegalArgumentException if {@code ordered} is combined with a maxActive other
          *     than 1
          * @throws IllegalStateException if {@link #memReclaim()} is set and the thread factory
-         *     returns null for the rescuer
+         *     returns null, or an already started thread, for the rescuer
+         * @throws RejectedExecutionException if its {@link Cmwq} is closed, or closing
          */
         public Workqueue build() {
             int max = maxActive == -1 ? (ordered ? 1 : DEFAULT_MAX_ACTIVE) : maxActive;

@@ -219,4 +219,68 @@ class FaultsTest {
         }
         assertThat(stray.get()).as("unrelated works that saw an interrupt").isZero();
     }
+
+    /** After Cmwq.close(): building a workqueue is rejected, and so is queueing; no MBean stays. */
+    @Test
+    void aClosedCmwqRejectsNewWorkqueuesAndWorks() throws Exception {
+        String name = "closed-" + System.nanoTime();
+        Cmwq c = Cmwq.builder().name(name).cpus(1).build();
+        Workqueue before = c.workqueue("before").build();
+        c.close();
+        assertThatThrownBy(() -> c.workqueue("after").build())
+                .isInstanceOf(java.util.concurrent.RejectedExecutionException.class).hasMessageContaining("closed");
+        assertThatThrownBy(() -> before.queue(new Work(() -> { })))
+                .isInstanceOf(java.util.concurrent.RejectedExecutionException.class);
+        assertThatThrownBy(() -> before.queueDelayed(new DelayedWork(() -> { }), Duration.ofMillis(1)))
+                .isInstanceOf(java.util.concurrent.RejectedExecutionException.class);
+        var server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+        assertThat(server.queryNames(new javax.management.ObjectName("dev.cmwq4j:cmwq=" + name + ",*"), null))
+                .as("MBeans left behind").isEmpty();
+    }
+
+    /**
+     * queue() racing Cmwq.close(): each call is either rejected or its work runs before close()
+     * returns. Immediate and delayed works, from two producers.
+     */
+    @Test
+    void queueRacingCloseIsRejectedOrRuns() throws Exception {
+        int rounds = 60 * Integer.getInteger("cmwq4j.stress.scale", 1);
+        for (int r = 0; r < rounds; r++) {
+            Cmwq c = Cmwq.builder().cpus(2).jmx(false).build();
+            Workqueue bound = c.workqueue("bound").build();
+            Workqueue unbound = c.workqueue("unbound").unbound().build();
+            java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
+            CountDownLatch producing = new CountDownLatch(2);
+            Thread[] producers = new Thread[2];
+            for (int k = 0; k < producers.length; k++) {
+                Workqueue wq = k == 0 ? bound : unbound;
+                int kind = k;
+                producers[k] = new Thread(() -> {
+                    producing.countDown();
+                    for (int i = 0; ; i++) {
+                        try {
+                            boolean ok = (kind + i) % 3 == 0
+                                    ? wq.queueDelayed(new DelayedWork(ran::incrementAndGet), Duration.ofNanos(i % 50 * 1000))
+                                    : wq.queue(new Work(ran::incrementAndGet));
+                            assertThat(ok).isTrue();
+                            accepted.incrementAndGet();
+                        } catch (java.util.concurrent.RejectedExecutionException e) {
+                            return;
+                        }
+                    }
+                }, "producer-" + k);
+                producers[k].start();
+            }
+            assertThat(producing.await(30, TimeUnit.SECONDS)).isTrue();
+            c.close();
+            int ranAtClose = ran.get();
+            for (Thread t : producers) {
+                t.join(TimeUnit.SECONDS.toMillis(30));
+                assertThat(t.isAlive()).as("a producer still accepted after close").isFalse();
+            }
+            assertThat(ranAtClose).as("round %d: every accepted work ran before close() returned", r)
+                    .isEqualTo(accepted.get());
+        }
+    }
 }

@@ -101,6 +101,8 @@ public final class Engine {
     private volatile long lastCreationFailureAt;
     /** Open workqueues, for close-all and, later, statistics. */
     private final List<WorkqueueCore> workqueues = new CopyOnWriteArrayList<>();
+    /** {@link #shutdown} has begun: no new workqueue; written and read under {@code workqueues}. */
+    private boolean shutDown;
 
     public Engine(Config c) {
         this.name = c.name;
@@ -177,12 +179,23 @@ public final class Engine {
         return highPriority ? unboundHigh : unboundNormal;
     }
 
+    /**
+     * Builds a workqueue on this engine.
+     *
+     * @throws java.util.concurrent.RejectedExecutionException once {@link #shutdown} has begun
+     */
     public WorkqueueCore newWorkqueue(String name, boolean unbound, boolean highPriority,
             boolean cpuIntensive, boolean ordered, int maxActive) {
         WorkqueueCore wq = new WorkqueueCore(this, name, unbound, highPriority, cpuIntensive, ordered, maxActive);
-        workqueues.add(wq);
-        if (jmx) {
-            wq.jmxName = Jmx.register(new Jmx.WorkqueueBean(wq), "Workqueue", this.name, name);
+        synchronized (workqueues) {
+            if (shutDown) {
+                throw new java.util.concurrent.RejectedExecutionException(
+                        "Cmwq '" + this.name + "' is closed: no new workqueue '" + name + "'");
+            }
+            workqueues.add(wq); // before shutdown's list is read: it will close this one too
+            if (jmx) { // registered before a racing shutdown can close it and unregister it
+                wq.jmxName = Jmx.register(new Jmx.WorkqueueBean(wq), "Workqueue", this.name, name);
+            }
         }
         return wq;
     }
@@ -333,6 +346,9 @@ public final class Engine {
      * and timer).
      */
     public void shutdown() {
+        synchronized (workqueues) {
+            shutDown = true;
+        }
         for (WorkqueueCore wq : workqueues) {
             wq.close();
         }

@@ -52,6 +52,15 @@ public final class WorkqueueCore {
     /** Nested drains in progress; guarded by {@link #flushLock}. */
     private int drainDepth;
     /**
+     * A closing drain found nothing left and is about to declare the queue CLOSED: direct inserts
+     * ({@link #queue}, a zero-delay {@link #modDelayed}) read it under the pool lock they insert
+     * under, and the arming of a delayed work reads it right after counting itself in
+     * {@link #delayedPending}. Written by the closing drain only (set, then it counts again
+     * under each pool lock; cleared if something slipped in): so a queue that raced the close
+     * either is seen by that count and drained, or sees the seal and is rejected, never lost.
+     */
+    private volatile boolean sealed;
+    /**
      * The rescuer of a memReclaim workqueue, or null. Written once by {@link #startRescuer()}
      * before the workqueue is handed to its user; read by mayday passes under a pool lock that
      * every queueing of a work of this workqueue has taken since.
@@ -211,7 +220,7 @@ public final class WorkqueueCore {
         }
         n.prio = (byte) prio;
         n.pinned = cpu >= 0 && !unbound;
-        enqueue(n, cpu);
+        insertOrReject(n, cpu);
         return true;
     }
 
@@ -222,8 +231,35 @@ public final class WorkqueueCore {
             return false;
         }
         n.prio = (byte) defaultPriority;
-        n.arm(this, cpu, delayNanos);
+        armOrReject(n, cpu, delayNanos);
         return true;
+    }
+
+    /**
+     * Inserts a claimed node now, unless a closing drain has sealed this queue meanwhile (the
+     * caller passed {@link #checkAccepting} before the close began): then gives the instance up
+     * and throws.
+     */
+    private void insertOrReject(WorkNode n, int cpu) {
+        if (!enqueue(n, cpu, true)) {
+            n.unclaim();
+            throw closedMeanwhile();
+        }
+    }
+
+    /** Arms a claimed delayed node, unless a closing drain sealed this queue meanwhile. */
+    private void armOrReject(DelayedNode n, int cpu, long delayNanos) {
+        n.arm(this, cpu, delayNanos); // counted in delayedPending first, then the seal is read
+        if (sealed && n.disarm()) {
+            n.unclaim();
+            throw closedMeanwhile();
+        }
+        // not sealed: the closing drain sees it armed and waits for it; or the timer took it
+        // already, and queued it as a timer does (the drain sees it in flight)
+    }
+
+    private RejectedExecutionException closedMeanwhile() {
+        return new RejectedExecutionException("workqueue '" + name + "' was closed while the work was being queued");
     }
 
     /**
@@ -258,14 +294,24 @@ public final class WorkqueueCore {
     private void place(DelayedNode n, int cpu, long delayNanos) {
         if (delayNanos <= 0) {
             n.pinned = cpu >= 0 && !unbound;
-            enqueue(n, cpu);
+            insertOrReject(n, cpu);
         } else {
-            n.arm(this, cpu, delayNanos);
+            armOrReject(n, cpu, delayNanos);
         }
     }
 
-    /** Inserts a node whose PENDING bit the caller owns. */
+    /** Inserts a node whose PENDING bit the caller owns (the timer's path: never sealed off). */
     void enqueue(WorkNode n, int cpu) {
+        enqueue(n, cpu, false);
+    }
+
+    /**
+     * Inserts a node whose PENDING bit the caller owns. With {@code sealable}, refuses (returns
+     * false, inserting nothing) if a closing drain has sealed the queue. A timer's insert is not
+     * sealable: its work is still counted in {@link #delayedPending} while it inserts, so no
+     * drain can have found the queue empty.
+     */
+    private boolean enqueue(WorkNode n, int cpu, boolean sealable) {
         boolean pinned = n.pinned;
         PoolWorkqueue pwq;
         if (unbound) {
@@ -278,6 +324,9 @@ public final class WorkqueueCore {
         WorkerPool pool = pwq.pool;
         pool.lock();
         try {
+            if (sealable && sealed) {
+                return false;
+            }
             pwq.insert(n);
         } finally {
             pool.unlock();
@@ -285,6 +334,7 @@ public final class WorkqueueCore {
         if (!pinned && pool.managed) {
             engine.maybeKickThief(pool);
         }
+        return true;
     }
 
     /** Rejects queueing to a closed workqueue, or to a draining one from outside its own works. */
@@ -547,7 +597,18 @@ public final class WorkqueueCore {
                 flush();
                 // armed count first: a timer queues its work before it leaves that count
                 if (delayedPending.get() == 0 && totalInFlight() == 0) {
-                    break;
+                    if (!closing) {
+                        break;
+                    }
+                    // Nothing left, and no own work runs to queue more. A caller that passed
+                    // checkAccepting before the drain began may still be about to insert: seal,
+                    // then count again under each pool lock (see sealed).
+                    sealed = true;
+                    if (delayedPending.get() == 0 && totalInFlight() == 0) {
+                        break;
+                    }
+                    sealed = false; // one slipped in before the seal: drain it too
+                    continue;
                 }
                 if (delayedPending.get() > 0) {
                     waitUntil(() -> delayedPending.get() == 0 || totalInFlight() != 0);
