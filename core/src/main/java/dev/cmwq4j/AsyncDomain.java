@@ -2,7 +2,9 @@ package dev.cmwq4j;
 
 import dev.cmwq4j.internal.Helping;
 import dev.cmwq4j.internal.Worker;
+import java.util.Comparator;
 import java.util.Objects;
+import java.util.PriorityQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -56,8 +58,6 @@ public final class AsyncDomain {
     private final int maxPending;
 
     private final ReentrantLock lock = new ReentrantLock();
-    /** Signalled when the oldest entry leaves, or an untracked run ends; with {@link #lock}. */
-    private final Condition progressed = lock.newCondition();
     /** Entries in cookie order, oldest first; under {@link #lock}. */
     private Entry head, tail;
     /** Entries on the list; under {@link #lock}. */
@@ -68,8 +68,32 @@ public final class AsyncDomain {
     private int untracked;
     /** Lowest cookie among those untracked runs (conservative); under {@link #lock}. */
     private long untrackedLow;
-    /** Threads waiting on {@link #progressed}; under {@link #lock}. */
-    private int waiters;
+    /**
+     * Threads waiting in {@link #synchronizeCookie}, lowest cookie first; under {@link #lock}.
+     * Progress releases only those whose cookie it satisfied, so a completion wakes no one
+     * needlessly (waking all of them made the probe pattern quadratic).
+     */
+    private final PriorityQueue<Waiter> waiters = new PriorityQueue<>(Comparator.comparingLong(w -> w.cookie));
+    /** Waiters woken so far; under {@link #lock}. Each is woken once, when its wait is over. */
+    private long wakeups;
+
+    /** One thread waiting for every function before {@link #cookie}; its fields under {@link #lock}. */
+    private static final class Waiter {
+        final long cookie;
+        final Condition released;
+        boolean done;
+
+        Waiter(long cookie, Condition released) {
+            this.cookie = cookie;
+            this.released = released;
+        }
+    }
+
+    /**
+     * The innermost function of any domain running on this thread (helping nests them), for the
+     * self-wait check: an {@link Entry} chain through {@link Entry#outer}.
+     */
+    private static final ThreadLocal<Entry> RUNNING = new ThreadLocal<>();
 
     /**
      * A domain whose functions run on {@link Workqueues#systemUnbound()}, as the kernel's do.
@@ -224,9 +248,7 @@ public final class AsyncDomain {
             lock.lock();
             try {
                 untracked--;
-                if (waiters > 0) {
-                    progressed.signalAll();
-                }
+                releaseSatisfied();
             } finally {
                 lock.unlock();
             }
@@ -266,9 +288,19 @@ public final class AsyncDomain {
                         continue;
                     }
                 }
-                awaitProgress(onWorker);
+                awaitProgress(onWorker, cookie);
                 mayHelp = onWorker;
             }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Waiters woken so far; each only once its wait was over (tests). */
+    long wakeups() {
+        lock.lock();
+        try {
+            return wakeups;
         } finally {
             lock.unlock();
         }
@@ -287,7 +319,13 @@ public final class AsyncDomain {
 
     /** Every function with a cookie below {@code cookie} has finished. Lock. */
     private boolean finishedBefore(long cookie) {
-        return (head == null || head.cookie >= cookie) && (untracked == 0 || untrackedLow >= cookie);
+        return cookie <= lowestUnfinished();
+    }
+
+    /** The lowest cookie whose function may not have finished, or Long.MAX_VALUE. Lock. */
+    private long lowestUnfinished() {
+        long low = head == null ? Long.MAX_VALUE : head.cookie;
+        return untracked == 0 ? low : Math.min(low, untrackedLow);
     }
 
     /** Looks this far down the list for a function to help. */
@@ -304,30 +342,52 @@ public final class AsyncDomain {
         return null;
     }
 
+    /** O(help depth): the functions this thread runs, innermost first, not the whole list. */
     private void checkNotWaitingForSelf(long cookie) {
-        Thread me = Thread.currentThread();
-        for (Entry e = head; e != null && e.cookie < cookie; e = e.next) {
-            if (e.runner == me) {
+        for (Entry e = RUNNING.get(); e != null; e = e.outer) {
+            if (e.domain() == this && e.cookie < cookie) {
                 throw new IllegalStateException("function " + e.cookie + " of async domain '" + name
                         + "' synchronizes up to cookie " + cookie + ": it would wait for itself");
             }
         }
     }
 
-    /** One wait for progress, as an announced block on a worker. Lock held. */
-    private void awaitProgress(boolean onWorker) {
+    /**
+     * Waits, as an announced block on a worker, until progress satisfies {@code cookie}: only
+     * then is this waiter woken. Lock held.
+     */
+    private void awaitProgress(boolean onWorker, long cookie) {
         Worker w = onWorker ? Worker.current() : null;
+        Waiter me = new Waiter(cookie, lock.newCondition());
+        waiters.add(me);
         if (w != null) {
             w.blockBegin();
         }
-        waiters++;
         try {
-            progressed.awaitUninterruptibly();
+            while (!me.done) {
+                me.released.awaitUninterruptibly();
+            }
         } finally {
-            waiters--;
+            if (!me.done) {
+                waiters.remove(me); // left by an Error: take it back
+            }
             if (w != null) {
                 w.blockEnd();
             }
+        }
+    }
+
+    /** Wakes the waiters whose cookie the functions finished so far satisfy, and no others. Lock. */
+    private void releaseSatisfied() {
+        if (waiters.isEmpty()) {
+            return;
+        }
+        long low = lowestUnfinished();
+        for (Waiter first = waiters.peek(); first != null && first.cookie <= low; first = waiters.peek()) {
+            waiters.poll();
+            first.done = true;
+            wakeups++;
+            first.released.signal();
         }
     }
 
@@ -362,8 +422,8 @@ public final class AsyncDomain {
             e.prev = null;
             e.next = null;
             pending--;
-            if (wasHead && waiters > 0) {
-                progressed.signalAll();
+            if (wasHead) {
+                releaseSatisfied();
             }
         } finally {
             lock.unlock();
@@ -380,8 +440,8 @@ public final class AsyncDomain {
         Entry prev, next;
         /** Written once by {@code schedule}, before queueing. */
         Work work;
-        /** The thread running the function, for the self-wait check; written by that thread. */
-        volatile Thread runner;
+        /** The function of any domain this thread ran when it started this one (helping nests). */
+        private Entry outer;
 
         Entry(Runnable fn, LongConsumer cfn) {
             this.fn = fn;
@@ -392,9 +452,14 @@ public final class AsyncDomain {
          * Runs the function; what it throws goes to the failure handler before the entry leaves
          * the list, so a synchronizer that returns sees the failure reported.
          */
+        AsyncDomain domain() {
+            return AsyncDomain.this;
+        }
+
         @Override
         public void run() {
-            runner = Thread.currentThread();
+            outer = RUNNING.get();
+            RUNNING.set(this);
             try {
                 if (fn != null) {
                     fn.run();
@@ -404,7 +469,12 @@ public final class AsyncDomain {
             } catch (Throwable t) {
                 wq.core.reportFailure(work.node, t);
             } finally {
-                runner = null;
+                if (outer == null) {
+                    RUNNING.remove();
+                } else {
+                    RUNNING.set(outer);
+                }
+                outer = null;
                 finished(this);
             }
         }
