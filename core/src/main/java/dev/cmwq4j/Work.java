@@ -13,8 +13,11 @@ import java.util.Objects;
  *
  * <p>A work has at most one pending instance: {@link Workqueue#queue} returns false while it is
  * pending. It never runs concurrently with itself anywhere in the JVM, even when queued to
- * different workqueues; if it is queued while it runs, the next run follows the current one, on
- * the same thread.
+ * different workqueues: if it is queued while it runs, the next run starts only after the current
+ * one has ended. Which thread runs it is not promised: a worker that reaches the new instance
+ * while the current run is still on hands it to the running thread, which runs it next; one that
+ * reaches it after the run ended (say a worker of another pool, for a re-queue with
+ * {@link Workqueue#queueOn} or to another workqueue) runs it itself.
  *
  * <p>Build a work once and queue it many times: queueing a pre-built work allocates nothing.
  *
