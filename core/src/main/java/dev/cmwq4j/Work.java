@@ -1,11 +1,7 @@
 package dev.cmwq4j;
 
-import dev.cmwq4j.internal.Helping;
-import dev.cmwq4j.internal.Inheritance;
-import dev.cmwq4j.internal.Lend;
-import dev.cmwq4j.internal.PoolWorkqueue;
+import dev.cmwq4j.internal.WaitProtocol;
 import dev.cmwq4j.internal.WorkNode;
-import dev.cmwq4j.internal.Worker;
 import java.util.Objects;
 
 /**
@@ -117,20 +113,12 @@ public class Work {
         long target = node.queued(); // every instance queued or armed before this call
         boolean waits = node.resolved() < target; // read before firing: the run may be quick
         beforeFlush(); // an armed delayed work is queued now, so the check below sees where
-        Worker w = Worker.current();
-        PoolWorkqueue cur = w == null ? null : w.currentPwq();
-        if (cur != null && cur.wq.ordered && node.isPending()) {
-            PoolWorkqueue behind = node.pendingPwq();
-            if (behind != null && behind.wq == cur.wq) {
-                throw new IllegalStateException("work '" + w.currentNode() + "' of ordered workqueue '"
-                        + cur.wq.name + "' flushes work '" + this + "', which is queued behind it");
-            }
-        }
+        WaitProtocol.checkNoDeadlock(node, "flush", this);
         if (node.resolved() >= target) {
             return waits;
         }
         // from a work, a pending instance that has not started may run here, now (helping)
-        if (Helping.tryHelp(node) && node.resolved() >= target) {
+        if (WaitProtocol.help(node) && node.resolved() >= target) {
             return true;
         }
         awaitLending(target);
@@ -142,13 +130,11 @@ public class Work {
      * {@link Cmwq.Builder#joinWindow}) until {@code target} instances resolved, lending meanwhile.
      */
     private void awaitLending(long target) {
-        Lend lend = Inheritance.beginWork(node);
-        Worker w = Worker.joinBeginIfWorker(node);
+        WaitProtocol.Wait wait = WaitProtocol.begin(node);
         try {
             node.awaitResolved(target);
         } finally {
-            Worker.joinEnd(w);
-            Inheritance.end(lend);
+            WaitProtocol.end(wait);
         }
     }
 
@@ -156,11 +142,7 @@ public class Work {
     void beforeFlush() {}
 
     private void checkNotSelf(String op) {
-        Worker w = Worker.current();
-        if (w != null && w.isRunning(node)) {
-            throw new IllegalStateException("work '" + this + "' calls " + op
-                    + " on itself: it would wait for its own run to end");
-        }
+        WaitProtocol.checkNotSelf(node, op, this);
     }
 
     @Override

@@ -1,10 +1,7 @@
 package dev.cmwq4j;
 
-import dev.cmwq4j.internal.Helping;
-import dev.cmwq4j.internal.Inheritance;
-import dev.cmwq4j.internal.Lend;
+import dev.cmwq4j.internal.WaitProtocol;
 import dev.cmwq4j.internal.WorkNode;
-import dev.cmwq4j.internal.Worker;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -205,19 +202,26 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
 
     /**
      * A FutureTask whose waits, from a work, first run the task in place if it has not started
-     * and may be helped ({@link Helping}), and otherwise count as announced blocking; they lend the
+     * and may be helped (helping), and otherwise count as announced blocking; they lend the
      * caller's priority to the task's work (see {@link Priority}).
      */
     private static final class BlockingFutureTask<T> extends FutureTask<T> {
         /** The work that runs this task; written once by {@link #execute} before queueing. */
         volatile Work work;
 
-        /** Runs the task in place if a worker waits for it and it may be helped. */
-        private void help() {
-            WorkNode n = workNode();
-            if (n != null) {
-                Helping.tryHelp(n);
+        /**
+         * The first steps of the {@link WaitProtocol}: fail fast if the wait could never end,
+         * then help (run the task in place if it has not started and may be helped).
+         *
+         * @return true if the task is done, so that the JDK's wait returns at once
+         */
+        private boolean checkAndHelp() {
+            if (isDone()) {
+                return true;
             }
+            WorkNode n = workNode();
+            WaitProtocol.checkNoDeadlock(n, "get", this);
+            return n != null && WaitProtocol.help(n) && isDone();
         }
 
         BlockingFutureTask(Callable<T> c) {
@@ -230,42 +234,27 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
 
         @Override
         public T get() throws InterruptedException, ExecutionException {
-            if (!isDone()) {
-                help();
-            }
-            if (isDone()) {
+            if (checkAndHelp()) {
                 return super.get();
             }
-            Lend lend = lend();
-            Worker worker = Worker.joinBeginIfWorker(workNode());
+            WaitProtocol.Wait wait = WaitProtocol.begin(workNode());
             try {
                 return super.get();
             } finally {
-                Worker.joinEnd(worker);
-                Inheritance.end(lend);
+                WaitProtocol.end(wait);
             }
-        }
-
-        private Lend lend() {
-            WorkNode n = workNode();
-            return n == null ? null : Inheritance.beginWork(n);
         }
 
         @Override
         public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
-            if (!isDone()) {
-                help();
-            }
-            if (isDone()) {
+            if (checkAndHelp()) {
                 return super.get();
             }
-            Lend lend = lend();
-            Worker worker = Worker.joinBeginIfWorker(workNode());
+            WaitProtocol.Wait wait = WaitProtocol.begin(workNode());
             try {
                 return super.get(timeout, unit);
             } finally {
-                Worker.joinEnd(worker);
-                Inheritance.end(lend);
+                WaitProtocol.end(wait);
             }
         }
 

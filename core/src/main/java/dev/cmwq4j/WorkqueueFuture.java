@@ -1,7 +1,7 @@
 package dev.cmwq4j;
 
-import dev.cmwq4j.internal.Helping;
-import dev.cmwq4j.internal.Worker;
+import dev.cmwq4j.internal.WaitProtocol;
+import dev.cmwq4j.internal.WorkNode;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -13,10 +13,11 @@ import java.util.function.Supplier;
  * The {@link CompletableFuture} of {@link Workqueue#supplyAsync} and {@link Workqueue#runAsync}.
  *
  * <p>A future made by {@link #start} knows its task (a one-shot {@link Work}); stages derived from
- * it ({@link #newIncompleteFuture}) are of this class too, without a task. Waiting on any of them
- * from a work goes through {@link #awaitDone}: first {@link Helping} (run the task in place if it
- * has not started), then an announced block around the JDK's own wait. Off a worker, waits are the
- * JDK's. Everything else is {@code CompletableFuture}'s.
+ * it ({@link #newIncompleteFuture}) are of this class too, without a task. Every wait follows the
+ * engine's one wait protocol around the JDK's own wait: fail-fast checks, helping (run the task
+ * in place if it has not started), lending the caller's priority to the task, and, on a worker,
+ * an announced block (a join while the task runs). Everything else is
+ * {@code CompletableFuture}'s.
  */
 final class WorkqueueFuture<T> extends CompletableFuture<T> {
     private final Workqueue wq;
@@ -24,7 +25,7 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
     private Work task;
 
     /** The node of the task, or null for a derived stage (its wait is a plain block, not a join). */
-    private dev.cmwq4j.internal.WorkNode taskNode() {
+    WorkNode taskNode() { // package-private for tests
         Work t = task;
         return t == null ? null : t.node;
     }
@@ -60,62 +61,66 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
     }
 
     /**
-     * Before a wait from a work: helps the task if it may be, and otherwise, if still not done,
-     * tells the caller to wait as an announced block.
+     * The first steps of the {@link WaitProtocol} before a wait: fail fast if the wait could never
+     * end, then help (run the task in place if it has not started).
      *
-     * @return the worker to announce the block on, or null to just wait (done, or not a worker)
+     * @return true if the future is done, so that the JDK's wait returns at once
      */
-    private Worker awaitDone() {
-        Worker w = Worker.current();
-        if (w == null || isDone()) {
-            return null;
+    private boolean checkAndHelp(String op) {
+        if (isDone()) {
+            return true;
         }
-        Work t = task;
-        if (t != null && Helping.tryHelp(t.node) && isDone()) {
-            return null;
-        }
-        return w;
+        WorkNode n = taskNode();
+        WaitProtocol.checkNoDeadlock(n, op, task);
+        return n != null && WaitProtocol.help(n) && isDone();
     }
 
+    /**
+     * @throws IllegalStateException if called from the task's own run, or from a work of an
+     *     ordered workqueue while the task is queued behind it on that queue: it would never end
+     */
     @Override
     public T join() {
-        Worker w = awaitDone();
-        if (w == null) {
+        if (checkAndHelp("join")) {
             return super.join();
         }
-        w.joinBegin(taskNode());
+        WaitProtocol.Wait wait = WaitProtocol.begin(taskNode());
         try {
             return super.join();
         } finally {
-            w.joinEnd();
+            WaitProtocol.end(wait);
         }
     }
 
+    /**
+     * @throws IllegalStateException as {@link #join()}
+     */
     @Override
     public T get() throws InterruptedException, ExecutionException {
-        Worker w = awaitDone();
-        if (w == null) {
+        if (checkAndHelp("get")) {
             return super.get();
         }
-        w.joinBegin(taskNode());
+        WaitProtocol.Wait wait = WaitProtocol.begin(taskNode());
         try {
             return super.get();
         } finally {
-            w.joinEnd();
+            WaitProtocol.end(wait);
         }
     }
 
+    /**
+     * @throws IllegalStateException as {@link #join()}
+     */
     @Override
     public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
-        Worker w = awaitDone();
-        if (w == null) {
+        if (checkAndHelp("get")) {
             return super.get(timeout, unit);
         }
-        w.joinBegin(taskNode());
+        WaitProtocol.Wait wait = WaitProtocol.begin(taskNode());
         try {
             return super.get(timeout, unit);
         } finally {
-            w.joinEnd();
+            WaitProtocol.end(wait);
         }
     }
 

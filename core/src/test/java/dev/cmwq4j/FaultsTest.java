@@ -349,4 +349,89 @@ class FaultsTest {
             eight.close();
         }
     }
+
+    /**
+     * A work of an ordered queue that waits for a future whose task is queued behind it on the
+     * same queue fails fast, as Work.flush does, whatever the kind of wait: it used to hang.
+     */
+    @Test
+    void futureWaitsOnAnOrderedQueueFailFast() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue ordered = c.workqueue("ordered").ordered().build();
+            java.util.concurrent.ExecutorService es = ordered.asExecutorService();
+            java.util.List<String> messages = new java.util.concurrent.CopyOnWriteArrayList<>();
+            java.util.List<java.util.function.Consumer<Workqueue>> waits = java.util.List.of(
+                    wq -> wq.supplyAsync(() -> 1).join(),
+                    wq -> {
+                        try {
+                            wq.supplyAsync(() -> 1).get();
+                        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+                            throw new AssertionError(e);
+                        }
+                    },
+                    wq -> {
+                        try {
+                            wq.runAsync(() -> { }).get(1, TimeUnit.HOURS);
+                        } catch (InterruptedException | java.util.concurrent.ExecutionException
+                                | java.util.concurrent.TimeoutException e) {
+                            throw new AssertionError(e);
+                        }
+                    },
+                    wq -> {
+                        try {
+                            es.submit(() -> 1).get();
+                        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+                            throw new AssertionError(e);
+                        }
+                    },
+                    wq -> {
+                        try {
+                            es.submit(() -> 1).get(1, TimeUnit.HOURS);
+                        } catch (InterruptedException | java.util.concurrent.ExecutionException
+                                | java.util.concurrent.TimeoutException e) {
+                            throw new AssertionError(e);
+                        }
+                    });
+            for (var wait : waits) {
+                CountDownLatch done = new CountDownLatch(1);
+                ordered.queue(new Work(() -> {
+                    try {
+                        wait.accept(ordered);
+                        messages.add("returned");
+                    } catch (IllegalStateException e) {
+                        messages.add(e.getMessage());
+                    } finally {
+                        done.countDown();
+                    }
+                }));
+                assertThat(done.await(30, TimeUnit.SECONDS)).as("failed fast instead of hanging").isTrue();
+                ordered.flush(); // the task behind it still runs
+            }
+            assertThat(messages).hasSize(waits.size())
+                    .allSatisfy(m -> assertThat(m).contains("ordered workqueue 'ordered'").contains("queued behind it"));
+        }
+    }
+
+    /** A future's task that waits for its own future fails fast. */
+    @Test
+    void aTaskThatJoinsItsOwnFutureFailsFast() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("self").build();
+            java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CompletableFuture<Integer>> self =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            CountDownLatch published = new CountDownLatch(1);
+            java.util.concurrent.CompletableFuture<Integer> f = wq.supplyAsync(() -> {
+                try {
+                    assertThat(published.await(30, TimeUnit.SECONDS)).isTrue();
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+                return self.get().join();
+            });
+            self.set(f);
+            published.countDown();
+            assertThatThrownBy(() -> f.get(30, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(IllegalStateException.class).hasMessageContaining("on itself");
+        }
+    }
 }

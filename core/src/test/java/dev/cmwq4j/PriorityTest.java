@@ -536,4 +536,35 @@ class PriorityTest {
             assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
         }
     }
+
+    /** Futures follow the one wait protocol too: a HIGH join lends to the supplyAsync task. */
+    @Test
+    void aSupplyAsyncJoinLendsToItsTask() throws Exception {
+        try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
+            Workqueue wq = c.workqueue("background").priority(Priority.LOW).build();
+            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+            Gate gate = gates.gate(null, "gate");
+            wq.queue(gate.work);
+            gate.awaitEntered();
+            for (String name : names("b", 20)) {
+                wq.queue(recording(order, name));
+            }
+            java.util.concurrent.CompletableFuture<String> f = wq.supplyAsync(() -> {
+                order.add("f");
+                return "done";
+            });
+            AtomicReference<Object> got = new AtomicReference<>();
+            Thread high = waiter(8, () -> got.set(f.join()));
+            WorkqueueFuture<String> wf = (WorkqueueFuture<String>) f;
+            Awaitility.await().atMost(BOUND).until(() -> wf.taskNode().effectivePriority() == Priority.HIGH.ordinal());
+            gate.open = true;
+            high.join(BOUND.toMillis());
+            assertThat(got.get()).isEqualTo("done");
+            awaitRuns(order, 21);
+            List<String> expected = new ArrayList<>(List.of("f"));
+            expected.addAll(names("b", 20));
+            assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
+            assertThat(wf.taskNode().lentCounts()).as("lends taken back").isZero();
+        }
+    }
 }
