@@ -434,4 +434,43 @@ class FaultsTest {
                     .hasCauseInstanceOf(IllegalStateException.class).hasMessageContaining("on itself");
         }
     }
+
+    /**
+     * A work re-queued on a freezable queue while it runs, whose new instance another worker has
+     * already handed to the running one, must not start once the queue freezes: it used to run
+     * right after the current run, during the freeze() call.
+     */
+    @Test
+    void aFreezeHoldsBackAHandedOffInstance() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("freezable").freezable().build();
+            CountDownLatch firstRunning = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
+            Work w = new Work(() -> {
+                if (runs.incrementAndGet() == 1) {
+                    firstRunning.countDown();
+                    TestSupport.blockOn(release); // announced: the pool gets another worker
+                }
+            });
+            assertThat(wq.queue(w)).isTrue();
+            assertThat(firstRunning.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(wq.queue(w)).isTrue(); // the second instance, while the first runs
+            // another worker pops it and hands it to the running one
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+                    .until(() -> dev.cmwq4j.internal.NodeProbe.handedOff(w.node));
+            Thread freezer = new Thread(wq::freeze, "freezer");
+            freezer.start();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(wq::isFrozen);
+            release.countDown();
+            freezer.join(TimeUnit.SECONDS.toMillis(30));
+            assertThat(freezer.isAlive()).as("freeze returned").isFalse();
+            assertThat(runs.get()).as("runs when the freeze returned").isEqualTo(1);
+            assertThat(w.isPending()).isTrue();
+            wq.thaw();
+            w.flush();
+            assertThat(runs.get()).as("the held instance ran after the thaw").isEqualTo(2);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
 }

@@ -23,7 +23,7 @@ public final class PoolWorkqueue {
 
     /** Works in the pool's worklist or running; pool lock. */
     int nrActive;
-    /** Limit on {@link #nrActive}; 0 while the workqueue is frozen; pool lock. */
+    /** Limit on {@link #nrActive}; 0 while the workqueue is frozen; pool lock (read without it only as a hint, rechecked under it). */
     int maxActive;
     /** Works beyond maxActive: by priority, or in queueing order if ordered (class comment); pool lock. */
     private final Worklist inactive;
@@ -298,6 +298,36 @@ public final class PoolWorkqueue {
     void freeze() {
         maxActive = 0;
         nrActive -= pool.takeBack(this, inactive);
+    }
+
+    /**
+     * A worker ending a run found its next instance {@code n} handed to it ({@code s}, with
+     * HANDOFF and RUNNING set); if this pwq is frozen, that instance must not start: it goes back
+     * to the front of the inactive list, pending, and leaves the active count (a freezer waiting
+     * for it is woken when the count reaches 0). Takes the pool lock.
+     *
+     * @return true if it was deferred (the finished run is then over, and nothing runs next);
+     *     false if not frozen, or the state changed meanwhile (the caller reads it again)
+     */
+    boolean deferHandedOff(WorkNode n, int s) {
+        pool.lock();
+        try {
+            if (maxActive != 0) {
+                return false;
+            }
+            int ns = s & ~(WorkNode.HANDOFF | WorkNode.RUNNING | WorkNode.CANCELLED_BEHIND);
+            if (!n.casState(s, ns)) {
+                return false;
+            }
+            nrActive--;
+            inactive.addFront(n, WorkNode.INACTIVE);
+            if (nrActive == 0 && wq.hasFlushWaiters()) {
+                wq.wakeFlushers();
+            }
+            return true;
+        } finally {
+            pool.unlock();
+        }
     }
 
     int inactiveCount() {

@@ -312,6 +312,12 @@ public final class Worker implements Runnable {
                 int behind = WorkNode.behind(s);
                 if ((s & WorkNode.HANDOFF) != 0) {
                     PoolWorkqueue nextPwq = n.pwq; // stable while PENDING|HANDOFF is set
+                    if (nextPwq.maxActive == 0 && nextPwq.deferHandedOff(n, s)) {
+                        // its workqueue froze meanwhile: the next instance waits for the thaw
+                        n.resolve(1 + behind);
+                        runColor = color;
+                        return pwq;
+                    }
                     int nextColor = n.color;
                     long nextQueuedAt = n.queuedAt;
                     int ns = s & ~(WorkNode.HANDOFF | WorkNode.PENDING | WorkNode.CANCELLED_BEHIND);

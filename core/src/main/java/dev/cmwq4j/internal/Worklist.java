@@ -217,6 +217,12 @@ public final class Worklist {
         return moving.size();
     }
 
+    /** Puts {@code n} at the head of its base list and marks it {@code where} (deferred hand-off). */
+    void addFront(WorkNode n, byte where) {
+        addFirst(n);
+        n.where = where;
+    }
+
     /** As {@link #add}, but at the head of the node's base list. */
     private void addFirst(WorkNode n) {
         size++;
