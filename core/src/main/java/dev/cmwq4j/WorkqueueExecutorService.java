@@ -2,6 +2,7 @@ package dev.cmwq4j;
 
 import dev.cmwq4j.internal.WaitProtocol;
 import dev.cmwq4j.internal.WorkNode;
+import dev.cmwq4j.internal.Worker;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -49,6 +50,8 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
          * interrupt reaches the runner only while it still runs this task.
          */
         private Thread runner;
+        /** The worker whose thread is {@link #runner}, or null off a worker; as runner. */
+        private Worker runnerWorker;
 
         Task(Runnable command) {
             this.command = command;
@@ -62,12 +65,14 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
         public void run() {
             synchronized (this) {
                 runner = Thread.currentThread();
+                runnerWorker = Worker.current();
             }
             try {
                 command.run();
             } finally {
                 synchronized (this) {
                     runner = null;
+                    runnerWorker = null;
                 }
                 // an interrupt delivered up to here was aimed at this task; the worker clears it
                 // when the work ends, so it never reaches the next one
@@ -75,9 +80,15 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
             }
         }
 
-        /** Interrupts the runner if this task is still running (shutdownNow). */
+        /**
+         * Interrupts this task's run if it is still running (shutdownNow, cancel(true)), and no
+         * other run: while it helps another task (runs it in place in a get), the interrupt waits
+         * for it to resume.
+         */
         synchronized void interruptIfRunning() {
-            if (runner != null) {
+            if (runnerWorker != null) {
+                runnerWorker.interruptRun(work.node);
+            } else if (runner != null) {
                 runner.interrupt();
             }
         }
@@ -94,6 +105,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
         Task t = new Task(command);
         if (command instanceof BlockingFutureTask<?> f) {
             f.work = t.work; // lets a waiter help the task
+            f.owner = t; // its cancel(true) interrupts this task's run only
         }
         tasks.add(t);
         if (shutdown) {
@@ -208,6 +220,27 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
     private static final class BlockingFutureTask<T> extends FutureTask<T> {
         /** The work that runs this task; written once by {@link #execute} before queueing. */
         volatile Work work;
+        /** The view's wrapper that runs this task; written once by {@link #execute} before queueing. */
+        volatile Task owner;
+
+        /**
+         * As {@link FutureTask#cancel}, but {@code cancel(true)} interrupts this task's own run
+         * only (see {@link Task#interruptIfRunning}): FutureTask would interrupt the thread
+         * outright, and a task helping another one in its {@code get} would lose the interrupt to
+         * the helped run.
+         */
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            Task t = owner;
+            if (!mayInterruptIfRunning || t == null) {
+                return super.cancel(mayInterruptIfRunning);
+            }
+            boolean cancelled = super.cancel(false);
+            if (cancelled) {
+                t.interruptIfRunning();
+            }
+            return cancelled;
+        }
 
         /**
          * The first steps of the {@link WaitProtocol}: fail fast if the wait could never end,

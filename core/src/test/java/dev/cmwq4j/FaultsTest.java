@@ -473,4 +473,51 @@ class FaultsTest {
             TestSupport.assertPoolsAtRest(c);
         }
     }
+
+    /**
+     * cancel(true) on a task whose get() is helping another task (running it in place) interrupts
+     * the cancelled task, not the helped one: the helped run used to receive the interrupt and
+     * consume it, and the cancelled task went on uninterrupted.
+     */
+    @Test
+    void cancelWithInterruptWhileHelpingReachesTheCancelledTask() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            java.util.concurrent.ExecutorService es = c.workqueue("view").build().asExecutorService();
+            CountDownLatch helpedRunning = new CountDownLatch(1);
+            CountDownLatch cancelled = new CountDownLatch(1);
+            CountDownLatch outerDone = new CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicReference<Thread> outerThread = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicReference<Thread> helpedThread = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicBoolean helpedSawInterrupt = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicBoolean outerSawInterrupt = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.Future<?> outer = es.submit(() -> {
+                outerThread.set(Thread.currentThread());
+                try {
+                    java.util.concurrent.Future<?> helped = es.submit(() -> {
+                        helpedThread.set(Thread.currentThread());
+                        helpedRunning.countDown();
+                        while (cancelled.getCount() > 0) { // not interruptible: look afterwards
+                            Thread.onSpinWait();
+                        }
+                        helpedSawInterrupt.set(Thread.currentThread().isInterrupted());
+                    });
+                    helped.get(); // runs it in place: this pool's only worker is this one
+                    outerSawInterrupt.set(Thread.currentThread().isInterrupted());
+                } catch (InterruptedException e) {
+                    outerSawInterrupt.set(true);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw new AssertionError(e);
+                } finally {
+                    outerDone.countDown();
+                }
+            });
+            assertThat(helpedRunning.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(helpedThread.get()).as("the helped task runs in the waiter's frame").isSameAs(outerThread.get());
+            assertThat(outer.cancel(true)).isTrue();
+            cancelled.countDown();
+            assertThat(outerDone.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(helpedSawInterrupt.get()).as("the helped task saw the interrupt").isFalse();
+            assertThat(outerSawInterrupt.get()).as("the cancelled task saw the interrupt").isTrue();
+        }
+    }
 }

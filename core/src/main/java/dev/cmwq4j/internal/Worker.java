@@ -116,11 +116,18 @@ public final class Worker implements Runnable {
     int runColor;
     /** Output of {@link WorkerPool#stealHead}; worker thread only. */
     long stealWait;
-    /** Outer works (and their pwqs) of helped runs, outermost first; worker thread only. */
+    /**
+     * Outer works (and their pwqs) of helped runs, outermost first; written by the worker thread
+     * under {@link #helpLock} (read by it without), read by {@link #interruptRun} under it.
+     */
     private WorkNode[] helpNodes;
     private PoolWorkqueue[] helpPwqs;
-    /** Helped runs nested on this thread now; worker thread only. */
+    /** Per help level: an interrupt aimed at that outer work arrived while it helped; helpLock. */
+    private boolean[] helpInterrupts;
+    /** Helped runs nested on this thread now; as {@link #helpNodes}. */
     private int helpDepth;
+    /** Orders help-stack pushes and pops against {@link #interruptRun}. */
+    private final Object helpLock = new Object();
 
     // The last run, for statistics; worker thread only (read by it under the pool lock).
     /** When the running instance was put on its worklist (copied at start, under the pool lock). */
@@ -435,14 +442,21 @@ public final class Worker implements Runnable {
         long outerStartedAt = runStartedAt;
         runQueuedAt = queuedAt;
         int outerBlockDepth = blockDepth;
-        boolean interrupted = Thread.interrupted(); // the outer work's, kept for it
+        boolean interrupted;
         if (helpNodes == null) {
             helpNodes = new WorkNode[Helping.MAX_DEPTH];
             helpPwqs = new PoolWorkqueue[Helping.MAX_DEPTH];
+            helpInterrupts = new boolean[Helping.MAX_DEPTH];
         }
-        helpNodes[helpDepth] = outer;
-        helpPwqs[helpDepth] = outerPwq;
-        helpDepth++;
+        synchronized (helpLock) {
+            // from here interruptRun(outer) keeps its interrupt for the outer work instead of
+            // interrupting the helped run
+            interrupted = Thread.interrupted(); // the outer work's, kept for it
+            helpNodes[helpDepth] = outer;
+            helpPwqs[helpDepth] = outerPwq;
+            helpInterrupts[helpDepth] = false;
+            helpDepth++;
+        }
         blockDepth = 0;
         try {
             PoolWorkqueue last = execute(n, pwq, color);
@@ -450,11 +464,15 @@ public final class Worker implements Runnable {
         } finally {
             runQueuedAt = outerQueuedAt;
             runStartedAt = outerStartedAt;
-            helpDepth--;
-            helpNodes[helpDepth] = null;
-            helpPwqs[helpDepth] = null;
-            current = outer;
-            currentPwq = outerPwq;
+            synchronized (helpLock) {
+                helpDepth--;
+                interrupted |= helpInterrupts[helpDepth]; // aimed at the outer work meanwhile
+                helpInterrupts[helpDepth] = false;
+                helpNodes[helpDepth] = null;
+                helpPwqs[helpDepth] = null;
+                current = outer;
+                currentPwq = outerPwq;
+            }
             // the outer work resumes: the monitor gives it a fresh stall window
             workStartedAt = System.nanoTime();
             WORK_SEQ.setRelease(this, workSeq + 1);
@@ -466,6 +484,26 @@ public final class Worker implements Runnable {
             }
             if (interrupted) {
                 Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Interrupts the run of {@code n} on this worker, and no other run: if {@code n} runs
+     * innermost, its thread is interrupted; if it is an outer work waiting while this thread runs
+     * a work it helps, the interrupt is kept and delivered when it resumes (the helped run would
+     * otherwise see it, and consume it when it ends); if it does not run here, nothing.
+     */
+    public void interruptRun(WorkNode n) {
+        synchronized (helpLock) {
+            for (int k = helpDepth - 1; k >= 0; k--) {
+                if (helpNodes[k] == n) {
+                    helpInterrupts[k] = true;
+                    return;
+                }
+            }
+            if (current == n) {
+                thread.interrupt();
             }
         }
     }
