@@ -520,4 +520,62 @@ class FaultsTest {
             assertThat(outerSawInterrupt.get()).as("the cancelled task saw the interrupt").isTrue();
         }
     }
+
+    /** The recursion of {@link #aStackOverflowNearAHelpedRunLeavesNothingRunning}. */
+    private static void deepThenFlush(Work[] targets, int[] next) {
+        try {
+            deepThenFlush(targets, next);
+        } catch (StackOverflowError e) {
+            // near the bottom of the stack: wait for (and maybe help) the next target, then let
+            // the error climb one frame, where the next target is tried with a little more stack
+            if (next[0] < targets.length) {
+                Work t = targets[next[0]++];
+                try {
+                    t.flush();
+                } catch (StackOverflowError again) {
+                    // expected down here
+                }
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A work that, deep in a recursion, flushes works it could help, catching the resulting
+     * StackOverflowErrors: no work may stay RUNNING (20-40 helped works did, half of the runs,
+     * and Workqueue.flush and close hung).
+     */
+    @Test
+    void aStackOverflowNearAHelpedRunLeavesNothingRunning() throws Exception {
+        for (int round = 0; round < 4; round++) {
+            try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+                Workqueue wq = c.workqueue("deep").build();
+                java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
+                Work[] targets = new Work[40];
+                CountDownLatch outerDone = new CountDownLatch(1);
+                wq.queue(new Work(() -> {
+                    for (int i = 0; i < targets.length; i++) {
+                        targets[i] = new Work(ran::incrementAndGet);
+                        wq.queue(targets[i]); // pending behind this one: a flush may help it
+                    }
+                    try {
+                        deepThenFlush(targets, new int[1]);
+                    } catch (StackOverflowError e) {
+                        // climbed all the way up
+                    } finally {
+                        outerDone.countDown();
+                    }
+                }));
+                assertThat(outerDone.await(60, TimeUnit.SECONDS)).isTrue();
+                java.util.concurrent.CompletableFuture<Void> flushed =
+                        java.util.concurrent.CompletableFuture.runAsync(wq::flush);
+                flushed.get(60, TimeUnit.SECONDS); // hung when a helped work stayed RUNNING
+                for (Work t : targets) {
+                    assertThat(t.isPending() || t.isRunning()).as("round %d: %s", round, t).isFalse();
+                }
+                assertThat(ran.get()).as("round %d: every target ran once", round).isEqualTo(targets.length);
+                TestSupport.assertPoolsAtRest(c);
+            }
+        }
+    }
 }

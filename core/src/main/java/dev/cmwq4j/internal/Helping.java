@@ -9,7 +9,7 @@ package dev.cmwq4j.internal;
  * All of these, checked under the lock of the pool that holds the work:
  * <ul>
  *   <li>the caller is a worker running a work, nested less than {@link #MAX_DEPTH} helped runs
- *       deep (each level costs stack);
+ *       deep (each level costs stack), with stack to spare ({@link #stackLeft});
  *   <li>the work's workqueue is not ordered (an ordered queue runs its works one at a time, in
  *       order, and the helper would jump the line);
  *   <li>it stays within {@code maxActive}: the pending instance is <em>active</em> (on a pool's
@@ -44,6 +44,31 @@ package dev.cmwq4j.internal;
 public final class Helping {
     private Helping() {}
 
+    /**
+     * Frames {@link #stackLeft} recurses: far more stack than the engine's own frames of a helped
+     * run need (taking it, running it, ending it in its pwq, locks included), whatever the
+     * helped work itself uses.
+     */
+    private static final int STACK_RESERVE_FRAMES = 1024;
+
+    /**
+     * Whether the calling thread has stack to spare for a helped run. A wait deep in a recursion
+     * (or in a StackOverflowError handler) must not help: the helped run's engine bookkeeping
+     * would overflow half done, and leave the work RUNNING for good. The probe recurses
+     * {@link #STACK_RESERVE_FRAMES} frames, about a microsecond, and only before a help.
+     */
+    static boolean stackLeft() {
+        try {
+            return probe(STACK_RESERVE_FRAMES) == STACK_RESERVE_FRAMES;
+        } catch (StackOverflowError e) {
+            return false;
+        }
+    }
+
+    private static int probe(int frames) {
+        return frames == 0 ? 0 : 1 + probe(frames - 1);
+    }
+
     /** Most helped runs nested on one thread; deeper waits block (announced) instead. */
     public static final int MAX_DEPTH = Integer.getInteger("cmwq4j.maxHelpDepth", 64);
 
@@ -63,7 +88,7 @@ public final class Helping {
             return false;
         }
         boolean ownPwq = w.currentPwq() == pwq; // the waiter holds a slot of pwq it may lend
-        boolean inPlace = w.mayHelp();
+        boolean inPlace = w.mayHelp() && stackLeft();
         if (!inPlace && !ownPwq) {
             return false;
         }
