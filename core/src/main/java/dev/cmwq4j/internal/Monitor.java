@@ -118,8 +118,26 @@ public final class Monitor implements Runnable {
         LockSupport.unpark(thread);
     }
 
+    /**
+     * The service thread's loop, restarted after anything it throws: this one thread fires every
+     * timer of the instance (delayed works, thread creation, maydays), so it must not end early.
+     */
     @Override
     public void run() {
+        while (!stopped) {
+            try {
+                serve();
+            } catch (Throwable t) { // out of memory, a failing watchdog report...: keep serving
+                try {
+                    Engine.LOG.log(System.Logger.Level.ERROR, "cmwq4j: the service thread recovered from", t);
+                } catch (Throwable ignored) {
+                    // logging failed too
+                }
+            }
+        }
+    }
+
+    private void serve() {
         long tick = minTickNanos;
         boolean nudged = false;
         long lookAt = System.nanoTime(); // when the next look at the pools is due

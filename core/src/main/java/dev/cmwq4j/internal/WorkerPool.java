@@ -591,21 +591,33 @@ public final class WorkerPool {
                 }
                 thiefWanted = false;
                 stallDeadline = 0;
+                Worker w;
+                String threadName;
+                try { // allocate before counting: out of memory here must leave no phantom worker
+                    w = new Worker(this, running);
+                    // a builder, not '+': the JDK's string concatenation bootstraps a hidden class
+                    // per shape, a few ms that a fresh JVM would pay while its first works wait
+                    threadName = new StringBuilder(engine.threadNamePrefix).append(name).append('-')
+                            .append(workerSeq++).toString();
+                } catch (Throwable t) {
+                    engine.releaseThread();
+                    engine.creationFailed(this, t);
+                    if (running) {
+                        creationUnmet();
+                    }
+                    requestManager(engine.createCooldownNanos);
+                    return;
+                }
                 nWorkers++;
                 if (running) {
                     recount();
                 } else {
                     nReserveStarting++;
                 }
-                Worker w = new Worker(this, running);
                 addWorker(w);
                 if (running && managed) {
                     engine.monitor.nudge();
                 }
-                // a builder, not '+': the JDK's string concatenation bootstraps a hidden class per
-                // shape, a few ms that a fresh JVM would pay while its first works wait
-                String threadName = new StringBuilder(engine.threadNamePrefix).append(name).append('-')
-                        .append(workerSeq++).toString();
                 unlock();
                 Throwable failure = null;
                 try {
