@@ -328,6 +328,7 @@ public class WorkNode {
         if ((s & HANDOFF) != 0) {
             PoolWorkqueue p = pwq; // stable while PENDING|HANDOFF is set
             int c = color;
+            Seam.handoffPwqRead();
             int ns = mode == STEAL
                     ? s & ~HANDOFF
                     : plusBehind(s & ~(HANDOFF | PENDING)) | (mode == CANCEL_HOLD ? CANCELING : 0);

@@ -298,6 +298,7 @@ public final class Worker implements Runnable {
                     PoolWorkqueue nextPwq = n.pwq; // stable while PENDING|HANDOFF is set
                     int nextColor = n.color;
                     long nextQueuedAt = n.queuedAt;
+                    Seam.handoffPwqRead();
                     int ns = s & ~(WorkNode.HANDOFF | WorkNode.PENDING | WorkNode.CANCELLED_BEHIND);
                     if (n.casState(s, ns)) {
                         n.resolve(1 + behind);
