@@ -261,8 +261,11 @@ public final class PoolWorkqueue {
         return true;
     }
 
-    /** A handed-off instance was cancelled: it was active and counted. Pool lock. */
-    void handoffCancelled(int color) {
+    /**
+     * A handed-off instance of this pwq was cancelled or taken back to be queued again: it was
+     * active and counted, and ends here as if it had run. Pool lock.
+     */
+    void handoffTaken(int color) {
         workDone(color);
     }
 

@@ -114,6 +114,9 @@ public final class Worker implements Runnable {
     /** Pwq and color of the instance popAndStart just started; worker thread only. */
     PoolWorkqueue runPwq;
     int runColor;
+    /** Output of {@link #takeHandoff}: pwq and color of the instance taken; worker thread only. */
+    private PoolWorkqueue handoffPwq;
+    private int handoffColor;
     /** Output of {@link WorkerPool#stealHead}; worker thread only. */
     long stealWait;
     /** Outer works (and their pwqs) of helped runs, outermost first; worker thread only. */
@@ -295,17 +298,9 @@ public final class Worker implements Runnable {
                 int s = n.state;
                 int behind = WorkNode.behind(s);
                 if ((s & WorkNode.HANDOFF) != 0) {
-                    PoolWorkqueue nextPwq = n.pwq; // stable while PENDING|HANDOFF is set
-                    int nextColor = n.color;
-                    long nextQueuedAt = n.queuedAt;
-                    Seam.handoffPwqRead();
-                    int ns = s & ~(WorkNode.HANDOFF | WorkNode.PENDING | WorkNode.CANCELLED_BEHIND);
-                    if (n.casState(s, ns)) {
-                        n.resolve(1 + behind);
-                        pwq.runDoneUnlocked(color, this);
-                        runQueuedAt = nextQueuedAt;
-                        pwq = nextPwq;
-                        color = nextColor;
+                    if (takeHandoff(n, n.pwq, pwq, color)) {
+                        pwq = handoffPwq;
+                        color = handoffColor;
                         break; // run the successor
                     }
                 } else if (n.casState(s, s & ~(WorkNode.RUNNING | WorkNode.CANCELLED_BEHIND))) {
@@ -315,6 +310,50 @@ public final class Worker implements Runnable {
                 }
             }
         }
+    }
+
+    /**
+     * Ends the instance that just ran ({@code done}, {@code doneColor}) and takes the one handed to
+     * this worker, in one CAS under the lock of {@code next.pool}, {@code next} being the pwq read
+     * for it without a lock: the handoff protocol (see {@link WorkNode#isHandedOffFrom}). Read
+     * outside the lock, the handed-off instance's pwq and color could be an earlier instance's.
+     * Leaves the taken instance's pwq and color in {@link #handoffPwq} and {@link #handoffColor},
+     * and its queue time in {@link #runQueuedAt}.
+     *
+     * @return false if the handed-off instance was taken meanwhile (cancelled or moved): the
+     *     caller looks at the state word again
+     */
+    private boolean takeHandoff(WorkNode n, PoolWorkqueue next, PoolWorkqueue done, int doneColor) {
+        Seam.handoffPwqRead();
+        WorkerPool p = next.pool;
+        boolean doneHere = done.pool == p; // one lock for both ends when they share a pool
+        int s;
+        p.lock();
+        try {
+            if (!n.isHandedOffFrom(next)) {
+                return false;
+            }
+            s = n.state;
+            int nextColor = n.color; // before the CAS: from it on, a new instance may be queued
+            long nextQueuedAt = n.queuedAt;
+            if (!n.casState(s, s & ~(WorkNode.HANDOFF | WorkNode.PENDING | WorkNode.CANCELLED_BEHIND))) {
+                return false;
+            }
+            if (doneHere) {
+                done.recordRun(this);
+                done.workDone(doneColor);
+            }
+            handoffPwq = next;
+            handoffColor = nextColor;
+            runQueuedAt = nextQueuedAt; // the finished run's statistics were taken by measureRun
+        } finally {
+            p.unlock();
+        }
+        n.resolve(1 + WorkNode.behind(s));
+        if (!doneHere) {
+            done.runDoneUnlocked(doneColor, this);
+        }
+        return true;
     }
 
     /**

@@ -101,6 +101,19 @@ public final class AccountingProbe {
                 + n.queued() + ", resolved " + n.resolved();
     }
 
+    /** An instance of {@code n} is handed off to the worker that runs its previous instance. */
+    public static boolean isHandedOff(WorkNode n) {
+        return (n.state & WorkNode.HANDOFF) != 0;
+    }
+
+    /**
+     * Installs {@code hook} at the handoff seam ({@code Seam.onHandoffPwqRead}), or removes it
+     * with null: it runs on any thread that has just read a handed-off instance's pwq.
+     */
+    public static void onHandoffPwqRead(Runnable hook) {
+        Seam.onHandoffPwqRead = hook;
+    }
+
     private static Object field(Object o, String name) {
         for (Class<?> c = o.getClass(); c != null; c = c.getSuperclass()) {
             try {
