@@ -80,15 +80,6 @@ public final class PoolWorkqueue {
         colorDone(color);
     }
 
-    void workDoneUnlocked(int color) {
-        pool.lock();
-        try {
-            workDone(color);
-        } finally {
-            pool.unlock();
-        }
-    }
-
     /** When the node {@link #takeForHelp} last took was queued; pool lock. */
     long helpQueuedAt;
 
