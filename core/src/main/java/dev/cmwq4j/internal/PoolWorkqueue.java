@@ -23,7 +23,7 @@ public final class PoolWorkqueue {
 
     /** Works in the pool's worklist or running; pool lock. */
     int nrActive;
-    /** Limit on {@link #nrActive}; 0 while the workqueue is frozen; pool lock (read without it only as a hint, rechecked under it). */
+    /** Limit on {@link #nrActive}; 0 while the workqueue is frozen; pool lock. */
     int maxActive;
     /** Works beyond maxActive: by priority, or in queueing order if ordered (class comment); pool lock. */
     private final Worklist inactive;
@@ -78,15 +78,6 @@ public final class PoolWorkqueue {
         nrActive--;
         activate();
         colorDone(color);
-    }
-
-    void workDoneUnlocked(int color) {
-        pool.lock();
-        try {
-            workDone(color);
-        } finally {
-            pool.unlock();
-        }
     }
 
     /** When the node {@link #takeForHelp} last took was queued; pool lock. */
@@ -261,8 +252,11 @@ public final class PoolWorkqueue {
         return true;
     }
 
-    /** A handed-off instance was cancelled: it was active and counted. Pool lock. */
-    void handoffCancelled(int color) {
+    /**
+     * A handed-off instance of this pwq was cancelled or taken back to be queued again: it was
+     * active and counted, and ends here as if it had run. Pool lock.
+     */
+    void handoffTaken(int color) {
         workDone(color);
     }
 
@@ -302,32 +296,24 @@ public final class PoolWorkqueue {
 
     /**
      * A worker ending a run found its next instance {@code n} handed to it ({@code s}, with
-     * HANDOFF and RUNNING set); if this pwq is frozen, that instance must not start: it goes back
-     * to the front of the inactive list, pending, and leaves the active count (a freezer waiting
-     * for it is woken when the count reaches 0). Takes the pool lock.
+     * HANDOFF and RUNNING set) while this pwq is frozen: that instance must not start. It goes
+     * back to the front of the inactive list, pending, and leaves the active count (a freezer
+     * waiting for it is woken when the count reaches 0). Pool lock held, HANDOFF checked
+     * ({@link WorkNode#isHandedOffFrom}).
      *
-     * @return true if it was deferred (the finished run is then over, and nothing runs next);
-     *     false if not frozen, or the state changed meanwhile (the caller reads it again)
+     * @return false if the state word changed meanwhile (the caller reads it again)
      */
     boolean deferHandedOff(WorkNode n, int s) {
-        pool.lock();
-        try {
-            if (maxActive != 0) {
-                return false;
-            }
-            int ns = s & ~(WorkNode.HANDOFF | WorkNode.RUNNING | WorkNode.CANCELLED_BEHIND);
-            if (!n.casState(s, ns)) {
-                return false;
-            }
-            nrActive--;
-            inactive.addFront(n, WorkNode.INACTIVE);
-            if (nrActive == 0 && wq.hasFlushWaiters()) {
-                wq.wakeFlushers();
-            }
-            return true;
-        } finally {
-            pool.unlock();
+        int ns = s & ~(WorkNode.HANDOFF | WorkNode.RUNNING | WorkNode.CANCELLED_BEHIND);
+        if (!n.casState(s, ns)) {
+            return false;
         }
+        nrActive--;
+        inactive.addFront(n, WorkNode.INACTIVE);
+        if (nrActive == 0 && wq.hasFlushWaiters()) {
+            wq.wakeFlushers();
+        }
+        return true;
     }
 
     int inactiveCount() {

@@ -17,7 +17,9 @@ import java.lang.invoke.VarHandle;
  *       PENDING when the instance starts, cleared when it ends.
  *   <li>{@link #HANDOFF}: a worker popped a pending instance while a previous instance was still
  *       running elsewhere. It leaves the node to the running worker, which runs it right after the
- *       current run. This gives non-reentrancy across the whole JVM with no cross-pool lock.
+ *       current run. This gives non-reentrancy across the whole JVM with no cross-pool lock. The
+ *       bit is set and cleared only under the lock of the pool of the handed-off instance's pwq
+ *       (see {@link #isHandedOffFrom}).
  *   <li>{@link #CANCELLED_BEHIND}: a count (bits 5 to 30), not a flag: instances cancelled while
  *       a previous one ran. Each can be queued and cancelled again during one long run, so one
  *       bit would lose all but the first. The runner resolves itself plus this count when it
@@ -83,7 +85,9 @@ public class WorkNode {
     byte baseList, lentList = -1;
 
     // Fields of the pending instance. Written only by the thread that owns PENDING, before it
-    // publishes the node in a list; stable while PENDING is held.
+    // publishes the node in a list; stable while PENDING is held. Of a handed-off instance they
+    // are read only under the lock of pwq's pool, with isHandedOffFrom(pwq) checked there: a read
+    // without it may belong to an earlier instance (see isHandedOffFrom).
     /** The pool workqueue the pending instance counts against. */
     volatile PoolWorkqueue pwq;
     /** Flush color of the pending instance. */
@@ -219,7 +223,26 @@ public class WorkNode {
     }
 
     /**
-     * Starts the popped pending instance. Called under the lock of the pool whose worklist held it.
+     * A handed-off instance of {@code p} waits for the worker running the previous instance: the
+     * handoff protocol. HANDOFF is set ({@link #tryStart}) and cleared (a grab here, the runner in
+     * {@code Worker.execute}) only under the lock of the pool of the handed-off instance's pwq, and
+     * {@link #pwq} does not change while HANDOFF is set. So under {@code p.pool}'s lock, a true
+     * answer names this very instance, and its pwq and color may be read and the bit cleared.
+     *
+     * <p>Outside that lock they may not: between a read of HANDOFF, pwq and color and a CAS from
+     * that state word, the instance may be taken by its runner, a newer one queued on another
+     * workqueue and handed off again, which gives back the same state word (ABA). The CAS would
+     * then succeed with the older instance's pwq, and end one instance twice in one workqueue's
+     * counts and never in the other's, whose flush then never returns (issue 20). Caller holds
+     * {@code p.pool}'s lock.
+     */
+    final boolean isHandedOffFrom(PoolWorkqueue p) {
+        return (state & HANDOFF) != 0 && pwq == p;
+    }
+
+    /**
+     * Starts the popped pending instance. Called under the lock of the pool whose worklist held it,
+     * which is the lock of {@link #HANDOFF} if the instance is handed off.
      *
      * @return true if the caller now runs it; false if it was handed off to the worker that runs
      *     the previous instance
@@ -326,16 +349,7 @@ public class WorkNode {
             return casState(s, s | CANCELING) ? GRAB_NONE : GRAB_RETRY;
         }
         if ((s & HANDOFF) != 0) {
-            PoolWorkqueue p = pwq; // stable while PENDING|HANDOFF is set
-            int c = color;
-            int ns = mode == STEAL
-                    ? s & ~HANDOFF
-                    : plusBehind(s & ~(HANDOFF | PENDING)) | (mode == CANCEL_HOLD ? CANCELING : 0);
-            if (ns >= 0 && casState(s, ns)) {
-                p.workDoneUnlocked(c);
-                return GRABBED;
-            }
-            return GRAB_RETRY;
+            return tryGrabHandoff(pwq, mode);
         }
         byte w = where;
         if (w == TIMER) {
@@ -360,6 +374,40 @@ public class WorkNode {
             }
         }
         return GRAB_RETRY;
+    }
+
+    /**
+     * One attempt to take a handed-off instance, {@code p} being the pwq read for it without a
+     * lock: under {@code p.pool}'s lock, if it is still handed off from {@code p}, clears HANDOFF
+     * (and PENDING, unless stolen) and ends the instance in {@code p}, where it was active.
+     *
+     * @return {@link #GRABBED}, or {@link #GRAB_RETRY} if it was taken meanwhile or the count of
+     *     instances cancelled behind the run is full
+     */
+    private int tryGrabHandoff(PoolWorkqueue p, int mode) {
+        Seam.handoffPwqRead();
+        p.pool.lock();
+        try {
+            if (!isHandedOffFrom(p)) {
+                return GRAB_RETRY; // taken meanwhile; the next attempt looks at the node again
+            }
+            int c = color; // before the CAS: from it on, a new instance may be queued elsewhere
+            for (;;) {
+                int s = state;
+                int ns = mode == STEAL
+                        ? s & ~HANDOFF
+                        : plusBehind(s & ~(HANDOFF | PENDING)) | (mode == CANCEL_HOLD ? CANCELING : 0);
+                if (ns < 0) {
+                    return GRAB_RETRY; // the behind count is full: wait for the run to end
+                }
+                if (casState(s, ns)) {
+                    p.handoffTaken(c);
+                    return GRABBED;
+                }
+            }
+        } finally {
+            p.pool.unlock();
+        }
     }
 
     private void finishGrab(int mode) {

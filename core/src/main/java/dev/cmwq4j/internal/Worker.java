@@ -114,6 +114,9 @@ public final class Worker implements Runnable {
     /** Pwq and color of the instance popAndStart just started; worker thread only. */
     PoolWorkqueue runPwq;
     int runColor;
+    /** Output of {@link #takeHandoff}: pwq and color of the instance taken; worker thread only. */
+    private PoolWorkqueue handoffPwq;
+    private int handoffColor;
     /** Output of {@link WorkerPool#stealHead}; worker thread only. */
     long stealWait;
     /**
@@ -318,22 +321,16 @@ public final class Worker implements Runnable {
                 int s = n.state;
                 int behind = WorkNode.behind(s);
                 if ((s & WorkNode.HANDOFF) != 0) {
-                    PoolWorkqueue nextPwq = n.pwq; // stable while PENDING|HANDOFF is set
-                    if (nextPwq.maxActive == 0 && nextPwq.deferHandedOff(n, s)) {
-                        // its workqueue froze meanwhile: the next instance waits for the thaw
-                        n.resolve(1 + behind);
+                    int taken = takeHandoff(n, n.pwq, pwq, color);
+                    if (taken == HANDOFF_DEFERRED) {
+                        // its workqueue froze meanwhile: the next instance waits for the thaw,
+                        // and the finished run ends as one without a successor (process)
                         runColor = color;
                         return pwq;
                     }
-                    int nextColor = n.color;
-                    long nextQueuedAt = n.queuedAt;
-                    int ns = s & ~(WorkNode.HANDOFF | WorkNode.PENDING | WorkNode.CANCELLED_BEHIND);
-                    if (n.casState(s, ns)) {
-                        n.resolve(1 + behind);
-                        pwq.runDoneUnlocked(color, this);
-                        runQueuedAt = nextQueuedAt;
-                        pwq = nextPwq;
-                        color = nextColor;
+                    if (taken == HANDOFF_TAKEN) {
+                        pwq = handoffPwq;
+                        color = handoffColor;
                         break; // run the successor
                     }
                 } else if (n.casState(s, s & ~(WorkNode.RUNNING | WorkNode.CANCELLED_BEHIND))) {
@@ -344,6 +341,71 @@ public final class Worker implements Runnable {
             }
         }
     }
+
+    /**
+     * Ends the instance that just ran ({@code done}, {@code doneColor}) and takes the one handed to
+     * this worker, in one CAS under the lock of {@code next.pool}, {@code next} being the pwq read
+     * for it without a lock: the handoff protocol (see {@link WorkNode#isHandedOffFrom}). Read
+     * outside the lock, the handed-off instance's pwq and color could be an earlier instance's.
+     * Leaves the taken instance's pwq and color in {@link #handoffPwq} and {@link #handoffColor},
+     * and its queue time in {@link #runQueuedAt}.
+     *
+     * <p>If {@code next}'s workqueue froze meanwhile, the handed-off instance must not start: it
+     * goes back to the front of the inactive list instead ({@link PoolWorkqueue#deferHandedOff}),
+     * and the caller ends the finished run as a run without a successor.
+     *
+     * @return {@link #HANDOFF_TAKEN}; {@link #HANDOFF_DEFERRED}; or {@link #HANDOFF_RETRY} if the
+     *     handed-off instance was taken meanwhile (cancelled or moved): the caller looks at the
+     *     state word again
+     */
+    private int takeHandoff(WorkNode n, PoolWorkqueue next, PoolWorkqueue done, int doneColor) {
+        Seam.handoffPwqRead();
+        WorkerPool p = next.pool;
+        boolean doneHere = done.pool == p; // one lock for both ends when they share a pool
+        int s = 0;
+        boolean deferred = false;
+        p.lock();
+        try {
+            if (!n.isHandedOffFrom(next)) {
+                return HANDOFF_RETRY;
+            }
+            s = n.state;
+            if (next.maxActive == 0) {
+                if (!next.deferHandedOff(n, s)) {
+                    return HANDOFF_RETRY;
+                }
+                deferred = true;
+                return HANDOFF_DEFERRED; // the finally below resolves the finished run
+            }
+            int nextColor = n.color; // before the CAS: from it on, a new instance may be queued
+            long nextQueuedAt = n.queuedAt;
+            if (!n.casState(s, s & ~(WorkNode.HANDOFF | WorkNode.PENDING | WorkNode.CANCELLED_BEHIND))) {
+                return HANDOFF_RETRY;
+            }
+            if (doneHere) {
+                done.recordRun(this);
+                done.workDone(doneColor);
+            }
+            handoffPwq = next;
+            handoffColor = nextColor;
+            runQueuedAt = nextQueuedAt; // the finished run's statistics were taken by measureRun
+        } finally {
+            p.unlock();
+            if (deferred) {
+                n.resolve(1 + WorkNode.behind(s));
+            }
+        }
+        n.resolve(1 + WorkNode.behind(s));
+        if (!doneHere) {
+            done.runDoneUnlocked(doneColor, this);
+        }
+        return HANDOFF_TAKEN;
+    }
+
+    /** {@link #takeHandoff} outcomes. */
+    private static final int HANDOFF_RETRY = 0;
+    private static final int HANDOFF_TAKEN = 1;
+    private static final int HANDOFF_DEFERRED = 2;
 
     /**
      * On the rescuer thread, as this pool's stand-in: runs the instance {@link

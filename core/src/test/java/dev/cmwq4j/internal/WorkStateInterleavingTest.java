@@ -262,9 +262,13 @@ class WorkStateInterleavingTest {
     private static final class Model {
         final Run run;
         final WorkqueueCore wq = new WorkqueueCore(engine, "model", false, false, false, false, 256);
+        /** A second workqueue on the same pools, with maxActive 1, for works that move between queues. */
+        final WorkqueueCore other = new WorkqueueCore(engine, "other", false, false, false, false, 1);
         final WorkNode node = new WorkNode(this::action);
         /** CPU onto which the first run queues the work again from inside itself, or -1. */
         final int requeueOnCpu;
+        /** The workqueue it queues it on; written by the scenario before the actors start. */
+        WorkqueueCore requeueTo = wq;
         // Counters: written by one actor at a time (the scheduler's hand-offs order them).
         int inside;
         int overlaps;
@@ -294,7 +298,7 @@ class WorkStateInterleavingTest {
             runningSeq = lastClaimSeq;
             run.yieldPoint(); // others act while this instance runs
             if (runsStarted++ == 0 && requeueOnCpu >= 0) {
-                queue(requeueOnCpu);
+                queue(requeueTo, requeueOnCpu);
             }
             inside--;
             runs++;
@@ -302,20 +306,53 @@ class WorkStateInterleavingTest {
 
         /** WorkqueueCore.queue in two steps: claim, then publish (its own two lines). */
         boolean queue(int cpu) {
+            return queue(wq, cpu);
+        }
+
+        /** {@link #queue(int)} on workqueue {@code q}. */
+        boolean queue(WorkqueueCore q, int cpu) {
             if (!node.tryClaim()) {
                 return false;
             }
             lastClaimSeq = node.queued();
             run.yieldPoint(); // claimed, on no list yet
             node.pinned = true;
-            wq.enqueue(node, cpu);
+            q.enqueue(node, cpu);
             queuedOk++;
             return true;
         }
 
-        /** Work.cancel as grab's loop, one attempt per step. */
+        /**
+         * WorkqueueCore.modDelayed with no delay on a pending work, in steps: take the pending
+         * instance back (one {@code tryGrab(STEAL)} attempt per step), then queue it on {@code q}.
+         * Does nothing if no instance is pending.
+         */
+        boolean move(WorkqueueCore q, int cpu) {
+            for (;;) {
+                int stamp = run.steps;
+                int r = node.tryGrab(WorkNode.STEAL);
+                if (r == WorkNode.GRAB_NONE) {
+                    return false;
+                }
+                if (r == WorkNode.GRABBED) {
+                    break;
+                }
+                run.yieldPoint(() -> run.steps > stamp); // wait for a move, as cancel does
+            }
+            run.yieldPoint(); // taken back, on no list
+            node.pinned = true;
+            q.enqueue(node, cpu);
+            return true;
+        }
+
+        /**
+         * Work.cancel as grab's loop, one attempt per step. An attempt that must wait is retried
+         * once some actor has moved since it began: another actor, or this one at a seam inside
+         * the attempt, after which the state it failed on may be gone already.
+         */
         boolean cancel() {
             for (;;) {
+                int stamp = run.steps;
                 int r = node.tryGrab(WorkNode.CANCEL);
                 if (r != WorkNode.GRAB_RETRY) {
                     if (r == WorkNode.GRABBED) {
@@ -323,8 +360,7 @@ class WorkStateInterleavingTest {
                     }
                     return r == WorkNode.GRABBED;
                 }
-                int stamp = run.steps;
-                run.yieldPoint(() -> run.steps > stamp); // wait for someone else to move
+                run.yieldPoint(() -> run.steps > stamp); // wait for a move
             }
         }
 
@@ -377,16 +413,24 @@ class WorkStateInterleavingTest {
             check(r, flushBroken == 0, "a flush returned before an instance queued before it ended");
             check(r, node.state == 0, "state word not at rest");
             check(r, node.resolved() == node.queued(), "resolved != queued");
-            for (PoolWorkqueue pwq : wq.pwqs) {
+            for (PoolWorkqueue pwq : allPwqs()) {
                 pwq.pool.lock();
                 try {
-                    check(r, pwq.pool.nrPending == 0, "pending works left in " + pwq.pool);
-                    check(r, pwq.nrActive == 0, "active works counted in " + pwq.pool);
-                    check(r, pwq.totalInFlight() == 0, "works in flight counted in " + pwq.pool);
+                    String where = pwq.wq + "@" + pwq.pool;
+                    check(r, pwq.pool.nrPending == 0, "pending works left in " + where);
+                    check(r, pwq.nrActive == 0, "active works counted in " + where + ": " + pwq.nrActive);
+                    check(r, pwq.totalInFlight() == 0, "works in flight counted in " + where + ": "
+                            + pwq.totalInFlight());
                 } finally {
                     pwq.pool.unlock();
                 }
             }
+        }
+
+        private List<PoolWorkqueue> allPwqs() {
+            List<PoolWorkqueue> all = new ArrayList<>(List.of(wq.pwqs));
+            all.addAll(List.of(other.pwqs));
+            return all;
         }
 
         private void check(Run r, boolean ok, String what) {
@@ -563,6 +607,138 @@ class WorkStateInterleavingTest {
             return m;
         });
         report("queue0+execute0 (re-queues onto 1) | execute1 x2 | cancel x2", e);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Works that move between workqueues (issue 20). The handed-off instance's pwq is read
+    // without a lock before it is acted on; the seam there (Seam.onHandoffPwqRead) is a yield
+    // point in these scenarios, as if the thread were preempted right after that read.
+
+    /** The run whose actors yield at the seam; set by each schedule of a seam scenario. */
+    private static volatile Run seamRun;
+
+    /** Explores {@code scenario} with a yield point at the handoff seam. */
+    private static void exploreWithHandoffSeam(Explorer e, Function<Run, Model> scenario) {
+        Seam.onHandoffPwqRead = () -> seamRun.yieldPoint();
+        try {
+            e.exploreAll(run -> {
+                seamRun = run;
+                return scenario.apply(run);
+            });
+        } finally {
+            Seam.onHandoffPwqRead = null;
+            seamRun = null;
+        }
+    }
+
+    @Test
+    void requeueOntoAnotherWorkqueueDuringARunAgainstCancel() {
+        Explorer e = new Explorer();
+        int[] moved = new int[1];
+        exploreWithHandoffSeam(e, run -> {
+            Model m = new Model(run, 1); // the first run queues the work again on CPU 1 of "other"
+            m.requeueTo = m.other;
+            run.actor("A", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.workerPass(0);
+            });
+            run.actor("B", () -> m.workerPass(1));
+            run.actor("C", () -> {
+                m.cancel();
+                run.yieldPoint();
+                m.cancel();
+            });
+            m.epilogue = () -> {
+                if (m.runs == 2) {
+                    moved[0]++;
+                }
+                m.workerPass(1);
+            };
+            return m;
+        });
+        report("queue0+execute0 (re-queues onto other@1) | execute1 | cancel x2", e);
+        assertThat(moved[0]).as("schedules where the work runs on both workqueues").isPositive();
+    }
+
+    /**
+     * A cancel reads the pwq of an instance handed off to the worker running the work (model@1);
+     * before it acts, that worker takes the instance and runs it, and a newer instance is queued on
+     * another workqueue (other@1) and handed off the same way, which restores the state word. The
+     * cancel must end the instance it takes in the newer one's pwq, not in the one it read.
+     */
+    @Test
+    void cancelOfAHandedOffInstanceAgainstItsRunnerAndARequeueOnAnotherWorkqueue() {
+        Explorer e = new Explorer();
+        int[] cancelledHandoff = new int[1];
+        exploreWithHandoffSeam(e, run -> {
+            Model m = new Model(run, -1);
+            run.actor("R", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.workerPass(0);
+            });
+            run.actor("Q", () -> {
+                m.queue(1);
+                run.yieldPoint();
+                m.workerPass(1); // hands model@1's instance off to R
+                run.yieldPoint();
+                m.queue(m.other, 1);
+                run.yieldPoint();
+                m.workerPass(1); // hands other@1's instance off to R
+            });
+            run.actor("C", m::cancel);
+            m.epilogue = () -> {
+                if (m.cancels == 1 && m.runs == 2) {
+                    cancelledHandoff[0]++;
+                }
+                m.workerPass(0);
+                m.workerPass(1);
+            };
+            return m;
+        });
+        report("queue0+execute0 | queue1+execute1+queue(other)1+execute1 | cancel (seam)", e);
+        assertThat(cancelledHandoff[0]).as("schedules that cancel a handed-off instance").isPositive();
+    }
+
+    /**
+     * The runner reads the pwq of the instance handed off to it (model@1); before it takes it,
+     * modDelayed takes that instance back and queues it on another workqueue (other@1), where a
+     * worker pops it and hands it off again, which restores the state word. The runner must run it
+     * and end it in other@1, not in the pwq it read.
+     */
+    @Test
+    void runnerTakingAHandoffAgainstModDelayedMovingItToAnotherWorkqueue() {
+        Explorer e = new Explorer();
+        int[] movedHandoff = new int[1];
+        exploreWithHandoffSeam(e, run -> {
+            Model m = new Model(run, -1);
+            run.actor("R", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.workerPass(0);
+            });
+            run.actor("Q", () -> {
+                m.queue(1);
+                run.yieldPoint();
+                m.workerPass(1); // hands model@1's instance off to R
+            });
+            run.actor("M", () -> {
+                boolean moved = m.move(m.other, 1);
+                run.yieldPoint();
+                m.workerPass(1); // hands the moved instance off to R, if R still runs
+                if (moved) {
+                    movedHandoff[0]++;
+                }
+            });
+            m.epilogue = () -> {
+                m.workerPass(0);
+                m.workerPass(1);
+            };
+            return m;
+        });
+        report("queue0+execute0 | queue1+execute1 | modDelayed(other@1)+execute1 (seam)", e);
+        assertThat(movedHandoff[0]).as("schedules that move the pending instance").isPositive();
     }
 
     private static void report(String scenario, Explorer e) {

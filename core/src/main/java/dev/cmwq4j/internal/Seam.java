@@ -1,0 +1,25 @@
+package dev.cmwq4j.internal;
+
+/**
+ * Test seams: points inside lock-free protocols where an interleaving test may let other threads
+ * move, to reach orderings that the OS scheduler makes rare (a thread preempted between two
+ * instructions). Each is a no-op unless a test installed a hook ({@code
+ * WorkStateInterleavingTest}); it costs one volatile read, on rare paths only.
+ */
+final class Seam {
+    private Seam() {}
+
+    /**
+     * Run where a thread has read the pwq of a handed-off instance ({@link WorkNode#HANDOFF})
+     * without a lock and has not yet acted on it: a grab, or the runner taking the instance
+     * handed to it. Null outside tests; written only by a test, while no work of its engine runs.
+     */
+    static volatile Runnable onHandoffPwqRead;
+
+    static void handoffPwqRead() {
+        Runnable r = onHandoffPwqRead;
+        if (r != null) {
+            r.run();
+        }
+    }
+}
