@@ -566,10 +566,39 @@ class FaultsTest {
                         outerDone.countDown();
                     }
                 }));
-                assertThat(outerDone.await(60, TimeUnit.SECONDS)).isTrue();
+                if (!outerDone.await(60, TimeUnit.SECONDS)) {
+                    StringBuilder sb = new StringBuilder("round " + round + ": the outer work did not end\n");
+                    Thread.getAllStackTraces().forEach((t, st) -> {
+                        sb.append(t.getName()).append(' ').append(t.getState()).append('\n');
+                        for (int k = 0; k < Math.min(st.length, 40); k++) {
+                            sb.append("    at ").append(st[k]).append('\n');
+                        }
+                    });
+                    System.out.println(sb);
+                    throw new AssertionError(sb.toString());
+                }
                 java.util.concurrent.CompletableFuture<Void> flushed =
                         java.util.concurrent.CompletableFuture.runAsync(wq::flush);
-                flushed.get(60, TimeUnit.SECONDS); // hung when a helped work stayed RUNNING
+                try {
+                    flushed.get(60, TimeUnit.SECONDS); // hung when a helped work stayed RUNNING
+                } catch (java.util.concurrent.TimeoutException e) {
+                    StringBuilder sb = new StringBuilder("round " + round + ": Workqueue.flush hung\n");
+                    for (int i = 0; i < targets.length; i++) {
+                        sb.append("target ").append(i).append(" pending=").append(targets[i].isPending())
+                                .append(" running=").append(targets[i].isRunning()).append('\n');
+                    }
+                    sb.append(c.poolStats()).append('\n');
+                    Thread.getAllStackTraces().forEach((t, st) -> {
+                        if (t.getName().startsWith("pool") || t.getName().contains("cmwq")) {
+                            sb.append(t.getName()).append(' ').append(t.getState()).append('\n');
+                            for (StackTraceElement el : st) {
+                                sb.append("    at ").append(el).append('\n');
+                            }
+                        }
+                    });
+                    System.out.println(sb);
+                    throw new AssertionError(sb.toString(), e);
+                }
                 for (Work t : targets) {
                     assertThat(t.isPending() || t.isRunning()).as("round %d: %s", round, t).isFalse();
                 }

@@ -16,7 +16,9 @@ package dev.cmwq4j.internal;
  *       in place on the waiting thread ({@link Helping}).</li>
  *   <li><b>lend</b> and <b>join or announce</b> ({@link #begin}): the waiter lends its priority
  *       to the awaited work ({@link Inheritance}); on a worker the wait is an announced block, a
- *       join while the awaited work runs elsewhere (the join window applies).</li>
+ *       join while the awaited work runs elsewhere (the join window applies). Both need stack:
+ *       with too little left, {@code begin} throws {@link StackOverflowError} before it changes
+ *       anything ({@link #requireStack}).</li>
  *   <li><b>wait</b>: the caller's own blocking call.</li>
  *   <li><b>undo</b> ({@link #end}): the block ends, then the loan.</li>
  * </ol>
@@ -87,6 +89,7 @@ public final class WaitProtocol {
      * @param awaited the awaited work's node, or null: then the wait is only announced
      */
     public static Wait begin(WorkNode awaited) {
+        requireStack();
         Lend lend = awaited == null ? null : Inheritance.beginWork(awaited);
         Worker w;
         try {
@@ -96,6 +99,19 @@ public final class WaitProtocol {
             throw t;
         }
         return new Wait(lend, w);
+    }
+
+    /**
+     * Throws {@link StackOverflowError} before the wait changes any state if the caller has too
+     * little stack left for the protocol's own frames: a lend or an announced block that
+     * overflowed half done would leave a pool's running count or a work's priority wrong for
+     * good (an announced block whose depth was counted but whose worker was never uncounted
+     * starved its pool). The caller, deep in a recursion, was about to overflow anyway.
+     */
+    static void requireStack() {
+        if (!Helping.stackLeft()) {
+            throw new StackOverflowError("cmwq4j: too little stack left to wait for a work safely");
+        }
     }
 
     /** Undoes {@link #begin}: the announced block ends, then the loan. */
