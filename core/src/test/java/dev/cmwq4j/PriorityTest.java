@@ -103,6 +103,21 @@ class PriorityTest {
         Awaitility.await().atMost(BOUND).until(() -> order.size() >= n);
     }
 
+    /**
+     * Holds the pool's only worker in a gate on {@code wq}, then queues a backlog of {@code n}
+     * recording works b0.. behind it; returns the gate.
+     */
+    private static Gate gateThenBacklog(Workqueue wq, Gates gates, ConcurrentLinkedQueue<String> order, int n)
+            throws InterruptedException {
+        Gate gate = gates.gate(null, "gate");
+        wq.queue(gate.work);
+        gate.awaitEntered();
+        for (String name : names("b", n)) {
+            wq.queue(recording(order, name));
+        }
+        return gate;
+    }
+
     private static List<String> names(String prefix, int n) {
         List<String> l = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -358,12 +373,7 @@ class PriorityTest {
             Workqueue bulk = c.workqueue("bulk").priority(Priority.LOW).build();
             Workqueue mine = c.workqueue("mine").priority(Priority.LOW).build();
             ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
-            Gate gate = gates.gate(null, "gate");
-            bulk.queue(gate.work);
-            gate.awaitEntered();
-            for (String name : names("b", 20)) {
-                bulk.queue(recording(order, name));
-            }
+            Gate gate = gateThenBacklog(bulk, gates, order, 20);
             Work[] m = new Work[3];
             for (int i = 0; i < m.length; i++) {
                 m[i] = recording(order, "m" + i);
@@ -392,12 +402,7 @@ class PriorityTest {
             Workqueue bulk = c.workqueue("bulk").priority(Priority.LOW).build();
             Workqueue limited = c.workqueue("limited").maxActive(1).priority(Priority.LOW).build();
             ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
-            Gate gate = gates.gate(null, "gate");
-            bulk.queue(gate.work);
-            gate.awaitEntered();
-            for (String name : names("b", 20)) {
-                bulk.queue(recording(order, name));
-            }
+            Gate gate = gateThenBacklog(bulk, gates, order, 20);
             Work m0 = recording(order, "m0"); // active: holds the one slot, behind the bulk
             Work m1 = recording(order, "m1"); // inactive: waits for the slot
             Work m2 = recording(order, "m2"); // inactive, queued after m1
@@ -508,12 +513,7 @@ class PriorityTest {
             Workqueue wq = c.workqueue("background").priority(Priority.LOW).build();
             ExecutorService es = wq.asExecutorService();
             ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
-            Gate gate = gates.gate(null, "gate");
-            wq.queue(gate.work);
-            gate.awaitEntered();
-            for (String name : names("b", 20)) {
-                wq.queue(recording(order, name));
-            }
+            Gate gate = gateThenBacklog(wq, gates, order, 20);
             Future<String> f = es.submit(() -> {
                 order.add("f");
                 return "done";
@@ -543,12 +543,7 @@ class PriorityTest {
         try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
             Workqueue wq = c.workqueue("background").priority(Priority.LOW).build();
             ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
-            Gate gate = gates.gate(null, "gate");
-            wq.queue(gate.work);
-            gate.awaitEntered();
-            for (String name : names("b", 20)) {
-                wq.queue(recording(order, name));
-            }
+            Gate gate = gateThenBacklog(wq, gates, order, 20);
             java.util.concurrent.CompletableFuture<String> f = wq.supplyAsync(() -> {
                 order.add("f");
                 return "done";

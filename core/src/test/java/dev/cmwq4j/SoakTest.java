@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Timeout;
  * fifth of thread creations fail with {@code OutOfMemoryError}.
  */
 @Tag("soak")
-@Timeout(value = 60, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@Timeout(value = 150, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // soaks of up to two hours
 class SoakTest {
     private static final long SECONDS = Long.getLong("cmwq4j.soak.seconds", 20);
     /** Producers pause while this many works are queued and not yet run. */
