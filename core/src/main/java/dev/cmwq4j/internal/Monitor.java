@@ -275,6 +275,7 @@ public final class Monitor implements Runnable {
                 w.monSince = w.workStartedAt; // written by the worker before workSeq
                 w.monCpu = -1;
                 w.monCpuFirst = -1;
+                w.monOffCpuOnce = false;
                 w.monJoinSince = 0;
             }
             if (s == Worker.RUNNING && !runnable(w)) {
@@ -486,10 +487,24 @@ public final class Monitor implements Runnable {
         long wall = now - prevAt;
         long used = cpu - prevCpu;
         if (used * 20 < wall) {
+            // Two such samples in a row: a spinning thread held at a JVM safepoint (or
+            // descheduled at the sampling moment) also shows no CPU and not 'R' for one interval,
+            // and a false detection gives its pool a surplus worker. A native block lasts.
             if (kernelState(w) != 'R') {
-                w.monitorUncount(Worker.DETECTED, blocksDetected);
+                if (w.monOffCpuOnce) {
+                    w.monOffCpuOnce = false;
+                    w.monitorUncount(Worker.DETECTED, blocksDetected);
+                } else {
+                    w.monOffCpuOnce = true;
+                    nextDue = Math.min(nextDue, now + minTickNanos); // confirm at the next tick
+                }
+            } else {
+                w.monOffCpuOnce = false;
             }
-        } else if (w.monCpuFirst >= 0 && cpu - w.monCpuFirst >= engine.cpuIntensiveThresholdNanos) {
+            return;
+        }
+        w.monOffCpuOnce = false;
+        if (w.monCpuFirst >= 0 && cpu - w.monCpuFirst >= engine.cpuIntensiveThresholdNanos) {
             // CPU time burnt on this work since the monitor first sampled it: a preempted or
             // slow thread is never flagged on wall time alone
             if (w.monitorUncount(Worker.CPU_INTENSIVE, cpuIntensiveFlagged)) {

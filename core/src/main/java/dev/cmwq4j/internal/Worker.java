@@ -78,6 +78,8 @@ public final class Worker implements Runnable {
     long monCpu = -1;
     long monCpuAt;
     long monCpuFirst = -1;
+    /** The last CPU sample of this work found it RUNNABLE, off the CPU and not 'R': once more detects it. */
+    boolean monOffCpuOnce;
     /** First look that saw this work wait for a lock whose owner runs, or 0. */
     long monJoinSince;
 
