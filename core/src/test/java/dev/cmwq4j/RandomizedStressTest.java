@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Timeout;
  * Size: {@code cmwq4j.stress.scale} (1 by default, 50 with {@code -Pstress}) times 4 threads x
  * 10 000 operations. The seed is printed, and {@code -Dcmwq4j.stress.seed=N} replays a mix.
  */
-@Timeout(value = 30, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@Timeout(value = 120, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // 10^8 operations take ~20 min on a busy machine
 class RandomizedStressTest {
     private static final int SCALE = Integer.getInteger("cmwq4j.stress.scale", 1);
     private static final int THREADS = 4;
