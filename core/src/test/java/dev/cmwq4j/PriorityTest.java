@@ -118,6 +118,14 @@ class PriorityTest {
         return gate;
     }
 
+    /** Waits for {@code first} and the backlog b0.. of {@code n}, and checks that order. */
+    private static void assertRanFirstThenBacklog(ConcurrentLinkedQueue<String> order, String first, int n) {
+        awaitRuns(order, n + 1);
+        List<String> expected = new ArrayList<>(List.of(first));
+        expected.addAll(names("b", n));
+        assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
+    }
+
     private static List<String> names(String prefix, int n) {
         List<String> l = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -530,10 +538,7 @@ class PriorityTest {
             gate.open = true;
             high.join(BOUND.toMillis());
             assertThat(got.get()).isEqualTo("done");
-            awaitRuns(order, 21);
-            List<String> expected = new ArrayList<>(List.of("f"));
-            expected.addAll(names("b", 20));
-            assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
+            assertRanFirstThenBacklog(order, "f", 20);
         }
     }
 
@@ -555,10 +560,7 @@ class PriorityTest {
             gate.open = true;
             high.join(BOUND.toMillis());
             assertThat(got.get()).isEqualTo("done");
-            awaitRuns(order, 21);
-            List<String> expected = new ArrayList<>(List.of("f"));
-            expected.addAll(names("b", 20));
-            assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
+            assertRanFirstThenBacklog(order, "f", 20);
             assertThat(wf.taskNode().lentCounts()).as("lends taken back").isZero();
         }
     }

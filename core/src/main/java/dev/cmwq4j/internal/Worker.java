@@ -364,7 +364,7 @@ public final class Worker implements Runnable {
         Seam.handoffPwqRead();
         WorkerPool p = next.pool;
         boolean doneHere = done.pool == p; // one lock for both ends when they share a pool
-        int s = 0;
+        int s;
         boolean deferred = false;
         p.lock();
         try {
@@ -377,27 +377,27 @@ public final class Worker implements Runnable {
                     return HANDOFF_RETRY;
                 }
                 deferred = true;
-                return HANDOFF_DEFERRED; // the finally below resolves the finished run
+            } else {
+                int nextColor = n.color; // before the CAS: from it on, a new instance may be queued
+                long nextQueuedAt = n.queuedAt;
+                if (!n.casState(s, s & ~(WorkNode.HANDOFF | WorkNode.PENDING | WorkNode.CANCELLED_BEHIND))) {
+                    return HANDOFF_RETRY;
+                }
+                if (doneHere) {
+                    done.recordRun(this);
+                    done.workDone(doneColor);
+                }
+                handoffPwq = next;
+                handoffColor = nextColor;
+                runQueuedAt = nextQueuedAt; // the finished run's statistics were taken by measureRun
             }
-            int nextColor = n.color; // before the CAS: from it on, a new instance may be queued
-            long nextQueuedAt = n.queuedAt;
-            if (!n.casState(s, s & ~(WorkNode.HANDOFF | WorkNode.PENDING | WorkNode.CANCELLED_BEHIND))) {
-                return HANDOFF_RETRY;
-            }
-            if (doneHere) {
-                done.recordRun(this);
-                done.workDone(doneColor);
-            }
-            handoffPwq = next;
-            handoffColor = nextColor;
-            runQueuedAt = nextQueuedAt; // the finished run's statistics were taken by measureRun
         } finally {
             p.unlock();
-            if (deferred) {
-                n.resolve(1 + WorkNode.behind(s));
-            }
         }
         n.resolve(1 + WorkNode.behind(s));
+        if (deferred) {
+            return HANDOFF_DEFERRED; // the caller ends the finished run as one without a successor
+        }
         if (!doneHere) {
             done.runDoneUnlocked(doneColor, this);
         }
