@@ -1,7 +1,7 @@
 package dev.cmwq4j;
 
-import dev.cmwq4j.internal.Helping;
-import dev.cmwq4j.internal.Worker;
+import dev.cmwq4j.internal.WaitProtocol;
+import dev.cmwq4j.internal.WorkNode;
 import java.util.Comparator;
 import java.util.Objects;
 import java.util.PriorityQueue;
@@ -270,8 +270,7 @@ public final class AsyncDomain {
      *     with a lower cookie, which would wait for itself
      */
     public void synchronizeCookie(long cookie) {
-        boolean onWorker = Worker.current() != null;
-        boolean mayHelp = onWorker;
+        boolean mayHelp = true; // until a help fails: off a worker, at the first try
         lock.lock();
         try {
             checkNotWaitingForSelf(cookie);
@@ -279,17 +278,18 @@ public final class AsyncDomain {
                 if (mayHelp) {
                     Entry h = firstUnstartedBefore(cookie);
                     if (h != null) {
+                        WaitProtocol.checkNoDeadlock(h.work.node, "synchronize", h.work);
                         lock.unlock();
                         try {
-                            mayHelp = Helping.tryHelp(h.work.node);
+                            mayHelp = WaitProtocol.help(h.work.node);
                         } finally {
                             lock.lock();
                         }
                         continue;
                     }
                 }
-                awaitProgress(onWorker, cookie);
-                mayHelp = onWorker;
+                awaitProgress(cookie);
+                mayHelp = true;
             }
         } finally {
             lock.unlock();
@@ -353,16 +353,18 @@ public final class AsyncDomain {
     }
 
     /**
-     * Waits, as an announced block on a worker, until progress satisfies {@code cookie}: only
-     * then is this waiter woken. Lock held.
+     * Waits, through the {@link WaitProtocol} (check, lend to every awaited function, announce),
+     * until progress satisfies {@code cookie}: only then is this waiter woken. Lock held; the
+     * engine never takes a domain's lock, so the pool locks a loan takes cannot deadlock with it.
      */
-    private void awaitProgress(boolean onWorker, long cookie) {
-        Worker w = onWorker ? Worker.current() : null;
+    private void awaitProgress(long cookie) {
+        WorkNode[] awaited = unfinishedBefore(cookie);
+        for (WorkNode n : awaited) {
+            WaitProtocol.checkNoDeadlock(n, "synchronize", n);
+        }
+        WaitProtocol.Wait wait = WaitProtocol.enterWorks(awaited);
         Waiter me = new Waiter(cookie, lock.newCondition());
         waiters.add(me);
-        if (w != null) {
-            w.blockBegin();
-        }
         try {
             while (!me.done) {
                 me.released.awaitUninterruptibly();
@@ -371,10 +373,22 @@ public final class AsyncDomain {
             if (!me.done) {
                 waiters.remove(me); // left by an Error: take it back
             }
-            if (w != null) {
-                w.blockEnd();
-            }
+            WaitProtocol.exit(wait);
         }
+    }
+
+    /** The works of the functions before {@code cookie} that have not finished, in cookie order. Lock. */
+    private WorkNode[] unfinishedBefore(long cookie) {
+        int n = 0;
+        for (Entry e = head; e != null && e.cookie < cookie; e = e.next) {
+            n++;
+        }
+        WorkNode[] nodes = new WorkNode[n];
+        int i = 0;
+        for (Entry e = head; i < n; e = e.next) {
+            nodes[i++] = e.work.node;
+        }
+        return nodes;
     }
 
     /** Wakes the waiters whose cookie the functions finished so far satisfy, and no others. Lock. */

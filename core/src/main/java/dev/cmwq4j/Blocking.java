@@ -1,6 +1,6 @@
 package dev.cmwq4j;
 
-import dev.cmwq4j.internal.Worker;
+import dev.cmwq4j.internal.WaitProtocol;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Callable;
@@ -41,16 +41,11 @@ public final class Blocking {
      */
     public static void run(Runnable action) {
         Objects.requireNonNull(action, "action");
-        Worker w = Worker.current();
-        if (w == null) {
-            action.run();
-            return;
-        }
-        w.blockBegin();
+        WaitProtocol.Wait wait = WaitProtocol.enterBlock();
         try {
             action.run();
         } finally {
-            w.blockEnd();
+            WaitProtocol.exit(wait);
         }
     }
 
@@ -65,15 +60,11 @@ public final class Blocking {
      */
     public static <T> T call(Callable<T> action) throws Exception {
         Objects.requireNonNull(action, "action");
-        Worker w = Worker.current();
-        if (w == null) {
-            return action.call();
-        }
-        w.blockBegin();
+        WaitProtocol.Wait wait = WaitProtocol.enterBlock();
         try {
             return action.call();
         } finally {
-            w.blockEnd();
+            WaitProtocol.exit(wait);
         }
     }
 
@@ -92,18 +83,13 @@ public final class Blocking {
         if (blocker.isReleasable()) {
             return;
         }
-        Worker w = Worker.current();
-        if (w != null) {
-            w.blockBegin();
-        }
+        WaitProtocol.Wait wait = WaitProtocol.enterBlock();
         try {
             while (!blocker.isReleasable() && !blocker.block()) {
                 // keep blocking
             }
         } finally {
-            if (w != null) {
-                w.blockEnd();
-            }
+            WaitProtocol.exit(wait);
         }
     }
 
@@ -120,16 +106,11 @@ public final class Blocking {
         if (duration.isNegative()) {
             throw new IllegalArgumentException("duration must not be negative, got " + duration);
         }
-        Worker w = Worker.current();
-        if (w != null) {
-            w.blockBegin();
-        }
+        WaitProtocol.Wait wait = WaitProtocol.enterBlock();
         try {
             Thread.sleep(duration);
         } finally {
-            if (w != null) {
-                w.blockEnd();
-            }
+            WaitProtocol.exit(wait);
         }
     }
 
@@ -148,7 +129,10 @@ public final class Blocking {
     }
 
     /**
-     * {@link Future#get()} as a block; no block is announced if the future is already done.
+     * {@link Future#get()} as a block; no block is announced if the future is already done. A
+     * future of a workqueue (from {@link Workqueue#supplyAsync}, {@link Workqueue#runAsync} or the
+     * {@linkplain Workqueue#asExecutorService() executor view}) waits as its own {@code get} does:
+     * it may run its task in place, and lends the caller's priority to it.
      *
      * @param <T> the result type
      * @param future the future to wait for
@@ -204,19 +188,14 @@ public final class Blocking {
      */
     public static <T> T join(CompletableFuture<T> future) {
         Objects.requireNonNull(future, "future");
-        if (future.isDone()) {
-            return future.join();
+        if (future.isDone() || future instanceof WorkqueueFuture) {
+            return future.join(); // a workqueue future's join follows the whole wait protocol
         }
-        Worker w = Worker.current();
-        if (w != null) {
-            w.blockBegin();
-        }
+        WaitProtocol.Wait wait = WaitProtocol.enterBlock();
         try {
             return future.join();
         } finally {
-            if (w != null) {
-                w.blockEnd();
-            }
+            WaitProtocol.exit(wait);
         }
     }
 
@@ -226,16 +205,15 @@ public final class Blocking {
         if (future.isDone()) {
             return future.get();
         }
-        Worker w = Worker.current();
-        if (w != null) {
-            w.blockBegin();
+        if (future instanceof WorkqueueFuture || future instanceof WorkqueueExecutorService.BlockingFutureTask) {
+            // they follow the whole wait protocol themselves: help, lend, join
+            return unit == null ? future.get() : future.get(timeout, unit);
         }
+        WaitProtocol.Wait wait = WaitProtocol.enterBlock();
         try {
             return unit == null ? future.get() : future.get(timeout, unit);
         } finally {
-            if (w != null) {
-                w.blockEnd();
-            }
+            WaitProtocol.exit(wait);
         }
     }
 }

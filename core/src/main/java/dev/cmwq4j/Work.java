@@ -130,11 +130,11 @@ public class Work {
      * {@link Cmwq.Builder#joinWindow}) until {@code target} instances resolved, lending meanwhile.
      */
     private void awaitLending(long target) {
-        WaitProtocol.Wait wait = WaitProtocol.begin(node);
+        WaitProtocol.Wait wait = WaitProtocol.enterWork(node);
         try {
             node.awaitResolved(target);
         } finally {
-            WaitProtocol.end(wait);
+            WaitProtocol.exit(wait);
         }
     }
 

@@ -217,7 +217,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
      * and may be helped (helping), and otherwise count as announced blocking; they lend the
      * caller's priority to the task's work (see {@link Priority}).
      */
-    private static final class BlockingFutureTask<T> extends FutureTask<T> {
+    static final class BlockingFutureTask<T> extends FutureTask<T> {
         /** The work that runs this task; written once by {@link #execute} before queueing. */
         volatile Work work;
         /** The view's wrapper that runs this task; written once by {@link #execute} before queueing. */
@@ -252,9 +252,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
             if (isDone()) {
                 return true;
             }
-            WorkNode n = workNode();
-            WaitProtocol.checkNoDeadlock(n, "get", this);
-            return n != null && WaitProtocol.help(n) && isDone();
+            return WaitProtocol.checkThenHelp(workNode(), "get", this) && isDone();
         }
 
         BlockingFutureTask(Callable<T> c) {
@@ -270,11 +268,11 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
             if (checkAndHelp()) {
                 return super.get();
             }
-            WaitProtocol.Wait wait = WaitProtocol.begin(workNode());
+            WaitProtocol.Wait wait = WaitProtocol.enterWork(workNode());
             try {
                 return super.get();
             } finally {
-                WaitProtocol.end(wait);
+                WaitProtocol.exit(wait);
             }
         }
 
@@ -283,11 +281,11 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
             if (checkAndHelp()) {
                 return super.get();
             }
-            WaitProtocol.Wait wait = WaitProtocol.begin(workNode());
+            WaitProtocol.Wait wait = WaitProtocol.enterWork(workNode());
             try {
                 return super.get(timeout, unit);
             } finally {
-                WaitProtocol.end(wait);
+                WaitProtocol.exit(wait);
             }
         }
 

@@ -13,7 +13,8 @@ import java.util.function.Supplier;
  * The {@link CompletableFuture} of {@link Workqueue#supplyAsync} and {@link Workqueue#runAsync}.
  *
  * <p>A future made by {@link #start} knows its task (a one-shot {@link Work}); stages derived from
- * it ({@link #newIncompleteFuture}) are of this class too, without a task. Every wait follows the
+ * it ({@link #newIncompleteFuture}) are of this class too, without a task of their own: they wait
+ * for the task of the future they derive from. Every wait follows the
  * engine's one wait protocol around the JDK's own wait: fail-fast checks, helping (run the task
  * in place if it has not started), lending the caller's priority to the task, and, on a worker,
  * an announced block (a join while the task runs). Everything else is
@@ -23,20 +24,38 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
     private final Workqueue wq;
     /** The task completing this future, or null for a derived stage; written once, before queueing. */
     private Work task;
+    /**
+     * For a derived stage, the future it was derived from (it completes only after that one), or
+     * null; final.
+     */
+    private final WorkqueueFuture<?> origin;
 
-    /** The node of the task, or null for a derived stage (its wait is a plain block, not a join). */
+    /**
+     * The node of the task a wait on this future waits for: its own task, or for a derived stage
+     * that of the nearest unfinished future it derives from; null if there is none (the wait is
+     * then a plain announced block).
+     */
     WorkNode taskNode() { // package-private for tests
-        Work t = task;
-        return t == null ? null : t.node;
+        for (WorkqueueFuture<?> f = this; f != null; f = f.origin) {
+            Work t = f.task;
+            if (t != null) {
+                return t.node;
+            }
+            if (f.origin != null && f.origin.isDone()) {
+                return null; // what this stage waits for now is not a task of ours
+            }
+        }
+        return null;
     }
 
-    private WorkqueueFuture(Workqueue wq) {
+    private WorkqueueFuture(Workqueue wq, WorkqueueFuture<?> origin) {
         this.wq = wq;
+        this.origin = origin;
     }
 
     /** Queues {@code supplier} on {@code wq} and returns the future it completes. */
     static <T> WorkqueueFuture<T> start(Workqueue wq, Supplier<T> supplier) {
-        WorkqueueFuture<T> f = new WorkqueueFuture<>(wq);
+        WorkqueueFuture<T> f = new WorkqueueFuture<>(wq, null);
         Work t = new Work(new Runnable() {
             @Override
             public void run() {
@@ -70,9 +89,7 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
         if (isDone()) {
             return true;
         }
-        WorkNode n = taskNode();
-        WaitProtocol.checkNoDeadlock(n, op, task);
-        return n != null && WaitProtocol.help(n) && isDone();
+        return WaitProtocol.checkThenHelp(taskNode(), op, this) && isDone();
     }
 
     /**
@@ -84,11 +101,11 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
         if (checkAndHelp("join")) {
             return super.join();
         }
-        WaitProtocol.Wait wait = WaitProtocol.begin(taskNode());
+        WaitProtocol.Wait wait = WaitProtocol.enterWork(taskNode());
         try {
             return super.join();
         } finally {
-            WaitProtocol.end(wait);
+            WaitProtocol.exit(wait);
         }
     }
 
@@ -100,11 +117,11 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
         if (checkAndHelp("get")) {
             return super.get();
         }
-        WaitProtocol.Wait wait = WaitProtocol.begin(taskNode());
+        WaitProtocol.Wait wait = WaitProtocol.enterWork(taskNode());
         try {
             return super.get();
         } finally {
-            WaitProtocol.end(wait);
+            WaitProtocol.exit(wait);
         }
     }
 
@@ -116,11 +133,11 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
         if (checkAndHelp("get")) {
             return super.get(timeout, unit);
         }
-        WaitProtocol.Wait wait = WaitProtocol.begin(taskNode());
+        WaitProtocol.Wait wait = WaitProtocol.enterWork(taskNode());
         try {
             return super.get(timeout, unit);
         } finally {
-            WaitProtocol.end(wait);
+            WaitProtocol.exit(wait);
         }
     }
 
@@ -135,10 +152,14 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
         return cancelled;
     }
 
-    /** Derived stages are workqueue futures too: their waits are announced as well. */
+    /**
+     * Derived stages are workqueue futures too: a wait on one follows the same protocol, for the
+     * task of the future it derives from while that has not completed (for a stage of two
+     * sources, {@code thenCombine} and the like, the one it was derived from).
+     */
     @Override
     public <U> CompletableFuture<U> newIncompleteFuture() {
-        return new WorkqueueFuture<>(wq);
+        return new WorkqueueFuture<>(wq, this);
     }
 
     /** {@code *Async} stages without an executor run on the workqueue, not the common pool. */

@@ -5,6 +5,7 @@ import static dev.cmwq4j.TestSupport.blockOn;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -15,6 +16,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /** Workqueue.supplyAsync / runAsync futures and Blocking.join. */
@@ -77,24 +79,52 @@ class CompletableFutureTest {
         }
     }
 
+    /** A derived stage waits for its source's task: a join from a work runs that task in place. */
     @Test
-    void joiningADerivedStageFromAWorkIsAnAnnouncedBlock() throws Exception {
+    void joiningADerivedStageFromAWorkRunsItsSourceInPlace() throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(1).build()) {
             Workqueue wq = c.workqueue("derived").build();
             AtomicReference<Long> announced = new AtomicReference<>();
             long detectedBefore = c.engine().monitor.blocksDetected.sum();
-            CompletableFuture<Integer> outer = wq.supplyAsync(() -> {
-                // the source task sits behind us on our one-CPU pool; the dependent stage has no
-                // task of its own to help, so the join must block, announced, for another worker
-                // of the pool to run the source meanwhile
-                CompletableFuture<Integer> derived = wq.supplyAsync(() -> 1).thenApply(x -> x + 1);
+            CompletableFuture<Boolean> outer = wq.supplyAsync(() -> {
+                // the source task sits behind us on our one-CPU pool, not started: the join helps
+                Thread me = Thread.currentThread();
+                CompletableFuture<Thread> derived = wq.supplyAsync(Thread::currentThread).thenApply(t -> t);
                 long before = c.engine().blocksAnnounced.sum();
-                int r = derived.join();
+                Thread ranOn = derived.join();
                 announced.set(c.engine().blocksAnnounced.sum() - before);
-                return r;
+                return ranOn == me;
             });
+            assertThat(outer.get(30, TimeUnit.SECONDS)).as("source ran in place").isTrue();
+            assertThat(announced.get()).as("blocks announced during the join").isZero();
+            assertThat(c.engine().monitor.blocksDetected.sum() - detectedBefore)
+                    .as("blocks the monitor had to detect").isZero();
+        }
+    }
+
+    /** A derived stage whose source task runs on another worker: the join is an announced block. */
+    @Test
+    void joiningADerivedStageWhoseSourceRunsElsewhereIsAnAnnouncedBlock() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("derived").build();
+            CountDownLatch release = new CountDownLatch(1);
+            CountDownLatch sourceStarted = new CountDownLatch(1);
+            long detectedBefore = c.engine().monitor.blocksDetected.sum();
+            CompletableFuture<Integer> source = wq.supplyAsync(() -> {
+                Blocking.run(() -> { // announced: the pool may run the outer work meanwhile
+                    sourceStarted.countDown();
+                    blockOn(release); // nested in the announced block: not counted again
+                });
+                return 1;
+            });
+            sourceStarted.await();
+            long before = c.engine().blocksAnnounced.sum();
+            CompletableFuture<Integer> outer = wq.supplyAsync(() -> source.thenApply(x -> x + 1).join());
+            // the outer work's join is announced (it cannot help a running task); then release
+            Awaitility.await().atMost(Duration.ofSeconds(30))
+                    .until(() -> c.engine().blocksAnnounced.sum() - before >= 1);
+            release.countDown();
             assertThat(outer.get(30, TimeUnit.SECONDS)).isEqualTo(2);
-            assertThat(announced.get()).as("blocks announced during the join").isEqualTo(1);
             assertThat(c.engine().monitor.blocksDetected.sum() - detectedBefore)
                     .as("blocks the monitor had to detect").isZero();
         }

@@ -132,6 +132,29 @@ public final class Inheritance {
     }
 
     /**
+     * Begins a wait for several works at once (an async domain's functions before a cookie):
+     * lends the caller's level to each of them and to the works that must run before each.
+     *
+     * @return the lend to {@link #end}, or null if nothing can be lent
+     */
+    static Lend beginWorks(WorkNode[] nodes) {
+        WorkNode source = waitingSource();
+        int level = source != null ? -1 : levelOfThreadPriority(Thread.currentThread().getPriority());
+        if (source == null && level == LOW) {
+            return null;
+        }
+        List<WorkNode> targets = new ArrayList<>(nodes.length);
+        for (WorkNode n : nodes) {
+            PoolWorkqueue p = n.pwq;
+            if (p != null && p.wq.engine.inheritance) {
+                targets.add(n);
+                collectAhead(n, targets);
+            }
+        }
+        return targets.isEmpty() ? null : start(new Lend(source, level, targets.toArray(new WorkNode[0])));
+    }
+
+    /**
      * Begins a wait for every work of {@code wq} queued before now ({@code Workqueue.flush}, after
      * it moved the workqueue to its next flush color).
      *

@@ -1,43 +1,67 @@
 package dev.cmwq4j.internal;
 
 /**
- * The one protocol by which a thread waits for a work: <b>check, help, lend, join or announce,
- * wait, undo</b>. Every wait for a work's run goes through it ({@code Work.flush} and
- * {@code cancelSync}, the executor view's {@code get}, and the {@code supplyAsync} /
- * {@code runAsync} futures' {@code join} and {@code get}), so that each gets the same fail-fast
- * checks, the same helping and the same priority lending.
+ * The one protocol by which a thread waits: <b>check, help, lend, join or announce, wait,
+ * undo</b>. It is the only copy: every wait of the public API goes through it, so that each gets
+ * the same fail-fast checks, the same helping and the same priority lending.
+ *
+ * <table>
+ *   <caption>Who waits, and through which entry</caption>
+ *   <tr><th>wait</th><th>check</th><th>help</th><th>lend to</th><th>entry</th></tr>
+ *   <tr><td>{@code Work.flush}, the executor view's {@code get}, {@code supplyAsync} /
+ *       {@code runAsync} futures' {@code join} / {@code get} and the stages derived from them</td>
+ *       <td>{@link #checkNoDeadlock}</td><td>{@link #help}</td>
+ *       <td>the awaited work, and the works that must run before it</td>
+ *       <td>{@link #enterWork}</td></tr>
+ *   <tr><td>{@code Work.cancelSync}</td><td>{@link #checkNotSelf}</td><td>no (it cancels the
+ *       pending instance)</td><td>the running instance</td><td>{@link #enterWork}</td></tr>
+ *   <tr><td>{@code Workqueue.flush}, {@code drain}, {@code close}</td>
+ *       <td>{@link #checkNotOwnQueue}</td><td>no</td><td>every work queued before the wait</td>
+ *       <td>{@link #enterQueue}</td></tr>
+ *   <tr><td>{@code AsyncDomain} synchronize</td><td>{@link #checkNoDeadlock} for each awaited
+ *       function, plus the domain's own check</td><td>{@link #help}, function by function</td>
+ *       <td>every awaited function</td><td>{@link #enterWorks}</td></tr>
+ *   <tr><td>{@code Blocking}</td><td>none</td><td>no</td><td>nobody (what it waits for is not
+ *       a work)</td><td>{@link #enterBlock}</td></tr>
+ * </table>
  *
  * <ol>
- *   <li><b>check</b> ({@link #checkNoDeadlock}): a wait that can never end throws
- *       {@link IllegalStateException} naming both parties: a work that waits for its own run, and
- *       a work of an ordered workqueue that waits for a work queued behind it on that queue. The
+ *   <li><b>check</b>: a wait that can never end throws {@link IllegalStateException} naming both
+ *       parties: a work that waits for its own run, a work of an ordered workqueue that waits for
+ *       a work queued behind it on that queue, a work that waits for its own workqueue. The
  *       kernel finds these with lockdep; here they are checked directly.</li>
  *   <li><b>help</b> ({@link #help}): from a work, a pending instance that has not started may run
  *       in place on the waiting thread ({@link Helping}).</li>
- *   <li><b>lend</b> and <b>join or announce</b> ({@link #begin}): the waiter lends its priority
- *       to the awaited work ({@link Inheritance}); on a worker the wait is an announced block, a
+ *   <li><b>lend</b> and <b>join or announce</b> ({@code enter*}): the waiter lends its priority to
+ *       the awaited works ({@link Inheritance}); on a worker the wait is an announced block, a
  *       join while the awaited work runs elsewhere (the join window applies). Both need stack:
- *       with too little left, {@code begin} throws {@link StackOverflowError} before it changes
- *       anything ({@link #requireStack}).</li>
+ *       with too little left, an entry that lends throws {@link StackOverflowError} before it
+ *       changes anything ({@link #requireStack}).</li>
  *   <li><b>wait</b>: the caller's own blocking call.</li>
- *   <li><b>undo</b> ({@link #end}): the block ends, then the loan.</li>
+ *   <li><b>undo</b> ({@link #exit}): the block ends, then the loan.</li>
  * </ol>
  *
- * <p>Stateless; the state of one wait is the {@link Wait} that {@link #begin} returns.
+ * <p>Stateless; the state of one wait is the {@link Wait} an entry returns.
  */
 public final class WaitProtocol {
     private WaitProtocol() {}
 
-    /** One wait in progress: what {@link #end} undoes. Confined to the waiting thread. */
+    /** One wait in progress: what {@link #exit} undoes. Confined to the waiting thread. */
     public static final class Wait {
+        /** A wait off a worker that lends nothing: nothing to undo. */
+        static final Wait NONE = new Wait(null, null);
+
         private final Lend lend;
         private final Worker worker;
 
-        private Wait(Lend lend, Worker worker) {
+        Wait(Lend lend, Worker worker) {
             this.lend = lend;
             this.worker = worker;
         }
     }
+
+    // ------------------------------------------------------------------------------------------
+    // Check.
 
     /**
      * Throws if waiting for {@code awaited} from the current thread could never end: it is this
@@ -74,6 +98,23 @@ public final class WaitProtocol {
     }
 
     /**
+     * Throws if the calling thread runs a work of {@code wq} (on a worker or a rescuer): waiting
+     * for the workqueue would wait for itself.
+     *
+     * @param verb what the caller does, for the message ("flushes", "drains", "closes")
+     */
+    static void checkNotOwnQueue(WorkqueueCore wq, String verb) {
+        Worker w = Worker.current();
+        if (w != null && w.isRunningWorkOf(wq)) {
+            throw new IllegalStateException("work '" + w.currentNode() + "' " + verb + " its own workqueue '"
+                    + wq.name + "': it would wait for itself");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Help.
+
+    /**
      * From a work, runs {@code awaited}'s pending instance in place if the queue's rules allow.
      *
      * @return false if helping is over for this wait (see {@link Helping#tryHelp})
@@ -83,22 +124,71 @@ public final class WaitProtocol {
     }
 
     /**
-     * Lends the caller's priority to {@code awaited} and, on a worker, announces the block (a
-     * join while the awaited work runs elsewhere). Pair with {@link #end} in a {@code finally}.
+     * The first two steps for a wait on one work: {@link #checkNoDeadlock}, then {@link #help}.
+     *
+     * @return true if it ran {@code awaited} in place (the caller checks whether that was enough)
+     */
+    public static boolean checkThenHelp(WorkNode awaited, String op, Object what) {
+        checkNoDeadlock(awaited, op, what);
+        return help(awaited);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Lend and announce; undo.
+
+    /**
+     * Lends the caller's priority to {@code awaited} (and to the works that must run before it)
+     * and, on a worker, announces the block: a join while the awaited work runs elsewhere. Pair
+     * with {@link #exit} in a {@code finally}.
      *
      * @param awaited the awaited work's node, or null: then the wait is only announced
      */
-    public static Wait begin(WorkNode awaited) {
+    public static Wait enterWork(WorkNode awaited) {
+        if (awaited == null) {
+            return enterBlock();
+        }
         requireStack();
-        Lend lend = awaited == null ? null : Inheritance.beginWork(awaited);
-        Worker w;
+        return announce(Inheritance.beginWork(awaited), awaited);
+    }
+
+    /** Lends to every work in {@code awaited} (an async domain's functions), then announces. */
+    public static Wait enterWorks(WorkNode[] awaited) {
+        requireStack();
+        return announce(Inheritance.beginWorks(awaited), null);
+    }
+
+    /** Lends to every work of {@code wq} queued before now (a workqueue flush), then announces. */
+    static Wait enterQueue(WorkqueueCore wq) {
+        requireStack();
+        return announce(Inheritance.beginQueue(wq), null);
+    }
+
+    /**
+     * Announces a block that waits for no work ({@code Blocking}): no loan, no stack check, and
+     * no allocation (a worker's plain wait is made once).
+     */
+    public static Wait enterBlock() {
+        Worker w = Worker.current();
+        if (w == null) {
+            return Wait.NONE;
+        }
+        w.blockBegin();
+        return w.plainWait;
+    }
+
+    /** On a worker, the block (a join if {@code awaited} runs elsewhere); the loan is undone if that throws. */
+    private static Wait announce(Lend lend, WorkNode awaited) {
+        Worker w = Worker.current();
+        if (w == null) {
+            return lend == null ? Wait.NONE : new Wait(lend, null);
+        }
         try {
-            w = Worker.joinBeginIfWorker(awaited);
+            w.joinBegin(awaited);
         } catch (Throwable t) {
             Inheritance.end(lend);
             throw t;
         }
-        return new Wait(lend, w);
+        return lend == null ? w.plainWait : new Wait(lend, w);
     }
 
     /**
@@ -114,10 +204,12 @@ public final class WaitProtocol {
         }
     }
 
-    /** Undoes {@link #begin}: the announced block ends, then the loan. */
-    public static void end(Wait wait) {
+    /** Undoes an entry: the announced block ends, then the loan. */
+    public static void exit(Wait wait) {
         try {
-            Worker.joinEnd(wait.worker);
+            if (wait.worker != null) {
+                wait.worker.joinEnd();
+            }
         } finally {
             Inheritance.end(wait.lend);
         }

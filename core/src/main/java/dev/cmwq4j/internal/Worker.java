@@ -85,6 +85,8 @@ public final class Worker implements Runnable {
 
     /** Nesting depth of announced blocking; worker thread only. */
     private int blockDepth;
+    /** The wait this worker's plain announced blocks return ({@link WaitProtocol#enterBlock}); immutable. */
+    final WaitProtocol.Wait plainWait = new WaitProtocol.Wait(null, this);
     /** This worker's announced block is a join (see {@link #joinBegin}); worker thread only. */
     private boolean joining;
     /** JFR: the open WorkerBlocked event of an announced block, or null; worker thread only. */
@@ -785,25 +787,6 @@ public final class Worker implements Runnable {
         if (joining) {
             joining = false;
             pool.nJoining.decrementAndGet();
-        }
-    }
-
-    /**
-     * {@link #joinBegin} on the calling thread's worker, for a wait that may also happen off a
-     * worker. @return that worker, to pass to {@link #joinEnd(Worker)}, or null off a worker
-     */
-    public static Worker joinBeginIfWorker(WorkNode awaited) {
-        Worker w = current();
-        if (w != null) {
-            w.joinBegin(awaited);
-        }
-        return w;
-    }
-
-    /** Ends what {@link #joinBeginIfWorker} began; nothing for null. */
-    public static void joinEnd(Worker w) {
-        if (w != null) {
-            w.joinEnd();
         }
     }
 

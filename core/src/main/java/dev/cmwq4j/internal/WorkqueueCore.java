@@ -373,30 +373,18 @@ public final class WorkqueueCore {
 
     /** Waits for every work queued before the call to finish. */
     public void flush() {
-        checkNotOwnWork("flushes");
+        WaitProtocol.checkNotOwnQueue(this, "flushes");
         long[] target = {-1};
-        waitUntil(() -> (target[0] = tryFlip()) >= 0);
+        blockUntil(() -> (target[0] = tryFlip()) >= 0, false, 0);
         if (isDrainedThrough(target[0])) {
             return;
         }
         // lend the caller's priority to what it now waits for: the works of the older colors
-        Lend lend = Inheritance.beginQueue(this);
+        WaitProtocol.Wait wait = WaitProtocol.enterQueue(this);
         try {
-            waitUntil(() -> isDrainedThrough(target[0]));
+            waitUntil(() -> isDrainedThrough(target[0]), false, 0);
         } finally {
-            Inheritance.end(lend);
-        }
-    }
-
-    /**
-     * Fails fast when a work of this workqueue (on a worker or a rescuer) would wait for its own
-     * workqueue, and so for itself: names the work and the workqueue.
-     */
-    private void checkNotOwnWork(String verb) {
-        if (isCurrentWorkOfThis()) {
-            Worker w = Worker.current();
-            throw new IllegalStateException("work '" + w.current + "' " + verb + " its own workqueue '"
-                    + name + "': it would wait for itself");
+            WaitProtocol.exit(wait);
         }
     }
 
@@ -436,20 +424,27 @@ public final class WorkqueueCore {
     }
 
     /**
-     * The one wait loop of flush and drain: an announced block on a worker, registered as a
-     * flush waiter (colorDone and delayedDone unpark it), uninterruptible, with the interrupt
-     * status restored on return.
+     * {@link #waitUntil} as a plain announced block (see {@link WaitProtocol#enterBlock}): the
+     * waits that lend nothing (a flush color not yet free, armed delayed works, a freeze).
      */
-    private void waitUntil(java.util.function.BooleanSupplier done) {
-        waitUntil(done, false, 0);
+    private boolean blockUntil(java.util.function.BooleanSupplier done, boolean timed, long deadline) {
+        WaitProtocol.Wait wait = WaitProtocol.enterBlock();
+        try {
+            return waitUntil(done, timed, deadline);
+        } finally {
+            WaitProtocol.exit(wait);
+        }
     }
 
-    /** {@link #waitUntil(java.util.function.BooleanSupplier)}, until {@code deadline} if timed. */
+    /**
+     * The one wait loop of flush, drain and freeze, inside a wait of the {@link WaitProtocol}:
+     * registered as a flush waiter (colorDone and delayedDone unpark it), until {@code done}, or
+     * {@code deadline} if {@code timed}; uninterruptible, with the interrupt status restored on
+     * return.
+     *
+     * @return false if the deadline passed first
+     */
     private boolean waitUntil(java.util.function.BooleanSupplier done, boolean timed, long deadline) {
-        Worker w = Worker.current();
-        if (w != null) {
-            w.blockBegin();
-        }
         registerWaiter();
         boolean interrupted = false;
         try {
@@ -480,9 +475,6 @@ public final class WorkqueueCore {
             unregisterWaiter();
             if (interrupted) {
                 Thread.currentThread().interrupt();
-            }
-            if (w != null) {
-                w.blockEnd();
             }
         }
     }
@@ -583,7 +575,7 @@ public final class WorkqueueCore {
     }
 
     private void drain(boolean closing) {
-        checkNotOwnWork(closing ? "closes" : "drains");
+        WaitProtocol.checkNotOwnQueue(this, closing ? "closes" : "drains");
         synchronized (flushLock) {
             if (lifecycle == CLOSED) {
                 return;
@@ -611,7 +603,7 @@ public final class WorkqueueCore {
                     continue;
                 }
                 if (delayedPending.get() > 0) {
-                    waitUntil(() -> delayedPending.get() == 0 || totalInFlight() != 0);
+                    blockUntil(() -> delayedPending.get() == 0 || totalInFlight() != 0, false, 0);
                 }
             }
             done = true;
@@ -692,7 +684,7 @@ public final class WorkqueueCore {
      * @return false if the deadline passed first
      */
     public boolean awaitFrozen(boolean timed, long deadline) {
-        return waitUntil(() -> freezeHolds == 0 || activeNow() == 0, timed, deadline);
+        return blockUntil(() -> freezeHolds == 0 || activeNow() == 0, timed, deadline);
     }
 
     /** Removes a freeze hold; when the last goes, the works held inactive start, in order. */
