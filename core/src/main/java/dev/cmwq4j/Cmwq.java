@@ -113,7 +113,7 @@ public final class Cmwq implements AutoCloseable {
      * {@return this instance's name: {@code shared} for the shared one} It appears in JMX names.
      */
     public String name() {
-        return engine.name;
+        return engine.name();
     }
 
     /**
@@ -122,7 +122,7 @@ public final class Cmwq implements AutoCloseable {
     public java.util.List<WorkqueueStats> workqueueStats() {
         java.util.List<WorkqueueStats> all = new java.util.ArrayList<>();
         for (var wq : engine.workqueues()) {
-            all.add(wq.stats());
+            all.add(WorkqueueStats.of(wq.snapshot()));
         }
         return java.util.List.copyOf(all);
     }
@@ -135,8 +135,8 @@ public final class Cmwq implements AutoCloseable {
      */
     public java.util.List<PoolStats> poolStats() {
         java.util.List<PoolStats> all = new java.util.ArrayList<>();
-        for (var p : engine.pools()) {
-            all.add(p.stats());
+        for (var p : engine.poolSnapshots()) {
+            all.add(PoolStats.of(p));
         }
         return java.util.List.copyOf(all);
     }
@@ -194,6 +194,10 @@ public final class Cmwq implements AutoCloseable {
         private boolean jmx = !"false".equalsIgnoreCase(System.getProperty("cmwq4j.jmx", "true").trim());
         private boolean priorityInheritance =
                 !"false".equalsIgnoreCase(System.getProperty("cmwq4j.priorityInheritance", "true").trim());
+        /** Tuning without a builder method: how long a worker out of work spins before it parks. */
+        private final long idleSpinNanos = longProperty("cmwq4j.idleSpinNanos", 20_000L);
+        /** Tuning without a builder method: most helped runs nested on one thread. */
+        private final int maxHelpDepth = intProperty("cmwq4j.maxHelpDepth", 64);
 
         Builder() {}
 
@@ -448,32 +452,24 @@ public final class Cmwq implements AutoCloseable {
             return new Cmwq(newEngine(), false);
         }
 
+        /** The engine these options describe, started. */
         Engine newEngine() {
-            Engine.Config c = new Engine.Config();
-            c.cpus = cpus;
-            c.idleTimeoutNanos = Workqueue.saturatedNanos(idleTimeout);
-            c.stallWindowNanos = Workqueue.saturatedNanos(stallWindow);
-            c.joinWindowNanos = Workqueue.saturatedNanos(joinWindow);
-            c.stealThresholdNanos = Workqueue.saturatedNanos(stealThreshold);
-            c.createCooldownNanos = Workqueue.saturatedNanos(createCooldown);
-            c.maxThreads = maxThreads;
-            c.cpuIntensiveThresholdNanos = Workqueue.saturatedNanos(cpuIntensiveThreshold);
-            c.monitorMinTickNanos = Workqueue.saturatedNanos(monitorMinTick);
-            c.monitorMaxTickNanos = Workqueue.saturatedNanos(monitorMaxTick);
-            c.watchdogNanos = Workqueue.saturatedNanos(watchdogThreshold);
+            String n = name != null ? name : "cmwq-" + SEQ.incrementAndGet();
             java.util.function.Consumer<? super WatchdogReport> wh = watchdogHandler;
-            c.watchdogHandler = wh::accept;
-            c.threadFactory = threadFactory;
-            c.threadNamePrefix = threadNamePrefix;
-            c.name = name != null ? name : "cmwq-" + SEQ.incrementAndGet();
-            c.jmx = jmx;
-            c.priorityInheritance = priorityInheritance;
             BiConsumer<? super Work, ? super Throwable> h = failureHandler;
-            c.failureSink = h != null
+            Engine.FailureSink sink = h != null
                     ? (work, wq, error) -> h.accept((Work) work, error)
                     : (work, wq, error) -> LOG.log(System.Logger.Level.ERROR,
                             "work '" + work + "' of workqueue '" + wq + "' threw", error);
-            return new Engine(c);
+            Engine engine = new Engine(new Engine.Config(n, cpus, maxThreads, Workqueue.saturatedNanos(idleTimeout),
+                    Workqueue.saturatedNanos(stallWindow), Workqueue.saturatedNanos(joinWindow),
+                    Workqueue.saturatedNanos(stealThreshold), Workqueue.saturatedNanos(createCooldown),
+                    idleSpinNanos, maxHelpDepth, Workqueue.saturatedNanos(cpuIntensiveThreshold),
+                    Workqueue.saturatedNanos(monitorMinTick), Workqueue.saturatedNanos(monitorMaxTick),
+                    Workqueue.saturatedNanos(watchdogThreshold), stall -> wh.accept(WatchdogReport.of(stall)),
+                    threadFactory, threadNamePrefix, sink, jmx ? Jmx.PUBLISHER : null, priorityInheritance));
+            engine.start();
+            return engine;
         }
 
         private static Duration positive(Duration d, String what) {

@@ -1,6 +1,5 @@
 package dev.cmwq4j;
 
-import dev.cmwq4j.internal.DelayedNode;
 import java.util.Objects;
 
 /**
@@ -19,7 +18,7 @@ public class DelayedWork extends Work {
      * @throws NullPointerException if {@code action} is null
      */
     public DelayedWork(Runnable action) {
-        super(new DelayedNode(Objects.requireNonNull(action, "action")), action);
+        super(Objects.requireNonNull(action, "action"), true);
     }
 
     /**
@@ -41,11 +40,6 @@ public class DelayedWork extends Work {
     @Override
     public boolean flush() {
         return super.flush();
-    }
-
-    @Override
-    void beforeFlush() {
-        ((DelayedNode) node).fireNowIfArmed();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.Engine;
 import java.util.Objects;
 
 /**
@@ -44,5 +45,11 @@ public record PoolStats(
      */
     public PoolStats {
         Objects.requireNonNull(name, "name");
+    }
+
+    /** The record of an engine snapshot: statistics flow from the engine to the API only. */
+    static PoolStats of(Engine.PoolSnapshot s) {
+        return new PoolStats(s.name(), s.cpu(), s.highPriority(), s.workers(), s.idle(), s.running(), s.blocked(),
+                s.detected(), s.cpuIntensive(), s.nrRunning(), s.target(), s.pending());
     }
 }

@@ -1,6 +1,6 @@
 package dev.cmwq4j;
 
-import dev.cmwq4j.internal.Inheritance;
+import dev.cmwq4j.internal.Engine;
 import java.util.Objects;
 
 /**
@@ -78,7 +78,7 @@ public enum Priority {
         if (threadPriority < Thread.MIN_PRIORITY || threadPriority > Thread.MAX_PRIORITY) {
             throw new IllegalArgumentException("a thread priority is in [1, 10], got " + threadPriority);
         }
-        return LEVELS[Inheritance.levelOfThreadPriority(threadPriority)];
+        return LEVELS[Engine.levelOfThreadPriority(threadPriority)];
     }
 
     /**
@@ -102,6 +102,6 @@ public enum Priority {
      * @return the calling thread's current level
      */
     public static Priority current() {
-        return LEVELS[Inheritance.currentLevel()];
+        return LEVELS[Engine.currentLevel()];
     }
 }

@@ -57,4 +57,13 @@ public record WatchdogReport(String pool, int pending, long stalledNanos, List<B
         }
         return sb.toString();
     }
+
+    /** The report of an engine finding: reports flow from the engine to the API only. */
+    static WatchdogReport of(dev.cmwq4j.internal.Engine.StallSnapshot s) {
+        List<BusyWorker> workers = new java.util.ArrayList<>(s.workers().size());
+        for (var b : s.workers()) {
+            workers.add(new BusyWorker(b.thread(), b.work(), b.state(), b.stack()));
+        }
+        return new WatchdogReport(s.pool(), s.pending(), s.stalledNanos(), workers);
+    }
 }

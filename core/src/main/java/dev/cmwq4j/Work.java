@@ -39,25 +39,24 @@ public class Work {
      * @throws NullPointerException if {@code action} is null
      */
     public Work(Runnable action) {
-        this(new WorkNode(Objects.requireNonNull(action, "action")), action);
+        this(Objects.requireNonNull(action, "action"), false);
     }
 
-    Work(WorkNode node, Runnable action) {
-        this.node = node;
+    Work(Runnable action, boolean delayed) {
+        this.node = WorkNode.create(action, this, delayed);
         this.action = action;
-        node.bind(this);
     }
 
     private final Runnable action;
 
     /** {@return true while an instance is queued (or armed on a timer) and has not started} */
     public final boolean isPending() {
-        return node.isPending();
+        return node.pending();
     }
 
     /** {@return true while an instance is executing} */
     public final boolean isRunning() {
-        return node.isRunning();
+        return node.running();
     }
 
     /**
@@ -67,7 +66,7 @@ public class Work {
      * @return true if a pending instance was cancelled (it will not run)
      */
     public boolean cancel() {
-        return node.grab(WorkNode.CANCEL) == WorkNode.GRABBED;
+        return node.cancel();
     }
 
     /**
@@ -79,20 +78,7 @@ public class Work {
      * @throws IllegalStateException if called from this work's own run, which would wait forever
      */
     public boolean cancelSync() {
-        checkNotSelf("cancelSync");
-        int r;
-        while ((r = node.grab(WorkNode.CANCEL_HOLD)) == WorkNode.GRAB_BUSY) {
-            Blocking.run(node::awaitNotCanceling);
-        }
-        try {
-            long target = node.queued();
-            if (node.resolved() < target) {
-                awaitLending(target);
-            }
-        } finally {
-            node.releaseCanceling();
-        }
-        return r == WorkNode.GRABBED;
+        return WaitProtocol.cancelSync(node, this);
     }
 
     /**
@@ -109,40 +95,7 @@ public class Work {
      *     ordered workqueue for a work queued behind it on the same queue: both would wait forever
      */
     public boolean flush() {
-        checkNotSelf("flush");
-        long target = node.queued(); // every instance queued or armed before this call
-        boolean waits = node.resolved() < target; // read before firing: the run may be quick
-        beforeFlush(); // an armed delayed work is queued now, so the check below sees where
-        WaitProtocol.checkNoDeadlock(node, "flush", this);
-        if (node.resolved() >= target) {
-            return waits;
-        }
-        // from a work, a pending instance that has not started may run here, now (helping)
-        if (WaitProtocol.help(node) && node.resolved() >= target) {
-            return true;
-        }
-        awaitLending(target);
-        return true;
-    }
-
-    /**
-     * Waits as an announced block (a join while the work runs elsewhere, see
-     * {@link Cmwq.Builder#joinWindow}) until {@code target} instances resolved, lending meanwhile.
-     */
-    private void awaitLending(long target) {
-        WaitProtocol.Wait wait = WaitProtocol.enterWork(node);
-        try {
-            node.awaitResolved(target);
-        } finally {
-            WaitProtocol.exit(wait);
-        }
-    }
-
-    /** Hook for {@link DelayedWork}: fire an armed timer now. */
-    void beforeFlush() {}
-
-    private void checkNotSelf(String op) {
-        WaitProtocol.checkNotSelf(node, op, this);
+        return WaitProtocol.flush(node, this);
     }
 
     @Override

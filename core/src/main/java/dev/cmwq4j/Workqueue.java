@@ -1,6 +1,5 @@
 package dev.cmwq4j;
 
-import dev.cmwq4j.internal.DelayedNode;
 import dev.cmwq4j.internal.WorkqueueCore;
 import java.time.Duration;
 import java.util.Objects;
@@ -94,7 +93,7 @@ public final class Workqueue implements Executor, AutoCloseable {
 
     /** {@return the name given to the builder} */
     public String name() {
-        return core.name;
+        return core.spec().name();
     }
 
     /** {@return the {@link Cmwq} whose pools run this workqueue's works} */
@@ -107,21 +106,21 @@ public final class Workqueue implements Executor, AutoCloseable {
      * unbound} or {@linkplain Builder#ordered() ordered}}
      */
     public boolean isUnbound() {
-        return core.unbound;
+        return core.spec().unbound() || core.spec().ordered();
     }
 
     /**
      * {@return whether it runs one work at a time, in queueing order ({@link Builder#ordered()})}
      */
     public boolean isOrdered() {
-        return core.ordered;
+        return core.spec().ordered();
     }
 
     /**
      * {@return whether its works run on the high-priority pools ({@link Builder#highPriority()})}
      */
     public boolean isHighPriority() {
-        return core.highPriority;
+        return core.spec().highPriority();
     }
 
     /**
@@ -129,12 +128,12 @@ public final class Workqueue implements Executor, AutoCloseable {
      * ({@link Builder#cpuIntensive()})}
      */
     public boolean isCpuIntensive() {
-        return core.cpuIntensive;
+        return core.spec().cpuIntensive();
     }
 
     /** {@return whether this workqueue has a rescuer ({@link Builder#memReclaim()})} */
     public boolean isMemReclaim() {
-        return core.isMemReclaim();
+        return core.spec().memReclaim();
     }
 
     /**
@@ -147,7 +146,7 @@ public final class Workqueue implements Executor, AutoCloseable {
 
     /** {@return whether it takes part in freezing ({@link Builder#freezable()})} */
     public boolean isFreezable() {
-        return core.isFreezable();
+        return core.spec().freezable();
     }
 
     /**
@@ -160,7 +159,7 @@ public final class Workqueue implements Executor, AutoCloseable {
 
     /** {@return the priority of works queued without one} */
     public Priority priority() {
-        return Priority.ofLevel(core.defaultPriority());
+        return Priority.ofLevel(core.spec().defaultPriority());
     }
 
     /** {@return whether {@link #close()} has completed} */
@@ -272,7 +271,7 @@ public final class Workqueue implements Executor, AutoCloseable {
         if (nanos == 0) {
             return core.queue(work.node, -1);
         }
-        return core.queueDelayed((DelayedNode) work.node, -1, nanos);
+        return core.queueDelayed(work.node, -1, nanos);
     }
 
     /**
@@ -298,7 +297,7 @@ public final class Workqueue implements Executor, AutoCloseable {
         if (nanos == 0) {
             return core.queue(work.node, cpu);
         }
-        return core.queueDelayed((DelayedNode) work.node, cpu, nanos);
+        return core.queueDelayed(work.node, cpu, nanos);
     }
 
     /**
@@ -317,7 +316,7 @@ public final class Workqueue implements Executor, AutoCloseable {
      */
     public boolean modDelayed(DelayedWork work, Duration delay) {
         Objects.requireNonNull(work, "work");
-        return core.modDelayed((DelayedNode) work.node, -1, delayNanos(delay));
+        return core.modDelayed(work.node, -1, delayNanos(delay));
     }
 
     private static long delayNanos(Duration delay) {
@@ -398,7 +397,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     @Override
     public void close() {
         if (system) {
-            throw new UnsupportedOperationException("system workqueue '" + core.name + "' cannot be closed");
+            throw new UnsupportedOperationException("system workqueue '" + name() + "' cannot be closed");
         }
         core.close();
     }
@@ -412,7 +411,7 @@ public final class Workqueue implements Executor, AutoCloseable {
      *     ordered workqueue
      */
     public void setMaxActive(int maxActive) {
-        checkMaxActive(maxActive, core.ordered);
+        checkMaxActive(maxActive, core.spec().ordered());
         core.setMaxActive(maxActive);
     }
 
@@ -423,7 +422,7 @@ public final class Workqueue implements Executor, AutoCloseable {
      * @return a new, immutable snapshot
      */
     public WorkqueueStats stats() {
-        return core.stats();
+        return WorkqueueStats.of(core.snapshot());
     }
 
     // ------------------------------------------------------------------------------------------
@@ -459,16 +458,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     }
 
     private boolean freeze(boolean timed, long deadline) {
-        if (!core.isFreezable()) {
-            throw new IllegalStateException("workqueue '" + core.name
-                    + "' is not freezable: build it with Workqueue.Builder.freezable()");
-        }
-        if (core.isCurrentWorkOfThis()) {
-            throw new IllegalStateException("a work of workqueue '" + core.name
-                    + "' freezes it: it would wait for itself");
-        }
-        core.freezeBegin(WorkqueueCore.FREEZE_OWN);
-        return core.awaitFrozen(timed, deadline);
+        return core.freezeOwn(timed, deadline);
     }
 
     /**
@@ -477,7 +467,7 @@ public final class Workqueue implements Executor, AutoCloseable {
      * {@link #freeze()}.
      */
     public void thaw() {
-        core.thaw(WorkqueueCore.FREEZE_OWN);
+        core.thawOwn();
     }
 
     static void checkMaxActive(int maxActive, boolean ordered) {
@@ -562,7 +552,7 @@ public final class Workqueue implements Executor, AutoCloseable {
 
     @Override
     public String toString() {
-        return "Workqueue[" + core.name + "]";
+        return "Workqueue[" + name() + "]";
     }
 
     /**
@@ -704,15 +694,9 @@ public final class Workqueue implements Executor, AutoCloseable {
         public Workqueue build() {
             int max = maxActive == -1 ? (ordered ? 1 : DEFAULT_MAX_ACTIVE) : maxActive;
             checkMaxActive(max, ordered);
-            WorkqueueCore core = cmwq.engine().newWorkqueue(name, unbound, highPriority, cpuIntensive, ordered, max);
             Priority p = priority != null ? priority : highPriority ? Priority.HIGH : Priority.NORMAL;
-            core.initDefaultPriority(p.ordinal());
-            if (freezable) {
-                core.makeFreezable(); // before anyone can queue: a JVM-wide freeze applies at once
-            }
-            if (memReclaim) {
-                core.startRescuer();
-            }
+            WorkqueueCore core = cmwq.engine().newWorkqueue(new WorkqueueCore.Spec(name, unbound, highPriority,
+                    cpuIntensive, ordered, max, p.ordinal(), freezable, memReclaim));
             return new Workqueue(cmwq, core, system);
         }
     }

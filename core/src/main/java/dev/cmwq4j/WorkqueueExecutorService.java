@@ -2,7 +2,6 @@ package dev.cmwq4j;
 
 import dev.cmwq4j.internal.WaitProtocol;
 import dev.cmwq4j.internal.WorkNode;
-import dev.cmwq4j.internal.Worker;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -50,8 +49,8 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
          * interrupt reaches the runner only while it still runs this task.
          */
         private Thread runner;
-        /** The worker whose thread is {@link #runner}, or null off a worker; as runner. */
-        private Worker runnerWorker;
+        /** The run of {@link #runner} ({@link WorkNode#currentRunner}), or null off a worker; as runner. */
+        private Object runnerWorker;
 
         Task(Runnable command) {
             this.command = command;
@@ -65,7 +64,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
         public void run() {
             synchronized (this) {
                 runner = Thread.currentThread();
-                runnerWorker = Worker.current();
+                runnerWorker = WorkNode.currentRunner();
             }
             try {
                 command.run();
@@ -87,7 +86,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
          */
         synchronized void interruptIfRunning() {
             if (runnerWorker != null) {
-                runnerWorker.interruptRun(work.node);
+                work.node.interruptRun(runnerWorker);
             } else if (runner != null) {
                 runner.interrupt();
             }

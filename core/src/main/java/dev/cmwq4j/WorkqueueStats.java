@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.Engine;
 import java.util.Objects;
 
 /**
@@ -54,5 +55,13 @@ public record WorkqueueStats(
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(queueLatency, "queueLatency");
         Objects.requireNonNull(executionTime, "executionTime");
+    }
+
+    /** The record of an engine snapshot: statistics flow from the engine to the API only. */
+    static WorkqueueStats of(Engine.WorkqueueSnapshot s) {
+        return new WorkqueueStats(s.name(), s.total(), s.inFlight(), s.cpuNanos(), s.cpuIntensive(), s.cmWakeups(),
+                s.maydays(), s.rescued(), s.blocksAnnounced(), s.blocksDetected(),
+                DurationHistogram.of(s.latencyCounts(), s.latencySum(), s.latencyMax()),
+                DurationHistogram.of(s.execCounts(), s.execSum(), s.execMax()));
     }
 }

@@ -1,6 +1,6 @@
 package dev.cmwq4j;
 
-import dev.cmwq4j.internal.Freezer;
+import dev.cmwq4j.internal.Engine;
 import java.time.Duration;
 
 /**
@@ -81,7 +81,7 @@ public final class Workqueues {
      *     wait for itself
      */
     public static void freezeAll() {
-        Freezer.freezeAll(false, 0);
+        Engine.freezeAll(false, 0);
     }
 
     /**
@@ -99,7 +99,7 @@ public final class Workqueues {
      */
     public static boolean freezeAll(Duration timeout) {
         long nanos = Workqueue.nonNegativeNanos(timeout, "timeout");
-        return Freezer.freezeAll(true, java.lang.System.nanoTime() + nanos);
+        return Engine.freezeAll(true, java.lang.System.nanoTime() + nanos);
     }
 
     /**
@@ -108,11 +108,11 @@ public final class Workqueues {
      * still holds. Does nothing if no JVM-wide freeze is in force.
      */
     public static void thawAll() {
-        Freezer.thawAll();
+        Engine.thawAll();
     }
 
     /** {@return whether a JVM-wide {@link #freezeAll()} is in force} */
     public static boolean isFrozenAll() {
-        return Freezer.isFrozen();
+        return Engine.isFrozen();
     }
 }

@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.EngineProbe;
 import static dev.cmwq4j.TestSupport.blockOn;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -55,9 +56,9 @@ class CompletableFutureTest {
         int workers = system.cmwq().peakThreads();
         System.out.printf("1000-deep CompletableFuture chain on Workqueues.system(): %d distinct threads ran"
                 + " stages; shared Cmwq workers alive before %d, peak so far %d (helping depth %d)%n",
-                threads.size(), before, workers, dev.cmwq4j.internal.Helping.MAX_DEPTH);
+                threads.size(), before, workers, EngineProbe.DEFAULT_MAX_HELP_DEPTH);
         // helping runs MAX_DEPTH stages nested per thread; one thread per stage would be 1000
-        assertThat(threads.size()).isLessThanOrEqualTo(1000 / dev.cmwq4j.internal.Helping.MAX_DEPTH + 4);
+        assertThat(threads.size()).isLessThanOrEqualTo(1000 / EngineProbe.DEFAULT_MAX_HELP_DEPTH + 4);
     }
 
     private static CompletableFuture<Integer> stage(Workqueue wq, int depth, Set<Thread> threads) {
@@ -85,19 +86,19 @@ class CompletableFutureTest {
         try (Cmwq c = Cmwq.builder().cpus(1).build()) {
             Workqueue wq = c.workqueue("derived").build();
             AtomicReference<Long> announced = new AtomicReference<>();
-            long detectedBefore = c.engine().monitor.blocksDetected.sum();
+            long detectedBefore = EngineProbe.blocksDetected(c.engine());
             CompletableFuture<Boolean> outer = wq.supplyAsync(() -> {
                 // the source task sits behind us on our one-CPU pool, not started: the join helps
                 Thread me = Thread.currentThread();
                 CompletableFuture<Thread> derived = wq.supplyAsync(Thread::currentThread).thenApply(t -> t);
-                long before = c.engine().blocksAnnounced.sum();
+                long before = EngineProbe.blocksAnnounced(c.engine());
                 Thread ranOn = derived.join();
-                announced.set(c.engine().blocksAnnounced.sum() - before);
+                announced.set(EngineProbe.blocksAnnounced(c.engine()) - before);
                 return ranOn == me;
             });
             assertThat(outer.get(30, TimeUnit.SECONDS)).as("source ran in place").isTrue();
             assertThat(announced.get()).as("blocks announced during the join").isZero();
-            assertThat(c.engine().monitor.blocksDetected.sum() - detectedBefore)
+            assertThat(EngineProbe.blocksDetected(c.engine()) - detectedBefore)
                     .as("blocks the monitor had to detect").isZero();
         }
     }
@@ -109,7 +110,7 @@ class CompletableFutureTest {
             Workqueue wq = c.workqueue("derived").build();
             CountDownLatch release = new CountDownLatch(1);
             CountDownLatch sourceStarted = new CountDownLatch(1);
-            long detectedBefore = c.engine().monitor.blocksDetected.sum();
+            long detectedBefore = EngineProbe.blocksDetected(c.engine());
             CompletableFuture<Integer> source = wq.supplyAsync(() -> {
                 Blocking.run(() -> { // announced: the pool may run the outer work meanwhile
                     sourceStarted.countDown();
@@ -118,14 +119,14 @@ class CompletableFutureTest {
                 return 1;
             });
             sourceStarted.await();
-            long before = c.engine().blocksAnnounced.sum();
+            long before = EngineProbe.blocksAnnounced(c.engine());
             CompletableFuture<Integer> outer = wq.supplyAsync(() -> source.thenApply(x -> x + 1).join());
             // the outer work's join is announced (it cannot help a running task); then release
             Awaitility.await().atMost(Duration.ofSeconds(30))
-                    .until(() -> c.engine().blocksAnnounced.sum() - before >= 1);
+                    .until(() -> EngineProbe.blocksAnnounced(c.engine()) - before >= 1);
             release.countDown();
             assertThat(outer.get(30, TimeUnit.SECONDS)).isEqualTo(2);
-            assertThat(c.engine().monitor.blocksDetected.sum() - detectedBefore)
+            assertThat(EngineProbe.blocksDetected(c.engine()) - detectedBefore)
                     .as("blocks the monitor had to detect").isZero();
         }
     }
@@ -155,7 +156,7 @@ class CompletableFutureTest {
             AtomicInteger ran = new AtomicInteger();
             CompletableFuture<Void> f = wq.runAsync(ran::incrementAndGet);
             assertThat(f.cancel(false)).isTrue();
-            assertThat(wq.core.inactive()).as("its task left the queue").isZero();
+            assertThat(EngineProbe.inactive(wq.core)).as("its task left the queue").isZero();
             release.countDown();
             wq.flush();
             assertThat(ran.get()).isZero();
@@ -171,10 +172,10 @@ class CompletableFutureTest {
             AtomicReference<Long> announced = new AtomicReference<>();
             CountDownLatch joining = new CountDownLatch(1);
             Work w = new Work(() -> {
-                long before = c.engine().blocksAnnounced.sum();
+                long before = EngineProbe.blocksAnnounced(c.engine());
                 joining.countDown();
                 int v = Blocking.join(plain);
-                announced.set(c.engine().blocksAnnounced.sum() - before);
+                announced.set(EngineProbe.blocksAnnounced(c.engine()) - before);
                 assertThat(v).isEqualTo(7);
             });
             wq.queue(w);

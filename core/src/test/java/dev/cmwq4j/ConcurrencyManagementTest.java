@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.EngineProbe;
 import static dev.cmwq4j.TestSupport.spin;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -172,8 +173,8 @@ class ConcurrencyManagementTest {
             wq.execute(() -> later.complete("from the second work")); // needs another worker
             assertThat(got.get(30, TimeUnit.SECONDS)).isEqualTo("from the second work");
             // announced, not merely observed by the monitor
-            assertThat(c.engine().blocksAnnounced.sum()).isGreaterThanOrEqualTo(1);
-            assertThat(c.engine().monitor.blocksDetected.sum()).isZero();
+            assertThat(EngineProbe.blocksAnnounced(c.engine())).isGreaterThanOrEqualTo(1);
+            assertThat(EngineProbe.blocksDetected(c.engine())).isZero();
             org.assertj.core.api.Assertions.assertThatThrownBy(() ->
                     Blocking.get(new java.util.concurrent.CompletableFuture<>(), 10, TimeUnit.MILLISECONDS))
                     .isInstanceOf(java.util.concurrent.TimeoutException.class);

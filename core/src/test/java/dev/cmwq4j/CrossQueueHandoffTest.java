@@ -1,9 +1,10 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.EngineProbe;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cmwq4j.internal.AccountingProbe;
-import dev.cmwq4j.internal.Worker;
+import dev.cmwq4j.internal.EngineProbe;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -55,7 +56,7 @@ class CrossQueueHandoffTest {
                 return;
             }
             thread[k] = Thread.currentThread();
-            queueName[k] = Worker.current().currentPwq().wq.name;
+            queueName[k] = EngineProbe.currentWorkqueue().spec().name();
             started[k].countDown();
             TestSupport.blockOn(release[k]);
         }

@@ -3,8 +3,7 @@ package dev.cmwq4j;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cmwq4j.internal.AccountingProbe;
-import dev.cmwq4j.internal.PoolWorkqueue;
-import dev.cmwq4j.internal.Worker;
+import dev.cmwq4j.internal.EngineProbe;
 import dev.cmwq4j.internal.WorkqueueCore;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -67,7 +66,7 @@ class CrossQueueStressTest {
     private final AtomicInteger limitViolations = new AtomicInteger();
     private final AtomicLong runs = new AtomicLong();
     /** Running works per pwq of the ordered and maxActive(1) queues (each allows one at a time). */
-    private final ConcurrentHashMap<PoolWorkqueue, AtomicInteger> oneAtATime = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Object, AtomicInteger> oneAtATime = new ConcurrentHashMap<>();
 
     private Workqueue[] queues;
     private DelayedWork[] works;
@@ -284,11 +283,8 @@ class CrossQueueStressTest {
         }
         mine.add(start << 2 | RAN);
         runs.incrementAndGet();
-        Worker w = Worker.current();
-        PoolWorkqueue pwq = w == null ? null : w.currentPwq();
-        AtomicInteger slot = pwq != null && (pwq.wq.ordered || pwq.wq.maxActive() == 1)
-                ? oneAtATime.computeIfAbsent(pwq, k -> new AtomicInteger())
-                : null;
+        Object pwq = EngineProbe.currentOneAtATimeSlot();
+        AtomicInteger slot = pwq != null ? oneAtATime.computeIfAbsent(pwq, k -> new AtomicInteger()) : null;
         if (slot != null && slot.incrementAndGet() > 1) {
             limitViolations.incrementAndGet();
         }

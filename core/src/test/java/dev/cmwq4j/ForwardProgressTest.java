@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.EngineProbe;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -249,7 +250,7 @@ class ForwardProgressTest {
         }
 
         private static String threadOf(Workqueue wq) {
-            return wq.core.rescuerThread().getName();
+            return EngineProbe.rescuerThread(wq.core).getName();
         }
     }
 
@@ -281,7 +282,7 @@ class ForwardProgressTest {
             // The cap (one thread) is reached: the rescuer runs the others and leaves w's second
             // instance to the worker that runs the first.
             assertThat(others.done.await(LONG.toSeconds(), TimeUnit.SECONDS)).isTrue();
-            String rescuer = reclaim.core.rescuerThread().getName();
+            String rescuer = EngineProbe.rescuerThread(reclaim.core).getName();
             assertThat(others.threads).containsExactly(rescuer);
             assertThat(wRuns).hasValue(1);
             assertThat(w.isPending()).isTrue();
@@ -316,7 +317,7 @@ class ForwardProgressTest {
                 reclaim.queueOn(i % 2, ledger.work(i));
             }
             reclaim.drain();
-            Thread rescuer = reclaim.core.rescuerThread();
+            Thread rescuer = EngineProbe.rescuerThread(reclaim.core);
             assertThat(rescuer.isAlive()).isTrue();
             for (int i = 40; i < 60; i++) {
                 reclaim.queue(ledger.work(i));
@@ -435,7 +436,7 @@ class ForwardProgressTest {
             assertThat(failures).hasSize(2);
             assertThat(failures).anyMatch(t -> t instanceof StackOverflowError);
             assertThat(failures).anyMatch(t -> t instanceof IllegalStateException);
-            assertThat(reclaim.core.rescuerThread().isAlive()).isTrue();
+            assertThat(EngineProbe.rescuerThread(reclaim.core).isAlive()).isTrue();
             // and it still rescues
             Ledger more = new Ledger(10);
             for (int i = 0; i < 10; i++) {

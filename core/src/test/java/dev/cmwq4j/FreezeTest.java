@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.EngineProbe;
 import static dev.cmwq4j.TestSupport.blockOn;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -74,7 +75,7 @@ class FreezeTest {
             for (int i = 0; i < 5; i++) {
                 wq.execute(ran::incrementAndGet);
             }
-            assertThat(wq.core.active()).as("1 running + 5 unstarted in the worklist").isEqualTo(6);
+            assertThat(EngineProbe.active(wq.core)).as("1 running + 5 unstarted in the worklist").isEqualTo(6);
             AtomicBoolean frozeReturned = new AtomicBoolean();
             AtomicBoolean runningDoneAtReturn = new AtomicBoolean();
             Thread freezer = start("freezer", () -> {
@@ -82,9 +83,9 @@ class FreezeTest {
                 runningDoneAtReturn.set(runningDone.get());
                 frozeReturned.set(true);
             });
-            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> wq.core.inactive() == 5);
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> EngineProbe.inactive(wq.core) == 5);
             assertThat(wq.isFrozen()).isTrue();
-            assertThat(wq.core.active()).as("only the running work is still active").isEqualTo(1);
+            assertThat(EngineProbe.active(wq.core)).as("only the running work is still active").isEqualTo(1);
             awaitParked(freezer);
             assertThat(frozeReturned).as("freeze waits for the running work").isFalse();
             spin.set(false);
@@ -97,7 +98,7 @@ class FreezeTest {
             }
             passMarkers(c);
             assertThat(ran.get()).as("works started while frozen").isZero();
-            assertThat(wq.core.inactive()).isEqualTo(10);
+            assertThat(EngineProbe.inactive(wq.core)).isEqualTo(10);
             wq.thaw();
             assertThat(wq.isFrozen()).isFalse();
             wq.flush();
@@ -125,9 +126,9 @@ class FreezeTest {
                 int n = i;
                 ordered.execute(() -> order.add(n));
             }
-            assertThat(ordered.core.active()).as("the head is active, unstarted").isEqualTo(1);
+            assertThat(EngineProbe.active(ordered.core)).as("the head is active, unstarted").isEqualTo(1);
             ordered.freeze(); // nothing of it runs, so it returns at once
-            assertThat(ordered.core.inactive()).isEqualTo(20);
+            assertThat(EngineProbe.inactive(ordered.core)).isEqualTo(20);
             for (int i = 20; i < 40; i++) {
                 int n = i;
                 ordered.execute(() -> order.add(n));
@@ -159,7 +160,7 @@ class FreezeTest {
             DelayedWork dw = new DelayedWork(ran::incrementAndGet);
             assertThat(wq.queueDelayed(dw, Duration.ofMillis(1))).isTrue();
             // the timer fires into the frozen queue: the work is held, still pending
-            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> wq.core.inactive() == 1);
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> EngineProbe.inactive(wq.core) == 1);
             passMarkers(c);
             assertThat(ran.get()).isZero();
             assertThat(dw.isPending()).isTrue();

@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.EngineProbe;
 import static dev.cmwq4j.TestSupport.blockOn;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -58,7 +59,7 @@ class HelpingTest {
             // the helped work ended in its own workqueue: flush, drain and the counts are exact
             innerWq.flush();
             innerWq.drain();
-            assertThat(innerWq.core.active()).isZero();
+            assertThat(EngineProbe.active(innerWq.core)).isZero();
             TestSupport.assertPoolsAtRest(c);
         }
     }
@@ -120,7 +121,7 @@ class HelpingTest {
             });
             inWork(outerWq, () -> {
                 limited.queue(innerWork); // inactive: the blocker holds the only active slot
-                assertThat(limited.core.inactive()).isEqualTo(1);
+                assertThat(EngineProbe.inactive(limited.core)).isEqualTo(1);
                 release.countDown();       // the flush below must wait for the slot, not take it
                 innerWork.flush();
                 assertThat(inner.get()).isNotSameAs(Thread.currentThread());
@@ -212,7 +213,7 @@ class HelpingTest {
     void chainsDeeperThanTheHelpingLimitStillComplete() {
         try (Cmwq c = Cmwq.builder().cpus(1).build()) {
             Workqueue wq = c.workqueue("deep").build();
-            int depth = 3 * dev.cmwq4j.internal.Helping.MAX_DEPTH;
+            int depth = 3 * EngineProbe.DEFAULT_MAX_HELP_DEPTH;
             java.util.Set<Thread> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
             AtomicInteger ran = new AtomicInteger();
             Work[] chain = new Work[depth];
@@ -247,7 +248,7 @@ class HelpingTest {
             try (Cmwq c = Cmwq.builder().cpus(2).build()) {
                 Workqueue.Builder b = c.workqueue("chain").maxActive(2);
                 Workqueue wq = (unbound ? b.unbound() : b).build();
-                int depth = 3 * dev.cmwq4j.internal.Helping.MAX_DEPTH + 10;
+                int depth = 3 * EngineProbe.DEFAULT_MAX_HELP_DEPTH + 10;
                 AtomicInteger executing = new AtomicInteger();
                 AtomicInteger maxExecuting = new AtomicInteger();
                 AtomicInteger ran = new AtomicInteger();
@@ -271,7 +272,7 @@ class HelpingTest {
                 assertThat(ran.get()).isEqualTo(depth);
                 assertThat(maxExecuting.get()).as("works of the queue executing at once").isBetween(1, 2);
                 wq.drain();
-                assertThat(wq.core.active()).isZero();
+                assertThat(EngineProbe.active(wq.core)).isZero();
                 TestSupport.assertPoolsAtRest(c);
             }
         }
@@ -376,8 +377,8 @@ class HelpingTest {
             }
             for (Workqueue wq : List.of(parentWq, boundKids, limitedKids, sharedWq)) {
                 wq.drain();
-                assertThat(wq.core.active()).as(wq.name() + " active").isZero();
-                assertThat(wq.core.inactive()).as(wq.name() + " inactive").isZero();
+                assertThat(EngineProbe.active(wq.core)).as(wq.name() + " active").isZero();
+                assertThat(EngineProbe.inactive(wq.core)).as(wq.name() + " inactive").isZero();
             }
             TestSupport.assertPoolsAtRest(c);
         }

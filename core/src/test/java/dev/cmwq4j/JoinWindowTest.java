@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.EngineProbe;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
@@ -175,13 +176,13 @@ class JoinWindowTest {
             assertThat(entering.await(10, TimeUnit.SECONDS)).isTrue();
             CountDownLatch nextRan = new CountDownLatch(1);
             wq.queue(new Work(nextRan::countDown));
-            var m = c.engine().monitor;
+            var m = c.engine();
             try {
                 assertThat(nextRan.await(QUIET_MS, TimeUnit.MILLISECONDS)).as("left alone in the window").isFalse();
-                assertThat(m.blocksDetected.sum() + m.targetRaised.sum()).as("detections and raises").isZero();
+                assertThat(EngineProbe.blocksDetected(m) + EngineProbe.targetRaised(m)).as("detections and raises").isZero();
                 assertThat(nextRan.await(20, TimeUnit.SECONDS)).as("detected after the window").isTrue();
                 assertThat(owner.isAlive()).as("the owner still held the monitor").isTrue();
-                assertThat(m.blocksDetected.sum()).isGreaterThanOrEqualTo(1);
+                assertThat(EngineProbe.blocksDetected(m)).isGreaterThanOrEqualTo(1);
             } finally {
                 release.set(true);
                 owner.join();

@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.EngineProbe;
 import static dev.cmwq4j.TestSupport.spin;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -39,11 +40,11 @@ class MonitorStressTest {
             Thread sampler = new Thread(() -> {
                 while (!stop.get()) {
                     for (boolean high : new boolean[] {false, true}) {
-                        for (var p : engine.boundPools(high)) {
-                            if (p.running() < 0) {
+                        for (int[] p : EngineProbe.boundPoolRunningAndTarget(engine, high)) {
+                            if (p[0] < 0) {
                                 negative.set(true);
                             }
-                            if (p.target() < 1 || p.target() > dev.cmwq4j.internal.WorkerPool.MAX_TARGET) {
+                            if (p[1] < 1 || p[1] > EngineProbe.MAX_TARGET) {
                                 targetOutOfRange.set(true);
                             }
                         }
@@ -92,7 +93,7 @@ class MonitorStressTest {
                 assertThat(r.get()).isEqualTo(1);
             }
             TestSupport.assertPoolsAtRest(c);
-            assertThat(engine.monitor.blocksDetected.sum() + engine.monitor.targetRaised.sum())
+            assertThat(EngineProbe.blocksDetected(engine) + EngineProbe.targetRaised(engine))
                     .as("the monitor took part").isPositive();
         }
     }

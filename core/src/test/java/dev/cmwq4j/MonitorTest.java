@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.EngineProbe;
 import static dev.cmwq4j.TestSupport.spin;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -68,11 +69,11 @@ class MonitorTest {
             // Observed as blocked (taken out of nrRunning, or seen off the CPU with work waiting,
             // which raises the pool's concurrency target); or, if the JVM spun long enough on the
             // way into the block, as a CPU hog: either way the monitor let the next work start.
-            var m = c.engine().monitor;
-            long seen = m.blocksDetected.sum() + m.targetRaised.sum() + m.cpuIntensiveFlagged.sum();
+            var m = c.engine();
+            long seen = EngineProbe.blocksDetected(m) + EngineProbe.targetRaised(m) + EngineProbe.cpuIntensiveFlagged(m);
             assertThat(seen)
-                    .as("detected %d, target raised %d, cpu-intensive %d", m.blocksDetected.sum(),
-                            m.targetRaised.sum(), m.cpuIntensiveFlagged.sum())
+                    .as("detected %d, target raised %d, cpu-intensive %d", EngineProbe.blocksDetected(m),
+                            EngineProbe.targetRaised(m), EngineProbe.cpuIntensiveFlagged(m))
                     .isGreaterThanOrEqualTo(1);
             TestSupport.assertPoolsAtRest(c);
         }
@@ -266,7 +267,7 @@ class MonitorTest {
                 // native block (a heuristic, see Monitor.examineRunning) and start the other work
                 // that way; burning on until the flag keeps the test about the flag.
                 long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while ((otherRan.getCount() > 0 || c.engine().monitor.cpuIntensiveFlagged.sum() == 0)
+                while ((otherRan.getCount() > 0 || EngineProbe.cpuIntensiveFlagged(c.engine()) == 0)
                         && System.nanoTime() < giveUp) {
                     spin(100_000L);
                 }
@@ -280,7 +281,7 @@ class MonitorTest {
             assertThat(otherRan.await(30, TimeUnit.SECONDS)).isTrue();
             wq.flush();
             assertThat(otherStart.get()).as("other work started before the hog ended").isLessThan(hogEnd.get());
-            assertThat(c.engine().monitor.cpuIntensiveFlagged.sum()).isGreaterThanOrEqualTo(1);
+            assertThat(EngineProbe.cpuIntensiveFlagged(c.engine())).isGreaterThanOrEqualTo(1);
             TestSupport.assertPoolsAtRest(c);
         }
     }
@@ -300,12 +301,12 @@ class MonitorTest {
                 }));
             }
             assertThat(done.await(60, TimeUnit.SECONDS)).isTrue();
-            assertThat(c.engine().monitor.cpuIntensiveFlagged.sum()).isZero();
+            assertThat(EngineProbe.cpuIntensiveFlagged(c.engine())).isZero();
             // Native-block detection is a heuristic (RUNNABLE, no CPU between two samples, not 'R'
             // in /proc): a spinning thread held at a JVM safepoint or descheduled at the wrong
             // moment can look blocked once in a while (1 run in 10 of the suite saw one). What
             // must not happen is taking CPU-bound works for blocked ones as a rule.
-            long detected = c.engine().monitor.blocksDetected.sum();
+            long detected = EngineProbe.blocksDetected(c.engine());
             assertThat(detected).as("false block detections out of 300 works").isLessThanOrEqualTo(3);
             assertThat(conc.max()).as("one at a time on one CPU, one more per false detection")
                     .isLessThanOrEqualTo(1 + (int) detected);

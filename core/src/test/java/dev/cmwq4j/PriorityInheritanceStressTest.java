@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.EngineProbe;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
@@ -190,7 +191,7 @@ class PriorityInheritanceStressTest {
             for (Counted w : all) {
                 assertThat(w.runs.get() + w.cancelled.get()).as("runs + cancels of " + w.work)
                         .isEqualTo(w.queued.get());
-                assertThat(w.work.node.lentCounts()).as("lends left on " + w.work).isZero();
+                assertThat(EngineProbe.lentCounts(w.work.node)).as("lends left on " + w.work).isZero();
             }
             List<Integer> seqs = new ArrayList<>(orderedRuns);
             assertThat(seqs).hasSize(orderedNext.get()).isSorted();
@@ -238,8 +239,8 @@ class PriorityInheritanceStressTest {
             lowThread.setPriority(Thread.MIN_PRIORITY); // lends LOW: nothing
             lowThread.start();
             lowThread.join(Duration.ofMinutes(1).toMillis());
-            assertThat(w.node.lentCounts()).isZero();
-            assertThat(w.node.effectivePriority()).isEqualTo(Priority.LOW.ordinal());
+            assertThat(EngineProbe.lentCounts(w.node)).isZero();
+            assertThat(EngineProbe.effectivePriority(w.node)).isEqualTo(Priority.LOW.ordinal());
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.EngineProbe;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -92,7 +93,7 @@ class PriorityTest {
     }
 
     private static void awaitEffective(Work w, Priority p) {
-        Awaitility.await().atMost(BOUND).until(() -> w.node.effectivePriority() == p.ordinal());
+        Awaitility.await().atMost(BOUND).until(() -> EngineProbe.effectivePriority(w.node) == p.ordinal());
     }
 
     /**
@@ -220,15 +221,15 @@ class PriorityTest {
         } else {
             // the waiter lends nothing: wait until it is parked in the flush
             Awaitility.await().atMost(BOUND).until(() -> high.getState() == Thread.State.WAITING);
-            assertThat(x.node.effectivePriority()).isEqualTo(Priority.LOW.ordinal());
+            assertThat(EngineProbe.effectivePriority(x.node)).isEqualTo(Priority.LOW.ordinal());
         }
         gate.open = true;
         high.join(BOUND.toMillis());
         assertThat(high.isAlive()).isFalse();
         assertThat(failed.get()).isNull();
         awaitRuns(order, 51);
-        assertThat(x.node.lentCounts()).as("lends taken back").isZero();
-        assertThat(x.node.effectivePriority()).isEqualTo(Priority.LOW.ordinal());
+        assertThat(EngineProbe.lentCounts(x.node)).as("lends taken back").isZero();
+        assertThat(EngineProbe.effectivePriority(x.node)).isEqualTo(Priority.LOW.ordinal());
         return new ArrayList<>(order);
     }
 
@@ -261,8 +262,8 @@ class PriorityTest {
             urgent.interrupt(); // the wait ends without the task having run
             urgent.join(BOUND.toMillis());
             assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
-            assertThat(fWork.node.lentCounts()).as("lends taken back").isZero();
-            assertThat(fWork.node.effectivePriority()).isEqualTo(Priority.LOW.ordinal());
+            assertThat(EngineProbe.lentCounts(fWork.node)).as("lends taken back").isZero();
+            assertThat(EngineProbe.effectivePriority(fWork.node)).isEqualTo(Priority.LOW.ordinal());
             gate.open = true;
             awaitRuns(order, 21); // polls: a wait here would lend to f again
             // f is back where it was queued: after a0..a9, before b0..b9
@@ -313,7 +314,7 @@ class PriorityTest {
             expected.addAll(names("u", 20));
             assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
             for (Work w : o) {
-                assertThat(w.node.lentCounts()).isZero();
+                assertThat(EngineProbe.lentCounts(w.node)).isZero();
             }
         }
     }
@@ -358,7 +359,7 @@ class PriorityTest {
             });
             wq.queueOn(0, a);
             await().atMost(BOUND).until(() -> c.poolStats().get(0).blocked() == 1); // a waits for b
-            assertThat(b.node.effectivePriority()).as("a runs at LOW").isEqualTo(Priority.LOW.ordinal());
+            assertThat(EngineProbe.effectivePriority(b.node)).as("a runs at LOW").isEqualTo(Priority.LOW.ordinal());
             Thread high = waiter(8, a::flush);
             awaitEffective(a, Priority.HIGH);
             awaitEffective(b, Priority.HIGH); // through a's wait
@@ -370,8 +371,8 @@ class PriorityTest {
             assertThat(runs.indexOf("b")).as("b ran before the backlog").isLessThan(runs.indexOf("n0"));
             assertThat(runs.indexOf("a-end")).isGreaterThan(runs.indexOf("b"));
             assertThat(runs.stream().filter(s -> s.startsWith("n")).toList()).containsExactlyElementsOf(names("n", 20));
-            assertThat(a.node.lentCounts()).isZero();
-            assertThat(b.node.lentCounts()).isZero();
+            assertThat(EngineProbe.lentCounts(a.node)).isZero();
+            assertThat(EngineProbe.lentCounts(b.node)).isZero();
         }
     }
 
@@ -399,7 +400,7 @@ class PriorityTest {
             expected.addAll(names("b", 20));
             assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
             for (Work w : m) {
-                assertThat(w.node.lentCounts()).isZero();
+                assertThat(EngineProbe.lentCounts(w.node)).isZero();
             }
         }
     }
@@ -420,7 +421,7 @@ class PriorityTest {
             Thread high = waiter(8, m2::flush);
             awaitEffective(m2, Priority.HIGH);
             awaitEffective(m0, Priority.HIGH);
-            assertThat(m1.node.effectivePriority()).as("m1 need not run first").isEqualTo(Priority.LOW.ordinal());
+            assertThat(EngineProbe.effectivePriority(m1.node)).as("m1 need not run first").isEqualTo(Priority.LOW.ordinal());
             gate.open = true;
             high.join(BOUND.toMillis());
             assertThat(high.isAlive()).isFalse();
@@ -476,7 +477,7 @@ class PriorityTest {
             awaitRuns(order, 11);
             List<String> runs = new ArrayList<>(order);
             assertThat(runs.get(0)).as("b ran before the backlog").isEqualTo("b");
-            assertThat(b.node.lentCounts()).isZero();
+            assertThat(EngineProbe.lentCounts(b.node)).isZero();
         }
     }
 
@@ -556,12 +557,12 @@ class PriorityTest {
             AtomicReference<Object> got = new AtomicReference<>();
             Thread high = waiter(8, () -> got.set(f.join()));
             WorkqueueFuture<String> wf = (WorkqueueFuture<String>) f;
-            Awaitility.await().atMost(BOUND).until(() -> wf.taskNode().effectivePriority() == Priority.HIGH.ordinal());
+            Awaitility.await().atMost(BOUND).until(() -> EngineProbe.effectivePriority(wf.taskNode()) == Priority.HIGH.ordinal());
             gate.open = true;
             high.join(BOUND.toMillis());
             assertThat(got.get()).isEqualTo("done");
             assertRanFirstThenBacklog(order, "f", 20);
-            assertThat(wf.taskNode().lentCounts()).as("lends taken back").isZero();
+            assertThat(EngineProbe.lentCounts(wf.taskNode())).as("lends taken back").isZero();
         }
     }
 }

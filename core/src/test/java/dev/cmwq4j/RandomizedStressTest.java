@@ -1,9 +1,9 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.EngineProbe;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cmwq4j.internal.PoolWorkqueue;
-import dev.cmwq4j.internal.Worker;
+import dev.cmwq4j.internal.EngineProbe;
 import dev.cmwq4j.internal.WorkqueueCore;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -193,13 +193,13 @@ class RandomizedStressTest {
         for (Workqueue q : queues) {
             sb.append("\n  ").append(q.name()).append(": ").append(field(q.core, "delayedPending"))
                     .append(" armed, ").append(field(q.core, "flushWaiterCount")).append(" waiters, lifecycle ")
-                    .append(field(q.core, "lifecycle")).append(", active ").append(q.core.active());
+                    .append(field(q.core, "lifecycle")).append(", active ").append(EngineProbe.active(q.core));
         }
         for (int i = 0; i < works.length; i++) {
             dev.cmwq4j.internal.WorkNode n = works[i].node;
             sb.append("\n  work ").append(i).append(": state ").append(field(n, "state")).append(", where ")
-                    .append(field(n, "where")).append(", queued ").append(n.queued()).append(", resolved ")
-                    .append(n.resolved());
+                    .append(field(n, "where")).append(", queued ").append(field(n, "queued")).append(", resolved ")
+                    .append(field(n, "resolved"));
         }
         return sb.toString();
     }
@@ -226,9 +226,8 @@ class RandomizedStressTest {
         }
         events.add(start << 2 | RAN);
         runs.incrementAndGet();
-        Worker w = Worker.current();
-        PoolWorkqueue pwq = w == null ? null : w.currentPwq();
-        Limited lim = pwq == null ? null : limits.get(pwq.wq);
+        WorkqueueCore core = EngineProbe.currentWorkqueue();
+        Limited lim = core == null ? null : limits.get(core);
         if (lim != null && lim.running.incrementAndGet() > lim.bound * lim.perPoolFactor) {
             limitViolations.incrementAndGet();
         }

@@ -41,18 +41,12 @@ final class TestSupport {
      * counted twice or lost) fails this.
      */
     static void assertPoolsAtRest(Cmwq c) {
-        dev.cmwq4j.internal.Engine e = c.engine();
-        java.util.List<dev.cmwq4j.internal.WorkerPool> pools = new java.util.ArrayList<>();
-        pools.addAll(java.util.List.of(e.boundPools(false)));
-        pools.addAll(java.util.List.of(e.boundPools(true)));
-        pools.add(e.unboundPool(false));
-        pools.add(e.unboundPool(true));
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() -> {
-            for (dev.cmwq4j.internal.WorkerPool p : pools) {
+            for (var p : dev.cmwq4j.internal.EngineProbe.poolCounts(c.engine())) {
                 org.assertj.core.api.Assertions.assertThat(p.pending()).as(p.name() + " pending").isZero();
                 org.assertj.core.api.Assertions.assertThat(p.running()).as(p.name() + " nrRunning").isZero();
                 org.assertj.core.api.Assertions.assertThat(p.joining()).as(p.name() + " joiners").isZero();
-                org.assertj.core.api.Assertions.assertThat(p.idleWorkers()).as(p.name() + " idle == workers")
+                org.assertj.core.api.Assertions.assertThat(p.idle()).as(p.name() + " idle == workers")
                         .isEqualTo(p.workers());
             }
         });

@@ -8,7 +8,7 @@ package dev.cmwq4j.internal;
  * (so {@code drain} and {@code close} wait for it). When the entry fires, the node is queued
  * to the workqueue and CPU it was armed for, as if queued at that moment.
  */
-public final class DelayedNode extends WorkNode {
+final class DelayedNode extends WorkNode {
     /** Workqueue and CPU of the armed instance; written by the PENDING owner before arming. */
     private WorkqueueCore armedWq;
     private int armedCpu;
@@ -33,7 +33,7 @@ public final class DelayedNode extends WorkNode {
         }
     };
 
-    public DelayedNode(Runnable action) {
+    DelayedNode(Runnable action) {
         super(action);
     }
 
@@ -70,7 +70,8 @@ public final class DelayedNode extends WorkNode {
     }
 
     /** If the timer is armed, fires it now on the calling thread (flush of a delayed work). */
-    public void fireNowIfArmed() {
+    @Override
+    void fireNowIfArmed() {
         WorkqueueCore seen = armedWq;
         if (seen != null && where == TIMER && seen.engine.timer.cancel(entry)) {
             WorkqueueCore wq = armedWq; // stable now that the cancel took it (see disarm)

@@ -27,40 +27,62 @@ public final class Engine {
     static final System.Logger LOG = System.getLogger("dev.cmwq4j");
 
     /** Reports a failure thrown by a work: (work owner, workqueue name, error). */
+    @FunctionalInterface
     public interface FailureSink {
         void failed(Object work, String workqueue, Throwable error);
     }
 
-    /** Plain configuration values, validated by the public builder. */
-    public static final class Config {
-        public int cpus;
-        public long idleTimeoutNanos;
-        public long stallWindowNanos;
-        public long joinWindowNanos;
-        public long stealThresholdNanos;
-        public long createCooldownNanos;
-        public int maxThreads;
-        public ThreadFactory threadFactory;
-        public String threadNamePrefix;
-        public FailureSink failureSink;
-        public long cpuIntensiveThresholdNanos;
-        public long monitorMinTickNanos;
-        public long monitorMaxTickNanos;
-        public long watchdogNanos;
-        /** The instance's name: JMX object names and statistics. */
-        public String name;
-        /** Publish pools and workqueues as MXBeans. */
-        public boolean jmx;
-        public java.util.function.Consumer<dev.cmwq4j.WatchdogReport> watchdogHandler;
-        /** Waiters lend their priority to the works they wait for (see {@link Inheritance}). */
-        public boolean priorityInheritance = true;
+    /**
+     * Publishes an instance's pools and workqueues somewhere outside the engine (the API's JMX
+     * beans): the engine calls it and never depends on what it builds.
+     */
+    public interface Publisher {
+        /** Publishes a pool, read through {@code stats}; returns a token for {@link #unpublish}, or null. */
+        Object publishPool(String cmwq, java.util.function.Supplier<PoolSnapshot> stats);
+
+        /** Publishes a workqueue; returns a token for {@link #unpublish}, or null. */
+        Object publishWorkqueue(String cmwq, WorkqueueCore wq);
+
+        /** Takes back what a publish returned; null is a no-op. */
+        void unpublish(Object token);
     }
 
+    /**
+     * The engine's options, validated by the public builder, which is the only reader of system
+     * properties. Durations in nanoseconds.
+     */
+    public record Config(String name, int cpus, int maxThreads, long idleTimeoutNanos, long stallWindowNanos,
+            long joinWindowNanos, long stealThresholdNanos, long createCooldownNanos, long idleSpinNanos,
+            int maxHelpDepth, long cpuIntensiveThresholdNanos, long monitorMinTickNanos, long monitorMaxTickNanos,
+            long watchdogNanos, java.util.function.Consumer<StallSnapshot> watchdogHandler,
+            ThreadFactory threadFactory, String threadNamePrefix, FailureSink failureSink, Publisher publisher,
+            boolean priorityInheritance) {}
+
+    /** One pool's workers by state and its counts, read at once under its lock. */
+    public record PoolSnapshot(String name, int cpu, boolean highPriority, int workers, int idle, int running,
+            int blocked, int detected, int cpuIntensive, int nrRunning, int target, int pending) {}
+
+    /**
+     * One workqueue's counters, summed over its pool workqueues (each read under its pool lock);
+     * the histograms as bucket counts (the API's {@code DurationHistogram} buckets), sum and max.
+     */
+    public record WorkqueueSnapshot(String name, long total, long inFlight, long cpuNanos, long cpuIntensive,
+            long cmWakeups, long maydays, long rescued, long blocksAnnounced, long blocksDetected,
+            long[] latencyCounts, long latencySum, long latencyMax, long[] execCounts, long execSum,
+            long execMax) {}
+
+    /** A watchdog finding: a pool with pending works and no progress for {@code stalledNanos}. */
+    public record StallSnapshot(String pool, int pending, long stalledNanos, List<BusySnapshot> workers) {}
+
+    /** A worker of a stalled pool: its thread, its work, its state and stack. */
+    public record BusySnapshot(String thread, String work, String state, List<StackTraceElement> stack) {}
+
     /** The instance's name (JMX, statistics). */
-    public final String name;
-    private final boolean jmx;
-    /** JMX names of the pools, unregistered at shutdown; written once by the constructor. */
-    private final java.util.List<javax.management.ObjectName> poolNames = new java.util.ArrayList<>();
+    final String name;
+    /** Where pools and workqueues are published, or null. */
+    private final Publisher publisher;
+    /** Publication tokens of the pools, taken back at shutdown; written once by {@link #start}. */
+    private final List<Object> poolTokens = new java.util.ArrayList<>();
     final int ncpu;
     private final WorkerPool[] normal;
     private final WorkerPool[] high;
@@ -68,7 +90,7 @@ public final class Engine {
     private final WorkerPool unboundHigh;
     final Timer timer;
     /** Observes blocking and CPU hogs in works that do not announce them. */
-    public final Monitor monitor;
+    final Monitor monitor;
 
     final long idleTimeoutNanos;
     final long stallWindowNanos;
@@ -77,7 +99,9 @@ public final class Engine {
     final long stealThresholdNanos;
     final long createCooldownNanos;
     /** How long a worker that ran out of work spins before it parks. */
-    final long idleSpinNanos = Long.getLong("cmwq4j.idleSpinNanos", 20_000L);
+    final long idleSpinNanos;
+    /** Most helped runs nested on one thread ({@link Helping}); deeper waits block instead. */
+    final int maxHelpDepth;
     final boolean stealing;
     /** Waiters lend their priority (see {@link Inheritance}); fixed at construction. */
     final boolean inheritance;
@@ -91,8 +115,8 @@ public final class Engine {
     private final AtomicInteger threads = new AtomicInteger();
     /** Highest value {@link #threads} reached; CAS-max. */
     private final AtomicInteger peakThreads = new AtomicInteger();
-    public final LongAdder blocksAnnounced = new LongAdder();
-    public final LongAdder creationFailures = new LongAdder();
+    final LongAdder blocksAnnounced = new LongAdder();
+    final LongAdder creationFailures = new LongAdder();
     /** When the last creation-failure warning was logged (0: never); racy, managers only. */
     private volatile long lastCreationWarning;
     /** Rescuers of open memReclaim workqueues; atomic. Mayday passes are armed only if > 0. */
@@ -104,22 +128,28 @@ public final class Engine {
     /** {@link #shutdown} has begun: no new workqueue; written and read under {@code workqueues}. */
     private boolean shutDown;
 
+    /**
+     * Builds the pools, the timer and the monitor; starts no thread and publishes nothing, so a
+     * test may build an engine to look at it. {@link #start} makes it run.
+     */
     public Engine(Config c) {
-        this.name = c.name;
-        this.jmx = c.jmx;
-        this.ncpu = c.cpus;
-        this.idleTimeoutNanos = c.idleTimeoutNanos;
-        this.stallWindowNanos = c.stallWindowNanos;
-        this.joinExtraNanos = Math.max(0, c.joinWindowNanos - c.stallWindowNanos);
-        this.stealThresholdNanos = c.stealThresholdNanos;
-        this.createCooldownNanos = c.createCooldownNanos;
-        this.stealing = c.cpus > 1;
-        this.inheritance = c.priorityInheritance;
-        this.cpuIntensiveThresholdNanos = c.cpuIntensiveThresholdNanos;
-        this.maxThreads = c.maxThreads;
-        this.threadFactory = c.threadFactory;
-        this.threadNamePrefix = c.threadNamePrefix;
-        this.failureSink = c.failureSink;
+        this.name = c.name();
+        this.publisher = c.publisher();
+        this.ncpu = c.cpus();
+        this.idleTimeoutNanos = c.idleTimeoutNanos();
+        this.stallWindowNanos = c.stallWindowNanos();
+        this.joinExtraNanos = Math.max(0, c.joinWindowNanos() - c.stallWindowNanos());
+        this.stealThresholdNanos = c.stealThresholdNanos();
+        this.createCooldownNanos = c.createCooldownNanos();
+        this.idleSpinNanos = c.idleSpinNanos();
+        this.maxHelpDepth = c.maxHelpDepth();
+        this.stealing = c.cpus() > 1;
+        this.inheritance = c.priorityInheritance();
+        this.cpuIntensiveThresholdNanos = c.cpuIntensiveThresholdNanos();
+        this.maxThreads = c.maxThreads();
+        this.threadFactory = c.threadFactory();
+        this.threadNamePrefix = c.threadNamePrefix();
+        this.failureSink = c.failureSink();
         normal = new WorkerPool[ncpu];
         high = new WorkerPool[ncpu];
         for (int i = 0; i < ncpu; i++) {
@@ -129,13 +159,17 @@ public final class Engine {
         unboundNormal = new WorkerPool(this, -1, false);
         unboundHigh = new WorkerPool(this, -1, true);
         preloadHotClasses();
-        String prefix = c.threadNamePrefix;
         timer = new Timer();
-        monitor = new Monitor(this, timer, prefix + "monitor", c.monitorMinTickNanos, c.monitorMaxTickNanos,
-                c.watchdogNanos, c.watchdogHandler);
-        if (jmx) {
+        monitor = new Monitor(this, timer, c.threadNamePrefix() + "monitor", c.monitorMinTickNanos(),
+                c.monitorMaxTickNanos(), c.watchdogNanos(), c.watchdogHandler());
+    }
+
+    /** Starts the monitor (and timer) thread and publishes the pools. Once, before any use. */
+    public void start() {
+        monitor.start();
+        if (publisher != null) {
             for (WorkerPool p : pools()) {
-                poolNames.add(Jmx.register(new Jmx.PoolBean(p), "WorkerPool", name, p.name));
+                poolTokens.add(publisher.publishPool(name, p::snapshot));
             }
         }
     }
@@ -158,7 +192,7 @@ public final class Engine {
     }
 
     /** Every pool: the bound ones (normal, then high priority), then the unbound ones. */
-    public List<WorkerPool> pools() {
+    List<WorkerPool> pools() {
         List<WorkerPool> all = new java.util.ArrayList<>(2 * ncpu + 2);
         all.addAll(List.of(normal));
         all.addAll(List.of(high));
@@ -167,15 +201,21 @@ public final class Engine {
         return all;
     }
 
+    /** CPU indexes: bound pools per priority. */
     public int cpus() {
         return ncpu;
     }
 
-    public WorkerPool[] boundPools(boolean highPriority) {
+    /** The instance's name. */
+    public String name() {
+        return name;
+    }
+
+    WorkerPool[] boundPools(boolean highPriority) {
         return highPriority ? high : normal;
     }
 
-    public WorkerPool unboundPool(boolean highPriority) {
+    WorkerPool unboundPool(boolean highPriority) {
         return highPriority ? unboundHigh : unboundNormal;
     }
 
@@ -184,29 +224,47 @@ public final class Engine {
      *
      * @throws java.util.concurrent.RejectedExecutionException once {@link #shutdown} has begun
      */
-    public WorkqueueCore newWorkqueue(String name, boolean unbound, boolean highPriority,
-            boolean cpuIntensive, boolean ordered, int maxActive) {
-        WorkqueueCore wq = new WorkqueueCore(this, name, unbound, highPriority, cpuIntensive, ordered, maxActive);
+    public WorkqueueCore newWorkqueue(WorkqueueCore.Spec spec) {
+        String name = spec.name();
+        WorkqueueCore wq = new WorkqueueCore(this, spec);
         synchronized (workqueues) {
             if (shutDown) {
                 throw new java.util.concurrent.RejectedExecutionException(
                         "Cmwq '" + this.name + "' is closed: no new workqueue '" + name + "'");
             }
             workqueues.add(wq); // before shutdown's list is read: it will close this one too
-            if (jmx) { // registered before a racing shutdown can close it and unregister it
-                wq.jmxName = Jmx.register(new Jmx.WorkqueueBean(wq), "Workqueue", this.name, name);
+            if (publisher != null) { // published before a racing shutdown can close it and take it back
+                wq.publication = publisher.publishWorkqueue(this.name, wq);
             }
+        }
+        if (spec.freezable()) {
+            wq.makeFreezable(); // before anyone can queue: a JVM-wide freeze applies at once
+        }
+        if (spec.memReclaim()) {
+            wq.startRescuer();
         }
         return wq;
     }
 
     void unregister(WorkqueueCore wq) {
         workqueues.remove(wq);
-        Jmx.unregister(wq.jmxName);
+        if (publisher != null) {
+            publisher.unpublish(wq.publication);
+        }
     }
 
+    /** The open workqueues, in creation order. */
     public List<WorkqueueCore> workqueues() {
         return List.copyOf(workqueues);
+    }
+
+    /** A snapshot of every pool, each read under its lock, in {@link #pools()} order. */
+    public List<PoolSnapshot> poolSnapshots() {
+        List<PoolSnapshot> out = new java.util.ArrayList<>(2 * ncpu + 2);
+        for (WorkerPool p : pools()) {
+            out.add(p.snapshot());
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -280,6 +338,7 @@ public final class Engine {
         threads.decrementAndGet();
     }
 
+    /** Worker threads alive or being created now. */
     public int threads() {
         return threads.get();
     }
@@ -294,6 +353,7 @@ public final class Engine {
                 || (failedAt != 0 && System.nanoTime() - failedAt < createCooldownNanos);
     }
 
+    /** The most worker threads alive at once so far. */
     public int peakThreads() {
         return peakThreads.get();
     }
@@ -359,8 +419,42 @@ public final class Engine {
         unboundNormal.close();
         unboundHigh.close();
         monitor.shutdown(); // the timer's thread too
-        for (javax.management.ObjectName on : poolNames) {
-            Jmx.unregister(on);
+        if (publisher != null) {
+            for (Object token : poolTokens) {
+                publisher.unpublish(token);
+            }
         }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // JVM-wide: freezing and priority levels (the API's Workqueues and Priority).
+
+    /**
+     * Freezes every freezable workqueue of every instance ({@link Freezer#freezeAll}).
+     *
+     * @return false if the deadline passed before their running works finished
+     */
+    public static boolean freezeAll(boolean timed, long deadline) {
+        return Freezer.freezeAll(timed, deadline);
+    }
+
+    /** Thaws what {@link #freezeAll} froze. */
+    public static void thawAll() {
+        Freezer.thawAll();
+    }
+
+    /** A JVM-wide freeze holds. */
+    public static boolean isFrozen() {
+        return Freezer.isFrozen();
+    }
+
+    /** The priority level (0 LOW .. 3 URGENT) a plain thread of {@code threadPriority} lends. */
+    public static int levelOfThreadPriority(int threadPriority) {
+        return Inheritance.levelOfThreadPriority(threadPriority);
+    }
+
+    /** The calling thread's level: its work's effective priority on a worker, else its thread's. */
+    public static int currentLevel() {
+        return Inheritance.currentLevel();
     }
 }

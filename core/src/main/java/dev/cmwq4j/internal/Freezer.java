@@ -19,7 +19,7 @@ import java.util.WeakHashMap;
  *
  * <p>Lock order: {@link #LOCK}, then a workqueue's flush lock, then pool locks.
  */
-public final class Freezer {
+final class Freezer {
     private Freezer() {}
 
     private static final Object LOCK = new Object();
@@ -43,7 +43,7 @@ public final class Freezer {
         }
     }
 
-    public static boolean isFrozen() {
+    static boolean isFrozen() {
         return frozen;
     }
 
@@ -55,7 +55,7 @@ public final class Freezer {
      * @throws IllegalStateException if called from a work of a freezable workqueue, which would
      *     wait for itself
      */
-    public static boolean freezeAll(boolean timed, long deadline) {
+    static boolean freezeAll(boolean timed, long deadline) {
         Worker w = Worker.current();
         if (w != null && w.isRunningFreezableWork()) {
             throw new IllegalStateException("work '" + w.currentNode() + "' freezes all freezable workqueues"
@@ -78,7 +78,7 @@ public final class Freezer {
     }
 
     /** Ends the JVM-wide freeze: every freezable workqueue that no other hold keeps frozen resumes. */
-    public static void thawAll() {
+    static void thawAll() {
         synchronized (LOCK) {
             frozen = false;
             for (WorkqueueCore wq : QUEUES) {

@@ -8,7 +8,7 @@ package dev.cmwq4j.internal;
  * <h2>When a work may be helped</h2>
  * All of these, checked under the lock of the pool that holds the work:
  * <ul>
- *   <li>the caller is a worker running a work, nested less than {@link #MAX_DEPTH} helped runs
+ *   <li>the caller is a worker running a work, nested less than {@code maxHelpDepth} (an engine option, default 64) helped runs
  *       deep (each level costs stack), with stack to spare ({@link #stackLeft});
  *   <li>the work's workqueue is not ordered (an ordered queue runs its works one at a time, in
  *       order, and the helper would jump the line);
@@ -41,7 +41,7 @@ package dev.cmwq4j.internal;
  * work holds therefore enters it (reentrant locks) where, without helping, the pair would have
  * deadlocked. {@code ForkJoinPool}'s join behaves the same way.
  */
-public final class Helping {
+final class Helping {
     private Helping() {}
 
     /**
@@ -69,15 +69,12 @@ public final class Helping {
         return frames == 0 ? 0 : 1 + probe(frames - 1);
     }
 
-    /** Most helped runs nested on one thread; deeper waits block (announced) instead. */
-    public static final int MAX_DEPTH = Integer.getInteger("cmwq4j.maxHelpDepth", 64);
-
     /**
      * If the calling thread is a worker and {@code n}'s pending instance may be helped (see the
      * class comment), runs it here and returns true once it has finished. Otherwise returns
      * false, having at most lent the caller's slot to {@code n}; the caller then waits as usual.
      */
-    public static boolean tryHelp(WorkNode n) {
+    static boolean tryHelp(WorkNode n) {
         Worker w = Worker.current();
         byte where = n.where; // racy first look: filters the common "already started" case
         if (w == null || w.currentNode() == null || (where != WorkNode.WORKLIST && where != WorkNode.INACTIVE)) {

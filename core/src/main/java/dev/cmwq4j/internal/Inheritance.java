@@ -53,13 +53,13 @@ import java.util.List;
  * of its targets, so it is taken before pool locks, and never while holding one. Propagation down
  * the chain happens after the monitor is released, so no two Lend monitors are held at once.
  */
-public final class Inheritance {
+final class Inheritance {
     private Inheritance() {}
 
-    public static final int LOW = 0;
-    public static final int NORMAL = 1;
-    public static final int HIGH = 2;
-    public static final int URGENT = 3;
+    static final int LOW = 0;
+    static final int NORMAL = 1;
+    static final int HIGH = 2;
+    static final int URGENT = 3;
 
     /** Bits of one level's count of lenders in {@link WorkNode#lent}. */
     private static final int COUNT_BITS = 21;
@@ -70,7 +70,7 @@ public final class Inheritance {
     // Levels.
 
     /** Thread priority 1-4: LOW, 5: NORMAL, 6-9: HIGH, 10: URGENT. */
-    public static int levelOfThreadPriority(int threadPriority) {
+    static int levelOfThreadPriority(int threadPriority) {
         if (threadPriority < Thread.NORM_PRIORITY) {
             return LOW;
         }
@@ -81,7 +81,7 @@ public final class Inheritance {
     }
 
     /** What the calling thread lends if it waits now (see {@code Priority.current()}). */
-    public static int currentLevel() {
+    static int currentLevel() {
         Worker w = Worker.current();
         if (w != null) {
             WorkNode n = w.current;
@@ -115,7 +115,7 @@ public final class Inheritance {
      *
      * @return the lend to {@link #end}, or null if nothing can be lent
      */
-    public static Lend beginWork(WorkNode n) {
+    static Lend beginWork(WorkNode n) {
         PoolWorkqueue p = n.pwq;
         if (p == null || !p.wq.engine.inheritance) {
             return null;
@@ -185,7 +185,7 @@ public final class Inheritance {
     }
 
     /** Ends a wait: takes back everything {@code lend} lent. Null is a no-op. */
-    public static void end(Lend lend) {
+    static void end(Lend lend) {
         if (lend == null) {
             return;
         }

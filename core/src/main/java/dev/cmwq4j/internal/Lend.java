@@ -8,7 +8,7 @@ package dev.cmwq4j.internal;
  * effective priority of the work it runs ({@link #source}), read again at every
  * {@link #recompute}. The targets are fixed when the wait begins.
  */
-public final class Lend {
+final class Lend {
     /** The work the waiting worker runs, or null for a plain thread. */
     final WorkNode source;
     /** The level a plain thread lends; unused when {@link #source} is set. */
@@ -81,7 +81,7 @@ public final class Lend {
     }
 
     /** The level currently lent (tests). */
-    public synchronized int applied() {
+    synchronized int applied() {
         return applied;
     }
 

@@ -7,7 +7,9 @@ import dev.cmwq4j.DurationHistogram;
  * owns it): a few plain increments, no allocation. {@link #addTo} copies it out for a snapshot.
  */
 final class LogHistogram {
-    private final long[] counts = new long[DurationHistogram.BUCKETS];
+    /** Buckets: the API's {@code DurationHistogram}'s, which builds its histograms from these counts. */
+    static final int BUCKETS = DurationHistogram.BUCKETS;
+    private final long[] counts = new long[BUCKETS];
     private long sum;
     private long max;
 

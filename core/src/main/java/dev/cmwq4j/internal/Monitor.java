@@ -42,7 +42,7 @@ import java.util.concurrent.locks.LockSupport;
  * has one thread besides its workers (and the rescuers of memReclaim queues), where it had a
  * timer thread and a monitor thread.
  */
-public final class Monitor implements Runnable {
+final class Monitor implements Runnable {
     private final Engine engine;
     private final Thread thread;
     private final ThreadMXBean mx;
@@ -63,21 +63,21 @@ public final class Monitor implements Runnable {
 
     /** Watchdog: reports a pool whose worklist head has not moved for the threshold. */
     private final long watchdogNanos;
-    private final java.util.function.Consumer<dev.cmwq4j.WatchdogReport> watchdogHandler;
-    public final java.util.concurrent.atomic.LongAdder watchdogReports = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.function.Consumer<Engine.StallSnapshot> watchdogHandler;
+    final java.util.concurrent.atomic.LongAdder watchdogReports = new java.util.concurrent.atomic.LongAdder();
 
     /** Detections, for statistics and tests. */
-    public final java.util.concurrent.atomic.LongAdder blocksDetected = new java.util.concurrent.atomic.LongAdder();
-    public final java.util.concurrent.atomic.LongAdder cpuIntensiveFlagged = new java.util.concurrent.atomic.LongAdder();
-    public final java.util.concurrent.atomic.LongAdder ticks = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder blocksDetected = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder cpuIntensiveFlagged = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder ticks = new java.util.concurrent.atomic.LongAdder();
     /** Concurrency-target raises: samples that found every counted worker of a pool blocked. */
-    public final java.util.concurrent.atomic.LongAdder targetRaised = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder targetRaised = new java.util.concurrent.atomic.LongAdder();
 
     /** The engine's timer, fired by this thread. */
     private final Timer timer;
 
     Monitor(Engine engine, Timer timer, String threadName, long minTickNanos, long maxTickNanos, long watchdogNanos,
-            java.util.function.Consumer<dev.cmwq4j.WatchdogReport> watchdogHandler) {
+            java.util.function.Consumer<Engine.StallSnapshot> watchdogHandler) {
         this.engine = engine;
         this.timer = timer;
         this.watchdogNanos = watchdogNanos;
@@ -101,6 +101,10 @@ public final class Monitor implements Runnable {
         this.thread = new Thread(this, threadName);
         thread.setDaemon(true);
         timer.firedBy(thread);
+    }
+
+    /** Starts the monitor thread (which fires the timer too); once. */
+    void start() {
         thread.start();
     }
 
@@ -371,7 +375,7 @@ public final class Monitor implements Runnable {
             return;
         }
         p.watchdogReported = true;
-        java.util.List<dev.cmwq4j.WatchdogReport.BusyWorker> busy = new java.util.ArrayList<>();
+        java.util.List<Engine.BusySnapshot> busy = new java.util.ArrayList<>();
         for (Worker w : workers) {
             Thread t = w.thread;
             WorkNode n = w.current;
@@ -385,12 +389,12 @@ public final class Monitor implements Runnable {
                 case Worker.CPU_INTENSIVE -> "CPU_INTENSIVE";
                 default -> "IDLE";
             };
-            busy.add(new dev.cmwq4j.WatchdogReport.BusyWorker(t.getName(), String.valueOf(n), state,
+            busy.add(new Engine.BusySnapshot(t.getName(), String.valueOf(n), state,
                     java.util.List.of(t.getStackTrace())));
         }
         watchdogReports.increment();
         try {
-            watchdogHandler.accept(new dev.cmwq4j.WatchdogReport(p.name, p.nrPending, stalled, busy));
+            watchdogHandler.accept(new Engine.StallSnapshot(p.name, p.nrPending, stalled, busy));
         } catch (Throwable e) {
             Engine.LOG.log(System.Logger.Level.ERROR, "cmwq4j: watchdog handler threw", e);
         }

@@ -14,12 +14,12 @@ package dev.cmwq4j.internal;
  *
  * <p>Every field is guarded by the lock of {@link #pool}.
  */
-public final class PoolWorkqueue {
+final class PoolWorkqueue {
     /** Number of flush colors. A flush may have to wait for the oldest color to drain. */
     static final int COLORS = 16;
 
-    public final WorkqueueCore wq;
-    public final WorkerPool pool;
+    final WorkqueueCore wq;
+    final WorkerPool pool;
 
     /** Works in the pool's worklist or running; pool lock. */
     int nrActive;
@@ -337,7 +337,7 @@ public final class PoolWorkqueue {
         return sum;
     }
 
-    public int active() {
+    int active() {
         pool.lock();
         try {
             return nrActive;

@@ -31,7 +31,7 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Every mayday and rescue happens on the timer or rescuer thread; queueing and executing on
  * workers do nothing extra for it.
  */
-public final class Rescuer implements Runnable {
+final class Rescuer implements Runnable {
     /** A pool's need for a worker must stay unmet this long before the first mayday. */
     static final long MAYDAY_INITIAL_NANOS = 10_000_000L;
     /** Maydays repeat this often while the need lasts. */
@@ -87,7 +87,7 @@ public final class Rescuer implements Runnable {
     }
 
     /** The rescuer's thread (tests, diagnostics). */
-    public Thread thread() {
+    Thread thread() {
         return thread;
     }
 

@@ -14,7 +14,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * sub-millisecond deadlines (the 200 us stall window) work. Arming an entry that becomes the new
  * earliest unparks it; an unpark before the park is kept as a permit, so no wake-up is lost.
  */
-public final class Timer {
+final class Timer {
     private final ReentrantLock lock = new ReentrantLock();
     /** The heap; guarded by {@link #lock}. */
     private TimerEntry[] heap = new TimerEntry[64];
@@ -29,7 +29,7 @@ public final class Timer {
     /** Most entries fired in one {@link #fireDue} call, so the monitor's looks go on in a flood. */
     static final int MAX_FIRED_PER_CALL = 64;
 
-    public Timer() {}
+    Timer() {}
 
     /** Names the thread that calls {@link #fireDue}; before it starts. */
     void firedBy(Thread t) {
@@ -37,17 +37,17 @@ public final class Timer {
     }
 
     /** Arms {@code e} at {@code deadline}, or moves it there if it is armed already. */
-    public void schedule(TimerEntry e, long deadline) {
+    void schedule(TimerEntry e, long deadline) {
         arm(e, deadline, ALWAYS);
     }
 
     /** Arms {@code e} at {@code deadline}, or moves it earlier if it is armed later than that. */
-    public void scheduleNoLaterThan(TimerEntry e, long deadline) {
+    void scheduleNoLaterThan(TimerEntry e, long deadline) {
         arm(e, deadline, NO_LATER);
     }
 
     /** Moves {@code e} to {@code deadline} only if it is armed. @return whether it was armed */
-    public boolean reschedule(TimerEntry e, long deadline) {
+    boolean reschedule(TimerEntry e, long deadline) {
         return arm(e, deadline, IF_ARMED);
     }
 
@@ -102,7 +102,7 @@ public final class Timer {
     }
 
     /** Disarms {@code e}. @return true if it was armed (so it will not fire) */
-    public boolean cancel(TimerEntry e) {
+    boolean cancel(TimerEntry e) {
         Locks.acquire(lock);
         try {
             int i = e.heapIndex;
@@ -117,7 +117,7 @@ public final class Timer {
         }
     }
 
-    public int armedCount() {
+    int armedCount() {
         Locks.acquire(lock);
         try {
             return size;

@@ -4,7 +4,7 @@ package dev.cmwq4j.internal;
  * Something the {@link Timer} fires at a deadline: a delayed work, or a pool's manager pass.
  * Entries are pre-allocated by their owners, so arming and firing allocate nothing.
  */
-public abstract class TimerEntry {
+abstract class TimerEntry {
     /** Absolute System.nanoTime() deadline; guarded by the timer lock. */
     long deadline;
     /** Position in the timer heap, or -1 when not armed; guarded by the timer lock. */
@@ -19,7 +19,7 @@ public abstract class TimerEntry {
     /** Called under the timer lock when the entry enters ({@code true}) or leaves the heap. */
     protected void armedChanged(boolean armed) {}
 
-    public final boolean isArmed() {
+    final boolean isArmed() {
         return heapIndex >= 0;
     }
 }

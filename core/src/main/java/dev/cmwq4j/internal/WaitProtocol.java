@@ -134,6 +134,71 @@ public final class WaitProtocol {
     }
 
     // ------------------------------------------------------------------------------------------
+    // The waits of a work, whole.
+
+    /**
+     * {@code Work.flush}: waits until the instance queued last before this call has finished
+     * (an armed delayed work is queued now); check, help, then lend and wait.
+     *
+     * @param what how to name the work in a message
+     * @return true if it had to wait, false if the work was already idle
+     */
+    public static boolean flush(WorkNode node, Object what) {
+        checkNotSelf(node, "flush", what);
+        long target = node.queued(); // every instance queued or armed before this call
+        boolean waits = node.resolved() < target; // read before firing: the run may be quick
+        node.fireNowIfArmed(); // an armed delayed work is queued now, so the check below sees where
+        checkNoDeadlock(node, "flush", what);
+        if (node.resolved() >= target) {
+            return waits;
+        }
+        // from a work, a pending instance that has not started may run here, now (helping)
+        if (help(node) && node.resolved() >= target) {
+            return true;
+        }
+        awaitResolved(node, target);
+        return true;
+    }
+
+    /**
+     * {@code Work.cancelSync}: cancels the pending instance and waits for a running one, lending
+     * to it; meanwhile queueing the work fails.
+     *
+     * @return true if a pending instance was cancelled
+     */
+    public static boolean cancelSync(WorkNode node, Object what) {
+        checkNotSelf(node, "cancelSync", what);
+        int r;
+        while ((r = node.grab(WorkNode.CANCEL_HOLD)) == WorkNode.GRAB_BUSY) {
+            Wait wait = enterBlock(); // another synchronous cancel holds it: wait for its end
+            try {
+                node.awaitNotCanceling();
+            } finally {
+                exit(wait);
+            }
+        }
+        try {
+            long target = node.queued();
+            if (node.resolved() < target) {
+                awaitResolved(node, target);
+            }
+        } finally {
+            node.releaseCanceling();
+        }
+        return r == WorkNode.GRABBED;
+    }
+
+    /** Lends and announces (a join while the work runs elsewhere) until {@code target} instances resolved. */
+    private static void awaitResolved(WorkNode node, long target) {
+        Wait wait = enterWork(node);
+        try {
+            node.awaitResolved(target);
+        } finally {
+            exit(wait);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
     // Lend and announce; undo.
 
     /**

@@ -41,17 +41,17 @@ import java.lang.invoke.VarHandle;
  * ({@code baseList}, {@code lentList}).
  */
 public class WorkNode {
-    public static final int PENDING = 1;
-    public static final int RUNNING = 2;
-    public static final int HANDOFF = 4;
-    public static final int CANCELING = 16;
+    static final int PENDING = 1;
+    static final int RUNNING = 2;
+    static final int HANDOFF = 4;
+    static final int CANCELING = 16;
     /** One instance in the {@link #CANCELLED_BEHIND} count. */
     static final int BEHIND_ONE = 1 << 5;
     /** Mask of the count of instances cancelled behind the running one (bits 5 to 30). */
-    public static final int CANCELLED_BEHIND = 0x7FFF_FFE0;
+    static final int CANCELLED_BEHIND = 0x7FFF_FFE0;
 
     /** Instances cancelled behind the running one, from a state word. */
-    public static int behind(int s) {
+    static int behind(int s) {
         return (s & CANCELLED_BEHIND) >>> 5;
     }
 
@@ -140,47 +140,91 @@ public class WorkNode {
         this.action = null;
     }
 
-    public WorkNode(Runnable action) {
+    WorkNode(Runnable action) {
         this.action = action;
     }
 
-    /** Records the public object this node belongs to; called once, from its constructor. */
-    public final void bind(Object owner) {
-        this.owner = owner;
+    /**
+     * A node for a work that runs {@code action}, owned by {@code owner} (the API's work object:
+     * failure reports and waits name it); {@code delayed} for one that can be armed on the timer.
+     */
+    public static WorkNode create(Runnable action, Object owner, boolean delayed) {
+        WorkNode n = delayed ? new DelayedNode(action) : new WorkNode(action);
+        n.owner = owner;
+        return n;
     }
 
+    /** A pending instance exists: queued, inactive, or armed on the timer. */
+    public final boolean pending() {
+        return isPending();
+    }
+
+    /** An instance runs now. */
+    public final boolean running() {
+        return isRunning();
+    }
+
+    /**
+     * Cancels the pending instance, if any; a running one is not touched.
+     *
+     * @return true if a pending instance was cancelled (it will not run)
+     */
+    public final boolean cancel() {
+        return grab(CANCEL) == GRABBED;
+    }
+
+    /**
+     * A handle on the run the calling thread is in (its worker), for {@link #interruptRun}; null
+     * off a worker. Opaque to the caller.
+     */
+    public static Object currentRunner() {
+        return Worker.current();
+    }
+
+    /**
+     * Interrupts this work's run on {@code runner} (from {@link #currentRunner}) if it is still
+     * that run, and no other run: while it helps another work, the interrupt waits for it to
+     * resume.
+     */
+    public final void interruptRun(Object runner) {
+        ((Worker) runner).interruptRun(this);
+    }
+
+    /** If this is a delayed work's node whose timer is armed, queues it now (a flush). */
+    void fireNowIfArmed() {}
+
     /** Instances finished or cancelled so far. */
-    public final long resolved() {
+    final long resolved() {
         return resolved;
     }
 
     /** Instances queued so far. */
-    public final long queued() {
+    final long queued() {
         return queued;
     }
 
     /** The pool workqueue of the pending instance; meaningful only while pending. */
-    public final PoolWorkqueue pendingPwq() {
+    final PoolWorkqueue pendingPwq() {
         return pwq;
     }
 
     /** Priority level of the pending instance, or of the last one queued (0 = LOW .. 3 = URGENT). */
-    public final int basePriority() {
+    final int basePriority() {
         return prio;
     }
 
     /** The highest level lent to this work by waiters, or 0 (LOW) if none. */
-    public final int maxLent() {
+    final int maxLent() {
         return Inheritance.maxLevel(lent);
     }
 
     /** The level this work runs at: its own, or the highest lent to it if that is higher. */
-    public final int effectivePriority() {
+    final int effectivePriority() {
         return Math.max(prio, Inheritance.maxLevel(lent));
     }
 
     /** The raw lend counts (tests: zero when no wait lends anything). */
-    public final long lentCounts() {
+    final long lentCounts() {
         return lent;
     }
 
@@ -188,11 +232,11 @@ public class WorkNode {
         return STATE.compareAndSet(this, expect, update);
     }
 
-    public final boolean isPending() {
+    final boolean isPending() {
         return (state & PENDING) != 0;
     }
 
-    public final boolean isRunning() {
+    final boolean isRunning() {
         return (state & RUNNING) != 0;
     }
 
@@ -201,7 +245,7 @@ public class WorkNode {
      *
      * @return false if the work is already pending (or being cancelled synchronously)
      */
-    public final boolean tryClaim() {
+    final boolean tryClaim() {
         for (;;) {
             int s = state;
             if ((s & (PENDING | CANCELING)) != 0) {
@@ -289,13 +333,13 @@ public class WorkNode {
     }
 
     /** {@link #grab} outcomes. */
-    public static final int GRAB_NONE = 0;
-    public static final int GRABBED = 1;
-    public static final int GRAB_BUSY = 2;
+    static final int GRAB_NONE = 0;
+    static final int GRABBED = 1;
+    static final int GRAB_BUSY = 2;
     /** {@link #grab} modes. */
-    public static final int CANCEL = 0;
-    public static final int CANCEL_HOLD = 1;
-    public static final int STEAL = 2;
+    static final int CANCEL = 0;
+    static final int CANCEL_HOLD = 1;
+    static final int STEAL = 2;
 
     /**
      * Takes the pending instance off whatever holds it: a worklist, an inactive list, the timer,
@@ -313,7 +357,7 @@ public class WorkNode {
      * @return {@link #GRABBED}, {@link #GRAB_NONE} if nothing was pending, or {@link #GRAB_BUSY}
      *     if another synchronous cancel holds CANCELING (CANCEL_HOLD only)
      */
-    public final int grab(int mode) {
+    final int grab(int mode) {
         for (int spins = 0; ; spins++) {
             int r = tryGrab(mode);
             if (r != GRAB_RETRY) {
@@ -417,7 +461,7 @@ public class WorkNode {
     }
 
     /** Releases CANCELING taken by a synchronous cancel and wakes anyone waiting on this node. */
-    public final void releaseCanceling() {
+    final void releaseCanceling() {
         for (;;) {
             int s = state;
             if (casState(s, s & ~CANCELING)) {
@@ -451,14 +495,14 @@ public class WorkNode {
     }
 
     /** Waits, uninterruptibly, until {@code resolved >= target}. Preserves the interrupt status. */
-    public final void awaitResolved(long target) {
+    final void awaitResolved(long target) {
         if (resolved < target) {
             awaitUntil(target);
         }
     }
 
     /** Waits, uninterruptibly, until no synchronous cancel holds this node. */
-    public final void awaitNotCanceling() {
+    final void awaitNotCanceling() {
         awaitUntil(-1);
     }
 

@@ -33,15 +33,15 @@ import java.util.concurrent.locks.LockSupport;
  * <p>A {@link Rescuer} runs works of a pool through a stand-in Worker of that pool, whose word
  * stays {@link #RESCUER}: the same execute path, with no counting.
  */
-public final class Worker implements Runnable {
-    public static final int IDLE = 0;
-    public static final int RUNNING = 1;
-    public static final int BLOCKED = 2;
-    public static final int CPU_INTENSIVE = 3;
+final class Worker implements Runnable {
+    static final int IDLE = 0;
+    static final int RUNNING = 1;
+    static final int BLOCKED = 2;
+    static final int CPU_INTENSIVE = 3;
     /** Observed blocked by the {@link Monitor} (not counted). */
-    public static final int DETECTED = 4;
+    static final int DETECTED = 4;
     /** A {@link Rescuer}'s stand-in on a pool: never counted, never idle, never watched. */
-    public static final int RESCUER = 5;
+    static final int RESCUER = 5;
 
     private static final ThreadLocal<Worker> CURRENT = new ThreadLocal<>();
     private static final VarHandle WSTATE;
@@ -202,24 +202,24 @@ public final class Worker implements Runnable {
     }
 
     /** The worker running on the current thread, or null. */
-    public static Worker current() {
+    static Worker current() {
         return CURRENT.get();
     }
 
-    public WorkerPool pool() {
+    WorkerPool pool() {
         return pool;
     }
 
     /** The pwq of the work this worker runs, or null. */
-    public PoolWorkqueue currentPwq() {
+    PoolWorkqueue currentPwq() {
         return currentPwq;
     }
 
-    public WorkNode currentNode() {
+    WorkNode currentNode() {
         return current;
     }
 
-    public int state() {
+    int state() {
         return wstate;
     }
 
@@ -510,9 +510,9 @@ public final class Worker implements Runnable {
         int outerBlockDepth = blockDepth;
         boolean interrupted;
         if (helpNodes == null) {
-            helpNodes = new WorkNode[Helping.MAX_DEPTH];
-            helpPwqs = new PoolWorkqueue[Helping.MAX_DEPTH];
-            helpInterrupts = new boolean[Helping.MAX_DEPTH];
+            helpNodes = new WorkNode[engine.maxHelpDepth];
+            helpPwqs = new PoolWorkqueue[engine.maxHelpDepth];
+            helpInterrupts = new boolean[engine.maxHelpDepth];
         }
         synchronized (helpLock) {
             // from here interruptRun(outer) keeps its interrupt for the outer work instead of
@@ -560,7 +560,7 @@ public final class Worker implements Runnable {
      * a work it helps, the interrupt is kept and delivered when it resumes (the helped run would
      * otherwise see it, and consume it when it ends); if it does not run here, nothing.
      */
-    public void interruptRun(WorkNode n) {
+    void interruptRun(WorkNode n) {
         synchronized (helpLock) {
             for (int k = helpDepth - 1; k >= 0; k--) {
                 if (helpNodes[k] == n) {
@@ -576,11 +576,11 @@ public final class Worker implements Runnable {
 
     /** This worker may run one more helped work in place (bounded nesting, bounded stack). */
     boolean mayHelp() {
-        return current != null && helpDepth < Helping.MAX_DEPTH;
+        return current != null && helpDepth < engine.maxHelpDepth;
     }
 
     /** The work {@code n} is running on this thread, at the top or at an outer helping level. */
-    public boolean isRunning(WorkNode n) {
+    boolean isRunning(WorkNode n) {
         if (current == n) {
             return true;
         }
@@ -593,7 +593,7 @@ public final class Worker implements Runnable {
     }
 
     /** A work of {@code wq} is running on this thread, at the top or at an outer helping level. */
-    public boolean isRunningWorkOf(WorkqueueCore wq) {
+    boolean isRunningWorkOf(WorkqueueCore wq) {
         PoolWorkqueue cur = currentPwq;
         if (cur != null && cur.wq == wq) {
             return true;
@@ -607,7 +607,7 @@ public final class Worker implements Runnable {
     }
 
     /** A work of a freezable workqueue is running on this thread, at any helping level. */
-    public boolean isRunningFreezableWork() {
+    boolean isRunningFreezableWork() {
         PoolWorkqueue cur = currentPwq;
         if (cur != null && cur.wq.isFreezable()) {
             return true;
@@ -753,7 +753,7 @@ public final class Worker implements Runnable {
     // Announced blocking.
 
     /** Entry of an announced block on this worker's own thread. */
-    public void blockBegin() {
+    void blockBegin() {
         if (blockDepth++ > 0) {
             return;
         }
@@ -768,7 +768,7 @@ public final class Worker implements Runnable {
      * window before it creates a thread for it, and keeps no idle reserve for it (see
      * {@code Cmwq.Builder.joinWindow}).
      */
-    public void joinBegin(WorkNode awaited) {
+    void joinBegin(WorkNode awaited) {
         if (awaited != null && blockDepth == 0 && wstate == RUNNING && pool.managed && !awaited.isPending()) {
             joining = true;
             pool.nJoining.incrementAndGet();
@@ -777,7 +777,7 @@ public final class Worker implements Runnable {
     }
 
     /** Exit of {@link #joinBegin}'s block. */
-    public void joinEnd() {
+    void joinEnd() {
         blockEnd();
         leaveJoin();
     }
@@ -791,7 +791,7 @@ public final class Worker implements Runnable {
     }
 
     /** Exit of an announced block. */
-    public void blockEnd() {
+    void blockEnd() {
         if (--blockDepth > 0) {
             return;
         }

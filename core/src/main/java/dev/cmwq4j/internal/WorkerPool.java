@@ -55,7 +55,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * rose, then read nrRunning" (inserter) is a Dekker pair on volatiles, so one of the two sides
  * always sees the other and kicks the pool.
  */
-public final class WorkerPool {
+final class WorkerPool {
     final Engine engine;
     /** CPU index for bound pools, -1 for unbound ones. */
     final int cpu;
@@ -77,7 +77,7 @@ public final class WorkerPool {
      */
     volatile int target = 1;
     /** Upper bound of {@link #target}: a guess never costs more than this many threads a pool. */
-    public static final int MAX_TARGET = 16;
+    static final int MAX_TARGET = 16;
     /** Unbound pools: workers woken or created to run that have not yet taken work; lock. */
     private int nWaking;
     /** All workers of the pool, including ones being created; lock. */
@@ -853,11 +853,11 @@ public final class WorkerPool {
     // ------------------------------------------------------------------------------------------
     // Introspection (tests, stats).
 
-    public String name() {
+    String name() {
         return name;
     }
 
-    public int workers() {
+    int workers() {
         lock();
         try {
             return nWorkers;
@@ -866,7 +866,7 @@ public final class WorkerPool {
         }
     }
 
-    public int idleWorkers() {
+    int idleWorkers() {
         lock();
         try {
             return nIdle;
@@ -875,21 +875,21 @@ public final class WorkerPool {
         }
     }
 
-    public int running() {
+    int running() {
         return nrRunning.get();
     }
 
     /** Workers out of nrRunning for a join now. */
-    public int joining() {
+    int joining() {
         return nJoining.get();
     }
 
-    public int pending() {
+    int pending() {
         return nrPending;
     }
 
     /** A snapshot of the pool's workers by state and its counts, taken under the lock. */
-    public dev.cmwq4j.PoolStats stats() {
+    Engine.PoolSnapshot snapshot() {
         lock();
         try {
             int idleN = 0, runningN = 0, blockedN = 0, detectedN = 0, cpuN = 0;
@@ -905,7 +905,7 @@ public final class WorkerPool {
                     default -> runningN++; // RUNNING, or woken/starting and counted
                 }
             }
-            return new dev.cmwq4j.PoolStats(name, cpu, highPriority, nWorkers, idleN, runningN, blockedN,
+            return new Engine.PoolSnapshot(name, cpu, highPriority, nWorkers, idleN, runningN, blockedN,
                     detectedN, cpuN, managed ? nrRunning.get() : 0, managed ? target : 1, nrPending);
         } finally {
             unlock();
@@ -913,7 +913,7 @@ public final class WorkerPool {
     }
 
     /** The concurrency target (1 unless observed blocking raised it). */
-    public int target() {
+    int target() {
         return target;
     }
 

@@ -35,9 +35,9 @@ import java.util.function.Predicate;
  * pool's worklist, or the inactive list of a {@link PoolWorkqueue} of that pool). A node is on at
  * most one worklist at a time; its {@code baseList}/{@code lentList} fields say where in it.
  */
-public final class Worklist {
+final class Worklist {
     /** Priority levels: LOW, NORMAL, HIGH, URGENT (the ordinals of {@code dev.cmwq4j.Priority}). */
-    public static final int LEVELS = 4;
+    static final int LEVELS = 4;
 
     /** Sentinels: index 2L+1 is the base list of level L, 2L its lent list. */
     private final WorkNode[] heads = new WorkNode[2 * LEVELS];
@@ -48,12 +48,12 @@ public final class Worklist {
     private int size;
 
     /** A worklist ordered by priority. */
-    public Worklist() {
+    Worklist() {
         this(true);
     }
 
     /** @param byPriority false for a plain FIFO that ignores priorities (see class comment) */
-    public Worklist(boolean byPriority) {
+    Worklist(boolean byPriority) {
         this.byPriority = byPriority;
         for (int i = 0; i < heads.length; i++) {
             WorkNode h = new WorkNode();
@@ -65,11 +65,11 @@ public final class Worklist {
         }
     }
 
-    public boolean isEmpty() {
+    boolean isEmpty() {
         return bits == 0;
     }
 
-    public int size() {
+    int size() {
         return size;
     }
 
@@ -78,7 +78,7 @@ public final class Worklist {
      * level lent to it if that is higher. The caller publishes {@code n.where} before calling, so
      * that a concurrent lend either sees the node listed or is seen here (see {@link Inheritance}).
      */
-    public void add(WorkNode n) {
+    void add(WorkNode n) {
         size++;
         if (!byPriority) {
             n.baseList = 0;
@@ -95,7 +95,7 @@ public final class Worklist {
     }
 
     /** The node {@link #poll()} would return, or null. */
-    public WorkNode peek() {
+    WorkNode peek() {
         int b = bits;
         if (b == 0) {
             return null;
@@ -106,7 +106,7 @@ public final class Worklist {
     }
 
     /** Removes and returns the first node of the highest non-empty list, or null. */
-    public WorkNode poll() {
+    WorkNode poll() {
         int b = bits;
         if (b == 0) {
             return null;
@@ -126,7 +126,7 @@ public final class Worklist {
     }
 
     /** Unlinks {@code n}, which must be on this list. */
-    public void remove(WorkNode n) {
+    void remove(WorkNode n) {
         unlinkBase(n, (n.baseList << 1) | 1);
         if (n.lentList >= 0) {
             unlinkLent(n);
@@ -139,7 +139,7 @@ public final class Worklist {
      * the lent list of that level if it is above the node's own, else out of any lent list (back
      * to its place in its base list). O(1).
      */
-    public void reposition(WorkNode n) {
+    void reposition(WorkNode n) {
         if (!byPriority) {
             return;
         }

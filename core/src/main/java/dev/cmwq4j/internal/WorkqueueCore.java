@@ -24,23 +24,29 @@ public final class WorkqueueCore {
     static final int CLOSED = 2;
 
     /** Freeze holders: {@code Workqueue.freeze()} and the JVM-wide {@link Freezer}. */
-    public static final int FREEZE_OWN = 1;
-    public static final int FREEZE_ALL = 2;
+    static final int FREEZE_OWN = 1;
+    static final int FREEZE_ALL = 2;
 
-    public final String name;
-    public final Engine engine;
-    public final boolean unbound;
-    public final boolean highPriority;
-    public final boolean cpuIntensive;
-    public final boolean ordered;
+    /**
+     * What a workqueue is, fixed when it is built: the API's builder validated it.
+     *
+     * @param defaultPriority the level of works queued without one (0 = LOW .. 3 = URGENT)
+     */
+    public record Spec(String name, boolean unbound, boolean highPriority, boolean cpuIntensive, boolean ordered,
+            int maxActive, int defaultPriority, boolean freezable, boolean memReclaim) {}
+
+    final Spec spec;
+    final String name;
+    final Engine engine;
+    final boolean unbound;
+    final boolean highPriority;
+    final boolean cpuIntensive;
+    final boolean ordered;
     /** One pwq per CPU pool (bound) or a single one (unbound, ordered). Fixed at creation. */
     final PoolWorkqueue[] pwqs;
 
-    /**
-     * Priority level of works queued without one (0 = LOW .. 3 = URGENT); set once by the builder
-     * before the workqueue is published ({@link #initDefaultPriority}).
-     */
-    private int defaultPriority = Inheritance.NORMAL;
+    /** Priority level of works queued without one (0 = LOW .. 3 = URGENT). */
+    private final int defaultPriority;
     /** Written under {@link #flushLock} by setMaxActive; each pwq keeps its own copy. */
     private volatile int maxActive;
     /** Takes part in freezing; written once by {@link #makeFreezable} before the queue is used. */
@@ -83,7 +89,7 @@ public final class WorkqueueCore {
     final java.util.concurrent.atomic.LongAdder cmWakeups = new java.util.concurrent.atomic.LongAdder();
 
     /** Its JMX name, or null; written once by the engine right after construction. */
-    volatile javax.management.ObjectName jmxName;
+    volatile Object publication;
 
     private final Object flushLock = new Object();
     /** Current flush epoch; written under {@link #flushLock}. */
@@ -96,14 +102,16 @@ public final class WorkqueueCore {
     private final java.util.concurrent.atomic.AtomicLong wakeups = new java.util.concurrent.atomic.AtomicLong();
     private final ConcurrentLinkedQueue<Thread> flushThreads = new ConcurrentLinkedQueue<>();
 
-    public WorkqueueCore(Engine engine, String name, boolean unbound, boolean highPriority,
-            boolean cpuIntensive, boolean ordered, int maxActive) {
+    WorkqueueCore(Engine engine, Spec spec) {
         this.engine = engine;
-        this.name = name;
-        this.unbound = unbound || ordered;
-        this.highPriority = highPriority;
-        this.cpuIntensive = cpuIntensive;
-        this.ordered = ordered;
+        this.spec = spec;
+        this.name = spec.name();
+        this.unbound = spec.unbound() || spec.ordered();
+        this.highPriority = spec.highPriority();
+        this.cpuIntensive = spec.cpuIntensive();
+        this.ordered = spec.ordered();
+        this.defaultPriority = spec.defaultPriority();
+        int maxActive = spec.maxActive();
         this.maxActive = maxActive;
         if (this.unbound) {
             pwqs = new PoolWorkqueue[] {new PoolWorkqueue(this, engine.unboundPool(highPriority), maxActive)};
@@ -116,27 +124,24 @@ public final class WorkqueueCore {
         }
     }
 
+    /** What this workqueue was built as. */
+    public Spec spec() {
+        return spec;
+    }
+
+    /** The current {@code maxActive}. */
     public int maxActive() {
         return maxActive;
     }
 
-    /** Sets the default priority level; called once, before the workqueue is published. */
-    public void initDefaultPriority(int level) {
-        this.defaultPriority = level;
-    }
-
-    public int defaultPriority() {
-        return defaultPriority;
-    }
-
     /** A statistics snapshot: sums over the pwqs, each read under its pool lock. */
-    public dev.cmwq4j.WorkqueueStats stats() {
+    public Engine.WorkqueueSnapshot snapshot() {
         long total = 0;
         long cpu = 0;
         long inFlight = 0;
-        long[] latCounts = new long[dev.cmwq4j.DurationHistogram.BUCKETS];
+        long[] latCounts = new long[LogHistogram.BUCKETS];
         long[] latSumMax = new long[2];
-        long[] execCounts = new long[dev.cmwq4j.DurationHistogram.BUCKETS];
+        long[] execCounts = new long[LogHistogram.BUCKETS];
         long[] execSumMax = new long[2];
         for (PoolWorkqueue pwq : pwqs) {
             pwq.pool.lock();
@@ -150,10 +155,9 @@ public final class WorkqueueCore {
                 pwq.pool.unlock();
             }
         }
-        return new dev.cmwq4j.WorkqueueStats(name, total, inFlight, cpu, cpuIntensiveViolations.sum(),
+        return new Engine.WorkqueueSnapshot(name, total, inFlight, cpu, cpuIntensiveViolations.sum(),
                 cmWakeups.sum(), maydays(), rescued(), blocksAnnounced.sum(), blocksDetected.sum(),
-                dev.cmwq4j.DurationHistogram.of(latCounts, latSumMax[0], latSumMax[1]),
-                dev.cmwq4j.DurationHistogram.of(execCounts, execSumMax[0], execSumMax[1]));
+                latCounts, latSumMax[0], latSumMax[1], execCounts, execSumMax[0], execSumMax[1]);
     }
 
     /**
@@ -161,7 +165,7 @@ public final class WorkqueueCore {
      * might run out. Called once, by the builder, before the workqueue is used. If the thread
      * cannot be created, the workqueue is unregistered and the error propagates.
      */
-    public void startRescuer() {
+    void startRescuer() {
         try {
             Rescuer r = new Rescuer(this);
             r.start();
@@ -173,24 +177,24 @@ public final class WorkqueueCore {
         }
     }
 
-    public boolean isMemReclaim() {
+    boolean isMemReclaim() {
         return rescuer != null;
     }
 
     /** Times a pool called this workqueue's rescuer (0 without one). */
-    public long maydays() {
+    long maydays() {
         Rescuer r = rescuer;
         return r == null ? 0 : r.maydays.sum();
     }
 
     /** Works this workqueue's rescuer ran (0 without one). */
-    public long rescued() {
+    long rescued() {
         Rescuer r = rescuer;
         return r == null ? 0 : r.rescued.sum();
     }
 
     /** The rescuer's thread, or null; for tests. */
-    public Thread rescuerThread() {
+    Thread rescuerThread() {
         Rescuer r = rescuer;
         return r == null ? null : r.thread();
     }
@@ -225,7 +229,8 @@ public final class WorkqueueCore {
     }
 
     /** Queues {@code n} after {@code delayNanos} (> 0) unless it is pending. */
-    public boolean queueDelayed(DelayedNode n, int cpu, long delayNanos) {
+    public boolean queueDelayed(WorkNode node, int cpu, long delayNanos) {
+        DelayedNode n = (DelayedNode) node;
         checkAccepting();
         if (!n.tryClaim()) {
             return false;
@@ -268,7 +273,8 @@ public final class WorkqueueCore {
      *
      * @return true if it was pending before the call
      */
-    public boolean modDelayed(DelayedNode n, int cpu, long delayNanos) {
+    public boolean modDelayed(WorkNode node, int cpu, long delayNanos) {
+        DelayedNode n = (DelayedNode) node;
         checkAccepting();
         for (;;) {
             if (n.where == WorkNode.TIMER && delayNanos > 0 && n.rearm(delayNanos)) {
@@ -353,7 +359,7 @@ public final class WorkqueueCore {
     }
 
     /** The calling thread is a worker running a work of this workqueue. */
-    public boolean isCurrentWorkOfThis() {
+    boolean isCurrentWorkOfThis() {
         Worker w = Worker.current();
         return w != null && w.isRunningWorkOf(this);
     }
@@ -641,12 +647,12 @@ public final class WorkqueueCore {
     // Freezing: a frozen workqueue is one whose pwqs have a maxActive of 0.
 
     /** Marks this workqueue freezable and registers it for JVM-wide freezes; once, at build. */
-    public void makeFreezable() {
+    void makeFreezable() {
         freezable = true;
         Freezer.register(this);
     }
 
-    public boolean isFreezable() {
+    boolean isFreezable() {
         return freezable;
     }
 
@@ -660,7 +666,7 @@ public final class WorkqueueCore {
      * go back, in their order, to the front of the inactive lists. Queueing still works and
      * loses nothing. Does not wait for the running works: see {@link #awaitFrozen}.
      */
-    public void freezeBegin(int holder) {
+    void freezeBegin(int holder) {
         synchronized (flushLock) {
             if (freezeHolds == 0) {
                 for (PoolWorkqueue pwq : pwqs) {
@@ -683,12 +689,37 @@ public final class WorkqueueCore {
      * @param deadline a {@link System#nanoTime()} deadline, used if {@code timed}
      * @return false if the deadline passed first
      */
-    public boolean awaitFrozen(boolean timed, long deadline) {
+    boolean awaitFrozen(boolean timed, long deadline) {
         return blockUntil(() -> freezeHolds == 0 || activeNow() == 0, timed, deadline);
     }
 
     /** Removes a freeze hold; when the last goes, the works held inactive start, in order. */
-    public void thaw(int holder) {
+    /**
+     * This workqueue's own freeze ({@code Workqueue.freeze}): nothing new starts, then waits for
+     * the running works.
+     *
+     * @return false if the deadline passed first
+     * @throws IllegalStateException if it is not freezable, or if called from one of its own
+     *     works, which would wait for itself
+     */
+    public boolean freezeOwn(boolean timed, long deadline) {
+        if (!freezable) {
+            throw new IllegalStateException("workqueue '" + name
+                    + "' is not freezable: build it with Workqueue.Builder.freezable()");
+        }
+        if (isCurrentWorkOfThis()) {
+            throw new IllegalStateException("a work of workqueue '" + name + "' freezes it: it would wait for itself");
+        }
+        freezeBegin(FREEZE_OWN);
+        return awaitFrozen(timed, deadline);
+    }
+
+    /** Ends {@link #freezeOwn}: the held works start, unless a JVM-wide freeze still holds. */
+    public void thawOwn() {
+        thaw(FREEZE_OWN);
+    }
+
+    void thaw(int holder) {
         synchronized (flushLock) {
             if ((freezeHolds & holder) == 0) {
                 return;
@@ -718,7 +749,7 @@ public final class WorkqueueCore {
     }
 
     /** Works held inactive (beyond maxActive, or frozen), summed over pools; tests and stats. */
-    public int inactive() {
+    int inactive() {
         int sum = 0;
         for (PoolWorkqueue pwq : pwqs) {
             pwq.pool.lock();
@@ -757,7 +788,7 @@ public final class WorkqueueCore {
     }
 
     /** Works active (in worklists or running) summed over pools; for tests and stats. */
-    public int active() {
+    int active() {
         int sum = 0;
         for (PoolWorkqueue pwq : pwqs) {
             sum += pwq.active();

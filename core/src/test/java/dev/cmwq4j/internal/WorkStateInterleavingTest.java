@@ -54,25 +54,17 @@ class WorkStateInterleavingTest {
 
     @BeforeAll
     static void quietEngine() {
-        Engine.Config c = new Engine.Config();
-        c.cpus = 2;
-        c.idleTimeoutNanos = 300_000_000_000L;
-        c.stallWindowNanos = 200_000;
-        c.stealThresholdNanos = 100_000;
-        c.createCooldownNanos = 1_000_000_000L;
-        c.maxThreads = 16;
-        c.threadFactory = Thread::new;
-        c.threadNamePrefix = "interleaving-";
-        c.failureSink = (work, wq, error) -> {
-            throw new AssertionError("a work failed", error);
-        };
-        c.cpuIntensiveThresholdNanos = 10_000_000;
-        c.monitorMinTickNanos = 250_000;
-        c.monitorMaxTickNanos = 20_000_000;
-        c.watchdogNanos = 30_000_000_000L;
-        c.watchdogHandler = r -> { };
-        engine = new Engine(c);
-        engine.shutdown(); // no workqueue yet: stops the timer and the monitor, closes the pools
+        // built, never started: no thread of its own; the actors are the only threads that run
+        engine = new Engine(new Engine.Config("interleaving", 2, 16, 300_000_000_000L, 200_000, 2_000_000,
+                100_000, 1_000_000_000L, 20_000, 64, 10_000_000, 250_000, 20_000_000, 30_000_000_000L,
+                r -> { }, Thread::new, "interleaving-", (work, wq, error) -> {
+                    throw new AssertionError("a work failed", error);
+                }, null, true));
+    }
+
+    /** A bound, normal-priority workqueue of the model. */
+    private static WorkqueueCore.Spec spec(String name, int maxActive) {
+        return new WorkqueueCore.Spec(name, false, false, false, false, maxActive, Inheritance.NORMAL, false, false);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -261,9 +253,9 @@ class WorkStateInterleavingTest {
     /** One work, its counters, and its operations split at their yield points. */
     private static final class Model {
         final Run run;
-        final WorkqueueCore wq = new WorkqueueCore(engine, "model", false, false, false, false, 256);
+        final WorkqueueCore wq = new WorkqueueCore(engine, spec("model", 256));
         /** A second workqueue on the same pools, with maxActive 1, for works that move between queues. */
-        final WorkqueueCore other = new WorkqueueCore(engine, "other", false, false, false, false, 1);
+        final WorkqueueCore other = new WorkqueueCore(engine, spec("other", 1));
         final WorkNode node = new WorkNode(this::action);
         /** CPU onto which the first run queues the work again from inside itself, or -1. */
         final int requeueOnCpu;

@@ -1,9 +1,7 @@
-package dev.cmwq4j.internal;
+package dev.cmwq4j;
 
-import dev.cmwq4j.PoolStats;
-import dev.cmwq4j.WorkerPoolMXBean;
-import dev.cmwq4j.WorkqueueMXBean;
-import dev.cmwq4j.WorkqueueStats;
+import dev.cmwq4j.internal.Engine;
+import dev.cmwq4j.internal.WorkqueueCore;
 import java.lang.management.ManagementFactory;
 import javax.management.InstanceAlreadyExistsException;
 import javax.management.JMException;
@@ -19,6 +17,27 @@ import javax.management.ObjectName;
 final class Jmx {
     private Jmx() {}
 
+    private static final System.Logger LOG = System.getLogger("dev.cmwq4j");
+
+    /** The engine's hook: it publishes through this and never sees the beans. */
+    static final Engine.Publisher PUBLISHER = new Engine.Publisher() {
+        @Override
+        public Object publishPool(String cmwq, java.util.function.Supplier<Engine.PoolSnapshot> stats) {
+            PoolBean bean = new PoolBean(cmwq, stats);
+            return register(bean, "WorkerPool", cmwq, bean.getName());
+        }
+
+        @Override
+        public Object publishWorkqueue(String cmwq, WorkqueueCore wq) {
+            return register(new WorkqueueBean(cmwq, wq), "Workqueue", cmwq, wq.spec().name());
+        }
+
+        @Override
+        public void unpublish(Object token) {
+            unregister((ObjectName) token);
+        }
+    };
+
     static final String DOMAIN = "dev.cmwq4j";
 
     /** Registers {@code bean} as {@code type=<type>,cmwq=<cmwq>,name=<name>}; returns its name or null. */
@@ -33,7 +52,7 @@ final class Jmx {
             } catch (InstanceAlreadyExistsException e) {
                 // same name twice in one instance: try the next suffix
             } catch (JMException | RuntimeException e) {
-                Engine.LOG.log(System.Logger.Level.WARNING, "cmwq4j: cannot register " + type + " '" + name + "' with JMX", e);
+                LOG.log(System.Logger.Level.WARNING, "cmwq4j: cannot register " + type + " '" + name + "' with JMX", e);
                 return null;
             }
         }
@@ -95,20 +114,22 @@ final class Jmx {
 
     /** The MXBean of one workqueue: the getters read a snapshot at most 20 ms old. */
     static final class WorkqueueBean implements WorkqueueMXBean {
+        private final String cmwq;
         private final WorkqueueCore wq;
         private final Snapshot<WorkqueueStats> snapshot;
 
-        WorkqueueBean(WorkqueueCore wq) {
+        WorkqueueBean(String cmwq, WorkqueueCore wq) {
+            this.cmwq = cmwq;
             this.wq = wq;
-            this.snapshot = new Snapshot<>(wq::stats);
+            this.snapshot = new Snapshot<>(() -> WorkqueueStats.of(wq.snapshot()));
         }
 
         private WorkqueueStats s() {
             return snapshot.get();
         }
 
-        @Override public String getName() { return wq.name; }
-        @Override public String getCmwq() { return wq.engine.name; }
+        @Override public String getName() { return wq.spec().name(); }
+        @Override public String getCmwq() { return cmwq; }
         @Override public long getTotal() { return s().total(); }
         @Override public long getInFlight() { return s().inFlight(); }
         @Override public long getCpuTimeNanos() { return s().cpuTimeNanos(); }
@@ -125,29 +146,32 @@ final class Jmx {
         @Override public long getExecTimeP99Nanos() { return s().executionTime().valueAtPercentile(99); }
         @Override public long getExecTimeMaxNanos() { return s().executionTime().maxNanos(); }
         @Override public int getMaxActive() { return wq.maxActive(); }
-        @Override public boolean isUnbound() { return wq.unbound; }
-        @Override public boolean isHighPriority() { return wq.highPriority; }
-        @Override public boolean isOrdered() { return wq.ordered; }
+        @Override public boolean isUnbound() { return wq.spec().unbound() || wq.spec().ordered(); }
+        @Override public boolean isHighPriority() { return wq.spec().highPriority(); }
+        @Override public boolean isOrdered() { return wq.spec().ordered(); }
     }
 
     /** The MXBean of one pool: the getters read a snapshot at most 20 ms old. */
     static final class PoolBean implements WorkerPoolMXBean {
-        private final WorkerPool pool;
+        private final String cmwq;
+        /** The first snapshot: a pool's name, CPU and priority never change. */
+        private final PoolStats first;
         private final Snapshot<PoolStats> snapshot;
 
-        PoolBean(WorkerPool pool) {
-            this.pool = pool;
-            this.snapshot = new Snapshot<>(pool::stats);
+        PoolBean(String cmwq, java.util.function.Supplier<Engine.PoolSnapshot> stats) {
+            this.cmwq = cmwq;
+            this.snapshot = new Snapshot<>(() -> PoolStats.of(stats.get()));
+            this.first = snapshot.get();
         }
 
         private PoolStats s() {
             return snapshot.get();
         }
 
-        @Override public String getName() { return pool.name; }
-        @Override public String getCmwq() { return pool.engine.name; }
-        @Override public int getCpu() { return pool.cpu; }
-        @Override public boolean isHighPriority() { return pool.highPriority; }
+        @Override public String getName() { return first.name(); }
+        @Override public String getCmwq() { return cmwq; }
+        @Override public int getCpu() { return first.cpu(); }
+        @Override public boolean isHighPriority() { return first.highPriority(); }
         @Override public int getWorkers() { return s().workers(); }
         @Override public int getIdle() { return s().idle(); }
         @Override public int getRunning() { return s().running(); }

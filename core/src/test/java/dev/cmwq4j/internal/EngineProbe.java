@@ -1,0 +1,106 @@
+package dev.cmwq4j.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Test-side reads of engine state that the public API does not show: detection counters, the
+ * accounting of a workqueue, the loans on a work, what the calling worker runs. The engine's
+ * members are package-private; tests outside this package read them through here only.
+ */
+public final class EngineProbe {
+    private EngineProbe() {}
+
+    /** The default of {@code cmwq4j.maxHelpDepth}: helped runs nested on one thread. */
+    public static final int DEFAULT_MAX_HELP_DEPTH = 64;
+    /** The highest concurrency target a pool's monitor may set. */
+    public static final int MAX_TARGET = WorkerPool.MAX_TARGET;
+
+    /** Blocks announced through {@code Blocking} and the waits, over the engine. */
+    public static long blocksAnnounced(Engine e) {
+        return e.blocksAnnounced.sum();
+    }
+
+    /** Blocks the monitor observed without an announcement. */
+    public static long blocksDetected(Engine e) {
+        return e.monitor.blocksDetected.sum();
+    }
+
+    /** Concurrency-target raises by the monitor. */
+    public static long targetRaised(Engine e) {
+        return e.monitor.targetRaised.sum();
+    }
+
+    /** Works the monitor flagged CPU-intensive. */
+    public static long cpuIntensiveFlagged(Engine e) {
+        return e.monitor.cpuIntensiveFlagged.sum();
+    }
+
+    /** The engine's bound on nested helped runs. */
+    public static int maxHelpDepth(Engine e) {
+        return e.maxHelpDepth;
+    }
+
+    /** Active works of {@code wq} over its pool workqueues (on a worklist or running). */
+    public static int active(WorkqueueCore wq) {
+        return wq.active();
+    }
+
+    /** Works of {@code wq} held inactive (by {@code maxActive}, an ordered queue, a freeze). */
+    public static int inactive(WorkqueueCore wq) {
+        return wq.inactive();
+    }
+
+    /** The rescuer thread of a memReclaim workqueue, or null. */
+    public static Thread rescuerThread(WorkqueueCore wq) {
+        return wq.rescuerThread();
+    }
+
+    /** The raw lend counts of a work (zero when no wait lends it anything). */
+    public static long lentCounts(WorkNode n) {
+        return n.lentCounts();
+    }
+
+    /** The level a work runs at: its own or the highest lent to it. */
+    public static int effectivePriority(WorkNode n) {
+        return n.effectivePriority();
+    }
+
+    /** The workqueue whose work the calling worker runs, or null. */
+    public static WorkqueueCore currentWorkqueue() {
+        Worker w = Worker.current();
+        PoolWorkqueue pwq = w == null ? null : w.currentPwq();
+        return pwq == null ? null : pwq.wq;
+    }
+
+    /**
+     * The pool workqueue of the work the calling worker runs if its workqueue runs one work at a
+     * time there (ordered, or {@code maxActive} 1), else null: a key for one-at-a-time checks.
+     */
+    public static Object currentOneAtATimeSlot() {
+        Worker w = Worker.current();
+        PoolWorkqueue pwq = w == null ? null : w.currentPwq();
+        return pwq != null && (pwq.wq.ordered || pwq.wq.maxActive() == 1) ? pwq : null;
+    }
+
+    /** Per bound pool of the priority: {running workers, concurrency target}, each read racily. */
+    public static List<int[]> boundPoolRunningAndTarget(Engine e, boolean highPriority) {
+        List<int[]> out = new ArrayList<>();
+        for (WorkerPool p : e.boundPools(highPriority)) {
+            out.add(new int[] {p.running(), p.target()});
+        }
+        return out;
+    }
+
+    /** One pool's counts, each read racily: what a pool at rest shows. */
+    public record PoolCounts(String name, int pending, int running, int joining, int idle, int workers) {}
+
+    /** The counts of every pool of the engine, bound ones first. */
+    public static List<PoolCounts> poolCounts(Engine e) {
+        List<PoolCounts> out = new ArrayList<>();
+        for (WorkerPool p : e.pools()) {
+            out.add(new PoolCounts(p.name(), p.pending(), p.running(), p.joining(), p.idleWorkers(), p.workers()));
+        }
+        return out;
+    }
+}
