@@ -3,6 +3,7 @@ package dev.cmwq4j.bench.monitor;
 import dev.cmwq4j.Cmwq;
 import dev.cmwq4j.Work;
 import dev.cmwq4j.Workqueue;
+import dev.cmwq4j.WorkqueueStats;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.concurrent.CountDownLatch;
@@ -25,6 +26,12 @@ import org.HdrHistogram.Histogram;
  *       one JVM (round 0 includes the JIT warm-up of both; the harness's one-JVM-per-run table
  *       is the cold view).
  * </ol>
+ * <p>Only the public API: the monitor's reactions are counted from {@link Cmwq#workqueueStats()}
+ * ({@link WorkqueueStats#blocksDetected()}, {@link WorkqueueStats#cpuIntensive()},
+ * {@link WorkqueueStats#cmWakeups()}), its thread is found by name (the instance's thread-name
+ * prefix + {@code monitor}) and its CPU read through {@link ThreadMXBean}. The monitor's own
+ * counters that have no public equivalent (concurrency-target raises, ticks) are printed under the
+ * same loads by {@code MonitorCounters} in core's test scope (see the README).
  * Run: {@code mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.monitor.MonitorBench}
  */
 public final class MonitorBench {
@@ -38,9 +45,7 @@ public final class MonitorBench {
             Workqueue wq = c.workqueue("latency").build();
             latency(wq, monitor, samples / 4, true);
             latency(wq, monitor, samples, false);
-            var m = monitorOf(c);
-            System.out.printf("  (monitor: %d blocks detected, %d concurrency-target raises)%n",
-                    m.blocksDetected.sum(), m.targetRaised.sum());
+            System.out.printf("  (monitor: %s)%n", reactions(c));
 
             // idle: let the pools retire into idleness, then watch the monitor for 2 s
             Thread.sleep(200);
@@ -151,10 +156,9 @@ public final class MonitorBench {
             done.await();
             long wall = System.nanoTime() - t0;
             long cpu = mx.getThreadCpuTime(monitor.threadId()) - cpu0;
-            var m = monitorOf(c);
             System.out.printf("mixed (unannounced) on cmwq, round %d, %d tasks on %d CPUs: %.3f s, peak threads %d; "
-                    + "monitor (service thread, timer included) CPU %.2f%% of one core (%d detected, %d target raises)%n", run, tasks, c.cpus(),
-                    wall / 1e9, c.peakThreads(), 100.0 * cpu / wall, m.blocksDetected.sum(), m.targetRaised.sum());
+                    + "monitor (service thread, timer included) CPU %.2f%% of one core (%s)%n", run, tasks, c.cpus(),
+                    wall / 1e9, c.peakThreads(), 100.0 * cpu / wall, reactions(c));
         }
     }
 
@@ -163,11 +167,21 @@ public final class MonitorBench {
         dev.cmwq4j.bench.scenario.Cpu.spin(nanos);
     }
 
-    /** The engine's monitor, for its counters (until the public statistics exist). */
-    private static dev.cmwq4j.internal.Monitor monitorOf(Cmwq c) throws ReflectiveOperationException {
-        java.lang.reflect.Method m = Cmwq.class.getDeclaredMethod("engine");
-        m.setAccessible(true);
-        return ((dev.cmwq4j.internal.Engine) m.invoke(c)).monitor;
+    /**
+     * What the monitor did to the works of {@code c}'s workqueues, summed over them: blocks it
+     * detected (unannounced), CPU hogs it flagged, and the concurrency-management wakeups (a
+     * block, announced or detected, after which the pool woke or asked for another worker).
+     */
+    private static String reactions(Cmwq c) {
+        long detected = 0;
+        long cpuIntensive = 0;
+        long cmWakeups = 0;
+        for (WorkqueueStats s : c.workqueueStats()) {
+            detected += s.blocksDetected();
+            cpuIntensive += s.cpuIntensive();
+            cmWakeups += s.cmWakeups();
+        }
+        return detected + " blocks detected, " + cpuIntensive + " CPU-intensive, " + cmWakeups + " cm wakeups";
     }
 
     private static Thread findThread(String name) {

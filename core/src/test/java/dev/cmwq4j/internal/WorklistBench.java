@@ -1,7 +1,5 @@
-package dev.cmwq4j.bench;
+package dev.cmwq4j.internal;
 
-import dev.cmwq4j.internal.WorkNode;
-import dev.cmwq4j.internal.Worklist;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -19,8 +17,13 @@ import org.openjdk.jmh.annotations.Warmup;
  * The pool worklist alone, single-threaded and without its lock: one {@code poll} plus one
  * {@code add} of the polled node at the tail, with {@code depth} nodes listed (a steady FIFO), all
  * at the default priority. This is the part of the queue-to-execute hot path that priorities
- * change; {@link QueueExecuteBench} measures the whole path, whose noise on a shared machine is
- * far larger than this difference.
+ * change; bench's {@code QueueExecuteBench} measures the whole path, whose noise on a shared
+ * machine is far larger than this difference.
+ *
+ * <p>It lives in core's test scope, in the worklist's own package, so that it needs nothing of
+ * {@code Worklist} and {@code WorkNode} beyond package access. Run (JMH's own arguments after
+ * {@code -Dcore.jmh}; the forks use the toolchain JDK):
+ * {@code mvn -q -pl core process-test-classes -Dcore.jmh="WorklistBench"}
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
