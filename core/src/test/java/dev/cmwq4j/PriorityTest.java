@@ -28,11 +28,11 @@ import org.junit.jupiter.api.Test;
  */
 class PriorityTest {
     /** Long enough that the monitor never flags a gate as CPU-intensive during a test. */
-    private static final Duration NEVER = Duration.ofMinutes(10);
-    private static final Duration BOUND = Duration.ofSeconds(30);
+    static final Duration NEVER = Duration.ofMinutes(10);
+    static final Duration BOUND = Duration.ofSeconds(30);
 
     /** One CPU index; a spinning work is never taken out of the running count. */
-    private static Cmwq oneCpu(boolean inheritance) {
+    static Cmwq oneCpu(boolean inheritance) {
         return Cmwq.builder().cpus(1).cpuIntensiveThreshold(NEVER).priorityInheritance(inheritance).build();
     }
 
@@ -40,7 +40,7 @@ class PriorityTest {
      * The gates of a test, opened when it ends however it ends: declared after the Cmwq in the
      * try-with-resources, so they open before close() drains (a failed assertion never hangs).
      */
-    private static final class Gates implements AutoCloseable {
+    static final class Gates implements AutoCloseable {
         private final List<Gate> all = new ArrayList<>();
 
         Gate gate(ConcurrentLinkedQueue<String> order, String name) {
@@ -58,7 +58,7 @@ class PriorityTest {
     }
 
     /** A work that spins until opened: holds its worker, which stays counted. */
-    private static final class Gate {
+    static final class Gate {
         final CountDownLatch entered = new CountDownLatch(1);
         volatile boolean open;
         final Work work;
@@ -80,12 +80,12 @@ class PriorityTest {
         }
     }
 
-    private static Work recording(ConcurrentLinkedQueue<String> order, String name) {
+    static Work recording(ConcurrentLinkedQueue<String> order, String name) {
         return new Work(() -> order.add(name));
     }
 
     /** Starts a thread at Java priority {@code threadPriority} that runs {@code body}. */
-    private static Thread waiter(int threadPriority, Runnable body) {
+    static Thread waiter(int threadPriority, Runnable body) {
         Thread t = new Thread(body, "waiter-" + threadPriority);
         t.setPriority(threadPriority);
         t.start();
@@ -100,7 +100,7 @@ class PriorityTest {
      * Waits until {@code n} runs were recorded, by polling: a flush or a get here would lend the
      * test thread's priority and move the works it waits for.
      */
-    private static void awaitRuns(ConcurrentLinkedQueue<String> order, int n) {
+    static void awaitRuns(ConcurrentLinkedQueue<String> order, int n) {
         Awaitility.await().atMost(BOUND).until(() -> order.size() >= n);
     }
 
@@ -108,7 +108,7 @@ class PriorityTest {
      * Holds the pool's only worker in a gate on {@code wq}, then queues a backlog of {@code n}
      * recording works b0.. behind it; returns the gate.
      */
-    private static Gate gateThenBacklog(Workqueue wq, Gates gates, ConcurrentLinkedQueue<String> order, int n)
+    static Gate gateThenBacklog(Workqueue wq, Gates gates, ConcurrentLinkedQueue<String> order, int n)
             throws InterruptedException {
         Gate gate = gates.gate(null, "gate");
         wq.queue(gate.work);
@@ -127,7 +127,7 @@ class PriorityTest {
         assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
     }
 
-    private static List<String> names(String prefix, int n) {
+    static List<String> names(String prefix, int n) {
         List<String> l = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             l.add(prefix + i);
@@ -275,7 +275,7 @@ class PriorityTest {
     }
 
     /** The work behind a future of the executor view: the one lent to while a get waits. */
-    private static Work workOf(ExecutorService es, Future<?> f) throws Exception {
+    static Work workOf(ExecutorService es, Future<?> f) throws Exception {
         java.lang.reflect.Field field = f.getClass().getDeclaredField("work");
         field.setAccessible(true);
         Awaitility.await().atMost(BOUND).until(() -> field.get(f) != null);
@@ -328,7 +328,7 @@ class PriorityTest {
     }
 
     /** Occupies cpu1's worker with a gate work of {@code wq}; returns the gate, entered. */
-    private static Gate holdCpu1(Gates gates, Workqueue wq) throws InterruptedException {
+    static Gate holdCpu1(Gates gates, Workqueue wq) throws InterruptedException {
         Gate hold = gates.gate(null, "hold");
         wq.queueOn(1, hold.work);
         hold.awaitEntered();
@@ -336,7 +336,7 @@ class PriorityTest {
     }
 
     /** Queues n0..n{count-1} then {@code b} on cpu1, pinned; returns {@code b}. */
-    private static Work behindBacklogOnCpu1(Workqueue wq, ConcurrentLinkedQueue<String> order, int count) {
+    static Work behindBacklogOnCpu1(Workqueue wq, ConcurrentLinkedQueue<String> order, int count) {
         for (String name : names("n", count)) {
             wq.queueOn(1, recording(order, name));
         }
