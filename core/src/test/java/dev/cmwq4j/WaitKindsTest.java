@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.EngineProbe;
 import static dev.cmwq4j.PriorityTest.BOUND;
 import static dev.cmwq4j.PriorityTest.NEVER;
 import static dev.cmwq4j.PriorityTest.awaitRuns;
@@ -218,7 +219,7 @@ class WaitKindsTest {
     private record Lending(List<String> runs, boolean lent) {}
 
     private static boolean lentHigh(WorkNode n) {
-        return n != null && n.effectivePriority() >= Priority.HIGH.ordinal();
+        return n != null && EngineProbe.effectivePriority(n) >= Priority.HIGH.ordinal();
     }
 
     private static boolean parked(Thread t) {
