@@ -161,7 +161,7 @@ final class Jmx {
         PoolBean(String cmwq, java.util.function.Supplier<Engine.PoolSnapshot> stats) {
             this.cmwq = cmwq;
             this.snapshot = new Snapshot<>(() -> PoolStats.of(stats.get()));
-            this.first = snapshot.get();
+            this.first = PoolStats.of(stats.get()); // not through the cache: later reads are fresh
         }
 
         private PoolStats s() {

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.LongAdder;
  *       loaded and one other pool, picked at random, is idle; that is two volatile reads, O(1).
  * </ol>
  * After such an insert into a busy pool, one random sibling that is idle is asked to send a thief
- * ({@link #maybeKickThief}); a thief steals only unpinned works that waited past the steal
+ * ({@link Stealing#afterInsert}); a thief steals only unpinned works that waited past the steal
  * threshold, so a worker fanning out keeps every CPU busy.
  */
 public final class Engine {
@@ -291,25 +291,13 @@ public final class Engine {
         return home;
     }
 
-    /** After an unpinned insert into {@code pool}: if it is busy, ask an idle sibling for a thief. */
-    void maybeKickThief(WorkerPool pool) {
-        // a backlog of one is what the running worker takes next (a chain): no thief for that
-        if (!stealing || pool.nrRunning.get() == 0 || pool.nrPending < 2) {
-            return;
-        }
-        WorkerPool[] pools = pool.highPriority ? high : normal;
-        WorkerPool candidate = pools[otherIndex(pool.cpu, ncpu)];
-        if (candidate.isIdle() && !candidate.thiefKicked) {
-            candidate.kickThief();
-        }
-    }
-
     private static int homeIndex(int n) {
         long id = Thread.currentThread().threadId();
         return (int) Long.remainderUnsigned(id * 0x9E3779B97F4A7C15L >>> 17, n);
     }
 
-    private static int otherIndex(int self, int n) {
+    /** A random index in [0, n) other than {@code self}; n >= 2. */
+    static int otherIndex(int self, int n) {
         int r = ThreadLocalRandom.current().nextInt(n - 1);
         return r >= self ? r + 1 : r;
     }

@@ -237,10 +237,10 @@ final class Monitor implements Runnable {
         if (result >= BACKLOG) {
             int totalOnCpu = 0;
             for (WorkerPool p : normal) {
-                totalOnCpu += p.monitorOnCpu;
+                totalOnCpu += p.look.onCpu;
             }
             for (WorkerPool p : high) {
-                totalOnCpu += p.monitorOnCpu;
+                totalOnCpu += p.look.onCpu;
             }
             for (WorkerPool p : normal) {
                 adaptTarget(p, totalOnCpu);
@@ -256,8 +256,8 @@ final class Monitor implements Runnable {
         Worker[] workers = p.workersSnapshot();
         boolean backlog = p.nrPending > 0;
         long progress = p.progress;
-        boolean progressed = progress != p.monitorSeenProgress;
-        p.monitorSeenProgress = progress;
+        boolean progressed = progress != p.look.seenProgress;
+        p.look.seenProgress = progress;
         // First pass: note new works, count the counted workers seen off the CPU.
         int busy = 0;
         int offCpu = 0;
@@ -274,13 +274,13 @@ final class Monitor implements Runnable {
                 continue; // between works: about to run the next one
             }
             long seq = w.workSeq;
-            if (seq != w.monSeq) {
-                w.monSeq = seq;
-                w.monSince = w.workStartedAt; // written by the worker before workSeq
-                w.monCpu = -1;
-                w.monCpuFirst = -1;
-                w.monOffCpuOnce = false;
-                w.monJoinSince = 0;
+            if (seq != w.look.seq) {
+                w.look.seq = seq;
+                w.look.since = w.workStartedAt; // written by the worker before workSeq
+                w.look.cpu = -1;
+                w.look.cpuFirst = -1;
+                w.look.offCpuOnce = false;
+                w.look.joinSince = 0;
             }
             if (s == Worker.RUNNING && !runnable(w)) {
                 offCpu++;
@@ -291,7 +291,7 @@ final class Monitor implements Runnable {
         }
         // Counted workers not seen off the CPU: running a work, between two, or woken/created
         // and on their way (those are counted before their state word says RUNNING).
-        p.monitorOnCpu = Math.max(0, p.nrRunning.get() - offCpu);
+        p.look.onCpu = Math.max(0, p.nrRunning.get() - offCpu);
         if (busy == 0) {
             // nobody to examine; pending work here waits for a worker to be woken or created
             watchdog(p, workers, backlog && !progressed, now);
@@ -309,13 +309,13 @@ final class Monitor implements Runnable {
             if (w.current == null || s == Worker.IDLE) {
                 continue;
             }
-            if (s == Worker.RUNNING && stuck && now - w.monSince < stall) {
-                nextDue = Math.min(nextDue, w.monSince + stall); // examine it the moment it may be
+            if (s == Worker.RUNNING && stuck && now - w.look.since < stall) {
+                nextDue = Math.min(nextDue, w.look.since + stall); // examine it the moment it may be
             } else if (s == Worker.RUNNING && stuck) {
                 examineRunning(p, w, now);
             } else if (s == Worker.DETECTED) {
                 examineDetected(p, w, now);
-            } else if (s == Worker.RUNNING && backlog && now - w.monSince >= engine.cpuIntensiveThresholdNanos) {
+            } else if (s == Worker.RUNNING && backlog && now - w.look.since >= engine.cpuIntensiveThresholdNanos) {
                 examineRunning(p, w, now);
             }
         }
@@ -347,7 +347,7 @@ final class Monitor implements Runnable {
 
     /** The concurrency target follows what the last sample of the pools showed. */
     private void adaptTarget(WorkerPool p, int totalOnCpu) {
-        int onCpu = p.monitorOnCpu;
+        int onCpu = p.look.onCpu;
         if (p.underCommitted(onCpu)) {
             targetRaised.increment();
             p.raiseTarget();
@@ -362,19 +362,19 @@ final class Monitor implements Runnable {
      */
     private void watchdog(WorkerPool p, Worker[] workers, boolean stuck, long now) {
         if (!stuck) {
-            p.watchdogStallSince = 0;
-            p.watchdogReported = false;
+            p.look.stallSince = 0;
+            p.look.reported = false;
             return;
         }
-        if (p.watchdogStallSince == 0) {
-            p.watchdogStallSince = now; // first look that found it stuck
+        if (p.look.stallSince == 0) {
+            p.look.stallSince = now; // first look that found it stuck
             return;
         }
-        long stalled = now - p.watchdogStallSince;
-        if (p.watchdogReported || stalled < watchdogNanos) {
+        long stalled = now - p.look.stallSince;
+        if (p.look.reported || stalled < watchdogNanos) {
             return;
         }
-        p.watchdogReported = true;
+        p.look.reported = true;
         java.util.List<Engine.BusySnapshot> busy = new java.util.ArrayList<>();
         for (Worker w : workers) {
             Thread t = w.thread;
@@ -382,14 +382,7 @@ final class Monitor implements Runnable {
             if (t == null || n == null) {
                 continue;
             }
-            String state = switch (w.wstate) {
-                case Worker.RUNNING -> "RUNNING";
-                case Worker.BLOCKED -> "BLOCKED";
-                case Worker.DETECTED -> "DETECTED";
-                case Worker.CPU_INTENSIVE -> "CPU_INTENSIVE";
-                default -> "IDLE";
-            };
-            busy.add(new Engine.BusySnapshot(t.getName(), String.valueOf(n), state,
+            busy.add(new Engine.BusySnapshot(t.getName(), String.valueOf(n), Worker.stateName(w.wstate),
                     java.util.List.of(t.getStackTrace())));
         }
         watchdogReports.increment();
@@ -409,13 +402,13 @@ final class Monitor implements Runnable {
      */
     private boolean waitsForRunningOwner(Worker w, Thread t, Thread.State st, long now) {
         if (engine.joinExtraNanos == 0 || !lockOwnerRuns(t, st)) {
-            w.monJoinSince = 0;
+            w.look.joinSince = 0;
             return false;
         }
-        if (w.monJoinSince == 0) {
-            w.monJoinSince = now;
+        if (w.look.joinSince == 0) {
+            w.look.joinSince = now;
         }
-        return now - w.monJoinSince < engine.joinExtraNanos;
+        return now - w.look.joinSince < engine.joinExtraNanos;
     }
 
     /**
@@ -465,7 +458,7 @@ final class Monitor implements Runnable {
                 return; // a join on a lock: look again until the join window is over
             }
             w.monitorUncount(Worker.DETECTED, blocksDetected);
-            w.monCpu = -1;
+            w.look.cpu = -1;
             return;
         }
         if (st != Thread.State.RUNNABLE) {
@@ -479,11 +472,11 @@ final class Monitor implements Runnable {
         if (!cpuTimeSupported) {
             return;
         }
-        long prevCpu = w.monCpu;
-        long prevAt = w.monCpuAt;
+        long prevCpu = w.look.cpu;
+        long prevAt = w.look.cpuAt;
         long cpu = sampleCpu(w, t, now);
-        if (w.monCpuFirst < 0) {
-            w.monCpuFirst = cpu; // first CPU sample of this work
+        if (w.look.cpuFirst < 0) {
+            w.look.cpuFirst = cpu; // first CPU sample of this work
         }
         if (prevCpu < 0 || cpu < 0) {
             return; // first sample: decide next time
@@ -495,24 +488,24 @@ final class Monitor implements Runnable {
             // descheduled at the sampling moment) also shows no CPU and not 'R' for one interval,
             // and a false detection gives its pool a surplus worker. A native block lasts.
             if (kernelState(w) != 'R') {
-                if (w.monOffCpuOnce) {
-                    w.monOffCpuOnce = false;
+                if (w.look.offCpuOnce) {
+                    w.look.offCpuOnce = false;
                     w.monitorUncount(Worker.DETECTED, blocksDetected);
                 } else {
-                    w.monOffCpuOnce = true;
+                    w.look.offCpuOnce = true;
                     nextDue = Math.min(nextDue, now + minTickNanos); // confirm at the next tick
                 }
             } else {
-                w.monOffCpuOnce = false;
+                w.look.offCpuOnce = false;
             }
             return;
         }
-        w.monOffCpuOnce = false;
-        if (w.monCpuFirst >= 0 && cpu - w.monCpuFirst >= engine.cpuIntensiveThresholdNanos) {
+        w.look.offCpuOnce = false;
+        if (w.look.cpuFirst >= 0 && cpu - w.look.cpuFirst >= engine.cpuIntensiveThresholdNanos) {
             // CPU time burnt on this work since the monitor first sampled it: a preempted or
             // slow thread is never flagged on wall time alone
             if (w.monitorUncount(Worker.CPU_INTENSIVE, cpuIntensiveFlagged)) {
-                Events.cpuIntensive(w, cpu - w.monCpuFirst);
+                Events.cpuIntensive(w, cpu - w.look.cpuFirst);
             }
         }
     }
@@ -520,8 +513,8 @@ final class Monitor implements Runnable {
     /** Reads the worker thread's CPU time and records it as the monitor's latest sample. */
     private long sampleCpu(Worker w, Thread t, long now) {
         long cpu = mx.getThreadCpuTime(t.threadId());
-        w.monCpu = cpu;
-        w.monCpuAt = now;
+        w.look.cpu = cpu;
+        w.look.cpuAt = now;
         return cpu;
     }
 
@@ -556,7 +549,7 @@ final class Monitor implements Runnable {
     private void examineDetected(WorkerPool p, Worker w, long now) {
         Thread t = w.thread;
         if (t == null || t.getState() != Thread.State.RUNNABLE) {
-            w.monCpu = -1;
+            w.look.cpu = -1;
             return;
         }
         if (!cpuTimeSupported) {
@@ -565,11 +558,39 @@ final class Monitor implements Runnable {
             }
             return;
         }
-        long prevCpu = w.monCpu;
-        long prevAt = w.monCpuAt;
+        long prevCpu = w.look.cpu;
+        long prevAt = w.look.cpuAt;
         long cpu = sampleCpu(w, t, now);
         if (prevCpu >= 0 && cpu >= 0 && (cpu - prevCpu) * 2 >= now - prevAt) {
             w.monitorRecount();
         }
+    }
+
+    /** What the monitor keeps about one worker between looks; monitor thread only. */
+    static final class WorkerLook {
+        /** The worker's workSeq at the last look (a new work restarts everything below). */
+        long seq = -1;
+        /** When the work seen at the last look started. */
+        long since;
+        /** Thread CPU time at the last sample of this work, or -1; and when it was read. */
+        long cpu = -1;
+        long cpuAt;
+        /** First CPU sample of this work, or -1. */
+        long cpuFirst = -1;
+        /** The last CPU sample of this work found it RUNNABLE, off the CPU and not 'R': once more detects it. */
+        boolean offCpuOnce;
+        /** First look that saw this work wait for a lock whose owner runs, or 0. */
+        long joinSince;
+    }
+
+    /** What the monitor keeps about one pool between looks; monitor thread only. */
+    static final class PoolLook {
+        /** Counted workers on the CPU at the last look. */
+        int onCpu;
+        /** The pool's progress count at the last look. */
+        long seenProgress;
+        /** Watchdog: first look that found the pool stuck, or 0; and whether it was reported. */
+        long stallSince;
+        boolean reported;
     }
 }

@@ -36,14 +36,39 @@ final class PoolWorkqueue {
      * set by the mayday pass, cleared by the rescuer, both under the pool lock; volatile for the
      * rescuer's lock-free look.
      */
-    volatile boolean maydayRequested;
+    private volatile boolean maydayRequested;
     /** Number of the last mayday pass of {@link #pool} that called the rescuer for us; pool lock. */
-    long lastMaydayPass;
+    private long lastMaydayPass;
+
+    /**
+     * Mayday pass number {@code pass} of the pool asks the rescuer for this pwq: true the first
+     * time in that pass (the request is then marked); false if this pass asked already. Lock.
+     */
+    boolean requestMayday(long pass) {
+        assert pool.holdsLock();
+        if (lastMaydayPass == pass) {
+            return false;
+        }
+        lastMaydayPass = pass;
+        maydayRequested = true;
+        return true;
+    }
+
+    /** The rescuer answers the request; a later pass may ask again. Lock. */
+    void maydayAnswered() {
+        assert pool.holdsLock();
+        maydayRequested = false;
+    }
+
+    /** A mayday request waits for the rescuer; a racy look, without the lock. */
+    boolean maydayRequested() {
+        return maydayRequested;
+    }
 
     // Statistics of the works this pwq ran (see WorkqueueStats); all guarded by the pool lock.
     /** Works executed to the end. */
     long executed;
-    /** Their CPU time, as {@link Worker#runCpu} measures it. */
+    /** Their CPU time, as {@link RunAccounting#cpu} measures it. */
     long cpuNanos;
     /** Queue-to-start latency of each executed work. */
     final LogHistogram queueLatency = new LogHistogram();
@@ -86,9 +111,10 @@ final class PoolWorkqueue {
     /** Records the run {@code w} just finished (its run* fields). Pool lock. */
     void recordRun(Worker w) {
         executed++;
-        cpuNanos += w.runCpu;
-        queueLatency.record(w.runLatency);
-        execTime.record(w.runWall);
+        RunAccounting r = w.runs;
+        cpuNanos += r.cpu;
+        queueLatency.record(r.latency);
+        execTime.record(r.wall);
     }
 
     /** {@link #recordRun} then {@link #workDone}, taking the pool lock. */
@@ -165,7 +191,7 @@ final class PoolWorkqueue {
             n.where = WorkNode.NOWHERE;
             nrActive++; // the waiter's slot
         }
-        pool.progress = pool.progress + 1;
+        pool.noteProgress();
         for (;;) {
             int s = n.state;
             if (n.casState(s, (s & ~WorkNode.PENDING) | WorkNode.RUNNING)) {

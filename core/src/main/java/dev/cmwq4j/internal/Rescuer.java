@@ -97,13 +97,11 @@ final class Rescuer implements Runnable {
      * once per pass, whether or not the rescuer has answered the previous one.
      */
     void mayday(PoolWorkqueue pwq, long pass) {
-        if (pwq.lastMaydayPass == pass) {
+        if (!pwq.requestMayday(pass)) {
             return;
         }
-        pwq.lastMaydayPass = pass;
         maydays.increment();
         Events.mayday(pwq.pool, wq);
-        pwq.maydayRequested = true;
         LockSupport.unpark(thread);
     }
 
@@ -136,7 +134,7 @@ final class Rescuer implements Runnable {
         for (;;) {
             boolean called = false;
             for (int i = 0; i < pwqs.length; i++) {
-                if (pwqs[i].maydayRequested) {
+                if (pwqs[i].maydayRequested()) {
                     called = true;
                     rescue(pwqs[i], standIns[i]);
                 }
@@ -154,9 +152,8 @@ final class Rescuer implements Runnable {
 
     /** Runs {@code pwq}'s works from its pool's worklist while the pool needs a worker. */
     private void rescue(PoolWorkqueue pwq, Worker standIn) {
-        WorkerPool pool = pwq.pool;
         WorkNode n;
-        while ((n = pool.rescueNext(pwq, standIn)) != null) {
+        while ((n = standIn.rescueNext(pwq)) != null) {
             rescued.increment();
             standIn.runRescued(n);
         }

@@ -63,10 +63,18 @@ public class WorkNode {
         return (s & CANCELLED_BEHIND) == CANCELLED_BEHIND ? -1 : s + BEHIND_ONE;
     }
 
+    /** Where the pending instance is ({@link #where}): on no list, a worklist, an inactive list, the timer. */
     static final byte NOWHERE = 0;
     static final byte WORKLIST = 1;
     static final byte INACTIVE = 2;
     static final byte TIMER = 3;
+    /** The names of the places, indexed by place: the one place a place becomes a name. */
+    private static final String[] WHERE_NAMES = {"NOWHERE", "WORKLIST", "INACTIVE", "TIMER"};
+
+    /** The name of place {@code w} (diagnostics). */
+    static String whereName(byte w) {
+        return w >= 0 && w < WHERE_NAMES.length ? WHERE_NAMES[w] : "UNKNOWN(" + w + ")";
+    }
 
     /** What to run; null only for list sentinels. */
     final Runnable action;

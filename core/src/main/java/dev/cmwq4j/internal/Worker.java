@@ -2,7 +2,6 @@ package dev.cmwq4j.internal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -42,6 +41,13 @@ final class Worker implements Runnable {
     static final int DETECTED = 4;
     /** A {@link Rescuer}'s stand-in on a pool: never counted, never idle, never watched. */
     static final int RESCUER = 5;
+    /** The names of the states, indexed by state: the one place a state becomes a name. */
+    private static final String[] STATE_NAMES = {"IDLE", "RUNNING", "BLOCKED", "CPU_INTENSIVE", "DETECTED", "RESCUER"};
+
+    /** The name of worker state {@code s} (reports, JFR, diagnostics). */
+    static String stateName(int s) {
+        return s >= 0 && s < STATE_NAMES.length ? STATE_NAMES[s] : "UNKNOWN(" + s + ")";
+    }
 
     private static final ThreadLocal<Worker> CURRENT = new ThreadLocal<>();
     private static final VarHandle WSTATE;
@@ -72,16 +78,8 @@ final class Worker implements Runnable {
     long workStartedAt;
     /** Works started by this worker; written by it (release), read by the monitor. */
     volatile long workSeq;
-    // Monitor-private bookkeeping: written and read by the monitor thread only.
-    long monSeq = -1;
-    long monSince;
-    long monCpu = -1;
-    long monCpuAt;
-    long monCpuFirst = -1;
-    /** The last CPU sample of this work found it RUNNABLE, off the CPU and not 'R': once more detects it. */
-    boolean monOffCpuOnce;
-    /** First look that saw this work wait for a lock whose owner runs, or 0. */
-    long monJoinSince;
+    /** The monitor's bookkeeping of this worker: its own class, written by the monitor thread only. */
+    final Monitor.WorkerLook look = new Monitor.WorkerLook();
 
     /** Nesting depth of announced blocking; worker thread only. */
     private int blockDepth;
@@ -115,14 +113,12 @@ final class Worker implements Runnable {
     // The instance being run; written by this worker only, read by it (and by flush checks on it).
     volatile WorkNode current;
     volatile PoolWorkqueue currentPwq;
-    /** Pwq and color of the instance popAndStart just started; worker thread only. */
+    /** Pwq and color of the instance {@link #claim} just started; worker thread only. */
     PoolWorkqueue runPwq;
     int runColor;
     /** Output of {@link #takeHandoff}: pwq and color of the instance taken; worker thread only. */
     private PoolWorkqueue handoffPwq;
     private int handoffColor;
-    /** Output of {@link WorkerPool#stealHead}; worker thread only. */
-    long stealWait;
     /**
      * Outer works (and their pwqs) of helped runs, outermost first; written by the worker thread
      * under {@link #helpLock} (read by it without), read by {@link #interruptRun} under it.
@@ -136,23 +132,8 @@ final class Worker implements Runnable {
     /** Orders help-stack pushes and pops against {@link #interruptRun}. */
     private final Object helpLock = new Object();
 
-    // The last run, for statistics; worker thread only (read by it under the pool lock).
-    /** When the running instance was put on its worklist (copied at start, under the pool lock). */
-    long runQueuedAt;
-    /** When it started (the monitor's workStartedAt restarts after a help; this does not). */
-    private long runStartedAt;
-    /** Queue-to-start latency, wall time and CPU time of the last finished run. */
-    long runLatency;
-    long runWall;
-    long runCpu;
-    /** This thread's CPU clock at the end of the last run measured with it; worker thread only. */
-    private long cpuMark;
-    /** Wall time of the runs since {@link #cpuMark} that were too short to read the clock for. */
-    private long shortWallSinceMark;
-    /** Runs shorter than this count their wall time as CPU time (the clock costs ~0.5 us). */
-    static final long CPU_CLOCK_MIN_NANOS = 50_000;
-    private static final java.lang.management.ThreadMXBean THREAD_MX =
-            java.lang.management.ManagementFactory.getThreadMXBean();
+    /** The statistics of this worker's runs; worker thread only. */
+    final RunAccounting runs = new RunAccounting();
 
     Worker(WorkerPool pool, boolean startRunning) {
         this.pool = pool;
@@ -269,12 +250,12 @@ final class Worker implements Runnable {
         WorkerPool p = pool;
         for (;;) {
             while (p.keepWorking()) {
-                WorkNode n = p.popAndStart(this);
-                if (n != null) {
+                WorkNode n = p.takeFirst();
+                if (n != null && claim(n)) {
                     process(n);
                 }
             }
-            if (p.nrPending == 0 && p.managed && engine.stealing && !p.closing && trySteal()) {
+            if (p.nrPending == 0 && p.managed && engine.stealing && !p.closing && Stealing.trySteal(this)) {
                 continue;
             }
             return;
@@ -294,7 +275,7 @@ final class Worker implements Runnable {
         boolean locked = false;
         try {
             if (stealable) {
-                engine.maybeKickThief(p);
+                Stealing.afterInsert(p);
             }
             PoolWorkqueue last = execute(n, pwq, color);
             int lastColor = runColor;
@@ -391,7 +372,7 @@ final class Worker implements Runnable {
                 }
                 handoffPwq = next;
                 handoffColor = nextColor;
-                runQueuedAt = nextQueuedAt; // the finished run's statistics were taken by measureRun
+                runs.queued(nextQueuedAt); // the finished run's statistics were taken when it ended
             }
         } finally {
             p.unlock();
@@ -430,7 +411,7 @@ final class Worker implements Runnable {
         current = n;
         currentPwq = pwq;
         workStartedAt = System.nanoTime();
-        runStartedAt = workStartedAt;
+        runs.started(workStartedAt);
         WORK_SEQ.setRelease(this, workSeq + 1);
         recountIfUncounted(); // counted on entry, unless the monitor took it out meanwhile
         if (pwq.wq.cpuIntensive && pool.managed) {
@@ -460,35 +441,8 @@ final class Worker implements Runnable {
             } catch (Throwable ignored) {
                 // tracing is best effort
             }
-            measureRun();
+            runs.ended();
         }
-    }
-
-    /**
-     * Fills runLatency, runWall and runCpu for the run that just ended. CPU time: a run of
-     * {@link #CPU_CLOCK_MIN_NANOS} or more reads the thread CPU clock and is charged what the
-     * clock advanced since the last read, less the wall time of the short runs in between
-     * (charged their wall time), clamped to its own wall time.
-     */
-    private void measureRun() {
-        long start = runStartedAt;
-        long wall = System.nanoTime() - start;
-        runLatency = start - runQueuedAt;
-        runWall = wall;
-        if (wall < CPU_CLOCK_MIN_NANOS) {
-            runCpu = wall;
-            shortWallSinceMark += wall;
-            return;
-        }
-        long now;
-        try {
-            now = THREAD_MX.getCurrentThreadCpuTime();
-        } catch (Throwable e) { // unsupported here (UnsupportedOperationException), or out of memory
-            now = -1;
-        }
-        runCpu = now < 0 ? wall : Math.max(0, Math.min(wall, now - cpuMark - shortWallSinceMark));
-        cpuMark = now;
-        shortWallSinceMark = 0;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -504,9 +458,9 @@ final class Worker implements Runnable {
     void runHelped(WorkNode n, PoolWorkqueue pwq, int color, long queuedAt) {
         WorkNode outer = current;
         PoolWorkqueue outerPwq = currentPwq;
-        long outerQueuedAt = runQueuedAt; // the outer work's statistics resume after the help
-        long outerStartedAt = runStartedAt;
-        runQueuedAt = queuedAt;
+        long outerQueuedAt = runs.savedQueuedAt(); // the outer work's statistics resume after the help
+        long outerStartedAt = runs.savedStartedAt();
+        runs.queued(queuedAt);
         int outerBlockDepth = blockDepth;
         boolean interrupted;
         if (helpNodes == null) {
@@ -528,8 +482,7 @@ final class Worker implements Runnable {
             PoolWorkqueue last = execute(n, pwq, color);
             last.runDoneUnlocked(runColor, this);
         } finally {
-            runQueuedAt = outerQueuedAt;
-            runStartedAt = outerStartedAt;
+            runs.resume(outerQueuedAt, outerStartedAt);
             synchronized (helpLock) {
                 helpDepth--;
                 interrupted |= helpInterrupts[helpDepth]; // aimed at the outer work meanwhile
@@ -621,50 +574,61 @@ final class Worker implements Runnable {
     }
 
     // ------------------------------------------------------------------------------------------
-    // Stealing.
+    // Starting a taken work (the worklist, a thief, a rescue).
 
     /**
-     * With our worklist empty, takes one unstarted work that has waited past the threshold in a
-     * sibling pool and runs it here. It still counts against the pwq it was queued to. Lock held
-     * on entry and exit; released while looking.
+     * Starts {@code n}, just taken off a worklist ({@link WorkerPool#takeFirst}) under the lock of
+     * its pool, which the caller still holds: reads the pending instance's pwq, color and queue
+     * time, then moves it to RUNNING. Leaves them in {@link #runPwq}, {@link #runColor} and
+     * {@link #runs}.
      *
-     * @return true if a work was stolen and run
+     * @return false if it was handed off instead to the worker running its previous instance
+     *     (the caller just looks again)
      */
-    private boolean trySteal() {
-        WorkerPool[] siblings = engine.boundPools(pool.highPriority);
-        int n = siblings.length;
-        if (n < 2) {
+    boolean claim(WorkNode n) {
+        assert n.pwq.pool.holdsLock();
+        PoolWorkqueue pwq = n.pwq;
+        int color = n.color;
+        long queuedAt = n.queuedAt;
+        if (!n.tryStart()) {
             return false;
         }
-        WorkerPool p = pool;
-        p.unlock();
+        runPwq = pwq;
+        runColor = color;
+        runs.queued(queuedAt);
+        return true;
+    }
+
+    /** Runs {@code n}, which {@link Stealing} had this worker claim on a sibling pool, and ends it there. No lock held. */
+    void runStolen(WorkNode n) {
+        PoolWorkqueue last = execute(n, runPwq, runColor);
+        last.runDoneUnlocked(runColor, this);
+    }
+
+    /**
+     * On the rescuer thread, as this pool's stand-in: answers {@code pwq}'s mayday and, while the
+     * pool still needs a worker, takes the oldest work of {@code pwq} from the worklist and claims
+     * it. A work still running elsewhere is handed to that worker, and the next one is looked at.
+     *
+     * @return the claimed work, or null when none is left or the pool no longer needs rescue
+     */
+    WorkNode rescueNext(PoolWorkqueue pwq) {
+        WorkerPool p = pwq.pool;
+        p.lock();
         try {
-            for (int round = 0; round < 4; round++) {
-                long now = System.nanoTime();
-                long minWait = Long.MAX_VALUE;
-                int start = ThreadLocalRandom.current().nextInt(n);
-                for (int i = 0; i < n; i++) {
-                    WorkerPool victim = siblings[(start + i) % n];
-                    if (victim == p || victim.nrPending == 0) {
-                        continue;
-                    }
-                    WorkNode stolen = victim.stealHead(this, now);
-                    if (stolen != null) {
-                        PoolWorkqueue last = execute(stolen, runPwq, runColor);
-                        last.runDoneUnlocked(runColor, this);
-                        return true;
-                    }
-                    minWait = Math.min(minWait, stealWait);
+            pwq.maydayAnswered();
+            while (p.needsMayday()) {
+                WorkNode n = p.takeFirstOf(pwq);
+                if (n == null) {
+                    return null;
                 }
-                if (minWait == Long.MAX_VALUE || p.nrPending > 0) {
-                    return false;
+                if (claim(n)) {
+                    return n;
                 }
-                LockSupport.parkNanos(this, minWait);
             }
-            return false;
+            return null;
         } finally {
-            p.thiefKicked = false;
-            p.lock();
+            p.unlock();
         }
     }
 

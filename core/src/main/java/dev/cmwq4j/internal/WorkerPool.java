@@ -113,13 +113,8 @@ final class WorkerPool {
     int nReserveStarting;
     /** Works started from this pool's worklist; written under lock, read by the monitor. */
     volatile long progress;
-    /** Counted workers on the CPU at the monitor's last look; monitor thread only. */
-    int monitorOnCpu;
-    /** The monitor's last look at {@link #progress}; monitor thread only. */
-    long monitorSeenProgress;
-    /** Watchdog bookkeeping; monitor thread only. */
-    long watchdogStallSince;
-    boolean watchdogReported;
+    /** The monitor's bookkeeping of this pool: its own class, written by the monitor thread only. */
+    final Monitor.PoolLook look = new Monitor.PoolLook();
     /** Every worker of the pool, copy-on-write under lock, for the monitor. */
     private volatile Worker[] workers = new Worker[0];
     /** Sequence number for worker thread names; lock. */
@@ -311,6 +306,11 @@ final class WorkerPool {
         return nrPending == 0 && nrRunning.get() == 0;
     }
 
+    /** The calling thread holds {@link #lock}: the lock rule of the fields tagged "lock", checked by assertions. */
+    boolean holdsLock() {
+        return lock.isHeldByCurrentThread();
+    }
+
     /** Takes {@link #lock} without allocating in the common case (see {@link Locks}). */
     void lock() {
         Locks.acquire(lock);
@@ -365,12 +365,13 @@ final class WorkerPool {
     }
 
     /**
-     * Pops the first work (highest priority, then oldest) and starts it. Returns null if the list
-     * is empty or the popped work was handed off to the worker that runs its previous instance
-     * (the caller just looks again).
-     * On success the started instance's pwq and color are left in {@code w}.
+     * Takes the first work (highest priority, then oldest) off the worklist: the pool's half of a
+     * start; the taker then claims it ({@link Worker#claim}) before it lets go of the lock. Lock.
+     *
+     * @return the node, or null if the worklist is empty
      */
-    WorkNode popAndStart(Worker w) {
+    WorkNode takeFirst() {
+        assert holdsLock();
         WorkNode n = worklist.poll();
         if (n == null) {
             return null;
@@ -378,16 +379,25 @@ final class WorkerPool {
         n.where = WorkNode.NOWHERE;
         nrPending = nrPending - 1;
         progress = progress + 1;
-        PoolWorkqueue pwq = n.pwq;
-        int color = n.color;
-        long queuedAt = n.queuedAt;
-        if (!n.tryStart()) {
+        return n;
+    }
+
+    /** As {@link #takeFirst}, the oldest work of {@code pwq} (a rescue). Lock. */
+    WorkNode takeFirstOf(PoolWorkqueue pwq) {
+        assert holdsLock();
+        WorkNode n = worklist.firstOf(pwq);
+        if (n == null) {
             return null;
         }
-        w.runPwq = pwq;
-        w.runColor = color;
-        w.runQueuedAt = queuedAt;
+        worklistRemove(n);
+        progress = progress + 1;
         return n;
+    }
+
+    /** A work of this pool started without passing through the worklist. Lock. */
+    void noteProgress() {
+        assert holdsLock();
+        progress = progress + 1;
     }
 
     /**
@@ -403,7 +413,8 @@ final class WorkerPool {
      * How long until the worklist head may be stolen: 0 if now (unpinned, waited past the steal
      * threshold), Long.MAX_VALUE if never (no head, or pinned to this CPU). Lock.
      */
-    private long headStealableIn(long now) {
+    long headStealableIn(long now) {
+        assert holdsLock();
         WorkNode head = worklist.peek();
         if (head == null || head.pinned) {
             return Long.MAX_VALUE;
@@ -411,27 +422,9 @@ final class WorkerPool {
         return Math.max(0, engine.stealThresholdNanos - (now - head.queuedAt));
     }
 
-    /**
-     * For a thief: pops and starts the head if it may be stolen now. Returns the started node, or
-     * null; {@code w.stealWait} receives how long until the head becomes stealable
-     * (Long.MAX_VALUE if there is nothing to wait for).
-     */
-    WorkNode stealHead(Worker w, long now) {
-        w.stealWait = Long.MAX_VALUE;
-        if (nrPending == 0) {
-            return null;
-        }
-        lock();
-        try {
-            long wait = headStealableIn(now);
-            if (wait != 0) {
-                w.stealWait = wait;
-                return null;
-            }
-            return popAndStart(w);
-        } finally {
-            unlock();
-        }
+    /** The thief sent for this pool has finished looking: another may be asked for. */
+    void thiefDone() {
+        thiefKicked = false;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -688,39 +681,6 @@ final class WorkerPool {
                 n.pwq.wq.rescuer.mayday(n.pwq, pass);
             }
             engine.timer.schedule(maydayEntry, System.nanoTime() + Rescuer.MAYDAY_INTERVAL_NANOS);
-        } finally {
-            unlock();
-        }
-    }
-
-    /**
-     * For {@code pwq}'s rescuer: while this pool still needs a worker, takes the oldest work of
-     * {@code pwq} from the worklist and starts it, leaving its pwq and color in {@code standIn}.
-     * A work still running elsewhere is handed to that worker, and the next one is looked at.
-     *
-     * @return the started work, or null when none is left or the pool no longer needs rescue
-     */
-    WorkNode rescueNext(PoolWorkqueue pwq, Worker standIn) {
-        lock();
-        try {
-            pwq.maydayRequested = false; // answered; a later pass may call again
-            while (needsMayday()) {
-                WorkNode n = worklist.firstOf(pwq);
-                if (n == null) {
-                    return null;
-                }
-                worklistRemove(n);
-                progress = progress + 1;
-                int color = n.color;
-                long queuedAt = n.queuedAt;
-                if (n.tryStart()) {
-                    standIn.runPwq = pwq;
-                    standIn.runColor = color;
-                    standIn.runQueuedAt = queuedAt;
-                    return n;
-                }
-            }
-            return null;
         } finally {
             unlock();
         }

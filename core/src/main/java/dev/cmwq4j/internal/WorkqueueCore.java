@@ -338,7 +338,7 @@ public final class WorkqueueCore {
             pool.unlock();
         }
         if (!pinned && pool.managed) {
-            engine.maybeKickThief(pool);
+            Stealing.afterInsert(pool);
         }
         return true;
     }

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  *   <li>cancel: one {@code tryGrab} attempt per step; an attempt that must wait ({@code
  *       GRAB_RETRY}) is retried after some other actor has moved;
  *   <li>flush: read the target | wait until it is resolved (the actor is disabled until then);
- *   <li>execution, as a worker of one pool: pop and start ({@code popAndStart}) | the work's run
+ *   <li>execution, as a worker of one pool: take and claim ({@code takeFirst}, {@code claim}) | the work's run
  *       up to a yield point in its middle | the rest of the run, the end of the instance (with any
  *       hand-off to the next) and its accounting ({@code Worker.runRescued}, the real execute
  *       path, on a stand-in worker).
@@ -285,7 +285,7 @@ class WorkStateInterleavingTest {
             if (inside++ != 0) {
                 overlaps++;
             }
-            // it started in this same step (popAndStart or the hand-off), so no newer claim can
+            // it started in this same step (claim or the hand-off), so no newer claim can
             // exist: the instance that runs is the latest claimed
             runningSeq = lastClaimSeq;
             run.yieldPoint(); // others act while this instance runs
@@ -382,7 +382,10 @@ class WorkStateInterleavingTest {
                 WorkNode n;
                 pool.lock();
                 try {
-                    n = pool.popAndStart(w);
+                    n = pool.takeFirst();
+                    if (n != null && !w.claim(n)) {
+                        n = null; // handed off to the worker running its previous instance
+                    }
                 } finally {
                     pool.unlock();
                 }

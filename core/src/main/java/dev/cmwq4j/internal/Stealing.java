@@ -1,0 +1,105 @@
+package dev.cmwq4j.internal;
+
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Stealing between the bound pools of one priority: a worker whose worklist ran empty takes an
+ * unstarted work from a loaded sibling and runs it (it still counts against the pool workqueue
+ * it was queued to).
+ *
+ * <h2>When</h2>
+ * <ul>
+ *   <li><b>Asking for a thief</b> ({@link #afterInsert}): after an unpinned insert into a pool
+ *       that is busy and has a backlog of two or more (a backlog of one is what the running
+ *       worker takes next), one random sibling that is idle is asked for a thief
+ *       ({@link WorkerPool#kickThief}). A worker that starts a work while a stealable backlog
+ *       waits asks too, so that a burst queued once does not leave the sibling idle.</li>
+ *   <li><b>What may be stolen</b> ({@link WorkerPool#headStealableIn}): the head of a sibling's
+ *       worklist, if it is not pinned by {@code queueOn} and has waited past the steal threshold:
+ *       a worker about to take it anyway keeps its cache-warm chain.</li>
+ *   <li><b>The thief</b> ({@link #trySteal}): up to four rounds over the siblings from a random
+ *       start; between rounds it parks until the soonest head becomes stealable, and gives up as
+ *       soon as its own pool has work.</li>
+ * </ul>
+ *
+ * <p>Stateless: the victim's head is taken under the victim's lock ({@link WorkerPool#takeFirst},
+ * {@link Worker#claim}), the thief never holds two pool locks, and the thief-requested flag is
+ * the pool's ({@link WorkerPool#thiefDone}).
+ */
+final class Stealing {
+    private Stealing() {}
+
+    /** After an unpinned insert into {@code pool}: if it is busy, ask an idle sibling for a thief. */
+    static void afterInsert(WorkerPool pool) {
+        Engine e = pool.engine;
+        // a backlog of one is what the running worker takes next (a chain): no thief for that
+        if (!e.stealing || pool.nrRunning.get() == 0 || pool.nrPending < 2) {
+            return;
+        }
+        WorkerPool[] pools = e.boundPools(pool.highPriority);
+        WorkerPool candidate = pools[Engine.otherIndex(pool.cpu, pools.length)];
+        if (candidate.isIdle() && !candidate.thiefKicked) {
+            candidate.kickThief();
+        }
+    }
+
+    /**
+     * With {@code w}'s worklist empty, takes one unstarted work that has waited past the threshold
+     * in a sibling pool and runs it on {@code w}. {@code w}'s pool lock is held on entry and exit,
+     * released while looking.
+     *
+     * @return true if a work was stolen and run
+     */
+    static boolean trySteal(Worker w) {
+        WorkerPool p = w.pool;
+        WorkerPool[] siblings = p.engine.boundPools(p.highPriority);
+        int n = siblings.length;
+        if (n < 2) {
+            return false;
+        }
+        p.unlock();
+        try {
+            for (int round = 0; round < 4; round++) {
+                long now = System.nanoTime();
+                long minWait = Long.MAX_VALUE;
+                int start = ThreadLocalRandom.current().nextInt(n);
+                for (int i = 0; i < n; i++) {
+                    WorkerPool victim = siblings[(start + i) % n];
+                    if (victim == p || victim.nrPending == 0) {
+                        continue;
+                    }
+                    WorkNode stolen = null;
+                    long wait;
+                    victim.lock(); // the head is taken and claimed under the victim's lock only
+                    try {
+                        wait = victim.headStealableIn(now);
+                        if (wait == 0) {
+                            WorkNode head = victim.takeFirst();
+                            if (head != null && w.claim(head)) {
+                                stolen = head;
+                            } else {
+                                wait = Long.MAX_VALUE; // handed off to its running instance's worker
+                            }
+                        }
+                    } finally {
+                        victim.unlock();
+                    }
+                    if (stolen != null) {
+                        w.runStolen(stolen);
+                        return true;
+                    }
+                    minWait = Math.min(minWait, wait);
+                }
+                if (minWait == Long.MAX_VALUE || p.nrPending > 0) {
+                    return false;
+                }
+                LockSupport.parkNanos(w, minWait);
+            }
+            return false;
+        } finally {
+            p.thiefDone();
+            p.lock();
+        }
+    }
+}
