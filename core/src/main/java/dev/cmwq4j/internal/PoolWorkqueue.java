@@ -84,6 +84,7 @@ final class PoolWorkqueue {
 
     /** Queues a claimed node: active if maxActive allows, inactive otherwise. Pool lock. */
     void insert(WorkNode n) {
+        assert pool.holdsLock();
         n.pwq = this;
         n.color = workColor;
         nrInFlight[workColor]++;
@@ -100,6 +101,7 @@ final class PoolWorkqueue {
 
     /** A work of this pwq finished. Pool lock. */
     void workDone(int color) {
+        assert pool.holdsLock();
         nrActive--;
         activate();
         colorDone(color);
@@ -110,6 +112,7 @@ final class PoolWorkqueue {
 
     /** Records the run {@code w} just finished (its run* fields). Pool lock. */
     void recordRun(Worker w) {
+        assert pool.holdsLock();
         executed++;
         RunAccounting r = w.runs;
         cpuNanos += r.cpu;
@@ -134,6 +137,7 @@ final class PoolWorkqueue {
      * @return true if it was on one of our lists
      */
     boolean unlink(WorkNode n) {
+        assert pool.holdsLock();
         byte w = n.where;
         if (n.pwq != this) {
             return false;
@@ -171,6 +175,7 @@ final class PoolWorkqueue {
      *     running (it would run concurrently with itself)
      */
     int takeForHelp(WorkNode n, boolean borrow) {
+        assert pool.holdsLock();
         if (n.pwq != this) {
             return -1;
         }
@@ -205,6 +210,7 @@ final class PoolWorkqueue {
 
     /** Moves a listed node ({@code where} is WORKLIST or INACTIVE) to where its lends now put it. */
     void reposition(WorkNode n, byte where) {
+        assert pool.holdsLock();
         if (where == WorkNode.WORKLIST) {
             pool.worklistReposition(n);
         } else {
@@ -221,6 +227,7 @@ final class PoolWorkqueue {
      * the lent level with {@code n} and run before it.
      */
     void collectAhead(WorkNode n, java.util.List<WorkNode> out) {
+        assert pool.holdsLock();
         if (wq.ordered) {
             inactive.collectBefore(n, out);
         }
@@ -233,6 +240,7 @@ final class PoolWorkqueue {
      * color than {@link #workColor} (the flush has just moved it on), and every running work.
      */
     void collectInFlight(java.util.List<WorkNode> out) {
+        assert pool.holdsLock();
         int current = workColor;
         java.util.function.Predicate<WorkNode> older = n -> n.pwq == this && n.color != current;
         pool.collectListed(older, out, Integer.MAX_VALUE);
@@ -246,6 +254,7 @@ final class PoolWorkqueue {
      * nothing until the wait ends, which is harmless.
      */
     private void collectRunning(java.util.List<WorkNode> out) {
+        assert pool.holdsLock();
         WorkerPool[] pools = pool.managed ? wq.engine.boundPools(pool.highPriority) : new WorkerPool[] {pool};
         for (WorkerPool p : pools) {
             for (Worker w : p.workersSnapshot()) {
@@ -268,6 +277,7 @@ final class PoolWorkqueue {
      * @return true if {@code n} moved to the worklist
      */
     boolean lendSlot(WorkNode n) {
+        assert pool.holdsLock();
         if (n.pwq != this || n.where != WorkNode.INACTIVE || maxActive == 0 || !n.isPending()) {
             return false;
         }
@@ -283,10 +293,12 @@ final class PoolWorkqueue {
      * active and counted, and ends here as if it had run. Pool lock.
      */
     void handoffTaken(int color) {
+        assert pool.holdsLock();
         workDone(color);
     }
 
     private void activate() {
+        assert pool.holdsLock();
         if (maxActive == 0) { // frozen: nothing activates; tell a freezer when the last one ends
             if (nrActive == 0 && wq.hasFlushWaiters()) {
                 wq.wakeFlushers();
@@ -305,6 +317,7 @@ final class PoolWorkqueue {
     }
 
     private void colorDone(int color) {
+        assert pool.holdsLock();
         if (--nrInFlight[color] == 0 && wq.hasFlushWaiters()) {
             wq.wakeFlushers();
         }
@@ -316,6 +329,7 @@ final class PoolWorkqueue {
      * running ones stay active until they end. Pool lock.
      */
     void freeze() {
+        assert pool.holdsLock();
         maxActive = 0;
         nrActive -= pool.takeBack(this, inactive);
     }
@@ -330,6 +344,7 @@ final class PoolWorkqueue {
      * @return false if the state word changed meanwhile (the caller reads it again)
      */
     boolean deferHandedOff(WorkNode n, int s) {
+        assert pool.holdsLock();
         int ns = s & ~(WorkNode.HANDOFF | WorkNode.RUNNING | WorkNode.CANCELLED_BEHIND);
         if (!n.casState(s, ns)) {
             return false;
@@ -343,19 +358,23 @@ final class PoolWorkqueue {
     }
 
     int inactiveCount() {
+        assert pool.holdsLock();
         return inactive.size();
     }
 
     void setMaxActive(int max) {
+        assert pool.holdsLock();
         maxActive = max;
         activate();
     }
 
     int inFlight(int color) {
+        assert pool.holdsLock();
         return nrInFlight[color];
     }
 
     int totalInFlight() {
+        assert pool.holdsLock();
         int sum = 0;
         for (int c : nrInFlight) {
             sum += c;

@@ -88,15 +88,8 @@ final class WorkerPool {
     private Worker idleHead, idleTail;
     /** A thief was requested for this pool and has not yet finished looking; racy flag. */
     volatile boolean thiefKicked;
-    /** The manager should create a running worker to steal even with an empty worklist; lock. */
-    private boolean thiefWanted;
     /** Set once when the engine shuts down; workers exit. */
     volatile boolean closing;
-    /**
-     * When a need that arose while some worker was blocked may be met with a new thread (the end
-     * of its stall window), or 0 when no such need is waiting; lock.
-     */
-    private long stallDeadline;
     /**
      * A worker woken under the lock, to be unparked right after the lock is released so that it
      * does not wake up only to find the lock still held; lock.
@@ -117,38 +110,8 @@ final class WorkerPool {
     final Monitor.PoolLook look = new Monitor.PoolLook();
     /** Every worker of the pool, copy-on-write under lock, for the monitor. */
     private volatile Worker[] workers = new Worker[0];
-    /** Sequence number for worker thread names; lock. */
-    private int workerSeq;
-    /** The mayday pass is armed on the timer (a need for a worker went unmet); lock. */
-    private boolean maydayArmed;
-    /** Mayday passes run so far (numbers them, so a rescuer is called once per pass); lock. */
-    private long maydayPasses;
-
-    /** The manager pass, armed on the engine timer. */
-    private final TimerEntry managerEntry = new TimerEntry() {
-        @Override
-        protected void fire() {
-            manage();
-        }
-
-        @Override
-        public String toString() {
-            return "manager of " + name;
-        }
-    };
-
-    /** The mayday pass, armed on the engine timer while a need for a worker goes unmet. */
-    private final TimerEntry maydayEntry = new TimerEntry() {
-        @Override
-        protected void fire() {
-            maydayPass();
-        }
-
-        @Override
-        public String toString() {
-            return "mayday of " + name;
-        }
-    };
+    /** Creates this pool's workers and runs its mayday passes (its own fields, under {@link #lock}). */
+    final Manager manager;
 
     WorkerPool(Engine engine, int cpu, boolean highPriority) {
         this.engine = engine;
@@ -156,6 +119,7 @@ final class WorkerPool {
         this.highPriority = highPriority;
         this.managed = cpu >= 0;
         this.name = (managed ? "cpu" + cpu : "unbound") + (highPriority ? "H" : "");
+        this.manager = new Manager(this);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -206,7 +170,7 @@ final class WorkerPool {
      * busy, so that the next block wakes it at once instead of waiting for a new thread. A pool
      * that never saw a block (CPU-bound works, or waits that helping absorbed) needs none.
      */
-    private boolean needReserve() {
+    boolean needReserve() {
         return managed && sawBlock && nIdle == 0 && nReserveStarting == 0 && nWorkers > 0 && !closing;
     }
 
@@ -221,12 +185,12 @@ final class WorkerPool {
      * Every busy worker that is not counted is a joiner: it waits for a work that is running on
      * another thread, so it returns when that work ends. Creation then waits out the join window.
      */
-    private boolean onlyJoinersOut() {
+    boolean onlyJoinersOut() {
         return nJoining.get() >= busyUncounted();
     }
 
     /** Some busy worker is not counted (blocked or CPU-intensive) and may come back soon. */
-    private boolean someWorkerMayReturn() {
+    boolean someWorkerMayReturn() {
         return managed && busyUncounted() > 0;
     }
 
@@ -273,7 +237,7 @@ final class WorkerPool {
                 if (mayStartWorking()) {
                     wakeFirstIdle();
                 } else {
-                    requestManager(engine.stallWindowNanos);
+                    manager.request(engine.stallWindowNanos);
                 }
             }
         } finally {
@@ -330,6 +294,7 @@ final class WorkerPool {
     // Worklist operations; all under lock.
 
     void worklistAdd(WorkNode n) {
+        assert holdsLock();
         n.where = WorkNode.WORKLIST;
         n.queuedAt = System.nanoTime();
         worklist.add(n);
@@ -338,15 +303,18 @@ final class WorkerPool {
 
     /** A listed node's lends changed: move it to its new place (O(1)). */
     void worklistReposition(WorkNode n) {
+        assert holdsLock();
         worklist.reposition(n);
     }
 
     /** Adds to {@code out} up to {@code max} nodes of the worklist that match {@code which} (O(length)). */
     void collectListed(java.util.function.Predicate<WorkNode> which, java.util.List<WorkNode> out, int max) {
+        assert holdsLock();
         worklist.collect(which, out, max);
     }
 
     void worklistRemove(WorkNode n) {
+        assert holdsLock();
         worklist.remove(n);
         n.where = WorkNode.NOWHERE;
         nrPending = nrPending - 1;
@@ -359,6 +327,7 @@ final class WorkerPool {
      * @return how many were moved
      */
     int takeBack(PoolWorkqueue pwq, Worklist into) {
+        assert holdsLock();
         int n = into.moveToFrontFrom(worklist, pwq, WorkNode.INACTIVE);
         nrPending = nrPending - n;
         return n;
@@ -406,6 +375,7 @@ final class WorkerPool {
      * go back to sleep). Lock.
      */
     boolean hasStealableBacklog() {
+        assert holdsLock();
         return nrPending >= 2 && headStealableIn(System.nanoTime()) == 0;
     }
 
@@ -436,6 +406,7 @@ final class WorkerPool {
      * @return true if it woke a worker or asked the manager for one
      */
     boolean kick() {
+        assert holdsLock();
         if (!needMoreWorker()) {
             if (managed && nrPending == 1) {
                 engine.monitor.nudge(); // a backlog just formed behind running workers: watch
@@ -445,26 +416,9 @@ final class WorkerPool {
         if (mayStartWorking()) {
             wakeFirstIdle();
         } else {
-            requestManager(creationDelay(System.nanoTime()));
+            manager.request(manager.creationDelay(System.nanoTime()));
         }
         return true;
-    }
-
-    /**
-     * How long to wait before creating a worker for the current need: none if no busy worker can
-     * come back, else until the end of the stall window that started with this need, or of the
-     * join window while only joiners are out. Lock.
-     */
-    private long creationDelay(long now) {
-        if (!someWorkerMayReturn()) {
-            stallDeadline = 0;
-            return 0;
-        }
-        if (stallDeadline == 0) {
-            stallDeadline = now + engine.stallWindowNanos;
-        }
-        long deadline = onlyJoinersOut() ? stallDeadline + engine.joinExtraNanos : stallDeadline;
-        return Math.max(0, deadline - now);
     }
 
     /**
@@ -475,7 +429,7 @@ final class WorkerPool {
         lock();
         try {
             if (needToCreateWorker()) {
-                stallDeadline = System.nanoTime(); // the window is over: kick() creates at once
+                manager.stallWindowOver(); // kick() creates at once
             }
             return kick();
         } finally {
@@ -494,7 +448,8 @@ final class WorkerPool {
     }
 
     /** Wakes the most recently idle worker, counting it as running. Under lock. */
-    private void wakeFirstIdle() {
+    void wakeFirstIdle() {
+        assert holdsLock();
         Worker w = idleHead;
         removeIdle(w);
         recount();
@@ -524,118 +479,7 @@ final class WorkerPool {
             if (mayStartWorking()) {
                 wakeFirstIdle();
             } else {
-                thiefWanted = true;
-                requestManager(0);
-            }
-        } finally {
-            unlock();
-        }
-    }
-
-    /** Arms the manager pass no later than {@code delayNanos} from now. Under lock or not. */
-    void requestManager(long delayNanos) {
-        if (closing) {
-            return;
-        }
-        engine.timer.scheduleNoLaterThan(managerEntry, System.nanoTime() + delayNanos);
-    }
-
-    /**
-     * The manager pass, on the service (monitor) thread: creates the workers the predicates ask
-     * for, one at a time, outside the lock. A failed creation backs off (the kernel's cooldown)
-     * and retries.
-     */
-    void manage() {
-        lock();
-        try {
-            for (;;) {
-                if (closing) {
-                    return;
-                }
-                if (needMoreWorker() && mayStartWorking()) {
-                    // a worker went idle since the request: waking it beats creating one
-                    wakeFirstIdle();
-                    continue;
-                }
-                boolean running;
-                if (needToCreateWorker()) {
-                    long delay = creationDelay(System.nanoTime());
-                    if (delay > 0) {
-                        // a blocked worker may still return: wait out its stall window
-                        requestManager(delay);
-                        return;
-                    }
-                    running = true;
-                } else if (thiefWanted && nIdle == 0) {
-                    running = true;
-                } else if (needReserve()) {
-                    running = false;
-                } else {
-                    thiefWanted = false;
-                    stallDeadline = 0;
-                    return;
-                }
-                if (!engine.reserveThread()) {
-                    if (running) {
-                        creationUnmet();
-                    }
-                    requestManager(engine.createCooldownNanos);
-                    return;
-                }
-                thiefWanted = false;
-                stallDeadline = 0;
-                Worker w;
-                String threadName;
-                try { // allocate before counting: out of memory here must leave no phantom worker
-                    w = new Worker(this, running);
-                    // a builder, not '+': the JDK's string concatenation bootstraps a hidden class
-                    // per shape, a few ms that a fresh JVM would pay while its first works wait
-                    threadName = new StringBuilder(engine.threadNamePrefix).append(name).append('-')
-                            .append(workerSeq++).toString();
-                } catch (Throwable t) {
-                    engine.releaseThread();
-                    engine.creationFailed(this, t);
-                    if (running) {
-                        creationUnmet();
-                    }
-                    requestManager(engine.createCooldownNanos);
-                    return;
-                }
-                nWorkers++;
-                if (running) {
-                    recount();
-                } else {
-                    nReserveStarting++;
-                }
-                addWorker(w);
-                if (running && managed) {
-                    engine.monitor.nudge();
-                }
-                unlock();
-                Throwable failure = null;
-                try {
-                    w.start(threadName);
-                } catch (Throwable t) {
-                    failure = t;
-                } finally {
-                    lock();
-                }
-                if (failure != null) {
-                    removeWorker(w);
-                    engine.releaseThread();
-                    nWorkers--;
-                    if (running) {
-                        uncountStarting();
-                    } else {
-                        nReserveStarting--;
-                    }
-                    engine.creationFailed(this, failure);
-                    if (running) {
-                        creationUnmet();
-                    }
-                    requestManager(engine.createCooldownNanos);
-                    return;
-                }
+                manager.wantThief();
             }
         } finally {
             unlock();
@@ -650,51 +494,16 @@ final class WorkerPool {
         return needToCreateWorker() && !closing;
     }
 
-    /**
-     * The manager could not create a worker the pool needs (thread cap, or the factory or
-     * {@code Thread.start} failed): unless the mayday pass is armed already, arm it to run after
-     * the initial mayday delay. Only when some workqueue has a rescuer to call. Lock.
-     */
-    private void creationUnmet() {
-        if (!maydayArmed && engine.hasRescuers()) {
-            maydayArmed = true;
-            engine.timer.schedule(maydayEntry, System.nanoTime() + Rescuer.MAYDAY_INITIAL_NANOS);
-        }
-    }
-
-    /**
-     * The mayday pass, on the service (monitor) thread: while the need lasts, calls the rescuer of
-     * every memReclaim workqueue with works in the worklist, and comes back after the mayday
-     * interval.
-     */
-    void maydayPass() {
-        lock();
-        try {
-            if (!needsMayday()) {
-                maydayArmed = false; // the need was met: a new one starts a new initial delay
-                return;
-            }
-            long pass = ++maydayPasses;
-            java.util.List<WorkNode> rescuable = new java.util.ArrayList<>();
-            worklist.collect(n -> n.pwq.wq.rescuer != null, rescuable, Integer.MAX_VALUE);
-            for (WorkNode n : rescuable) {
-                n.pwq.wq.rescuer.mayday(n.pwq, pass);
-            }
-            engine.timer.schedule(maydayEntry, System.nanoTime() + Rescuer.MAYDAY_INTERVAL_NANOS);
-        } finally {
-            unlock();
-        }
-    }
-
     // ------------------------------------------------------------------------------------------
     // Called by workers, under lock.
 
     /** A woken or newly created running worker starts looking at the worklist. */
     void workerStarted(Worker w) {
+        assert holdsLock();
         if (!managed) {
             nWaking--;
         } else if (needReserve()) {
-            requestManager(engine.stallWindowNanos);
+            manager.request(engine.stallWindowNanos);
         }
     }
 
@@ -704,6 +513,7 @@ final class WorkerPool {
      * pools in nWaking. Lock.
      */
     void recount() {
+        assert holdsLock();
         if (managed) {
             nrRunning.incrementAndGet();
         } else {
@@ -711,8 +521,37 @@ final class WorkerPool {
         }
     }
 
+    /**
+     * The manager made {@code w} (before its thread starts): a running worker is counted at
+     * once, a reserve one as starting. Lock.
+     */
+    void workerCreated(Worker w, boolean running) {
+        assert holdsLock();
+        nWorkers++;
+        if (running) {
+            recount();
+        } else {
+            nReserveStarting++;
+        }
+        addWorker(w);
+    }
+
+    /** Undoes {@link #workerCreated}: the thread of {@code w} could not be started. Lock. */
+    void workerNotStarted(Worker w, boolean running) {
+        assert holdsLock();
+        removeWorker(w);
+        engine.releaseThread();
+        nWorkers--;
+        if (running) {
+            uncountStarting();
+        } else {
+            nReserveStarting--;
+        }
+    }
+
     /** Undoes {@link #recount()} for a worker whose thread could not be started. Lock. */
     private void uncountStarting() {
+        assert holdsLock();
         if (managed) {
             nrRunning.decrementAndGet();
         } else {
@@ -722,6 +561,7 @@ final class WorkerPool {
 
     /** A reserve worker created idle reached its idle path: it is no longer "starting". Lock. */
     void reserveArrived(Worker w) {
+        assert holdsLock();
         if (w.reserveStarting) {
             w.reserveStarting = false;
             nReserveStarting--;
@@ -729,6 +569,7 @@ final class WorkerPool {
     }
 
     void pushIdle(Worker w) {
+        assert holdsLock();
         w.idleNext = idleHead;
         w.idlePrev = null;
         if (idleHead != null) {
@@ -744,6 +585,7 @@ final class WorkerPool {
     }
 
     void removeIdle(Worker w) {
+        assert holdsLock();
         if (w.idlePrev != null) {
             w.idlePrev.idleNext = w.idleNext;
         } else {
@@ -762,6 +604,7 @@ final class WorkerPool {
 
     /** The longest idle worker; lock. */
     Worker longestIdle() {
+        assert holdsLock();
         return idleTail;
     }
 
@@ -790,6 +633,7 @@ final class WorkerPool {
     }
 
     void workerExited(Worker w) {
+        assert holdsLock();
         removeWorker(w);
         nWorkers--;
         engine.releaseThread();
@@ -806,8 +650,7 @@ final class WorkerPool {
         } finally {
             unlock();
         }
-        engine.timer.cancel(managerEntry);
-        engine.timer.cancel(maydayEntry);
+        manager.cancel();
     }
 
     // ------------------------------------------------------------------------------------------

@@ -791,7 +791,7 @@ public final class WorkqueueCore {
     int active() {
         int sum = 0;
         for (PoolWorkqueue pwq : pwqs) {
-            sum += pwq.active();
+            sum += pwq.active(); // takes the pool lock
         }
         return sum;
     }

@@ -1,0 +1,255 @@
+package dev.cmwq4j.internal;
+
+/**
+ * The manager of one {@link WorkerPool}: creates the workers its predicates ask for, and runs its
+ * mayday passes when it cannot.
+ *
+ * <h2>Manager pass</h2>
+ * Only the manager creates threads, and at most one pass per pool runs at a time: it runs on the
+ * engine's {@link Timer} thread ({@link #request} arms it no later than a given delay). A pass
+ * wakes an idle worker if one went idle since the request, else creates one worker at a time,
+ * outside the pool lock:
+ * <ul>
+ *   <li>a need that arises while some worker is blocked (and might return soon) is served only
+ *       after the stall window ({@link #creationDelay}; the join window while only joiners are
+ *       out); a need with no blocked worker, at once;</li>
+ *   <li>a thief wanted by a loaded sibling ({@link #wantThief}) gets a running worker even with
+ *       an empty worklist;</li>
+ *   <li>a pool whose works have blocked keeps one idle reserve ({@link WorkerPool#needReserve});</li>
+ *   <li>a creation that fails (thread cap, the factory or {@code Thread.start} throwing, out of
+ *       memory) leaves no phantom worker: the worker is allocated before it is counted, and
+ *       uncounted if its thread does not start. The manager backs off for the cooldown and
+ *       arms the mayday pass.</li>
+ * </ul>
+ *
+ * <h2>Mayday pass</h2>
+ * While a need for a worker goes unmet, the pass calls the {@link Rescuer} of every memReclaim
+ * workqueue with works in the worklist, first after {@link Rescuer#MAYDAY_INITIAL_NANOS}, then
+ * every {@link Rescuer#MAYDAY_INTERVAL_NANOS}, numbering its passes so that a rescuer is asked
+ * once per pass.
+ *
+ * <p>Locking: every field is guarded by the pool's lock (asserted); the pool's counts change only
+ * through its own methods ({@link WorkerPool#workerCreated}, {@link WorkerPool#workerNotStarted}).
+ */
+final class Manager {
+    private final WorkerPool pool;
+    private final Engine engine;
+
+    /**
+     * When a need that arose while some worker was blocked may be met with a new thread (the end
+     * of its stall window), or 0 when no such need is waiting; pool lock.
+     */
+    private long stallDeadline;
+    /** Create a running worker to steal even with an empty worklist; pool lock. */
+    private boolean thiefWanted;
+    /** Sequence number for worker thread names; pool lock. */
+    private int workerSeq;
+    /** The mayday pass is armed on the timer (a need for a worker went unmet); pool lock. */
+    private boolean maydayArmed;
+    /** Mayday passes run so far (numbers them, so a rescuer is called once per pass); pool lock. */
+    private long maydayPasses;
+
+    /** The manager pass, armed on the engine timer. */
+    private final TimerEntry managerEntry = new TimerEntry() {
+        @Override
+        protected void fire() {
+            manage();
+        }
+
+        @Override
+        public String toString() {
+            return "manager of " + pool.name;
+        }
+    };
+
+    /** The mayday pass, armed on the engine timer while a need for a worker goes unmet. */
+    private final TimerEntry maydayEntry = new TimerEntry() {
+        @Override
+        protected void fire() {
+            maydayPass();
+        }
+
+        @Override
+        public String toString() {
+            return "mayday of " + pool.name;
+        }
+    };
+
+    Manager(WorkerPool pool) {
+        this.pool = pool;
+        this.engine = pool.engine;
+    }
+
+    /** Arms the manager pass no later than {@code delayNanos} from now. Under the pool lock or not. */
+    void request(long delayNanos) {
+        if (pool.closing) {
+            return;
+        }
+        engine.timer.scheduleNoLaterThan(managerEntry, System.nanoTime() + delayNanos);
+    }
+
+    /** A loaded sibling asked for a thief and no worker is idle: create a running one. Pool lock. */
+    void wantThief() {
+        assert pool.holdsLock();
+        thiefWanted = true;
+        request(0);
+    }
+
+    /** The monitor found the blocked worker stuck past the stall window: create without waiting again. Pool lock. */
+    void stallWindowOver() {
+        assert pool.holdsLock();
+        stallDeadline = System.nanoTime();
+    }
+
+    /**
+     * How long to wait before creating a worker for the current need: none if no busy worker can
+     * come back, else until the end of the stall window that started with this need, or of the
+     * join window while only joiners are out. Pool lock.
+     */
+    long creationDelay(long now) {
+        assert pool.holdsLock();
+        if (!pool.someWorkerMayReturn()) {
+            stallDeadline = 0;
+            return 0;
+        }
+        if (stallDeadline == 0) {
+            stallDeadline = now + engine.stallWindowNanos;
+        }
+        long deadline = pool.onlyJoinersOut() ? stallDeadline + engine.joinExtraNanos : stallDeadline;
+        return Math.max(0, deadline - now);
+    }
+
+    /** Engine shutdown: disarms both passes. */
+    void cancel() {
+        engine.timer.cancel(managerEntry);
+        engine.timer.cancel(maydayEntry);
+    }
+
+    /**
+     * The manager pass, on the service (monitor) thread: creates the workers the predicates ask
+     * for, one at a time, outside the lock. A failed creation backs off (the kernel's cooldown)
+     * and retries.
+     */
+    void manage() {
+        WorkerPool p = pool;
+        p.lock();
+        try {
+            for (;;) {
+                if (p.closing) {
+                    return;
+                }
+                if (p.needMoreWorker() && p.mayStartWorking()) {
+                    // a worker went idle since the request: waking it beats creating one
+                    p.wakeFirstIdle();
+                    continue;
+                }
+                boolean running;
+                if (p.needToCreateWorker()) {
+                    long delay = creationDelay(System.nanoTime());
+                    if (delay > 0) {
+                        // a blocked worker may still return: wait out its stall window
+                        request(delay);
+                        return;
+                    }
+                    running = true;
+                } else if (thiefWanted && p.nIdle == 0) {
+                    running = true;
+                } else if (p.needReserve()) {
+                    running = false;
+                } else {
+                    thiefWanted = false;
+                    stallDeadline = 0;
+                    return;
+                }
+                if (!engine.reserveThread()) {
+                    if (running) {
+                        creationUnmet();
+                    }
+                    request(engine.createCooldownNanos);
+                    return;
+                }
+                thiefWanted = false;
+                stallDeadline = 0;
+                Worker w;
+                String threadName;
+                try { // allocate before counting: out of memory here must leave no phantom worker
+                    w = new Worker(p, running);
+                    // a builder, not '+': the JDK's string concatenation bootstraps a hidden class
+                    // per shape, a few ms that a fresh JVM would pay while its first works wait
+                    threadName = new StringBuilder(engine.threadNamePrefix).append(p.name).append('-')
+                            .append(workerSeq++).toString();
+                } catch (Throwable t) {
+                    engine.releaseThread();
+                    engine.creationFailed(p, t);
+                    if (running) {
+                        creationUnmet();
+                    }
+                    request(engine.createCooldownNanos);
+                    return;
+                }
+                p.workerCreated(w, running);
+                if (running && p.managed) {
+                    engine.monitor.nudge();
+                }
+                p.unlock();
+                Throwable failure = null;
+                try {
+                    w.start(threadName);
+                } catch (Throwable t) {
+                    failure = t;
+                } finally {
+                    p.lock();
+                }
+                if (failure != null) {
+                    p.workerNotStarted(w, running);
+                    engine.creationFailed(p, failure);
+                    if (running) {
+                        creationUnmet();
+                    }
+                    request(engine.createCooldownNanos);
+                    return;
+                }
+            }
+        } finally {
+            p.unlock();
+        }
+    }
+
+    /**
+     * The manager could not create a worker the pool needs (thread cap, or the factory or
+     * {@code Thread.start} failed): unless the mayday pass is armed already, arm it to run after
+     * the initial mayday delay. Only when some workqueue has a rescuer to call. Pool lock.
+     */
+    private void creationUnmet() {
+        assert pool.holdsLock();
+        if (!maydayArmed && engine.hasRescuers()) {
+            maydayArmed = true;
+            engine.timer.schedule(maydayEntry, System.nanoTime() + Rescuer.MAYDAY_INITIAL_NANOS);
+        }
+    }
+
+    /**
+     * The mayday pass, on the service (monitor) thread: while the need lasts, calls the rescuer of
+     * every memReclaim workqueue with works in the worklist, and comes back after the mayday
+     * interval.
+     */
+    void maydayPass() {
+        WorkerPool p = pool;
+        p.lock();
+        try {
+            if (!p.needsMayday()) {
+                maydayArmed = false; // the need was met: a new one starts a new initial delay
+                return;
+            }
+            long pass = ++maydayPasses;
+            java.util.List<WorkNode> rescuable = new java.util.ArrayList<>();
+            p.collectListed(n -> n.pwq.wq.rescuer != null, rescuable, Integer.MAX_VALUE);
+            for (WorkNode n : rescuable) {
+                n.pwq.wq.rescuer.mayday(n.pwq, pass);
+            }
+            engine.timer.schedule(maydayEntry, System.nanoTime() + Rescuer.MAYDAY_INTERVAL_NANOS);
+        } finally {
+            p.unlock();
+        }
+    }
+}
