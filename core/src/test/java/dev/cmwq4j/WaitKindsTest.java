@@ -68,6 +68,11 @@ class WaitKindsTest {
         void run() throws Exception;
     }
 
+    /** How a kind queues its unit. */
+    interface Starter {
+        Awaited start(Workqueue wq, Runnable body) throws Exception;
+    }
+
     /**
      * One queued unit of a kind: the wait for it, the work that wait must lend to (null if it
      * cannot be named), and how to end a wait that hangs on it.
@@ -76,106 +81,55 @@ class WaitKindsTest {
 
     /** The ways to wait for a work. */
     enum Kind {
-        WORK_FLUSH("Work.flush") {
-            @Override
-            Awaited start(Workqueue wq, Runnable body) {
-                Work w = new Work(body);
-                wq.queue(w);
-                return new Awaited(w::flush, w.node, NOTHING);
-            }
-        },
+        WORK_FLUSH("Work.flush", (wq, body) -> queued(wq, body, w -> w::flush)),
         /** Cancels a pending instance instead of waiting for it: waits for a running one only. */
-        WORK_CANCEL_SYNC("Work.cancelSync") {
-            @Override
-            Awaited start(Workqueue wq, Runnable body) {
-                Work w = new Work(body);
-                wq.queue(w);
-                return new Awaited(w::cancelSync, w.node, NOTHING);
-            }
-        },
-        QUEUE_FLUSH("Workqueue.flush") {
-            @Override
-            Awaited start(Workqueue wq, Runnable body) {
-                Work w = new Work(body);
-                wq.queue(w);
-                return new Awaited(wq::flush, w.node, NOTHING);
-            }
-        },
-        QUEUE_DRAIN("Workqueue.drain") {
-            @Override
-            Awaited start(Workqueue wq, Runnable body) {
-                Work w = new Work(body);
-                wq.queue(w);
-                return new Awaited(wq::drain, w.node, NOTHING);
-            }
-        },
-        EXECUTOR_GET("executor view Future.get()") {
-            @Override
-            Awaited start(Workqueue wq, Runnable body) throws Exception {
-                return submitted(wq, body, f -> f::get);
-            }
-        },
-        EXECUTOR_GET_TIMEOUT("executor view Future.get(timeout)") {
-            @Override
-            Awaited start(Workqueue wq, Runnable body) throws Exception {
-                return submitted(wq, body, f -> () -> f.get(BOUND.toSeconds(), TimeUnit.SECONDS));
-            }
-        },
-        SUPPLY_JOIN("supplyAsync join()") {
-            @Override
-            Awaited start(Workqueue wq, Runnable body) {
-                return supplied(wq, body, f -> f::join);
-            }
-        },
-        SUPPLY_GET("supplyAsync get()") {
-            @Override
-            Awaited start(Workqueue wq, Runnable body) {
-                return supplied(wq, body, f -> f::get);
-            }
-        },
-        SUPPLY_GET_TIMEOUT("supplyAsync get(timeout)") {
-            @Override
-            Awaited start(Workqueue wq, Runnable body) {
-                return supplied(wq, body, f -> () -> f.get(BOUND.toSeconds(), TimeUnit.SECONDS));
-            }
-        },
+        WORK_CANCEL_SYNC("Work.cancelSync", (wq, body) -> queued(wq, body, w -> w::cancelSync)),
+        QUEUE_FLUSH("Workqueue.flush", (wq, body) -> queued(wq, body, w -> wq::flush)),
+        QUEUE_DRAIN("Workqueue.drain", (wq, body) -> queued(wq, body, w -> wq::drain)),
+        EXECUTOR_GET("executor view Future.get()", (wq, body) -> submitted(wq, body, f -> f::get)),
+        EXECUTOR_GET_TIMEOUT("executor view Future.get(timeout)",
+                (wq, body) -> submitted(wq, body, f -> () -> f.get(BOUND.toSeconds(), TimeUnit.SECONDS))),
+        SUPPLY_JOIN("supplyAsync join()", (wq, body) -> supplied(wq, body, f -> f::join)),
+        SUPPLY_GET("supplyAsync get()", (wq, body) -> supplied(wq, body, f -> f::get)),
+        SUPPLY_GET_TIMEOUT("supplyAsync get(timeout)",
+                (wq, body) -> supplied(wq, body, f -> () -> f.get(BOUND.toSeconds(), TimeUnit.SECONDS))),
         /** A stage derived from a supplyAsync future completes only after its task: the wait is for that task. */
-        DERIVED_STAGE_JOIN("supplyAsync(..).thenApply(..).join()") {
-            @Override
-            Awaited start(Workqueue wq, Runnable body) {
-                return supplied(wq, body, f -> () -> f.thenApply(v -> v).join());
-            }
-        },
-        RUN_ASYNC_JOIN("runAsync join()") {
-            @Override
-            Awaited start(Workqueue wq, Runnable body) {
-                CompletableFuture<Void> f = wq.runAsync(body);
-                return new Awaited(f::join, ((WorkqueueFuture<?>) f).taskNode(), () -> f.complete(null));
-            }
-        },
+        DERIVED_STAGE_JOIN("supplyAsync(..).thenApply(..).join()",
+                (wq, body) -> supplied(wq, body, f -> () -> f.thenApply(v -> v).join())),
+        RUN_ASYNC_JOIN("runAsync join()", (wq, body) -> {
+            CompletableFuture<Void> f = wq.runAsync(body);
+            return new Awaited(f::join, ((WorkqueueFuture<?>) f).taskNode(), () -> f.complete(null));
+        }),
         /** Waits for the functions of a domain scheduled before a cookie: here, up to the one scheduled. */
-        ASYNC_DOMAIN_SYNC("AsyncDomain.synchronizeCookie") {
-            @Override
-            Awaited start(Workqueue wq, Runnable body) {
-                AsyncDomain d = new AsyncDomain("kinds", wq);
-                long cookie = d.schedule(body);
-                return new Awaited(() -> d.synchronizeCookie(cookie + 1), functionNode(d), NOTHING);
-            }
-        };
+        ASYNC_DOMAIN_SYNC("AsyncDomain.synchronizeCookie", (wq, body) -> {
+            AsyncDomain d = new AsyncDomain("kinds", wq);
+            long cookie = d.schedule(body);
+            return new Awaited(() -> d.synchronizeCookie(cookie + 1), functionNode(d), NOTHING);
+        });
 
         private final String label;
+        private final Starter starter;
 
-        Kind(String label) {
+        Kind(String label, Starter starter) {
             this.label = label;
+            this.starter = starter;
         }
 
         /** Queues a unit of this kind on {@code wq} that runs {@code body}. */
-        abstract Awaited start(Workqueue wq, Runnable body) throws Exception;
+        Awaited start(Workqueue wq, Runnable body) throws Exception {
+            return starter.start(wq, body);
+        }
 
         @Override
         public String toString() {
             return label;
         }
+    }
+
+    private static Awaited queued(Workqueue wq, Runnable body, Function<Work, Call> how) {
+        Work w = new Work(body);
+        wq.queue(w);
+        return new Awaited(how.apply(w), w.node, NOTHING);
     }
 
     private static Awaited submitted(Workqueue wq, Runnable body, Function<Future<?>, Call> how) throws Exception {
