@@ -42,14 +42,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * worker leaves {@code nrRunning} instead), and CPU-bound works keep it at 1, so for them the
  * policy is exactly the kernel's.
  *
- * <p>Only the manager creates threads, and at most one manager pass per pool runs at a time: it
- * runs on the {@link Timer} thread. A need that arises while some worker is blocked (and might
- * return soon) is served after the stall window; a need with no blocked worker, at once.
- * A need the manager cannot meet (thread cap, failed creation) backs off for the cooldown and
- * arms the mayday pass, which calls the {@link Rescuer}s of memReclaim workqueues.
+ * <p>Only the pool's {@link Manager} creates threads, one pass at a time on the {@link Timer}
+ * thread: a need that arises while some worker is blocked (and might return soon) is served
+ * after the stall window, a need with no blocked worker at once; a need it cannot meet (thread
+ * cap, failed creation) backs off for the cooldown and arms the mayday pass, which calls the
+ * {@link Rescuer}s of memReclaim workqueues. Stealing between sibling pools is {@link Stealing}'s.
+ * The pool owns its counts: the manager changes them through {@link #workerCreated} and
+ * {@link #workerNotStarted}, a worker or a thief starts a work through {@link #takeFirst}.
  *
- * <p>Locking: {@link #lock} guards the worklist, the idle list, the worker counts and every
- * {@link PoolWorkqueue} of this pool. It is never held while taking another pool's lock.
+ * <p>Locking: {@link #lock} guards the worklist, the idle list, the worker counts, the
+ * {@link Manager}'s fields and every {@link PoolWorkqueue} of this pool; methods that need it
+ * assert {@link #holdsLock()}. It is never held while taking another pool's lock.
  * {@link #nrRunning} is atomic because announced blocking changes it without the lock; the
  * predicate pair "nrRunning dropped to 0, then read nrPending" (blocker) against "nrPending
  * rose, then read nrRunning" (inserter) is a Dekker pair on volatiles, so one of the two sides
