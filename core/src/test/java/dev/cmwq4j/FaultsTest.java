@@ -190,6 +190,7 @@ class FaultsTest {
     @Test
     void shutdownNowInterruptsOnlyItsOwnRunningTasks() throws Exception {
         int rounds = 3000 * Integer.getInteger("cmwq4j.stress.scale", 1);
+        long deadline = System.nanoTime() + STRESS_BUDGET_NANOS;
         java.util.concurrent.atomic.AtomicInteger stray = new java.util.concurrent.atomic.AtomicInteger();
         try (Cmwq c = Cmwq.builder().cpus(2).build()) {
             Workqueue wq = c.workqueue("mixed").build();
@@ -205,7 +206,7 @@ class FaultsTest {
                     }
                 });
             }
-            for (int r = 0; r < rounds; r++) {
+            for (int r = 0; moreRounds(r, 3000, rounds, deadline); r++) {
                 java.util.concurrent.ExecutorService es = wq.asExecutorService();
                 for (int k = 0; k < 2; k++) {
                     es.execute(() -> TestSupport.spin(1_000));
@@ -245,7 +246,8 @@ class FaultsTest {
     @Test
     void queueRacingCloseIsRejectedOrRuns() throws Exception {
         int rounds = 60 * Integer.getInteger("cmwq4j.stress.scale", 1);
-        for (int r = 0; r < rounds; r++) {
+        long deadline = System.nanoTime() + STRESS_BUDGET_NANOS;
+        for (int r = 0; moreRounds(r, 60, rounds, deadline); r++) {
             Cmwq c = Cmwq.builder().cpus(2).jmx(false).build();
             Workqueue bound = c.workqueue("bound").build();
             Workqueue unbound = c.workqueue("unbound").unbound().build();
@@ -607,4 +609,16 @@ class FaultsTest {
             }
         }
     }
+
+    /**
+     * The scaled race rounds ({@code -Pstress}) fit in the class timeout: every round up to
+     * {@code base} runs, more (up to {@code max}) only while the budget lasts. A hang still fails
+     * on the timeout; a slow, shared machine just runs fewer extra rounds.
+     */
+    private static boolean moreRounds(int r, int base, int max, long deadline) {
+        return r < base || (r < max && System.nanoTime() - deadline < 0);
+    }
+
+    /** How long the scaled rounds of one test may take, well inside the 120 s class timeout. */
+    private static final long STRESS_BUDGET_NANOS = TimeUnit.SECONDS.toNanos(80);
 }

@@ -85,8 +85,13 @@ final class Helping {
             return false;
         }
         boolean ownPwq = w.currentPwq() == pwq; // the waiter holds a slot of pwq it may lend
-        boolean inPlace = w.mayHelp() && stackLeft();
+        boolean inPlace = w.mayHelp();
         if (!inPlace && !ownPwq) {
+            return false;
+        }
+        if (!stackLeft()) {
+            // Both ways take a pool lock and change what it guards: not with too little stack.
+            // The wait that follows needs the same margin and throws StackOverflowError first.
             return false;
         }
         int color = -1;

@@ -154,6 +154,7 @@ final class WorkerPool {
 
     /** An idle worker exists to be woken. */
     boolean mayStartWorking() {
+        assert holdsLock();
         return nIdle > 0;
     }
 
@@ -164,6 +165,7 @@ final class WorkerPool {
 
     /** Idle workers beyond the reserve, as the kernel counts them. */
     boolean tooManyWorkers() {
+        assert holdsLock();
         int nBusy = nWorkers - nIdle;
         return nIdle > 2 && (nIdle - 2) * 4 >= nBusy;
     }
@@ -174,6 +176,7 @@ final class WorkerPool {
      * that never saw a block (CPU-bound works, or waits that helping absorbed) needs none.
      */
     boolean needReserve() {
+        assert holdsLock();
         return managed && sawBlock && nIdle == 0 && nReserveStarting == 0 && nWorkers > 0 && !closing;
     }
 
@@ -199,6 +202,7 @@ final class WorkerPool {
 
     /** Busy workers out of nrRunning: blocked, detected, CPU-intensive or joining. Lock. */
     private int busyUncounted() {
+        assert holdsLock();
         return nWorkers - nIdle - nrRunning.get();
     }
 
