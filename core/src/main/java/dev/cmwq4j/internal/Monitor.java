@@ -309,6 +309,12 @@ final class Monitor implements Runnable {
             if (w.current == null || s == Worker.IDLE) {
                 continue;
             }
+            if (w.workSeq != w.look.seq) {
+                // A work started since the first pass (which saw this worker between two works,
+                // or on the previous one): what the look holds is an earlier work's, and would
+                // charge this one its start time and CPU. The next look starts it afresh.
+                continue;
+            }
             if (s == Worker.RUNNING && stuck && now - w.look.since < stall) {
                 nextDue = Math.min(nextDue, w.look.since + stall); // examine it the moment it may be
             } else if (s == Worker.RUNNING && stuck) {
