@@ -117,15 +117,6 @@ final class Timer {
         }
     }
 
-    int armedCount() {
-        Locks.acquire(lock);
-        try {
-            return size;
-        } finally {
-            lock.unlock();
-        }
-    }
-
     /**
      * Fires the entries that are due, each outside the lock (a failing one is logged), at most
      * {@link #MAX_FIRED_PER_CALL}. Service thread only.
