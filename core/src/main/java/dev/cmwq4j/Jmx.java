@@ -146,7 +146,7 @@ final class Jmx {
         @Override public long getExecTimeP99Nanos() { return s().executionTime().valueAtPercentile(99); }
         @Override public long getExecTimeMaxNanos() { return s().executionTime().maxNanos(); }
         @Override public int getMaxActive() { return wq.maxActive(); }
-        @Override public boolean isUnbound() { return wq.spec().unbound() || wq.spec().ordered(); }
+        @Override public boolean isUnbound() { return wq.spec().unbound(); }
         @Override public boolean isHighPriority() { return wq.spec().highPriority(); }
         @Override public boolean isOrdered() { return wq.spec().ordered(); }
     }

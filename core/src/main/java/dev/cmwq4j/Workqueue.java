@@ -106,7 +106,7 @@ public final class Workqueue implements Executor, AutoCloseable {
      * unbound} or {@linkplain Builder#ordered() ordered}}
      */
     public boolean isUnbound() {
-        return core.spec().unbound() || core.spec().ordered();
+        return core.spec().unbound();
     }
 
     /**

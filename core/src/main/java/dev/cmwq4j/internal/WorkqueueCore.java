@@ -30,10 +30,16 @@ public final class WorkqueueCore {
     /**
      * What a workqueue is, fixed when it is built: the API's builder validated it.
      *
+     * @param unbound not bound to a CPU's pools; always true for an ordered workqueue
      * @param defaultPriority the level of works queued without one (0 = LOW .. 3 = URGENT)
      */
     public record Spec(String name, boolean unbound, boolean highPriority, boolean cpuIntensive, boolean ordered,
-            int maxActive, int defaultPriority, boolean freezable, boolean memReclaim) {}
+            int maxActive, int defaultPriority, boolean freezable, boolean memReclaim) {
+        /** An ordered workqueue is unbound: the one place that rule is applied. */
+        public Spec {
+            unbound = unbound || ordered;
+        }
+    }
 
     final Spec spec;
     final String name;
@@ -106,7 +112,7 @@ public final class WorkqueueCore {
         this.engine = engine;
         this.spec = spec;
         this.name = spec.name();
-        this.unbound = spec.unbound() || spec.ordered();
+        this.unbound = spec.unbound();
         this.highPriority = spec.highPriority();
         this.cpuIntensive = spec.cpuIntensive();
         this.ordered = spec.ordered();
