@@ -458,7 +458,8 @@ public final class Cmwq implements AutoCloseable {
             java.util.function.Consumer<? super WatchdogReport> wh = watchdogHandler;
             BiConsumer<? super Work, ? super Throwable> h = failureHandler;
             Engine.FailureSink sink = h != null
-                    ? (work, wq, error) -> h.accept((Work) work, error)
+                    // a one-shot task (execute) has no Work of its own: it is reported as a new one
+                    ? (work, wq, error) -> h.accept(work instanceof Work w ? w : new Work((Runnable) work), error)
                     : (work, wq, error) -> LOG.log(System.Logger.Level.ERROR,
                             "work '" + work + "' of workqueue '" + wq + "' threw", error);
             Engine engine = new Engine(new Engine.Config(n, cpus, maxThreads, Workqueue.saturatedNanos(idleTimeout),

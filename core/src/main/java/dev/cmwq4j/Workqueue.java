@@ -1,5 +1,6 @@
 package dev.cmwq4j;
 
+import dev.cmwq4j.internal.WorkNode;
 import dev.cmwq4j.internal.WorkqueueCore;
 import java.time.Duration;
 import java.util.Objects;
@@ -493,7 +494,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     @Override
     public void execute(Runnable command) {
         Objects.requireNonNull(command, "command");
-        core.queue(new Work(command).node, -1);
+        core.queue(WorkNode.oneShot(command, null), -1); // the task is this one object
     }
 
     /**

@@ -5,31 +5,38 @@ import dev.cmwq4j.internal.WorkNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.RunnableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The {@link java.util.concurrent.ExecutorService} view of a {@link Workqueue}.
  *
- * <p>Every task submitted through the view is a one-shot {@link Work} tracked in {@link #tasks}
- * until it ends. {@code shutdown} stops accepting; the view terminates when the last tracked task
- * ends. {@code shutdownNow} also cancels every task that has not started (returning them) and
- * interrupts the running ones. The workqueue itself is never closed by the view.
+ * <p>Every task submitted through the view is one one-shot node of the engine
+ * ({@link WorkNode#oneShot}) whose group is this view: one object per {@code execute}, no
+ * registry. Two striped counters, {@link #submitted} and {@link #ended}, say when every task
+ * accepted has ended. {@code shutdown} stops accepting; the view terminates when the counts
+ * meet. {@code shutdownNow} also takes every task of the view that has not started off the
+ * workqueue ({@link WorkqueueCore#cancelGroup}, returning them) and interrupts the running ones
+ * ({@link WorkqueueCore#interruptGroup}). The workqueue itself is never closed by the view.
  */
-final class WorkqueueExecutorService extends AbstractExecutorService {
+final class WorkqueueExecutorService extends AbstractExecutorService implements WorkNode.Group {
     private final Workqueue wq;
-    /** Tasks submitted and not yet ended. */
-    private final Set<Task> tasks = ConcurrentHashMap.newKeySet();
+    /**
+     * Tasks accepted (and tried); incremented before the shutdown check. Striped: producers
+     * never share a counter line with workers ({@link #ended}).
+     */
+    private final LongAdder submitted = new LongAdder();
+    /** Tasks that ran, were taken back, or were rejected after being counted in {@link #submitted}. */
+    private final LongAdder ended = new LongAdder();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition terminated = lock.newCondition();
     /** Written under {@link #lock}. */
@@ -39,97 +46,52 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
         this.wq = wq;
     }
 
-    /** A tracked one-shot work. */
-    private final class Task implements Runnable {
-        final Runnable command;
-        final Work work;
-        /**
-         * The thread running it, for shutdownNow; written by that thread, cleared under this
-         * task's monitor, which {@link #interruptIfRunning} holds while it interrupts: so an
-         * interrupt reaches the runner only while it still runs this task.
-         */
-        private Thread runner;
-        /** The run of {@link #runner} ({@link WorkNode#currentRunner}), or null off a worker; as runner. */
-        private Object runnerWorker;
-
-        Task(Runnable command) {
-            this.command = command;
-            this.work = new Work(this);
-            if (command instanceof BlockingFutureTask<?> f) {
-                f.work = work; // its get() lends to this work
-            }
-        }
-
-        @Override
-        public void run() {
-            synchronized (this) {
-                runner = Thread.currentThread();
-                runnerWorker = WorkNode.currentRunner();
-            }
-            try {
-                command.run();
-            } finally {
-                synchronized (this) {
-                    runner = null;
-                    runnerWorker = null;
-                }
-                // an interrupt delivered up to here was aimed at this task; the worker clears it
-                // when the work ends, so it never reaches the next one
-                ended(this);
-            }
-        }
-
-        /**
-         * Interrupts this task's run if it is still running (shutdownNow, cancel(true)), and no
-         * other run: while it helps another task (runs it in place in a get), the interrupt waits
-         * for it to resume.
-         */
-        synchronized void interruptIfRunning() {
-            if (runnerWorker != null) {
-                work.node.interruptRun(runnerWorker);
-            } else if (runner != null) {
-                runner.interrupt();
-            }
-        }
-
-        @Override
-        public String toString() {
-            return String.valueOf(command);
-        }
-    }
-
     @Override
     public void execute(Runnable command) {
         Objects.requireNonNull(command, "command");
-        Task t = new Task(command);
+        WorkNode node = WorkNode.oneShot(command, this);
         if (command instanceof BlockingFutureTask<?> f) {
-            f.work = t.work; // lets a waiter help the task
-            f.owner = t; // its cancel(true) interrupts this task's run only
+            f.node = node; // lets a waiter help the task, and cancel(true) interrupt its run
         }
-        tasks.add(t);
+        submitted.increment();
         if (shutdown) {
-            tasks.remove(t);
-            maybeTerminate();
-            throw new RejectedExecutionException("executor view of " + wq + " is shut down");
+            endedWithoutRun(1);
+            throw rejected();
         }
         try {
-            wq.queue(t.work);
+            wq.core.queue(node, -1);
         } catch (RuntimeException e) {
-            tasks.remove(t);
-            maybeTerminate();
+            endedWithoutRun(1);
             throw e;
+        }
+        // a shutdownNow that ran meanwhile may have missed it: take it back (as the JDK's pools do)
+        if (shutdown && node.cancel()) {
+            endedWithoutRun(1);
+            throw rejected();
         }
     }
 
-    private void ended(Task t) {
-        tasks.remove(t);
+    private RejectedExecutionException rejected() {
+        return new RejectedExecutionException("executor view of " + wq + " is shut down");
+    }
+
+    /** A task of this view has run: on its worker, after the task (see {@link WorkNode.Group}). */
+    @Override
+    public void ended() {
+        ended.increment();
         if (shutdown) {
             maybeTerminate();
         }
+    }
+
+    /** {@code n} tasks counted in {@link #submitted} will never run. */
+    private void endedWithoutRun(int n) {
+        ended.add(n);
+        maybeTerminate();
     }
 
     private void maybeTerminate() {
-        if (shutdown && tasks.isEmpty()) {
+        if (isTerminated()) {
             lock.lock();
             try {
                 terminated.signalAll();
@@ -156,16 +118,9 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
         // First take back everything not started, then interrupt what runs: interrupting first
         // would let a worker start a waiting task between the two.
         List<Runnable> notStarted = new ArrayList<>();
-        for (Task t : tasks) {
-            if (t.work.cancel()) {
-                notStarted.add(t.command);
-                tasks.remove(t);
-            }
-        }
-        for (Task t : tasks) {
-            t.interruptIfRunning();
-        }
-        maybeTerminate();
+        wq.core.cancelGroup(this, notStarted);
+        wq.core.interruptGroup(this);
+        endedWithoutRun(notStarted.size());
         return notStarted;
     }
 
@@ -174,9 +129,17 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
         return shutdown;
     }
 
+    /**
+     * Shut down, and every task accepted has ended. {@link #ended} is read first: both counts only
+     * grow, so equal sums mean every task counted in {@link #submitted} by then had ended.
+     */
     @Override
     public boolean isTerminated() {
-        return shutdown && tasks.isEmpty();
+        if (!shutdown) {
+            return false;
+        }
+        long e = ended.sum();
+        return e == submitted.sum();
     }
 
     @Override
@@ -217,26 +180,45 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
      * caller's priority to the task's work (see {@link Priority}).
      */
     static final class BlockingFutureTask<T> extends FutureTask<T> {
-        /** The work that runs this task; written once by {@link #execute} before queueing. */
-        volatile Work work;
-        /** The view's wrapper that runs this task; written once by {@link #execute} before queueing. */
-        volatile Task owner;
+        /** The node that runs this task; written once by {@link #execute} before queueing. */
+        volatile WorkNode node;
+        /**
+         * While the task runs: its run ({@link WorkNode#currentRunner}), or, off a worker, its
+         * thread; written by the running thread only.
+         */
+        private volatile Object runner;
+
+        @Override
+        public void run() {
+            Object r = WorkNode.currentRunner();
+            runner = r != null ? r : Thread.currentThread();
+            try {
+                super.run();
+            } finally {
+                runner = null;
+            }
+        }
 
         /**
          * As {@link FutureTask#cancel}, but {@code cancel(true)} interrupts this task's own run
-         * only (see {@link Task#interruptIfRunning}): FutureTask would interrupt the thread
-         * outright, and a task helping another one in its {@code get} would lose the interrupt to
-         * the helped run.
+         * only ({@link WorkNode#interruptRun}): FutureTask would interrupt the thread outright,
+         * and a task helping another one in its {@code get} would lose the interrupt to the
+         * helped run.
          */
         @Override
         public boolean cancel(boolean mayInterruptIfRunning) {
-            Task t = owner;
-            if (!mayInterruptIfRunning || t == null) {
+            WorkNode n = node;
+            if (!mayInterruptIfRunning || n == null) {
                 return super.cancel(mayInterruptIfRunning);
             }
             boolean cancelled = super.cancel(false);
             if (cancelled) {
-                t.interruptIfRunning();
+                Object r = runner;
+                if (r instanceof Thread t) {
+                    t.interrupt();
+                } else if (r != null) {
+                    n.interruptRun(r); // only while r still runs this task
+                }
             }
             return cancelled;
         }
@@ -293,8 +275,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService {
          * (see {@code Cmwq.Builder.joinWindow}), else a plain announced block.
          */
         private WorkNode workNode() {
-            Work w = work;
-            return w == null ? null : w.node;
+            return node;
         }
     }
 }

@@ -93,7 +93,11 @@ class PriorityTest {
     }
 
     private static void awaitEffective(Work w, Priority p) {
-        Awaitility.await().atMost(BOUND).until(() -> EngineProbe.effectivePriority(w.node) == p.ordinal());
+        awaitEffective(w.node, p);
+    }
+
+    private static void awaitEffective(dev.cmwq4j.internal.WorkNode n, Priority p) {
+        Awaitility.await().atMost(BOUND).until(() -> EngineProbe.effectivePriority(n) == p.ordinal());
     }
 
     /**
@@ -257,13 +261,13 @@ class PriorityTest {
                     outcome.set(t);
                 }
             });
-            Work fWork = workOf(es, f);
-            awaitEffective(fWork, Priority.URGENT);
+            dev.cmwq4j.internal.WorkNode fNode = nodeOf(es, f);
+            awaitEffective(fNode, Priority.URGENT);
             urgent.interrupt(); // the wait ends without the task having run
             urgent.join(BOUND.toMillis());
             assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
-            assertThat(EngineProbe.lentCounts(fWork.node)).as("lends taken back").isZero();
-            assertThat(EngineProbe.effectivePriority(fWork.node)).isEqualTo(Priority.LOW.ordinal());
+            assertThat(EngineProbe.lentCounts(fNode)).as("lends taken back").isZero();
+            assertThat(EngineProbe.effectivePriority(fNode)).isEqualTo(Priority.LOW.ordinal());
             gate.open = true;
             awaitRuns(order, 21); // polls: a wait here would lend to f again
             // f is back where it was queued: after a0..a9, before b0..b9
@@ -274,12 +278,12 @@ class PriorityTest {
         }
     }
 
-    /** The work behind a future of the executor view: the one lent to while a get waits. */
-    static Work workOf(ExecutorService es, Future<?> f) throws Exception {
-        java.lang.reflect.Field field = f.getClass().getDeclaredField("work");
+    /** The node behind a future of the executor view: the one lent to while a get waits. */
+    static dev.cmwq4j.internal.WorkNode nodeOf(ExecutorService es, Future<?> f) throws Exception {
+        java.lang.reflect.Field field = f.getClass().getDeclaredField("node");
         field.setAccessible(true);
         Awaitility.await().atMost(BOUND).until(() -> field.get(f) != null);
-        return (Work) field.get(f);
+        return (dev.cmwq4j.internal.WorkNode) field.get(f);
     }
 
     @Test
@@ -535,7 +539,7 @@ class PriorityTest {
                     got.set(e);
                 }
             });
-            awaitEffective(workOf(es, f), Priority.HIGH);
+            awaitEffective(nodeOf(es, f), Priority.HIGH);
             gate.open = true;
             high.join(BOUND.toMillis());
             assertThat(got.get()).isEqualTo("done");

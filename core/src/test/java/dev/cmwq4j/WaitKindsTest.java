@@ -10,7 +10,7 @@ import static dev.cmwq4j.PriorityTest.holdCpu1;
 import static dev.cmwq4j.PriorityTest.names;
 import static dev.cmwq4j.PriorityTest.oneCpu;
 import static dev.cmwq4j.PriorityTest.waiter;
-import static dev.cmwq4j.PriorityTest.workOf;
+import static dev.cmwq4j.PriorityTest.nodeOf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -135,7 +135,7 @@ class WaitKindsTest {
     private static Awaited submitted(Workqueue wq, Runnable body, Function<Future<?>, Call> how) throws Exception {
         ExecutorService es = wq.asExecutorService();
         Future<?> f = es.submit(body);
-        return new Awaited(how.apply(f), workOf(es, f).node, () -> f.cancel(false));
+        return new Awaited(how.apply(f), nodeOf(es, f), () -> f.cancel(false));
     }
 
     private static Awaited supplied(Workqueue wq, Runnable body, Function<CompletableFuture<Object>, Call> how) {

@@ -271,24 +271,12 @@ public final class Engine {
     // Placement.
 
     /** CPU index for a work queued to a bound workqueue without an explicit CPU. */
-    int placeBound(boolean highPriority) {
-        Worker w = Worker.current();
-        if (w != null && w.pool.managed) {
-            return w.pool.cpu;
+    int placeBound(boolean highPriority, Worker self) {
+        if (self != null && self.pool.managed) {
+            return self.pool.cpu;
         }
         int n = ncpu;
-        if (n == 1) {
-            return 0;
-        }
-        WorkerPool[] pools = highPriority ? high : normal;
-        int home = homeIndex(n);
-        if (pools[home].isLoaded()) {
-            int other = otherIndex(home, n);
-            if (pools[other].isIdle()) {
-                return other;
-            }
-        }
-        return home;
+        return n == 1 ? 0 : homeIndex(n);
     }
 
     private static int homeIndex(int n) {
@@ -375,7 +363,7 @@ public final class Engine {
 
     void reportFailure(WorkNode n, WorkqueueCore wq, Throwable t) {
         try {
-            failureSink.failed(n.owner, wq.name, t);
+            failureSink.failed(n.reportable(), wq.name, t);
         } catch (Throwable t2) {
             try {
                 LOG.log(System.Logger.Level.ERROR, "cmwq4j: failure handler threw", t2);

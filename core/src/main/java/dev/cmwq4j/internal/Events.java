@@ -125,7 +125,7 @@ final class Events {
 
     private static void fill(WorkEvent e, WorkNode n, PoolWorkqueue pwq) {
         e.workqueue = pwq.wq.name;
-        e.work = String.valueOf(n.owner);
+        e.work = String.valueOf(n);
         e.pool = pwq.pool.name;
     }
 
@@ -227,7 +227,7 @@ final class Events {
 
     private static String workName(Worker w) {
         WorkNode n = w.current;
-        return n == null ? null : String.valueOf(n.owner);
+        return n == null ? null : String.valueOf(n);
     }
 
     static void mayday(WorkerPool pool, WorkqueueCore wq) {

@@ -218,7 +218,12 @@ final class Inheritance {
      */
     private static void collectAhead(WorkNode n, List<WorkNode> out) {
         for (int spins = 0; ; spins++) {
-            if (n.where != WorkNode.INACTIVE) {
+            byte w = n.where;
+            if (w == WorkNode.INBOUND) {
+                admit(n);
+                continue;
+            }
+            if (w != WorkNode.INACTIVE) {
                 return;
             }
             PoolWorkqueue p = n.pwq;
@@ -281,6 +286,18 @@ final class Inheritance {
             if (held != null) {
                 held.unlock();
             }
+        }
+    }
+
+    /**
+     * {@code n} was seen on its pool's inbound stack: has the pool admit it (a lock does), so
+     * that it is listed, or gone, when looked at again. Never under a pool lock.
+     */
+    private static void admit(WorkNode n) {
+        PoolWorkqueue p = n.pwq;
+        if (p != null) {
+            p.pool.lock();
+            p.pool.unlock();
         }
     }
 

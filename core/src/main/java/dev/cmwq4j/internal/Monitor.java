@@ -254,7 +254,7 @@ final class Monitor implements Runnable {
 
     private int look(WorkerPool p, long now) {
         Worker[] workers = p.workersSnapshot();
-        boolean backlog = p.nrPending > 0;
+        boolean backlog = p.hasWork();
         long progress = p.progress;
         boolean progressed = progress != p.look.seenProgress;
         p.look.seenProgress = progress;

@@ -82,7 +82,78 @@ final class PoolWorkqueue {
         this.inactive = new Worklist(!wq.ordered);
     }
 
-    /** Queues a claimed node: active if maxActive allows, inactive otherwise. Pool lock. */
+    /**
+     * A closing drain of the workqueue found nothing in flight here and sealed this pwq: what is
+     * admitted from now on is held, not queued (see {@link WorkqueueCore#close}); pool lock.
+     */
+    private boolean sealed;
+    /** Nodes admitted while {@link #sealed}, in admission order, linked through inNext; pool lock. */
+    private WorkNode heldHead, heldTail;
+
+    /** Admits a node its pool took off the inbound stack: queued, or held while sealed. Pool lock. */
+    void admit(WorkNode n) {
+        assert pool.holdsLock();
+        if (sealed) {
+            n.where = WorkNode.HELD;
+            n.inNext = null;
+            if (heldTail == null) {
+                heldHead = n;
+            } else {
+                heldTail.inNext = n;
+            }
+            heldTail = n;
+        } else {
+            insert(n);
+        }
+    }
+
+    /**
+     * The closing drain seals this pwq (after its lock admitted what was inbound) and returns
+     * what is in flight here, which it must find 0 to close. Pool lock.
+     */
+    int seal() {
+        assert pool.holdsLock();
+        sealed = true;
+        return totalInFlight();
+    }
+
+    /** The closing drain found works in flight after all: admits the held nodes, in order. Pool lock. */
+    void unseal() {
+        assert pool.holdsLock();
+        sealed = false;
+        WorkNode n = heldHead;
+        heldHead = heldTail = null;
+        while (n != null) {
+            WorkNode next = n.inNext;
+            n.inNext = null;
+            insert(n);
+            n = next;
+        }
+    }
+
+    /** Takes {@code n} off the held list, if it is there. Pool lock. */
+    private boolean unhold(WorkNode n) {
+        assert pool.holdsLock();
+        WorkNode prev = null;
+        for (WorkNode h = heldHead; h != null; prev = h, h = h.inNext) {
+            if (h == n) {
+                if (prev == null) {
+                    heldHead = n.inNext;
+                } else {
+                    prev.inNext = n.inNext;
+                }
+                if (heldTail == n) {
+                    heldTail = prev;
+                }
+                n.inNext = null;
+                n.where = WorkNode.NOWHERE;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Queues an admitted node: active if maxActive allows, inactive otherwise. Pool lock. */
     void insert(WorkNode n) {
         assert pool.holdsLock();
         n.pwq = this;
@@ -149,6 +220,8 @@ final class PoolWorkqueue {
         } else if (w == WorkNode.INACTIVE) {
             inactive.remove(n);
             n.where = WorkNode.NOWHERE;
+        } else if (w == WorkNode.HELD) {
+            return unhold(n); // never counted
         } else {
             return false;
         }
@@ -233,6 +306,27 @@ final class PoolWorkqueue {
         }
         pool.collectListed(a -> a.pwq == this, out, 1);
         collectRunning(out);
+    }
+
+    /**
+     * Takes every unstarted one-shot node of {@code g} off our lists (worklist, inactive, held),
+     * as a cancel does, and adds it to {@code out}; the caller then clears their PENDING bits.
+     * Pool lock (taking it admitted what was inbound).
+     */
+    void takeGroup(WorkNode.Group g, java.util.List<WorkNode> out) {
+        assert pool.holdsLock();
+        int from = out.size();
+        java.util.function.Predicate<WorkNode> mine = n -> n.pwq == this && OneShotNode.of(n, g);
+        pool.collectListed(mine, out, Integer.MAX_VALUE);
+        inactive.collect(mine, out, Integer.MAX_VALUE);
+        for (WorkNode h = heldHead; h != null; h = h.inNext) {
+            if (OneShotNode.of(h, g)) {
+                out.add(h);
+            }
+        }
+        for (int i = from; i < out.size(); i++) {
+            unlink(out.get(i));
+        }
     }
 
     /**

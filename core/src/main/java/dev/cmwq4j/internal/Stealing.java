@@ -66,7 +66,7 @@ final class Stealing {
                 int start = ThreadLocalRandom.current().nextInt(n);
                 for (int i = 0; i < n; i++) {
                     WorkerPool victim = siblings[(start + i) % n];
-                    if (victim == p || victim.nrPending == 0) {
+                    if (victim == p || !victim.hasWork()) {
                         continue;
                     }
                     WorkNode stolen = null;
@@ -91,7 +91,7 @@ final class Stealing {
                     }
                     minWait = Math.min(minWait, wait);
                 }
-                if (minWait == Long.MAX_VALUE || p.nrPending > 0) {
+                if (minWait == Long.MAX_VALUE || p.hasWork()) {
                     return false;
                 }
                 LockSupport.parkNanos(w, minWait);

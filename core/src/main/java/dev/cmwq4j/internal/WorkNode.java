@@ -68,8 +68,19 @@ public class WorkNode {
     static final byte WORKLIST = 1;
     static final byte INACTIVE = 2;
     static final byte TIMER = 3;
+    /**
+     * Pushed on its pool's inbound stack ({@link WorkerPool#push}), not yet admitted to a list:
+     * the next holder of the pool lock admits it ({@link WorkerPool#drainInbound}).
+     */
+    static final byte INBOUND = 4;
+    /**
+     * Set aside by an admission because a closing drain had sealed its pool workqueue
+     * ({@link PoolWorkqueue#hold}): not counted anywhere; its queuer takes it back and is
+     * rejected, or an unseal admits it after all.
+     */
+    static final byte HELD = 5;
     /** The names of the places, indexed by place: the one place a place becomes a name. */
-    private static final String[] WHERE_NAMES = {"NOWHERE", "WORKLIST", "INACTIVE", "TIMER"};
+    private static final String[] WHERE_NAMES = {"NOWHERE", "WORKLIST", "INACTIVE", "TIMER", "INBOUND", "HELD"};
 
     /** The name of place {@code w} (diagnostics). */
     static String whereName(byte w) {
@@ -89,6 +100,12 @@ public class WorkNode {
     WorkNode next, prev;
     /** Links in the lent list of a {@link Worklist} (see there); same guard. */
     WorkNode lentNext, lentPrev;
+    /**
+     * Link on the inbound stack of a pool (newest first), then, once a drain took the stack, in
+     * its admission order; or in a pwq's held list. Written by the pusher before its CAS, then
+     * only under the pool lock.
+     */
+    WorkNode inNext;
     /** The {@link Worklist} levels of the base list and lent list (-1: none) holding the node; same guard. */
     byte baseList, lentList = -1;
 
@@ -104,6 +121,11 @@ public class WorkNode {
     long queuedAt;
     /** Queued to an explicit CPU: never stolen by another pool. */
     boolean pinned;
+    /**
+     * Queued by a thread that is not a worker of the pool it went to: no cache-warm chain to
+     * keep, so a thief may take it at once (see {@link WorkerPool#headStealableIn}).
+     */
+    boolean external;
     /**
      * Priority level of the pending instance (0 = LOW .. 3 = URGENT); once it starts, of the
      * instance queued last. Written only by the PENDING owner before it publishes the node.
@@ -162,6 +184,39 @@ public class WorkNode {
         return n;
     }
 
+    /**
+     * The tasks of one owner, such as an executor view: told when each of its one-shot nodes has
+     * run (or was cancelled by {@link WorkqueueCore#cancelGroup}, which reports those itself).
+     */
+    public interface Group {
+        /** One of the group's tasks has run (returned or threw); on the worker, after the task. */
+        void ended();
+    }
+
+    /**
+     * A one-shot node running {@code action}, with no API work object: queued once, never again.
+     * The whole task is this one object.
+     *
+     * @param group told when it has run, and the key of {@link WorkqueueCore#cancelGroup} and
+     *     {@link WorkqueueCore#interruptGroup}; or null
+     */
+    public static WorkNode oneShot(Runnable action, Group group) {
+        return new OneShotNode(action, group);
+    }
+
+    /** Runs the action (a one-shot node then tells its group). */
+    void runAction() {
+        action.run();
+    }
+
+    /**
+     * What failure reports name: the API's work object, or for a one-shot node (which has none)
+     * its action.
+     */
+    final Object reportable() {
+        return owner != null ? owner : action;
+    }
+
     /** A pending instance exists: queued, inactive, or armed on the timer. */
     public final boolean pending() {
         return isPending();
@@ -194,7 +249,7 @@ public class WorkNode {
      * that run, and no other run: while it helps another work, the interrupt waits for it to
      * resume.
      */
-    public final void interruptRun(Object runner) {
+    public void interruptRun(Object runner) {
         ((Worker) runner).interruptRun(this);
     }
 
@@ -409,11 +464,11 @@ public class WorkNode {
                 finishGrab(mode);
                 return GRABBED;
             }
-        } else if (w == WORKLIST || w == INACTIVE) {
+        } else if (w == WORKLIST || w == INACTIVE || w == INBOUND || w == HELD) {
             PoolWorkqueue p = pwq;
             if (p != null) {
                 boolean unlinked;
-                p.pool.lock();
+                p.pool.lock(); // admits what is inbound: an INBOUND node is listed or held now
                 try {
                     unlinked = p.unlink(this);
                 } finally {
@@ -541,6 +596,9 @@ public class WorkNode {
 
     @Override
     public String toString() {
-        return owner == null ? "sentinel" : String.valueOf(owner);
+        if (action == null) {
+            return "sentinel";
+        }
+        return owner == null ? "Work[" + action + "]" : String.valueOf(owner);
     }
 }

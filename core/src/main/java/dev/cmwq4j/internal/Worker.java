@@ -255,7 +255,7 @@ final class Worker implements Runnable {
                     process(n);
                 }
             }
-            if (p.nrPending == 0 && p.managed && engine.stealing && !p.closing && Stealing.trySteal(this)) {
+            if (!p.hasWork() && p.managed && engine.stealing && !p.closing && Stealing.trySteal(this)) {
                 continue;
             }
             return;
@@ -423,7 +423,7 @@ final class Worker implements Runnable {
             // An interrupt still set here was aimed at an earlier work (one that has ended since,
             // or a sender that read its runner a moment too late): not at this one.
             Thread.interrupted();
-            n.action.run();
+            n.runAction();
         } catch (Throwable t) {
             engine.reportFailure(n, pwq.wq, t); // never throws
         } finally {
@@ -524,6 +524,32 @@ final class Worker implements Runnable {
             if (current == n) {
                 thread.interrupt();
             }
+        }
+    }
+
+    /**
+     * Interrupts the run of every one-shot work of {@code g} on this worker, as
+     * {@link #interruptRun} does for one work (innermost at once, an outer one when it resumes),
+     * and only while that work still runs ({@link OneShotNode#interruptRun}).
+     */
+    void interruptGroup(WorkNode.Group g) {
+        WorkNode[] found = null;
+        int k = 0;
+        synchronized (helpLock) {
+            WorkNode c = current;
+            int depth = helpDepth;
+            for (int i = -1; i < depth; i++) {
+                WorkNode n = i < 0 ? c : helpNodes[i];
+                if (OneShotNode.of(n, g)) {
+                    if (found == null) {
+                        found = new WorkNode[depth + 1];
+                    }
+                    found[k++] = n;
+                }
+            }
+        }
+        for (int i = 0; i < k; i++) {
+            found[i].interruptRun(this); // not under helpLock: it takes the node's monitor first
         }
     }
 
@@ -644,6 +670,9 @@ final class Worker implements Runnable {
         WorkerPool p = pool;
         wstate = IDLE;
         p.reserveArrived(this);
+        // nrRunning was left just before (uncountForIdle): now read the inbound stack, the
+        // worker's half of the Dekker pair with a pusher (WorkerPool#pushNeedsKick)
+        p.drainInbound();
         if (p.needMoreWorker() && !p.closing) {
             // work arrived while nobody ran and no idle worker was there to be woken: take it
             p.recount();

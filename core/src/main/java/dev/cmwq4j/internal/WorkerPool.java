@@ -68,6 +68,18 @@ final class WorkerPool {
     final String name;
 
     final ReentrantLock lock = new ReentrantLock();
+    /**
+     * The inbound stack: nodes queued to this pool and not yet admitted, newest first, linked
+     * through {@code inNext}. Queuers push with a CAS and take no lock ({@link #push}); whoever
+     * next takes {@link #lock} takes the whole stack with one swap and admits it in queueing
+     * order ({@link #drainInbound}). So every lock holder sees every queue that returned before
+     * it locked, and the queue path never waits for the lock.
+     */
+    private volatile WorkNode inbound;
+    /** Admission order of the stack taken last, not yet admitted (an admission threw); lock. */
+    private WorkNode admitting;
+    /** A drain is admitting: a lock taken inside it (reentrant) must not start another; lock. */
+    private boolean draining;
     /** Active works ready to run, by priority, FIFO within one (see {@link Worklist}); {@link #lock}. */
     private final Worklist worklist = new Worklist();
     /** Size of {@link #worklist}; written under {@link #lock}, read racily for placement. */
@@ -116,6 +128,16 @@ final class WorkerPool {
     /** Creates this pool's workers and runs its mayday passes (its own fields, under {@link #lock}). */
     final Manager manager;
 
+    private static final java.lang.invoke.VarHandle INBOUND;
+
+    static {
+        try {
+            INBOUND = java.lang.invoke.MethodHandles.lookup().findVarHandle(WorkerPool.class, "inbound", WorkNode.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     WorkerPool(Engine engine, int cpu, boolean highPriority) {
         this.engine = engine;
         this.cpu = cpu;
@@ -136,8 +158,16 @@ final class WorkerPool {
         return nrPending > 0 && nrRunning.get() < target;
     }
 
-    /** A worker that finished a work takes the next one. */
+    /** Work is listed or inbound: a racy look, for decisions taken without the lock. */
+    boolean hasWork() {
+        return nrPending > 0 || inbound != null;
+    }
+
+    /** A worker that finished a work takes the next one (after admitting what is inbound). Lock. */
     boolean keepWorking() {
+        if (inbound != null) {
+            drainInbound();
+        }
         if (!managed) {
             return nrPending > 0;
         }
@@ -149,7 +179,17 @@ final class WorkerPool {
      * need a kick? Read after the decrement (the Dekker pair in the class comment).
      */
     boolean fellBelowTarget(int running) {
-        return running < target && nrPending > 0;
+        return running < target && hasWork();
+    }
+
+    /**
+     * A queuer just pushed onto the inbound stack and must see that someone admits it: true if
+     * no counted worker is certain to look (fewer running than the target; unbound pools count
+     * their wakers under the lock, so they always look). Read after the push: the other half of
+     * the Dekker pair is a worker that leaves nrRunning, then reads the stack.
+     */
+    boolean pushNeedsKick() {
+        return !managed || nrRunning.get() < target;
     }
 
     /** An idle worker exists to be woken. */
@@ -267,14 +307,9 @@ final class WorkerPool {
     // ------------------------------------------------------------------------------------------
     // Placement hints, read without the lock.
 
-    /** Has running or queued work. */
-    boolean isLoaded() {
-        return nrPending > 0 || nrRunning.get() > 0;
-    }
-
     /** Nothing running, nothing queued. */
     boolean isIdle() {
-        return nrPending == 0 && nrRunning.get() == 0;
+        return !hasWork() && nrRunning.get() == 0;
     }
 
     /** The calling thread holds {@link #lock}: the lock rule of the fields tagged "lock", checked by assertions. */
@@ -282,9 +317,69 @@ final class WorkerPool {
         return lock.isHeldByCurrentThread();
     }
 
-    /** Takes {@link #lock} without allocating in the common case (see {@link Locks}). */
+    /**
+     * Takes {@link #lock} without allocating in the common case (see {@link Locks}), then admits
+     * what is inbound: the lock holder sees every queue that returned before.
+     */
     void lock() {
         Locks.acquire(lock);
+        if (inbound != null || admitting != null) {
+            drainInbound();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The inbound stack.
+
+    /**
+     * Pushes {@code n}, whose PENDING bit, pwq and fields the caller owns and has written, onto
+     * the inbound stack; from the CAS on, the pool owns it.
+     *
+     * @return true if the stack was empty: the edge on which the pool may have turned busy
+     */
+    boolean push(WorkNode n) {
+        n.where = WorkNode.INBOUND;
+        for (;;) {
+            WorkNode top = inbound;
+            n.inNext = top;
+            if (INBOUND.compareAndSet(this, top, n)) {
+                return top == null;
+            }
+        }
+    }
+
+    /**
+     * Admits everything inbound, oldest first ({@link PoolWorkqueue#admit}). An admission that
+     * throws leaves the rest in {@link #admitting}, for the next drain. Lock.
+     */
+    void drainInbound() {
+        assert holdsLock();
+        if (draining) {
+            return;
+        }
+        draining = true;
+        try {
+            if (admitting == null) {
+                // one swap per drain: pushers that keep coming are admitted by the next lock
+                WorkNode top = (WorkNode) INBOUND.getAndSet(this, null);
+                WorkNode ordered = null; // reverse: the stack is newest first
+                while (top != null) {
+                    WorkNode next = top.inNext;
+                    top.inNext = ordered;
+                    ordered = top;
+                    top = next;
+                }
+                admitting = ordered;
+            }
+            WorkNode n;
+            while ((n = admitting) != null) {
+                admitting = n.inNext;
+                n.inNext = null;
+                n.pwq.admit(n);
+            }
+        } finally {
+            draining = false;
+        }
     }
 
     /** Releases {@link #lock}, then unparks the worker woken meanwhile, if any. */
@@ -395,6 +490,9 @@ final class WorkerPool {
         WorkNode head = worklist.peek();
         if (head == null || head.pinned) {
             return Long.MAX_VALUE;
+        }
+        if (head.external) {
+            return 0; // no chain of this pool's worker to keep warm
         }
         return Math.max(0, engine.stealThresholdNanos - (now - head.queuedAt));
     }

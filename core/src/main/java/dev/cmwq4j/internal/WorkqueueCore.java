@@ -65,11 +65,11 @@ public final class WorkqueueCore {
     private int drainDepth;
     /**
      * A closing drain found nothing left and is about to declare the queue CLOSED: direct inserts
-     * ({@link #queue}, a zero-delay {@link #modDelayed}) read it under the pool lock they insert
-     * under, and the arming of a delayed work reads it right after counting itself in
-     * {@link #delayedPending}. Written by the closing drain only (set, then it counts again
-     * under each pool lock; cleared if something slipped in): so a queue that raced the close
-     * either is seen by that count and drained, or sees the seal and is rejected, never lost.
+     * ({@link #queue}, a zero-delay {@link #modDelayed}) read it right after their push (see
+     * {@link #enqueue}), and the arming of a delayed work reads it right after counting itself in
+     * {@link #delayedPending}. Written by the closing drain only (set, then it seals and counts
+     * again under each pool lock; cleared if something slipped in): so a queue that raced the
+     * close either is seen by that count and drained, or sees the seal and is rejected, never lost.
      */
     private volatile boolean sealed;
     /**
@@ -318,35 +318,101 @@ public final class WorkqueueCore {
     }
 
     /**
-     * Inserts a node whose PENDING bit the caller owns. With {@code sealable}, refuses (returns
-     * false, inserting nothing) if a closing drain has sealed the queue. A timer's insert is not
-     * sealable: its work is still counted in {@link #delayedPending} while it inserts, so no
-     * drain can have found the queue empty.
+     * Queues a node whose PENDING bit the caller owns: pushes it on its pool's inbound stack,
+     * without the pool lock, and makes sure someone admits it. With {@code sealable}, refuses
+     * (returns false; the node is back in the caller's hands, on no list) if a closing drain has
+     * sealed the queue meanwhile. A timer's insert is not sealable: its work is still counted in
+     * {@link #delayedPending} while it inserts, so no drain can have found the queue empty.
+     *
+     * <p>The seal, against a push: the pusher reads {@link #sealed} after its push, and the
+     * closing drain sets it before it locks each pool (which admits what is inbound) and seals
+     * the pwq there. A push the drain's lock did not admit therefore reads the seal and takes its
+     * node back; a node admitted after its pwq was sealed is held, never run, until then.
      */
     private boolean enqueue(WorkNode n, int cpu, boolean sealable) {
-        boolean pinned = n.pinned;
+        Worker self = Worker.current();
         PoolWorkqueue pwq;
         if (unbound) {
             pwq = pwqs[0];
         } else if (cpu >= 0) {
             pwq = pwqs[cpu];
         } else {
-            pwq = pwqs[engine.placeBound(highPriority)];
+            pwq = pwqs[engine.placeBound(highPriority, self)];
         }
         WorkerPool pool = pwq.pool;
-        pool.lock();
-        try {
-            if (sealable && sealed) {
-                return false;
-            }
-            pwq.insert(n);
-        } finally {
-            pool.unlock();
+        n.pwq = pwq;
+        n.external = self == null || self.pool != pool;
+        long instance = n.queued;
+        boolean wasEmpty = pool.push(n);
+        if (sealable && sealed && takeBackSealed(n, pwq, instance)) {
+            return false;
         }
-        if (!pinned && pool.managed) {
+        if (pool.pushNeedsKick()) {
+            pool.lock(); // admits the stack, and each admission kicks as needed
+            pool.unlock();
+        } else if (wasEmpty) {
+            engine.monitor.nudge(); // a backlog may be forming behind the running workers: watch
+        }
+        if (!n.pinned && pool.managed) {
             Stealing.afterInsert(pool);
         }
         return true;
+    }
+
+    /**
+     * A pusher read the seal after its push: takes its instance ({@code instance}-th) back if it
+     * has not started, under the pool lock (which admits it first if it is still inbound).
+     *
+     * @return true if it was taken back (held, or listed: then it leaves its counts); false if
+     *     it started already (it was counted before the seal, or ran; not lost either way)
+     */
+    private boolean takeBackSealed(WorkNode n, PoolWorkqueue pwq, long instance) {
+        WorkerPool pool = pwq.pool;
+        pool.lock();
+        try {
+            return n.queued == instance && n.pwq == pwq && pwq.unlink(n);
+        } finally {
+            pool.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Groups of one-shot tasks (the executor view).
+
+    /**
+     * Takes back every one-shot task of {@code group} queued here that has not started: each is
+     * cancelled (it will not run, and resolves as cancelled; the group is not told) and its
+     * action added to {@code out}, in queueing order per pool. A task pushed while this runs may
+     * be missed: the view rechecks its shutdown flag after queueing.
+     */
+    public void cancelGroup(WorkNode.Group group, java.util.List<Runnable> out) {
+        java.util.List<WorkNode> taken = new java.util.ArrayList<>();
+        for (PoolWorkqueue pwq : pwqs) {
+            pwq.pool.lock();
+            try {
+                pwq.takeGroup(group, taken);
+            } finally {
+                pwq.pool.unlock();
+            }
+        }
+        for (WorkNode n : taken) {
+            n.clearPending(false);
+            out.add(n.action);
+        }
+    }
+
+    /**
+     * Interrupts every running one-shot task of {@code group} (its run only: see
+     * {@link Worker#interruptGroup}), on the workers of this workqueue's pools (for a bound
+     * workqueue, every bound pool of its priority: a sibling may have stolen the task).
+     */
+    public void interruptGroup(WorkNode.Group group) {
+        WorkerPool[] pools = unbound ? new WorkerPool[] {pwqs[0].pool} : engine.boundPools(highPriority);
+        for (WorkerPool p : pools) {
+            for (Worker w : p.workersSnapshot()) {
+                w.interruptGroup(group);
+            }
+        }
     }
 
     /** Rejects queueing to a closed workqueue, or to a draining one from outside its own works. */
@@ -552,6 +618,35 @@ public final class WorkqueueCore {
         return sum;
     }
 
+    /**
+     * The closing drain's count under the seal: under each pool lock (which admits what is
+     * inbound first), seals the pwq and adds what is in flight there (see {@link #enqueue}).
+     */
+    private int sealPwqs() {
+        int sum = 0;
+        for (PoolWorkqueue pwq : pwqs) {
+            pwq.pool.lock();
+            try {
+                sum += pwq.seal();
+            } finally {
+                pwq.pool.unlock();
+            }
+        }
+        return sum;
+    }
+
+    /** Undoes {@link #sealPwqs}: what was held meanwhile is queued after all. */
+    private void unsealPwqs() {
+        for (PoolWorkqueue pwq : pwqs) {
+            pwq.pool.lock();
+            try {
+                pwq.unseal();
+            } finally {
+                pwq.pool.unlock();
+            }
+        }
+    }
+
     /** Waits until nothing is queued, running or armed; meanwhile only own works may queue. */
     public void drain() {
         drain(false);
@@ -608,10 +703,11 @@ public final class WorkqueueCore {
                     // checkAccepting before the drain began may still be about to insert: seal,
                     // then count again under each pool lock (see sealed).
                     sealed = true;
-                    if (delayedPending.get() == 0 && totalInFlight() == 0) {
+                    if (delayedPending.get() == 0 && sealPwqs() == 0) {
                         break;
                     }
-                    sealed = false; // one slipped in before the seal: drain it too
+                    unsealPwqs(); // one slipped in before the seal: drain it too
+                    sealed = false;
                     continue;
                 }
                 if (delayedPending.get() > 0) {
