@@ -1,0 +1,333 @@
+package dev.cmwq4j;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The lock-free queue path (issue 16): queuers push onto a pool's inbound stack without the pool
+ * lock, and whoever next takes the lock admits what is there. Each test races that path against
+ * what must see every queue that returned before it: a flush, a cancel, {@code maxActive}, a
+ * closing drain and an executor view's {@code shutdownNow}; and each checks an invariant that a
+ * lost, doubled or late-admitted work would break. Workers going idle and being woken between
+ * bursts exercise the wake-up (the pusher's read of the running count against the idle worker's
+ * read of the stack): a lost wake-up shows up as a flush that never returns.
+ *
+ * <p>Size: {@code cmwq4j.stress.scale} (1 by default, 50 with {@code -Pstress}).
+ */
+class InboundStressTest {
+    private static final int SCALE = Integer.getInteger("cmwq4j.stress.scale", 1);
+    private static final Duration BOUND = Duration.ofSeconds(60);
+
+    /**
+     * Producers queue pre-built works in bursts while a flusher flushes the workqueue: every work
+     * queued before a flush began has run when it returns (flush colours assigned at admission
+     * must still cover it), every queue that returned true runs exactly once, and the statistics
+     * after the last flush count exactly the runs.
+     */
+    @Test
+    void flushSeesEveryQueueThatReturnedAndNothingIsLostOrRunTwice() throws Exception {
+        int producers = 3;
+        int perProducer = 20_000 * SCALE;
+        try (Cmwq c = Cmwq.builder().cpus(2).jmx(false).build()) {
+            for (int maxActive : new int[] {256, 2}) {
+                Workqueue wq = c.workqueue("inbound-" + maxActive).maxActive(maxActive).build();
+                AtomicLongArray runs = new AtomicLongArray(producers * 64);
+                AtomicLongArray accepted = new AtomicLongArray(producers * 64);
+                // per work: the sequence number of its last accepted instance, and the one its last run saw
+                AtomicLongArray lastAccepted = new AtomicLongArray(producers * 64);
+                AtomicLongArray lastRun = new AtomicLongArray(producers * 64);
+                Work[] works = new Work[producers * 64];
+                for (int i = 0; i < works.length; i++) {
+                    int id = i;
+                    works[i] = new Work(() -> {
+                        runs.incrementAndGet(id);
+                        lastRun.accumulateAndGet(id, seqOf(id), Math::max);
+                    });
+                }
+                // seq: each producer numbers its queues; the work records it through this table
+                AtomicLongArray seqTable = new AtomicLongArray(works.length);
+                seqs = seqTable;
+                AtomicInteger flushViolations = new AtomicInteger();
+                AtomicInteger flushes = new AtomicInteger();
+                CountDownLatch producing = new CountDownLatch(producers);
+                List<Thread> threads = new ArrayList<>();
+                for (int p = 0; p < producers; p++) {
+                    int me = p;
+                    threads.add(new Thread(() -> {
+                        SplittableRandom rnd = new SplittableRandom(me);
+                        long seq = 0;
+                        for (int i = 0; i < perProducer; i++) {
+                            int id = me * 64 + rnd.nextInt(64);
+                            seq++;
+                            seqTable.set(id, seq);
+                            if (wq.queue(works[id])) {
+                                accepted.incrementAndGet(id);
+                                lastAccepted.set(id, seq);
+                            }
+                            if ((i & 1023) == 0) {
+                                Thread.yield(); // let the pool run dry and go idle now and then
+                            }
+                        }
+                        producing.countDown();
+                    }));
+                }
+                Thread flusher = new Thread(() -> {
+                    while (producing.getCount() > 0) {
+                        long[] before = new long[works.length];
+                        for (int i = 0; i < works.length; i++) {
+                            before[i] = lastAccepted.get(i);
+                        }
+                        wq.flush();
+                        flushes.incrementAndGet();
+                        for (int i = 0; i < works.length; i++) {
+                            // the instance accepted last before the flush has run: its run read a
+                            // sequence number at least as new (the producer writes it first)
+                            if (lastRun.get(i) < before[i]) {
+                                flushViolations.incrementAndGet();
+                            }
+                        }
+                    }
+                });
+                threads.forEach(Thread::start);
+                flusher.start();
+                for (Thread t : threads) {
+                    t.join(BOUND.toMillis());
+                    assertThat(t.isAlive()).as("producer stuck").isFalse();
+                }
+                flusher.join(BOUND.toMillis());
+                assertThat(flusher.isAlive()).as("a flush never returned (lost wake-up?)").isFalse();
+                wq.flush();
+                long total = 0;
+                for (int i = 0; i < works.length; i++) {
+                    assertThat(runs.get(i)).as("runs of work %d", i).isEqualTo(accepted.get(i));
+                    total += runs.get(i);
+                }
+                assertThat(flushViolations.get()).as("flushes that returned before a work queued earlier ran")
+                        .isZero();
+                assertThat(wq.stats().total()).as("statistics after a flush").isEqualTo(total);
+                assertThat(wq.stats().inFlight()).isZero();
+                wq.close();
+            }
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * Bursts from outside, each awaited through a latch only (no flush, which would take the pool
+     * lock and admit the stack itself): the workers run dry and go idle between bursts, so each
+     * burst must wake one. A push that neither wakes a worker nor is seen by the worker going
+     * idle leaves its burst unrun, and the latch times out.
+     */
+    @Test
+    void everyBurstWakesAWorkerWithNoOneElseTakingTheLock() throws Exception {
+        int bursts = 2_000 * SCALE;
+        // a monitor that ticks rarely: its look would otherwise admit a stranded burst in time
+        try (Cmwq c = Cmwq.builder().cpus(2).jmx(false).monitorTick(Duration.ofMinutes(2), Duration.ofMinutes(2))
+                .build()) {
+            Workqueue wq = c.workqueue("bursts").build();
+            SplittableRandom rnd = new SplittableRandom(7);
+            for (int b = 0; b < bursts; b++) {
+                int size = 1 + rnd.nextInt(4);
+                CountDownLatch done = new CountDownLatch(size);
+                for (int i = 0; i < size; i++) {
+                    wq.execute(done::countDown);
+                }
+                assertThat(done.await(BOUND.toSeconds(), TimeUnit.SECONDS)).as("burst %d ran", b).isTrue();
+                if ((b & 7) == 0) {
+                    Thread.yield();
+                }
+            }
+            wq.close();
+        }
+    }
+
+    /** Per-work sequence numbers of the running test (written by the producer before it queues). */
+    private static volatile AtomicLongArray seqs;
+
+    private static long seqOf(int id) {
+        return seqs.get(id);
+    }
+
+    /**
+     * Producers queue and cancel the same works while the pool admits them: each instance either
+     * ran or was cancelled (a cancel that returned true), never both, and none is left pending.
+     */
+    @Test
+    void cancelRacingAdmissionTakesEachInstanceOnce() throws Exception {
+        int threads = 3;
+        int ops = 20_000 * SCALE;
+        try (Cmwq c = Cmwq.builder().cpus(2).jmx(false).build()) {
+            Workqueue wq = c.workqueue("cancel-race").build();
+            AtomicIntegerArray runs = new AtomicIntegerArray(32);
+            AtomicIntegerArray queued = new AtomicIntegerArray(32);
+            AtomicIntegerArray cancelled = new AtomicIntegerArray(32);
+            Work[] works = new Work[32];
+            for (int i = 0; i < works.length; i++) {
+                int id = i;
+                works[i] = new Work(() -> runs.incrementAndGet(id));
+            }
+            CyclicBarrier start = new CyclicBarrier(threads);
+            List<Thread> ts = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int me = t;
+                ts.add(new Thread(() -> {
+                    SplittableRandom rnd = new SplittableRandom(100 + me);
+                    try {
+                        start.await();
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                    for (int i = 0; i < ops; i++) {
+                        int id = rnd.nextInt(works.length);
+                        if (rnd.nextBoolean()) {
+                            if (wq.queue(works[id])) {
+                                queued.incrementAndGet(id);
+                            }
+                        } else if (works[id].cancel()) {
+                            cancelled.incrementAndGet(id);
+                        }
+                    }
+                }));
+            }
+            ts.forEach(Thread::start);
+            for (Thread t : ts) {
+                t.join(BOUND.toMillis());
+                assertThat(t.isAlive()).isFalse();
+            }
+            wq.flush();
+            for (int i = 0; i < works.length; i++) {
+                assertThat(works[i].isPending()).isFalse();
+                assertThat(runs.get(i) + cancelled.get(i)).as("work %d: runs + cancels", i).isEqualTo(queued.get(i));
+            }
+            assertThat(wq.stats().inFlight()).isZero();
+            wq.close();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * {@code maxActive(1)} with pushes from several threads: never two works of the workqueue at
+     * once, and every one runs (inactive works are still activated). Unbound: one pool workqueue,
+     * so the limit is the workqueue's (a bound workqueue's is per CPU, as the kernel's).
+     */
+    @Test
+    void maxActiveHoldsAcrossThePushPath() throws Exception {
+        int threads = 3;
+        int each = 5_000 * SCALE;
+        try (Cmwq c = Cmwq.builder().cpus(2).jmx(false).build()) {
+            Workqueue wq = c.workqueue("one-at-a-time").unbound().maxActive(1).build();
+            TestSupport.Concurrency conc = new TestSupport.Concurrency();
+            AtomicLong ran = new AtomicLong();
+            List<Thread> ts = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                ts.add(new Thread(() -> {
+                    for (int i = 0; i < each; i++) {
+                        wq.execute(() -> {
+                            conc.enter();
+                            ran.incrementAndGet();
+                            conc.exit();
+                        });
+                    }
+                }));
+            }
+            ts.forEach(Thread::start);
+            for (Thread t : ts) {
+                t.join(BOUND.toMillis());
+            }
+            wq.flush();
+            assertThat(ran.get()).isEqualTo((long) threads * each);
+            assertThat(conc.max()).as("works of a maxActive(1) queue at once").isEqualTo(1);
+            wq.close();
+        }
+    }
+
+    /**
+     * Producers execute through an executor view while another thread calls {@code shutdownNow}:
+     * every task is exactly one of ran, returned by shutdownNow, or rejected; none runs after it
+     * was returned; and the view terminates.
+     */
+    @Test
+    void shutdownNowReturnsEveryUnstartedTaskExactlyOnce() throws Exception {
+        int rounds = 30 * SCALE;
+        try (Cmwq c = Cmwq.builder().cpus(2).jmx(false).build()) {
+            Workqueue wq = c.workqueue("view").build();
+            for (int r = 0; r < rounds; r++) {
+                ExecutorService es = wq.asExecutorService();
+                int producers = 2;
+                int each = 2_000;
+                int total = producers * each;
+                AtomicIntegerArray state = new AtomicIntegerArray(total); // 1 ran, 2 returned, 3 rejected
+                AtomicInteger doubled = new AtomicInteger();
+                List<Runnable> tasks = new ArrayList<>();
+                for (int i = 0; i < total; i++) {
+                    int id = i;
+                    tasks.add(new Runnable() {
+                        @Override
+                        public void run() {
+                            if (!state.compareAndSet(id, 0, 1)) {
+                                doubled.incrementAndGet();
+                            }
+                        }
+
+                        @Override
+                        public String toString() {
+                            return "task" + id;
+                        }
+                    });
+                }
+                CountDownLatch halfway = new CountDownLatch(1);
+                List<Thread> ts = new ArrayList<>();
+                for (int p = 0; p < producers; p++) {
+                    int base = p * each;
+                    ts.add(new Thread(() -> {
+                        for (int i = 0; i < each; i++) {
+                            if (i == each / 2) {
+                                halfway.countDown();
+                            }
+                            try {
+                                es.execute(tasks.get(base + i));
+                            } catch (RejectedExecutionException e) {
+                                if (!state.compareAndSet(base + i, 0, 3)) {
+                                    doubled.incrementAndGet();
+                                }
+                            }
+                        }
+                    }));
+                }
+                ts.forEach(Thread::start);
+                halfway.await(BOUND.toSeconds(), TimeUnit.SECONDS);
+                List<Runnable> returned = es.shutdownNow();
+                for (Runnable t : returned) {
+                    int id = Integer.parseInt(t.toString().substring(4));
+                    if (!state.compareAndSet(id, 0, 2)) {
+                        doubled.incrementAndGet();
+                    }
+                }
+                for (Thread t : ts) {
+                    t.join(BOUND.toMillis());
+                }
+                assertThat(es.awaitTermination(BOUND.toSeconds(), TimeUnit.SECONDS)).as("terminated").isTrue();
+                wq.flush();
+                assertThat(doubled.get()).as("tasks in two outcomes (ran after being returned?)").isZero();
+                for (int i = 0; i < total; i++) {
+                    assertThat(state.get(i)).as("outcome of task %d", i).isNotZero();
+                }
+            }
+            wq.close();
+        }
+    }
+}
