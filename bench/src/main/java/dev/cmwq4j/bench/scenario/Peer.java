@@ -43,6 +43,11 @@ enum Peer {
                 }
 
                 @Override
+                Executor service() {
+                    return view;
+                }
+
+                @Override
                 <T> Future<T> submit(Callable<T> task) {
                     return view.submit(task);
                 }

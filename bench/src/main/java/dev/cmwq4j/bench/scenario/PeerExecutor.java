@@ -24,6 +24,15 @@ abstract class PeerExecutor {
     }
 
     /** Submits a task whose result a task of the same executor will wait for. */
+    /**
+     * The peer as an {@code ExecutorService}'s {@code execute}, the way an application hands it
+     * around: the service itself for the JDK pools; cmwq4j's {@code asExecutorService()} view
+     * (which tracks its tasks for shutdown); the dispatcher for Kotlin.
+     */
+    Executor service() {
+        return executor();
+    }
+
     abstract <T> Future<T> submit(Callable<T> task);
 
     /**

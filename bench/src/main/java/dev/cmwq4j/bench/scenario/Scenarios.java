@@ -18,6 +18,7 @@ final class Scenarios {
 
     static final List<Scenario> ALL = List.of(
             new TinyScenario(),
+            new ExecuteServiceScenario(),
             new CpuScenario(),
             new MixedScenario(true),
             new MixedScenario(false),
