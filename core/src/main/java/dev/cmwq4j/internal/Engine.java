@@ -100,6 +100,30 @@ public final class Engine {
     final long createCooldownNanos;
     /** How long a worker that ran out of work spins before it parks. */
     final long idleSpinNanos;
+    /**
+     * Workers spinning before they park ({@link Worker}'s idle spin), engine-wide. A spin is
+     * worth it only on a CPU nobody else wants: with more spinners than half the CPUs (one on 2
+     * CPUs), a spinner takes the CPU from the very thread that would queue its next work. Atomic.
+     */
+    private final java.util.concurrent.atomic.AtomicInteger spinners = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** A worker about to park may spin first: true if it took a spinner slot ({@link #spinDone} gives it back). */
+    boolean trySpin() {
+        int max = Math.max(1, ncpu / 2);
+        for (;;) {
+            int n = spinners.get();
+            if (n >= max) {
+                return false;
+            }
+            if (spinners.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    void spinDone() {
+        spinners.decrementAndGet();
+    }
     /** Most helped runs nested on one thread ({@link Helping}); deeper waits block instead. */
     final int maxHelpDepth;
     final boolean stealing;

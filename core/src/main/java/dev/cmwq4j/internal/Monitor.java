@@ -55,6 +55,13 @@ final class Monitor implements Runnable {
     /** Written by the monitor: true while it sleeps longer than the minimum tick. */
     private volatile boolean napping;
     /**
+     * When the current nap ends ({@code System.nanoTime()}); written by the monitor before it
+     * sets {@link #napping}. A nudge cuts only a nap that has more than a backlog tick left: a
+     * pool whose backlog empties and refills many times a second would otherwise pay an unpark
+     * (and the monitor a look) each time, for a look due within a millisecond anyway.
+     */
+    private volatile long napUntil;
+    /**
      * Set by {@link #nudge} when it cut a nap short, cleared by the monitor when it wakes: the
      * next tick is the minimum. A wake by the timer (a new earliest deadline) is not a nudge.
      */
@@ -108,9 +115,9 @@ final class Monitor implements Runnable {
         thread.start();
     }
 
-    /** A pool got busy: make sure the monitor watches. Cheap when it already does. */
+    /** A pool got busy: make sure the monitor watches soon. Cheap when it already does, or will within a backlog tick. */
     void nudge() {
-        if (parked || napping) {
+        if (parked || (napping && (napUntil - System.nanoTime() > BACKLOG_TICK_NANOS))) {
             napping = false;
             nudgedWhileNapping = true;
             LockSupport.unpark(thread);
@@ -187,6 +194,7 @@ final class Monitor implements Runnable {
                 continue;
             }
             if (wait > minTickNanos) {
+                napUntil = System.nanoTime() + wait;
                 napping = true;
                 LockSupport.parkNanos(this, wait);
                 napping = false;
