@@ -55,7 +55,7 @@ import java.util.function.BiConsumer;
  * named {@code dev.cmwq4j.*} trace works and blocks when a recording asks for them.
  */
 public final class Cmwq implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger("dev.cmwq4j");
+    private static final System.Logger LOG = Engine.LOG; // lazy: no logging back end until a message
 
     private final Engine engine;
     private final boolean shared;

@@ -24,7 +24,11 @@ import java.util.concurrent.atomic.LongAdder;
  * threshold, so a worker fanning out keeps every CPU busy.
  */
 public final class Engine {
-    static final System.Logger LOG = System.getLogger("dev.cmwq4j");
+    /**
+     * The library's logger, {@code dev.cmwq4j}, for the API package too. Lazy: the logging back
+     * end starts on the first message, not on the first use of cmwq4j ({@link LazyLogger}).
+     */
+    public static final System.Logger LOG = new LazyLogger("dev.cmwq4j");
 
     /** Reports a failure thrown by a work: (work owner, workqueue name, error). */
     @FunctionalInterface
