@@ -164,7 +164,7 @@ public final class Engine {
         unboundHigh = new WorkerPool(this, -1, true);
         preloadHotClasses();
         timer = new Timer();
-        monitor = new Monitor(this, timer, c.threadNamePrefix() + "monitor", c.monitorMinTickNanos(),
+        monitor = new Monitor(this, timer, c.threadNamePrefix().concat("monitor"), c.monitorMinTickNanos(),
                 c.monitorMaxTickNanos(), c.watchdogNanos(), c.watchdogHandler());
     }
 
@@ -173,8 +173,26 @@ public final class Engine {
         monitor.start();
         if (publisher != null) {
             for (WorkerPool p : pools()) {
-                poolTokens.add(publisher.publishPool(name, p::snapshot));
+                poolTokens.add(publisher.publishPool(name, new PoolSource(p)));
             }
+        }
+    }
+
+    /**
+     * A pool's snapshots, for the publisher. A class, not {@code p::snapshot}: the first lambda a
+     * JVM links bootstraps {@code java.lang.invoke}'s lambda machinery (milliseconds of CPU, more
+     * for the JIT), which building the first instance would otherwise pay for.
+     */
+    private static final class PoolSource implements java.util.function.Supplier<PoolSnapshot> {
+        private final WorkerPool pool;
+
+        PoolSource(WorkerPool pool) {
+            this.pool = pool;
+        }
+
+        @Override
+        public PoolSnapshot get() {
+            return pool.snapshot();
         }
     }
 
@@ -182,7 +200,11 @@ public final class Engine {
      * Loads and initializes the classes that the first works touch (queueing, priority lending,
      * helping, statistics, and {@link Events}, whose initializer installs the JFR listener), so
      * that a fresh JVM does it once here rather than on its first works, where two workers
-     * needing the same class wait on its class loader's lock.
+     * needing the same class wait on its class loader's lock (a fan-out's first waits need
+     * {@link Helping} and {@link Lend}). Only cheap classes: this runs on the caller that builds
+     * the first instance, 1-3 ms of CPU in a fresh JVM. {@code java.lang.management} loads when a
+     * CPU clock is first read ({@link ThreadCpu}), JMX later still ({@code Jmx}), and no lambda is
+     * linked on this path ({@link PoolSource}).
      */
     private static void preloadHotClasses() {
         for (Class<?> c : new Class<?>[] {Events.class, dev.cmwq4j.Work.class, Inheritance.class, Helping.class,
