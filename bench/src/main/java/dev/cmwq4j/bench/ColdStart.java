@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>no mode (the driver): starts {@code --runs} (default 7) child JVMs per mode, from this
  *       JVM's own {@code java} binary and class path, rounds interleaved so that the machine's
  *       load hits every mode alike, and prints the medians and the cmwq4j/FJP CPU ratio.
- *       {@code --modes=cmwq,fjp,cmwq-nojmx} picks the modes (default {@code cmwq,fjp}).
+ *       {@code --modes=cmwq,fjp,cmwq-nojmx} picks the modes (default {@code cmwq,fjp});
+ *       {@code --jvm=OPTION}, repeated, passes options to every child (an AOT or CDS archive, say).
  * </ul>
  *
  * <pre>
@@ -37,22 +38,30 @@ import java.util.concurrent.TimeUnit;
  * <h2>How CPU is read</h2>
  * A child must not load {@code java.lang.management} before its measured section: cmwq4j uses it
  * itself, so loading it first would hide part of cmwq4j's cost. {@code OperatingSystemMXBean}
- * (precise, process-wide) is therefore out, and {@code ProcessHandle.Info.totalCpuDuration()}
- * reads {@code /proc/self/stat} in clock ticks (10 ms), too coarse for sections of 20-100 ms.
- * The child sums the first field of {@code /proc/self/task/<tid>/schedstat} (the thread's
- * {@code sum_exec_runtime}, in ns) over its threads, read with the {@code java.io} classes a JVM
- * has loaded at boot, and charges each thread what its clock advanced (threads born meanwhile from
- * zero). Two known errors, both small against the section: the kernel updates a running thread's
- * figure at each scheduler tick (4 ms here) and at context switches, so a thread on a CPU at a read
- * may be up to a tick behind; and a thread that exits within the section takes its time along
- * (counted in the {@code exited} column, which should stay 0: neither executor retires a worker
- * that soon, but the JIT may retire a compiler thread).
+ * (precise, process-wide) is therefore out; so is {@code getrusage} through the foreign function
+ * API, whose set-up warms up {@code java.lang.invoke}, which cmwq4j's first use needs too. The
+ * child reads two clocks with the {@code java.io} classes a JVM has loaded at boot:
+ * <ul>
+ *   <li>{@code cpu}: the first field of {@code /proc/self/task/<tid>/schedstat} (the thread's
+ *       {@code sum_exec_runtime}, in ns), summed over the threads alive at the end of the
+ *       section, each charged what its clock advanced since the start (a thread born meanwhile:
+ *       all of it). Precise, with two blind spots: the kernel updates a thread's figure at
+ *       context switches and scheduler ticks (4 ms here), so a thread on a CPU at a read may be
+ *       up to a tick behind; and a thread that ends within the section takes its time along
+ *       ({@code exited} counts those alive at the start; one born and ended within the section
+ *       is seen by the second clock only).
+ *   <li>{@code stat}: {@code utime + stime} of {@code /proc/self/stat}, which the kernel keeps
+ *       for the whole process, ended threads included, but reports in clock ticks (10 ms, with
+ *       {@code USER_HZ} = 100, as on every mainstream Linux). One reading is coarse; its mean
+ *       over several runs is not biased, so it checks the first clock. It also gives
+ *       {@code CPU+tail}, which adds the {@value #TAIL_MILLIS} ms after the works, in which the
+ *       program does nothing: what runs later in the background (idle spinning, cmwq4j's
+ *       deferred JMX registration, on a thread that ends when done).
+ * </ul>
  *
- * <p>Columns: {@code build} is the wall time of the build alone; {@code works} of the 1,000 works
- * until the last one ran; {@code cpu} is the process CPU of build + works (all threads: workers,
- * the JIT, GC); {@code cpu+tail} adds the next {@value #TAIL_MILLIS} ms in which the program does
- * nothing, which shows what runs later in the background (idle spinning, cmwq4j's deferred JMX
- * registration).
+ * <p>Columns: {@code build} is the wall time of the build alone; {@code works} of the 1,000
+ * works until the last one ran; the CPU columns cover build + works (all threads: the caller,
+ * workers, helper threads, the JIT, GC).
  */
 public final class ColdStart {
     private ColdStart() {}
@@ -98,9 +107,10 @@ public final class ColdStart {
         TaskCpu cpu1 = TaskCpu.read();
         Thread.sleep(TAIL_MILLIS);
         TaskCpu cpu2 = TaskCpu.read();
-        System.out.printf(Locale.ROOT, "cold-start %s build_ns=%d works_ns=%d cpu_ns=%d tail_cpu_ns=%d exited=%d"
-                + " threads=%d%n", mode, t1 - t0, t2 - t1, cpu1.since(cpu0), cpu2.since(cpu0),
-                cpu1.exitedSince(cpu0), cpu1.tids.length);
+        System.out.printf(Locale.ROOT, "cold-start %s build_ns=%d works_ns=%d cpu_ns=%d stat_cpu_ns=%d"
+                + " stat_tail_cpu_ns=%d exited=%d threads=%d%n", mode, t1 - t0, t2 - t1, cpu1.since(cpu0),
+                cpu1.statNanos - cpu0.statNanos, cpu2.statNanos - cpu0.statNanos, cpu1.exitedSince(cpu0),
+                cpu1.tids.length);
     }
 
     /** The cmwq4j side, in a class of its own so that nothing of it loads before the section. */
@@ -129,15 +139,24 @@ public final class ColdStart {
         }
     }
 
-    /** The CPU clocks of this process's live threads, from {@code /proc/self/task/<tid>/schedstat}. */
+    /**
+     * The CPU clocks of this process: its live threads' from {@code /proc/self/task/<tid>/schedstat}
+     * (ns), and the whole process's from {@code /proc/self/stat} (clock ticks).
+     */
     private static final class TaskCpu {
+        /** Nanoseconds per clock tick ({@code USER_HZ} = 100; a JVM cannot ask sysconf). */
+        static final long NANOS_PER_TICK = 10_000_000;
+
         /** Sorted thread ids and their sum_exec_runtime (ns), index for index. */
         final long[] tids;
         final long[] nanos;
+        /** utime + stime of the whole process, ended threads included, in ns (tick resolution). */
+        final long statNanos;
 
-        private TaskCpu(long[] tids, long[] nanos) {
+        private TaskCpu(long[] tids, long[] nanos, long statNanos) {
             this.tids = tids;
             this.nanos = nanos;
+            this.statNanos = statNanos;
         }
 
         static TaskCpu read() throws IOException {
@@ -151,25 +170,52 @@ public final class ColdStart {
             }
             Arrays.sort(tids);
             long[] nanos = new long[tids.length];
-            byte[] buf = new byte[128];
+            byte[] buf = new byte[1024];
             int live = 0;
             for (long tid : tids) {
-                long ns;
                 // a StringBuilder, not '+': string concatenation would bootstrap java.lang.invoke
                 String path = new StringBuilder("/proc/self/task/").append(tid).append("/schedstat").toString();
+                int n;
                 try (FileInputStream in = new FileInputStream(path)) {
-                    int n = in.read(buf);
-                    ns = 0;
-                    for (int i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) {
-                        ns = ns * 10 + (buf[i] - '0');
-                    }
+                    n = in.read(buf);
                 } catch (IOException e) {
                     continue; // it exited between the listing and the read
                 }
                 tids[live] = tid;
-                nanos[live++] = ns;
+                nanos[live++] = number(buf, 0, n);
             }
-            return new TaskCpu(Arrays.copyOf(tids, live), Arrays.copyOf(nanos, live));
+            int n;
+            try (FileInputStream in = new FileInputStream("/proc/self/stat")) {
+                n = in.read(buf);
+            }
+            // after the command name's closing parenthesis: " state ppid ... utime stime ..."
+            // (fields 3, 4, ... 14, 15 of proc(5)); the name itself may hold spaces
+            int i = n - 1;
+            while (i > 0 && buf[i] != ')') {
+                i--;
+            }
+            for (int field = 2; field < 14; field++) { // skip to the space before field 14
+                i++;
+                while (i < n && buf[i] != ' ') {
+                    i++;
+                }
+            }
+            long utime = number(buf, i + 1, n);
+            while (++i < n && buf[i] != ' ') {
+                // to the space before field 15
+            }
+            long stime = number(buf, i + 1, n);
+            return new TaskCpu(Arrays.copyOf(tids, live), Arrays.copyOf(nanos, live),
+                    (utime + stime) * NANOS_PER_TICK);
+        }
+
+        /** The decimal number at {@code buf[from]}, up to the first non-digit. */
+        private static long number(byte[] buf, int from, int to) {
+            long v = 0;
+            for (int i = from; i < to && buf[i] >= '0' && buf[i] <= '9'; i++) {
+                v = v * 10 + (buf[i] - '0');
+            }
+            return v;
         }
 
         /** CPU that the threads alive now used since {@code before} (threads born since: all of it). */
@@ -197,26 +243,30 @@ public final class ColdStart {
     // ------------------------------------------------------------------------------------------
     // The driver: fresh child JVMs per mode, medians.
 
-    private record Sample(double buildMs, double worksMs, double cpuMs, double tailCpuMs, int exited, int threads) {}
+    private record Sample(double buildMs, double worksMs, double cpuMs, double statCpuMs, double statTailCpuMs,
+            int exited, int threads) {}
 
     private static void driver(String[] args) throws Exception {
         int runs = DEFAULT_RUNS;
         List<String> modes = List.of("cmwq", "fjp");
+        List<String> jvmArgs = new ArrayList<>();
         for (String a : args) {
             if (a.startsWith("--runs=")) {
                 runs = Integer.parseInt(a.substring("--runs=".length()));
             } else if (a.startsWith("--modes=")) {
                 modes = List.of(a.substring("--modes=".length()).split(","));
+            } else if (a.startsWith("--jvm=")) {
+                jvmArgs.add(a.substring("--jvm=".length()));
             } else if (!a.isBlank()) {
                 throw new IllegalArgumentException("usage: ColdStart [--runs=N] [--modes=cmwq,fjp,cmwq-nojmx]"
-                        + " | ColdStart cmwq|cmwq-nojmx|fjp");
+                        + " [--jvm=CHILD_JVM_OPTION]... | ColdStart cmwq|cmwq-nojmx|fjp");
             }
         }
         String javaBin = ProcessHandle.current().info().command()
                 .orElse(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java");
         String classPath = System.getProperty("java.class.path");
-        System.out.printf(Locale.ROOT, "cold start: %d fresh JVMs per mode, %d no-op works each, %d CPUs, %s%n",
-                runs, WORKS, Runtime.getRuntime().availableProcessors(), javaBin);
+        System.out.printf(Locale.ROOT, "cold start: %d fresh JVMs per mode, %d no-op works each, %d CPUs, %s %s%n",
+                runs, WORKS, Runtime.getRuntime().availableProcessors(), javaBin, String.join(" ", jvmArgs));
         List<List<Sample>> samples = new ArrayList<>();
         for (int m = 0; m < modes.size(); m++) {
             samples.add(new ArrayList<>());
@@ -224,17 +274,18 @@ public final class ColdStart {
         for (int r = 0; r < runs; r++) {
             for (int k = 0; k < modes.size(); k++) {
                 int m = (k + r) % modes.size(); // rotate the order from round to round
-                samples.get(m).add(runChild(javaBin, classPath, modes.get(m)));
+                samples.get(m).add(runChild(javaBin, jvmArgs, classPath, modes.get(m)));
             }
         }
-        System.out.printf(Locale.ROOT, "%-11s %9s %9s %9s %12s %7s %7s%n", "mode", "build ms", "works ms", "CPU ms",
-                "CPU+tail ms", "exited", "threads");
+        System.out.printf(Locale.ROOT, "%-11s %9s %9s %9s %10s %10s %12s %7s %8s%n", "mode", "build ms", "works ms",
+                "CPU ms", "CPU mean", "stat mean", "+tail mean", "exited", "threads");
         double[] cpu = new double[modes.size()];
         for (int m = 0; m < modes.size(); m++) {
             List<Sample> s = samples.get(m);
             cpu[m] = median(s, Sample::cpuMs);
-            System.out.printf(Locale.ROOT, "%-11s %9.1f %9.1f %9.1f %12.1f %7d %7.0f%n", modes.get(m),
-                    median(s, Sample::buildMs), median(s, Sample::worksMs), cpu[m], median(s, Sample::tailCpuMs),
+            System.out.printf(Locale.ROOT, "%-11s %9.1f %9.1f %9.1f %10.1f %10.1f %12.1f %7d %8.0f%n", modes.get(m),
+                    median(s, Sample::buildMs), median(s, Sample::worksMs), cpu[m], mean(s, Sample::cpuMs),
+                    mean(s, Sample::statCpuMs), mean(s, Sample::statTailCpuMs),
                     s.stream().mapToInt(Sample::exited).sum(), median(s, x -> x.threads()));
             System.out.printf(Locale.ROOT, "  %-9s CPU ms of each run: %s%n", "", s.stream()
                     .map(x -> String.format(Locale.ROOT, "%.1f", x.cpuMs())).toList());
@@ -247,13 +298,19 @@ public final class ColdStart {
                 }
             }
         }
-        System.out.println("medians; exited: threads that exited during a section, summed over runs (their CPU"
-                + " is not counted); load average now: " + loadAverage());
+        System.out.println("build, works, CPU: medians. CPU: live threads' schedstat (ns); stat: /proc/self/stat"
+                + " (10 ms ticks, ended threads included), mean; +tail: stat, with the next " + TAIL_MILLIS
+                + " ms; exited: threads that ended within a section, over all runs. Load average now: "
+                + loadAverage());
     }
 
-    private static Sample runChild(String javaBin, String classPath, String mode) throws Exception {
-        Process p = new ProcessBuilder(javaBin, "-cp", classPath, ColdStart.class.getName(), mode)
-                .redirectErrorStream(true).start();
+    private static Sample runChild(String javaBin, List<String> jvmArgs, String classPath, String mode)
+            throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(javaBin);
+        command.addAll(jvmArgs);
+        command.addAll(List.of("-cp", classPath, ColdStart.class.getName(), mode));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
             throw new IllegalStateException("child " + mode + " failed:\n" + out);
@@ -266,10 +323,15 @@ public final class ColdStart {
                     f.put(kv.substring(0, eq), Long.parseLong(kv.substring(eq + 1)));
                 }
                 return new Sample(f.get("build_ns") / 1e6, f.get("works_ns") / 1e6, f.get("cpu_ns") / 1e6,
-                        f.get("tail_cpu_ns") / 1e6, f.get("exited").intValue(), f.get("threads").intValue());
+                        f.get("stat_cpu_ns") / 1e6, f.get("stat_tail_cpu_ns") / 1e6, f.get("exited").intValue(),
+                        f.get("threads").intValue());
             }
         }
         throw new IllegalStateException("child " + mode + " printed no result:\n" + out);
+    }
+
+    private static double mean(List<Sample> s, java.util.function.ToDoubleFunction<Sample> f) {
+        return s.stream().mapToDouble(f).average().orElse(Double.NaN);
     }
 
     private static double median(List<Sample> s, java.util.function.ToDoubleFunction<Sample> f) {
