@@ -55,7 +55,7 @@ import java.util.function.BiConsumer;
  * named {@code dev.cmwq4j.*} trace works and blocks when a recording asks for them.
  */
 public final class Cmwq implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger("dev.cmwq4j");
+    private static final System.Logger LOG = Engine.LOG; // lazy: no logging back end until a message
 
     private final Engine engine;
     private final boolean shared;
@@ -181,8 +181,7 @@ public final class Cmwq implements AutoCloseable {
         private Duration createCooldown = Duration.ofSeconds(1);
         private int maxThreads = intProperty("cmwq4j.maxThreads", 4096);
         private Duration watchdogThreshold = Duration.ofMillis(longProperty("cmwq4j.watchdogMillis", 30_000));
-        private java.util.function.Consumer<? super WatchdogReport> watchdogHandler =
-                r -> LOG.log(System.Logger.Level.WARNING, r.describe());
+        private java.util.function.Consumer<? super WatchdogReport> watchdogHandler = new LogWatchdogReport();
         private Duration cpuIntensiveThreshold =
                 Duration.ofNanos(1000 * longProperty("cmwq4j.cpuIntensiveThresholdMicros", 10_000));
         private Duration monitorMinTick = Duration.ofNanos(1000 * longProperty("cmwq4j.monitorMinTickMicros", 250));
@@ -452,22 +451,67 @@ public final class Cmwq implements AutoCloseable {
             return new Cmwq(newEngine(), false);
         }
 
+        // The engine's hooks below are small classes, not lambdas: the first lambda a JVM links
+        // bootstraps java.lang.invoke's lambda machinery (a few ms of CPU, more for the JIT that
+        // compiles it), which building the shared instance would otherwise pay for.
+
+        /** The default watchdog handler: logs the report as a warning. */
+        private static final class LogWatchdogReport implements java.util.function.Consumer<WatchdogReport> {
+            @Override
+            public void accept(WatchdogReport r) {
+                LOG.log(System.Logger.Level.WARNING, r.describe());
+            }
+        }
+
+        /** Hands the engine's stall findings to the watchdog handler as reports. */
+        private static final class WatchdogAdapter implements java.util.function.Consumer<Engine.StallSnapshot> {
+            private final java.util.function.Consumer<? super WatchdogReport> handler;
+
+            WatchdogAdapter(java.util.function.Consumer<? super WatchdogReport> handler) {
+                this.handler = handler;
+            }
+
+            @Override
+            public void accept(Engine.StallSnapshot stall) {
+                handler.accept(WatchdogReport.of(stall));
+            }
+        }
+
+        /** A failure, to the failure handler. */
+        private static final class HandlerSink implements Engine.FailureSink {
+            private final BiConsumer<? super Work, ? super Throwable> handler;
+
+            HandlerSink(BiConsumer<? super Work, ? super Throwable> handler) {
+                this.handler = handler;
+            }
+
+            @Override
+            public void failed(Object work, String workqueue, Throwable error) {
+                // a one-shot task (execute) has no Work of its own: it is reported as a new one
+                handler.accept(work instanceof Work w ? w : new Work((Runnable) work), error);
+            }
+        }
+
+        /** A failure, logged when no failure handler is set. */
+        private static final class LogSink implements Engine.FailureSink {
+            @Override
+            public void failed(Object work, String workqueue, Throwable error) {
+                LOG.log(System.Logger.Level.ERROR, "work '" + work + "' of workqueue '" + workqueue + "' threw", error);
+            }
+        }
+
         /** The engine these options describe, started. */
         Engine newEngine() {
             String n = name != null ? name : "cmwq-" + SEQ.incrementAndGet();
             java.util.function.Consumer<? super WatchdogReport> wh = watchdogHandler;
             BiConsumer<? super Work, ? super Throwable> h = failureHandler;
-            Engine.FailureSink sink = h != null
-                    // a one-shot task (execute) has no Work of its own: it is reported as a new one
-                    ? (work, wq, error) -> h.accept(work instanceof Work w ? w : new Work((Runnable) work), error)
-                    : (work, wq, error) -> LOG.log(System.Logger.Level.ERROR,
-                            "work '" + work + "' of workqueue '" + wq + "' threw", error);
+            Engine.FailureSink sink = h != null ? new HandlerSink(h) : new LogSink();
             Engine engine = new Engine(new Engine.Config(n, cpus, maxThreads, Workqueue.saturatedNanos(idleTimeout),
                     Workqueue.saturatedNanos(stallWindow), Workqueue.saturatedNanos(joinWindow),
                     Workqueue.saturatedNanos(stealThreshold), Workqueue.saturatedNanos(createCooldown),
                     idleSpinNanos, maxHelpDepth, Workqueue.saturatedNanos(cpuIntensiveThreshold),
                     Workqueue.saturatedNanos(monitorMinTick), Workqueue.saturatedNanos(monitorMaxTick),
-                    Workqueue.saturatedNanos(watchdogThreshold), stall -> wh.accept(WatchdogReport.of(stall)),
+                    Workqueue.saturatedNanos(watchdogThreshold), new WatchdogAdapter(wh),
                     threadFactory, threadNamePrefix, sink, jmx ? Jmx.PUBLISHER : null, priorityInheritance));
             engine.start();
             return engine;

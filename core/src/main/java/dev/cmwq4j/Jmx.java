@@ -3,9 +3,15 @@ package dev.cmwq4j;
 import dev.cmwq4j.internal.Engine;
 import dev.cmwq4j.internal.WorkqueueCore;
 import java.lang.management.ManagementFactory;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import javax.management.InstanceAlreadyExistsException;
 import javax.management.JMException;
 import javax.management.MBeanServer;
+import javax.management.MBeanServerFactory;
 import javax.management.ObjectName;
 
 /**
@@ -13,60 +19,304 @@ import javax.management.ObjectName;
  * names documented on {@link WorkqueueMXBean} and {@link WorkerPoolMXBean}. Registration never
  * fails the caller: a JMX error is logged and the object simply stays unpublished. Two
  * workqueues of one instance with the same name get {@code name}, {@code name#2}, ...
+ *
+ * <h2>Deferred registration</h2>
+ * The first call of {@link ManagementFactory#getPlatformMBeanServer()} in a JVM creates the
+ * platform server and registers every platform MXBean in it: 150-400 ms of CPU, and as much wall
+ * time, in a fresh JVM, where building the shared instance costs a few milliseconds otherwise. So
+ * the {@link #PUBLISHER} registers on the caller's thread only once some MBean server exists in the
+ * JVM ({@link MBeanServerFactory#findMBeanServer}{@code (null)} is not empty; the platform server
+ * is created through {@code MBeanServerFactory}, so it is listed there once it exists): the
+ * application uses JMX, an agent created the server, or an earlier batch of ours did. While none
+ * exists, a publication is queued, and the first one queued starts a daemon thread,
+ * {@code cmwq4j-jmx}, which waits {@link #REGISTRATION_DELAY_MILLIS}, creates the platform server,
+ * registers the queue in order, and ends when the queue is empty. A short-lived program ends
+ * before that and never pays for the server; a tool that attaches ({@code top}) sees the beans
+ * about a second after the instance was built.
+ *
+ * <p>{@code publish*} returns a {@link Registration} as the token. {@link Engine.Publisher#unpublish}
+ * of a registration still queued takes it off the queue (it is never registered); of a registered
+ * one unregisters it at once. One lock, the publisher's, guards the queue, each registration's
+ * state and each single register and unregister call, so a registration racing an unpublish never
+ * leaves a bean behind.
  */
 final class Jmx {
     private Jmx() {}
 
-    private static final System.Logger LOG = System.getLogger("dev.cmwq4j");
+    static final String DOMAIN = "dev.cmwq4j";
+
+    /** How long the first queued publication waits before its batch creates the platform server. */
+    static final long REGISTRATION_DELAY_MILLIS = 1000;
 
     /** The engine's hook: it publishes through this and never sees the beans. */
-    static final Engine.Publisher PUBLISHER = new Engine.Publisher() {
+    static final Engine.Publisher PUBLISHER = new Publisher(new AnyMBeanServer(),
+            new Pause(TimeUnit.MILLISECONDS.toNanos(REGISTRATION_DELAY_MILLIS)));
+
+    /** Does an MBean server exist in this JVM? (A class, not a lambda: see {@link Publisher}.) */
+    private static final class AnyMBeanServer implements BooleanSupplier {
         @Override
-        public Object publishPool(String cmwq, java.util.function.Supplier<Engine.PoolSnapshot> stats) {
-            PoolBean bean = new PoolBean(cmwq, stats);
-            return register(bean, "WorkerPool", cmwq, bean.getName());
+        public boolean getAsBoolean() {
+            return !MBeanServerFactory.findMBeanServer(null).isEmpty();
+        }
+    }
+
+    /** A batch's wait before it registers: parks the batch thread for {@code nanos}. */
+    private static final class Pause implements Runnable {
+        private final long nanos;
+
+        Pause(long nanos) {
+            this.nanos = nanos;
+        }
+
+        @Override
+        public void run() {
+            long deadline = System.nanoTime() + nanos;
+            for (long left = nanos; left > 0; left = deadline - System.nanoTime()) {
+                LockSupport.parkNanos(this, left);
+            }
+        }
+    }
+
+    /** A registration's states; see {@link Registration#state}. */
+    static final int PENDING = 0;
+    static final int REGISTERED = 1;
+    static final int DONE = 2;
+
+    /** One publication, and the token {@code publish*} returns for it. */
+    static final class Registration {
+        final String type;
+        final String cmwq;
+        /** The pool's statistics, for a pool; null for a workqueue. */
+        final Supplier<Engine.PoolSnapshot> stats;
+        /** The workqueue, for a workqueue; null for a pool. */
+        final WorkqueueCore wq;
+        /**
+         * PENDING (queued), REGISTERED (as {@link #name}) or DONE (taken back, or its registration
+         * failed: nothing of it is registered). Written and read under the publisher's lock.
+         */
+        int state = PENDING;
+        /** The name it is registered as, while REGISTERED; under the publisher's lock. */
+        ObjectName name;
+
+        Registration(String type, String cmwq, Supplier<Engine.PoolSnapshot> stats, WorkqueueCore wq) {
+            this.type = type;
+            this.cmwq = cmwq;
+            this.stats = stats;
+            this.wq = wq;
+        }
+
+        /**
+         * Builds the bean and registers it; its state becomes REGISTERED or DONE. Throws nothing:
+         * a failure (a JMX error, or out of memory while building the bean) is logged.
+         */
+        void register() {
+            try {
+                Object bean;
+                String beanName;
+                if (wq != null) {
+                    bean = new WorkqueueBean(cmwq, wq);
+                    beanName = wq.spec().name();
+                } else {
+                    PoolBean pool = new PoolBean(cmwq, stats);
+                    bean = pool;
+                    beanName = pool.getName();
+                }
+                name = PlatformServer.register(bean, type, cmwq, beanName);
+            } catch (Throwable e) {
+                name = null;
+                PlatformServer.log(type, wq != null ? wq.spec().name() : "(pool)", e);
+            }
+            state = name != null ? REGISTERED : DONE;
+        }
+    }
+
+    /**
+     * The {@link Engine.Publisher}: registers at once while an MBean server exists, else queues for
+     * a batch thread (see the class comment). Only classes of {@code java.base} are touched on the
+     * caller's path while it defers: no lambda, no JMX class beyond {@code MBeanServerFactory}.
+     */
+    static final class Publisher implements Engine.Publisher {
+        /** Whether some MBean server exists in the JVM (a seam for tests, as is {@link #delay}). */
+        private final BooleanSupplier serverExists;
+        /** Run by a batch thread before it registers: waits {@link Jmx#REGISTRATION_DELAY_MILLIS}. */
+        private final Runnable delay;
+        /** Guards {@link #queue}, {@link #batch}, every registration's state and each (un)register call. */
+        private final Object lock = new Object();
+        /** Queued registrations, in publication order; under {@link #lock}. */
+        private final ArrayDeque<Registration> queue = new ArrayDeque<>();
+        /**
+         * The batch thread that will register {@link #queue}, or null: set by the publication that
+         * starts it, cleared by the batch when it finds the queue empty; under {@link #lock}.
+         */
+        private Thread batch;
+
+        Publisher(BooleanSupplier serverExists, Runnable delay) {
+            this.serverExists = serverExists;
+            this.delay = delay;
+        }
+
+        @Override
+        public Object publishPool(String cmwq, Supplier<Engine.PoolSnapshot> stats) {
+            return publish(new Registration("WorkerPool", cmwq, stats, null));
         }
 
         @Override
         public Object publishWorkqueue(String cmwq, WorkqueueCore wq) {
-            return register(new WorkqueueBean(cmwq, wq), "Workqueue", cmwq, wq.spec().name());
+            return publish(new Registration("Workqueue", cmwq, null, wq));
+        }
+
+        private Registration publish(Registration r) {
+            synchronized (lock) {
+                // behind a batch that has not finished, queue too: registrations keep their order
+                if (batch == null && queue.isEmpty() && serverExists()) {
+                    r.register();
+                    return r;
+                }
+                queue.add(r);
+                if (batch == null) {
+                    Thread t = new Thread(new Batch(), "cmwq4j-jmx");
+                    t.setDaemon(true);
+                    try {
+                        t.start();
+                        batch = t;
+                    } catch (Throwable e) { // no thread to be had (out of memory): register here
+                        for (Registration q; (q = queue.poll()) != null; ) {
+                            q.register();
+                        }
+                    }
+                }
+            }
+            return r;
+        }
+
+        private boolean serverExists() {
+            try {
+                return serverExists.getAsBoolean();
+            } catch (Throwable e) { // unlikely; then assume none, and let the batch find out
+                return false;
+            }
         }
 
         @Override
         public void unpublish(Object token) {
-            unregister((ObjectName) token);
-        }
-    };
-
-    static final String DOMAIN = "dev.cmwq4j";
-
-    /** Registers {@code bean} as {@code type=<type>,cmwq=<cmwq>,name=<name>}; returns its name or null. */
-    static ObjectName register(Object bean, String type, String cmwq, String name) {
-        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-        for (int i = 1; i < 1000; i++) {
-            String n = i == 1 ? name : name + "#" + i;
-            try {
-                ObjectName on = new ObjectName(DOMAIN + ":type=" + type + ",cmwq=" + value(cmwq) + ",name=" + value(n));
-                server.registerMBean(bean, on);
-                return on;
-            } catch (InstanceAlreadyExistsException e) {
-                // same name twice in one instance: try the next suffix
-            } catch (JMException | RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "cmwq4j: cannot register " + type + " '" + name + "' with JMX", e);
-                return null;
+            if (!(token instanceof Registration r)) {
+                return; // null: nothing was published
+            }
+            synchronized (lock) {
+                if (r.state == PENDING) {
+                    queue.remove(r);
+                } else if (r.state == REGISTERED) {
+                    PlatformServer.unregister(r.name);
+                    r.name = null;
+                }
+                r.state = DONE;
             }
         }
-        return null;
+
+        /** Queued registrations (for tests). */
+        int queued() {
+            synchronized (lock) {
+                return queue.size();
+            }
+        }
+
+        /** The batch thread, while one is running (for tests). */
+        Thread batch() {
+            synchronized (lock) {
+                return batch;
+            }
+        }
+
+        /**
+         * Registers the queue, one registration per lock hold, and ends the batch when it is empty.
+         * The caller has created the platform server already, outside the lock, so a publication
+         * or an unpublish meanwhile waits for one registration at most.
+         */
+        private void registerQueued() {
+            for (;;) {
+                synchronized (lock) {
+                    Registration r = queue.poll();
+                    if (r == null) {
+                        batch = null;
+                        return;
+                    }
+                    r.register(); // DONE if it failed: logged, never retried
+                }
+            }
+        }
+
+        /** The batch thread: waits out the delay, creates the platform server, registers the queue. */
+        private final class Batch implements Runnable {
+            @Override
+            public void run() {
+                try {
+                    delay.run();
+                    try {
+                        ManagementFactory.getPlatformMBeanServer(); // the expensive part, outside the lock
+                    } catch (Throwable e) {
+                        // register() logs it, once per registration, and leaves each unpublished
+                    }
+                    registerQueued();
+                } finally {
+                    synchronized (lock) {
+                        if (batch == Thread.currentThread()) { // ended abnormally: the next publication
+                            batch = null;                     // starts a batch for what is left
+                        }
+                    }
+                }
+            }
+        }
     }
 
-    static void unregister(ObjectName on) {
-        if (on == null) {
-            return;
+    /**
+     * The calls on the platform MBean server, in a class of their own: verifying a class loads
+     * the exception classes it catches, and {@code Jmx} itself is loaded on the caller's path.
+     */
+    static final class PlatformServer {
+        private PlatformServer() {}
+
+        /** Registers {@code bean} as {@code type=<type>,cmwq=<cmwq>,name=<name>}; returns its name or null. */
+        static ObjectName register(Object bean, String type, String cmwq, String name) {
+            MBeanServer server;
+            try {
+                server = ManagementFactory.getPlatformMBeanServer();
+            } catch (Throwable e) {
+                log(type, name, e);
+                return null;
+            }
+            for (int i = 1; i < 1000; i++) {
+                String n = i == 1 ? name : name + "#" + i;
+                try {
+                    ObjectName on = new ObjectName(DOMAIN + ":type=" + type + ",cmwq=" + value(cmwq) + ",name=" + value(n));
+                    server.registerMBean(bean, on);
+                    return on;
+                } catch (InstanceAlreadyExistsException e) {
+                    // same name twice in one instance: try the next suffix
+                } catch (JMException | RuntimeException e) {
+                    log(type, name, e);
+                    return null;
+                }
+            }
+            return null;
         }
-        try {
-            ManagementFactory.getPlatformMBeanServer().unregisterMBean(on);
-        } catch (JMException | RuntimeException e) {
-            // already gone
+
+        static void log(String type, String name, Throwable e) {
+            try {
+                Engine.LOG.log(System.Logger.Level.WARNING, "cmwq4j: cannot register " + type + " '" + name + "' with JMX", e);
+            } catch (Throwable ignored) {
+                // logging failed too: the object stays unpublished all the same
+            }
+        }
+
+        static void unregister(ObjectName on) {
+            if (on == null) {
+                return;
+            }
+            try {
+                ManagementFactory.getPlatformMBeanServer().unregisterMBean(on);
+            } catch (JMException | RuntimeException e) {
+                // already gone
+            }
         }
     }
 

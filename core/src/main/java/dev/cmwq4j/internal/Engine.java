@@ -24,7 +24,11 @@ import java.util.concurrent.atomic.LongAdder;
  * threshold, so a worker fanning out keeps every CPU busy.
  */
 public final class Engine {
-    static final System.Logger LOG = System.getLogger("dev.cmwq4j");
+    /**
+     * The library's logger, {@code dev.cmwq4j}, for the API package too. Lazy: the logging back
+     * end starts on the first message, not on the first use of cmwq4j ({@link LazyLogger}).
+     */
+    public static final System.Logger LOG = new LazyLogger("dev.cmwq4j");
 
     /** Reports a failure thrown by a work: (work owner, workqueue name, error). */
     @FunctionalInterface
@@ -184,7 +188,7 @@ public final class Engine {
         unboundHigh = new WorkerPool(this, -1, true);
         preloadHotClasses();
         timer = new Timer();
-        monitor = new Monitor(this, timer, c.threadNamePrefix() + "monitor", c.monitorMinTickNanos(),
+        monitor = new Monitor(this, timer, c.threadNamePrefix().concat("monitor"), c.monitorMinTickNanos(),
                 c.monitorMaxTickNanos(), c.watchdogNanos(), c.watchdogHandler());
     }
 
@@ -193,8 +197,26 @@ public final class Engine {
         monitor.start();
         if (publisher != null) {
             for (WorkerPool p : pools()) {
-                poolTokens.add(publisher.publishPool(name, p::snapshot));
+                poolTokens.add(publisher.publishPool(name, new PoolSource(p)));
             }
+        }
+    }
+
+    /**
+     * A pool's snapshots, for the publisher. A class, not {@code p::snapshot}: the first lambda a
+     * JVM links bootstraps {@code java.lang.invoke}'s lambda machinery (milliseconds of CPU, more
+     * for the JIT), which building the first instance would otherwise pay for.
+     */
+    private static final class PoolSource implements java.util.function.Supplier<PoolSnapshot> {
+        private final WorkerPool pool;
+
+        PoolSource(WorkerPool pool) {
+            this.pool = pool;
+        }
+
+        @Override
+        public PoolSnapshot get() {
+            return pool.snapshot();
         }
     }
 
@@ -202,7 +224,11 @@ public final class Engine {
      * Loads and initializes the classes that the first works touch (queueing, priority lending,
      * helping, statistics, and {@link Events}, whose initializer installs the JFR listener), so
      * that a fresh JVM does it once here rather than on its first works, where two workers
-     * needing the same class wait on its class loader's lock.
+     * needing the same class wait on its class loader's lock (a fan-out's first waits need
+     * {@link Helping} and {@link Lend}). Only cheap classes: this runs on the caller that builds
+     * the first instance, 1-3 ms of CPU in a fresh JVM. {@code java.lang.management} loads when a
+     * CPU clock is first read ({@link ThreadCpu}), JMX later still ({@code Jmx}), and no lambda is
+     * linked on this path ({@link PoolSource}).
      */
     private static void preloadHotClasses() {
         for (Class<?> c : new Class<?>[] {Events.class, dev.cmwq4j.Work.class, Inheritance.class, Helping.class,

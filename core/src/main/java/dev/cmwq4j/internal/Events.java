@@ -23,9 +23,13 @@ import jdk.jfr.Timespan;
  * null. A {@link FlightRecorderListener} creates the probes when the recorder initializes; from
  * then on each call site asks a preallocated probe of the event class {@code isEnabled()}: with no
  * recording (or the event disabled) that is one read of a field JFR keeps per event class, and
- * nothing is allocated. Defaults keep a recording cheap: the per-work instant events (queued,
- * activated, started) are off unless a recording turns them on; a work's end is recorded only
- * past 10 ms of execution and a block only past 1 ms; no event takes a stack trace.
+ * nothing is allocated. All code that names an event class lives in {@code Probes}, so that even
+ * verifying this class loads none: the verifier loads both sides of an assignment it checks (an
+ * event passed or returned as a supertype), which cost a cold start 4-8 ms for the seven event
+ * classes and {@code jdk.jfr.Event} when the emitting code lived here. Defaults keep a recording
+ * cheap: the per-work instant events (queued, activated, started) are off unless a recording turns
+ * them on; a work's end is recorded only past 10 ms of execution and a block only past 1 ms; no
+ * event takes a stack trace.
  *
  * <h2>Events</h2>
  * <ul>
@@ -92,7 +96,13 @@ final class Events {
         @Label("Workqueue") String workqueue;
     }
 
-    /** Probes: never committed, only asked isEnabled(). Made once JFR is initialized. */
+    /**
+     * Everything that touches an event class: a probe per event class (never committed, only
+     * asked {@code isEnabled()}) and the code that fills and commits events. Made once Flight
+     * Recorder is initialized, so it is loaded (and verified, which loads the event classes) only
+     * then: {@link Events}'s own methods name no event class but {@link Event}, so verifying
+     * {@code Events} loads none.
+     */
     private static final class Probes {
         final WorkQueued queued = new WorkQueued();
         final WorkActivated activated = new WorkActivated();
@@ -101,6 +111,87 @@ final class Events {
         final WorkerBlocked blocked = new WorkerBlocked();
         final CpuIntensive cpuIntensive = new CpuIntensive();
         final Mayday mayday = new Mayday();
+
+        private static void fill(WorkEvent e, WorkNode n, PoolWorkqueue pwq) {
+            e.workqueue = pwq.wq.name;
+            e.work = String.valueOf(n);
+            e.pool = pwq.pool.name;
+        }
+
+        void queued(WorkNode n, PoolWorkqueue pwq) {
+            if (queued.isEnabled()) {
+                WorkQueued e = new WorkQueued();
+                fill(e, n, pwq);
+                e.commit();
+            }
+        }
+
+        void activated(WorkNode n, PoolWorkqueue pwq) {
+            if (activated.isEnabled()) {
+                WorkActivated e = new WorkActivated();
+                fill(e, n, pwq);
+                e.commit();
+            }
+        }
+
+        Event started(WorkNode n, PoolWorkqueue pwq) {
+            if (started.isEnabled()) {
+                WorkStarted e = new WorkStarted();
+                fill(e, n, pwq);
+                e.commit();
+            }
+            if (ended.isEnabled()) {
+                WorkEnded e = new WorkEnded(); // its names are filled only if it is committed
+                e.node = n;
+                e.pwq = pwq;
+                e.begin();
+                return e;
+            }
+            return null;
+        }
+
+        static void ended(Event begun) {
+            begun.end();
+            if (begun.shouldCommit()) {
+                if (begun instanceof WorkEnded e) {
+                    fill(e, e.node, e.pwq);
+                }
+                begun.commit();
+            }
+        }
+
+        Event blocked(String kind, Worker w) {
+            if (!blocked.isEnabled()) {
+                return null;
+            }
+            WorkerBlocked e = new WorkerBlocked();
+            e.kind = kind;
+            e.worker = threadName(w);
+            e.workqueue = workqueueName(w);
+            e.work = workName(w);
+            e.begin();
+            return e;
+        }
+
+        void cpuIntensive(Worker w, long cpuNanos) {
+            if (cpuIntensive.isEnabled()) {
+                CpuIntensive e = new CpuIntensive();
+                e.worker = threadName(w);
+                e.workqueue = workqueueName(w);
+                e.work = workName(w);
+                e.cpuTime = cpuNanos;
+                e.commit();
+            }
+        }
+
+        void mayday(WorkerPool pool, WorkqueueCore wq) {
+            if (mayday.isEnabled()) {
+                Mayday e = new Mayday();
+                e.pool = pool.name;
+                e.workqueue = wq.name;
+                e.commit();
+            }
+        }
     }
 
     /**
@@ -123,46 +214,24 @@ final class Events {
         }
     }
 
-    private static void fill(WorkEvent e, WorkNode n, PoolWorkqueue pwq) {
-        e.workqueue = pwq.wq.name;
-        e.work = String.valueOf(n);
-        e.pool = pwq.pool.name;
-    }
-
     static void queued(WorkNode n, PoolWorkqueue pwq) {
         Probes p = probes;
-        if (p != null && p.queued.isEnabled()) {
-            WorkQueued e = new WorkQueued();
-            fill(e, n, pwq);
-            e.commit();
+        if (p != null) {
+            p.queued(n, pwq);
         }
     }
 
     static void activated(WorkNode n, PoolWorkqueue pwq) {
         Probes p = probes;
-        if (p != null && p.activated.isEnabled()) {
-            WorkActivated e = new WorkActivated();
-            fill(e, n, pwq);
-            e.commit();
+        if (p != null) {
+            p.activated(n, pwq);
         }
     }
 
     /** At a work's start: emits WorkStarted; returns the begun WorkEnded event, or null. */
     static Event started(WorkNode n, PoolWorkqueue pwq) {
         Probes p = probes;
-        if (p != null && p.started.isEnabled()) {
-            WorkStarted e = new WorkStarted();
-            fill(e, n, pwq);
-            e.commit();
-        }
-        if (p != null && p.ended.isEnabled()) {
-            WorkEnded e = new WorkEnded(); // its names are filled only if it is committed
-            e.node = n;
-            e.pwq = pwq;
-            e.begin();
-            return e;
-        }
-        return null;
+        return p == null ? null : p.started(n, pwq);
     }
 
     /**
@@ -171,30 +240,15 @@ final class Events {
      * the works under 10 ms, nearly all of them, cost no string.
      */
     static void ended(Event begun) {
-        if (begun != null) {
-            begun.end();
-            if (begun.shouldCommit()) {
-                if (begun instanceof WorkEnded e) {
-                    fill(e, e.node, e.pwq);
-                }
-                begun.commit();
-            }
+        if (begun != null) { // then the probes exist (they made it)
+            Probes.ended(begun);
         }
     }
 
     /** A worker left the count for a block: returns the begun event, or null. */
     static Event blocked(String kind, Worker w) {
         Probes p = probes;
-        if (p == null || !p.blocked.isEnabled()) {
-            return null;
-        }
-        WorkerBlocked e = new WorkerBlocked();
-        e.kind = kind;
-        e.worker = threadName(w);
-        e.workqueue = workqueueName(w);
-        e.work = workName(w);
-        e.begin();
-        return e;
+        return p == null ? null : p.blocked(kind, w);
     }
 
     /** The blocked worker is counted again. */
@@ -204,13 +258,8 @@ final class Events {
 
     static void cpuIntensive(Worker w, long cpuNanos) {
         Probes p = probes;
-        if (p != null && p.cpuIntensive.isEnabled()) {
-            CpuIntensive e = new CpuIntensive();
-            e.worker = threadName(w);
-            e.workqueue = workqueueName(w);
-            e.work = workName(w);
-            e.cpuTime = cpuNanos;
-            e.commit();
+        if (p != null) {
+            p.cpuIntensive(w, cpuNanos);
         }
     }
 
@@ -232,11 +281,8 @@ final class Events {
 
     static void mayday(WorkerPool pool, WorkqueueCore wq) {
         Probes p = probes;
-        if (p != null && p.mayday.isEnabled()) {
-            Mayday e = new Mayday();
-            e.pool = pool.name;
-            e.workqueue = wq.name;
-            e.commit();
+        if (p != null) {
+            p.mayday(pool, wq);
         }
     }
 }

@@ -1,6 +1,5 @@
 package dev.cmwq4j.internal;
 
-import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.concurrent.locks.LockSupport;
 
@@ -45,8 +44,6 @@ import java.util.concurrent.locks.LockSupport;
 final class Monitor implements Runnable {
     private final Engine engine;
     private final Thread thread;
-    private final ThreadMXBean mx;
-    private final boolean cpuTimeSupported;
     final long minTickNanos;
     final long maxTickNanos;
 
@@ -91,17 +88,8 @@ final class Monitor implements Runnable {
         this.watchdogHandler = watchdogHandler;
         this.minTickNanos = minTickNanos;
         this.maxTickNanos = maxTickNanos;
-        ThreadMXBean bean = ManagementFactory.getThreadMXBean();
-        boolean supported = bean.isThreadCpuTimeSupported();
-        if (supported && !bean.isThreadCpuTimeEnabled()) {
-            try {
-                bean.setThreadCpuTimeEnabled(true);
-            } catch (UnsupportedOperationException | SecurityException e) {
-                supported = false;
-            }
-        }
-        this.mx = bean;
-        this.cpuTimeSupported = supported;
+        // the ThreadMXBean (thread CPU time, lock owners) is obtained by the first look that needs
+        // it (ThreadCpu), not here: most monitors of a short-lived program never need it
         // load what the first /proc read needs (file I/O classes) now, not in the middle of the
         // first load the monitor watches
         procState("/proc/self/stat");
@@ -438,7 +426,7 @@ final class Monitor implements Runnable {
                 && LockSupport.getBlocker(t) instanceof java.util.concurrent.locks.AbstractOwnableSynchronizer)) {
             return false;
         }
-        java.lang.management.ThreadInfo info = mx.getThreadInfo(t.threadId());
+        java.lang.management.ThreadInfo info = ThreadCpu.mx().getThreadInfo(t.threadId());
         if (info != null && info.getThreadState() == Thread.State.RUNNABLE) {
             return true; // it got the lock between the two reads
         }
@@ -449,7 +437,7 @@ final class Monitor implements Runnable {
             if (owner < 0 || owner == t.threadId()) {
                 return false;
             }
-            info = mx.getThreadInfo(owner);
+            info = ThreadCpu.mx().getThreadInfo(owner);
             if (info != null && info.getThreadState() == Thread.State.RUNNABLE) {
                 return true;
             }
@@ -483,7 +471,7 @@ final class Monitor implements Runnable {
         // and the kernel does not show it running ('R' in /proc on Linux). A single sample of
         // the kernel state alone is not enough: a thread that spins is shown sleeping while it
         // waits at a JVM safepoint.
-        if (!cpuTimeSupported) {
+        if (!ThreadCpu.cpuTimeSupported()) {
             return;
         }
         long prevCpu = w.look.cpu;
@@ -526,7 +514,7 @@ final class Monitor implements Runnable {
 
     /** Reads the worker thread's CPU time and records it as the monitor's latest sample. */
     private long sampleCpu(Worker w, Thread t, long now) {
-        long cpu = mx.getThreadCpuTime(t.threadId());
+        long cpu = ThreadCpu.mx().getThreadCpuTime(t.threadId());
         w.look.cpu = cpu;
         w.look.cpuAt = now;
         return cpu;
@@ -566,7 +554,7 @@ final class Monitor implements Runnable {
             w.look.cpu = -1;
             return;
         }
-        if (!cpuTimeSupported) {
+        if (!ThreadCpu.cpuTimeSupported()) {
             if (kernelState(w) == 'R') {
                 w.monitorRecount();
             }

@@ -8,7 +8,9 @@ package dev.cmwq4j.internal;
  * <p>CPU time costs a clock read (~0.5 us), so only runs of {@link #CPU_CLOCK_MIN_NANOS} or more
  * read the thread's CPU clock; such a run is charged what the clock advanced since the last read,
  * less the wall time of the short runs in between (each charged its wall time), clamped to its
- * own wall time.
+ * own wall time. Until the JVM's ThreadMXBean is obtained ({@link ThreadCpu#mxIfReady}: by a helper
+ * thread, milliseconds after the first such run in the JVM asked for it), every run is charged as
+ * a short one.
  *
  * <p>Owned by one {@link Worker} and confined to its thread (a rescuer's stand-in: to the rescuer
  * thread); every field is written by that thread only, the queue time while it holds the pool
@@ -17,8 +19,6 @@ package dev.cmwq4j.internal;
 final class RunAccounting {
     /** Runs shorter than this count their wall time as CPU time. */
     static final long CPU_CLOCK_MIN_NANOS = 50_000;
-    private static final java.lang.management.ThreadMXBean THREAD_MX =
-            java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** When the running instance was put on its worklist (copied at start, under the pool lock). */
     private long queuedAt;
@@ -64,14 +64,15 @@ final class RunAccounting {
         long w = System.nanoTime() - start;
         latency = start - queuedAt;
         wall = w;
-        if (w < CPU_CLOCK_MIN_NANOS) {
+        java.lang.management.ThreadMXBean mx = w < CPU_CLOCK_MIN_NANOS ? null : ThreadCpu.mxIfReady();
+        if (mx == null) { // short, or the JVM's ThreadMXBean is not obtained yet (ThreadCpu)
             cpu = w;
             shortWallSinceMark += w;
             return;
         }
         long now;
         try {
-            now = THREAD_MX.getCurrentThreadCpuTime();
+            now = mx.getCurrentThreadCpuTime();
         } catch (Throwable e) { // unsupported here (UnsupportedOperationException), or out of memory
             now = -1;
         }

@@ -1,0 +1,83 @@
+package dev.cmwq4j;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import javax.management.MBeanServerFactory;
+import javax.management.ObjectName;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The real publisher in a JVM with no MBean server yet (a child JVM; the test JVM has one): the
+ * shared instance is built without creating one, and its beans appear later, from the
+ * {@code cmwq4j-jmx} thread, which then ends.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class JmxColdStartTest {
+
+    /** The child: prints one line per step. */
+    public static final class Child {
+        public static void main(String[] args) throws Exception {
+            Workqueue wq = Workqueues.system();
+            CountDownLatch ran = new CountDownLatch(1);
+            wq.execute(ran::countDown);
+            ran.await();
+            System.out.println(MBeanServerFactory.findMBeanServer(null).isEmpty() ? "no server" : "a server");
+            // the batch creates the platform server; it is listed here once it exists
+            Awaitility.await().atMost(Duration.ofSeconds(60))
+                    .until(() -> !MBeanServerFactory.findMBeanServer(null).isEmpty());
+            ObjectName system = new ObjectName(Jmx.DOMAIN + ":type=Workqueue,cmwq=shared,name=system");
+            ObjectName cpu0 = new ObjectName(Jmx.DOMAIN + ":type=WorkerPool,cmwq=shared,name=cpu0");
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> ManagementFactory.getPlatformMBeanServer()
+                    .isRegistered(system) && ManagementFactory.getPlatformMBeanServer().isRegistered(cpu0));
+            System.out.println("registered, total " + ManagementFactory.getPlatformMBeanServer()
+                    .getAttribute(system, "Total"));
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> Thread.getAllStackTraces().keySet()
+                    .stream().noneMatch(t -> t.getName().equals("cmwq4j-jmx")));
+            System.out.println("batch ended");
+            // published from now on at once, on the caller's thread
+            try (Workqueue later = Workqueue.builder("later").build()) {
+                ObjectName name = new ObjectName(Jmx.DOMAIN + ":type=Workqueue,cmwq=shared,name=later");
+                System.out.println(ManagementFactory.getPlatformMBeanServer().isRegistered(name)
+                        ? "later registered at once" : "later not registered");
+            }
+        }
+    }
+
+    private static String location(Class<?> c) throws Exception {
+        return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+    }
+
+    @Test
+    void theSharedInstanceIsBuiltWithoutAnMBeanServerAndItsBeansAppearLater() throws Exception {
+        String java = ProcessHandle.current().info().command().orElseGet(() ->
+                Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String classPath = String.join(File.pathSeparator, location(Cmwq.class), location(Child.class),
+                location(Awaitility.class), location(org.hamcrest.Matcher.class));
+        List<String> command = new ArrayList<>(List.of(java, "-Xmx64m", "-cp", classPath, Child.class.getName()));
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+        List<String> lines = new ArrayList<>();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            for (String line; (line = out.readLine()) != null; ) {
+                lines.add(line);
+            }
+        }
+        assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(lines).as("the child's output").containsExactly("no server", "registered, total 1",
+                "batch ended", "later registered at once");
+        assertThat(child.exitValue()).isZero();
+    }
+}
