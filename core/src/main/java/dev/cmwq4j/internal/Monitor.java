@@ -90,9 +90,6 @@ final class Monitor implements Runnable {
         this.maxTickNanos = maxTickNanos;
         // the ThreadMXBean (thread CPU time, lock owners) is obtained by the first look that needs
         // it (ThreadCpu), not here: most monitors of a short-lived program never need it
-        // load what the first /proc read needs (file I/O classes) now, not in the middle of the
-        // first load the monitor watches
-        procState("/proc/self/stat");
         this.thread = new Thread(this, threadName);
         thread.setDaemon(true);
         timer.firedBy(thread);
@@ -123,6 +120,9 @@ final class Monitor implements Runnable {
      */
     @Override
     public void run() {
+        // load what the first /proc read needs (file I/O classes) on this thread, before the
+        // first load it watches, and not on the caller that builds the instance
+        procState("/proc/self/stat");
         while (!stopped) {
             try {
                 serve();
