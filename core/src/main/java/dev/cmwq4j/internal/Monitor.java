@@ -477,6 +477,13 @@ final class Monitor implements Runnable {
         long prevCpu = w.look.cpu;
         long prevAt = w.look.cpuAt;
         long cpu = sampleCpu(w, t, now);
+        if (w.workSeq != w.look.seq) {
+            // the worker moved on to another work while we sampled: this CPU time is partly that
+            // work's, and compared with this work's first sample it would charge it both
+            w.look.cpu = -1;
+            w.look.cpuFirst = -1;
+            return;
+        }
         if (w.look.cpuFirst < 0) {
             w.look.cpuFirst = cpu; // first CPU sample of this work
         }
@@ -563,6 +570,13 @@ final class Monitor implements Runnable {
         long prevCpu = w.look.cpu;
         long prevAt = w.look.cpuAt;
         long cpu = sampleCpu(w, t, now);
+        if (w.workSeq != w.look.seq) {
+            // the worker moved on to another work while we sampled: this CPU time is partly that
+            // work's, and compared with this work's first sample it would charge it both
+            w.look.cpu = -1;
+            w.look.cpuFirst = -1;
+            return;
+        }
         if (prevCpu >= 0 && cpu >= 0 && (cpu - prevCpu) * 2 >= now - prevAt) {
             w.monitorRecount();
         }
