@@ -466,4 +466,30 @@ class ForwardProgressTest {
             assertThat(c.engine().workqueues()).extracting(Object::toString).containsExactly("fine");
         }
     }
+
+    /**
+     * The thread cap is reached with idle workers in other pools, and a pool that has none needs
+     * one: an idle worker elsewhere is retired at once to free its slot (found by the fault
+     * injection stress test: a high-priority pool starved for minutes, behind the idle timeout,
+     * or forever below the retirement reserve).
+     */
+    @Test
+    void aPoolStarvedByTheThreadCapGetsASlotFromAnIdleWorkerElsewhere() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).maxThreads(2).jmx(false).build()) {
+            Workqueue bound = c.workqueue("bound").build();
+            Workqueue unbound = c.workqueue("unbound").unbound().build();
+            Workqueue high = c.workqueue("high").highPriority().build();
+            // one worker each in the bound and the unbound pool: the cap of 2 is reached
+            bound.queue(new Work(() -> { }));
+            unbound.queue(new Work(() -> { }));
+            bound.flush();
+            unbound.flush();
+            await().atMost(Duration.ofSeconds(30)).until(() -> c.threads() == 2
+                    && c.poolStats().stream().mapToInt(PoolStats::idle).sum() == 2);
+            CountDownLatch ran = new CountDownLatch(1);
+            high.queue(new Work(ran::countDown));
+            assertThat(ran.await(30, TimeUnit.SECONDS)).as("the high-priority work ran").isTrue();
+            assertThat(c.threads()).isLessThanOrEqualTo(2);
+        }
+    }
 }

@@ -364,6 +364,20 @@ public final class Engine {
         threads.decrementAndGet();
     }
 
+    /**
+     * {@code starved} needs a worker and the thread cap is reached: retires one idle worker of
+     * another pool, if there is one, so that the manager's next pass finds a slot. Without it, a
+     * pool whose siblings hold every slot with idle workers would wait out their idle timeout
+     * (minutes), or forever below the retirement reserve. Called with no pool lock held.
+     */
+    void reclaimIdleThread(WorkerPool starved) {
+        for (WorkerPool q : pools()) {
+            if (q != starved && q.retireOneIdle()) {
+                return;
+            }
+        }
+    }
+
     /** Worker threads alive or being created now. */
     public int threads() {
         return threads.get();

@@ -132,6 +132,7 @@ final class Manager {
      */
     void manage() {
         WorkerPool p = pool;
+        boolean reclaim = false;
         p.lock();
         try {
             for (;;) {
@@ -164,6 +165,8 @@ final class Manager {
                 if (!engine.reserveThread()) {
                     if (running) {
                         creationUnmet();
+                        // after the unlock (never two pool locks): free a slot held by an idle worker elsewhere
+                        reclaim = p.needToCreateWorker();
                     }
                     request(engine.createCooldownNanos);
                     return;
@@ -212,6 +215,9 @@ final class Manager {
             }
         } finally {
             p.unlock();
+            if (reclaim) {
+                engine.reclaimIdleThread(p);
+            }
         }
     }
 

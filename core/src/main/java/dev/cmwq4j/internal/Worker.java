@@ -109,6 +109,11 @@ final class Worker implements Runnable {
      */
     volatile boolean spinning;
     long idleSince;
+    /**
+     * Retired while idle for a pool starved by the thread cap: set (after taking it off the idle
+     * list) under the pool lock, read by the worker under it when it wakes.
+     */
+    boolean retireNow;
 
     // The instance being run; written by this worker only, read by it (and by flush checks on it).
     volatile WorkNode current;
@@ -703,6 +708,9 @@ final class Worker implements Runnable {
             }
             if (woken) {
                 return true;
+            }
+            if (retireNow) {
+                return false; // taken off the idle list by the retirer (WorkerPool.retireOneIdle)
             }
             if (p.closing) {
                 p.removeIdle(this);

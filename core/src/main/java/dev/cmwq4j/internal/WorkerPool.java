@@ -709,6 +709,28 @@ final class WorkerPool {
         nIdle--;
     }
 
+    /**
+     * Retires this pool's longest idle worker at once, for a pool starved by the thread cap
+     * ({@link Engine#reclaimIdleThread}): it leaves the idle list now and its thread ends.
+     *
+     * @return true if one was retired
+     */
+    boolean retireOneIdle() {
+        lock();
+        try {
+            Worker w = idleTail;
+            if (w == null || closing) {
+                return false;
+            }
+            removeIdle(w);
+            w.retireNow = true;
+            LockSupport.unpark(w.thread);
+            return true;
+        } finally {
+            unlock();
+        }
+    }
+
     /** The longest idle worker; lock. */
     Worker longestIdle() {
         assert holdsLock();
