@@ -17,8 +17,8 @@ final class Scenarios {
     private Scenarios() {}
 
     static final List<Scenario> ALL = List.of(
-            new TinyScenario(),
-            new ExecuteServiceScenario(),
+            new TinyScenario(false),
+            new TinyScenario(true),
             new CpuScenario(),
             new MixedScenario(true),
             new MixedScenario(false),
