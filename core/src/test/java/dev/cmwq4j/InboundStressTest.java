@@ -330,4 +330,76 @@ class InboundStressTest {
             wq.close();
         }
     }
+
+    /**
+     * The seal of a closing drain against a push, step by step (seams hold the queuer): the
+     * queuer passes the open check, the close then finds nothing and closes, the queuer pushes,
+     * and before it reads the seal another workqueue's queue on the same pool admits the pool's
+     * inbound stack. The late node must be held, not queued: it never runs, and the queuer takes
+     * it back and is rejected. (Without the hold, the admission queues it and the pool's worker
+     * runs it after the close returned.)
+     */
+    @Test
+    void aPushAfterTheSealIsHeldAndTakenBackNeverRun() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
+            Workqueue closing = c.workqueue("closing").build();
+            Workqueue other = c.workqueue("other").build();
+            AtomicInteger ran = new AtomicInteger();
+            Work late = new Work(ran::incrementAndGet);
+            CountDownLatch beforePush = new CountDownLatch(1);
+            CountDownLatch closed = new CountDownLatch(1);
+            CountDownLatch afterPush = new CountDownLatch(1);
+            CountDownLatch admitted = new CountDownLatch(1);
+            Thread[] queuer = new Thread[1];
+            java.util.concurrent.atomic.AtomicReference<Throwable> outcome = new java.util.concurrent.atomic.AtomicReference<>();
+            queuer[0] = new Thread(() -> {
+                try {
+                    closing.queue(late);
+                    outcome.set(new AssertionError("queue returned normally"));
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            }, "late-queuer");
+            dev.cmwq4j.internal.AccountingProbe.onPush(phase -> {
+                if (Thread.currentThread() != queuer[0]) {
+                    return;
+                }
+                try {
+                    if (phase == 0) {
+                        beforePush.countDown();
+                        assertThat(closed.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                    } else {
+                        afterPush.countDown();
+                        assertThat(admitted.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                    }
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            try {
+                queuer[0].start();
+                assertThat(beforePush.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                closing.close(); // nothing in flight: it seals and closes
+                closed.countDown();
+                assertThat(afterPush.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                // another queue on the same pool takes its lock, which admits the late node too;
+                // its flush returns after its work ran, and the pool runs in queueing order
+                CountDownLatch otherRan = new CountDownLatch(1);
+                other.queue(new Work(otherRan::countDown));
+                assertThat(otherRan.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                other.flush();
+                assertThat(ran.get()).as("the late work ran after its workqueue closed").isZero();
+                admitted.countDown();
+                queuer[0].join(BOUND.toMillis());
+            } finally {
+                dev.cmwq4j.internal.AccountingProbe.onPush(null);
+                closed.countDown();
+                admitted.countDown();
+            }
+            assertThat(outcome.get()).isInstanceOf(RejectedExecutionException.class);
+            assertThat(late.isPending()).isFalse();
+            assertThat(ran.get()).isZero();
+            assertThat(closing.stats().inFlight()).isZero();
+        }
+    }
 }

@@ -22,4 +22,18 @@ final class Seam {
             r.run();
         }
     }
+
+    /**
+     * Run by a queuer just before ({@code 0}) and just after ({@code 1}) it pushes a node on a
+     * pool's inbound stack ({@link WorkqueueCore#enqueue}): where a closing drain may seal the
+     * workqueue, and another lock holder admit the node, in between. Null outside tests.
+     */
+    static volatile java.util.function.IntConsumer onPush;
+
+    static void push(int phase) {
+        java.util.function.IntConsumer r = onPush;
+        if (r != null) {
+            r.accept(phase);
+        }
+    }
 }

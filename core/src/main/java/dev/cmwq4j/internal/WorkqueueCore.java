@@ -343,7 +343,9 @@ public final class WorkqueueCore {
         n.pwq = pwq;
         n.external = self == null || self.pool != pool;
         long instance = n.queued;
+        Seam.push(0);
         boolean wasEmpty = pool.push(n);
+        Seam.push(1);
         if (sealable && sealed && takeBackSealed(n, pwq, instance)) {
             return false;
         }

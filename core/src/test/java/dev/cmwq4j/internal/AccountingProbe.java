@@ -114,6 +114,15 @@ public final class AccountingProbe {
         Seam.onHandoffPwqRead = hook;
     }
 
+    /**
+     * Installs {@code hook} at the push seam ({@code Seam.onPush}), or removes it with null: it
+     * runs on any queuing thread with 0 just before its push onto a pool's inbound stack, 1 just
+     * after.
+     */
+    public static void onPush(java.util.function.IntConsumer hook) {
+        Seam.onPush = hook;
+    }
+
     private static Object field(Object o, String name) {
         for (Class<?> c = o.getClass(); c != null; c = c.getSuperclass()) {
             try {
