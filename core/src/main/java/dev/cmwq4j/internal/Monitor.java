@@ -577,7 +577,10 @@ final class Monitor implements Runnable {
             w.look.cpuFirst = -1;
             return;
         }
-        if (prevCpu >= 0 && cpu >= 0 && (cpu - prevCpu) * 2 >= now - prevAt) {
+        // Back on the CPU: at least a tenth of one CPU since the last sample (detection asked for
+        // under a twentieth). Not half: a busy thread on an oversubscribed machine (CI, two
+        // "yes" loops) gets less than that and would stay uncounted, never flagged, for good.
+        if (prevCpu >= 0 && cpu >= 0 && (cpu - prevCpu) * 10 >= now - prevAt) {
             w.monitorRecount();
         }
     }
