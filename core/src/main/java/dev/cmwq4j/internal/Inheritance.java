@@ -296,8 +296,7 @@ final class Inheritance {
     private static void admit(WorkNode n) {
         PoolWorkqueue p = n.pwq;
         if (p != null) {
-            p.pool.lock();
-            p.pool.unlock();
+            p.pool.admitUnlocked();
         }
     }
 

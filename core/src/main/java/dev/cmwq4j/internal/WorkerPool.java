@@ -351,6 +351,15 @@ final class WorkerPool {
     }
 
     /**
+     * Has the stack admitted now, from a thread that does not hold the lock: taking the lock
+     * admits it ({@link #lock}), and each admission kicks as it needs.
+     */
+    void admitUnlocked() {
+        lock();
+        unlock();
+    }
+
+    /**
      * Admits everything inbound, oldest first ({@link PoolWorkqueue#admit}). An admission that
      * throws leaves the rest in {@link #admitting}, for the next drain. Lock.
      */

@@ -350,8 +350,7 @@ public final class WorkqueueCore {
             return false;
         }
         if (pool.pushNeedsKick()) {
-            pool.lock(); // admits the stack, and each admission kicks as needed
-            pool.unlock();
+            pool.admitUnlocked();
         } else if (wasEmpty) {
             engine.monitor.nudge(); // a backlog may be forming behind the running workers: watch
         }
