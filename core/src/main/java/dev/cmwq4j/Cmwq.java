@@ -6,6 +6,7 @@ import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.function.BiConsumer;
+import java.util.function.UnaryOperator;
 
 /**
  * A set of shared, self-sizing worker pools: the threads behind {@link Workqueue}s.
@@ -59,16 +60,24 @@ public final class Cmwq implements AutoCloseable {
 
     private final Engine engine;
     private final boolean shared;
+    /** The task decorator of workqueues built without their own, or null; final. */
+    private final UnaryOperator<Runnable> taskDecorator;
     /** Sequence for default instance names. */
     private static final java.util.concurrent.atomic.AtomicInteger SEQ = new java.util.concurrent.atomic.AtomicInteger();
 
-    private Cmwq(Engine engine, boolean shared) {
+    private Cmwq(Engine engine, boolean shared, UnaryOperator<Runnable> taskDecorator) {
         this.engine = engine;
         this.shared = shared;
+        this.taskDecorator = taskDecorator;
+    }
+
+    /** The default task decorator of this instance's workqueues, or null. */
+    UnaryOperator<Runnable> taskDecorator() {
+        return taskDecorator;
     }
 
     private static final class SharedHolder {
-        static final Cmwq INSTANCE = new Cmwq(builder().name("shared").newEngine(), true);
+        static final Cmwq INSTANCE = new Cmwq(builder().name("shared").newEngine(), true, null);
     }
 
     /**
@@ -188,6 +197,7 @@ public final class Cmwq implements AutoCloseable {
         private Duration monitorMaxTick = Duration.ofNanos(1000 * longProperty("cmwq4j.monitorMaxTickMicros", 20_000));
         private ThreadFactory threadFactory = Executors.defaultThreadFactory();
         private String threadNamePrefix = "cmwq4j-";
+        private UnaryOperator<Runnable> taskDecorator;
         private BiConsumer<? super Work, ? super Throwable> failureHandler = null;
         private String name = null;
         private boolean jmx = !"false".equalsIgnoreCase(System.getProperty("cmwq4j.jmx", "true").trim());
@@ -429,6 +439,21 @@ public final class Cmwq implements AutoCloseable {
         }
 
         /**
+         * The task decorator of this instance's workqueues that do not set their own (see
+         * {@link Workqueue.Builder#taskDecorator}): for example one that carries the logging MDC
+         * or the tracing context of the queueing thread into every work. Default none.
+         *
+         * @param decorator called on the queueing thread each time an instance is queued; returns
+         *     what runs in its place
+         * @return this builder
+         * @throws NullPointerException if {@code decorator} is null
+         */
+        public Builder taskDecorator(UnaryOperator<Runnable> decorator) {
+            this.taskDecorator = Workqueue.Builder.orNone(Objects.requireNonNull(decorator, "taskDecorator"));
+            return this;
+        }
+
+        /**
          * Whether a thread that waits for works lends them its priority (default true; see
          * {@link Priority}). Without it, works still run by the priority they were queued with.
          * Default from {@code -Dcmwq4j.priorityInheritance}.
@@ -448,7 +473,7 @@ public final class Cmwq implements AutoCloseable {
          * @return the new instance
          */
         public Cmwq build() {
-            return new Cmwq(newEngine(), false);
+            return new Cmwq(newEngine(), false, taskDecorator);
         }
 
         // The engine's hooks below are small classes, not lambdas: the first lambda a JVM links

@@ -10,6 +10,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * A named domain of works with attributes and a {@code maxActive} limit. It owns no threads: its
@@ -572,6 +573,8 @@ public final class Workqueue implements Executor, AutoCloseable {
         private int maxActive = -1;
         private Priority priority;
         private boolean system;
+        /** Set by {@link #taskDecorator}: null for the instance's default; {@link #NONE} for none. */
+        private UnaryOperator<Runnable> taskDecorator;
 
         Builder(Cmwq cmwq, String name) {
             this.cmwq = Objects.requireNonNull(cmwq, "cmwq");
@@ -668,6 +671,49 @@ public final class Workqueue implements Executor, AutoCloseable {
         }
 
         /**
+         * Decorates every work queued to this workqueue, for context propagation: {@code
+         * decorator} is called on the queueing thread each time an instance is queued
+         * ({@code queue}, {@code queueOn}, {@code queueDelayed} when it is armed, {@code
+         * modDelayed} when it queues a new instance, {@code execute}, the executor views,
+         * {@code supplyAsync} and {@code runAsync}) with the work's action, and what it returns
+         * runs in place of that action for that instance, wherever it runs: on a worker, in the
+         * frame of a waiter that helps it, on a rescuer, or after a handoff. So a helped work sees
+         * the context it was queued with, not its waiter's. The decorator should restore what it
+         * changes on the running thread (for the waiter that helped, whose frame continues).
+         *
+         * <p>A decorator that throws, or returns null, fails that queue call (the exception, or a
+         * {@code NullPointerException}), and nothing is queued. Replaces the default of {@link
+         * Cmwq.Builder#taskDecorator}; {@code UnaryOperator.identity()} turns it off. Without a
+         * decorator, queueing pays one null check.
+         *
+         * @param decorator returns what runs in place of a queued action
+         * @return this builder
+         * @throws NullPointerException if {@code decorator} is null
+         */
+        public Builder taskDecorator(UnaryOperator<Runnable> decorator) {
+            this.taskDecorator = orNone(Objects.requireNonNull(decorator, "taskDecorator"));
+            return this;
+        }
+
+        /**
+         * A decorator that decorates nothing: set, it overrides the instance's default. A class,
+         * not a lambda: the first lambda linked costs a cold JVM milliseconds (see Cmwq.Builder).
+         */
+        private static final UnaryOperator<Runnable> NONE = new NoDecorator();
+
+        private static final class NoDecorator implements UnaryOperator<Runnable> {
+            @Override
+            public Runnable apply(Runnable r) {
+                return r;
+            }
+        }
+
+        /** {@code decorator}, with the identity as {@link #NONE}. */
+        static UnaryOperator<Runnable> orNone(UnaryOperator<Runnable> decorator) {
+            return decorator == UnaryOperator.<Runnable>identity() ? NONE : decorator;
+        }
+
+        /**
          * Works active at once: per CPU index for bound workqueues, in total for unbound ones.
          * Default {@value Workqueue#DEFAULT_MAX_ACTIVE} (1 when ordered).
          *
@@ -696,8 +742,12 @@ public final class Workqueue implements Executor, AutoCloseable {
             int max = maxActive == -1 ? (ordered ? 1 : DEFAULT_MAX_ACTIVE) : maxActive;
             checkMaxActive(max, ordered);
             Priority p = priority != null ? priority : highPriority ? Priority.HIGH : Priority.NORMAL;
+            UnaryOperator<Runnable> decorator = taskDecorator != null ? taskDecorator : cmwq.taskDecorator();
+            if (decorator == NONE) {
+                decorator = null; // no decorator: the queue path checks for null only
+            }
             WorkqueueCore core = cmwq.engine().newWorkqueue(new WorkqueueCore.Spec(name, unbound, highPriority,
-                    cpuIntensive, ordered, max, p.ordinal(), freezable, memReclaim));
+                    cpuIntensive, ordered, max, p.ordinal(), freezable, memReclaim, decorator));
             return new Workqueue(cmwq, core, system);
         }
     }

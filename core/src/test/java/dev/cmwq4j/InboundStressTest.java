@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -399,6 +400,67 @@ class InboundStressTest {
             assertThat(outcome.get()).isInstanceOf(RejectedExecutionException.class);
             assertThat(late.isPending()).isFalse();
             assertThat(ran.get()).isZero();
+            assertThat(closing.stats().inFlight()).isZero();
+        }
+    }
+    /**
+     * The seal of a closing drain against the arming of a delayed work, step by step (a seam
+     * holds the queuer): the queuer passes the open check, the close then finds nothing and
+     * closes, and the queuer arms a work due at once. It must be rejected and never run. (When
+     * the seal was read after the timer was scheduled, the timer could fire first and queue the
+     * work to the sealed pool workqueue, which held it for good, while the queuer, unable to
+     * disarm it, reported it queued: an accepted work that never ran, FaultsTest's
+     * queue-racing-close flake.)
+     */
+    @Test
+    void anArmingAfterTheSealIsRejectedEvenIfItsTimerWouldFireAtOnce() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
+            Workqueue closing = c.workqueue("closing").build();
+            AtomicInteger ran = new AtomicInteger();
+            DelayedWork late = new DelayedWork(ran::incrementAndGet);
+            CountDownLatch beforeArm = new CountDownLatch(1);
+            CountDownLatch closed = new CountDownLatch(1);
+            Thread[] queuer = new Thread[1];
+            java.util.concurrent.atomic.AtomicReference<Throwable> outcome = new java.util.concurrent.atomic.AtomicReference<>();
+            queuer[0] = new Thread(() -> {
+                try {
+                    closing.queueDelayed(late, Duration.ofNanos(1));
+                    outcome.set(new AssertionError("queueDelayed returned normally"));
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            }, "late-armer");
+            dev.cmwq4j.internal.AccountingProbe.onArm(phase -> {
+                if (Thread.currentThread() != queuer[0]) {
+                    return;
+                }
+                try {
+                    if (phase == 0) {
+                        beforeArm.countDown();
+                        assertThat(closed.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                    } else {
+                        // armed after the close: let its timer fire before the queuer goes on
+                        Awaitility.await().atMost(BOUND)
+                                .until(() -> dev.cmwq4j.internal.AccountingProbe.armed(closing.core) == 0);
+                    }
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            try {
+                queuer[0].start();
+                assertThat(beforeArm.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                closing.close(); // nothing in flight: it seals and closes
+                closed.countDown();
+                queuer[0].join(BOUND.toMillis());
+            } finally {
+                dev.cmwq4j.internal.AccountingProbe.onArm(null);
+                closed.countDown();
+            }
+            assertThat(outcome.get()).isInstanceOf(RejectedExecutionException.class);
+            assertThat(late.isPending()).as("the late work is left pending").isFalse();
+            assertThat(ran.get()).isZero();
+            assertThat(dev.cmwq4j.internal.AccountingProbe.armed(closing.core)).isZero();
             assertThat(closing.stats().inFlight()).isZero();
         }
     }

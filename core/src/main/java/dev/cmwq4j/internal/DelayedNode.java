@@ -37,13 +37,28 @@ final class DelayedNode extends WorkNode {
         super(action);
     }
 
-    /** Arms the owned pending instance. */
-    void arm(WorkqueueCore wq, int cpu, long delayNanos) {
+    /**
+     * Arms the owned pending instance, unless a closing drain sealed {@code wq}: counts it in the
+     * workqueue's armed works, then reads the seal, and only then schedules the timer. Read after
+     * the schedule, the seal would come too late: the timer may have fired already and queued
+     * the work to a sealed pool workqueue, which holds it and never runs it, while this queuer,
+     * unable to disarm it, reported it queued (FaultsTest's queue-racing-close flake).
+     *
+     * @return false if sealed: nothing armed or counted, the instance is still the caller's
+     */
+    boolean arm(WorkqueueCore wq, int cpu, long delayNanos) {
         armedWq = wq;
         armedCpu = cpu;
         pinned = cpu >= 0 && !wq.unbound;
+        Seam.arm(0);
         wq.delayedArmed();
+        if (wq.sealedAfterCount()) {
+            wq.delayedDone();
+            return false;
+        }
         wq.engine.timer.schedule(entry, System.nanoTime() + delayNanos);
+        Seam.arm(1);
+        return true;
     }
 
     /** Moves the armed timer; false if it is not armed (it fired or was cancelled meanwhile). */

@@ -97,12 +97,15 @@ final class Helping {
         }
         int color = -1;
         long queuedAt = 0;
+        Runnable decorated = null;
         WorkerPool pool = pwq.pool;
         pool.lock();
         try {
             if (inPlace) {
                 color = pwq.takeForHelp(n, ownPwq);
                 queuedAt = pwq.helpQueuedAt;
+                decorated = pwq.helpDecorated;
+                pwq.helpDecorated = null;
             } else {
                 pwq.lendSlot(n);
             }
@@ -112,7 +115,7 @@ final class Helping {
         if (color < 0) {
             return false;
         }
-        w.runHelped(n, pwq, color, queuedAt);
+        w.runHelped(n, pwq, color, queuedAt, decorated);
         return true;
     }
 }

@@ -24,16 +24,17 @@ final class OneShotNode extends WorkNode {
     private boolean running;
 
     @Override
-    void runAction() {
+    void runAction(Runnable decorated) {
+        Runnable run = decorated != null ? decorated : action;
         if (group == null) {
-            action.run();
+            run.run();
             return;
         }
         synchronized (this) {
             running = true;
         }
         try {
-            action.run();
+            run.run();
         } finally {
             synchronized (this) {
                 running = false;

@@ -180,6 +180,8 @@ final class PoolWorkqueue {
 
     /** When the node {@link #takeForHelp} last took was queued; pool lock. */
     long helpQueuedAt;
+    /** The decorated action of the node {@link #takeForHelp} last took, or null; pool lock. */
+    Runnable helpDecorated;
 
     /** Records the run {@code w} just finished (its run* fields). Pool lock. */
     void recordRun(Worker w) {
@@ -270,9 +272,10 @@ final class PoolWorkqueue {
             nrActive++; // the waiter's slot
         }
         pool.noteProgress();
+        helpDecorated = n.decorated; // before the start clears it
         for (;;) {
             int s = n.state;
-            if (n.casState(s, (s & ~WorkNode.PENDING) | WorkNode.RUNNING)) {
+            if (n.startPending(s, (s & ~WorkNode.PENDING) | WorkNode.RUNNING)) {
                 return color;
             }
         }

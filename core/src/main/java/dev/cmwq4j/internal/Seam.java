@@ -36,4 +36,18 @@ final class Seam {
             r.accept(phase);
         }
     }
+
+    /**
+     * Run by an arming delayed work ({@link DelayedNode#arm}) with {@code 0} before it counts
+     * itself and reads the seal, and with {@code 1} after it scheduled its timer (which may fire
+     * at once). Null outside tests.
+     */
+    static volatile java.util.function.IntConsumer onArm;
+
+    static void arm(int phase) {
+        java.util.function.IntConsumer r = onArm;
+        if (r != null) {
+            r.accept(phase);
+        }
+    }
 }

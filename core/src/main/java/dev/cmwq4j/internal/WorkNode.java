@@ -122,6 +122,14 @@ public class WorkNode {
     /** Queued to an explicit CPU: never stolen by another pool. */
     boolean pinned;
     /**
+     * What the pending instance runs in place of {@link #action}: the workqueue's task decorator
+     * applied to it on the queueing thread (context propagation); null without a decorator.
+     * Whoever starts the instance reads it before the CAS that clears PENDING, which clears it
+     * ({@link #startPending}), so a started instance holds no captured context
+     * and a newer instance's decoration never runs for an older one.
+     */
+    Runnable decorated;
+    /**
      * Queued by a thread that is not a worker of the pool it went to: no cache-warm chain to
      * keep, so a thief may take it at once (see {@link WorkerPool#headStealableIn}).
      */
@@ -204,9 +212,12 @@ public class WorkNode {
         return new OneShotNode(action, group);
     }
 
-    /** Runs the action (a one-shot node then tells its group). */
-    void runAction() {
-        action.run();
+    /**
+     * Runs the instance: {@code decorated} (its {@link #decorated}, read when it started) if not
+     * null, else the action. A one-shot node then tells its group.
+     */
+    void runAction(Runnable decorated) {
+        (decorated != null ? decorated : action).run();
     }
 
     /**
@@ -358,7 +369,7 @@ public class WorkNode {
         for (;;) {
             int s = state;
             if ((s & RUNNING) == 0) {
-                if (casState(s, (s & ~PENDING) | RUNNING)) {
+                if (startPending(s, (s & ~PENDING) | RUNNING)) {
                     return true;
                 }
             } else if (casState(s, s | HANDOFF)) {
@@ -368,11 +379,32 @@ public class WorkNode {
     }
 
     /**
+     * The CAS that starts the pending instance ({@code expect} to {@code update}, which clears
+     * PENDING), clearing {@link #decorated} with it: cleared before the CAS, while the caller
+     * still owns the pending instance, and put back if the CAS fails. After a successful CAS a
+     * queuer may claim a new instance and write its own decoration, so the field is never
+     * written by the starter after it. The caller read {@link #decorated} before.
+     */
+    final boolean startPending(int expect, int update) {
+        Runnable d = decorated;
+        if (d == null) {
+            return casState(expect, update);
+        }
+        decorated = null;
+        if (casState(expect, update)) {
+            return true;
+        }
+        decorated = d;
+        return false;
+    }
+
+    /**
      * Clears PENDING of an instance the caller removed from its list (cancel). If a previous
      * instance is running, the cancel is counted in CANCELLED_BEHIND so that the runner resolves
      * it after itself, in order; otherwise the instance resolves now.
      */
     final void clearPending(boolean holdCanceling) {
+        decorated = null; // still ours: a cancelled instance keeps no captured context
         for (;;) {
             int s = state;
             int ns = s & ~PENDING;

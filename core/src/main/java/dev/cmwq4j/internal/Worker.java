@@ -121,6 +121,12 @@ final class Worker implements Runnable {
     /** Pwq and color of the instance {@link #claim} just started; worker thread only. */
     PoolWorkqueue runPwq;
     int runColor;
+    /**
+     * The decorated action ({@link WorkNode#decorated}) of the instance this worker starts next,
+     * read by the start ({@link #claim}, a handoff, a help) before its CAS; taken and cleared by
+     * {@link #runOne}. Worker thread only.
+     */
+    private Runnable runDecorated;
     /** Output of {@link #takeHandoff}: pwq and color of the instance taken; worker thread only. */
     private PoolWorkqueue handoffPwq;
     private int handoffColor;
@@ -368,9 +374,11 @@ final class Worker implements Runnable {
             } else {
                 int nextColor = n.color; // before the CAS: from it on, a new instance may be queued
                 long nextQueuedAt = n.queuedAt;
-                if (!n.casState(s, s & ~(WorkNode.HANDOFF | WorkNode.PENDING | WorkNode.CANCELLED_BEHIND))) {
+                Runnable nextDecorated = n.decorated;
+                if (!n.startPending(s, s & ~(WorkNode.HANDOFF | WorkNode.PENDING | WorkNode.CANCELLED_BEHIND))) {
                     return HANDOFF_RETRY;
                 }
+                runDecorated = nextDecorated;
                 if (doneHere) {
                     done.recordRun(this);
                     done.workDone(doneColor);
@@ -422,13 +430,15 @@ final class Worker implements Runnable {
         if (pwq.wq.cpuIntensive && pool.managed) {
             enterUncounted(CPU_INTENSIVE);
         }
+        Runnable decorated = runDecorated;
+        runDecorated = null;
         jdk.jfr.Event traced = null;
         try {
             traced = Events.started(n, pwq);
             // An interrupt still set here was aimed at an earlier work (one that has ended since,
             // or a sender that read its runner a moment too late): not at this one.
             Thread.interrupted();
-            n.runAction();
+            n.runAction(decorated);
         } catch (Throwable t) {
             engine.reportFailure(n, pwq.wq, t); // never throws
         } finally {
@@ -460,7 +470,7 @@ final class Worker implements Runnable {
      * the help stack, so that self-wait checks see every level), its announced-block depth and
      * its interrupt status. Worker thread only.
      */
-    void runHelped(WorkNode n, PoolWorkqueue pwq, int color, long queuedAt) {
+    void runHelped(WorkNode n, PoolWorkqueue pwq, int color, long queuedAt, Runnable decorated) {
         WorkNode outer = current;
         PoolWorkqueue outerPwq = currentPwq;
         long outerQueuedAt = runs.savedQueuedAt(); // the outer work's statistics resume after the help
@@ -483,6 +493,7 @@ final class Worker implements Runnable {
             helpDepth++;
         }
         blockDepth = 0;
+        runDecorated = decorated; // its own, not the waiter's: the helped run sees the context it was queued with
         try {
             PoolWorkqueue last = execute(n, pwq, color);
             last.runDoneUnlocked(runColor, this);
@@ -621,11 +632,13 @@ final class Worker implements Runnable {
         PoolWorkqueue pwq = n.pwq;
         int color = n.color;
         long queuedAt = n.queuedAt;
+        Runnable decorated = n.decorated;
         if (!n.tryStart()) {
             return false;
         }
         runPwq = pwq;
         runColor = color;
+        runDecorated = decorated;
         runs.queued(queuedAt);
         return true;
     }

@@ -32,12 +32,22 @@ public final class WorkqueueCore {
      *
      * @param unbound not bound to a CPU's pools; always true for an ordered workqueue
      * @param defaultPriority the level of works queued without one (0 = LOW .. 3 = URGENT)
+     * @param taskDecorator applied to each queued instance's action on the queueing thread
+     *     (context propagation), or null for none
      */
     public record Spec(String name, boolean unbound, boolean highPriority, boolean cpuIntensive, boolean ordered,
-            int maxActive, int defaultPriority, boolean freezable, boolean memReclaim) {
+            int maxActive, int defaultPriority, boolean freezable, boolean memReclaim,
+            java.util.function.UnaryOperator<Runnable> taskDecorator) {
         /** An ordered workqueue is unbound: the one place that rule is applied. */
         public Spec {
             unbound = unbound || ordered;
+        }
+
+        /** A spec without a task decorator. */
+        public Spec(String name, boolean unbound, boolean highPriority, boolean cpuIntensive, boolean ordered,
+                int maxActive, int defaultPriority, boolean freezable, boolean memReclaim) {
+            this(name, unbound, highPriority, cpuIntensive, ordered, maxActive, defaultPriority, freezable, memReclaim,
+                    null);
         }
     }
 
@@ -53,6 +63,11 @@ public final class WorkqueueCore {
 
     /** Priority level of works queued without one (0 = LOW .. 3 = URGENT). */
     private final int defaultPriority;
+    /**
+     * Applied to the action of every instance queued here, on the queueing thread, when it is
+     * claimed ({@link #decorate}); null for none, which costs one null check per queue.
+     */
+    private final java.util.function.UnaryOperator<Runnable> taskDecorator;
     /** Written under {@link #flushLock} by setMaxActive; each pwq keeps its own copy. */
     private volatile int maxActive;
     /** Takes part in freezing; written once by {@link #makeFreezable} before the queue is used. */
@@ -117,6 +132,7 @@ public final class WorkqueueCore {
         this.cpuIntensive = spec.cpuIntensive();
         this.ordered = spec.ordered();
         this.defaultPriority = spec.defaultPriority();
+        this.taskDecorator = spec.taskDecorator();
         int maxActive = spec.maxActive();
         this.maxActive = maxActive;
         if (this.unbound) {
@@ -228,6 +244,9 @@ public final class WorkqueueCore {
         if (!n.tryClaim()) {
             return false;
         }
+        if (taskDecorator != null) {
+            decorate(n);
+        }
         n.prio = (byte) prio;
         n.pinned = cpu >= 0 && !unbound;
         insertOrReject(n, cpu);
@@ -241,9 +260,33 @@ public final class WorkqueueCore {
         if (!n.tryClaim()) {
             return false;
         }
+        if (taskDecorator != null) {
+            decorate(n);
+        }
         n.prio = (byte) defaultPriority;
         armOrReject(n, cpu, delayNanos);
         return true;
+    }
+
+    /**
+     * Gives the instance just claimed ({@code n}, PENDING owned by the caller) the task
+     * decorator's version of its action, which runs in place of the action wherever the instance
+     * runs (a worker, a waiter that helps it, a rescuer, a handoff). If the decorator throws or
+     * returns null, the claim is given up (nothing is queued) and the caller's queue call throws.
+     */
+    private void decorate(WorkNode n) {
+        Runnable d;
+        try {
+            d = taskDecorator.apply(n.action);
+        } catch (Throwable t) {
+            n.unclaim();
+            throw t;
+        }
+        if (d == null) {
+            n.unclaim();
+            throw new NullPointerException("the task decorator of workqueue '" + name + "' returned null");
+        }
+        n.decorated = d;
     }
 
     /**
@@ -260,13 +303,20 @@ public final class WorkqueueCore {
 
     /** Arms a claimed delayed node, unless a closing drain sealed this queue meanwhile. */
     private void armOrReject(DelayedNode n, int cpu, long delayNanos) {
-        n.arm(this, cpu, delayNanos); // counted in delayedPending first, then the seal is read
-        if (sealed && n.disarm()) {
+        if (!n.arm(this, cpu, delayNanos)) {
             n.unclaim();
             throw closedMeanwhile();
         }
-        // not sealed: the closing drain sees it armed and waits for it; or the timer took it
-        // already, and queued it as a timer does (the drain sees it in flight)
+        // not sealed when it counted itself: the closing drain sees it armed and waits for it
+    }
+
+    /**
+     * The seal, read by an arming after it counted itself in {@link #delayedPending} and before it
+     * schedules its timer ({@link DelayedNode#arm}): the drain sets the seal, then reads the
+     * count, so either it sees the arming or the arming sees the seal.
+     */
+    boolean sealedAfterCount() {
+        return sealed;
     }
 
     private RejectedExecutionException closedMeanwhile() {
@@ -287,6 +337,9 @@ public final class WorkqueueCore {
                 return true;
             }
             if (n.tryClaim()) {
+                if (taskDecorator != null) {
+                    decorate(n);
+                }
                 n.prio = (byte) defaultPriority;
                 place(n, cpu, delayNanos);
                 return false;

@@ -123,6 +123,15 @@ public final class AccountingProbe {
         Seam.onPush = hook;
     }
 
+    /**
+     * Installs {@code hook} at the arming seam ({@code Seam.onArm}), or removes it with null: it
+     * runs on an arming thread with 0 before the arming counts itself and reads the seal, 1 after
+     * it scheduled the timer.
+     */
+    public static void onArm(java.util.function.IntConsumer hook) {
+        Seam.onArm = hook;
+    }
+
     private static Object field(Object o, String name) {
         for (Class<?> c = o.getClass(); c != null; c = c.getSuperclass()) {
             try {
