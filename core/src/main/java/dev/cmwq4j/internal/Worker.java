@@ -704,22 +704,30 @@ final class Worker implements Runnable {
                 p.removeIdle(this);
                 return false;
             }
+            boolean sawWork = false;
             p.unlock();
             try {
                 if (spin) {
                     spin = false;
-                    spinBeforePark();
+                    sawWork = spinBeforePark(p);
                 }
                 // An interrupt aimed at a work that has ended is no one's now: clear it, or
                 // parkNanos would return at once and the idle worker would spin.
                 Thread.interrupted();
-                if (!woken) {
+                if (!woken && !sawWork) {
                     LockSupport.parkNanos(this, timeout);
                 }
             } finally {
-                p.lock();
+                p.lock(); // admits what is inbound: its kick may wake this very worker
             }
             if (woken) {
+                return true;
+            }
+            if (sawWork && p.needMoreWorker() && !p.closing) {
+                // a push this spin saw, left to it (pushNeedsKick counted it as searching) and
+                // still not taken: run it
+                p.removeIdle(this);
+                p.recount();
                 return true;
             }
             if (retireNow) {
@@ -747,20 +755,38 @@ final class Worker implements Runnable {
     }
 
     /**
-     * Spins for a few microseconds before parking: a worker that just ran out of work is likely
-     * to get more at once, and catching it here saves both the park and the waker's unpark.
+     * Spins for a few microseconds before parking, if fewer than half the CPUs spin already
+     * ({@link Engine#trySpin}): a worker that just ran out of work is likely to get more at once.
+     * While it spins it counts as <em>searching</em> ({@link WorkerPool#nrSearching}) and watches
+     * the pool's inbound stack itself, so a queuer that sees it needs neither the pool lock nor
+     * an unpark ({@link WorkerPool#pushNeedsKick}); a waker that takes it off the idle list meanwhile
+     * skips the unpark too ({@link #spinning}). No lock held.
+     *
+     * @return true if it saw work inbound, reading the stack after it left the searching count
+     *     (the Dekker half against a queuer that read the count after its push): the caller
+     *     takes the lock, which admits it, and runs it unless someone else did
      */
-    private void spinBeforePark() {
-        spinning = true;
-        long deadline = System.nanoTime() + engine.idleSpinNanos;
-        int i = 0;
-        while (!woken) {
-            Thread.onSpinWait();
-            if ((++i & 63) == 0 && System.nanoTime() - deadline >= 0) {
-                break;
-            }
+    private boolean spinBeforePark(WorkerPool p) {
+        if (!engine.trySpin()) {
+            return false;
         }
-        spinning = false;
+        spinning = true;
+        p.nrSearching.incrementAndGet();
+        try {
+            long deadline = System.nanoTime() + engine.idleSpinNanos;
+            int i = 0;
+            while (!woken && !p.hasInbound()) {
+                Thread.onSpinWait();
+                if ((++i & 63) == 0 && System.nanoTime() - deadline >= 0) {
+                    break;
+                }
+            }
+        } finally {
+            p.nrSearching.decrementAndGet();
+            spinning = false;
+            engine.spinDone();
+        }
+        return p.hasInbound();
     }
 
     // ------------------------------------------------------------------------------------------

@@ -87,6 +87,11 @@ final class WorkerPool {
     /** Managed pools: running workers (see class comment). Atomic; changed with or without lock. */
     final AtomicInteger nrRunning = new AtomicInteger();
     /**
+     * Managed pools: idle workers spinning before they park, watching the inbound stack (see
+     * {@link #pushNeedsKick}). Changed by those workers only, without the lock. Atomic.
+     */
+    final AtomicInteger nrSearching = new AtomicInteger();
+    /**
      * Managed pools: how many counted workers the pool keeps running, 1..{@link #MAX_TARGET} (see
      * class comment); written by the monitor thread only, read anywhere.
      */
@@ -165,6 +170,11 @@ final class WorkerPool {
         return nrPending > 0 || inbound != null;
     }
 
+    /** Something was pushed and not yet admitted: what a searching worker watches. */
+    boolean hasInbound() {
+        return inbound != null;
+    }
+
     /** A worker that finished a work takes the next one (after admitting what is inbound). Lock. */
     boolean keepWorking() {
         if (inbound != null) {
@@ -186,12 +196,13 @@ final class WorkerPool {
 
     /**
      * A queuer just pushed onto the inbound stack and must see that someone admits it: true if
-     * no counted worker is certain to look (fewer running than the target; unbound pools count
-     * their wakers under the lock, so they always look). Read after the push: the other half of
-     * the Dekker pair is a worker that leaves nrRunning, then reads the stack.
+     * no worker is certain to look: fewer running or searching (an idle worker spinning on the
+     * stack) than the target. Unbound pools count their wakers under the lock, so they always
+     * look. Read after the push: the other half of each Dekker pair is a worker that leaves
+     * nrRunning (or nrSearching), then reads the stack.
      */
     boolean pushNeedsKick() {
-        return !managed || nrRunning.get() < target;
+        return !managed || nrRunning.get() + nrSearching.get() < target;
     }
 
     /** An idle worker exists to be woken. */
