@@ -24,6 +24,7 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
+import java.util.function.Predicate;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -134,11 +135,12 @@ public final class CmwqMetrics implements MeterBinder, AutoCloseable {
      * deadlock. With tryLock only a thread in bindTo or close ever waits for it, and those are
      * not called from a scrape.
      *
-     * A refresh, under lock: (1) take a new snapshot (one pass over the engine), (2) remove the
-     * meters of workqueues and pools the new snapshot lacks, (3) publish it, (4) register meters
-     * for workqueues and pools that are new in it. Publishing between (2) and (4) keeps a
-     * concurrent scrape from reading a registered meter whose snapshot entry is missing, except
-     * for a meter it listed before (2): such a read gives NaN (0 for a timer's count).
+     * A refresh, under lock: (0) forget registries that were closed, (1) take a new snapshot
+     * (one pass over the engine), (2) remove the meters of workqueues and pools the new snapshot
+     * lacks, (3) publish it, (4) register meters for workqueues and pools that are new in it.
+     * Publishing between (2) and (4) keeps a concurrent scrape from reading a registered meter
+     * whose snapshot entry is missing, except for a meter it listed before (2): such a read gives
+     * NaN (0 for a timer's count).
      *
      * Reference strength: Micrometer holds a function counter's or timer's object weakly, and a
      * gauge's strongly only with strongReference(true). Every meter here has this binder as its
@@ -324,6 +326,16 @@ public final class CmwqMetrics implements MeterBinder, AutoCloseable {
         return snapshotsTaken;
     }
 
+    /** {@return how many registries this binder serves} For tests. */
+    int registryCount() {
+        lock.lock();
+        try {
+            return registries.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     // ------------------------------------------------------------------------------------------
     // The snapshot.
 
@@ -357,6 +369,7 @@ public final class CmwqMetrics implements MeterBinder, AutoCloseable {
         if (closed || !isStale(old)) {
             return old; // closed, or another thread refreshed since the caller looked
         }
+        forgetClosedRegistries();
         Snapshot fresh = take();
         removeGone(workqueueMeters, fresh.workqueues());
         removeGone(poolMeters, fresh.pools());
@@ -380,6 +393,19 @@ public final class CmwqMetrics implements MeterBinder, AutoCloseable {
             }
         }
         return fresh;
+    }
+
+    /**
+     * Drops the registries that were closed, and this binder's record of their meters, so that a
+     * closed registry gets no new meters and is not kept reachable; under {@link #lock}.
+     */
+    private void forgetClosedRegistries() {
+        if (registries.removeIf(MeterRegistry::isClosed)) {
+            Predicate<Registered> inClosed = m -> m.registry().isClosed();
+            instanceMeters.removeIf(inClosed);
+            workqueueMeters.values().forEach(meters -> meters.removeIf(inClosed));
+            poolMeters.values().forEach(meters -> meters.removeIf(inClosed));
+        }
     }
 
     /** One pass over the engine; under {@link #lock}. */

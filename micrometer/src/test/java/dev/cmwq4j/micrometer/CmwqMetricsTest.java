@@ -331,7 +331,7 @@ class CmwqMetricsTest {
     @Test
     void oneSnapshotServesEveryMeterWithinTheMaximumAge() {
         Cmwq c = cmwq("mm-snapshot", 1);
-        c.workqueue("one").build();
+        Workqueue one = c.workqueue("one").build();
         c.workqueue("two").build();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         CmwqMetrics m = metrics(c);
@@ -342,12 +342,17 @@ class CmwqMetricsTest {
         }
         assertThat(m.snapshotsTaken()).isEqualTo(1);
 
+        one.queue(new Work(() -> { }));
+        one.flush();
         clock.addAndGet(MAX_AGE.toNanos() - 1);
         scrape(registry);
         assertThat(m.snapshotsTaken()).as("not yet too old").isEqualTo(1);
+        assertThat(counter(registry, "cmwq4j.works.completed", "workqueue", "one"))
+                .as("the meters read the snapshot, not the engine").isZero();
         clock.addAndGet(1);
         scrape(registry);
         assertThat(m.snapshotsTaken()).as("one engine read for a whole scrape").isEqualTo(2);
+        assertThat(counter(registry, "cmwq4j.works.completed", "workqueue", "one")).isEqualTo(1);
     }
 
     @Test
@@ -436,6 +441,26 @@ class CmwqMetricsTest {
         assertThat(r2.getMeters()).isEmpty();
         m.close(); // idempotent
         assertThatThrownBy(() -> m.bindTo(r1)).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void aClosedRegistryIsForgottenAtTheNextRefresh() {
+        Cmwq c = cmwq("mm-closed-registry", 1);
+        SimpleMeterRegistry open = new SimpleMeterRegistry();
+        SimpleMeterRegistry closing = new SimpleMeterRegistry();
+        CmwqMetrics m = metrics(c);
+        m.bindTo(open);
+        m.bindTo(closing);
+        assertThat(m.registryCount()).isEqualTo(2);
+        closing.close();
+        c.workqueue("after").build();
+        expire();
+        scrape(open);
+        assertThat(m.registryCount()).as("not kept reachable by the binder").isEqualTo(1);
+        assertThat(workqueueTags(open)).containsExactly("after");
+        assertThat(workqueueTags(closing)).isEmpty();
+        m.close();
+        assertThat(open.getMeters()).isEmpty();
     }
 
     @Test
