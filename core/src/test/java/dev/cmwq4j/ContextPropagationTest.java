@@ -252,6 +252,35 @@ class ContextPropagationTest {
     }
 
     @Test
+    void aWorkRunByTheRescuerSeesItsQueuersContext() {
+        Propagate p = new Propagate();
+        FaultyThreadFactory factory = new FaultyThreadFactory();
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).threadFactory(factory)
+                .createCooldown(Duration.ofMillis(20)).build()) {
+            Workqueue reclaim = c.workqueue("reclaim").memReclaim().taskDecorator(p).build();
+            factory.failAfter(0); // no worker thread from now on: only the rescuer runs works
+            List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<String> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                CTX.set("queuer-" + i);
+                try {
+                    reclaim.queue(new Work(() -> {
+                        seen.add(CTX.get());
+                        threads.add(Thread.currentThread().getName());
+                    }));
+                } finally {
+                    CTX.remove();
+                }
+            }
+            reclaim.flush();
+            assertThat(seen).containsExactly("queuer-0", "queuer-1", "queuer-2", "queuer-3", "queuer-4");
+            assertThat(threads).allMatch(name -> name.contains("rescuer"));
+            assertThat(reclaim.stats().rescued()).isEqualTo(5);
+            factory.recover();
+        }
+    }
+
+    @Test
     void theInstanceDefaultAppliesUnlessAWorkqueueSetsItsOwn() {
         Propagate instanceWide = new Propagate();
         Propagate own = new Propagate();
