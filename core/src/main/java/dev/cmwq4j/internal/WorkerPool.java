@@ -80,6 +80,11 @@ final class WorkerPool {
     private WorkNode admitting;
     /** A drain is admitting: a lock taken inside it (reentrant) must not start another; lock. */
     private boolean draining;
+    /**
+     * The clock of the drain in progress, read once per drained stack: the queue time of every
+     * node it lists (a clock read per node cost a few percent of a flood of tiny works). Lock.
+     */
+    private long admitClock;
     /** Active works ready to run, by priority, FIFO within one (see {@link Worklist}); {@link #lock}. */
     private final Worklist worklist = new Worklist();
     /** Size of {@link #worklist}; written under {@link #lock}, read racily for placement. */
@@ -393,6 +398,9 @@ final class WorkerPool {
                 }
                 admitting = ordered;
             }
+            if (admitting != null) {
+                admitClock = System.nanoTime();
+            }
             WorkNode n;
             while ((n = admitting) != null) {
                 admitting = n.inNext;
@@ -420,7 +428,7 @@ final class WorkerPool {
     void worklistAdd(WorkNode n) {
         assert holdsLock();
         n.where = WorkNode.WORKLIST;
-        n.queuedAt = System.nanoTime();
+        n.queuedAt = draining ? admitClock : System.nanoTime();
         worklist.add(n);
         nrPending = nrPending + 1;
     }
@@ -500,7 +508,18 @@ final class WorkerPool {
      */
     boolean hasStealableBacklog() {
         assert holdsLock();
-        return nrPending >= 2 && headStealableIn(System.nanoTime()) == 0;
+        if (nrPending < 2) {
+            return false;
+        }
+        WorkNode head = stealCandidate();
+        // an external head needs no clock read: this is asked on every work a worker starts
+        return head != null && (head.external || headStealableIn(System.nanoTime()) == 0);
+    }
+
+    /** The worklist head if a thief may ever take it (not pinned to this CPU), else null. Lock. */
+    private WorkNode stealCandidate() {
+        WorkNode head = worklist.peek();
+        return head == null || head.pinned ? null : head;
     }
 
     /**
@@ -509,8 +528,8 @@ final class WorkerPool {
      */
     long headStealableIn(long now) {
         assert holdsLock();
-        WorkNode head = worklist.peek();
-        if (head == null || head.pinned) {
+        WorkNode head = stealCandidate();
+        if (head == null) {
             return Long.MAX_VALUE;
         }
         if (head.external) {
