@@ -40,6 +40,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class ScheduledTask<V> extends WorkqueueExecutorService.BlockingFutureTask<V>
         implements RunnableScheduledFuture<V> {
+    /** The executor view that counts this task and decides whether it may run ({@code mayRun}); final. */
     private final WorkqueueExecutorService view;
     /** 0: one-shot; positive: fixed rate, the period; negative: fixed delay, minus the delay (ns). */
     private final long period;
