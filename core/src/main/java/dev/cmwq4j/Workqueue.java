@@ -8,6 +8,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -59,7 +60,8 @@ import java.util.function.UnaryOperator;
  *
  * <h2>Executor view</h2>
  * {@link #execute(Runnable)} queues a one-shot work, so {@code CompletableFuture.supplyAsync(f,
- * wq)} just works; {@link #asExecutorService()} gives a full {@link ExecutorService}.
+ * wq)} just works; {@link #asExecutorService()} gives a full {@link ExecutorService}, and
+ * {@link #asScheduledExecutorService()} a {@link ScheduledExecutorService} on the engine's timer.
  *
  * <h2>Lifecycle</h2>
  * {@link #drain()} waits until the workqueue is empty; meanwhile only its own works may queue to
@@ -550,6 +552,23 @@ public final class Workqueue implements Executor, AutoCloseable {
      */
     public ExecutorService asExecutorService() {
         return new WorkqueueExecutorService(this);
+    }
+
+    /**
+     * A new {@link ScheduledExecutorService} view of this workqueue, with the contract of a
+     * {@code ScheduledThreadPoolExecutor} and its default policies (see
+     * {@link WorkqueueScheduledExecutorService}). Delayed and periodic tasks are armed on the
+     * engine's one timer, as {@link DelayedWork}s are, and run on this workqueue's pools; a
+     * periodic task re-arms itself after each run and never runs concurrently with itself.
+     * {@code shutdown} cancels the periodic tasks and lets the delayed ones run;
+     * {@code shutdownNow} returns the tasks not started, delayed ones included. Either ends the
+     * view only, never the workqueue; {@link #close()} cancels the view's periodic tasks and waits
+     * for its delayed ones. Otherwise it behaves as {@link #asExecutorService()}.
+     *
+     * @return a new scheduled executor service that queues its tasks to this workqueue
+     */
+    public ScheduledExecutorService asScheduledExecutorService() {
+        return new WorkqueueScheduledExecutorService(this);
     }
 
     @Override

@@ -27,6 +27,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * meet. {@code shutdownNow} also takes every task of the view that has not started off the
  * workqueue ({@link WorkqueueCore#cancelGroup}, returning them) and interrupts the running ones
  * ({@link WorkqueueCore#interruptGroup}). The workqueue itself is never closed by the view.
+ *
+ * <h2>Scheduled tasks</h2>
+ * The {@link WorkqueueScheduledExecutorService} view adds {@link ScheduledTask}s to the same
+ * group and the same counts: each is counted once in {@link #submitted} when it is scheduled and
+ * once in {@link #ended} when it ends for good (its last run, or a take-back), however many
+ * times a periodic one runs; the task reports that itself ({@link ScheduledTask#end}), since
+ * only it knows which run is the last. Armed on the timer, such a task is still found by
+ * {@code shutdownNow} (the engine's {@code cancelGroup} scans the timer too) and still holds
+ * termination up. The policies of {@code ScheduledThreadPoolExecutor}'s defaults are the
+ * predicates {@link #mayRun} and {@link #mayRearm}.
  */
 final class WorkqueueExecutorService extends AbstractExecutorService implements WorkNode.Group {
     private final Workqueue wq;
@@ -41,6 +51,11 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
     private final Condition terminated = lock.newCondition();
     /** Written under {@link #lock}. */
     private volatile boolean shutdown;
+    /**
+     * {@link #shutdownNow} has begun: a scheduled task that starts from now on does not run (see
+     * {@link #mayRun}). Written once, to true, by shutdownNow, before its take-back.
+     */
+    private volatile boolean stopped;
 
     WorkqueueExecutorService(Workqueue wq) {
         this.wq = wq;
@@ -114,14 +129,134 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
 
     @Override
     public List<Runnable> shutdownNow() {
+        stopped = true; // first: a scheduled task that the take-back misses cancels itself as it starts
         shutdown();
         // First take back everything not started, then interrupt what runs: interrupting first
         // would let a worker start a waiting task between the two.
         List<Runnable> notStarted = new ArrayList<>();
         wq.core.cancelGroup(this, notStarted);
         wq.core.interruptGroup(this);
-        endedWithoutRun(notStarted.size());
+        int oneShots = 0;
+        for (Runnable r : notStarted) {
+            if (r instanceof ScheduledTask<?> t) {
+                t.end(); // counted by the task: a periodic one's run may be ending right now
+            } else {
+                oneShots++;
+            }
+        }
+        endedWithoutRun(oneShots);
         return notStarted;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Scheduled tasks (the scheduled view's; see the class comment).
+
+    /**
+     * Accepts {@code t} and queues it at its due time ({@link ScheduledTask#dueTime}; at once if
+     * that has passed), as {@link #execute} accepts a one-shot task: counted first, rejected once
+     * shut down, and taken back if a shutdown (or, for a periodic task, the workqueue's close) ran
+     * meanwhile.
+     *
+     * @throws RejectedExecutionException if the view is shut down, or the workqueue closed or
+     *     draining (from the engine)
+     */
+    void schedule(ScheduledTask<?> t) {
+        submitted.increment();
+        if (shutdown) {
+            t.end();
+            throw rejected();
+        }
+        try {
+            wq.core.queueAt(t.node, -1, t.dueTime());
+        } catch (RuntimeException e) {
+            t.end();
+            throw e;
+        }
+        // A shutdown (or close) that ran meanwhile may have missed it on the timer: take it back.
+        // Ours: counted, then armed, then the flag read; theirs: flag set, then the timer scanned.
+        if (!mayStay(t) && t.node.cancel()) {
+            t.end();
+            throw shutdown ? rejected() : rejectedAsClosing();
+        }
+    }
+
+    /**
+     * Queues a periodic task again, from the end of its run, at its new due time (at once if that
+     * has passed: a late fixed-rate run); then, as {@link #schedule}, takes it back if a shutdown
+     * or close ran meanwhile.
+     *
+     * @return false if it was taken back (the caller ends it)
+     * @throws RejectedExecutionException if the workqueue is closed (from the engine)
+     */
+    boolean requeue(ScheduledTask<?> t) {
+        wq.core.queueAt(t.node, -1, t.dueTime());
+        return mayStay(t) || !t.node.cancel();
+    }
+
+    /**
+     * {@code t}, just queued, may stay: the view is not shut down, and for a periodic task the
+     * workqueue is not closing either ({@link #mayRearm}).
+     */
+    private boolean mayStay(ScheduledTask<?> t) {
+        return t.isPeriodic() ? mayRearm() : !shutdown;
+    }
+
+    /**
+     * A scheduled task may run now, as {@code ScheduledThreadPoolExecutor} decides with its
+     * defaults: not after {@code shutdownNow}; a delayed one-shot task also after
+     * {@code shutdown} (getExecuteExistingDelayedTasksAfterShutdownPolicy: true); a periodic task
+     * not after {@code shutdown} (getContinueExistingPeriodicTasksAfterShutdownPolicy: false), nor
+     * once its workqueue closes.
+     */
+    boolean mayRun(boolean periodic) {
+        if (stopped) {
+            return false;
+        }
+        return !periodic || mayRearm();
+    }
+
+    /**
+     * A periodic task may arm its next run: the view is not shut down, and the workqueue is not
+     * closing (its close would otherwise wait for the periodic task forever).
+     */
+    boolean mayRearm() {
+        return !shutdown && !wq.core.isClosing();
+    }
+
+    private RejectedExecutionException rejectedAsClosing() {
+        return new RejectedExecutionException("workqueue " + wq + " is closing: no new periodic task");
+    }
+
+    /**
+     * Cancels every periodic task of the view armed on the timer ({@code shutdown}); the ones
+     * queued or running see {@link #mayRun} or {@link #mayRearm} fail when they start or would
+     * re-arm. Called after the shutdown flag is set.
+     */
+    void cancelArmedPeriodic() {
+        List<Runnable> armed = new ArrayList<>();
+        wq.core.armedTasks(this, armed);
+        for (Runnable r : armed) {
+            if (r instanceof ScheduledTask<?> t && t.isPeriodic()) {
+                t.cancel(false);
+            }
+        }
+    }
+
+    /**
+     * The workqueue closes while a scheduled task of this view is armed: a periodic one is
+     * cancelled, as a shutdown cancels it; a delayed one-shot task stays armed, and the closing
+     * drain waits for it and runs it, as for a delayed work.
+     */
+    @Override
+    public void armedAtClose(Runnable action) {
+        if (action instanceof ScheduledTask<?> t && t.isPeriodic()) {
+            t.cancel(false);
+        }
+    }
+
+    /** The view's workqueue. */
+    Workqueue workqueue() {
+        return wq;
     }
 
     @Override
@@ -179,8 +314,11 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
      * and may be helped (helping), and otherwise count as announced blocking; they lend the
      * caller's priority to the task's work (see {@link Priority}).
      */
-    static final class BlockingFutureTask<T> extends FutureTask<T> {
-        /** The node that runs this task; written once by {@link #execute} before queueing. */
+    static class BlockingFutureTask<T> extends FutureTask<T> {
+        /**
+         * The node that runs this task; written once before queueing: by {@link #execute}, or by
+         * a {@link ScheduledTask}'s constructor.
+         */
         volatile WorkNode node;
         /**
          * While the task runs: its run ({@link WorkNode#currentRunner}), or, off a worker, its
@@ -194,6 +332,22 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
             runner = r != null ? r : Thread.currentThread();
             try {
                 super.run();
+            } finally {
+                runner = null;
+            }
+        }
+
+        /**
+         * As {@link #run}, with {@link FutureTask#runAndReset}: for a periodic task, whose run
+         * leaves the future incomplete.
+         *
+         * @return true if the task ran and returned normally (and was not cancelled)
+         */
+        final boolean runAndResetTracked() {
+            Object r = WorkNode.currentRunner();
+            runner = r != null ? r : Thread.currentThread();
+            try {
+                return runAndReset();
             } finally {
                 runner = null;
             }

@@ -7,13 +7,22 @@ package dev.cmwq4j.internal;
  * counted in any {@link PoolWorkqueue}, only in its workqueue's count of armed delayed works
  * (so {@code drain} and {@code close} wait for it). When the entry fires, the node is queued
  * to the workqueue and CPU it was armed for, as if queued at that moment.
+ *
+ * <p>Extended only by {@link ScheduledNode}, the node of an executor view's scheduled task.
  */
-final class DelayedNode extends WorkNode {
+class DelayedNode extends WorkNode {
     /** Workqueue and CPU of the armed instance; written by the PENDING owner before arming. */
     private WorkqueueCore armedWq;
     private int armedCpu;
 
-    private final TimerEntry entry = new TimerEntry() {
+    private final TimerEntry entry = new Entry();
+
+    /** The timer entry of a delayed node: a named class, so that a scan of the timer finds its node. */
+    private final class Entry extends TimerEntry {
+        DelayedNode node() {
+            return DelayedNode.this;
+        }
+
         @Override
         protected void fire() {
             WorkqueueCore wq = armedWq;
@@ -31,22 +40,39 @@ final class DelayedNode extends WorkNode {
         public String toString() {
             return "timer of " + DelayedNode.this;
         }
-    };
+    }
+
+    /**
+     * The delayed node whose timer entry {@code e} is, or null (a manager pass). Any thread; under
+     * the timer lock in a {@link Timer#collect} scan.
+     */
+    static DelayedNode of(TimerEntry e) {
+        return e instanceof Entry x ? x.node() : null;
+    }
+
+    /**
+     * The workqueue the node was armed for last. Meaningful while its entry is armed: then it was
+     * written before the arming, and a scan under the timer lock reads it right.
+     */
+    final WorkqueueCore armedOn() {
+        return armedWq;
+    }
 
     DelayedNode(Runnable action) {
         super(action);
     }
 
     /**
-     * Arms the owned pending instance, unless a closing drain sealed {@code wq}: counts it in the
-     * workqueue's armed works, then reads the seal, and only then schedules the timer. Read after
+     * Arms the owned pending instance to fire at {@code deadline} ({@link System#nanoTime()}),
+     * unless a closing drain sealed {@code wq}: counts it in the workqueue's armed works, then
+     * reads the seal, and only then schedules the timer. Read after
      * the schedule, the seal would come too late: the timer may have fired already and queued
      * the work to a sealed pool workqueue, which holds it and never runs it, while this queuer,
      * unable to disarm it, reported it queued (FaultsTest's queue-racing-close flake).
      *
      * @return false if sealed: nothing armed or counted, the instance is still the caller's
      */
-    boolean arm(WorkqueueCore wq, int cpu, long delayNanos) {
+    boolean arm(WorkqueueCore wq, int cpu, long deadline) {
         armedWq = wq;
         armedCpu = cpu;
         pinned = cpu >= 0 && !wq.unbound;
@@ -56,7 +82,7 @@ final class DelayedNode extends WorkNode {
             wq.delayedDone();
             return false;
         }
-        wq.engine.timer.schedule(entry, System.nanoTime() + delayNanos);
+        wq.engine.timer.schedule(entry, deadline);
         Seam.arm(1);
         return true;
     }

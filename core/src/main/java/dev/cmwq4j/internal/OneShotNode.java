@@ -53,8 +53,8 @@ final class OneShotNode extends WorkNode {
         }
     }
 
-    /** {@code n} is a one-shot node of {@code g}. */
-    static boolean of(WorkNode n, Group g) {
-        return n instanceof OneShotNode o && o.group == g;
+    @Override
+    Group group() {
+        return group;
     }
 }

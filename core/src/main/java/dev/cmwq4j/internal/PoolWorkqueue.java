@@ -312,18 +312,18 @@ final class PoolWorkqueue {
     }
 
     /**
-     * Takes every unstarted one-shot node of {@code g} off our lists (worklist, inactive, held),
+     * Takes every unstarted task node of {@code g} (one-shot or scheduled) off our lists (worklist, inactive, held),
      * as a cancel does, and adds it to {@code out}; the caller then clears their PENDING bits.
      * Pool lock (taking it admitted what was inbound).
      */
     void takeGroup(WorkNode.Group g, java.util.List<WorkNode> out) {
         assert pool.holdsLock();
         int from = out.size();
-        java.util.function.Predicate<WorkNode> mine = n -> n.pwq == this && OneShotNode.of(n, g);
+        java.util.function.Predicate<WorkNode> mine = n -> n.pwq == this && WorkNode.inGroup(n, g);
         pool.collectListed(mine, out, Integer.MAX_VALUE);
         inactive.collect(mine, out, Integer.MAX_VALUE);
         for (WorkNode h = heldHead; h != null; h = h.inNext) {
-            if (OneShotNode.of(h, g)) {
+            if (WorkNode.inGroup(h, g)) {
                 out.add(h);
             }
         }

@@ -118,6 +118,28 @@ final class Timer {
     }
 
     /**
+     * Adds to {@code out} what {@code pick} makes of each armed entry, skipping nulls; in heap
+     * order, not deadline order. {@code pick} runs under the lock: it must be quick and take no
+     * lock. O(n) in all armed entries of the engine, so only for rare bulk operations (an executor
+     * view's shutdown, a workqueue's close), never on a hot path. What was collected may fire or
+     * be cancelled as soon as the lock is dropped: the caller acts through the entries' own
+     * protocol (a grab), not on the snapshot.
+     */
+    <T> void collect(java.util.function.Function<TimerEntry, T> pick, java.util.List<T> out) {
+        Locks.acquire(lock);
+        try {
+            for (int i = 0; i < size; i++) {
+                T t = pick.apply(heap[i]);
+                if (t != null) {
+                    out.add(t);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Fires the entries that are due, each outside the lock (a failing one is logged), at most
      * {@link #MAX_FIRED_PER_CALL}. Service thread only.
      *

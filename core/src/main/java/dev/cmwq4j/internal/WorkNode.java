@@ -195,10 +195,22 @@ public class WorkNode {
     /**
      * The tasks of one owner, such as an executor view: told when each of its one-shot nodes has
      * run (or was cancelled by {@link WorkqueueCore#cancelGroup}, which reports those itself).
+     * Its scheduled nodes ({@link #scheduled}) report their own end, since only the task knows
+     * which of its runs is the last.
      */
     public interface Group {
-        /** One of the group's tasks has run (returned or threw); on the worker, after the task. */
+        /** One of the group's one-shot tasks has run (returned or threw); on the worker, after the task. */
         void ended();
+
+        /**
+         * The workqueue of the group's scheduled task {@code action}, armed on the timer now,
+         * begins to close ({@link WorkqueueCore#close}): the group may take it back at once
+         * rather than let the closing drain wait for its timer (a periodic task would otherwise
+         * hold the close up for a period). Called by the closing thread, outside every lock,
+         * before the drain; possibly twice for one task if two threads close. The default does
+         * nothing: the drain waits for the timer and runs the task, as for a delayed work.
+         */
+        default void armedAtClose(Runnable action) {}
     }
 
     /**
@@ -210,6 +222,31 @@ public class WorkNode {
      */
     public static WorkNode oneShot(Runnable action, Group group) {
         return new OneShotNode(action, group);
+    }
+
+    /**
+     * A node for a task of {@code group} that can be armed on the timer and queued again by its
+     * own action, any number of times (a periodic task re-arms itself at the end of each run):
+     * the whole task is its action plus this node. Unlike a one-shot node it does not tell its
+     * group when a run ends (see {@link Group}). {@link WorkqueueCore#cancelGroup} takes it back
+     * from the timer as well as from the lists, and {@link WorkqueueCore#interruptGroup} reaches
+     * its runs.
+     *
+     * @param group the key of {@link WorkqueueCore#cancelGroup}, {@link WorkqueueCore#interruptGroup}
+     *     and {@link WorkqueueCore#armedTasks}; not null
+     */
+    public static WorkNode scheduled(Runnable action, Group group) {
+        return new ScheduledNode(action, group);
+    }
+
+    /** The group of a task node (one-shot or scheduled), or null for a work's node. */
+    Group group() {
+        return null;
+    }
+
+    /** {@code n} is a task node of group {@code g} (false for a null node). */
+    static boolean inGroup(WorkNode n, Group g) {
+        return n != null && g != null && n.group() == g;
     }
 
     /**

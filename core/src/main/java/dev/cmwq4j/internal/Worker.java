@@ -544,9 +544,10 @@ final class Worker implements Runnable {
     }
 
     /**
-     * Interrupts the run of every one-shot work of {@code g} on this worker, as
+     * Interrupts the run of every task of {@code g} (one-shot or scheduled) on this worker, as
      * {@link #interruptRun} does for one work (innermost at once, an outer one when it resumes),
-     * and only while that work still runs ({@link OneShotNode#interruptRun}).
+     * and only while that task still runs ({@link OneShotNode#interruptRun},
+     * {@link ScheduledNode#interruptRun}).
      */
     void interruptGroup(WorkNode.Group g) {
         WorkNode[] found = null;
@@ -556,7 +557,7 @@ final class Worker implements Runnable {
             int depth = helpDepth;
             for (int i = -1; i < depth; i++) {
                 WorkNode n = i < 0 ? c : helpNodes[i];
-                if (OneShotNode.of(n, g)) {
+                if (WorkNode.inGroup(n, g)) {
                     if (found == null) {
                         found = new WorkNode[depth + 1];
                     }

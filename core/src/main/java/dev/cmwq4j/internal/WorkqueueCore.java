@@ -76,6 +76,12 @@ public final class WorkqueueCore {
     private volatile int freezeHolds;
     /** OPEN, DRAINING or CLOSED; written under {@link #flushLock}. */
     private volatile int lifecycle = OPEN;
+    /**
+     * {@link #close} has begun (and passed its own-work check); written only by close, to true,
+     * never cleared. A scheduled view's periodic task reads it after re-arming itself (see
+     * {@link #closeArmedTasks}).
+     */
+    private volatile boolean closing;
     /** Nested drains in progress; guarded by {@link #flushLock}. */
     private int drainDepth;
     /**
@@ -225,6 +231,11 @@ public final class WorkqueueCore {
         return lifecycle == CLOSED;
     }
 
+    /** {@link #close} has begun on this workqueue (it may have completed). */
+    public boolean isClosing() {
+        return closing;
+    }
+
     // ------------------------------------------------------------------------------------------
     // Queueing.
 
@@ -264,7 +275,35 @@ public final class WorkqueueCore {
             decorate(n);
         }
         n.prio = (byte) defaultPriority;
-        armOrReject(n, cpu, delayNanos);
+        armOrReject(n, cpu, System.nanoTime() + delayNanos);
+        return true;
+    }
+
+    /**
+     * Queues {@code node} at {@code deadline}, a {@link System#nanoTime()} value at most
+     * {@code MAX_DELAY_NANOS} ahead, unless it is pending; a deadline not in the future queues it
+     * now. The timer fires it at that very deadline, so that a caller that keeps its own due time
+     * (a scheduled view's task: its {@code getDelay}, a fixed rate's next run) and the timer
+     * agree exactly.
+     *
+     * @return false if it was already pending
+     */
+    public boolean queueAt(WorkNode node, int cpu, long deadline) {
+        DelayedNode n = (DelayedNode) node;
+        checkAccepting();
+        if (!n.tryClaim()) {
+            return false;
+        }
+        if (taskDecorator != null) {
+            decorate(n);
+        }
+        n.prio = (byte) defaultPriority;
+        if (deadline - System.nanoTime() <= 0) {
+            n.pinned = cpu >= 0 && !unbound;
+            insertOrReject(n, cpu);
+        } else {
+            armOrReject(n, cpu, deadline);
+        }
         return true;
     }
 
@@ -302,8 +341,8 @@ public final class WorkqueueCore {
     }
 
     /** Arms a claimed delayed node, unless a closing drain sealed this queue meanwhile. */
-    private void armOrReject(DelayedNode n, int cpu, long delayNanos) {
-        if (!n.arm(this, cpu, delayNanos)) {
+    private void armOrReject(DelayedNode n, int cpu, long deadline) {
+        if (!n.arm(this, cpu, deadline)) {
             n.unclaim();
             throw closedMeanwhile();
         }
@@ -361,7 +400,7 @@ public final class WorkqueueCore {
             n.pinned = cpu >= 0 && !unbound;
             insertOrReject(n, cpu);
         } else {
-            armOrReject(n, cpu, delayNanos);
+            armOrReject(n, cpu, System.nanoTime() + delayNanos);
         }
     }
 
@@ -434,12 +473,20 @@ public final class WorkqueueCore {
     // Groups of one-shot tasks (the executor view).
 
     /**
-     * Takes back every one-shot task of {@code group} queued here that has not started: each is
-     * cancelled (it will not run, and resolves as cancelled; the group is not told) and its
-     * action added to {@code out}, in queueing order per pool. A task pushed while this runs may
-     * be missed: the view rechecks its shutdown flag after queueing.
+     * Takes back every task of {@code group} queued here, or armed on the timer for here, that has
+     * not started: each is cancelled (it will not run, and resolves as cancelled; the group is not
+     * told) and its action added to {@code out}: the armed ones first, then the queued ones in
+     * queueing order per pool. A task pushed while this runs may be missed: the view rechecks its
+     * shutdown flag after queueing, and a scheduled task checks it when it starts.
      */
     public void cancelGroup(WorkNode.Group group, java.util.List<Runnable> out) {
+        // The group's scheduled nodes armed on the timer first: one that fires meanwhile is on its
+        // pool's inbound stack or list by the time the loop below locks that pool.
+        for (DelayedNode n : armedNodes(group)) {
+            if (n.grab(WorkNode.CANCEL) == WorkNode.GRABBED) { // it may have fired and started meanwhile
+                out.add(n.action);
+            }
+        }
         java.util.List<WorkNode> taken = new java.util.ArrayList<>();
         for (PoolWorkqueue pwq : pwqs) {
             pwq.pool.lock();
@@ -453,6 +500,35 @@ public final class WorkqueueCore {
             n.clearPending(false);
             out.add(n.action);
         }
+    }
+
+    /**
+     * Adds to {@code out} the action of every task of {@code group} armed on the timer now, without
+     * taking any back (the caller does, through the task: it may fire meanwhile). O(armed timers
+     * of the engine): for a view's shutdown.
+     */
+    public void armedTasks(WorkNode.Group group, java.util.List<Runnable> out) {
+        for (DelayedNode n : armedNodes(group)) {
+            out.add(n.action);
+        }
+    }
+
+    /**
+     * A snapshot of the task nodes armed on the engine's timer that belong to {@code group}, or,
+     * with a null group, to any group, armed for this workqueue.
+     */
+    private java.util.List<DelayedNode> armedNodes(WorkNode.Group group) {
+        java.util.List<DelayedNode> found = new java.util.ArrayList<>();
+        engine.timer.collect(e -> {
+            DelayedNode n = DelayedNode.of(e);
+            if (n == null) {
+                return null;
+            }
+            WorkNode.Group g = n.group();
+            boolean mine = n.armedOn() == this && (group != null ? g == group : g != null);
+            return mine ? n : null;
+        }, found);
+        return found;
     }
 
     /**
@@ -706,18 +782,39 @@ public final class WorkqueueCore {
         drain(false);
     }
 
-    /** Drains, then rejects all further queueing. Idempotent. */
+    /**
+     * Drains, then rejects all further queueing. Idempotent. First marks the queue
+     * {@linkplain #isClosing closing} and offers the armed tasks of executor views back to their
+     * groups ({@link #closeArmedTasks}).
+     */
     public void close() {
         synchronized (flushLock) {
             if (lifecycle == CLOSED) {
                 return;
             }
         }
+        WaitProtocol.checkNotOwnQueue(this, "closes"); // before closing is set: a refused close changes nothing
+        closing = true;
+        closeArmedTasks();
         drain(true);
         engine.unregister(this);
         stopRescuer();
         if (freezable) {
             Freezer.unregister(this);
+        }
+    }
+
+    /**
+     * Tells the group of each task armed on the timer for this workqueue that the queue closes
+     * ({@link WorkNode.Group#armedAtClose}): an executor view cancels its periodic tasks there,
+     * which would otherwise hold the closing drain up for a period each, and re-arm. One that
+     * is not armed now (queued, or running) reads {@link #closing} when it would re-arm itself:
+     * set before this scan, read after its arming, so one of the two sees the other (the timer
+     * lock orders the scan and the arming).
+     */
+    private void closeArmedTasks() {
+        for (DelayedNode n : armedNodes(null)) {
+            n.group().armedAtClose(n.action);
         }
     }
 
