@@ -1,6 +1,7 @@
 package dev.cmwq4j;
 
 import dev.cmwq4j.internal.Engine;
+import dev.cmwq4j.internal.WorkNode;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executors;
@@ -96,6 +97,7 @@ public final class Cmwq implements AutoCloseable {
      * @param name the workqueue's name
      * @return a new builder with the default attributes
      * @throws NullPointerException if {@code name} is null
+     * @throws IllegalArgumentException if {@code name} is blank
      */
     public Workqueue.Builder workqueue(String name) {
         return new Workqueue.Builder(this, name);
@@ -387,7 +389,10 @@ public final class Cmwq implements AutoCloseable {
 
         /**
          * Receives every exception or error a work throws; the worker carries on with the next
-         * work. The default logs it through {@link System.Logger} at ERROR.
+         * work. The default logs it through {@link System.Logger} at ERROR, as
+         * {@code work '<name>' of workqueue '<workqueue>' threw} with the work's
+         * {@linkplain Work#name() name}. A one-shot task ({@link Workqueue#execute}, the executor
+         * view) reaches the handler as a new {@code Work} of its action, named after it.
          *
          * @param handler receives the work and what it threw, on the thread that ran it
          * @return this builder
@@ -492,11 +497,12 @@ public final class Cmwq implements AutoCloseable {
             }
         }
 
-        /** A failure, logged when no failure handler is set. */
+        /** A failure, logged by the work's name when no failure handler is set. */
         private static final class LogSink implements Engine.FailureSink {
             @Override
             public void failed(Object work, String workqueue, Throwable error) {
-                LOG.log(System.Logger.Level.ERROR, "work '" + work + "' of workqueue '" + workqueue + "' threw", error);
+                String name = work instanceof Work w ? w.name() : WorkNode.defaultName(work);
+                LOG.log(System.Logger.Level.ERROR, "work '" + name + "' of workqueue '" + workqueue + "' threw", error);
             }
         }
 

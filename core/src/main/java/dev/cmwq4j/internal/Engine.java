@@ -78,7 +78,7 @@ public final class Engine {
     /** A watchdog finding: a pool with pending works and no progress for {@code stalledNanos}. */
     public record StallSnapshot(String pool, int pending, long stalledNanos, List<BusySnapshot> workers) {}
 
-    /** A worker of a stalled pool: its thread, its work, its state and stack. */
+    /** A worker of a stalled pool: its thread, its work's name, its state and stack. */
     public record BusySnapshot(String thread, String work, String state, List<StackTraceElement> stack) {}
 
     /** The instance's name (JMX, statistics). */

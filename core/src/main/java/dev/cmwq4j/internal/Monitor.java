@@ -384,7 +384,7 @@ final class Monitor implements Runnable {
             if (t == null || n == null) {
                 continue;
             }
-            busy.add(new Engine.BusySnapshot(t.getName(), String.valueOf(n), Worker.stateName(w.wstate),
+            busy.add(new Engine.BusySnapshot(t.getName(), n.workName(), Worker.stateName(w.wstate),
                     java.util.List.of(t.getStackTrace())));
         }
         watchdogReports.increment();
