@@ -69,7 +69,7 @@ public final class Cmwq implements AutoCloseable {
     }
 
     private static final class SharedHolder {
-        static final Cmwq INSTANCE = new Cmwq(builder().name("shared").newEngine(), true);
+        static final Cmwq INSTANCE = new Cmwq(builder().name("shared").newEngine(true), true);
     }
 
     /**
@@ -189,7 +189,8 @@ public final class Cmwq implements AutoCloseable {
         private Duration monitorMinTick = Duration.ofNanos(1000 * longProperty("cmwq4j.monitorMinTickMicros", 250));
         private Duration monitorMaxTick = Duration.ofNanos(1000 * longProperty("cmwq4j.monitorMaxTickMicros", 20_000));
         private ThreadFactory threadFactory = Executors.defaultThreadFactory();
-        private String threadNamePrefix = "cmwq4j-";
+        /** Replaces the default thread-name base {@code cmwq4j-<name>-}; null for the default. */
+        private String threadNamePrefix = null;
         private BiConsumer<? super Work, ? super Throwable> failureHandler = null;
         private String name = null;
         private boolean jmx = !"false".equalsIgnoreCase(System.getProperty("cmwq4j.jmx", "true").trim());
@@ -199,6 +200,13 @@ public final class Cmwq implements AutoCloseable {
         private final long idleSpinNanos = longProperty("cmwq4j.idleSpinNanos", 20_000L);
         /** Tuning without a builder method: most helped runs nested on one thread. */
         private final int maxHelpDepth = intProperty("cmwq4j.maxHelpDepth", 64);
+        /**
+         * Internal, for testing the fallbacks on Linux (no builder method): work as where there is
+         * no {@code /proc} ({@code cmwq4j.simulate.noProc=true}), as on a JVM without thread CPU
+         * time ({@code cmwq4j.simulate.noThreadCpuTime=true}); tests use {@link #simulate}.
+         */
+        private boolean simulateNoProc = Boolean.getBoolean("cmwq4j.simulate.noProc");
+        private boolean simulateNoThreadCpuTime = Boolean.getBoolean("cmwq4j.simulate.noThreadCpuTime");
 
         Builder() {}
 
@@ -376,7 +384,20 @@ public final class Cmwq implements AutoCloseable {
         }
 
         /**
-         * Prefix of the names of worker, monitor and rescuer threads; default {@code cmwq4j-}.
+         * Replaces the start of the names of this instance's threads, {@code cmwq4j-<name>-} by
+         * default ({@link #name(String)}). The threads are named prefix + role: workers
+         * {@code cpu1-0}, {@code cpu1H-0} (high priority), {@code unbound-0}, ..., numbered per
+         * pool; the monitor {@code monitor}; the rescuer of a memReclaim workqueue
+         * {@code rescuer-<workqueue>}. So by default {@code cmwq4j-orders-cpu1-0} and
+         * {@code cmwq4j-orders-monitor}, and with the prefix {@code app-}, {@code app-cpu1-0}.
+         *
+         * <p>No two live threads of cmwq4j share a name: while a live instance's threads use a
+         * prefix (or default start), another instance that asks for the same one gets it with
+         * {@code 2-}, {@code 3-}, ... appended ({@code cmwq4j-orders-2-cpu1-0}, {@code app-2-}); the
+         * shared instance's {@code cmwq4j-shared-} is kept for it. An instance's prefix is free
+         * again once it is closed and its threads have ended. Should two threads of one instance
+         * still come out alike (two memReclaim workqueues with one name), the later one gets
+         * {@code -2}, {@code -3}, ... at the end.
          *
          * @param prefix the prefix
          * @return this builder
@@ -404,8 +425,11 @@ public final class Cmwq implements AutoCloseable {
         }
 
         /**
-         * The instance's name, used in JMX object names ({@code cmwq=<name>}); default
-         * {@code cmwq-1}, {@code cmwq-2}, ... in creation order.
+         * The instance's name, used in JMX object names ({@code cmwq=<name>}) and in its
+         * threads' names ({@code cmwq4j-<name>-cpu0-0}; see {@link #threadNamePrefix}); default
+         * {@code cmwq-1}, {@code cmwq-2}, ... in creation order. Two instances may have the same
+         * name: their MXBeans are told apart by a suffix ({@code #2}), and their threads' names
+         * as {@link #threadNamePrefix} describes.
          *
          * @param name the instance's name
          * @return this builder
@@ -447,13 +471,24 @@ public final class Cmwq implements AutoCloseable {
         }
 
         /**
+         * Internal (tests): work as where there is no {@code /proc}, or as on a JVM without
+         * thread CPU time, even where they are there. The defaults come from the
+         * {@code cmwq4j.simulate.noProc} and {@code cmwq4j.simulate.noThreadCpuTime} properties.
+         */
+        Builder simulate(boolean noProc, boolean noThreadCpuTime) {
+            this.simulateNoProc = noProc;
+            this.simulateNoThreadCpuTime = noThreadCpuTime;
+            return this;
+        }
+
+        /**
          * Builds a new, independent instance with these options and starts its monitor thread;
          * {@link Cmwq#close()} it when done.
          *
          * @return the new instance
          */
         public Cmwq build() {
-            return new Cmwq(newEngine(), false);
+            return new Cmwq(newEngine(false), false);
         }
 
         // The engine's hooks below are small classes, not lambdas: the first lambda a JVM links
@@ -506,8 +541,8 @@ public final class Cmwq implements AutoCloseable {
             }
         }
 
-        /** The engine these options describe, started. */
-        Engine newEngine() {
+        /** The engine these options describe, started; {@code shared} for the JVM-wide one. */
+        Engine newEngine(boolean shared) {
             String n = name != null ? name : "cmwq-" + SEQ.incrementAndGet();
             java.util.function.Consumer<? super WatchdogReport> wh = watchdogHandler;
             BiConsumer<? super Work, ? super Throwable> h = failureHandler;
@@ -518,7 +553,8 @@ public final class Cmwq implements AutoCloseable {
                     idleSpinNanos, maxHelpDepth, Workqueue.saturatedNanos(cpuIntensiveThreshold),
                     Workqueue.saturatedNanos(monitorMinTick), Workqueue.saturatedNanos(monitorMaxTick),
                     Workqueue.saturatedNanos(watchdogThreshold), new WatchdogAdapter(wh),
-                    threadFactory, threadNamePrefix, sink, jmx ? Jmx.PUBLISHER : null, priorityInheritance));
+                    threadFactory, threadNamePrefix, sink, jmx ? Jmx.PUBLISHER : null, priorityInheritance, shared,
+                    !simulateNoProc, !simulateNoThreadCpuTime));
             engine.start();
             return engine;
         }

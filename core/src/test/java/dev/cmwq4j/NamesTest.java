@@ -18,9 +18,141 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Names: a work's name and where it shows (failure log, watchdog report, JFR), blank names
- * rejected.
+ * rejected, and thread names that carry their instance and never repeat among live threads.
  */
 class NamesTest {
+
+    /** Names of the live threads, sorted. */
+    private static List<String> liveThreadNames() {
+        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName).sorted()
+                .toList();
+    }
+
+    /** Live threads named {@code prefix...}; none of another base that {@code prefix} is a prefix of. */
+    private static List<String> liveThreads(String base, String... otherBases) {
+        return liveThreadNames().stream().filter(n -> n.startsWith(base))
+                .filter(n -> java.util.Arrays.stream(otherBases).noneMatch(n::startsWith)).toList();
+    }
+
+    /**
+     * Runs on each pool kind of {@code c} (CPU 0 and 1, high priority, unbound) one work that
+     * waits (announced) until {@code release}, and returns the names of the threads they run on
+     * once all have started.
+     */
+    private static List<String> occupyPools(Cmwq c, CountDownLatch release) throws InterruptedException {
+        Workqueue normal = c.workqueue("normal").build();
+        Workqueue high = c.workqueue("high").highPriority().build();
+        Workqueue unbound = c.workqueue("unbound").unbound().build();
+        CopyOnWriteArrayList<String> ran = new CopyOnWriteArrayList<>();
+        CountDownLatch started = new CountDownLatch(4);
+        Runnable hold = () -> {
+            ran.add(Thread.currentThread().getName());
+            started.countDown();
+            TestSupport.blockOn(release);
+        };
+        normal.queueOn(0, new Work("hold-cpu0", hold));
+        normal.queueOn(1, new Work("hold-cpu1", hold));
+        high.queueOn(0, new Work("hold-high", hold));
+        unbound.queue(new Work("hold-unbound", hold));
+        assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+        return List.copyOf(ran);
+    }
+
+    @Test
+    void threadNamesCarryTheInstanceAndNoTwoLiveThreadsShareOne() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        // two instances with the same name, one of them with two memReclaim workqueues of one name
+        try (Cmwq a = Cmwq.builder().name("orders").cpus(2).build();
+                Cmwq b = Cmwq.builder().name("orders").cpus(2).build()) {
+            a.workqueue("ledger").memReclaim().build();
+            a.workqueue("ledger").memReclaim().build();
+            b.workqueue("ledger").memReclaim().build();
+            try {
+                List<String> ranOnA = occupyPools(a, release);
+                List<String> ranOnB = occupyPools(b, release);
+                // the shared instance too, through a system workqueue
+                CountDownLatch sharedRan = new CountDownLatch(1);
+                CopyOnWriteArrayList<String> ranOnShared = new CopyOnWriteArrayList<>();
+                Workqueues.system().queue(new Work("where", () -> {
+                    ranOnShared.add(Thread.currentThread().getName());
+                    sharedRan.countDown();
+                }));
+                assertThat(sharedRan.await(30, TimeUnit.SECONDS)).isTrue();
+
+                List<String> all = liveThreadNames();
+                List<String> ours = all.stream().filter(n -> n.startsWith("cmwq4j-")).toList();
+                System.out.println("live cmwq4j threads with two instances named 'orders' and the shared one:");
+                ours.forEach(n -> System.out.println("  " + n));
+
+                assertThat(all).as("no two live threads share a name").doesNotHaveDuplicates();
+                String worker = "(cpu[01]H?|unboundH?)-\\d+";
+                assertThat(ranOnA).allMatch(n -> n.matches("cmwq4j-orders-" + worker), "A's workers")
+                        .anyMatch(n -> n.matches("cmwq4j-orders-cpu0-\\d+"))
+                        .anyMatch(n -> n.matches("cmwq4j-orders-cpu1-\\d+"))
+                        .anyMatch(n -> n.matches("cmwq4j-orders-cpu0H-\\d+"))
+                        .anyMatch(n -> n.matches("cmwq4j-orders-unbound-\\d+"));
+                assertThat(ranOnB).allMatch(n -> n.matches("cmwq4j-orders-2-" + worker), "B's workers");
+                assertThat(ranOnShared).allMatch(n -> n.matches("cmwq4j-shared-cpu[0-9]+-\\d+"), "shared workers");
+                assertThat(liveThreads("cmwq4j-orders-", "cmwq4j-orders-2-"))
+                        .contains("cmwq4j-orders-monitor", "cmwq4j-orders-rescuer-ledger",
+                                "cmwq4j-orders-rescuer-ledger-2")
+                        .allMatch(n -> n.matches("cmwq4j-orders-(" + worker + "|monitor|rescuer-ledger(-2)?)"));
+                assertThat(liveThreads("cmwq4j-orders-2-"))
+                        .contains("cmwq4j-orders-2-monitor", "cmwq4j-orders-2-rescuer-ledger")
+                        .allMatch(n -> n.matches("cmwq4j-orders-2-(" + worker + "|monitor|rescuer-ledger)"));
+                assertThat(all).contains("cmwq4j-shared-monitor");
+            } finally {
+                release.countDown();
+            }
+        }
+    }
+
+    @Test
+    void aNameIsFreeAgainOnceItsInstanceClosedAndItsThreadsEnded() throws Exception {
+        try (Cmwq first = Cmwq.builder().name("names-reuse").cpus(1).build()) {
+            Cmwq second = Cmwq.builder().name("names-reuse").cpus(1).build();
+            second.workqueue("q").build().queue(new Work(() -> { }));
+            assertThat(liveThreadNames()).contains("cmwq4j-names-reuse-monitor", "cmwq4j-names-reuse-2-monitor");
+            second.close();
+            // while its threads still run, '-2' stays taken; once they have ended it is free again
+            Awaitility.await().atMost(Duration.ofSeconds(30))
+                    .until(() -> liveThreads("cmwq4j-names-reuse-2-").isEmpty());
+            try (Cmwq third = Cmwq.builder().name("names-reuse").cpus(1).build()) {
+                assertThat(liveThreadNames()).contains("cmwq4j-names-reuse-2-monitor")
+                        .doesNotContain("cmwq4j-names-reuse-3-monitor");
+            }
+            assertThat(liveThreadNames()).as("the first instance kept its names throughout")
+                    .contains("cmwq4j-names-reuse-monitor");
+        }
+    }
+
+    @Test
+    void aPrefixReplacesTheDefaultStartAndIsMadeUniqueTheSameWay() throws Exception {
+        try (Cmwq p1 = Cmwq.builder().threadNamePrefix("names-app-").cpus(1).build();
+                Cmwq p2 = Cmwq.builder().threadNamePrefix("names-app-").cpus(1).build()) {
+            CopyOnWriteArrayList<String> ran = new CopyOnWriteArrayList<>();
+            p1.workqueue("q").build().queue(new Work(() -> ran.add(Thread.currentThread().getName())));
+            p2.workqueue("q").build().queue(new Work(() -> ran.add(Thread.currentThread().getName())));
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> ran.size() == 2);
+            assertThat(ran).anyMatch(n -> n.matches("names-app-cpu0-\\d+"))
+                    .anyMatch(n -> n.matches("names-app-2-cpu0-\\d+"));
+            assertThat(liveThreadNames()).contains("names-app-monitor", "names-app-2-monitor");
+        }
+    }
+
+    @Test
+    void theSharedInstancesThreadNamesAreKeptForIt() throws Exception {
+        try (Cmwq impostor = Cmwq.builder().name("shared").cpus(1).build()) {
+            assertThat(impostor.name()).isEqualTo("shared");
+            CopyOnWriteArrayList<String> ran = new CopyOnWriteArrayList<>();
+            impostor.workqueue("q").build().queue(new Work(() -> ran.add(Thread.currentThread().getName())));
+            Workqueues.system().queue(new Work(() -> ran.add(Thread.currentThread().getName())));
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> ran.size() == 2);
+            assertThat(ran).anyMatch(n -> n.matches("cmwq4j-shared-cpu\\d+-\\d+"))
+                    .anyMatch(n -> n.matches("cmwq4j-shared-\\d+-cpu0-\\d+"));
+            assertThat(liveThreadNames()).contains("cmwq4j-shared-monitor");
+        }
+    }
 
     /** A task that describes itself: its toString is its default name. */
     private record Refresh(String key) implements Runnable {

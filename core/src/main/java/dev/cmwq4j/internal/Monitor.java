@@ -80,7 +80,7 @@ final class Monitor implements Runnable {
     /** The engine's timer, fired by this thread. */
     private final Timer timer;
 
-    Monitor(Engine engine, Timer timer, String threadName, long minTickNanos, long maxTickNanos, long watchdogNanos,
+    Monitor(Engine engine, Timer timer, long minTickNanos, long maxTickNanos, long watchdogNanos,
             java.util.function.Consumer<Engine.StallSnapshot> watchdogHandler) {
         this.engine = engine;
         this.timer = timer;
@@ -90,14 +90,22 @@ final class Monitor implements Runnable {
         this.maxTickNanos = maxTickNanos;
         // the ThreadMXBean (thread CPU time, lock owners) is obtained by the first look that needs
         // it (ThreadCpu), not here: most monitors of a short-lived program never need it
-        this.thread = new Thread(this, threadName);
+        this.thread = new Thread(this, "cmwq4j-monitor"); // named by start(), once the engine's base is claimed
         thread.setDaemon(true);
         timer.firedBy(thread);
     }
 
-    /** Starts the monitor thread (which fires the timer too); once. */
+    /** Names and starts the monitor thread (which fires the timer too); once. */
     void start() {
-        thread.start();
+        ThreadNames.Lease names = engine.threadNames();
+        String name = names.name(thread, "monitor");
+        thread.setName(name);
+        try {
+            thread.start();
+        } catch (Throwable t) {
+            names.forget(thread, name);
+            throw t;
+        }
     }
 
     /** A pool got busy: make sure the monitor watches soon. Cheap when it already does, or will within a backlog tick. */

@@ -158,7 +158,11 @@ final class Worker implements Runnable {
         return w;
     }
 
-    void start(String name) {
+    /**
+     * Creates the worker's thread through the engine's factory, names it after {@code role}
+     * ({@link ThreadNames}: {@code <base><role>}, unique among live threads) and starts it.
+     */
+    void start(String role) {
         Thread t = engine.threadFactory.newThread(this);
         if (t == null) {
             throw new IllegalStateException("thread factory returned null");
@@ -167,14 +171,21 @@ final class Worker implements Runnable {
             throw new IllegalStateException("thread factory returned a thread that was already started: "
                     + t.getName() + " (" + t.getState() + "); it must return a new, unstarted thread");
         }
-        t.setName(name);
         t.setDaemon(true);
         if (pool.highPriority) {
             t.setPriority(Thread.MAX_PRIORITY);
         }
         thread = t;
         launched = true;
-        t.start();
+        ThreadNames.Lease names = engine.threadNames();
+        String name = names.name(t, role);
+        t.setName(name);
+        try {
+            t.start();
+        } catch (Throwable e) { // never started: its name is free again
+            names.forget(t, name);
+            throw e;
+        }
     }
 
     /** This thread's kernel id from /proc/thread-self (Linux), or 0 elsewhere. */
