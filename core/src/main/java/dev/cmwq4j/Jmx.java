@@ -17,8 +17,9 @@ import javax.management.ObjectName;
 /**
  * Publishes an engine's pools and workqueues as MXBeans on the platform MBean server, under the
  * names documented on {@link WorkqueueMXBean} and {@link WorkerPoolMXBean}. Registration never
- * fails the caller: a JMX error is logged and the object simply stays unpublished. Two
- * workqueues of one instance with the same name get {@code name}, {@code name#2}, ...
+ * fails the caller: a JMX error is logged and the object simply stays unpublished. Workqueues
+ * (and pools of instances) with the same name get {@code name}, {@code name#2}, {@code name#3},
+ * ..., with no limit: each object of that name has its bean.
  *
  * <h2>Deferred registration</h2>
  * The first call of {@link ManagementFactory#getPlatformMBeanServer()} in a JVM creates the
@@ -284,20 +285,39 @@ final class Jmx {
                 log(type, name, e);
                 return null;
             }
-            for (int i = 1; i < 1000; i++) {
-                String n = i == 1 ? name : name + "#" + i;
+            return register(server, bean, type, cmwq, name);
+        }
+
+        /**
+         * Registers {@code bean} on {@code server} under the first free name of {@code name},
+         * {@code name#2}, {@code name#3}, ... ({@link #suffixed}): as many objects of one name as
+         * there are, each gets a bean. Returns the name it got, or null after a JMX error, logged.
+         */
+        static ObjectName register(MBeanServer server, Object bean, String type, String cmwq, String name) {
+            for (int i = 1; ; i++) {
                 try {
-                    ObjectName on = new ObjectName(DOMAIN + ":type=" + type + ",cmwq=" + value(cmwq) + ",name=" + value(n));
+                    ObjectName on = objectName(type, cmwq, suffixed(name, i));
+                    if (server.isRegistered(on)) {
+                        continue; // same name in one instance: try the next suffix
+                    }
                     server.registerMBean(bean, on);
                     return on;
                 } catch (InstanceAlreadyExistsException e) {
-                    // same name twice in one instance: try the next suffix
+                    // registered by someone else since isRegistered: try the next suffix
                 } catch (JMException | RuntimeException e) {
                     log(type, name, e);
                     return null;
                 }
             }
-            return null;
+        }
+
+        /** The {@code i}-th name for objects named {@code name}: {@code name}, then {@code name#i}. */
+        static String suffixed(String name, int i) {
+            return i == 1 ? name : name + "#" + i;
+        }
+
+        static ObjectName objectName(String type, String cmwq, String name) throws JMException {
+            return new ObjectName(DOMAIN + ":type=" + type + ",cmwq=" + value(cmwq) + ",name=" + value(name));
         }
 
         static void log(String type, String name, Throwable e) {

@@ -311,4 +311,35 @@ class NamesTest {
             Files.deleteIfExists(file);
         }
     }
+
+    /** A minimal MXBean for the suffix test. */
+    public interface ProbeMXBean {
+        int getValue();
+    }
+
+    private static final class Probe implements ProbeMXBean {
+        @Override
+        public int getValue() {
+            return 1;
+        }
+    }
+
+    @Test
+    void anMBeanNameUsedMoreThan999TimesStillGetsABean() throws Exception {
+        // a private server (newMBeanServer keeps no reference: the publisher does not see it)
+        javax.management.MBeanServer server = javax.management.MBeanServerFactory.newMBeanServer();
+        for (int i = 1; i <= 1000; i++) {
+            server.registerMBean(new Probe(), Jmx.PlatformServer.objectName("Workqueue", "names-jmx",
+                    Jmx.PlatformServer.suffixed("busy", i)));
+        }
+        assertThat(Jmx.PlatformServer.suffixed("busy", 1)).isEqualTo("busy");
+        assertThat(Jmx.PlatformServer.suffixed("busy", 2)).isEqualTo("busy#2");
+        javax.management.ObjectName got = Jmx.PlatformServer.register(server, new Probe(), "Workqueue", "names-jmx",
+                "busy");
+        assertThat(got).isNotNull();
+        assertThat(got.getKeyProperty("name")).isEqualTo("busy#1001"); // it was null past 999 before
+        assertThat(got.getKeyProperty("cmwq")).isEqualTo("names-jmx");
+        assertThat(server.queryNames(new javax.management.ObjectName(Jmx.DOMAIN + ":type=Workqueue,*"), null))
+                .hasSize(1001);
+    }
 }
