@@ -138,11 +138,12 @@ final class Worker implements Runnable {
     private final Object helpLock = new Object();
 
     /** The statistics of this worker's runs; worker thread only. */
-    final RunAccounting runs = new RunAccounting();
+    final RunAccounting runs;
 
     Worker(WorkerPool pool, boolean startRunning) {
         this.pool = pool;
         this.engine = pool.engine;
+        this.runs = new RunAccounting(engine.threadCpuTime);
         this.startRunning = startRunning;
         this.reserveStarting = !startRunning;
     }
@@ -188,8 +189,14 @@ final class Worker implements Runnable {
         }
     }
 
-    /** This thread's kernel id from /proc/thread-self (Linux), or 0 elsewhere. */
-    private static int readNativeTid() {
+    /**
+     * This thread's kernel id from /proc/thread-self (Linux), or 0 elsewhere, and where the
+     * engine is not to read /proc ({@code Engine.procFs}).
+     */
+    private int readNativeTid() {
+        if (!engine.procFs) {
+            return 0;
+        }
         try {
             String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/thread-self/stat"));
             return Integer.parseInt(stat.substring(0, stat.indexOf(' ')));
