@@ -7,7 +7,6 @@ import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 import javax.management.InstanceAlreadyExistsException;
 import javax.management.JMException;
 import javax.management.MBeanServer;
@@ -87,8 +86,8 @@ final class Jmx {
     static final class Registration {
         final String type;
         final String cmwq;
-        /** The pool's statistics, for a pool; null for a workqueue. */
-        final Supplier<Engine.PoolSnapshot> stats;
+        /** The pool, for a pool; null for a workqueue. */
+        final Engine.PoolSource stats;
         /** The workqueue, for a workqueue; null for a pool. */
         final WorkqueueCore wq;
         /**
@@ -99,7 +98,7 @@ final class Jmx {
         /** The name it is registered as, while REGISTERED; under the publisher's lock. */
         ObjectName name;
 
-        Registration(String type, String cmwq, Supplier<Engine.PoolSnapshot> stats, WorkqueueCore wq) {
+        Registration(String type, String cmwq, Engine.PoolSource stats, WorkqueueCore wq) {
             this.type = type;
             this.cmwq = cmwq;
             this.stats = stats;
@@ -157,7 +156,7 @@ final class Jmx {
         }
 
         @Override
-        public Object publishPool(String cmwq, Supplier<Engine.PoolSnapshot> stats) {
+        public Object publishPool(String cmwq, Engine.PoolSource stats) {
             return publish(new Registration("WorkerPool", cmwq, stats, null));
         }
 
@@ -428,8 +427,12 @@ final class Jmx {
         private final PoolStats first;
         private final Snapshot<PoolStats> snapshot;
 
-        PoolBean(String cmwq, java.util.function.Supplier<Engine.PoolSnapshot> stats) {
+        /** The pool, for {@link #getRunningWorks} (read fresh each time: it changes by the microsecond). */
+        private final Engine.PoolSource pool;
+
+        PoolBean(String cmwq, Engine.PoolSource stats) {
             this.cmwq = cmwq;
+            this.pool = stats;
             this.snapshot = new Snapshot<>(() -> PoolStats.of(stats.get()));
             this.first = PoolStats.of(stats.get()); // not through the cache: later reads are fresh
         }
@@ -451,5 +454,6 @@ final class Jmx {
         @Override public int getNrRunning() { return s().nrRunning(); }
         @Override public int getTarget() { return s().target(); }
         @Override public int getPending() { return s().pending(); }
+        @Override public java.util.List<String> getRunningWorks() { return pool.runningWorks(); }
     }
 }

@@ -342,4 +342,30 @@ class NamesTest {
         assertThat(server.queryNames(new javax.management.ObjectName(Jmx.DOMAIN + ":type=Workqueue,*"), null))
                 .hasSize(1001);
     }
+
+    @Test
+    void aPoolsMBeanListsTheNamesOfTheWorksItRunsNow() throws Exception {
+        javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+        javax.management.ObjectName cpu0 = new javax.management.ObjectName(
+                "dev.cmwq4j:type=WorkerPool,cmwq=names-running,name=cpu0");
+        CountDownLatch release = new CountDownLatch(1);
+        try (Cmwq c = Cmwq.builder().name("names-running").cpus(1).build()) {
+            Workqueue wq = c.workqueue("exports").build();
+            CountDownLatch started = new CountDownLatch(1);
+            wq.queue(new Work("nightly-export", () -> {
+                started.countDown();
+                TestSupport.blockOn(release);
+            }));
+            try {
+                assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+                Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> server.isRegistered(cpu0));
+                assertThat((String[]) server.getAttribute(cpu0, "RunningWorks")).containsExactly("nightly-export");
+            } finally {
+                release.countDown();
+            }
+            wq.flush();
+            Awaitility.await().atMost(Duration.ofSeconds(30))
+                    .until(() -> ((String[]) server.getAttribute(cpu0, "RunningWorks")).length == 0);
+        }
+    }
 }

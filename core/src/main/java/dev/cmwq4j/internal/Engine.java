@@ -41,14 +41,25 @@ public final class Engine {
      * beans): the engine calls it and never depends on what it builds.
      */
     public interface Publisher {
-        /** Publishes a pool, read through {@code stats}; returns a token for {@link #unpublish}, or null. */
-        Object publishPool(String cmwq, java.util.function.Supplier<PoolSnapshot> stats);
+        /** Publishes a pool, read through {@code pool}; returns a token for {@link #unpublish}, or null. */
+        Object publishPool(String cmwq, PoolSource pool);
 
         /** Publishes a workqueue; returns a token for {@link #unpublish}, or null. */
         Object publishWorkqueue(String cmwq, WorkqueueCore wq);
 
         /** Takes back what a publish returned; null is a no-op. */
         void unpublish(Object token);
+    }
+
+    /** A pool as a {@link Publisher} reads it: its snapshot ({@link #get}) and what its workers run. */
+    public interface PoolSource extends java.util.function.Supplier<PoolSnapshot> {
+        /**
+         * The names of the works the pool's workers run now ({@code Work.name()}), one per busy
+         * worker, read without the pool's lock: a moment's view, for display. Empty by default.
+         */
+        default List<String> runningWorks() {
+            return List.of();
+        }
     }
 
     /**
@@ -252,26 +263,31 @@ public final class Engine {
         monitor.start();
         if (publisher != null) {
             for (WorkerPool p : pools()) {
-                poolTokens.add(publisher.publishPool(name, new PoolSource(p)));
+                poolTokens.add(publisher.publishPool(name, new PoolView(p)));
             }
         }
     }
 
     /**
-     * A pool's snapshots, for the publisher. A class, not {@code p::snapshot}: the first lambda a
-     * JVM links bootstraps {@code java.lang.invoke}'s lambda machinery (milliseconds of CPU, more
-     * for the JIT), which building the first instance would otherwise pay for.
+     * A pool, for the publisher. A class, not {@code p::snapshot}: the first lambda a JVM links
+     * bootstraps {@code java.lang.invoke}'s lambda machinery (milliseconds of CPU, more for the
+     * JIT), which building the first instance would otherwise pay for.
      */
-    private static final class PoolSource implements java.util.function.Supplier<PoolSnapshot> {
+    private static final class PoolView implements PoolSource {
         private final WorkerPool pool;
 
-        PoolSource(WorkerPool pool) {
+        PoolView(WorkerPool pool) {
             this.pool = pool;
         }
 
         @Override
         public PoolSnapshot get() {
             return pool.snapshot();
+        }
+
+        @Override
+        public List<String> runningWorks() {
+            return pool.runningWorks();
         }
     }
 
