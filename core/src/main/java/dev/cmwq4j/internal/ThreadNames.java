@@ -140,6 +140,13 @@ final class ThreadNames {
         }
     }
 
+    /** Entries in the registry now: names plus bases, terminated or free ones until a sweep (tests). */
+    static int size() {
+        synchronized (LOCK) {
+            return NAMES.size() + BASES.size();
+        }
+    }
+
     /** One engine's hold on its base, and the threads it named under it. */
     static final class Lease {
         /** The base this lease holds: every name it gives starts with it. */
