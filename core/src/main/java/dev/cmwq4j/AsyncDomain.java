@@ -495,7 +495,8 @@ public final class AsyncDomain {
 
         @Override
         public String toString() {
-            return "async function " + cookie + " of domain '" + name + "': " + (fn != null ? fn : cfn);
+            return "async function " + cookie + " of domain '" + name + "': "
+                    + dev.cmwq4j.internal.WorkNode.defaultName(fn != null ? fn : cfn);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.cmwq4j;
 
 import dev.cmwq4j.internal.Engine;
+import dev.cmwq4j.internal.WorkNode;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executors;
@@ -77,7 +78,7 @@ public final class Cmwq implements AutoCloseable {
     }
 
     private static final class SharedHolder {
-        static final Cmwq INSTANCE = new Cmwq(builder().name("shared").newEngine(), true, null);
+        static final Cmwq INSTANCE = new Cmwq(builder().name("shared").newEngine(true), true, null);
     }
 
     /**
@@ -105,6 +106,7 @@ public final class Cmwq implements AutoCloseable {
      * @param name the workqueue's name
      * @return a new builder with the default attributes
      * @throws NullPointerException if {@code name} is null
+     * @throws IllegalArgumentException if {@code name} is blank
      */
     public Workqueue.Builder workqueue(String name) {
         return new Workqueue.Builder(this, name);
@@ -196,7 +198,8 @@ public final class Cmwq implements AutoCloseable {
         private Duration monitorMinTick = Duration.ofNanos(1000 * longProperty("cmwq4j.monitorMinTickMicros", 250));
         private Duration monitorMaxTick = Duration.ofNanos(1000 * longProperty("cmwq4j.monitorMaxTickMicros", 20_000));
         private ThreadFactory threadFactory = Executors.defaultThreadFactory();
-        private String threadNamePrefix = "cmwq4j-";
+        /** Replaces the default thread-name base {@code cmwq4j-<name>-}; null for the default. */
+        private String threadNamePrefix = null;
         private UnaryOperator<Runnable> taskDecorator;
         private BiConsumer<? super Work, ? super Throwable> failureHandler = null;
         private String name = null;
@@ -207,6 +210,13 @@ public final class Cmwq implements AutoCloseable {
         private final long idleSpinNanos = longProperty("cmwq4j.idleSpinNanos", 20_000L);
         /** Tuning without a builder method: most helped runs nested on one thread. */
         private final int maxHelpDepth = intProperty("cmwq4j.maxHelpDepth", 64);
+        /**
+         * Internal, for testing the fallbacks on Linux (no builder method): work as where there is
+         * no {@code /proc} ({@code cmwq4j.simulate.noProc=true}), as on a JVM without thread CPU
+         * time ({@code cmwq4j.simulate.noThreadCpuTime=true}); tests use {@link #simulate}.
+         */
+        private boolean simulateNoProc = Boolean.getBoolean("cmwq4j.simulate.noProc");
+        private boolean simulateNoThreadCpuTime = Boolean.getBoolean("cmwq4j.simulate.noThreadCpuTime");
 
         Builder() {}
 
@@ -384,7 +394,20 @@ public final class Cmwq implements AutoCloseable {
         }
 
         /**
-         * Prefix of the names of worker, monitor and rescuer threads; default {@code cmwq4j-}.
+         * Replaces the start of the names of this instance's threads, {@code cmwq4j-<name>-} by
+         * default ({@link #name(String)}). The threads are named prefix + role: workers
+         * {@code cpu1-0}, {@code cpu1H-0} (high priority), {@code unbound-0}, ..., numbered per
+         * pool; the monitor {@code monitor}; the rescuer of a memReclaim workqueue
+         * {@code rescuer-<workqueue>}. So by default {@code cmwq4j-orders-cpu1-0} and
+         * {@code cmwq4j-orders-monitor}, and with the prefix {@code app-}, {@code app-cpu1-0}.
+         *
+         * <p>No two live threads of cmwq4j share a name: while a live instance's threads use a
+         * prefix (or default start), another instance that asks for the same one gets it with
+         * {@code 2-}, {@code 3-}, ... appended ({@code cmwq4j-orders-2-cpu1-0}, {@code app-2-}); the
+         * shared instance's {@code cmwq4j-shared-} is kept for it. An instance's prefix is free
+         * again once it is closed and its threads have ended. Should two threads of one instance
+         * still come out alike (two memReclaim workqueues with one name), the later one gets
+         * {@code -2}, {@code -3}, ... at the end.
          *
          * @param prefix the prefix
          * @return this builder
@@ -397,7 +420,10 @@ public final class Cmwq implements AutoCloseable {
 
         /**
          * Receives every exception or error a work throws; the worker carries on with the next
-         * work. The default logs it through {@link System.Logger} at ERROR.
+         * work. The default logs it through {@link System.Logger} at ERROR, as
+         * {@code work '<name>' of workqueue '<workqueue>' threw} with the work's
+         * {@linkplain Work#name() name}. A one-shot task ({@link Workqueue#execute}, the executor
+         * view) reaches the handler as a new {@code Work} of its action, named after it.
          *
          * @param handler receives the work and what it threw, on the thread that ran it
          * @return this builder
@@ -409,8 +435,11 @@ public final class Cmwq implements AutoCloseable {
         }
 
         /**
-         * The instance's name, used in JMX object names ({@code cmwq=<name>}); default
-         * {@code cmwq-1}, {@code cmwq-2}, ... in creation order.
+         * The instance's name, used in JMX object names ({@code cmwq=<name>}) and in its
+         * threads' names ({@code cmwq4j-<name>-cpu0-0}; see {@link #threadNamePrefix}); default
+         * {@code cmwq-1}, {@code cmwq-2}, ... in creation order. Two instances may have the same
+         * name: their MXBeans are told apart by a suffix ({@code #2}), and their threads' names
+         * as {@link #threadNamePrefix} describes.
          *
          * @param name the instance's name
          * @return this builder
@@ -467,13 +496,24 @@ public final class Cmwq implements AutoCloseable {
         }
 
         /**
+         * Internal (tests): work as where there is no {@code /proc}, or as on a JVM without
+         * thread CPU time, even where they are there. The defaults come from the
+         * {@code cmwq4j.simulate.noProc} and {@code cmwq4j.simulate.noThreadCpuTime} properties.
+         */
+        Builder simulate(boolean noProc, boolean noThreadCpuTime) {
+            this.simulateNoProc = noProc;
+            this.simulateNoThreadCpuTime = noThreadCpuTime;
+            return this;
+        }
+
+        /**
          * Builds a new, independent instance with these options and starts its monitor thread;
          * {@link Cmwq#close()} it when done.
          *
          * @return the new instance
          */
         public Cmwq build() {
-            return new Cmwq(newEngine(), false, taskDecorator);
+            return new Cmwq(newEngine(false), false, taskDecorator);
         }
 
         // The engine's hooks below are small classes, not lambdas: the first lambda a JVM links
@@ -517,16 +557,17 @@ public final class Cmwq implements AutoCloseable {
             }
         }
 
-        /** A failure, logged when no failure handler is set. */
+        /** A failure, logged by the work's name when no failure handler is set. */
         private static final class LogSink implements Engine.FailureSink {
             @Override
             public void failed(Object work, String workqueue, Throwable error) {
-                LOG.log(System.Logger.Level.ERROR, "work '" + work + "' of workqueue '" + workqueue + "' threw", error);
+                String name = work instanceof Work w ? w.name() : WorkNode.defaultName(work);
+                LOG.log(System.Logger.Level.ERROR, "work '" + name + "' of workqueue '" + workqueue + "' threw", error);
             }
         }
 
-        /** The engine these options describe, started. */
-        Engine newEngine() {
+        /** The engine these options describe, started; {@code shared} for the JVM-wide one. */
+        Engine newEngine(boolean shared) {
             String n = name != null ? name : "cmwq-" + SEQ.incrementAndGet();
             java.util.function.Consumer<? super WatchdogReport> wh = watchdogHandler;
             BiConsumer<? super Work, ? super Throwable> h = failureHandler;
@@ -537,7 +578,8 @@ public final class Cmwq implements AutoCloseable {
                     idleSpinNanos, maxHelpDepth, Workqueue.saturatedNanos(cpuIntensiveThreshold),
                     Workqueue.saturatedNanos(monitorMinTick), Workqueue.saturatedNanos(monitorMaxTick),
                     Workqueue.saturatedNanos(watchdogThreshold), new WatchdogAdapter(wh),
-                    threadFactory, threadNamePrefix, sink, jmx ? Jmx.PUBLISHER : null, priorityInheritance));
+                    threadFactory, threadNamePrefix, sink, jmx ? Jmx.PUBLISHER : null, priorityInheritance, shared,
+                    !simulateNoProc, !simulateNoThreadCpuTime));
             engine.start();
             return engine;
         }

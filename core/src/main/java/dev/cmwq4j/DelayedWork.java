@@ -18,7 +18,20 @@ public class DelayedWork extends Work {
      * @throws NullPointerException if {@code action} is null
      */
     public DelayedWork(Runnable action) {
-        super(Objects.requireNonNull(action, "action"), true);
+        super(null, Objects.requireNonNull(action, "action"), true);
+    }
+
+    /**
+     * A named delayed work that runs {@code action}; see {@link Work#Work(String, Runnable)}.
+     *
+     * @param name the work's name, as {@link #name()} returns it
+     * @param action what to run; exceptions it throws go to the failure handler of the
+     *     {@link Cmwq} and do not stop the worker
+     * @throws NullPointerException if {@code name} or {@code action} is null
+     * @throws IllegalArgumentException if {@code name} is blank
+     */
+    public DelayedWork(String name, Runnable action) {
+        super(checkName(name), Objects.requireNonNull(action, "action"), true);
     }
 
     /**
@@ -42,8 +55,9 @@ public class DelayedWork extends Work {
         return super.flush();
     }
 
+    /** {@return {@code DelayedWork[<name>]}, with the work's {@linkplain #name() name}} */
     @Override
     public String toString() {
-        return "DelayedWork" + super.toString().substring("Work".length());
+        return "DelayedWork[" + name() + "]";
     }
 }

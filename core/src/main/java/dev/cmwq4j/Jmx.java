@@ -7,7 +7,6 @@ import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 import javax.management.InstanceAlreadyExistsException;
 import javax.management.JMException;
 import javax.management.MBeanServer;
@@ -17,8 +16,9 @@ import javax.management.ObjectName;
 /**
  * Publishes an engine's pools and workqueues as MXBeans on the platform MBean server, under the
  * names documented on {@link WorkqueueMXBean} and {@link WorkerPoolMXBean}. Registration never
- * fails the caller: a JMX error is logged and the object simply stays unpublished. Two
- * workqueues of one instance with the same name get {@code name}, {@code name#2}, ...
+ * fails the caller: a JMX error is logged and the object simply stays unpublished. Workqueues
+ * (and pools of instances) with the same name get {@code name}, {@code name#2}, {@code name#3},
+ * ..., with no limit: each object of that name has its bean.
  *
  * <h2>Deferred registration</h2>
  * The first call of {@link ManagementFactory#getPlatformMBeanServer()} in a JVM creates the
@@ -86,8 +86,8 @@ final class Jmx {
     static final class Registration {
         final String type;
         final String cmwq;
-        /** The pool's statistics, for a pool; null for a workqueue. */
-        final Supplier<Engine.PoolSnapshot> stats;
+        /** The pool, for a pool; null for a workqueue. */
+        final Engine.PoolSource stats;
         /** The workqueue, for a workqueue; null for a pool. */
         final WorkqueueCore wq;
         /**
@@ -98,7 +98,7 @@ final class Jmx {
         /** The name it is registered as, while REGISTERED; under the publisher's lock. */
         ObjectName name;
 
-        Registration(String type, String cmwq, Supplier<Engine.PoolSnapshot> stats, WorkqueueCore wq) {
+        Registration(String type, String cmwq, Engine.PoolSource stats, WorkqueueCore wq) {
             this.type = type;
             this.cmwq = cmwq;
             this.stats = stats;
@@ -156,7 +156,7 @@ final class Jmx {
         }
 
         @Override
-        public Object publishPool(String cmwq, Supplier<Engine.PoolSnapshot> stats) {
+        public Object publishPool(String cmwq, Engine.PoolSource stats) {
             return publish(new Registration("WorkerPool", cmwq, stats, null));
         }
 
@@ -284,20 +284,39 @@ final class Jmx {
                 log(type, name, e);
                 return null;
             }
-            for (int i = 1; i < 1000; i++) {
-                String n = i == 1 ? name : name + "#" + i;
+            return register(server, bean, type, cmwq, name);
+        }
+
+        /**
+         * Registers {@code bean} on {@code server} under the first free name of {@code name},
+         * {@code name#2}, {@code name#3}, ... ({@link #suffixed}): as many objects of one name as
+         * there are, each gets a bean. Returns the name it got, or null after a JMX error, logged.
+         */
+        static ObjectName register(MBeanServer server, Object bean, String type, String cmwq, String name) {
+            for (int i = 1; ; i++) {
                 try {
-                    ObjectName on = new ObjectName(DOMAIN + ":type=" + type + ",cmwq=" + value(cmwq) + ",name=" + value(n));
+                    ObjectName on = objectName(type, cmwq, suffixed(name, i));
+                    if (server.isRegistered(on)) {
+                        continue; // same name in one instance: try the next suffix
+                    }
                     server.registerMBean(bean, on);
                     return on;
                 } catch (InstanceAlreadyExistsException e) {
-                    // same name twice in one instance: try the next suffix
+                    // registered by someone else since isRegistered: try the next suffix
                 } catch (JMException | RuntimeException e) {
                     log(type, name, e);
                     return null;
                 }
             }
-            return null;
+        }
+
+        /** The {@code i}-th name for objects named {@code name}: {@code name}, then {@code name#i}. */
+        static String suffixed(String name, int i) {
+            return i == 1 ? name : name + "#" + i;
+        }
+
+        static ObjectName objectName(String type, String cmwq, String name) throws JMException {
+            return new ObjectName(DOMAIN + ":type=" + type + ",cmwq=" + value(cmwq) + ",name=" + value(name));
         }
 
         static void log(String type, String name, Throwable e) {
@@ -408,8 +427,12 @@ final class Jmx {
         private final PoolStats first;
         private final Snapshot<PoolStats> snapshot;
 
-        PoolBean(String cmwq, java.util.function.Supplier<Engine.PoolSnapshot> stats) {
+        /** The pool, for {@link #getRunningWorks} (read fresh each time: it changes by the microsecond). */
+        private final Engine.PoolSource pool;
+
+        PoolBean(String cmwq, Engine.PoolSource stats) {
             this.cmwq = cmwq;
+            this.pool = stats;
             this.snapshot = new Snapshot<>(() -> PoolStats.of(stats.get()));
             this.first = PoolStats.of(stats.get()); // not through the cache: later reads are fresh
         }
@@ -431,5 +454,6 @@ final class Jmx {
         @Override public int getNrRunning() { return s().nrRunning(); }
         @Override public int getTarget() { return s().target(); }
         @Override public int getPending() { return s().pending(); }
+        @Override public java.util.List<String> getRunningWorks() { return pool.runningWorks(); }
     }
 }

@@ -28,7 +28,7 @@ public record WatchdogReport(String pool, int pending, long stalledNanos, List<B
      * One busy worker.
      *
      * @param thread the worker thread's name
-     * @param work the work it runs, as {@code toString()} shows it
+     * @param work the {@linkplain Work#name() name} of the work it runs
      * @param state its state in the pool: RUNNING, BLOCKED (announced), DETECTED (observed
      *     blocked) or CPU_INTENSIVE
      * @param stack its stack trace when the report was made
@@ -50,7 +50,8 @@ public record WatchdogReport(String pool, int pending, long stalledNanos, List<B
         sb.append("cmwq4j watchdog: pool ").append(pool).append(" made no progress for ")
                 .append(stalledNanos / 1_000_000).append(" ms with ").append(pending).append(" works pending");
         for (BusyWorker w : workers) {
-            sb.append("\n  ").append(w.thread()).append(" [").append(w.state()).append("] running ").append(w.work());
+            sb.append("\n  ").append(w.thread()).append(" [").append(w.state()).append("] running work '")
+                    .append(w.work()).append('\'');
             for (StackTraceElement e : w.stack()) {
                 sb.append("\n      at ").append(e);
             }

@@ -18,36 +18,88 @@ import java.util.Objects;
  * <p>Build a work once and queue it many times: queueing a pre-built work allocates nothing.
  *
  * <pre>{@code
- * Work refresh = new Work(cache::refresh);
+ * Work refresh = new Work("refresh", cache::refresh);
  * wq.queue(refresh);      // true: now pending
  * wq.queue(refresh);      // false: already pending
  * refresh.flush();        // waits until that run has finished
  * }</pre>
+ *
+ * <p>A work has a {@linkplain #name() name}, given or derived from its action, which failure
+ * logs, watchdog reports, JFR events and the {@code top} tool show.
  *
  * <p>An instance runs at the {@link Priority} it was queued with (its workqueue's default unless
  * {@link Workqueue#queue(Work, Priority)} gave one). A thread that waits for it in {@link #flush()}
  * or {@link #cancelSync()} lends it its own priority while it waits (see {@link Priority}).
  */
 public class Work {
+    static {
+        WorkNode.nameOwnersWith(new Names());
+    }
+
     final WorkNode node;
+    /** The name given at construction, or null: {@link #name()} then derives one from the action. */
+    private final String name;
+    private final Runnable action;
 
     /**
-     * A work that runs {@code action}.
+     * A work that runs {@code action}, named after it (see {@link #name()}).
      *
      * @param action what to run; exceptions it throws go to the failure handler of the
      *     {@link Cmwq} and do not stop the worker
      * @throws NullPointerException if {@code action} is null
      */
     public Work(Runnable action) {
-        this(Objects.requireNonNull(action, "action"), false);
+        this(null, Objects.requireNonNull(action, "action"), false);
     }
 
-    Work(Runnable action, boolean delayed) {
-        this.node = WorkNode.create(action, this, delayed);
+    /**
+     * A named work that runs {@code action}. The name is for people: failure logs, watchdog
+     * reports, JFR events and {@link #toString()} show it; nothing requires it to be unique.
+     *
+     * @param name the work's name, as {@link #name()} returns it
+     * @param action what to run; exceptions it throws go to the failure handler of the
+     *     {@link Cmwq} and do not stop the worker
+     * @throws NullPointerException if {@code name} or {@code action} is null
+     * @throws IllegalArgumentException if {@code name} is blank
+     */
+    public Work(String name, Runnable action) {
+        this(checkName(name), Objects.requireNonNull(action, "action"), false);
+    }
+
+    Work(String name, Runnable action, boolean delayed) {
+        this.name = name;
         this.action = action;
+        this.node = WorkNode.create(action, this, delayed);
     }
 
-    private final Runnable action;
+    /** {@code name}, checked: not null, not blank. */
+    static String checkName(String name) {
+        Objects.requireNonNull(name, "name");
+        if (name.isBlank()) {
+            throw new IllegalArgumentException("name must not be blank");
+        }
+        return name;
+    }
+
+    /**
+     * The work's name: the one given to the constructor, or for a work built without one a name
+     * derived from its action, computed when asked:
+     * <ul>
+     *   <li>the action's own {@code toString()}, if its class overrides {@code Object}'s;
+     *   <li>for a lambda or a method reference, the simple name of the class that defines it
+     *       followed by {@code $$Lambda}, as in {@code Cache$$Lambda} (not the hidden class's
+     *       {@code Cache$$Lambda/0x...@1b6d3586});
+     *   <li>for an anonymous class, the last part of its binary name, as in {@code Cache$1};
+     *   <li>else its class's simple name, as in {@code RefreshTask}.
+     * </ul>
+     * Works built from lambdas of one class share a default name: name a work where it matters.
+     *
+     * @return the work's name; never null or blank
+     */
+    public final String name() {
+        String n = name;
+        return n != null ? n : WorkNode.defaultName(action);
+    }
 
     /** {@return true while an instance is queued (or armed on a timer) and has not started} */
     public final boolean isPending() {
@@ -98,8 +150,17 @@ public class Work {
         return WaitProtocol.flush(node, this);
     }
 
+    /** {@return {@code Work[<name>]}, with the work's {@linkplain #name() name}} */
     @Override
     public String toString() {
-        return "Work[" + action + "]";
+        return "Work[" + name() + "]";
+    }
+
+    /** The engine's way to a work's name (see {@link WorkNode#nameOwnersWith}); not a lambda: cold start. */
+    private static final class Names implements WorkNode.OwnerNames {
+        @Override
+        public String nameOf(Object owner) {
+            return owner instanceof Work w ? w.name() : String.valueOf(owner);
+        }
     }
 }

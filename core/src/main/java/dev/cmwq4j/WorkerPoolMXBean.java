@@ -4,8 +4,8 @@ package dev.cmwq4j;
  * The JMX view of one worker pool, registered on the platform MBean server as
  * {@code dev.cmwq4j:type=WorkerPool,cmwq=<instance name>,name=<pool name>} (pool names:
  * {@code cpuN}, {@code cpuNH}, {@code unbound}, {@code unboundH}) while its {@link Cmwq} is
- * open. Read-only; the attributes read one {@link PoolStats} snapshot, reused for 20 ms; see
- * {@link PoolStats} for the meaning of each attribute.
+ * open. Read-only; the attributes but {@link #getRunningWorks()} read one {@link PoolStats}
+ * snapshot, reused for 20 ms; see {@link PoolStats} for the meaning of each attribute.
  */
 public interface WorkerPoolMXBean {
     /** {@return the pool's name} */
@@ -46,4 +46,14 @@ public interface WorkerPoolMXBean {
 
     /** {@return the number of works waiting on the pool's worklist} */
     int getPending();
+
+    /**
+     * The {@linkplain Work#name() names} of the works the pool's workers run now, one per busy
+     * worker (blocked and CPU-intensive ones included; a rescuer's works are not shown), read
+     * fresh on each call and without the pool's lock: a moment's view, for display, as the
+     * {@code top} tool shows it.
+     *
+     * @return the names, in no particular order; empty when no worker runs a work
+     */
+    java.util.List<String> getRunningWorks();
 }

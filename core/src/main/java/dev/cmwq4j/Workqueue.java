@@ -90,8 +90,10 @@ public final class Workqueue implements Executor, AutoCloseable {
      * @param name the workqueue's name, as {@link #name()} returns it
      * @return a new builder with the default attributes
      * @throws NullPointerException if {@code name} is null
+     * @throws IllegalArgumentException if {@code name} is blank
      */
     public static Builder builder(String name) {
+        Work.checkName(name); // before the shared instance is built for nothing
         return new Builder(Cmwq.shared(), name);
     }
 
@@ -597,7 +599,7 @@ public final class Workqueue implements Executor, AutoCloseable {
 
         Builder(Cmwq cmwq, String name) {
             this.cmwq = Objects.requireNonNull(cmwq, "cmwq");
-            this.name = Objects.requireNonNull(name, "name");
+            this.name = Work.checkName(name);
         }
 
         /**

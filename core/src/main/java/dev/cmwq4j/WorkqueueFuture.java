@@ -71,7 +71,7 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
 
             @Override
             public String toString() {
-                return "supplyAsync[" + supplier + "]";
+                return "supplyAsync[" + dev.cmwq4j.internal.WorkNode.defaultName(supplier) + "]";
             }
         });
         f.task = t;

@@ -8,7 +8,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Supplier;
 import javax.management.MBeanServer;
 import javax.management.MBeanServerFactory;
 import javax.management.ObjectName;
@@ -23,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class JmxDeferralTest {
     private static final MBeanServer SERVER = ManagementFactory.getPlatformMBeanServer();
 
-    private static Supplier<Engine.PoolSnapshot> pool(String name) {
+    private static Engine.PoolSource pool(String name) {
         return () -> new Engine.PoolSnapshot(name, 0, false, 0, 0, 0, 0, 0, 0, 0, 1, 0);
     }
 

@@ -41,8 +41,8 @@ public final class Engine {
      * beans): the engine calls it and never depends on what it builds.
      */
     public interface Publisher {
-        /** Publishes a pool, read through {@code stats}; returns a token for {@link #unpublish}, or null. */
-        Object publishPool(String cmwq, java.util.function.Supplier<PoolSnapshot> stats);
+        /** Publishes a pool, read through {@code pool}; returns a token for {@link #unpublish}, or null. */
+        Object publishPool(String cmwq, PoolSource pool);
 
         /** Publishes a workqueue; returns a token for {@link #unpublish}, or null. */
         Object publishWorkqueue(String cmwq, WorkqueueCore wq);
@@ -51,16 +51,35 @@ public final class Engine {
         void unpublish(Object token);
     }
 
+    /** A pool as a {@link Publisher} reads it: its snapshot ({@link #get}) and what its workers run. */
+    public interface PoolSource extends java.util.function.Supplier<PoolSnapshot> {
+        /**
+         * The names of the works the pool's workers run now ({@code Work.name()}), one per busy
+         * worker, read without the pool's lock: a moment's view, for display. Empty by default.
+         */
+        default List<String> runningWorks() {
+            return List.of();
+        }
+    }
+
     /**
      * The engine's options, validated by the public builder, which is the only reader of system
      * properties. Durations in nanoseconds.
+     *
+     * @param threadNamePrefix replaces the default base {@code cmwq4j-<name>-} of the thread
+     *     names, or null for the default (see {@link ThreadNames})
+     * @param shared the JVM-wide shared instance: its default thread-name base is kept for it
+     * @param procFs the monitor may read the kernel's view of threads from {@code /proc}; false
+     *     makes it work as where there is none (the builder's {@code cmwq4j.simulate.noProc})
+     * @param threadCpuTime the engine may read thread CPU time; false makes it work as on a JVM
+     *     that does not support it (the builder's {@code cmwq4j.simulate.noThreadCpuTime})
      */
     public record Config(String name, int cpus, int maxThreads, long idleTimeoutNanos, long stallWindowNanos,
             long joinWindowNanos, long stealThresholdNanos, long createCooldownNanos, long idleSpinNanos,
             int maxHelpDepth, long cpuIntensiveThresholdNanos, long monitorMinTickNanos, long monitorMaxTickNanos,
             long watchdogNanos, java.util.function.Consumer<StallSnapshot> watchdogHandler,
             ThreadFactory threadFactory, String threadNamePrefix, FailureSink failureSink, Publisher publisher,
-            boolean priorityInheritance) {}
+            boolean priorityInheritance, boolean shared, boolean procFs, boolean threadCpuTime) {}
 
     /** One pool's workers by state and its counts, read at once under its lock. */
     public record PoolSnapshot(String name, int cpu, boolean highPriority, int workers, int idle, int running,
@@ -78,7 +97,7 @@ public final class Engine {
     /** A watchdog finding: a pool with pending works and no progress for {@code stalledNanos}. */
     public record StallSnapshot(String pool, int pending, long stalledNanos, List<BusySnapshot> workers) {}
 
-    /** A worker of a stalled pool: its thread, its work, its state and stack. */
+    /** A worker of a stalled pool: its thread, its work's name, its state and stack. */
     public record BusySnapshot(String thread, String work, String state, List<StackTraceElement> stack) {}
 
     /** The instance's name (JMX, statistics). */
@@ -136,7 +155,29 @@ public final class Engine {
     final long cpuIntensiveThresholdNanos;
     final int maxThreads;
     final ThreadFactory threadFactory;
-    final String threadNamePrefix;
+    /** The thread-name base this engine asks for: the builder's prefix, or {@code cmwq4j-<name>-}. */
+    private final String threadNameBase;
+    /** The JVM-wide shared instance (its default base is kept for it). */
+    private final boolean shared;
+    /**
+     * The base this engine's threads are named under, claimed by the first thread it names
+     * ({@link #threadNames}); written once under {@link #namesLock}.
+     */
+    private volatile ThreadNames.Lease threadNames;
+    /** Guards the claim of {@link #threadNames} and {@link #namesClosed}. */
+    private final Object namesLock = new Object();
+    /** {@link #shutdown} released the names (a later claim is released at once); namesLock. */
+    private boolean namesClosed;
+    /**
+     * The monitor may read {@code /proc} (false: work as where there is none); fixed at
+     * construction. Where it is absent for real, the reads fail and count as unknown.
+     */
+    final boolean procFs;
+    /**
+     * The engine may read thread CPU time (false: work as a JVM without it); fixed at
+     * construction. Where the JVM does not support it, {@link ThreadCpu} says so as well.
+     */
+    final boolean threadCpuTime;
     private final FailureSink failureSink;
 
     /** Worker threads alive or being created; atomic. */
@@ -176,7 +217,10 @@ public final class Engine {
         this.cpuIntensiveThresholdNanos = c.cpuIntensiveThresholdNanos();
         this.maxThreads = c.maxThreads();
         this.threadFactory = c.threadFactory();
-        this.threadNamePrefix = c.threadNamePrefix();
+        this.threadNameBase = c.threadNamePrefix() != null ? c.threadNamePrefix() : ThreadNames.defaultBase(c.name());
+        this.shared = c.shared();
+        this.procFs = c.procFs();
+        this.threadCpuTime = c.threadCpuTime();
         this.failureSink = c.failureSink();
         normal = new WorkerPool[ncpu];
         high = new WorkerPool[ncpu];
@@ -188,8 +232,30 @@ public final class Engine {
         unboundHigh = new WorkerPool(this, -1, true);
         preloadHotClasses();
         timer = new Timer();
-        monitor = new Monitor(this, timer, c.threadNamePrefix().concat("monitor"), c.monitorMinTickNanos(),
-                c.monitorMaxTickNanos(), c.watchdogNanos(), c.watchdogHandler());
+        monitor = new Monitor(this, timer, c.monitorMinTickNanos(), c.monitorMaxTickNanos(), c.watchdogNanos(),
+                c.watchdogHandler());
+    }
+
+    /**
+     * The base this engine's threads are named under: claimed on first use (at {@link #start}, or
+     * before it by a rescuer), released by {@link #shutdown} (see {@link ThreadNames}).
+     */
+    ThreadNames.Lease threadNames() {
+        ThreadNames.Lease l = threadNames;
+        if (l != null) {
+            return l;
+        }
+        synchronized (namesLock) {
+            l = threadNames;
+            if (l == null) {
+                l = ThreadNames.claim(threadNameBase, shared);
+                if (namesClosed) {
+                    l.close(); // named after shutdown: held only while that thread lives
+                }
+                threadNames = l;
+            }
+            return l;
+        }
     }
 
     /** Starts the monitor (and timer) thread and publishes the pools. Once, before any use. */
@@ -197,26 +263,31 @@ public final class Engine {
         monitor.start();
         if (publisher != null) {
             for (WorkerPool p : pools()) {
-                poolTokens.add(publisher.publishPool(name, new PoolSource(p)));
+                poolTokens.add(publisher.publishPool(name, new PoolView(p)));
             }
         }
     }
 
     /**
-     * A pool's snapshots, for the publisher. A class, not {@code p::snapshot}: the first lambda a
-     * JVM links bootstraps {@code java.lang.invoke}'s lambda machinery (milliseconds of CPU, more
-     * for the JIT), which building the first instance would otherwise pay for.
+     * A pool, for the publisher. A class, not {@code p::snapshot}: the first lambda a JVM links
+     * bootstraps {@code java.lang.invoke}'s lambda machinery (milliseconds of CPU, more for the
+     * JIT), which building the first instance would otherwise pay for.
      */
-    private static final class PoolSource implements java.util.function.Supplier<PoolSnapshot> {
+    private static final class PoolView implements PoolSource {
         private final WorkerPool pool;
 
-        PoolSource(WorkerPool pool) {
+        PoolView(WorkerPool pool) {
             this.pool = pool;
         }
 
         @Override
         public PoolSnapshot get() {
             return pool.snapshot();
+        }
+
+        @Override
+        public List<String> runningWorks() {
+            return pool.runningWorks();
         }
     }
 
@@ -459,6 +530,12 @@ public final class Engine {
         unboundNormal.close();
         unboundHigh.close();
         monitor.shutdown(); // the timer's thread too
+        synchronized (namesLock) { // the base is free again once every thread named under it has ended
+            namesClosed = true;
+            if (threadNames != null) {
+                threadNames.close();
+            }
+        }
         if (publisher != null) {
             for (Object token : poolTokens) {
                 publisher.unpublish(token);

@@ -41,6 +41,9 @@ import jdk.jfr.Timespan;
  *       again; threshold 1 ms;
  *   <li>{@code CpuIntensive}: a work flagged by the monitor; {@code Mayday}: a rescuer called.
  * </ul>
+ * Events about a work carry its workqueue's name and, in {@code work}, the work's name
+ * ({@code Work.name()}: given, or derived from its action), computed only for an event that is
+ * committed.
  */
 final class Events {
     private Events() {}
@@ -48,7 +51,7 @@ final class Events {
     @Category({"cmwq4j", "Work"}) @StackTrace(false)
     abstract static class WorkEvent extends Event {
         @Label("Workqueue") String workqueue;
-        @Label("Work") String work;
+        @Label("Work") @Description("The work's name (Work.name())") String work;
         @Label("Pool") String pool;
     }
 
@@ -114,7 +117,7 @@ final class Events {
 
         private static void fill(WorkEvent e, WorkNode n, PoolWorkqueue pwq) {
             e.workqueue = pwq.wq.name;
-            e.work = String.valueOf(n);
+            e.work = n.workName();
             e.pool = pwq.pool.name;
         }
 
@@ -236,7 +239,8 @@ final class Events {
 
     /**
      * At a work's end, with what {@link #started} returned. A WorkEnded event gets its names
-     * (which may call the work's {@code toString}) only past the threshold: with a recording on,
+     * (an unnamed work's default name may call its action's {@code toString}) only past the
+     * threshold: with a recording on,
      * the works under 10 ms, nearly all of them, cost no string.
      */
     static void ended(Event begun) {
@@ -276,7 +280,7 @@ final class Events {
 
     private static String workName(Worker w) {
         WorkNode n = w.current;
-        return n == null ? null : String.valueOf(n);
+        return n == null ? null : n.workName();
     }
 
     static void mayday(WorkerPool pool, WorkqueueCore wq) {

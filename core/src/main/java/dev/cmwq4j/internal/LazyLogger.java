@@ -25,6 +25,17 @@ final class LazyLogger implements System.Logger {
         this.name = name;
     }
 
+    /**
+     * Replaces the logger messages go to (tests capture the log this way: the tests' module does
+     * not read {@code java.logging}); null goes back to {@code System.getLogger} on the next
+     * message. Returns the one it replaced, which may be null.
+     */
+    System.Logger replace(System.Logger l) {
+        System.Logger old = logger;
+        logger = l;
+        return old;
+    }
+
     private System.Logger logger() {
         System.Logger l = logger;
         if (l == null) {

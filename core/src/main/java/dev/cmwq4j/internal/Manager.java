@@ -42,8 +42,11 @@ final class Manager {
     private long stallDeadline;
     /** Create a running worker to steal even with an empty worklist; pool lock. */
     private boolean thiefWanted;
-    /** Sequence number for worker thread names; pool lock. */
-    private int workerSeq;
+    /**
+     * Sequence number for worker thread names ({@code cpu1-0}, {@code cpu1-1}, ...): never reused
+     * within the pool, so a new worker never takes a live one's name; pool lock.
+     */
+    private long workerSeq;
     /** The mayday pass is armed on the timer (a need for a worker went unmet); pool lock. */
     private boolean maydayArmed;
     /** Mayday passes run so far (numbers them, so a rescuer is called once per pass); pool lock. */
@@ -174,13 +177,12 @@ final class Manager {
                 thiefWanted = false;
                 stallDeadline = 0;
                 Worker w;
-                String threadName;
+                String role;
                 try { // allocate before counting: out of memory here must leave no phantom worker
                     w = new Worker(p, running);
                     // a builder, not '+': the JDK's string concatenation bootstraps a hidden class
                     // per shape, a few ms that a fresh JVM would pay while its first works wait
-                    threadName = new StringBuilder(engine.threadNamePrefix).append(p.name).append('-')
-                            .append(workerSeq++).toString();
+                    role = new StringBuilder(p.name).append('-').append(workerSeq++).toString();
                 } catch (Throwable t) {
                     engine.releaseThread();
                     engine.creationFailed(p, t);
@@ -197,7 +199,7 @@ final class Manager {
                 p.unlock();
                 Throwable failure = null;
                 try {
-                    w.start(threadName);
+                    w.start(role); // named <base><pool>-<seq> (ThreadNames)
                 } catch (Throwable t) {
                     failure = t;
                 } finally {

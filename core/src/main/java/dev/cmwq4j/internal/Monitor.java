@@ -34,6 +34,23 @@ import java.util.concurrent.locks.LockSupport;
  * idle. A stuck pool's next stall deadline is kept exactly. A pool that gets a worker woken, or
  * a backlog forms while the monitor naps, nudges it.
  *
+ * <h2>Where the platform offers less</h2>
+ * Thread states ({@link Thread#getState()}) are always there, so a work blocked in Java (a
+ * sleep, a lock, a wait, a park) is detected everywhere. The rest degrades:
+ * <ul>
+ *   <li>without thread CPU time (a JVM that does not support it, such as a GraalVM native image,
+ *       or {@code cmwq4j.simulate.noThreadCpuTime}): no CPU-intensive flag; a RUNNABLE worker is
+ *       taken for blocked in native code when the kernel shows it off the CPU at two looks in a
+ *       row ({@link #examineRunnableByKernelState}), and a DETECTED one counted again when it
+ *       shows 'R'; the first look that needs CPU time says so in the log, once per engine;
+ *   <li>without {@code /proc} (not Linux, or {@code cmwq4j.simulate.noProc}): the kernel state is
+ *       unknown; with CPU time, a native block is told by CPU time alone (two samples in a row
+ *       without progress);
+ *   <li>without both: a work blocked in native code cannot be told from one that computes, and
+ *       is not detected; its pool waits for it (or for the watchdog), as the kernel's pools wait
+ *       for a worker that never sleeps.
+ * </ul>
+ *
  * <h2>The engine's one service thread</h2>
  * The monitor's thread also fires the engine's {@link Timer} (delayed works, manager passes that
  * create workers, mayday passes): before each look it fires what is due, and it never parks past
@@ -80,7 +97,15 @@ final class Monitor implements Runnable {
     /** The engine's timer, fired by this thread. */
     private final Timer timer;
 
-    Monitor(Engine engine, Timer timer, String threadName, long minTickNanos, long maxTickNanos, long watchdogNanos,
+    /**
+     * {@code /proc} can be read: the engine may ({@code Engine.procFs}) and the first read, when
+     * this thread starts, succeeded. Monitor thread only.
+     */
+    private boolean procFs;
+    /** The log has said that this engine has no thread CPU time; monitor thread only. */
+    private boolean saidNoCpuTime;
+
+    Monitor(Engine engine, Timer timer, long minTickNanos, long maxTickNanos, long watchdogNanos,
             java.util.function.Consumer<Engine.StallSnapshot> watchdogHandler) {
         this.engine = engine;
         this.timer = timer;
@@ -90,14 +115,22 @@ final class Monitor implements Runnable {
         this.maxTickNanos = maxTickNanos;
         // the ThreadMXBean (thread CPU time, lock owners) is obtained by the first look that needs
         // it (ThreadCpu), not here: most monitors of a short-lived program never need it
-        this.thread = new Thread(this, threadName);
+        this.thread = new Thread(this, "cmwq4j-monitor"); // named by start(), once the engine's base is claimed
         thread.setDaemon(true);
         timer.firedBy(thread);
     }
 
-    /** Starts the monitor thread (which fires the timer too); once. */
+    /** Names and starts the monitor thread (which fires the timer too); once. */
     void start() {
-        thread.start();
+        ThreadNames.Lease names = engine.threadNames();
+        String name = names.name(thread, "monitor");
+        thread.setName(name);
+        try {
+            thread.start();
+        } catch (Throwable t) {
+            names.forget(thread, name);
+            throw t;
+        }
     }
 
     /** A pool got busy: make sure the monitor watches soon. Cheap when it already does, or will within a backlog tick. */
@@ -121,8 +154,9 @@ final class Monitor implements Runnable {
     @Override
     public void run() {
         // load what the first /proc read needs (file I/O classes) on this thread, before the
-        // first load it watches, and not on the caller that builds the instance
-        procState("/proc/self/stat");
+        // first load it watches, and not on the caller that builds the instance; and learn
+        // whether there is a /proc at all
+        procFs = engine.procFs && procState("/proc/self/stat") != '?';
         while (!stopped) {
             try {
                 serve();
@@ -384,7 +418,7 @@ final class Monitor implements Runnable {
             if (t == null || n == null) {
                 continue;
             }
-            busy.add(new Engine.BusySnapshot(t.getName(), String.valueOf(n), Worker.stateName(w.wstate),
+            busy.add(new Engine.BusySnapshot(t.getName(), n.workName(), Worker.stateName(w.wstate),
                     java.util.List.of(t.getStackTrace())));
         }
         watchdogReports.increment();
@@ -423,10 +457,11 @@ final class Monitor implements Runnable {
      */
     private boolean lockOwnerRuns(Thread t, Thread.State st) {
         if (st != Thread.State.BLOCKED && !(st == Thread.State.WAITING
-                && LockSupport.getBlocker(t) instanceof java.util.concurrent.locks.AbstractOwnableSynchronizer)) {
+                && LockSupport.getBlocker(t) instanceof java.util.concurrent.locks.AbstractOwnableSynchronizer
+                && ThreadCpu.synchronizerOwnersSupported())) {
             return false;
         }
-        java.lang.management.ThreadInfo info = ThreadCpu.mx().getThreadInfo(t.threadId());
+        java.lang.management.ThreadInfo info = ThreadCpu.threadInfo(t.threadId());
         if (info != null && info.getThreadState() == Thread.State.RUNNABLE) {
             return true; // it got the lock between the two reads
         }
@@ -437,7 +472,7 @@ final class Monitor implements Runnable {
             if (owner < 0 || owner == t.threadId()) {
                 return false;
             }
-            info = ThreadCpu.mx().getThreadInfo(owner);
+            info = ThreadCpu.threadInfo(owner);
             if (info != null && info.getThreadState() == Thread.State.RUNNABLE) {
                 return true;
             }
@@ -471,7 +506,8 @@ final class Monitor implements Runnable {
         // and the kernel does not show it running ('R' in /proc on Linux). A single sample of
         // the kernel state alone is not enough: a thread that spins is shown sleeping while it
         // waits at a JVM safepoint.
-        if (!ThreadCpu.cpuTimeSupported()) {
+        if (!cpuClock()) {
+            examineRunnableByKernelState(w, now);
             return;
         }
         long prevCpu = w.look.cpu;
@@ -519,9 +555,52 @@ final class Monitor implements Runnable {
         }
     }
 
+    /**
+     * Thread CPU time can be read: the engine may ({@code Engine.threadCpuTime}) and the JVM
+     * supports it ({@link ThreadCpu}). The first look that finds it cannot says so in the log,
+     * once per engine: without it the monitor flags no work CPU-intensive, and tells a native
+     * block only by the kernel's state ({@link #examineRunnableByKernelState}).
+     */
+    private boolean cpuClock() {
+        if (engine.threadCpuTime && ThreadCpu.cpuTimeSupported()) {
+            return true;
+        }
+        if (!saidNoCpuTime) {
+            saidNoCpuTime = true;
+            Engine.LOG.log(System.Logger.Level.INFO, "cmwq4j: thread CPU time is not available to instance '"
+                    + engine.name + "'" + (engine.threadCpuTime ? "" : " (simulated: cmwq4j.simulate.noThreadCpuTime)")
+                    + ": its monitor detects blocked works by thread state" + (procFs ? " and /proc" : "")
+                    + " only, flags no work CPU-intensive, and runs are charged their wall time as CPU time");
+        }
+        return false;
+    }
+
+    /**
+     * A counted, RUNNABLE worker on a stuck pool, without thread CPU time: blocked in native code
+     * if the kernel shows it off the CPU (not 'R') at two looks in a row, as with CPU time but on
+     * the kernel's word alone (so a thread held at JVM safepoints at both looks may pass for one;
+     * it is counted again once it shows 'R'). Without /proc either ('?'), a native block cannot be
+     * told from running code, and the worker stays counted: its pool waits for it, or for the
+     * watchdog.
+     */
+    private void examineRunnableByKernelState(Worker w, long now) {
+        char k = kernelState(w);
+        if (k == '?' || k == 'R') {
+            w.look.offCpuOnce = false;
+            return;
+        }
+        if (w.look.offCpuOnce) {
+            w.look.offCpuOnce = false;
+            w.monitorUncount(Worker.DETECTED, blocksDetected);
+        } else {
+            w.look.offCpuOnce = true;
+            nextDue = Math.min(nextDue, now + minTickNanos); // confirm at the next tick
+        }
+    }
+
     /** Reads the worker thread's CPU time and records it as the monitor's latest sample. */
     private long sampleCpu(Worker w, Thread t, long now) {
-        long cpu = ThreadCpu.mx().getThreadCpuTime(t.threadId());
+        long cpu = ThreadCpu.threadCpuTime(t.threadId()); // -1: unknown (the thread ended, or the call failed)
         w.look.cpu = cpu;
         w.look.cpuAt = now;
         return cpu;
@@ -529,11 +608,11 @@ final class Monitor implements Runnable {
 
     /**
      * The kernel's scheduling state of the worker's thread from /proc (Linux): 'R', 'S', 'D', ...,
-     * or '?' when unknown.
+     * or '?' when unknown (no /proc, or not to be read: {@link #procFs}).
      */
-    private static char kernelState(Worker w) {
+    private char kernelState(Worker w) {
         int tid = w.nativeTid;
-        if (tid <= 0) {
+        if (tid <= 0 || !procFs) {
             return '?';
         }
         // a builder, not '+', which would bootstrap the JDK's string concatenation (a few ms)
@@ -561,7 +640,9 @@ final class Monitor implements Runnable {
             w.look.cpu = -1;
             return;
         }
-        if (!ThreadCpu.cpuTimeSupported()) {
+        if (!cpuClock()) {
+            // the kernel's 'R' alone; without /proc too ('?'), the worker counts itself again
+            // when its work ends
             if (kernelState(w) == 'R') {
                 w.monitorRecount();
             }

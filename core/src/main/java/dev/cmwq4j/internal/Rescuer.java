@@ -39,6 +39,9 @@ final class Rescuer implements Runnable {
 
     private final WorkqueueCore wq;
     private final Thread thread;
+    /** Where {@link #thread} is registered as {@link #threadName} (see {@link ThreadNames}). */
+    private final ThreadNames.Lease threadNames;
+    private final String threadName;
     /** Stand-in worker per pwq of {@link #wq}, same index; used by the rescuer thread only. */
     private final Worker[] standIns;
     /** Written once by {@link #stop()}; read by the rescuer thread. */
@@ -68,7 +71,6 @@ final class Rescuer implements Runnable {
             throw new IllegalStateException("thread factory returned a thread that was already started for the"
                     + " rescuer of '" + wq.name + "': " + t.getName() + "; it must return a new, unstarted thread");
         }
-        t.setName(e.threadNamePrefix + "rescuer-" + wq.name);
         t.setDaemon(true);
         if (wq.highPriority) {
             t.setPriority(Thread.MAX_PRIORITY);
@@ -79,11 +81,20 @@ final class Rescuer implements Runnable {
         for (int i = 0; i < pwqs.length; i++) {
             standIns[i] = Worker.rescuerStandIn(pwqs[i].pool, t);
         }
+        // last: from here on, start() either starts the thread or forgets its name
+        this.threadNames = e.threadNames();
+        this.threadName = threadNames.name(t, "rescuer-".concat(wq.name));
+        t.setName(threadName);
     }
 
     void start() {
         launched = true;
-        thread.start();
+        try {
+            thread.start();
+        } catch (Throwable t) {
+            threadNames.forget(thread, threadName);
+            throw t;
+        }
     }
 
     /** The rescuer's thread (tests, diagnostics). */

@@ -8,9 +8,10 @@ package dev.cmwq4j.internal;
  * <p>CPU time costs a clock read (~0.5 us), so only runs of {@link #CPU_CLOCK_MIN_NANOS} or more
  * read the thread's CPU clock; such a run is charged what the clock advanced since the last read,
  * less the wall time of the short runs in between (each charged its wall time), clamped to its
- * own wall time. Until the JVM's ThreadMXBean is obtained ({@link ThreadCpu#mxIfReady}: by a helper
- * thread, milliseconds after the first such run in the JVM asked for it), every run is charged as
- * a short one.
+ * own wall time. Until the JVM's ThreadMXBean is obtained ({@link ThreadCpu#currentThreadCpuTimeIfReady}:
+ * by a helper thread, milliseconds after the first such run in the JVM asked for it), every run is
+ * charged as a short one; and so is every run on a JVM that cannot read the current thread's CPU
+ * time (a GraalVM native image), or of an engine told not to ({@code Engine.threadCpuTime}).
  *
  * <p>Owned by one {@link Worker} and confined to its thread (a rescuer's stand-in: to the rescuer
  * thread); every field is written by that thread only, the queue time while it holds the pool
@@ -19,6 +20,13 @@ package dev.cmwq4j.internal;
 final class RunAccounting {
     /** Runs shorter than this count their wall time as CPU time. */
     static final long CPU_CLOCK_MIN_NANOS = 50_000;
+
+    /** The engine may read thread CPU time ({@code Engine.threadCpuTime}); false: every run is charged its wall time. */
+    private final boolean cpuClock;
+
+    RunAccounting(boolean cpuClock) {
+        this.cpuClock = cpuClock;
+    }
 
     /** When the running instance was put on its worklist (copied at start, under the pool lock). */
     private long queuedAt;
@@ -64,19 +72,13 @@ final class RunAccounting {
         long w = System.nanoTime() - start;
         latency = start - queuedAt;
         wall = w;
-        java.lang.management.ThreadMXBean mx = w < CPU_CLOCK_MIN_NANOS ? null : ThreadCpu.mxIfReady();
-        if (mx == null) { // short, or the JVM's ThreadMXBean is not obtained yet (ThreadCpu)
+        long now = w < CPU_CLOCK_MIN_NANOS || !cpuClock ? -1 : ThreadCpu.currentThreadCpuTimeIfReady();
+        if (now < 0) { // short, or no clock: not obtained yet, unsupported, or not to be used
             cpu = w;
             shortWallSinceMark += w;
             return;
         }
-        long now;
-        try {
-            now = mx.getCurrentThreadCpuTime();
-        } catch (Throwable e) { // unsupported here (UnsupportedOperationException), or out of memory
-            now = -1;
-        }
-        cpu = now < 0 ? w : Math.max(0, Math.min(w, now - cpuMark - shortWallSinceMark));
+        cpu = Math.max(0, Math.min(w, now - cpuMark - shortWallSinceMark));
         cpuMark = now;
         shortWallSinceMark = 0;
     }

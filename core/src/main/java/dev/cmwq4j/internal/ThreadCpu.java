@@ -13,10 +13,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * hundred classes): 15-30 ms of CPU in a fresh JVM, which the first use of cmwq4j paid on the
  * caller's thread when the monitor's constructor asked for it. Now:
  * <ul>
- *   <li>the {@link Monitor} asks {@link #mx()} when a look needs CPU time or lock owners, and
- *       obtains the bean on its own thread if nobody has yet;
- *   <li>{@link RunAccounting}, on a worker, asks {@link #mxIfReady()}, which never makes it wait:
- *       the first time it is not ready, a short-lived daemon thread ({@code cmwq4j-cpu-clock})
+ *   <li>the {@link Monitor} asks ({@link #threadCpuTime}, {@link #threadInfo}) when a look
+ *       needs CPU time or lock owners, and obtains the bean on its own thread if nobody has yet;
+ *   <li>{@link RunAccounting}, on a worker, asks {@link #currentThreadCpuTimeIfReady()}, which
+ *       never makes it wait: the first time it is not ready, a short-lived daemon thread
+ *       ({@code cmwq4j-cpu-clock})
  *       obtains it, and meanwhile runs are charged their wall time, as short runs always are.
  *       A worker that obtained it itself would stall its pool for those milliseconds, on the
  *       CPU, with its work still current (the monitor could flag it CPU-intensive).
@@ -27,27 +28,60 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>The first to obtain it also turns thread CPU time measurement on where the JVM supports it
  * and has it off, as the monitor's constructor did.
+ *
+ * <h2>Portability</h2>
+ * Every call on the bean goes through this class, and each is made only where the JVM says it
+ * supports it: another thread's CPU time only if {@code isThreadCpuTimeSupported()}, the current
+ * thread's only if {@code isCurrentThreadCpuTimeSupported()} (a GraalVM native image throws on
+ * {@code getCurrentThreadCpuTime}), both only once measurement is enabled. {@code getThreadInfo}
+ * of one thread without locked monitors or synchronizers needs no optional support; the owner
+ * of a {@code java.util.concurrent} lock it reports is asked for only where
+ * {@code isSynchronizerUsageSupported()}. Each call is also guarded against throwing (a JVM that
+ * claims support and throws all the same, or a bean that could not be obtained at all): it
+ * answers "unknown" (-1, null) instead. What the engine does without them is the callers'
+ * business ({@link Monitor}, {@link RunAccounting}).
  */
 final class ThreadCpu {
     private ThreadCpu() {}
 
     /** The bean and what it supports, read once. */
     private static final class Clock {
+        /** The JVM's ThreadMXBean, or null if it could not be obtained. */
         final ThreadMXBean mx;
+        /** Other threads' CPU time can be read, and measurement is on. */
         final boolean cpuTimeSupported;
+        /** The current thread's CPU time can be read, and measurement is on. */
+        final boolean currentCpuTimeSupported;
+        /** The owners of ownable synchronizers (java.util.concurrent locks) are reported. */
+        final boolean synchronizerUsageSupported;
 
         Clock() {
-            ThreadMXBean bean = ManagementFactory.getThreadMXBean();
-            boolean supported = bean.isThreadCpuTimeSupported();
-            if (supported && !bean.isThreadCpuTimeEnabled()) {
-                try {
-                    bean.setThreadCpuTimeEnabled(true);
-                } catch (UnsupportedOperationException | SecurityException e) {
-                    supported = false;
+            ThreadMXBean bean;
+            boolean other = false;
+            boolean current = false;
+            boolean synchronizers = false;
+            try {
+                bean = ManagementFactory.getThreadMXBean();
+                other = bean.isThreadCpuTimeSupported();
+                current = bean.isCurrentThreadCpuTimeSupported();
+                if ((other || current) && !bean.isThreadCpuTimeEnabled()) {
+                    try {
+                        bean.setThreadCpuTimeEnabled(true);
+                    } catch (UnsupportedOperationException | SecurityException e) {
+                        other = false;
+                        current = false;
+                    }
                 }
+                synchronizers = bean.isSynchronizerUsageSupported();
+            } catch (RuntimeException | LinkageError e) { // no usable bean in this runtime
+                bean = null;
+                other = false;
+                current = false;
             }
             this.mx = bean;
-            this.cpuTimeSupported = supported;
+            this.cpuTimeSupported = other;
+            this.currentCpuTimeSupported = current;
+            this.synchronizerUsageSupported = synchronizers;
         }
     }
 
@@ -59,8 +93,9 @@ final class ThreadCpu {
     private static volatile Clock clock;
 
     /**
-     * A helper thread was started to obtain the clock (set once, by the {@link #mxIfReady} that
-     * starts it; cleared if it could not start, or failed, so that a later call tries again).
+     * A helper thread was started to obtain the clock (set once, by the
+     * {@link #currentThreadCpuTimeIfReady} that starts it; cleared if it could not start, or
+     * failed, so that a later call tries again).
      */
     private static final AtomicBoolean obtaining = new AtomicBoolean();
 
@@ -73,25 +108,74 @@ final class ThreadCpu {
         return c;
     }
 
-    /** The JVM's ThreadMXBean; obtains it on the calling thread if nobody has yet. */
-    static ThreadMXBean mx() {
-        return clock().mx;
-    }
-
-    /** Thread CPU time can be read (and is turned on); obtains the bean like {@link #mx()}. */
+    /**
+     * Other threads' CPU time can be read (and is turned on); obtains the bean on the calling
+     * thread if nobody has yet.
+     */
     static boolean cpuTimeSupported() {
         return clock().cpuTimeSupported;
     }
 
     /**
-     * The JVM's ThreadMXBean if it has been obtained, else null, after making sure a helper
-     * thread is obtaining it. Never waits.
+     * The CPU time of thread {@code tid} in nanoseconds, or -1 if it is not supported, the thread
+     * has ended, or the call failed. Obtains the bean like {@link #cpuTimeSupported}.
      */
-    static ThreadMXBean mxIfReady() {
-        Clock c = clock;
-        if (c != null) {
-            return c.mx;
+    static long threadCpuTime(long tid) {
+        Clock c = clock();
+        if (!c.cpuTimeSupported) {
+            return -1;
         }
+        try {
+            return c.mx.getThreadCpuTime(tid);
+        } catch (RuntimeException e) { // UnsupportedOperationException, SecurityException
+            return -1;
+        }
+    }
+
+    /**
+     * The {@code ThreadInfo} of thread {@code tid} (state, lock, lock owner; no stack), or null if
+     * the thread has ended, there is no bean, or the call failed.
+     */
+    static java.lang.management.ThreadInfo threadInfo(long tid) {
+        Clock c = clock();
+        if (c.mx == null) {
+            return null;
+        }
+        try {
+            return c.mx.getThreadInfo(tid);
+        } catch (RuntimeException e) { // UnsupportedOperationException, SecurityException
+            return null;
+        }
+    }
+
+    /** The owners of {@code java.util.concurrent} locks can be asked for ({@link #threadInfo}). */
+    static boolean synchronizerOwnersSupported() {
+        return clock().synchronizerUsageSupported;
+    }
+
+    /**
+     * The calling thread's CPU time in nanoseconds, or -1 when it cannot be read now: the bean is
+     * not obtained yet (then this makes sure a helper thread is obtaining it, and never waits),
+     * or the JVM does not support the current thread's CPU time, or the call failed.
+     */
+    static long currentThreadCpuTimeIfReady() {
+        Clock c = clock;
+        if (c == null) {
+            obtainInBackground();
+            return -1;
+        }
+        if (!c.currentCpuTimeSupported) {
+            return -1;
+        }
+        try {
+            return c.mx.getCurrentThreadCpuTime();
+        } catch (Throwable e) { // unsupported after all, or out of memory
+            return -1;
+        }
+    }
+
+    /** Starts the helper thread that obtains the clock, unless one was started. */
+    private static void obtainInBackground() {
         if (obtaining.compareAndSet(false, true)) {
             try {
                 Thread t = new Thread(new Obtain(), "cmwq4j-cpu-clock");
@@ -101,7 +185,6 @@ final class ThreadCpu {
                 obtaining.set(false);
             }
         }
-        return null;
     }
 
     /** The helper thread's task. */

@@ -265,6 +265,91 @@ public class WorkNode {
         return owner != null ? owner : action;
     }
 
+    // ------------------------------------------------------------------------------------------
+    // Names. A work's name is for people (logs, watchdog reports, JFR, top), never an identity;
+    // it is computed when asked, so naming costs the queue and run paths nothing.
+
+    /** Names the API's work objects; see {@link #nameOwnersWith}. */
+    public interface OwnerNames {
+        /** The name of {@code owner}, an API work object the engine holds as {@link #owner}. */
+        String nameOf(Object owner);
+    }
+
+    /**
+     * Names the API's work objects ({@code Work.name()}), so that the engine, which never names an
+     * API class, can report a work by its name. Set once, by {@code Work}'s class initializer:
+     * before any {@code Work}, so before any node with an {@link #owner}, exists. Read on cold
+     * paths only (reports, JFR, statistics).
+     */
+    private static volatile OwnerNames ownerNames;
+
+    /** Installs the API's namer; called once, from {@code Work}'s class initializer. */
+    public static void nameOwnersWith(OwnerNames names) {
+        ownerNames = java.util.Objects.requireNonNull(names, "names");
+    }
+
+    /**
+     * The name reports show for this work: its API work object's name, or for a one-shot node a
+     * name derived from its action ({@link #defaultName}). A {@code Work} that is named calls no
+     * user code here; one that is not may call its action's {@code toString()}.
+     */
+    final String workName() {
+        Object o = owner;
+        OwnerNames names = ownerNames;
+        if (o != null && names != null) {
+            return names.nameOf(o);
+        }
+        return action == null ? "sentinel" : defaultName(action);
+    }
+
+    /**
+     * A readable name for a work built without one, derived from its action:
+     * <ul>
+     *   <li>the action's own {@code toString()}, if its class overrides {@code Object}'s (a record,
+     *       or a task that describes itself); if that throws or returns null or a blank string,
+     *       the rules below;
+     *   <li>for a lambda or a method reference, the simple name of the class that defines it with
+     *       {@code $$Lambda} appended ({@code Cache$$Lambda}), without the hidden class's address
+     *       and the identity hash that {@code toString()} would show;
+     *   <li>for an anonymous class, the last part of its binary name ({@code Cache$1});
+     *   <li>else the simple name of its class ({@code RefreshTask}).
+     * </ul>
+     * Works built from lambdas of one class share that name: give a work a name where it matters.
+     *
+     * @param action a work's action (or any object)
+     * @return its default name
+     */
+    public static String defaultName(Object action) {
+        Class<?> c = action.getClass();
+        if (overridesToString(c)) {
+            try {
+                String s = action.toString();
+                if (s != null && !s.isBlank()) {
+                    return s;
+                }
+            } catch (RuntimeException | LinkageError | StackOverflowError e) {
+                // a broken toString: fall back on the class
+            }
+        }
+        String binary = c.getName();
+        int lambda = binary.indexOf("$$Lambda");
+        if (lambda >= 0) { // a lambda's hidden class: Outer$$Lambda/0x000071... (its address)
+            String outer = binary.substring(0, lambda);
+            return outer.substring(outer.lastIndexOf('.') + 1).concat("$$Lambda");
+        }
+        String simple = c.getSimpleName();
+        return simple.isEmpty() ? binary.substring(binary.lastIndexOf('.') + 1) : simple;
+    }
+
+    /** {@code c} or a superclass declares {@code toString()}, other than {@code Object}. */
+    private static boolean overridesToString(Class<?> c) {
+        try {
+            return c.getMethod("toString").getDeclaringClass() != Object.class;
+        } catch (NoSuchMethodException | SecurityException e) {
+            return false;
+        }
+    }
+
     /** A pending instance exists: queued, inactive, or armed on the timer. */
     public final boolean pending() {
         return isPending();
@@ -668,6 +753,6 @@ public class WorkNode {
         if (action == null) {
             return "sentinel";
         }
-        return owner == null ? "Work[" + action + "]" : String.valueOf(owner);
+        return owner == null ? "Work[" + workName() + "]" : String.valueOf(owner);
     }
 }

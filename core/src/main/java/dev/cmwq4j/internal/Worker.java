@@ -144,11 +144,12 @@ final class Worker implements Runnable {
     private final Object helpLock = new Object();
 
     /** The statistics of this worker's runs; worker thread only. */
-    final RunAccounting runs = new RunAccounting();
+    final RunAccounting runs;
 
     Worker(WorkerPool pool, boolean startRunning) {
         this.pool = pool;
         this.engine = pool.engine;
+        this.runs = new RunAccounting(engine.threadCpuTime);
         this.startRunning = startRunning;
         this.reserveStarting = !startRunning;
     }
@@ -164,7 +165,11 @@ final class Worker implements Runnable {
         return w;
     }
 
-    void start(String name) {
+    /**
+     * Creates the worker's thread through the engine's factory, names it after {@code role}
+     * ({@link ThreadNames}: {@code <base><role>}, unique among live threads) and starts it.
+     */
+    void start(String role) {
         Thread t = engine.threadFactory.newThread(this);
         if (t == null) {
             throw new IllegalStateException("thread factory returned null");
@@ -173,18 +178,31 @@ final class Worker implements Runnable {
             throw new IllegalStateException("thread factory returned a thread that was already started: "
                     + t.getName() + " (" + t.getState() + "); it must return a new, unstarted thread");
         }
-        t.setName(name);
         t.setDaemon(true);
         if (pool.highPriority) {
             t.setPriority(Thread.MAX_PRIORITY);
         }
         thread = t;
         launched = true;
-        t.start();
+        ThreadNames.Lease names = engine.threadNames();
+        String name = names.name(t, role);
+        t.setName(name);
+        try {
+            t.start();
+        } catch (Throwable e) { // never started: its name is free again
+            names.forget(t, name);
+            throw e;
+        }
     }
 
-    /** This thread's kernel id from /proc/thread-self (Linux), or 0 elsewhere. */
-    private static int readNativeTid() {
+    /**
+     * This thread's kernel id from /proc/thread-self (Linux), or 0 elsewhere, and where the
+     * engine is not to read /proc ({@code Engine.procFs}).
+     */
+    private int readNativeTid() {
+        if (!engine.procFs) {
+            return 0;
+        }
         try {
             String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/thread-self/stat"));
             return Integer.parseInt(stat.substring(0, stat.indexOf(' ')));

@@ -883,6 +883,23 @@ final class WorkerPool {
         }
     }
 
+    /**
+     * The names of the works this pool's workers run now, one per worker with a current work
+     * (blocked ones included), read without the lock from the copy-on-write worker array: a
+     * moment's view, for display (JMX, {@code top}). An unnamed work's default name may call its
+     * action's {@code toString()}.
+     */
+    java.util.List<String> runningWorks() {
+        java.util.List<String> names = new java.util.ArrayList<>();
+        for (Worker w : workers) {
+            WorkNode n = w.current;
+            if (n != null) {
+                names.add(n.workName());
+            }
+        }
+        return names;
+    }
+
     /** The concurrency target (1 unless observed blocking raised it). */
     int target() {
         return target;

@@ -16,7 +16,7 @@ class BoundaryTest {
     private static Engine.Config config(String prefix) {
         return new Engine.Config("boundary", 2, 16, 300_000_000_000L, 200_000, 2_000_000, 100_000,
                 1_000_000_000L, 20_000, 64, 10_000_000, 250_000, 20_000_000, 30_000_000_000L, r -> { },
-                Thread::new, prefix, (work, wq, error) -> { }, null, true);
+                Thread::new, prefix, (work, wq, error) -> { }, null, true, false, true, true);
     }
 
     private static Set<String> threadNames() {

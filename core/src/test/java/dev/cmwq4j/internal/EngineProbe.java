@@ -16,6 +16,14 @@ public final class EngineProbe {
     /** The highest concurrency target a pool's monitor may set. */
     public static final int MAX_TARGET = WorkerPool.MAX_TARGET;
 
+    /**
+     * Sends what the library logs to {@code l} instead of {@code System.getLogger("dev.cmwq4j")},
+     * or back there for null; returns the logger it replaced (null: the default).
+     */
+    public static System.Logger replaceLog(System.Logger l) {
+        return ((LazyLogger) Engine.LOG).replace(l);
+    }
+
     /** Blocks announced through {@code Blocking} and the waits, over the engine. */
     public static long blocksAnnounced(Engine e) {
         return e.blocksAnnounced.sum();

@@ -59,7 +59,7 @@ class WorkStateInterleavingTest {
                 100_000, 1_000_000_000L, 20_000, 64, 10_000_000, 250_000, 20_000_000, 30_000_000_000L,
                 r -> { }, Thread::new, "interleaving-", (work, wq, error) -> {
                     throw new AssertionError("a work failed", error);
-                }, null, true));
+                }, null, true, false, true, true));
     }
 
     /** A bound, normal-priority workqueue of the model. */

@@ -18,8 +18,8 @@ import java.util.stream.Stream;
  * The workqueue table has the columns of the kernel's {@code wq_monitor} (total works executed,
  * in flight, CPU time, CPU-intensive violations, concurrency-management wakeups, maydays,
  * rescued) and the JVM's own (blocks announced with {@code Blocking} and detected by the monitor,
- * p99 queue-to-start latency, p99 execution time). The pool table shows workers by state and the
- * concurrency state of each pool. The columns are data ({@link #WORKQUEUE_COLUMNS},
+ * p99 queue-to-start latency, p99 execution time). The pool table shows workers by state, the
+ * concurrency state of each pool and, last, the names of the works its workers run now. The columns are data ({@link #WORKQUEUE_COLUMNS},
  * {@link #POOL_COLUMNS}); this class only evaluates them, adds rates, sorts, and hands strings to
  * {@link Table}.
  *
@@ -63,7 +63,8 @@ final class Report {
             Column.of("CPUitsv", Unit.COUNT, "CpuIntensive"),
             Column.of("nr_running", Unit.COUNT, "NrRunning"),
             Column.of("target", Unit.COUNT, "Target"),
-            Column.of("pending", Unit.COUNT, "Pending"));
+            Column.of("pending", Unit.COUNT, "Pending"),
+            Column.text("works", Report::works));
 
     private static final Comparator<Row> WORKQUEUE_ORDER =
             Comparator.comparing(Row::cmwq).thenComparing(Row::name);
@@ -201,6 +202,24 @@ final class Report {
         return (Boolean.TRUE.equals(unbound) ? "U" : ".")
                 + (Boolean.TRUE.equals(high) ? "H" : ".")
                 + (Boolean.TRUE.equals(ordered) ? "O" : ".");
+    }
+
+    /**
+     * The names of the works the pool's workers run now (its {@code RunningWorks} attribute), in
+     * the order given, a name that several workers run once with a count ({@code export x3});
+     * "-" when none runs or the attribute is not published (an older cmwq4j).
+     */
+    static String works(Row row) {
+        if (!(row.get("RunningWorks") instanceof String[] names) || names.length == 0) {
+            return "-";
+        }
+        Map<String, Integer> counts = new java.util.LinkedHashMap<>();
+        for (String name : names) {
+            counts.merge(String.valueOf(name), 1, Integer::sum);
+        }
+        List<String> cells = new ArrayList<>();
+        counts.forEach((name, n) -> cells.add(n == 1 ? name : name + " x" + n));
+        return String.join(", ", cells);
     }
 
     private static long cpuOrder(Row row) {

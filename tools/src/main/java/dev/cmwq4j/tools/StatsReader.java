@@ -40,7 +40,7 @@ final class StatsReader {
     /** Attributes of a {@code type=WorkerPool} MBean. */
     static final List<String> POOL_ATTRIBUTES = List.of(
             "Name", "Cmwq", "Cpu", "HighPriority", "Workers", "Idle", "Running", "Blocked",
-            "Detected", "CpuIntensive", "NrRunning", "Target", "Pending");
+            "Detected", "CpuIntensive", "NrRunning", "Target", "Pending", "RunningWorks");
 
     private final MBeanServerConnection connection;
     /** Only MBeans of this engine, or all when null. */

@@ -15,4 +15,5 @@ public interface FakePoolMXBean {
     int getNrRunning();
     int getTarget();
     int getPending();
+    java.util.List<String> getRunningWorks();
 }

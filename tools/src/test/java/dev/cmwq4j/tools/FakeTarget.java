@@ -34,6 +34,7 @@ public final class FakeTarget {
         cpu0.nrRunning = 2;
         cpu0.target = 2;
         cpu0.pending = 6;
+        cpu0.runningWorks = java.util.List.of("nightly-export");
         System.out.println("ready");
         System.out.flush();
         while (System.in.read() >= 0) {

@@ -62,6 +62,7 @@ final class Fakes {
         int cpu;
         boolean highPriority;
         int workers, idle, running, blocked, detected, cpuIntensive, nrRunning, target, pending;
+        java.util.List<String> runningWorks = java.util.List.of();
 
         Pool(String cmwq, String name, int cpu, boolean highPriority) {
             this.cmwq = cmwq;
@@ -83,6 +84,7 @@ final class Fakes {
         @Override public int getNrRunning() { return nrRunning; }
         @Override public int getTarget() { return target; }
         @Override public int getPending() { return pending; }
+        @Override public java.util.List<String> getRunningWorks() { return runningWorks; }
     }
 
     /**

@@ -63,6 +63,7 @@ class ReportTest {
         cpu0.nrRunning = 2;
         cpu0.target = 3;
         cpu0.pending = 17;
+        cpu0.runningWorks = List.of("export", "charge card", "export"); // one worker each
         Fakes.pool(server, "shared", "unbound", -1, false).workers = 9;
         Fakes.pool(server, "shared", "cpu0H", 0, true);
         Fakes.pool(server, "shared", "cpu1", 1, false);
@@ -91,7 +92,8 @@ class ReportTest {
                 Map.entry("workers", "5"), Map.entry("idle", "1"), Map.entry("running", "2"),
                 Map.entry("blocked", "1"), Map.entry("detected", "1"), Map.entry("CPUitsv", "0"),
                 Map.entry("nr_running", "2"), Map.entry("target", "3"),
-                Map.entry("pending", "17"));
+                Map.entry("pending", "17"), Map.entry("works", "export x2, charge card"));
+        assertThat(row(pools, "cpu1")).containsEntry("works", "-"); // none running
         assertThat(row(pools, "unbound")).containsEntry("workers", "9");
     }
 
@@ -155,7 +157,7 @@ class ReportTest {
                 Map.entry("mayday", "-"), Map.entry("rescued", "-"), Map.entry("BLKann", "-"),
                 Map.entry("BLKdet", "-"), Map.entry("qlat99", "-"), Map.entry("exec99", "-"));
         assertThat(row(parse(out, "POOL"), "cpu0")).containsEntry("workers", "4")
-                .containsEntry("pending", "-");
+                .containsEntry("pending", "-").containsEntry("works", "-");
     }
 
     @Test

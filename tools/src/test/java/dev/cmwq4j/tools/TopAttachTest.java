@@ -121,7 +121,7 @@ class TopAttachTest {
                     Map.entry("running", "2"), Map.entry("blocked", "1"),
                     Map.entry("detected", "0"), Map.entry("CPUitsv", "0"),
                     Map.entry("nr_running", "2"), Map.entry("target", "2"),
-                    Map.entry("pending", "6"));
+                    Map.entry("pending", "6"), Map.entry("works", "nightly-export"));
         }
     }
 
