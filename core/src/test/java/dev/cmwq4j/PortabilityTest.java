@@ -106,7 +106,12 @@ class PortabilityTest {
 
             // a CPU hog with work behind it is not flagged CPU-intensive: no CPU time to tell it by.
             // It spins until the monitor has looked for the hog's CPU time (the log line says it
-            // found none), then a while longer, at most 30 s.
+            // found none), then a while longer, at most 30 s. The monitor looks at a running work
+            // only while works wait behind it: first let the pool, idle again, go back to a target
+            // of one (the detected sleep above may have raised it), or the work queued behind the
+            // hog would be run at once by a second worker and nothing would wait.
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> EngineProbe
+                    .boundPoolRunningAndTarget(c.engine(), false).stream().allMatch(rt -> rt[1] == 1));
             Workqueue hogs = c.workqueue("hogs").build();
             CountDownLatch hogRunning = new CountDownLatch(1);
             hogs.queue(new Work("hog", () -> {
