@@ -533,13 +533,7 @@ final class Monitor implements Runnable {
             // descheduled at the sampling moment) also shows no CPU and not 'R' for one interval,
             // and a false detection gives its pool a surplus worker. A native block lasts.
             if (kernelState(w) != 'R') {
-                if (w.look.offCpuOnce) {
-                    w.look.offCpuOnce = false;
-                    w.monitorUncount(Worker.DETECTED, blocksDetected);
-                } else {
-                    w.look.offCpuOnce = true;
-                    nextDue = Math.min(nextDue, now + minTickNanos); // confirm at the next tick
-                }
+                offCpuSeen(w, now);
             } else {
                 w.look.offCpuOnce = false;
             }
@@ -589,6 +583,14 @@ final class Monitor implements Runnable {
             w.look.offCpuOnce = false;
             return;
         }
+        offCpuSeen(w, now);
+    }
+
+    /**
+     * A look found the RUNNABLE worker off the CPU: at the second look in a row it is taken for
+     * blocked in native code and uncounted; at the first, the next tick confirms.
+     */
+    private void offCpuSeen(Worker w, long now) {
         if (w.look.offCpuOnce) {
             w.look.offCpuOnce = false;
             w.monitorUncount(Worker.DETECTED, blocksDetected);

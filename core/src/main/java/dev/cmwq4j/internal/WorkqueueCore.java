@@ -267,6 +267,18 @@ public final class WorkqueueCore {
     /** Queues {@code n} after {@code delayNanos} (> 0) unless it is pending. */
     public boolean queueDelayed(WorkNode node, int cpu, long delayNanos) {
         DelayedNode n = (DelayedNode) node;
+        if (!claimDelayed(n)) {
+            return false;
+        }
+        armOrReject(n, cpu, System.nanoTime() + delayNanos);
+        return true;
+    }
+
+    /**
+     * The first steps of queueing a delayed node: the open check, the claim of a new instance
+     * (false if one is pending), its decoration and the workqueue's default priority.
+     */
+    private boolean claimDelayed(DelayedNode n) {
         checkAccepting();
         if (!n.tryClaim()) {
             return false;
@@ -275,7 +287,6 @@ public final class WorkqueueCore {
             decorate(n);
         }
         n.prio = (byte) defaultPriority;
-        armOrReject(n, cpu, System.nanoTime() + delayNanos);
         return true;
     }
 
@@ -290,14 +301,9 @@ public final class WorkqueueCore {
      */
     public boolean queueAt(WorkNode node, int cpu, long deadline) {
         DelayedNode n = (DelayedNode) node;
-        checkAccepting();
-        if (!n.tryClaim()) {
+        if (!claimDelayed(n)) {
             return false;
         }
-        if (taskDecorator != null) {
-            decorate(n);
-        }
-        n.prio = (byte) defaultPriority;
         if (deadline - System.nanoTime() <= 0) {
             n.pinned = cpu >= 0 && !unbound;
             insertOrReject(n, cpu);
