@@ -150,6 +150,8 @@ public final class Engine {
     /** Most helped runs nested on one thread ({@link Helping}); deeper waits block instead. */
     final int maxHelpDepth;
     final boolean stealing;
+    /** Whether the machine's CPUs are all taken (sampled by the service thread): see {@link CpuLoad}. */
+    final CpuLoad cpuLoad = new CpuLoad();
     /** Waiters lend their priority (see {@link Inheritance}); fixed at construction. */
     final boolean inheritance;
     final long cpuIntensiveThresholdNanos;

@@ -168,6 +168,7 @@ final class Monitor implements Runnable {
                 }
             }
         }
+        engine.cpuLoad.close();
     }
 
     private void serve() {
@@ -180,6 +181,12 @@ final class Monitor implements Runnable {
             if (nudged || now - lookAt >= 0) {
                 ticks.increment();
                 int state = scan(now);
+                if (state != IDLE && procFs) {
+                    engine.cpuLoad.sample(now);
+                }
+                if (state == IDLE && procFs) {
+                    engine.cpuLoad.idle();
+                }
                 if (state == IDLE) {
                     parked = true;
                     // re-check after publishing "parked": a pool that got busy meanwhile nudged us

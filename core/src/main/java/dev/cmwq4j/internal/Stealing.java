@@ -33,8 +33,9 @@ final class Stealing {
     /** After an unpinned insert into {@code pool}: if it is busy, ask an idle sibling for a thief. */
     static void afterInsert(WorkerPool pool) {
         Engine e = pool.engine;
-        // a backlog of one is what the running worker takes next (a chain): no thief for that
-        if (!e.stealing || pool.nrRunning.get() == 0 || pool.nrPending < 2) {
+        // a backlog of one is what the running worker takes next (a chain): no thief for that;
+        // and none while every CPU is taken: it would only take turns with the busy threads
+        if (!e.stealing || pool.nrRunning.get() == 0 || pool.nrPending < 2 || e.cpuLoad.saturated) {
             return;
         }
         WorkerPool[] pools = e.boundPools(pool.highPriority);
@@ -55,8 +56,8 @@ final class Stealing {
         WorkerPool p = w.pool;
         WorkerPool[] siblings = p.engine.boundPools(p.highPriority);
         int n = siblings.length;
-        if (n < 2) {
-            return false;
+        if (n < 2 || p.engine.cpuLoad.saturated) {
+            return false; // every CPU is taken: a thief would only take turns with busy threads
         }
         p.unlock();
         try {

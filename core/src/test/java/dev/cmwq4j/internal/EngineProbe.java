@@ -20,6 +20,14 @@ public final class EngineProbe {
      * Sends what the library logs to {@code l} instead of {@code System.getLogger("dev.cmwq4j")},
      * or back there for null; returns the logger it replaced (null: the default).
      */
+    /**
+     * Sets the engine's "every CPU is taken" flag ({@link CpuLoad#saturated}); it stays as set
+     * only on an engine whose monitor does not sample /proc (built with {@code simulate(true, ..)}).
+     */
+    public static void setCpusSaturated(Engine e, boolean saturated) {
+        e.cpuLoad.saturated = saturated;
+    }
+
     public static System.Logger replaceLog(System.Logger l) {
         return ((LazyLogger) Engine.LOG).replace(l);
     }
