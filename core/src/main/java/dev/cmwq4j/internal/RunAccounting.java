@@ -66,10 +66,19 @@ final class RunAccounting {
         startedAt = savedStartedAt;
     }
 
+    /** When the last finished run ended (the clock {@link #ended} read). */
+    private long endedAt;
+
+    long endedAt() {
+        return endedAt;
+    }
+
     /** The run in progress ended now: fills {@link #latency}, {@link #wall} and {@link #cpu}. */
     void ended() {
         long start = startedAt;
-        long w = System.nanoTime() - start;
+        long end = System.nanoTime();
+        endedAt = end;
+        long w = end - start;
         latency = start - queuedAt;
         wall = w;
         long now = w < CPU_CLOCK_MIN_NANOS || !cpuClock ? -1 : ThreadCpu.currentThreadCpuTimeIfReady();

@@ -312,7 +312,12 @@ final class Worker implements Runnable {
                 p.lock();
                 locked = true;
                 last.recordRun(this);
-                last.workDone(lastColor);
+                p.useListClock(runs.endedAt()); // a work this completion activates needs no clock read
+                try {
+                    last.workDone(lastColor);
+                } finally {
+                    p.clearListClock();
+                }
             } else {
                 last.runDoneUnlocked(lastColor, this);
             }

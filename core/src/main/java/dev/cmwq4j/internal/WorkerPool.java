@@ -81,10 +81,14 @@ final class WorkerPool {
     /** A drain is admitting: a lock taken inside it (reentrant) must not start another; lock. */
     private boolean draining;
     /**
-     * The clock of the drain in progress, read once per drained stack: the queue time of every
-     * node it lists (a clock read per node cost a few percent of a flood of tiny works). Lock.
+     * A clock read the caller already made, the queue time of every node listed while it is set
+     * ({@link #worklistAdd}): read once per drained stack by the drain in progress, or the end of
+     * the run whose completion activates a waiting work ({@link #useListClock}). A clock read per
+     * listed node cost a few percent of a flood of tiny works. Lock.
      */
-    private long admitClock;
+    private long listClock;
+    /** {@link #listClock} holds for listings outside a drain ({@link #useListClock}); lock. */
+    private boolean listClockSet;
     /** Active works ready to run, by priority, FIFO within one (see {@link Worklist}); {@link #lock}. */
     private final Worklist worklist = new Worklist();
     /** Size of {@link #worklist}; written under {@link #lock}, read racily for placement. */
@@ -399,7 +403,7 @@ final class WorkerPool {
                 admitting = ordered;
             }
             if (admitting != null) {
-                admitClock = System.nanoTime();
+                listClock = System.nanoTime();
             }
             WorkNode n;
             while ((n = admitting) != null) {
@@ -428,9 +432,22 @@ final class WorkerPool {
     void worklistAdd(WorkNode n) {
         assert holdsLock();
         n.where = WorkNode.WORKLIST;
-        n.queuedAt = draining ? admitClock : System.nanoTime();
+        n.queuedAt = draining || listClockSet ? listClock : System.nanoTime();
         worklist.add(n);
         nrPending = nrPending + 1;
+    }
+
+    /**
+     * Lists nodes with {@code now} as their queue time until {@link #clearListClock}: a worker
+     * ending a run passes the clock it read at the run's end. Lock.
+     */
+    void useListClock(long now) {
+        listClock = now;
+        listClockSet = true;
+    }
+
+    void clearListClock() {
+        listClockSet = false;
     }
 
     /** A listed node's lends changed: move it to its new place (O(1)). */
