@@ -10,26 +10,26 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * While every CPU is taken ({@code CpuLoad}), no worker of another pool steals: a backlog queued
- * on CPU 0 is run by CPU 0's workers only; when CPUs are free, the idle sibling steals from it.
- * The flag is set by hand on engines whose monitor does not sample /proc (simulated), so that it
- * stays as set.
+ * While every CPU is taken ({@code CpuLoad}), no worker of another pool steals short works: a
+ * backlog of them queued on CPU 0 is run by CPU 0's workers only. Long works are still stolen,
+ * and when CPUs are free the idle sibling steals either. The flag is set by hand on engines whose
+ * monitor does not sample /proc (simulated), so that it stays as set.
  */
 class SaturationTest {
 
     /**
-     * From a work on CPU 0, queues {@code n} unpinned works of 2 ms of CPU each (so they go to
-     * CPU 0's pool, and none is long enough to be flagged CPU-intensive), and returns the names
-     * of the threads that ran them.
+     * From a work on CPU 0, queues {@code n} unpinned works of {@code spinNanos} of CPU each (so
+     * they go to CPU 0's pool, and none is long enough to be flagged CPU-intensive), and returns
+     * the names of the threads that ran them.
      */
-    private static Set<String> runBacklogOnCpu0(Cmwq c, int n) throws InterruptedException {
+    private static Set<String> runBacklogOnCpu0(Cmwq c, int n, long spinNanos) throws InterruptedException {
         Workqueue wq = c.workqueue("backlog").build();
         Set<String> ranOn = ConcurrentHashMap.newKeySet();
         CountDownLatch done = new CountDownLatch(n);
         wq.queueOn(0, new Work("outer", () -> {
             for (int i = 0; i < n; i++) {
                 wq.queue(new Work(() -> {
-                    TestSupport.spin(2_000_000L);
+                    TestSupport.spin(spinNanos);
                     ranOn.add(Thread.currentThread().getName());
                     done.countDown();
                 }));
@@ -42,11 +42,21 @@ class SaturationTest {
     }
 
     @Test
-    void whileTheCpusAreSaturatedNoThiefTakesABacklogFromItsPool() throws Exception {
+    void whileTheCpusAreSaturatedNoThiefTakesABacklogOfShortWorksFromItsPool() throws Exception {
         try (Cmwq c = Cmwq.builder().name("saturated").cpus(2).jmx(false).simulate(true, false).build()) {
             EngineProbe.setCpusSaturated(c.engine(), true);
-            assertThat(runBacklogOnCpu0(c, 100)).as("threads that ran the backlog")
+            // 5,000 works of 5 us: 25 ms of backlog on one worker, many times a thief's reaction time
+            assertThat(runBacklogOnCpu0(c, 5_000, 5_000L)).as("threads that ran the backlog")
                     .allMatch(name -> name.contains("-cpu0-"));
+        }
+    }
+
+    @Test
+    void whileTheCpusAreSaturatedLongWorksAreStillStolen() throws Exception {
+        try (Cmwq c = Cmwq.builder().name("saturated-long").cpus(2).jmx(false).simulate(true, false).build()) {
+            EngineProbe.setCpusSaturated(c.engine(), true);
+            assertThat(runBacklogOnCpu0(c, 500, 2_000_000L)).as("threads that ran the backlog")
+                    .anyMatch(name -> name.contains("-cpu1-"));
         }
     }
 
@@ -56,7 +66,7 @@ class SaturationTest {
             EngineProbe.setCpusSaturated(c.engine(), false);
             // a second of work on one worker: a thief is sent at the first work that finds the
             // backlog's head 100 us old, so even a busy machine gives it a turn long before the end
-            assertThat(runBacklogOnCpu0(c, 500)).as("threads that ran the backlog")
+            assertThat(runBacklogOnCpu0(c, 500, 2_000_000L)).as("threads that ran the backlog")
                     .anyMatch(name -> name.contains("-cpu1-"));
         }
     }

@@ -191,6 +191,7 @@ final class PoolWorkqueue {
         cpuNanos += r.cpu;
         queueLatency.record(r.latency);
         execTime.record(r.wall);
+        pool.noteRunWall(r.wall);
     }
 
     /** {@link #recordRun} then {@link #workDone}, taking the pool lock. */

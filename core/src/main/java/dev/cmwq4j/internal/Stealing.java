@@ -34,8 +34,8 @@ final class Stealing {
     static void afterInsert(WorkerPool pool) {
         Engine e = pool.engine;
         // a backlog of one is what the running worker takes next (a chain): no thief for that;
-        // and none while every CPU is taken: it would only take turns with the busy threads
-        if (!e.stealing || pool.nrRunning.get() == 0 || pool.nrPending < 2 || e.cpuLoad.saturated) {
+        // nor for short works while every CPU is taken: it would only take turns with busy threads
+        if (!e.stealing || pool.nrRunning.get() == 0 || pool.nrPending < 2 || !pool.stealWorthwhile()) {
             return;
         }
         WorkerPool[] pools = e.boundPools(pool.highPriority);
@@ -56,8 +56,8 @@ final class Stealing {
         WorkerPool p = w.pool;
         WorkerPool[] siblings = p.engine.boundPools(p.highPriority);
         int n = siblings.length;
-        if (n < 2 || p.engine.cpuLoad.saturated) {
-            return false; // every CPU is taken: a thief would only take turns with busy threads
+        if (n < 2) {
+            return false;
         }
         p.unlock();
         try {
@@ -67,7 +67,7 @@ final class Stealing {
                 int start = ThreadLocalRandom.current().nextInt(n);
                 for (int i = 0; i < n; i++) {
                     WorkerPool victim = siblings[(start + i) % n];
-                    if (victim == p || !victim.hasWork()) {
+                    if (victim == p || !victim.hasWork() || !victim.stealWorthwhile()) {
                         continue;
                     }
                     WorkNode stolen = null;

@@ -450,6 +450,37 @@ final class WorkerPool {
         listClockSet = false;
     }
 
+    /**
+     * A moving average (weight 1/8) of the wall time of the runs ended here, in nanoseconds, each
+     * capped ({@link #noteRunWall}): whether a thief would save more per work than it costs. Written under the lock ({@link #noteRunWall}); read
+     * racily by {@link #stealWorthwhile} (an int: a racy read is never torn).
+     */
+    private int runWallAvg;
+    /** Works shorter than this on average are not worth a thief while every CPU is taken. */
+    static final int SHORT_RUN_NANOS = 20_000;
+
+    /**
+     * A run of {@code wall} ns ended on this pool (its statistics are recorded). Each run counts
+     * at most 4 x {@link #SHORT_RUN_NANOS}: one long run among tiny ones (the work that queued
+     * them) does not make them look long, and three long runs in a row do. Lock.
+     */
+    void noteRunWall(long wall) {
+        int w = (int) Math.min(wall, 4L * SHORT_RUN_NANOS);
+        int avg = runWallAvg;
+        runWallAvg = avg + ((w - avg) >> 3);
+    }
+
+    /**
+     * A thief taking works from here would pay for itself: some CPU is free for it, or this
+     * pool's works are long enough (on average at least {@link #SHORT_RUN_NANOS}) that running
+     * them beside the busy threads beats queueing them all behind one worker. While every CPU is
+     * taken ({@link CpuLoad}), a thief for a flood of tiny works only takes turns with the
+     * producer and the home worker and contends on this lock. A racy look.
+     */
+    boolean stealWorthwhile() {
+        return !engine.cpuLoad.saturated || runWallAvg >= SHORT_RUN_NANOS;
+    }
+
     /** A listed node's lends changed: move it to its new place (O(1)). */
     void worklistReposition(WorkNode n) {
         assert holdsLock();
