@@ -23,6 +23,12 @@ import java.util.concurrent.locks.LockSupport;
  * twice) and the pool is kicked. A DETECTED worker that runs again (RUNNABLE with CPU advancing)
  * is counted again by the monitor; any uncounted worker counts itself again when its work ends.
  *
+ * <p>A detected block may also be <em>profiled</em> ({@link #detect}, {@link BlockProfiler}):
+ * within a sampling budget, the monitor captures the worker's stack right after the DETECTED CAS
+ * and attributes the block to a call site of the user's code in its workqueue's
+ * {@link BlockingSites}; the block's time is added when it ends ({@link DetectedBlock}). That is
+ * the only work the profile adds to the monitor, and only for detections.
+ *
  * <p>Each look at a pool with pending work also samples its counted workers' thread states and
  * adapts the pool's concurrency target (see {@link WorkerPool}): up when none of them is on the
  * CPU while work waits, down when two or more are. That sample is one field read per worker; CPU
@@ -96,6 +102,8 @@ final class Monitor implements Runnable {
 
     /** The engine's timer, fired by this thread. */
     private final Timer timer;
+    /** The blocking-site profiler: which detections get a stack, and their attribution; this thread only. */
+    final BlockProfiler profiler;
 
     /**
      * {@code /proc} can be read: the engine may ({@code Engine.procFs}) and the first read, when
@@ -106,9 +114,10 @@ final class Monitor implements Runnable {
     private boolean saidNoCpuTime;
 
     Monitor(Engine engine, Timer timer, long minTickNanos, long maxTickNanos, long watchdogNanos,
-            java.util.function.Consumer<Engine.StallSnapshot> watchdogHandler) {
+            java.util.function.Consumer<Engine.StallSnapshot> watchdogHandler, int siteSamplesPerSecond) {
         this.engine = engine;
         this.timer = timer;
+        this.profiler = new BlockProfiler(siteSamplesPerSecond);
         this.watchdogNanos = watchdogNanos;
         this.watchdogHandler = watchdogHandler;
         this.minTickNanos = minTickNanos;
@@ -494,7 +503,7 @@ final class Monitor implements Runnable {
             if (waitsForRunningOwner(w, t, st, now)) {
                 return; // a join on a lock: look again until the join window is over
             }
-            w.monitorUncount(Worker.DETECTED, blocksDetected);
+            detect(w, now);
             w.look.cpu = -1;
             return;
         }
@@ -543,7 +552,7 @@ final class Monitor implements Runnable {
         if (w.look.cpuFirst >= 0 && cpu - w.look.cpuFirst >= engine.cpuIntensiveThresholdNanos) {
             // CPU time burnt on this work since the monitor first sampled it: a preempted or
             // slow thread is never flagged on wall time alone
-            if (w.monitorUncount(Worker.CPU_INTENSIVE, cpuIntensiveFlagged)) {
+            if (w.monitorUncount(Worker.CPU_INTENSIVE, cpuIntensiveFlagged, null)) {
                 Events.cpuIntensive(w, cpu - w.look.cpuFirst);
             }
         }
@@ -593,10 +602,27 @@ final class Monitor implements Runnable {
     private void offCpuSeen(Worker w, long now) {
         if (w.look.offCpuOnce) {
             w.look.offCpuOnce = false;
-            w.monitorUncount(Worker.DETECTED, blocksDetected);
+            detect(w, now);
         } else {
             w.look.offCpuOnce = true;
             nextDue = Math.min(nextDue, now + minTickNanos); // confirm at the next tick
+        }
+    }
+
+    /**
+     * A counted worker was seen blocked: uncount it as DETECTED (and kick its pool) and, if the
+     * profiler samples this detection, attribute the block to a site: its stack is captured once
+     * the worker is out of the count, so the capture delays no work. With the profiler off or out
+     * of budget this is the one CAS it always was: no allocation, no clock read.
+     */
+    private void detect(Worker w, long now) {
+        DetectedBlock profile = profiler.open(w, now);
+        if (!w.monitorUncount(Worker.DETECTED, blocksDetected, profile)) {
+            profiler.notDetected(profile);
+            return;
+        }
+        if (profile != null) {
+            profiler.attribute(w, profile);
         }
     }
 
