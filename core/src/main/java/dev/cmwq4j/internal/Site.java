@@ -43,7 +43,7 @@ final class Site {
      * classes share their outer class's name up to the '$'). Keep in step with
      * {@code core/src/main/java/dev/cmwq4j}: {@code SiteTest} fails when a class is missing.
      */
-    static final Set<String> API_CLASSES = Set.of("AsyncDomain", "Blocking", "Cmwq", "DelayedWork",
+    static final Set<String> API_CLASSES = Set.of("AsyncDomain", "Blocking", "BlockingSite", "Cmwq", "DelayedWork",
             "DurationHistogram", "Jmx", "PoolStats", "Priority", "ScheduledTask", "WatchdogReport", "Work",
             "WorkerPoolMXBean", "Workqueue", "WorkqueueExecutorService", "WorkqueueFuture", "WorkqueueMXBean",
             "WorkqueueScheduledExecutorService", "WorkqueueStats", "Workqueues");
