@@ -84,10 +84,23 @@ class BlockingSitesTest {
         rounds(wq, 20, 20, i -> work, enough);
     }
 
-    /** Waits until every profiled block of {@code wq} has ended and been charged; returns its stats. */
+    /**
+     * Detections of {@code c} the profiler had to leave unsampled although its budget was not spent:
+     * the capture failed, or came after the worker had left the block (a loaded machine may
+     * deschedule the monitor between the detection and the capture).
+     */
+    private static long leftUnsampled(Cmwq c) {
+        return EngineProbe.siteCaptureFailures(c.engine()) + EngineProbe.staleSiteCaptures(c.engine());
+    }
+
+    /**
+     * Waits until every detection of {@code wq} (the only workqueue of its instance that blocks
+     * unannounced) is in a site or left unsampled, and every profiled block has ended and been
+     * charged; returns its stats.
+     */
     private static WorkqueueStats settled(Workqueue wq) {
         await().atMost(PATIENCE).until(() -> EngineProbe.openProfiledBlocks(wq.core) == 0
-                && wq.stats().blocksUnsampled() == EngineProbe.siteCaptureFailures(wq.cmwq().engine()));
+                && wq.stats().blocksUnsampled() == leftUnsampled(wq.cmwq()));
         return wq.stats();
     }
 
@@ -117,9 +130,11 @@ class BlockingSitesTest {
             assertThat(s.blockingSites()).hasSize(1);
             BlockingSite site = s.blockingSites().get(0);
             assertTopIsSlowLookup(site);
-            // a handful of detections: within the profiler's burst, so every one is sampled
-            assertThat(site.count()).isEqualTo(s.blocksDetected()).isPositive();
-            assertThat(s.blocksUnsampled()).isZero();
+            // a handful of detections: within the profiler's burst, so every one is profiled (but
+            // for a capture that came too late, on a loaded machine: see leftUnsampled)
+            assertThat(site.count()).isPositive();
+            assertThat(site.count() + s.blocksUnsampled()).isEqualTo(s.blocksDetected());
+            assertThat(s.blocksUnsampled()).isEqualTo(leftUnsampled(c)).isLessThan(s.blocksDetected());
             assertThat(EngineProbe.blocksSampled(c.engine())).isEqualTo(site.count());
             // blocked time: from each detection to the end of its 30 ms sleep; only plausibility
             assertThat(site.blockedNanos()).isPositive().isLessThanOrEqualTo(site.count() * wall);
@@ -324,7 +339,8 @@ class BlockingSitesTest {
             }
             WorkqueueStats s = settled(wq);
             long failures = EngineProbe.siteCaptureFailures(c.engine());
-            assertThat(s.blocksUnsampled()).isEqualTo(failures).isPositive();
+            assertThat(failures).isPositive();
+            assertThat(s.blocksUnsampled()).isEqualTo(leftUnsampled(c));
             assertThat(sampled(s)).isEqualTo(EngineProbe.blocksSampled(c.engine())).isPositive();
             assertThat(sampled(s) + s.blocksUnsampled()).isEqualTo(s.blocksDetected());
             assertTopIsSlowLookup(s.blockingSites().get(0));
@@ -332,7 +348,8 @@ class BlockingSitesTest {
             // the monitor goes on detecting and profiling
             long before = sampled(s);
             rounds(wq, BlockingSitesTest::lookupWork, () -> sampled(wq.stats()) > before);
-            assertThat(settled(wq).blocksUnsampled()).isEqualTo(failures);
+            assertThat(settled(wq).blocksUnsampled()).isEqualTo(leftUnsampled(c));
+            assertThat(EngineProbe.siteCaptureFailures(c.engine())).isEqualTo(failures);
             TestSupport.assertPoolsAtRest(c);
         } finally {
             EngineProbe.onSiteCapture(null);

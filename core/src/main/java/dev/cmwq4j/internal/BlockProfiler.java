@@ -12,8 +12,9 @@ import java.util.concurrent.atomic.LongAdder;
  * RUNNING -> DETECTED CAS. Once the CAS succeeded (the worker is out of the count, and its pool
  * kicked, so the capture delays nobody's work), {@link #attribute} reads the worker's stack with
  * {@link Thread#getStackTrace()} from the monitor's thread (a handshake with the worker thread:
- * about 10-30 us for a worker's stack), trims it to a {@link Site}, and counts it in the
- * workqueue's {@link BlockingSites}. The block's time is added when it ends (see
+ * about 10-30 us for a worker's stack), checks that the worker is still in that block
+ * ({@link #stillInTheBlock}: else the stack may show the code after it, and is dropped), trims it
+ * to a {@link Site}, and counts it in the workqueue's {@link BlockingSites}. The block's time is added when it ends (see
  * {@link DetectedBlock}). A detection outside the budget is only counted
  * ({@code blocksDetected}); the API reports the difference as unsampled.
  *
@@ -29,7 +30,7 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <h2>Faults</h2>
  * Whatever the capture or the bookkeeping throws (an {@code OutOfMemoryError} making the stack
- * array, a failing test seam), the block is left unattributed: counted in
+ * array, a failing test seam), and if the capture came too late, the block is left unattributed: counted in
  * {@code blocksDetected}, in no site, so unsampled; and the {@link DetectedBlock} still gets the
  * monitor's arrival, so the worker's side settles. Nothing propagates to the monitor's loop.
  */
@@ -53,6 +54,8 @@ final class BlockProfiler {
     final LongAdder captureFailures = new LongAdder();
     /** Blocks attributed to a site; for tests and benchmarks. */
     final LongAdder sampled = new LongAdder();
+    /** Captures discarded because the block may have ended before them ({@link #stillInTheBlock}). */
+    final LongAdder stale = new LongAdder();
 
     /** @param samplesPerSecond the steady sampling rate; 0 for no profiling */
     BlockProfiler(int samplesPerSecond) {
@@ -65,12 +68,14 @@ final class BlockProfiler {
     /**
      * A detection is about to be made at {@code now}: the record to carry through the CAS if it is
      * to be profiled, or null (profiling off, or no token). Takes a token.
+     *
+     * @param byThreadState the worker was seen in a blocked thread state (else: a native block)
      */
-    DetectedBlock open(Worker w, long now) {
+    DetectedBlock open(Worker w, long now, boolean byThreadState) {
         if (!mayCapture(now)) {
             return null;
         }
-        return new DetectedBlock(w, System.nanoTime());
+        return new DetectedBlock(w, System.nanoTime(), byThreadState);
     }
 
     /** Policy: a token is there; if so, take it. */
@@ -80,6 +85,21 @@ final class BlockProfiler {
         }
         tat = Math.max(tat, now) + interval;
         return true;
+    }
+
+    /**
+     * Policy: read after the capture, the worker is still in the detected block, so the stack
+     * shows where it blocked. The capture runs a moment after the detection, and a loaded machine
+     * may deschedule the monitor in between: by then the worker may have gone on with its work,
+     * or idle, and the stack would name that code. So: still DETECTED (not counted again, nor
+     * announced), still on the work it was detected in, and, if it was detected by its thread
+     * state, not RUNNABLE now. (A native block is RUNNABLE throughout; that case relies on the
+     * first two.) A worker that ran and blocked again between the two reads passes; rare, and its
+     * stack is then of a block of the same work.
+     */
+    private static boolean stillInTheBlock(Worker w, Thread t, DetectedBlock b) {
+        return w.wstate == Worker.DETECTED && w.workSeq == b.workSeq()
+                && (!b.byThreadState || t.getState() != Thread.State.RUNNABLE);
     }
 
     /** The detection {@link #open} was for did not happen (the monitor lost its CAS): the token is given back. */
@@ -103,7 +123,9 @@ final class BlockProfiler {
             if (wq != null && t != null) {
                 Seam.siteCapture();
                 raw = t.getStackTrace();
-                if (raw.length > 0) { // empty: the thread ended meanwhile; nothing to attribute
+                if (raw.length == 0 || !stillInTheBlock(w, t, b)) {
+                    stale.increment(); // the capture may show code after the block: not its site
+                } else {
                     Site site = Site.of(raw);
                     sites = wq.blockingSites();
                     tally = sites.detected(site); // the count is its last step: nothing counted if it threw

@@ -47,6 +47,13 @@ final class DetectedBlock {
     private WorkqueueCore workqueue;
     /** The work that blocked, for the event; written by the monitor ({@link #countedIn}). */
     private WorkNode work;
+    /** The worker's {@code workSeq} at the detection; written by the monitor ({@link #countedIn}). */
+    private long workSeq;
+    /**
+     * Detected by its thread state (BLOCKED, WAITING, TIMED_WAITING), not as a native block
+     * (RUNNABLE off the CPU); final.
+     */
+    final boolean byThreadState;
 
     // Written by the monitor before it arrives (attributed):
     /** The site's table and tally, or null when the capture failed or there was no workqueue. */
@@ -62,25 +69,32 @@ final class DetectedBlock {
     @SuppressWarnings("unused") // through ARRIVALS
     private volatile int arrivals;
 
-    DetectedBlock(Worker worker, long detectedAt) {
+    DetectedBlock(Worker worker, long detectedAt, boolean byThreadState) {
         this.worker = worker;
         this.detectedAt = detectedAt;
+        this.byThreadState = byThreadState;
         this.event = Events.unannouncedBegin();
     }
 
     /**
      * Monitor, within its successful RUNNING -> DETECTED CAS: the detection was counted in
      * {@code wq}'s {@code blocksDetected} (null: the worker had no work by then, counted nowhere),
-     * while it ran {@code n}.
+     * while it ran {@code n}, its {@code seq}-th work.
      */
-    void countedIn(WorkqueueCore wq, WorkNode n) {
+    void countedIn(WorkqueueCore wq, WorkNode n, long seq) {
         this.workqueue = wq;
         this.work = n;
+        this.workSeq = seq;
     }
 
     /** The workqueue the detection was counted in, or null; monitor thread. */
     WorkqueueCore workqueue() {
         return workqueue;
+    }
+
+    /** The worker's {@code workSeq} at the detection; monitor thread. */
+    long workSeq() {
+        return workSeq;
     }
 
     /**

@@ -503,7 +503,7 @@ final class Monitor implements Runnable {
             if (waitsForRunningOwner(w, t, st, now)) {
                 return; // a join on a lock: look again until the join window is over
             }
-            detect(w, now);
+            detect(w, now, true);
             w.look.cpu = -1;
             return;
         }
@@ -602,7 +602,7 @@ final class Monitor implements Runnable {
     private void offCpuSeen(Worker w, long now) {
         if (w.look.offCpuOnce) {
             w.look.offCpuOnce = false;
-            detect(w, now);
+            detect(w, now, false);
         } else {
             w.look.offCpuOnce = true;
             nextDue = Math.min(nextDue, now + minTickNanos); // confirm at the next tick
@@ -614,9 +614,12 @@ final class Monitor implements Runnable {
      * profiler samples this detection, attribute the block to a site: its stack is captured once
      * the worker is out of the count, so the capture delays no work. With the profiler off or out
      * of budget this is the one CAS it always was: no allocation, no clock read.
+     *
+     * @param byThreadState seen BLOCKED, WAITING or TIMED_WAITING (false: RUNNABLE off the CPU, a
+     *     native block)
      */
-    private void detect(Worker w, long now) {
-        DetectedBlock profile = profiler.open(w, now);
+    private void detect(Worker w, long now, boolean byThreadState) {
+        DetectedBlock profile = profiler.open(w, now, byThreadState);
         if (!w.monitorUncount(Worker.DETECTED, blocksDetected, profile)) {
             profiler.notDetected(profile);
             return;

@@ -1045,7 +1045,7 @@ final class Worker implements Runnable {
         counter.increment(); // before the kick, so that whoever the kick lets run sees it
         PoolWorkqueue pwq = currentPwq;
         if (profile != null) {
-            profile.countedIn(pwq == null ? null : pwq.wq, current);
+            profile.countedIn(pwq == null ? null : pwq.wq, current, workSeq);
         }
         if (pwq != null) {
             (to == DETECTED ? pwq.wq.blocksDetected : pwq.wq.cpuIntensiveViolations).increment();

@@ -48,6 +48,11 @@ public final class EngineProbe {
         return s == null ? 0 : s.open();
     }
 
+    /** Captures dropped because the worker had left the detected block by then (left unsampled). */
+    public static long staleSiteCaptures(Engine e) {
+        return e.monitor.profiler.stale.sum();
+    }
+
     /** Detected blocks whose stack capture or attribution threw (left unsampled). */
     public static long siteCaptureFailures(Engine e) {
         return e.monitor.profiler.captureFailures.sum();

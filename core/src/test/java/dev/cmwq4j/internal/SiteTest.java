@@ -154,22 +154,22 @@ class SiteTest {
         BlockProfiler p = new BlockProfiler(10); // a token every 100 ms
         long t = System.nanoTime() + 1_000_000_000L;
         for (int i = 0; i < BlockProfiler.BURST; i++) {
-            assertThat(p.open(null, t)).as("token %d of the burst", i).isNotNull();
+            assertThat(p.open(null, t, true)).as("token %d of the burst", i).isNotNull();
         }
-        assertThat(p.open(null, t)).isNull();
-        assertThat(p.open(null, t + 99_000_000L)).isNull();
-        assertThat(p.open(null, t + 100_000_000L)).isNotNull();
-        assertThat(p.open(null, t + 100_000_000L)).isNull();
-        p.notDetected(new DetectedBlock(null, t)); // given back: a lost CAS costs no token
-        assertThat(p.open(null, t + 100_000_000L)).isNotNull();
+        assertThat(p.open(null, t, true)).isNull();
+        assertThat(p.open(null, t + 99_000_000L, true)).isNull();
+        assertThat(p.open(null, t + 100_000_000L, true)).isNotNull();
+        assertThat(p.open(null, t + 100_000_000L, true)).isNull();
+        p.notDetected(new DetectedBlock(null, t, true)); // given back: a lost CAS costs no token
+        assertThat(p.open(null, t + 100_000_000L, true)).isNotNull();
         // a long quiet spell refills the burst, no more
         long later = t + 3_600_000_000_000L;
         for (int i = 0; i < BlockProfiler.BURST; i++) {
-            assertThat(p.open(null, later)).isNotNull();
+            assertThat(p.open(null, later, true)).isNotNull();
         }
-        assertThat(p.open(null, later)).isNull();
+        assertThat(p.open(null, later, true)).isNull();
 
         BlockProfiler off = new BlockProfiler(0);
-        assertThat(off.open(null, t)).isNull();
+        assertThat(off.open(null, t, true)).isNull();
     }
 }
