@@ -53,6 +53,14 @@ public final class EngineProbe {
         return e.monitor.profiler.stale.sum();
     }
 
+    /**
+     * The monitor's CPU time spent profiling detected blocks (capture and attribution), and the
+     * number of profiled detections it was measured for: {nanos, count}.
+     */
+    public static long[] siteAttributionCpu(Engine e) {
+        return new long[] {e.monitor.profiler.attributeCpuNanos.sum(), e.monitor.profiler.attributeCpuSamples.sum()};
+    }
+
     /** Detected blocks whose stack capture or attribution threw (left unsampled). */
     public static long siteCaptureFailures(Engine e) {
         return e.monitor.profiler.captureFailures.sum();
