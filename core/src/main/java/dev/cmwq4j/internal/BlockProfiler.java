@@ -10,7 +10,10 @@ import java.util.concurrent.atomic.LongAdder;
  * When the monitor detects a block ({@code Monitor.detect}), it asks {@link #open} first: within
  * the budget, that makes a {@link DetectedBlock}, which the worker carries through the
  * RUNNING -> DETECTED CAS. Once the CAS succeeded (the worker is out of the count, and its pool
- * kicked, so the capture delays nobody's work), {@link #attribute} reads the worker's stack with
+ * kicked), the block waits in {@link #pending} until the monitor has finished its scan and fired
+ * the timer entries the scan armed (the manager passes that create workers for the kicked
+ * pools): profiling delays none of the monitor's decisions. Then {@link #attributePending}
+ * reads each worker's stack with
  * {@link Thread#getStackTrace()} from the monitor's thread (a handshake with the worker thread:
  * about 10-30 us for a worker's stack), checks that the worker is still in that block
  * ({@link #stillInTheBlock}: else the stack may show the code after it, and is dropped), trims it
@@ -52,6 +55,13 @@ final class BlockProfiler {
 
     /** Blocks whose capture or attribution threw (left unsampled); for tests. */
     final LongAdder captureFailures = new LongAdder();
+    /**
+     * Profiled detections of the current scan, to be attributed after it
+     * ({@link #attributePending}): at most {@link #BURST}, so its array grows once; monitor thread
+     * only.
+     */
+    private final java.util.ArrayList<DetectedBlock> pending = new java.util.ArrayList<>();
+
     /** Blocks attributed to a site; for tests and benchmarks. */
     final LongAdder sampled = new LongAdder();
     /** Captures discarded because the block may have ended before them ({@link #stillInTheBlock}). */
@@ -117,11 +127,30 @@ final class BlockProfiler {
         }
     }
 
+    /** The monitor made the detection {@code b} is for: it is attributed after the scan. */
+    void detected(DetectedBlock b) {
+        pending.add(b);
+    }
+
+    /** Detections wait to be attributed. */
+    boolean hasPending() {
+        return !pending.isEmpty();
+    }
+
+    /** Attributes the scan's profiled detections ({@link #attribute}); throws nothing. */
+    void attributePending() {
+        for (int i = 0; i < pending.size(); i++) {
+            attribute(pending.get(i));
+        }
+        pending.clear();
+    }
+
     /**
-     * The worker is DETECTED, counted in {@code b}'s workqueue: captures its stack, attributes the
-     * block to a site, and arrives on {@code b}. Throws nothing.
+     * The worker of {@code b} is DETECTED, counted in {@code b}'s workqueue: captures its stack,
+     * attributes the block to a site, and arrives on {@code b}. Throws nothing.
      */
-    void attribute(Worker w, DetectedBlock b) {
+    private void attribute(DetectedBlock b) {
+        Worker w = b.worker;
         long cpu0 = ThreadCpu.currentThreadCpuTimeIfReady();
         BlockingSites sites = null;
         BlockingSites.Tally tally = null;

@@ -40,8 +40,8 @@ final class DetectedBlock {
     final long detectedAt;
     /** The begun JFR {@code UnannouncedBlock} event, or null (no recording wants it); final. */
     private final jdk.jfr.Event event;
-    /** The worker, for the event's fields; final. */
-    private final Worker worker;
+    /** The worker that blocked; final. */
+    final Worker worker;
 
     /** The workqueue the detection was counted in, or null; written by the monitor ({@link #countedIn}). */
     private WorkqueueCore workqueue;

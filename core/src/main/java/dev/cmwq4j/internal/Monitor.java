@@ -189,10 +189,20 @@ final class Monitor implements Runnable {
             if (nudged || now - lookAt >= 0) {
                 ticks.increment();
                 int state = scan(now);
+                if (profiler.hasPending()) {
+                    // the worker creations this scan's detections asked for first, then the captures
+                    timerWait = timer.fireDue();
+                    profiler.attributePending();
+                }
                 if (state == IDLE) {
                     parked = true;
                     // re-check after publishing "parked": a pool that got busy meanwhile nudged us
-                    if (scan(System.nanoTime()) == IDLE && !stopped) {
+                    int again = scan(System.nanoTime());
+                    if (profiler.hasPending()) {
+                        timerWait = timer.fireDue();
+                        profiler.attributePending();
+                    }
+                    if (again == IDLE && !stopped) {
                         if (timerWait < 0) {
                             LockSupport.park(this);
                         } else if (timerWait > 0) {
@@ -611,9 +621,12 @@ final class Monitor implements Runnable {
 
     /**
      * A counted worker was seen blocked: uncount it as DETECTED (and kick its pool) and, if the
-     * profiler samples this detection, attribute the block to a site: its stack is captured once
-     * the worker is out of the count, so the capture delays no work. With the profiler off or out
-     * of budget this is the one CAS it always was: no allocation, no clock read.
+     * profiler samples this detection, have the block attributed to a site. Its stack is captured
+     * after the scan and after the timer has fired what the scan's detections armed (the manager
+     * passes that create workers for the kicked pools): {@code serve} calls
+     * {@link BlockProfiler#attributePending}. So a capture delays neither the rest of the look nor
+     * a worker's creation. With the profiler off or out of budget this is the one CAS it always
+     * was: no allocation, no clock read.
      *
      * @param byThreadState seen BLOCKED, WAITING or TIMED_WAITING (false: RUNNABLE off the CPU, a
      *     native block)
@@ -625,7 +638,7 @@ final class Monitor implements Runnable {
             return;
         }
         if (profile != null) {
-            profiler.attribute(w, profile);
+            profiler.detected(profile);
         }
     }
 
