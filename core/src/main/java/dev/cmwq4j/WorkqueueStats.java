@@ -69,6 +69,18 @@ public record WorkqueueStats(
      * Statistics without a blocking-site profile (no sites), as before it existed: for code that
      * builds or combines snapshots itself.
      *
+     * @param name the workqueue's name
+     * @param total works executed to the end
+     * @param inFlight works queued or running now
+     * @param cpuTimeNanos CPU time spent running its works
+     * @param cpuIntensive CPU-intensive violations
+     * @param cmWakeups concurrency-management wakeups
+     * @param maydays mayday requests sent to its rescuer
+     * @param rescued works its rescuer ran
+     * @param blocksAnnounced blocks announced through {@link Blocking}
+     * @param blocksDetected blocks the monitor observed without an announcement
+     * @param queueLatency queue-to-start latency per executed work
+     * @param executionTime wall time of each executed work
      * @throws NullPointerException if {@code name}, {@code queueLatency} or
      *     {@code executionTime} is null
      */
