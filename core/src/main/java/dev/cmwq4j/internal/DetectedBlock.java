@@ -9,11 +9,12 @@ import java.lang.invoke.VarHandle;
  *
  * <h2>Two parties, either order</h2>
  * The monitor makes it before its RUNNING -> DETECTED CAS and hangs it on the worker
- * ({@link Worker#monitorUncount}), then captures the stack and attributes the block to a site
- * ({@link #attributed}). Whoever moves the worker's word out of DETECTED (the worker when its work
- * ends or it announces a block, or the monitor when it sees it run again) takes it off the worker
- * and ends it ({@link #ended}). The two can come in either order: the capture takes tens of
- * microseconds, and a block may end meanwhile. Each writes its own fields, then arrives
+ * ({@link Worker#monitorUncount}), then, after its scan, captures the stack and attributes the
+ * block to a site ({@link #attributed}). Whoever moves the worker's word out of DETECTED (the
+ * worker when its work ends or it announces a block, or the monitor when it sees it run again)
+ * takes it off the worker and ends it ({@link #ended}). The two can come in either order: the
+ * capture comes after the rest of the scan and takes tens of microseconds, and a block may end
+ * meanwhile. Each writes its own fields, then arrives
  * ({@link #ARRIVALS}, one {@code getAndAdd}); the second to arrive sees both parties' writes
  * (the first's writes happen before its atomic add, which the second's add reads) and
  * <em>settles</em>: commits the JFR event and adds the blocked time to the site's tally. So a

@@ -24,10 +24,11 @@ import java.util.concurrent.locks.LockSupport;
  * is counted again by the monitor; any uncounted worker counts itself again when its work ends.
  *
  * <p>A detected block may also be <em>profiled</em> ({@link #detect}, {@link BlockProfiler}):
- * within a sampling budget, the monitor captures the worker's stack right after the DETECTED CAS
- * and attributes the block to a call site of the user's code in its workqueue's
- * {@link BlockingSites}; the block's time is added when it ends ({@link DetectedBlock}). That is
- * the only work the profile adds to the monitor, and only for detections.
+ * within a sampling budget, the monitor captures the worker's stack once the scan that detected
+ * it is over and the timer has fired what the scan armed, and attributes the block to a call site
+ * of the user's code in its workqueue's {@link BlockingSites}; the block's time is added when it
+ * ends ({@link DetectedBlock}). That is the only work the profile adds to the monitor, and only
+ * for detections.
  *
  * <p>Each look at a pool with pending work also samples its counted workers' thread states and
  * adapts the pool's concurrency target (see {@link WorkerPool}): up when none of them is on the
