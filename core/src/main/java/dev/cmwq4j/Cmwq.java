@@ -48,11 +48,14 @@ import java.util.function.UnaryOperator;
  *   <tr><td>{@link Builder#jmx}</td><td>{@code cmwq4j.jmx}</td><td>true</td></tr>
  *   <tr><td>{@link Builder#priorityInheritance}</td><td>{@code cmwq4j.priorityInheritance}</td>
  *       <td>true</td></tr>
+ *   <tr><td>{@link Builder#blockingSites}</td><td>{@code cmwq4j.blockingSites}</td>
+ *       <td>true, sampling at most {@value Builder#DEFAULT_BLOCKING_SITE_SAMPLES_PER_SECOND} blocks a
+ *       second ({@code cmwq4j.blockingSiteSamplesPerSecond}) after a burst of 64</td></tr>
  * </table>
  *
  * <h2>Observing it</h2>
  * {@link #workqueueStats()} and {@link #poolStats()} (and {@link Workqueue#stats()}) return
- * immutable snapshots. The same numbers are published over JMX ({@link WorkqueueMXBean},
+ * immutable snapshots; {@link #blockingSites()} says where works block without announcing it. The same numbers are published over JMX ({@link WorkqueueMXBean},
  * {@link WorkerPoolMXBean}) and read by the {@code cmwq4j-tools} {@code top} command; JFR events
  * named {@code dev.cmwq4j.*} trace works and blocks when a recording asks for them.
  */
@@ -139,6 +142,24 @@ public final class Cmwq implements AutoCloseable {
     }
 
     /**
+     * Where the works of this instance block without announcing it: the blocking-site profiles of
+     * its open workqueues ({@link WorkqueueStats#blockingSites()}) as one list, the entries of one
+     * stack summed over the workqueues (the "other" entries too), ordered by blocked time, longest
+     * first. The sites that need a {@link Blocking} call, a move to an unbound workqueue, or an
+     * asynchronous rewrite are at the top.
+     *
+     * @return an immutable list, empty when nothing blocked unannounced or the profiler is off
+     *     ({@link Builder#blockingSites})
+     */
+    public java.util.List<BlockingSite> blockingSites() {
+        java.util.List<java.util.List<BlockingSite>> all = new java.util.ArrayList<>();
+        for (WorkqueueStats s : workqueueStats()) {
+            all.add(s.blockingSites());
+        }
+        return BlockingSite.merge(all);
+    }
+
+    /**
      * A snapshot of every pool: the normal-priority CPU pools, the high-priority ones, then the
      * unbound normal and high-priority pools.
      *
@@ -206,6 +227,14 @@ public final class Cmwq implements AutoCloseable {
         private boolean jmx = !"false".equalsIgnoreCase(System.getProperty("cmwq4j.jmx", "true").trim());
         private boolean priorityInheritance =
                 !"false".equalsIgnoreCase(System.getProperty("cmwq4j.priorityInheritance", "true").trim());
+        private boolean blockingSites =
+                !"false".equalsIgnoreCase(System.getProperty("cmwq4j.blockingSites", "true").trim());
+        /**
+         * Tuning without a builder method: the blocking-site profiler's steady sampling rate, in
+         * profiled blocks per second per instance (after a burst of 64). Above 0.
+         */
+        private final int blockingSiteSamplesPerSecond =
+                intProperty("cmwq4j.blockingSiteSamplesPerSecond", DEFAULT_BLOCKING_SITE_SAMPLES_PER_SECOND);
         /** Tuning without a builder method: how long a worker out of work spins before it parks. */
         private final long idleSpinNanos = longProperty("cmwq4j.idleSpinNanos", 20_000L);
         /** Tuning without a builder method: most helped runs nested on one thread. */
@@ -218,7 +247,21 @@ public final class Cmwq implements AutoCloseable {
         private boolean simulateNoProc = Boolean.getBoolean("cmwq4j.simulate.noProc");
         private boolean simulateNoThreadCpuTime = Boolean.getBoolean("cmwq4j.simulate.noThreadCpuTime");
 
-        Builder() {}
+        /**
+         * The blocking-site profiler's default steady sampling rate, in profiled blocks per second
+         * per instance: at ~30 us per stack capture, at most 0.3% of one CPU however many blocks
+         * are detected (README, "Find your blocking calls", has the measurements).
+         */
+        public static final int DEFAULT_BLOCKING_SITE_SAMPLES_PER_SECOND =
+                Engine.Config.DEFAULT_BLOCKING_SITE_SAMPLES_PER_SECOND;
+
+        Builder() {
+            if (blockingSiteSamplesPerSecond < 1) {
+                throw new IllegalArgumentException("system property cmwq4j.blockingSiteSamplesPerSecond must be"
+                        + " at least 1, got " + blockingSiteSamplesPerSecond + " (cmwq4j.blockingSites=false turns"
+                        + " the profiler off)");
+            }
+        }
 
         /**
          * Number of CPU indexes (one normal and one high-priority pool each); 1 to 4096.
@@ -496,6 +539,29 @@ public final class Cmwq implements AutoCloseable {
         }
 
         /**
+         * Whether the monitor profiles the blocks it detects (default true; from
+         * {@code -Dcmwq4j.blockingSites}): for a sample of the detected unannounced blocks, it
+         * captures the blocked worker's stack and attributes the block to the call site in the
+         * application's code, for {@link WorkqueueStats#blockingSites()},
+         * {@link Cmwq#blockingSites()}, the JMX attribute {@code BlockingSites}, the JFR event
+         * {@code dev.cmwq4j.UnannouncedBlock} and {@code top --sites}.
+         *
+         * <p>The sample: every detection while a budget lasts, 64 at once and then
+         * {@value #DEFAULT_BLOCKING_SITE_SAMPLES_PER_SECOND} a second (tuning property
+         * {@code cmwq4j.blockingSiteSamplesPerSecond}); the rest are counted only
+         * ({@link WorkqueueStats#blocksUnsampled()}). It costs the monitor one stack capture per
+         * sampled block (tens of microseconds), nothing for works that do not block unannounced,
+         * and nothing at all when off.
+         *
+         * @param enabled true to profile detected blocks
+         * @return this builder
+         */
+        public Builder blockingSites(boolean enabled) {
+            this.blockingSites = enabled;
+            return this;
+        }
+
+        /**
          * Internal (tests): work as where there is no {@code /proc}, or as on a JVM without
          * thread CPU time, even where they are there. The defaults come from the
          * {@code cmwq4j.simulate.noProc} and {@code cmwq4j.simulate.noThreadCpuTime} properties.
@@ -579,7 +645,7 @@ public final class Cmwq implements AutoCloseable {
                     Workqueue.saturatedNanos(monitorMinTick), Workqueue.saturatedNanos(monitorMaxTick),
                     Workqueue.saturatedNanos(watchdogThreshold), new WatchdogAdapter(wh),
                     threadFactory, threadNamePrefix, sink, jmx ? Jmx.PUBLISHER : null, priorityInheritance, shared,
-                    !simulateNoProc, !simulateNoThreadCpuTime));
+                    !simulateNoProc, !simulateNoThreadCpuTime, blockingSites ? blockingSiteSamplesPerSecond : 0));
             engine.start();
             return engine;
         }

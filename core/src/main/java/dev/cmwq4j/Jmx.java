@@ -418,6 +418,16 @@ final class Jmx {
         @Override public boolean isUnbound() { return wq.spec().unbound(); }
         @Override public boolean isHighPriority() { return wq.spec().highPriority(); }
         @Override public boolean isOrdered() { return wq.spec().ordered(); }
+
+        @Override
+        public java.util.List<SiteInfo> getBlockingSites() {
+            java.util.List<BlockingSite> sites = s().blockingSites();
+            java.util.List<SiteInfo> out = new java.util.ArrayList<>(sites.size());
+            for (BlockingSite site : sites) {
+                out.add(SiteInfo.of(site));
+            }
+            return out;
+        }
     }
 
     /** The MXBean of one pool: the getters read a snapshot at most 20 ms old. */

@@ -73,13 +73,33 @@ public final class Engine {
      *     makes it work as where there is none (the builder's {@code cmwq4j.simulate.noProc})
      * @param threadCpuTime the engine may read thread CPU time; false makes it work as on a JVM
      *     that does not support it (the builder's {@code cmwq4j.simulate.noThreadCpuTime})
+     * @param blockingSiteSamplesPerSecond the blocking-site profiler's steady sampling rate
+     *     ({@link BlockProfiler}); 0 turns the profiler off
      */
     public record Config(String name, int cpus, int maxThreads, long idleTimeoutNanos, long stallWindowNanos,
             long joinWindowNanos, long stealThresholdNanos, long createCooldownNanos, long idleSpinNanos,
             int maxHelpDepth, long cpuIntensiveThresholdNanos, long monitorMinTickNanos, long monitorMaxTickNanos,
             long watchdogNanos, java.util.function.Consumer<StallSnapshot> watchdogHandler,
             ThreadFactory threadFactory, String threadNamePrefix, FailureSink failureSink, Publisher publisher,
-            boolean priorityInheritance, boolean shared, boolean procFs, boolean threadCpuTime) {}
+            boolean priorityInheritance, boolean shared, boolean procFs, boolean threadCpuTime,
+            int blockingSiteSamplesPerSecond) {
+        /** The rate the builder defaults to, for engines built without it (tests). */
+        public static final int DEFAULT_BLOCKING_SITE_SAMPLES_PER_SECOND = 100;
+
+        /** A config with the default blocking-site sampling rate. */
+        public Config(String name, int cpus, int maxThreads, long idleTimeoutNanos, long stallWindowNanos,
+                long joinWindowNanos, long stealThresholdNanos, long createCooldownNanos, long idleSpinNanos,
+                int maxHelpDepth, long cpuIntensiveThresholdNanos, long monitorMinTickNanos, long monitorMaxTickNanos,
+                long watchdogNanos, java.util.function.Consumer<StallSnapshot> watchdogHandler,
+                ThreadFactory threadFactory, String threadNamePrefix, FailureSink failureSink, Publisher publisher,
+                boolean priorityInheritance, boolean shared, boolean procFs, boolean threadCpuTime) {
+            this(name, cpus, maxThreads, idleTimeoutNanos, stallWindowNanos, joinWindowNanos, stealThresholdNanos,
+                    createCooldownNanos, idleSpinNanos, maxHelpDepth, cpuIntensiveThresholdNanos, monitorMinTickNanos,
+                    monitorMaxTickNanos, watchdogNanos, watchdogHandler, threadFactory, threadNamePrefix, failureSink,
+                    publisher, priorityInheritance, shared, procFs, threadCpuTime,
+                    DEFAULT_BLOCKING_SITE_SAMPLES_PER_SECOND);
+        }
+    }
 
     /** One pool's workers by state and its counts, read at once under its lock. */
     public record PoolSnapshot(String name, int cpu, boolean highPriority, int workers, int idle, int running,
@@ -87,18 +107,35 @@ public final class Engine {
 
     /**
      * One workqueue's counters, summed over its pool workqueues (each read under its pool lock);
-     * the histograms as bucket counts (the API's {@code DurationHistogram} buckets), sum and max.
+     * the histograms as bucket counts (the API's {@code DurationHistogram} buckets), sum and max;
+     * its blocking sites ({@link BlockingSites}), in no order, read before {@code blocksDetected}
+     * so that their counts never add up to more than it.
      */
     public record WorkqueueSnapshot(String name, long total, long inFlight, long cpuNanos, long cpuIntensive,
             long cmWakeups, long maydays, long rescued, long blocksAnnounced, long blocksDetected,
             long[] latencyCounts, long latencySum, long latencyMax, long[] execCounts, long execSum,
-            long execMax) {}
+            long execMax, List<SiteSnapshot> sites) {}
+
+    /**
+     * One blocking site of a workqueue: its frames, top user frame first (none for the "other"
+     * tally of a full table), the sampled unannounced blocks attributed to it and their blocked
+     * time. The array is the snapshot's own copy.
+     */
+    public record SiteSnapshot(StackTraceElement[] frames, long count, long blockedNanos) {}
 
     /** A watchdog finding: a pool with pending works and no progress for {@code stalledNanos}. */
     public record StallSnapshot(String pool, int pending, long stalledNanos, List<BusySnapshot> workers) {}
 
     /** A worker of a stalled pool: its thread, its work's name, its state and stack. */
     public record BusySnapshot(String thread, String work, String state, List<StackTraceElement> stack) {}
+
+    /**
+     * A stack frame as the blocking-site profile names sites: {@code com.example.Dao.lookup(Dao.java:42)},
+     * without the module and class-loader prefix of {@link StackTraceElement#toString()}.
+     */
+    public static String frameText(StackTraceElement e) {
+        return Site.frameText(e);
+    }
 
     /** The instance's name (JMX, statistics). */
     final String name;
@@ -235,7 +272,7 @@ public final class Engine {
         preloadHotClasses();
         timer = new Timer();
         monitor = new Monitor(this, timer, c.monitorMinTickNanos(), c.monitorMaxTickNanos(), c.watchdogNanos(),
-                c.watchdogHandler());
+                c.watchdogHandler(), c.blockingSiteSamplesPerSecond());
     }
 
     /**

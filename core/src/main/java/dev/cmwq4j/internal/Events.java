@@ -29,7 +29,8 @@ import jdk.jfr.Timespan;
  * classes and {@code jdk.jfr.Event} when the emitting code lived here. Defaults keep a recording
  * cheap: the per-work instant events (queued, activated, started) are off unless a recording turns
  * them on; a work's end is recorded only past 10 ms of execution and a block only past 1 ms; no
- * event takes a stack trace.
+ * event takes a stack trace (an unannounced block carries the blocked worker's, captured by the
+ * profiler, as a field).
  *
  * <h2>Events</h2>
  * <ul>
@@ -39,6 +40,12 @@ import jdk.jfr.Timespan;
  *   <li>{@code WorkerBlocked}: a duration event from the block (announced: the {@code Blocking}
  *       call; detected: the monitor's observation) to the wake-up, when the worker is counted
  *       again; threshold 1 ms;
+ *   <li>{@code UnannouncedBlock}: a duration event from the detection of a block the
+ *       blocking-site profiler sampled ({@link BlockProfiler}) to the worker's re-count, with the
+ *       site it was attributed to and the worker's stack as text fields (the event's own stack
+ *       would be the committing thread's, the monitor's or the worker's after the block, so none
+ *       is taken); threshold 20 ms. One per sampled block: {@code WorkerBlocked} with kind
+ *       {@code detected} covers every detected block, without a stack;
  *   <li>{@code CpuIntensive}: a work flagged by the monitor; {@code Mayday}: a rescuer called.
  * </ul>
  * Events about a work carry its workqueue's name and, in {@code work}, the work's name
@@ -83,6 +90,20 @@ final class Events {
         @Label("Work") String work;
     }
 
+    @Name("dev.cmwq4j.UnannouncedBlock") @Label("Unannounced Block") @Category({"cmwq4j", "Worker"})
+    @StackTrace(false) @Threshold("20 ms")
+    @Description("A block the monitor detected without an announcement (Blocking) and profiled, from its detection"
+            + " until the worker was counted again, with the call site it was attributed to. The event's own"
+            + " thread is the one that committed it; the blocked worker is in 'worker', its stack in 'stack'")
+    static final class UnannouncedBlock extends Event {
+        @Label("Site") @Description("The top user frame: the code that called into the blocking method") String site;
+        @Label("Stack") @Description("The worker's stack when the block was detected, top first, one frame per line")
+        String stack;
+        @Label("Worker") String worker;
+        @Label("Workqueue") String workqueue;
+        @Label("Work") @Description("The work's name (Work.name())") String work;
+    }
+
     @Name("dev.cmwq4j.CpuIntensive") @Label("CPU Intensive") @Category({"cmwq4j", "Worker"}) @StackTrace(false)
     @Description("The monitor flagged a work that kept its CPU past the threshold")
     static final class CpuIntensive extends Event {
@@ -114,6 +135,7 @@ final class Events {
         final WorkerBlocked blocked = new WorkerBlocked();
         final CpuIntensive cpuIntensive = new CpuIntensive();
         final Mayday mayday = new Mayday();
+        final UnannouncedBlock unannounced = new UnannouncedBlock();
 
         private static void fill(WorkEvent e, WorkNode n, PoolWorkqueue pwq) {
             e.workqueue = pwq.wq.name;
@@ -174,6 +196,27 @@ final class Events {
             e.work = workName(w);
             e.begin();
             return e;
+        }
+
+        Event unannouncedBegin() {
+            if (!unannounced.isEnabled()) {
+                return null;
+            }
+            UnannouncedBlock e = new UnannouncedBlock(); // its fields are filled only if it is committed
+            e.begin();
+            return e;
+        }
+
+        static void unannouncedEnd(Event begun, DetectedBlock b) {
+            begun.end();
+            if (begun.shouldCommit() && begun instanceof UnannouncedBlock e) {
+                e.site = b.siteText();
+                e.stack = b.stackText();
+                e.worker = b.workerName();
+                e.workqueue = b.workqueueName();
+                e.work = b.workName();
+                e.commit();
+            }
         }
 
         void cpuIntensive(Worker w, long cpuNanos) {
@@ -258,6 +301,20 @@ final class Events {
     /** The blocked worker is counted again. */
     static void woken(Event begun) {
         ended(begun);
+    }
+
+    /** A profiled unannounced block was detected: returns the begun UnannouncedBlock event, or null. */
+    static Event unannouncedBegin() {
+        Probes p = probes;
+        return p == null ? null : p.unannouncedBegin();
+    }
+
+    /**
+     * The profiled block {@code b} ended, with what {@link #unannouncedBegin} returned (not null):
+     * past the threshold, the event gets its fields from {@code b} and is committed.
+     */
+    static void unannouncedEnd(Event begun, DetectedBlock b) {
+        Probes.unannouncedEnd(begun, b);
     }
 
     static void cpuIntensive(Worker w, long cpuNanos) {

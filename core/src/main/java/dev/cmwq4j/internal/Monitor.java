@@ -23,6 +23,13 @@ import java.util.concurrent.locks.LockSupport;
  * twice) and the pool is kicked. A DETECTED worker that runs again (RUNNABLE with CPU advancing)
  * is counted again by the monitor; any uncounted worker counts itself again when its work ends.
  *
+ * <p>A detected block may also be <em>profiled</em> ({@link #detect}, {@link BlockProfiler}):
+ * within a sampling budget, the monitor captures the worker's stack once the scan that detected
+ * it is over and the timer has fired what the scan armed, and attributes the block to a call site
+ * of the user's code in its workqueue's {@link BlockingSites}; the block's time is added when it
+ * ends ({@link DetectedBlock}). That is the only work the profile adds to the monitor, and only
+ * for detections.
+ *
  * <p>Each look at a pool with pending work also samples its counted workers' thread states and
  * adapts the pool's concurrency target (see {@link WorkerPool}): up when none of them is on the
  * CPU while work waits, down when two or more are. That sample is one field read per worker; CPU
@@ -96,6 +103,8 @@ final class Monitor implements Runnable {
 
     /** The engine's timer, fired by this thread. */
     private final Timer timer;
+    /** The blocking-site profiler: which detections get a stack, and their attribution; this thread only. */
+    final BlockProfiler profiler;
 
     /**
      * {@code /proc} can be read: the engine may ({@code Engine.procFs}) and the first read, when
@@ -106,9 +115,10 @@ final class Monitor implements Runnable {
     private boolean saidNoCpuTime;
 
     Monitor(Engine engine, Timer timer, long minTickNanos, long maxTickNanos, long watchdogNanos,
-            java.util.function.Consumer<Engine.StallSnapshot> watchdogHandler) {
+            java.util.function.Consumer<Engine.StallSnapshot> watchdogHandler, int siteSamplesPerSecond) {
         this.engine = engine;
         this.timer = timer;
+        this.profiler = new BlockProfiler(siteSamplesPerSecond);
         this.watchdogNanos = watchdogNanos;
         this.watchdogHandler = watchdogHandler;
         this.minTickNanos = minTickNanos;
@@ -187,10 +197,20 @@ final class Monitor implements Runnable {
                 if (state == IDLE && procFs) {
                     engine.cpuLoad.idle();
                 }
+                if (profiler.hasPending()) {
+                    // the worker creations this scan's detections asked for first, then the captures
+                    timerWait = timer.fireDue();
+                    profiler.attributePending();
+                }
                 if (state == IDLE) {
                     parked = true;
                     // re-check after publishing "parked": a pool that got busy meanwhile nudged us
-                    if (scan(System.nanoTime()) == IDLE && !stopped) {
+                    int again = scan(System.nanoTime());
+                    if (profiler.hasPending()) {
+                        timerWait = timer.fireDue();
+                        profiler.attributePending();
+                    }
+                    if (again == IDLE && !stopped) {
                         if (timerWait < 0) {
                             LockSupport.park(this);
                         } else if (timerWait > 0) {
@@ -501,7 +521,7 @@ final class Monitor implements Runnable {
             if (waitsForRunningOwner(w, t, st, now)) {
                 return; // a join on a lock: look again until the join window is over
             }
-            w.monitorUncount(Worker.DETECTED, blocksDetected);
+            detect(w, now, true);
             w.look.cpu = -1;
             return;
         }
@@ -550,7 +570,7 @@ final class Monitor implements Runnable {
         if (w.look.cpuFirst >= 0 && cpu - w.look.cpuFirst >= engine.cpuIntensiveThresholdNanos) {
             // CPU time burnt on this work since the monitor first sampled it: a preempted or
             // slow thread is never flagged on wall time alone
-            if (w.monitorUncount(Worker.CPU_INTENSIVE, cpuIntensiveFlagged)) {
+            if (w.monitorUncount(Worker.CPU_INTENSIVE, cpuIntensiveFlagged, null)) {
                 Events.cpuIntensive(w, cpu - w.look.cpuFirst);
             }
         }
@@ -600,10 +620,33 @@ final class Monitor implements Runnable {
     private void offCpuSeen(Worker w, long now) {
         if (w.look.offCpuOnce) {
             w.look.offCpuOnce = false;
-            w.monitorUncount(Worker.DETECTED, blocksDetected);
+            detect(w, now, false);
         } else {
             w.look.offCpuOnce = true;
             nextDue = Math.min(nextDue, now + minTickNanos); // confirm at the next tick
+        }
+    }
+
+    /**
+     * A counted worker was seen blocked: uncount it as DETECTED (and kick its pool) and, if the
+     * profiler samples this detection, have the block attributed to a site. Its stack is captured
+     * after the scan and after the timer has fired what the scan's detections armed (the manager
+     * passes that create workers for the kicked pools): {@code serve} calls
+     * {@link BlockProfiler#attributePending}. So a capture delays neither the rest of the look nor
+     * a worker's creation. With the profiler off or out of budget this is the one CAS it always
+     * was: no allocation, no clock read.
+     *
+     * @param byThreadState seen BLOCKED, WAITING or TIMED_WAITING (false: RUNNABLE off the CPU, a
+     *     native block)
+     */
+    private void detect(Worker w, long now, boolean byThreadState) {
+        DetectedBlock profile = profiler.open(w, now, byThreadState);
+        if (!w.monitorUncount(Worker.DETECTED, blocksDetected, profile)) {
+            profiler.notDetected(profile);
+            return;
+        }
+        if (profile != null) {
+            profiler.detected(profile);
         }
     }
 

@@ -50,4 +50,18 @@ final class Seam {
             r.accept(phase);
         }
     }
+
+    /**
+     * Run by the monitor just before it captures a detected worker's stack ({@link
+     * BlockProfiler#attribute}): a test makes the capture fail here with an error. Null outside
+     * tests.
+     */
+    static volatile Runnable onSiteCapture;
+
+    static void siteCapture() {
+        Runnable r = onSiteCapture;
+        if (r != null) {
+            r.run();
+        }
+    }
 }

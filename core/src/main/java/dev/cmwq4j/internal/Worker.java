@@ -52,11 +52,13 @@ final class Worker implements Runnable {
     private static final ThreadLocal<Worker> CURRENT = new ThreadLocal<>();
     private static final VarHandle WSTATE;
     private static final VarHandle WORK_SEQ;
+    private static final VarHandle PROFILED;
 
     static {
         try {
             WSTATE = MethodHandles.lookup().findVarHandle(Worker.class, "wstate", int.class);
             WORK_SEQ = MethodHandles.lookup().findVarHandle(Worker.class, "workSeq", long.class);
+            PROFILED = MethodHandles.lookup().findVarHandle(Worker.class, "profiled", DetectedBlock.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -95,6 +97,14 @@ final class Worker implements Runnable {
      * out of DETECTED.
      */
     private volatile jdk.jfr.Event detectedEvent;
+    /**
+     * The blocking-site profile's record of the current detected block ({@link DetectedBlock}), or
+     * null: nearly always, since only sampled detections have one. Set by the monitor
+     * ({@link #PROFILED} getAndSet) before its RUNNING -> DETECTED CAS, which publishes it; taken
+     * (getAndSet null) by whoever moves the word out of DETECTED ({@link #blockOver}), who ends it.
+     */
+    @SuppressWarnings("unused") // through PROFILED
+    private volatile DetectedBlock profiled;
 
     // Idle list links and flags; guarded by the pool lock.
     Worker idleNext, idlePrev;
@@ -906,6 +916,13 @@ final class Worker implements Runnable {
                 detectedEvent = null;
                 Events.woken(e);
             }
+            // a plain read first: a detection the profiler did not sample costs no atomic here
+            if (profiled != null) {
+                DetectedBlock b = (DetectedBlock) PROFILED.getAndSet(this, null);
+                if (b != null) {
+                    b.ended(System.nanoTime());
+                }
+            }
         }
     }
 
@@ -1000,21 +1017,41 @@ final class Worker implements Runnable {
      * hogging the CPU. One CAS, so a concurrent {@code Blocking} entry or work end wins or loses
      * cleanly.
      *
+     * <p>{@code profile}, for a detection the blocking-site profiler samples (else null), is hung
+     * on the worker before the CAS, which publishes it to whoever later moves the word out of
+     * DETECTED, and is told which workqueue counted the block. If the CAS fails, it is taken back;
+     * if a closer took it meanwhile (see below), it gets the monitor's arrival here, unattributed.
+     * A record still hanging there from an earlier detection (its closer moved the word out of
+     * DETECTED but had not taken it yet when this detection came: a window of a few instructions
+     * on the worker's side) is ended now, by the monitor.
+     *
      * @return true if the monitor made the transition
      */
-    boolean monitorUncount(int to, java.util.concurrent.atomic.LongAdder counter) {
+    boolean monitorUncount(int to, java.util.concurrent.atomic.LongAdder counter, DetectedBlock profile) {
         jdk.jfr.Event traced = to == DETECTED ? Events.blocked("detected", this) : null;
         if (traced != null) {
             detectedEvent = traced; // published by the CAS below
+        }
+        if (profile != null) {
+            DetectedBlock stale = (DetectedBlock) PROFILED.getAndSet(this, profile); // published by the CAS below
+            if (stale != null) {
+                stale.ended(System.nanoTime());
+            }
         }
         if (!WSTATE.compareAndSet(this, RUNNING, to)) {
             if (traced != null) {
                 detectedEvent = null;
             }
+            if (profile != null && !PROFILED.compareAndSet(this, profile, null)) {
+                profile.attributed(null, null, null); // a closer took and ended it: settle it, empty
+            }
             return false;
         }
         counter.increment(); // before the kick, so that whoever the kick lets run sees it
         PoolWorkqueue pwq = currentPwq;
+        if (profile != null) {
+            profile.countedIn(pwq == null ? null : pwq.wq, current, workSeq);
+        }
         if (pwq != null) {
             (to == DETECTED ? pwq.wq.blocksDetected : pwq.wq.cpuIntensiveViolations).increment();
         }

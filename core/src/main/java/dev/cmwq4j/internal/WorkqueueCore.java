@@ -115,6 +115,12 @@ public final class WorkqueueCore {
     /** Blocks of its works that made a pool wake or ask for another worker. */
     final java.util.concurrent.atomic.LongAdder cmWakeups = new java.util.concurrent.atomic.LongAdder();
 
+    /**
+     * Its blocking-site profile, or null until the monitor profiles the first unannounced block of
+     * one of its works; written once, by the monitor thread ({@link #blockingSites()}).
+     */
+    private volatile BlockingSites blockingSites;
+
     /** Its JMX name, or null; written once by the engine right after construction. */
     volatile Object publication;
 
@@ -162,8 +168,32 @@ public final class WorkqueueCore {
         return maxActive;
     }
 
-    /** A statistics snapshot: sums over the pwqs, each read under its pool lock. */
+    /**
+     * Monitor thread only: the blocking-site profile, made on first use (the monitor is its one
+     * writer, so no race makes two).
+     */
+    BlockingSites blockingSites() {
+        BlockingSites s = blockingSites;
+        if (s == null) {
+            s = new BlockingSites();
+            blockingSites = s;
+        }
+        return s;
+    }
+
+    /** The blocking-site profile, or null if none was made yet; any thread. */
+    BlockingSites blockingSitesOrNull() {
+        return blockingSites;
+    }
+
+    /**
+     * A statistics snapshot: sums over the pwqs, each read under its pool lock. The blocking sites
+     * are read first: a site is counted after {@code blocksDetected} (the monitor's order), so
+     * their counts read before it never exceed it.
+     */
     public Engine.WorkqueueSnapshot snapshot() {
+        BlockingSites profile = blockingSites;
+        java.util.List<Engine.SiteSnapshot> sites = profile == null ? java.util.List.of() : profile.snapshot();
         long total = 0;
         long cpu = 0;
         long inFlight = 0;
@@ -185,7 +215,7 @@ public final class WorkqueueCore {
         }
         return new Engine.WorkqueueSnapshot(name, total, inFlight, cpu, cpuIntensiveViolations.sum(),
                 cmWakeups.sum(), maydays(), rescued(), blocksAnnounced.sum(), blocksDetected.sum(),
-                latCounts, latSumMax[0], latSumMax[1], execCounts, execSumMax[0], execSumMax[1]);
+                latCounts, latSumMax[0], latSumMax[1], execCounts, execSumMax[0], execSumMax[1], sites);
     }
 
     /**

@@ -42,6 +42,47 @@ public final class EngineProbe {
         return e.monitor.blocksDetected.sum();
     }
 
+    /** Detected blocks the blocking-site profiler attributed to a site. */
+    public static long blocksSampled(Engine e) {
+        return e.monitor.profiler.sampled.sum();
+    }
+
+    /**
+     * Profiled blocks of {@code wq} still open: attributed to a site, their end (time, JFR event)
+     * not settled yet. 0 once every profiled block of its works has ended and been charged.
+     */
+    public static long openProfiledBlocks(WorkqueueCore wq) {
+        BlockingSites s = wq.blockingSitesOrNull();
+        return s == null ? 0 : s.open();
+    }
+
+    /** Captures dropped because the worker had left the detected block by then (left unsampled). */
+    public static long staleSiteCaptures(Engine e) {
+        return e.monitor.profiler.stale.sum();
+    }
+
+    /**
+     * The monitor's CPU time spent profiling detected blocks (capture and attribution), and the
+     * number of profiled detections it was measured for: {nanos, count}.
+     */
+    public static long[] siteAttributionCpu(Engine e) {
+        return new long[] {e.monitor.profiler.attributeCpuNanos.sum(), e.monitor.profiler.attributeCpuSamples.sum()};
+    }
+
+    /** Detected blocks whose stack capture or attribution threw (left unsampled). */
+    public static long siteCaptureFailures(Engine e) {
+        return e.monitor.profiler.captureFailures.sum();
+    }
+
+    /**
+     * Installs {@code hook} where the monitor is about to capture a detected worker's stack
+     * ({@code Seam.onSiteCapture}), or removes it with null: an error it throws makes the capture
+     * fail. JVM-wide: install it only while no other engine's works block unannounced.
+     */
+    public static void onSiteCapture(Runnable hook) {
+        Seam.onSiteCapture = hook;
+    }
+
     /** Concurrency-target raises by the monitor. */
     public static long targetRaised(Engine e) {
         return e.monitor.targetRaised.sum();

@@ -13,16 +13,20 @@ import java.util.List;
  * @param cmwq     show only this engine's workqueues and pools, or all when null
  * @param sort     column header to sort by (case-insensitive), or null for name order
  * @param raw      print CPU time and latencies as exact nanoseconds
+ * @param sites    show the blocking-site view instead of the workqueue and pool tables
  */
 record Options(String target, boolean once, Duration interval, String cmwq, String sort,
-               boolean raw) {
+               boolean raw, boolean sites) {
 
     static final String USAGE = """
-            usage: top <pid | main-class> [--once] [--interval <s>] [--cmwq <name>] [--sort <column>] [--raw]
+            usage: top <pid | main-class> [--once] [--sites] [--interval <s>] [--cmwq <name>] [--sort <column>] [--raw]
               <pid>                a running JVM that uses cmwq4j (find it with jps -l)
               <main-class>         or part of its main class name, as jps -l shows it; refresh mode
                                    then follows it: when that JVM exits, it waits for the next one
               --once               print the cumulative tables once, plain text, and exit
+              --sites              where works block without announcing it: per workqueue, the call
+                                   sites the monitor's profiler found (count, blocked time, top frame);
+                                   with --once, each site's frames too
               --interval <s>       seconds between refreshes (default 1; decimals allowed)
               --cmwq <name>        only the workqueues and pools of this Cmwq engine
               --sort <column>      sort by a column header, e.g. total, total/s, CPU%, qlat99
@@ -37,6 +41,7 @@ record Options(String target, boolean once, Duration interval, String cmwq, Stri
         String target = null;
         boolean once = false;
         boolean raw = false;
+        boolean sites = false;
         Duration interval = Duration.ofSeconds(1);
         String cmwq = null;
         String sort = null;
@@ -52,6 +57,7 @@ record Options(String target, boolean once, Duration interval, String cmwq, Stri
             switch (name) {
                 case "--once" -> once = true;
                 case "--raw" -> raw = true;
+                case "--sites" -> sites = true;
                 case "--interval", "--cmwq", "--sort" -> {
                     if (value == null) {
                         if (i + 1 >= args.size()) {
@@ -80,7 +86,7 @@ record Options(String target, boolean once, Duration interval, String cmwq, Stri
         if (target == null || target.isBlank()) {
             throw new IllegalArgumentException("which JVM? give its pid or main class");
         }
-        Options options = new Options(target, once, interval, cmwq, sort, raw);
+        Options options = new Options(target, once, interval, cmwq, sort, raw, sites);
         options.report(); // rejects a --sort column this mode does not show
         return options;
     }
@@ -101,6 +107,6 @@ record Options(String target, boolean once, Duration interval, String cmwq, Stri
 
     /** The report these options ask for: rates in refresh mode only. */
     Report report() {
-        return new Report(!once, raw, sort);
+        return new Report(!once, raw, sort, sites);
     }
 }

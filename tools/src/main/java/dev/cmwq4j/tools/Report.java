@@ -32,6 +32,14 @@ import java.util.stream.Stream;
  * <p>Order: by engine, then workqueue name; pools by engine, CPU (unbound last), priority, name.
  * {@code --sort COLUMN} sorts each table that has that column by it instead, numbers descending
  * and text ascending, "-" last, ties in the default order.
+ *
+ * <h2>The blocking-site view</h2>
+ * With {@code --sites}, one table replaces the two: per workqueue, the call sites where its works
+ * blocked without announcing it ({@link Sites}), longest blocked time first, with the number of
+ * sampled blocks ({@code count}, and {@code count/s}), their blocked time ({@code blocked}, and
+ * {@code blk%}: percent of one thread's time blocked there over the interval), the mean block
+ * ({@code avg}) and the site (the top frame of the user's code). One-shot mode prints each
+ * site's frames below the table.
  */
 final class Report {
     /** The workqueue table, in print order. */
@@ -66,38 +74,62 @@ final class Report {
             Column.of("pending", Unit.COUNT, "Pending"),
             Column.text("works", Report::works));
 
+    /** The blocking-site table ({@code --sites}), in print order. */
+    static final List<Column> SITE_COLUMNS = List.of(
+            Column.text("WORKQUEUE", Row::name),
+            Column.text("CMWQ", Row::cmwq),
+            Column.of("count", Unit.COUNT, Sites.COUNT).withRate("count/s", 1),
+            Column.of("blocked", Unit.DURATION, Sites.BLOCKED_NANOS).withRate("blk%", 100 / 1e9),
+            new Column("avg", Unit.DURATION, Report::meanBlock, null),
+            Column.text("site", row -> row.get(Sites.SITE)));
+
     private static final Comparator<Row> WORKQUEUE_ORDER =
             Comparator.comparing(Row::cmwq).thenComparing(Row::name);
     private static final Comparator<Row> POOL_ORDER = Comparator.comparing(Row::cmwq)
             .thenComparingLong(Report::cpuOrder)
             .thenComparing(row -> Boolean.TRUE.equals(row.get("HighPriority")))
             .thenComparing(Row::name);
+    /** Sites by engine, workqueue, then the MBean's order (longest blocked time first). */
+    private static final Comparator<Row> SITE_ORDER = WORKQUEUE_ORDER
+            .thenComparingInt(row -> row.get(Sites.RANK) instanceof Integer rank ? rank : Integer.MAX_VALUE);
 
     private final boolean rates;
     private final boolean raw;
     /** Header to sort by (case-insensitive), or null for the default order. */
     private final String sort;
+    /** The blocking-site view instead of the workqueue and pool tables. */
+    private final boolean sites;
 
     /**
      * @param rates add the rate columns (refresh mode)
      * @param raw   print CPU time and latencies as exact nanoseconds
-     * @param sort  a header of either table to sort by, or null; see {@link #headers(boolean)}
+     * @param sort  a header of a table of this view to sort by, or null; see
+     *              {@link #headers(boolean, boolean)}
+     * @param sites the blocking-site view ({@code --sites})
      * @throws IllegalArgumentException if {@code sort} names no column shown in this mode
      */
-    Report(boolean rates, boolean raw, String sort) {
-        if (sort != null && headers(rates).stream().noneMatch(sort::equalsIgnoreCase)) {
+    Report(boolean rates, boolean raw, String sort, boolean sites) {
+        if (sort != null && headers(rates, sites).stream().noneMatch(sort::equalsIgnoreCase)) {
             throw new IllegalArgumentException("no column '" + sort + "' to sort by"
-                    + (rates ? "" : " in one-shot mode") + "; columns: "
-                    + String.join(" ", headers(rates)));
+                    + (rates ? "" : " in one-shot mode") + (sites ? " of the site view" : "")
+                    + "; columns: " + String.join(" ", headers(rates, sites)));
         }
         this.rates = rates;
         this.raw = raw;
         this.sort = sort;
+        this.sites = sites;
     }
 
-    /** Every header {@code --sort} accepts, with or without the rate columns. */
-    static List<String> headers(boolean rates) {
-        return Stream.concat(WORKQUEUE_COLUMNS.stream(), POOL_COLUMNS.stream())
+    /** The workqueue and pool tables. */
+    Report(boolean rates, boolean raw, String sort) {
+        this(rates, raw, sort, false);
+    }
+
+    /** Every header {@code --sort} accepts, with or without the rate columns, in either view. */
+    static List<String> headers(boolean rates, boolean sites) {
+        Stream<Column> columns = sites ? SITE_COLUMNS.stream()
+                : Stream.concat(WORKQUEUE_COLUMNS.stream(), POOL_COLUMNS.stream());
+        return columns
                 .flatMap(c -> rates && c.rate() != null
                         ? Stream.of(c.header(), c.rate().header()) : Stream.of(c.header()))
                 .distinct()
@@ -105,17 +137,37 @@ final class Report {
     }
 
     /**
-     * Both tables, separated by a blank line.
+     * Both tables, separated by a blank line; or, in the site view, the site table (and in
+     * one-shot mode the sites' frames after a blank line).
      *
      * @param now    the snapshot to print
      * @param before the previous snapshot, for rates; null on the first frame and in one-shot mode
      */
     String render(Snapshot now, Snapshot before) {
+        double seconds = intervalSeconds(now, before);
+        if (sites) {
+            List<Row> rows = Sites.rows(now.workqueues());
+            String table = table(SITE_COLUMNS, rows, before == null ? null : Sites.rows(before.workqueues()),
+                    seconds, SITE_ORDER, Sites::key);
+            return rates ? table : table + "\n" + Sites.stacks(sorted(rows, SITE_ORDER));
+        }
         return table(WORKQUEUE_COLUMNS, now.workqueues(), before == null ? null
-                        : before.workqueues(), intervalSeconds(now, before), WORKQUEUE_ORDER)
+                        : before.workqueues(), seconds, WORKQUEUE_ORDER, Row::key)
                 + "\n"
                 + table(POOL_COLUMNS, now.pools(), before == null ? null : before.pools(),
-                        intervalSeconds(now, before), POOL_ORDER);
+                        seconds, POOL_ORDER, Row::key);
+    }
+
+    private static List<Row> sorted(List<Row> rows, Comparator<Row> order) {
+        List<Row> out = new ArrayList<>(rows);
+        out.sort(order);
+        return out;
+    }
+
+    /** A site's mean blocked time per sampled block, or null. */
+    static Object meanBlock(Row row) {
+        return row.get(Sites.BLOCKED_NANOS) instanceof Number blocked && row.get(Sites.COUNT) instanceof Number n
+                && n.longValue() > 0 ? blocked.longValue() / n.longValue() : null;
     }
 
     private static double intervalSeconds(Snapshot now, Snapshot before) {
@@ -127,10 +179,10 @@ final class Report {
                         Function<Row, String> text) {}
 
     private String table(List<Column> columns, List<Row> rows, List<Row> previousRows,
-                         double seconds, Comparator<Row> defaultOrder) {
+                         double seconds, Comparator<Row> defaultOrder, Function<Row, String> key) {
         Map<String, Row> previous = new HashMap<>();
         if (previousRows != null) {
-            previousRows.forEach(row -> previous.put(row.key(), row));
+            previousRows.forEach(row -> previous.put(key.apply(row), row));
         }
         List<Cell> cells = new ArrayList<>();
         for (Column column : columns) {
@@ -138,7 +190,7 @@ final class Report {
                     row -> column.format(column.value().apply(row), raw)));
             if (rates && column.rate() != null) {
                 Function<Row, Object> rate = row ->
-                        rate(column, row, previous.get(row.key()), seconds);
+                        rate(column, row, previous.get(key.apply(row)), seconds);
                 cells.add(new Cell(column.rate().header(), true, rate,
                         row -> Column.formatRate((Double) rate.apply(row))));
             }

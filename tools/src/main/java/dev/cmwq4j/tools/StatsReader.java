@@ -35,7 +35,7 @@ final class StatsReader {
             "Maydays", "Rescued", "BlocksAnnounced", "BlocksDetected",
             "QueueLatencyP50Nanos", "QueueLatencyP99Nanos", "QueueLatencyMaxNanos",
             "ExecTimeP50Nanos", "ExecTimeP99Nanos", "ExecTimeMaxNanos",
-            "MaxActive", "Unbound", "HighPriority", "Ordered");
+            "MaxActive", "Unbound", "HighPriority", "Ordered", "BlockingSites");
 
     /** Attributes of a {@code type=WorkerPool} MBean. */
     static final List<String> POOL_ATTRIBUTES = List.of(

@@ -18,7 +18,7 @@ import javax.management.remote.JMXConnector;
  * of the kernel's {@code tools/workqueue/wq_monitor.py}.
  *
  * <pre>
- * java -cp tools/target/classes dev.cmwq4j.tools.Top &lt;pid | main-class&gt; [--once]
+ * java -cp tools/target/classes dev.cmwq4j.tools.Top &lt;pid | main-class&gt; [--once] [--sites]
  *      [--interval &lt;s&gt;] [--cmwq &lt;name&gt;] [--sort &lt;column&gt;] [--raw]
  * mvn -q -pl tools process-classes -Dtop="&lt;pid | main-class&gt; [options]"
  * </pre>
@@ -32,7 +32,7 @@ import javax.management.remote.JMXConnector;
  *       {@code dev.cmwq4j:type=Workqueue,...} and {@code dev.cmwq4j:type=WorkerPool,...} by
  *       name only (no dependency on cmwq4j-core, so any version that publishes them works);
  *   <li>{@link Report}: snapshots to the two tables (columns, units, rates, sorting), laid out by
- *       {@link Table};
+ *       {@link Table}; or, with {@code --sites}, to the blocking-site table ({@link Sites});
  *   <li>this class: the command line ({@link Options}) and the modes.
  * </ul>
  * Refresh mode (the default) clears the screen with ANSI codes every interval and prints a title

@@ -23,6 +23,8 @@ public final class FakeTarget {
         events.blocksDetected = 3;
         events.qlat99 = 850_000;
         events.exec99 = 42_000;
+        events.blockingSites = java.util.List.of(new FakeWorkqueueMXBean.Site("app.Dao.lookup(Dao.java:42)",
+                new String[] {"app.Dao.lookup(Dao.java:42)", "app.Orders.load(Orders.java:17)"}, 2, 61_000_000L));
         Fakes.Workqueue odd = Fakes.workqueue(server, "shared", "db,pool");
         odd.total = 5;
         odd.unbound = true;

@@ -23,4 +23,8 @@ public interface FakeWorkqueueMXBean {
     boolean isUnbound();
     boolean isHighPriority();
     boolean isOrdered();
+    java.util.List<Site> getBlockingSites();
+
+    /** A blocking site as cmwq4j publishes it (MXBean mapping: CompositeData of these items). */
+    record Site(String site, String[] stack, long count, long blockedNanos) {}
 }

@@ -26,6 +26,7 @@ final class Fakes {
         long qlat50, qlat99, qlatMax, exec50, exec99, execMax;
         int maxActive = 256;
         boolean unbound, highPriority, ordered;
+        java.util.List<Site> blockingSites = java.util.List.of();
 
         Workqueue(String cmwq, String name) {
             this.cmwq = cmwq;
@@ -53,6 +54,7 @@ final class Fakes {
         @Override public boolean isUnbound() { return unbound; }
         @Override public boolean isHighPriority() { return highPriority; }
         @Override public boolean isOrdered() { return ordered; }
+        @Override public java.util.List<Site> getBlockingSites() { return blockingSites; }
     }
 
     /** A worker-pool MXBean with settable numbers. */

@@ -229,6 +229,90 @@ class ReportTest {
                 .containsEntry("total/s", "0.0");
     }
 
+    private static FakeWorkqueueMXBean.Site site(String top, long count, long blockedNanos, String... below) {
+        String[] stack = new String[below.length + 1];
+        stack[0] = top;
+        System.arraycopy(below, 0, stack, 1, below.length);
+        return new FakeWorkqueueMXBean.Site(top, stack, count, blockedNanos);
+    }
+
+    @Test
+    void theSiteViewListsEachWorkqueuesSitesAndWhatWasNotSampled() throws Exception {
+        Fakes.Workqueue db = Fakes.workqueue(server, "shared", "db");
+        db.blockingSites = List.of(
+                site("app.Dao.lookup(Dao.java:42)", 12, 1_500_000_000L, "app.Service.handle(Service.java:7)"),
+                site("app.Cache.load(Cache.java:9)", 3, 30_000_000L));
+        db.blocksDetected = 20; // 5 not sampled
+        Fakes.Workqueue events = Fakes.workqueue(server, "shared", "events");
+        events.blocksDetected = 0; // nothing blocked: no row
+        Fakes.Workqueue mail = Fakes.workqueue(server, "engine:1", "mail");
+        mail.blockingSites = List.of(new FakeWorkqueueMXBean.Site("(other)", new String[0], 2, 4_000_000L));
+        mail.blocksDetected = 2;
+        Fakes.register(server, new Fakes.Partial(Map.of("Total", 5L, "BlocksDetected", 9L)),
+                Fakes.objectName("Workqueue", "shared", "old")); // an older cmwq4j: no sites published
+
+        String out = once("--sites");
+
+        List<Map<String, String>> rows = parse(out, "WORKQUEUE");
+        assertThat(rows).extracting(r -> r.get("WORKQUEUE") + " " + r.get("site")).containsExactly(
+                "mail (other)", "db app.Dao.lookup(Dao.java:42)", "db app.Cache.load(Cache.java:9)",
+                "db (unsampled)");
+        assertThat(rows.get(1)).containsExactly(Map.entry("WORKQUEUE", "db"), Map.entry("CMWQ", "shared"),
+                Map.entry("count", "12"), Map.entry("blocked", "1.50s"), Map.entry("avg", "125ms"),
+                Map.entry("site", "app.Dao.lookup(Dao.java:42)"));
+        assertThat(rows.get(2)).containsEntry("count", "3").containsEntry("blocked", "30.0ms")
+                .containsEntry("avg", "10.0ms");
+        assertThat(rows.get(3)).containsEntry("count", "5").containsEntry("blocked", "-").containsEntry("avg", "-");
+        assertThat(rows.get(0)).containsEntry("CMWQ", "engine:1").containsEntry("count", "2");
+        // one-shot mode: each site's frames below the table
+        assertThat(out).contains("""
+                shared/db #1: app.Dao.lookup(Dao.java:42)
+                    at app.Dao.lookup(Dao.java:42)
+                    at app.Service.handle(Service.java:7)
+                shared/db #2: app.Cache.load(Cache.java:9)
+                    at app.Cache.load(Cache.java:9)
+                """);
+        assertThat(out).doesNotContain("POOL");
+        // sorted by blocked time over all workqueues
+        assertThat(parse(once("--sites", "--sort", "blocked"), "WORKQUEUE")).extracting(r -> r.get("site"))
+                .containsExactly("app.Dao.lookup(Dao.java:42)", "app.Cache.load(Cache.java:9)", "(other)",
+                        "(unsampled)");
+    }
+
+    @Test
+    void siteRatesFollowEachSiteAcrossFrames() throws Exception {
+        javax.management.openmbean.CompositeType type = new javax.management.openmbean.CompositeType("site", "site",
+                new String[] {"site", "stack", "count", "blockedNanos"}, new String[] {"site", "stack", "count",
+                "blockedNanos"}, new javax.management.openmbean.OpenType<?>[] {
+                    javax.management.openmbean.SimpleType.STRING,
+                    new javax.management.openmbean.ArrayType<String[]>(1, javax.management.openmbean.SimpleType.STRING),
+                    javax.management.openmbean.SimpleType.LONG, javax.management.openmbean.SimpleType.LONG});
+        java.util.function.BiFunction<String, long[], javax.management.openmbean.CompositeData> data = (top, n) -> {
+            try {
+                return new javax.management.openmbean.CompositeDataSupport(type,
+                        new String[] {"site", "stack", "count", "blockedNanos"},
+                        new Object[] {top, new String[] {top, "app.Main.run(Main.java:1)"}, n[0], n[1]});
+            } catch (javax.management.openmbean.OpenDataException e) {
+                throw new AssertionError(e);
+            }
+        };
+        Row before = new Row("shared", "db", Map.of("BlocksDetected", 11L, "BlockingSites",
+                new javax.management.openmbean.CompositeData[] {data.apply("a.A.x(A.java:1)", new long[] {10, 4_000_000_000L}),
+                    data.apply("b.B.y(B.java:2)", new long[] {1, 0})}));
+        // the second site overtook the first: the rates follow the sites, not the ranks
+        Row after = new Row("shared", "db", Map.of("BlocksDetected", 31L, "BlockingSites",
+                new javax.management.openmbean.CompositeData[] {data.apply("b.B.y(B.java:2)", new long[] {21, 9_000_000_000L}),
+                    data.apply("a.A.x(A.java:1)", new long[] {10, 4_000_000_000L})}));
+        Report report = new Report(true, false, null, true);
+
+        List<Map<String, String>> rows = parse(report.render(new Snapshot(2_000_000_000L, List.of(after), List.of()),
+                new Snapshot(0, List.of(before), List.of())), "WORKQUEUE");
+
+        assertThat(rows).extracting(r -> r.get("site")).containsExactly("b.B.y(B.java:2)", "a.A.x(A.java:1)");
+        assertThat(rows.get(0)).containsEntry("count/s", "10.0").containsEntry("blk%", "450.0");
+        assertThat(rows.get(1)).containsEntry("count/s", "0.0").containsEntry("blk%", "0.0");
+    }
+
     @Test
     void durationsKeepThreeSignificantDigits() {
         assertThat(Column.duration(0)).isEqualTo("0ns");
@@ -259,7 +343,13 @@ class ReportTest {
                 .hasMessageContaining("one-shot");
         assertThat(Options.parse(List.of("--sort", "CPU%", "42", "--interval=0.5")))
                 .isEqualTo(new Options("42", false, java.time.Duration.ofMillis(500), null,
-                        "CPU%", false));
+                        "CPU%", false, false));
+        assertThat(Options.parse(List.of("42", "--sites", "--sort", "blk%")).sites()).isTrue();
+        // the site view has its own columns
+        assertThatThrownBy(() -> Options.parse(List.of("1", "--sites", "--sort", "total")))
+                .hasMessageContaining("no column 'total'").hasMessageContaining("site view");
+        assertThatThrownBy(() -> Options.parse(List.of("1", "--sort", "avg")))
+                .hasMessageContaining("no column 'avg'");
         assertThat(Options.parse(List.of("ScenarioChild", "--once")).target())
                 .isEqualTo("ScenarioChild");
     }

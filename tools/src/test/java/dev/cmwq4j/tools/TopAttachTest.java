@@ -126,6 +126,22 @@ class TopAttachTest {
     }
 
     @Test
+    void theSiteViewAgainstALiveJvm() throws Exception {
+        try (Child child = new Child()) {
+            Result result = top(child.pid(), "--once", "--sites");
+
+            assertThat(result.status()).as("stderr: %s", result.err()).isZero();
+            List<Map<String, String>> sites = parse(result.out(), "WORKQUEUE");
+            assertThat(sites).containsExactly(
+                    Map.of("WORKQUEUE", "events", "CMWQ", "shared", "count", "2", "blocked", "61.0ms",
+                            "avg", "30.5ms", "site", "app.Dao.lookup(Dao.java:42)"),
+                    Map.of("WORKQUEUE", "events", "CMWQ", "shared", "count", "1", "blocked", "-",
+                            "avg", "-", "site", "(unsampled)"));
+            assertThat(result.out()).contains("    at app.Orders.load(Orders.java:17)\n");
+        }
+    }
+
+    @Test
     void aMainClassNameFindsTheJvm() throws Exception {
         try (Child child = new Child()) {
             // other builds on this machine may run a FakeTarget too: look for ours among them

@@ -1,5 +1,6 @@
 package dev.cmwq4j.bench.monitor;
 
+import dev.cmwq4j.BlockingSite;
 import dev.cmwq4j.Cmwq;
 import dev.cmwq4j.Work;
 import dev.cmwq4j.Workqueue;
@@ -24,8 +25,15 @@ import org.HdrHistogram.Histogram;
  *   <li>its CPU use under the mixed load (4000 x (0.1 ms CPU, 1 ms plain sleep, 0.1 ms CPU)),
  *       with the wall time of that load on cmwq and on virtual threads in alternating rounds of
  *       one JVM (round 0 includes the JIT warm-up of both; the harness's one-JVM-per-run table
- *       is the cold view).
+ *       is the cold view);
+ *   <li>the blocking-site profiler's cost where it has the most to do ({@link #blocks}): a load
+ *       whose works block unannounced for 5 ms in a helper, with a backlog, so that the monitor
+ *       detects hundreds to thousands of blocks a second; the monitor's CPU and how many blocks
+ *       it profiled. Run it with {@code -Dcmwq4j.blockingSites=false} for the baseline and
+ *       {@code -Dcmwq4j.blockingSiteSamplesPerSecond=N} for other sampling rates.
  * </ol>
+ * Arguments: latency samples (default 2000), then the parts to run, comma-separated, of
+ * {@code latency,idle,mixed,blocks} (default all).
  * <p>Only the public API: the monitor's reactions are counted from {@link Cmwq#workqueueStats()}
  * ({@link WorkqueueStats#blocksDetected()}, {@link WorkqueueStats#cpuIntensive()},
  * {@link WorkqueueStats#cmWakeups()}), its thread is found by name (the instance's thread-name
@@ -39,14 +47,42 @@ public final class MonitorBench {
 
     public static void main(String[] args) throws Exception {
         int samples = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
+        java.util.Set<String> parts = java.util.Set.of((args.length > 1 ? args[1] : "latency,idle,mixed,blocks")
+                .split(","));
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        System.out.printf("blocking-site profiler: %s%n", Boolean.parseBoolean(System.getProperty("cmwq4j.blockingSites",
+                "true")) ? "on, " + Integer.getInteger("cmwq4j.blockingSiteSamplesPerSecond",
+                Cmwq.Builder.DEFAULT_BLOCKING_SITE_SAMPLES_PER_SECOND) + " samples/s after a burst of 64" : "off");
+        if (parts.contains("latency") || parts.contains("idle")) {
+            latencyAndIdle(mx, samples, parts);
+        }
+        // Warm comparison, same JVM: rounds alternate cmwq (a fresh instance each time) and
+        // virtual threads (a fresh executor each time), after the first round warmed both up.
+        if (parts.contains("mixed")) {
+            for (int run = 0; run < 4; run++) {
+                mixed(mx, run);
+                mixedVirtual(run);
+            }
+        }
+        if (parts.contains("blocks")) {
+            for (int run = 0; run < 4; run++) {
+                blocks(mx, run);
+            }
+        }
+    }
+
+    private static void latencyAndIdle(ThreadMXBean mx, int samples, java.util.Set<String> parts) throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(1).threadNamePrefix("mb-").build()) {
             Thread monitor = findThread("mb-monitor");
             Workqueue wq = c.workqueue("latency").build();
-            latency(wq, monitor, samples / 4, true);
-            latency(wq, monitor, samples, false);
-            System.out.printf("  (monitor: %s)%n", reactions(c));
-
+            if (parts.contains("latency")) {
+                latency(wq, monitor, samples / 4, true);
+                latency(wq, monitor, samples, false);
+                System.out.printf("  (monitor: %s)%n", reactions(c));
+            }
+            if (!parts.contains("idle")) {
+                return;
+            }
             // idle: let the pools retire into idleness, then watch the monitor for 2 s
             Thread.sleep(200);
             long cpu0 = mx.getThreadCpuTime(monitor.threadId());
@@ -57,11 +93,50 @@ public final class MonitorBench {
             System.out.printf("monitor CPU while idle: %.4f%% of one core over %.1f s (thread state %s)%n",
                     100.0 * idleCpu / idleWall, idleWall / 1e9, monitor.getState());
         }
-        // Warm comparison, same JVM: rounds alternate cmwq (a fresh instance each time) and
-        // virtual threads (a fresh executor each time), after the first round warmed both up.
-        for (int run = 0; run < 4; run++) {
-            mixed(mx, run);
-            mixedVirtual(run);
+    }
+
+    /**
+     * Many long unannounced blocks: 2000 works of 0.05 ms CPU and a 5 ms plain sleep in a helper,
+     * queued at once, so that pools stall and the monitor detects blocks as fast as it can; the
+     * monitor's CPU, and how many of the detections the profiler sampled.
+     */
+    private static void blocks(ThreadMXBean mx, int run) throws Exception {
+        try (Cmwq c = Cmwq.builder().threadNamePrefix("mk" + run + "-").build()) {
+            Thread monitor = findThread("mk" + run + "-monitor");
+            Workqueue wq = c.workqueue("blocks").build();
+            int tasks = 2000;
+            CountDownLatch done = new CountDownLatch(tasks);
+            long cpu0 = mx.getThreadCpuTime(monitor.threadId());
+            long t0 = System.nanoTime();
+            for (int i = 0; i < tasks; i++) {
+                wq.execute(() -> {
+                    spinCpu(50_000);
+                    slowCall();
+                    done.countDown();
+                });
+            }
+            done.await();
+            long wall = System.nanoTime() - t0;
+            long cpu = mx.getThreadCpuTime(monitor.threadId()) - cpu0;
+            WorkqueueStats s = wq.stats();
+            long sampled = s.blocksDetected() - s.blocksUnsampled();
+            System.out.printf("blocks (5 ms unannounced) on cmwq, round %d, %d tasks on %d CPUs: %.3f s, peak threads %d;"
+                    + " monitor CPU %.2f%% of one core; %d detected (%.0f/s), %d profiled (%.0f/s) at %d sites%n", run,
+                    tasks, c.cpus(), wall / 1e9, c.peakThreads(), 100.0 * cpu / wall, s.blocksDetected(),
+                    s.blocksDetected() / (wall / 1e9), sampled, sampled / (wall / 1e9), s.blockingSites().size());
+            for (BlockingSite site : s.blockingSites()) {
+                System.out.printf("  %5d  %8.1f ms  %s%n", site.count(), site.blockedNanos() / 1e6,
+                        String.join(" <- ", java.util.Arrays.stream(site.stack()).map(f -> f.getMethodName()).toList()));
+            }
+        }
+    }
+
+    /** The blocking call of {@link #blocks}: a plain sleep, as a driver's socket read would be. */
+    private static void slowCall() {
+        try {
+            Thread.sleep(5);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -174,14 +249,17 @@ public final class MonitorBench {
      */
     private static String reactions(Cmwq c) {
         long detected = 0;
+        long unsampled = 0;
         long cpuIntensive = 0;
         long cmWakeups = 0;
         for (WorkqueueStats s : c.workqueueStats()) {
             detected += s.blocksDetected();
+            unsampled += s.blocksUnsampled();
             cpuIntensive += s.cpuIntensive();
             cmWakeups += s.cmWakeups();
         }
-        return detected + " blocks detected, " + cpuIntensive + " CPU-intensive, " + cmWakeups + " cm wakeups";
+        return detected + " blocks detected (" + (detected - unsampled) + " profiled), " + cpuIntensive
+                + " CPU-intensive, " + cmWakeups + " cm wakeups";
     }
 
     private static Thread findThread(String name) {

@@ -26,7 +26,9 @@ import java.util.concurrent.TimeUnit;
  * Options (when run by hand, {@code java -cp ... dev.cmwq4j.bench.scenario.ScenarioMain}):
  * {@code --mode=short|full}, {@code --out=DIR} (default {@code results}), {@code --only=a,b},
  * {@code --executors=x,y}, {@code --timeout=SECONDS} (per pair), {@code --repeat=N} (children
- * per pair, the median wall time is reported), {@code --list}.
+ * per pair, the median wall time is reported), {@code --props=k=v,k2=v2} (system properties for
+ * every child, e.g. {@code cmwq4j.blockingSites=false}; from Maven {@code -Dscenario.props=...}),
+ * {@code --list}.
  *
  * <p>Each child is started with the parent's own java binary ({@code ProcessHandle.current()}),
  * fixed JVM flags ({@link #CHILD_JVM_FLAGS}) and the parent's class path. It prints one
@@ -69,6 +71,13 @@ public final class ScenarioMain {
         long budgetMillis = timeout.isBlank() ? sizes.budgetMillis() : Long.parseLong(timeout.trim()) * 1000;
         String repeatOpt = opts.getOrDefault("repeat", "");
         int repeat = repeatOpt.isBlank() ? 1 : Math.max(1, Integer.parseInt(repeatOpt.trim()));
+        List<String> childFlags = new ArrayList<>(CHILD_JVM_FLAGS);
+        for (String prop : list(opts.get("props"))) {
+            if (prop.indexOf('=') <= 0) {
+                throw new IllegalArgumentException("--props: expected name=value, got '" + prop + "'");
+            }
+            childFlags.add("-D" + prop);
+        }
         Path out = Path.of(opts.getOrDefault("out", "results")).toAbsolutePath().normalize();
         Path logs = out.resolve("tmp").resolve("scenarios-" + sizes.mode());
         Files.createDirectories(logs);
@@ -103,7 +112,7 @@ public final class ScenarioMain {
                 n++;
                 List<Result> runs = new ArrayList<>();
                 for (int i = 0; i < repeat; i++) {
-                    runs.add(runChild(javaBin, classPath, s, p, sizes, budgetMillis, logs, i));
+                    runs.add(runChild(javaBin, classPath, childFlags, s, p, sizes, budgetMillis, logs, i));
                 }
                 Result r = pick(runs);
                 results.put(Report.key(s, p), r);
@@ -121,7 +130,7 @@ public final class ScenarioMain {
         String usage = "getrusage".equals(usageSource)
                 ? "getrusage(RUSAGE_SELF) through java.lang.foreign (exited threads included)"
                 : "/proc/self (live threads only; the FFM getrusage probe was not available)";
-        Report.Header header = new Report.Header(machine, sizes, CHILD_JVM_FLAGS, budgetMillis, repeat, usage,
+        Report.Header header = new Report.Header(machine, sizes, childFlags, budgetMillis, repeat, usage,
                 loadBefore, MachineInfo.loadAverage(), total);
         String md = Report.markdown(header, scenarios, peers, results);
         String base = "scenarios-" + sizes.mode();
@@ -142,11 +151,11 @@ public final class ScenarioMain {
                 + "; child logs in " + logs);
     }
 
-    private static Result runChild(String javaBin, String classPath, Scenario s, Peer p, Sizes sizes,
-            long budgetMillis, Path logs, int rep) throws IOException, InterruptedException {
+    private static Result runChild(String javaBin, String classPath, List<String> childFlags, Scenario s, Peer p,
+            Sizes sizes, long budgetMillis, Path logs, int rep) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(javaBin);
-        cmd.addAll(CHILD_JVM_FLAGS);
+        cmd.addAll(childFlags);
         cmd.add("-cp");
         cmd.add(classPath);
         cmd.add(ScenarioChild.class.getName());
