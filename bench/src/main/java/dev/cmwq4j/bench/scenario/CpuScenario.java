@@ -20,6 +20,7 @@ final class CpuScenario implements Scenario {
     @Override
     public void run(RunContext ctx) throws Exception {
         int n = ctx.sizes.cpuTasks();
+        ctx.put("works", n);
         long work = ctx.sizes.cpuTaskNanos();
         Waits.Completion done = new Waits.Completion(n);
         long[] latency = ctx.latencyArray(n);

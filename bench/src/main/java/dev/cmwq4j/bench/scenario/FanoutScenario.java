@@ -34,6 +34,7 @@ final class FanoutScenario implements Scenario {
         Sizes s = ctx.sizes;
         int parents = s.fanoutParents();
         int children = s.fanoutChildren();
+        ctx.put("works", (long) parents * (1 + children));
         long work = s.fanoutChildNanos();
         Waits.Completion done = new Waits.Completion(parents);
         long[] latency = ctx.latencyArray(parents);

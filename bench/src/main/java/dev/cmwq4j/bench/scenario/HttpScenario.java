@@ -119,6 +119,7 @@ final class HttpScenario implements Scenario {
 
         long handledBefore = handled.get();
         int requests = s.httpRequests();
+        ctx.put("works", requests);
         LongSupplier measured = () -> handled.get() - handledBefore;
         ctx.tracks(requests, measured);
         long deadlineMillis = TimeUnit.NANOSECONDS.toMillis(ctx.boundEndNanos - System.nanoTime())

@@ -37,6 +37,7 @@ final class ManySubsystemsScenario implements Scenario {
         int components = ctx.sizes.components();
         int perComponent = ctx.sizes.tasksPerComponent();
         int n = components * perComponent;
+        ctx.put("works", n);
         Waits.Completion done = new Waits.Completion(n);
         long[] latency = ctx.latencyArray(n);
         ctx.tracks(n, done::done);

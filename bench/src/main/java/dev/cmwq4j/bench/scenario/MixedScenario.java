@@ -40,6 +40,7 @@ final class MixedScenario implements Scenario {
     public void run(RunContext ctx) throws Exception {
         Sizes s = ctx.sizes;
         int n = s.mixedTasks();
+        ctx.put("works", n);
         long cpu = s.mixedCpuNanos();
         long sleep = s.mixedSleepNanos();
         Waits.Completion done = new Waits.Completion(n);

@@ -82,9 +82,9 @@ final class Report {
 
         // Details.
         sb.append("\n## Details\n\n");
-        sb.append("| scenario | executor | status | wall | CPU | CPU/wall | thr | vol cs | invol cs | max RSS | "
+        sb.append("| scenario | executor | status | wall | CPU | CPU/wall | thr | vol cs | invol cs | cs/work | max RSS | "
                 + "p50 | p99 | max | note |\n");
-        sb.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        sb.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (Scenario s : scenarios) {
             for (Peer p : peers) {
                 Result r = results.get(key(s, p));
@@ -100,6 +100,7 @@ final class Report {
                         .append(" | ").append(fmtCount(r.num("peakThreads")))
                         .append(" | ").append(fmtCount(r.num("voluntarySwitches")))
                         .append(" | ").append(fmtCount(r.num("involuntarySwitches")))
+                        .append(" | ").append(switchesPerWork(r))
                         .append(" | ").append(r.num("maxRssKb") < 0 ? "" : (r.num("maxRssKb") / 1024) + " MiB")
                         .append(" | ").append(fmtMillis(r.num("p50Nanos")))
                         .append(" | ").append(fmtMillis(r.num("p99Nanos")))
@@ -111,12 +112,25 @@ final class Report {
         sb.append("\nCPU: user+system time of the whole child process over the run (executor creation included; "
                 + "http: the server JVM over the measured load, the load generator's JVM not included). "
                 + "vol/invol cs: voluntary/involuntary context switches of the whole process over the run, "
-                + "exited threads included, less those of the harness thread while it waited for completion. max RSS: the child's peak resident set (the JVM included). "
+                + "exited threads included, less those of the harness thread while it waited for completion. "
+                + "cs/work: both kinds of context switches per work the scenario ran (fanout: parents and "
+                + "subtasks; http: per request, in the server JVM). max RSS: the child's peak resident set (the JVM included). "
                 + "p50/p99/max: per-task latency from submission to completion (per parent task in fanout; "
                 + "not recorded for tiny; http: request round trip measured in the load generator's JVM, "
                 + "throughput in the note). CPU work in tasks is measured on the thread's CPU clock, so it does "
                 + "not shrink when a thread is preempted.\n");
         return sb.toString();
+    }
+
+    /** Voluntary plus involuntary context switches per work, or blank if either is unknown. */
+    private static String switchesPerWork(Result r) {
+        long works = r.num("works");
+        long vol = r.num("voluntarySwitches");
+        long invol = r.num("involuntarySwitches");
+        if (works <= 0 || vol < 0 || invol < 0) {
+            return "";
+        }
+        return String.format(Locale.ROOT, "%.3g", (double) (vol + invol) / works);
     }
 
     /** A warning when other work was using the CPUs: every number here is then noisy. */

@@ -41,6 +41,7 @@ final class TinyScenario implements Scenario {
     @Override
     public void run(RunContext ctx) throws Exception {
         int n = ctx.sizes.tinyTasks();
+        ctx.put("works", n);
         LongAdder done = new LongAdder();
         Runnable noop = done::increment;
         ctx.tracks(n, done::sum);
