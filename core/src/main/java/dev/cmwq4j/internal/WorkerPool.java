@@ -461,11 +461,12 @@ final class WorkerPool {
 
     /**
      * A run of {@code wall} ns ended on this pool (its statistics are recorded). Each run counts
-     * at most 4 x {@link #SHORT_RUN_NANOS}: one long run among tiny ones (the work that queued
-     * them) does not make them look long, and three long runs in a row do. Lock.
+     * at most 2 x {@link #SHORT_RUN_NANOS}: one long run among tiny ones (the work that queued
+     * them, one slowed by the JIT) adds at most an eighth of that, and six long runs in a row
+     * make the pool's works long. Lock.
      */
     void noteRunWall(long wall) {
-        int w = (int) Math.min(wall, 4L * SHORT_RUN_NANOS);
+        int w = (int) Math.min(wall, 2L * SHORT_RUN_NANOS);
         int avg = runWallAvg;
         runWallAvg = avg + ((w - avg) >> 3);
     }
