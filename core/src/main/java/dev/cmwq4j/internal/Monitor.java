@@ -438,6 +438,9 @@ final class Monitor implements Runnable {
             return;
         }
         p.look.reported = true;
+        // the report counts what waits: admit what is still inbound (nobody may have taken the
+        // lock since it was pushed, when the pool's one counted worker never returns)
+        p.admitUnlocked();
         java.util.List<Engine.BusySnapshot> busy = new java.util.ArrayList<>();
         for (Worker w : workers) {
             Thread t = w.thread;
