@@ -334,8 +334,15 @@ class PriorityTest {
      * Two CPUs: cpu1 is held by a gate, with a backlog and then {@code b} queued on it (pinned, so
      * that a worker of cpu0 may not run {@code b} in place: it must really wait for it).
      */
+    /**
+     * Two CPUs, no block detection (a stall window of an hour), as {@link #oneCpu}: a spinning gate
+     * descheduled on a busy machine could look blocked in native code, and the worker added for it
+     * ran the backlog before the test saw the waiter block (a loaded CI run of
+     * cancelSyncLendsToTheRunningInstanceThroughItsWait timed out on {@code blocked() == 1}).
+     */
     private static Cmwq twoCpus() {
-        return Cmwq.builder().cpus(2).cpuIntensiveThreshold(NEVER).priorityInheritance(true).build();
+        return Cmwq.builder().cpus(2).cpuIntensiveThreshold(NEVER).stallWindow(Duration.ofHours(1))
+                .priorityInheritance(true).build();
     }
 
     /** Occupies cpu1's worker with a gate work of {@code wq}; returns the gate, entered. */
