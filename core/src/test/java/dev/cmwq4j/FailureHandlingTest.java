@@ -130,9 +130,12 @@ class FailureHandlingTest {
         Recorder rec = new Recorder();
         // A deep recursion can burn past the 10 ms CPU-intensive threshold; flagged, it would let
         // the next work start on another worker, and this test checks that the same worker
-        // survives the overflow and goes on.
+        // survives the overflow and goes on. For the same reason no block detection (a stall
+        // window of an hour): descheduled on a busy machine, the recursing thread could look
+        // blocked in native code (one loaded CI run saw the next work on a second worker).
         try (Cmwq c = Cmwq.builder().cpus(1).threadNamePrefix("failure-").failureHandler(rec)
-                .cpuIntensiveThreshold(java.time.Duration.ofSeconds(30)).build()) {
+                .cpuIntensiveThreshold(java.time.Duration.ofSeconds(30))
+                .stallWindow(java.time.Duration.ofHours(1)).build()) {
             Workqueue wq = c.workqueue("overflow").build();
             AtomicReference<Thread> overflowThread = new AtomicReference<>();
             Work overflow = new Work(() -> {
