@@ -16,41 +16,24 @@ final class OneShotNode extends WorkNode {
         this.group = group;
     }
 
-    /**
-     * The action of a node with a group is executing; written by the running worker under this
-     * node's monitor, so that an interrupt aimed at this task ({@link #interruptRun}) is sent only
-     * while it runs, and never reaches the work its worker runs next.
-     */
-    private boolean running;
-
     @Override
     void runAction(Runnable decorated) {
-        Runnable run = decorated != null ? decorated : action;
+        Runnable run = orAction(decorated);
         if (group == null) {
             run.run();
             return;
         }
-        synchronized (this) {
-            running = true;
-        }
         try {
-            run.run();
+            runMarked(run);
         } finally {
-            synchronized (this) {
-                running = false;
-            }
             group.ended();
         }
     }
 
-    /** As {@link WorkNode#interruptRun}, only while the action still executes (see {@link #running}). */
+    /** As {@link WorkNode#interruptRun}, only while the action still executes ({@link #runMarked}). */
     @Override
     public void interruptRun(Object runner) {
-        synchronized (this) {
-            if (running) {
-                super.interruptRun(runner);
-            }
-        }
+        interruptIfRunning(runner);
     }
 
     @Override

@@ -17,13 +17,6 @@ final class ScheduledNode extends DelayedNode {
     /** The view whose task this is; final. */
     private final Group group;
 
-    /**
-     * The action is executing; written by the running thread under this node's monitor, so that
-     * an interrupt aimed at this task ({@link #interruptRun}) is sent only while it runs and never
-     * reaches the work its worker runs next (as {@link OneShotNode}'s flag).
-     */
-    private boolean running;
-
     ScheduledNode(Runnable action, Group group) {
         super(action);
         this.group = java.util.Objects.requireNonNull(group, "group");
@@ -36,25 +29,12 @@ final class ScheduledNode extends DelayedNode {
 
     @Override
     void runAction(Runnable decorated) {
-        synchronized (this) {
-            running = true;
-        }
-        try {
-            (decorated != null ? decorated : action).run();
-        } finally {
-            synchronized (this) {
-                running = false;
-            }
-        }
+        runMarked(orAction(decorated));
     }
 
-    /** As {@link WorkNode#interruptRun}, only while the action still executes (see {@link #running}). */
+    /** As {@link WorkNode#interruptRun}, only while the action still executes ({@link #runMarked}). */
     @Override
     public void interruptRun(Object runner) {
-        synchronized (this) {
-            if (running) {
-                super.interruptRun(runner);
-            }
-        }
+        interruptIfRunning(runner);
     }
 }

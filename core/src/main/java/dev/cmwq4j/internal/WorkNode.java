@@ -254,7 +254,12 @@ public class WorkNode {
      * null, else the action. A one-shot node then tells its group.
      */
     void runAction(Runnable decorated) {
-        (decorated != null ? decorated : action).run();
+        orAction(decorated).run();
+    }
+
+    /** What an instance started with {@code decorated} runs: it, or without one the action. */
+    final Runnable orAction(Runnable decorated) {
+        return decorated != null ? decorated : action;
     }
 
     /**
@@ -384,6 +389,37 @@ public class WorkNode {
      */
     public void interruptRun(Object runner) {
         ((Worker) runner).interruptRun(this);
+    }
+
+    /**
+     * A task node's action is executing ({@link #runMarked}): written by the running thread under
+     * this node's monitor, so that an interrupt aimed at the task ({@link #interruptIfRunning}) is
+     * sent only while it runs, and never reaches the work its worker runs next. Task nodes only
+     * ({@link OneShotNode}, {@link ScheduledNode}).
+     */
+    private boolean taskRunning;
+
+    /** Runs {@code run} marked as this task's run (see {@link #taskRunning}). */
+    final void runMarked(Runnable run) {
+        synchronized (this) {
+            taskRunning = true;
+        }
+        try {
+            run.run();
+        } finally {
+            synchronized (this) {
+                taskRunning = false;
+            }
+        }
+    }
+
+    /** As {@link #interruptRun}, only while a {@link #runMarked} run of this task executes. */
+    final void interruptIfRunning(Object runner) {
+        synchronized (this) {
+            if (taskRunning) {
+                ((Worker) runner).interruptRun(this);
+            }
+        }
     }
 
     /** If this is a delayed work's node whose timer is armed, queues it now (a flush). */
