@@ -285,9 +285,7 @@ public final class WorkqueueCore {
         if (!n.tryClaim()) {
             return false;
         }
-        if (taskDecorator != null) {
-            decorate(n);
-        }
+        decorate(n);
         n.prio = (byte) prio;
         n.pinned = cpu >= 0 && !unbound;
         insertOrReject(n, cpu);
@@ -313,9 +311,7 @@ public final class WorkqueueCore {
         if (!n.tryClaim()) {
             return false;
         }
-        if (taskDecorator != null) {
-            decorate(n);
-        }
+        decorate(n);
         n.prio = (byte) defaultPriority;
         return true;
     }
@@ -345,11 +341,14 @@ public final class WorkqueueCore {
 
     /**
      * Gives the instance just claimed ({@code n}, PENDING owned by the caller) the task
-     * decorator's version of its action, which runs in place of the action wherever the instance
+     * decorator's version of its action, if the workqueue has a decorator, which runs in place of the action wherever the instance
      * runs (a worker, a waiter that helps it, a rescuer, a handoff). If the decorator throws or
      * returns null, the claim is given up (nothing is queued) and the caller's queue call throws.
      */
     private void decorate(WorkNode n) {
+        if (taskDecorator == null) {
+            return; // no decorator: the one check an undecorated queue pays
+        }
         Runnable d;
         try {
             d = taskDecorator.apply(n.action);
@@ -412,9 +411,7 @@ public final class WorkqueueCore {
                 return true;
             }
             if (n.tryClaim()) {
-                if (taskDecorator != null) {
-                    decorate(n);
-                }
+                decorate(n);
                 n.prio = (byte) defaultPriority;
                 place(n, cpu, delayNanos);
                 return false;
