@@ -191,11 +191,12 @@ final class Monitor implements Runnable {
             if (nudged || now - lookAt >= 0) {
                 ticks.increment();
                 int state = scan(now);
-                if (state != IDLE && procFs) {
-                    engine.cpuLoad.sample(now);
-                }
-                if (state == IDLE && procFs) {
-                    engine.cpuLoad.idle();
+                if (procFs) {
+                    if (state != IDLE) {
+                        engine.cpuLoad.sample(now);
+                    } else {
+                        engine.cpuLoad.idle();
+                    }
                 }
                 if (profiler.hasPending()) {
                     // the worker creations this scan's detections asked for first, then the captures
