@@ -562,7 +562,7 @@ final class WorkerPool {
         }
         WorkNode head = stealCandidate();
         // an external head needs no clock read: this is asked on every work a worker starts
-        return head != null && (head.external || headStealableIn(System.nanoTime()) == 0);
+        return head != null && (head.external || untilStealable(head, System.nanoTime()) == 0);
     }
 
     /** The worklist head if a thief may ever take it (not pinned to this CPU), else null. Lock. */
@@ -584,6 +584,11 @@ final class WorkerPool {
         if (head.external) {
             return 0; // no chain of this pool's worker to keep warm
         }
+        return untilStealable(head, now);
+    }
+
+    /** How long until {@code head}, queued by this pool's own worker, has waited past the steal threshold; 0 if it has. */
+    private long untilStealable(WorkNode head, long now) {
         return Math.max(0, engine.stealThresholdNanos - (now - head.queuedAt));
     }
 
