@@ -452,8 +452,9 @@ final class WorkerPool {
 
     /**
      * A moving average (weight 1/8) of the wall time of the runs ended here, in nanoseconds, each
-     * capped ({@link #noteRunWall}): whether a thief would save more per work than it costs. Written under the lock ({@link #noteRunWall}); read
-     * racily by {@link #stealWorthwhile} (an int: a racy read is never torn).
+     * capped: whether a thief would save more per work than it costs. Written under the lock
+     * ({@link #noteRunWall}); read racily by {@link #stealWorthwhile} (an int: a racy read is
+     * never torn).
      */
     private int runWallAvg;
     /** Works shorter than this on average are not worth a thief while every CPU is taken. */
@@ -587,7 +588,10 @@ final class WorkerPool {
         return untilStealable(head, now);
     }
 
-    /** How long until {@code head}, queued by this pool's own worker, has waited past the steal threshold; 0 if it has. */
+    /**
+     * How long until {@code head}, queued by this pool's own worker, has waited past the steal
+     * threshold; 0 if it has.
+     */
     private long untilStealable(WorkNode head, long now) {
         return Math.max(0, engine.stealThresholdNanos - (now - head.queuedAt));
     }
