@@ -366,6 +366,23 @@ public final class Engine {
         return ncpu;
     }
 
+    /**
+     * Every CPU has a counted worker: the managed pools together count at least as many running
+     * workers as there are CPUs. A pool's CPU index is a bookkeeping unit, not a CPU of its own
+     * (the OS runs any thread anywhere), so while this holds a new thread for one pool would only
+     * take turns with the others' (see {@link Manager#creationDelay}). A racy sum, O(pools).
+     */
+    boolean cpusTaken() {
+        int running = 0;
+        for (WorkerPool p : normal) {
+            running += p.nrRunning.get();
+        }
+        for (WorkerPool p : high) {
+            running += p.nrRunning.get();
+        }
+        return running >= ncpu;
+    }
+
     /** The instance's name. */
     public String name() {
         return name;

@@ -40,6 +40,8 @@ final class Manager {
      * of its stall window), or 0 when no such need is waiting; pool lock.
      */
     private long stallDeadline;
+    /** When the need behind {@link #stallDeadline} arose; pool lock. */
+    private long needSince;
     /** Create a running worker to steal even with an empty worklist; pool lock. */
     private boolean thiefWanted;
     /**
@@ -101,7 +103,11 @@ final class Manager {
     /** The monitor found the blocked worker stuck past the stall window: create without waiting again. Pool lock. */
     void stallWindowOver() {
         assert pool.holdsLock();
-        stallDeadline = System.nanoTime();
+        long now = System.nanoTime();
+        if (stallDeadline == 0) {
+            needSince = now;
+        }
+        stallDeadline = now;
     }
 
     /**
@@ -116,10 +122,27 @@ final class Manager {
             return 0;
         }
         if (stallDeadline == 0) {
-            stallDeadline = now + engine.stallWindowNanos;
+            needSince = now;
+            stallDeadline = now + pool.stallNanos();
         }
         long deadline = pool.onlyJoinersOut() ? stallDeadline + engine.joinExtraNanos : stallDeadline;
-        return Math.max(0, deadline - now);
+        long wait = deadline - now;
+        if (wait <= 0 && deferWhileCpusTaken(now)) {
+            stallDeadline = now + engine.stallWindowNanos;
+            return engine.stallWindowNanos;
+        }
+        return Math.max(0, wait);
+    }
+
+    /**
+     * The stall is over, but every CPU has a counted worker ({@link Engine#cpusTaken}): a new
+     * thread would wait for a CPU like the works it is meant for, and the blocked workers may be
+     * back before one frees. So the creation waits a stall window more, up to
+     * {@link WorkerPool#MAX_STALL_NANOS} after the need arose: a bound, because other pools
+     * that keep their counts up would otherwise hold this one back indefinitely. Pool lock.
+     */
+    private boolean deferWhileCpusTaken(long now) {
+        return now - needSince < WorkerPool.MAX_STALL_NANOS && engine.cpusTaken();
     }
 
     /** Engine shutdown: disarms both passes. */
@@ -156,7 +179,7 @@ final class Manager {
                         return;
                     }
                     running = true;
-                } else if (thiefWanted && p.nIdle == 0) {
+                } else if (thiefWanted && p.nIdle == 0 && !engine.cpusTaken()) {
                     running = true;
                 } else if (p.needReserve()) {
                     running = false;

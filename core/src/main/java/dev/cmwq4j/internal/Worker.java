@@ -91,6 +91,8 @@ final class Worker implements Runnable {
     private boolean joining;
     /** JFR: the open WorkerBlocked event of an announced block, or null; worker thread only. */
     private jdk.jfr.Event blockEvent;
+    /** Start of the announced block in progress (its outermost level); worker thread only. */
+    private long blockStartedAt;
     /**
      * JFR: the open WorkerBlocked event of a detected block, or null. Written by the monitor
      * before its RUNNING -> DETECTED CAS (which publishes it), taken by whoever moves the word
@@ -294,7 +296,8 @@ final class Worker implements Runnable {
                     process(n);
                 }
             }
-            if (!p.hasWork() && p.managed && engine.stealing && !p.closing && Stealing.trySteal(this)) {
+            if (!p.hasWork() && p.managed && engine.stealing && !p.closing && p.mayStealMore()
+                    && Stealing.trySteal(this)) {
                 continue;
             }
             return;
@@ -933,6 +936,7 @@ final class Worker implements Runnable {
         if (pwq != null) {
             pwq.wq.blocksAnnounced.increment();
         }
+        blockStartedAt = System.nanoTime();
         blockEvent = Events.blocked("announced", this);
     }
 
@@ -960,6 +964,9 @@ final class Worker implements Runnable {
     /** {@code from} -> RUNNING on the worker's own thread: count again. */
     private void exitUncounted(int from) {
         if (WSTATE.compareAndSet(this, from, RUNNING)) {
+            if (from == BLOCKED) {
+                pool.noteBlock(System.nanoTime() - blockStartedAt);
+            }
             blockOver(from);
             if (pool.managed) {
                 pool.nrRunning.incrementAndGet();

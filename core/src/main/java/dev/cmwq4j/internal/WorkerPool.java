@@ -192,7 +192,29 @@ final class WorkerPool {
         if (!managed) {
             return nrPending > 0;
         }
-        return nrPending > 0 && nrRunning.get() <= target;
+        return nrPending > 0 && nrRunning.get() <= target + spare();
+    }
+
+    /**
+     * Counted workers a pool whose works block lets run beyond its target: one. A worker back
+     * from a block finds the pool at its target (the worker that replaced it runs); under the
+     * kernel's rule it would go idle, and the next block would wake an idle worker: a park and an
+     * unpark per block. Kept working, it is the runnable worker the next block needs. A pool
+     * whose works never blocked has no returning workers, so its rule is the kernel's.
+     */
+    private int spare() {
+        return sawBlock ? 1 : 0;
+    }
+
+    /**
+     * A worker whose own worklist ran dry may go and steal: the pool runs no more than its
+     * target, itself included. A thief is a worker that keeps working on a sibling's list, so
+     * {@link #keepWorking()}'s concurrency rule applies to it too; without it, every worker
+     * that returned from a block (counted again, beyond the target) stole one more work, and a
+     * pool fed only by stealing ran a dozen workers at once on two CPUs (the mixed load).
+     */
+    boolean mayStealMore() {
+        return !managed || nrRunning.get() <= target + spare();
     }
 
     /**
@@ -328,6 +350,36 @@ final class WorkerPool {
 
     // ------------------------------------------------------------------------------------------
     // Placement hints, read without the lock.
+
+    // ------------------------------------------------------------------------------------------
+    // How long blocks last here: how long a need for a worker may wait for a blocked one.
+
+    /**
+     * A moving average (weight 1/8) of the announced blocks of this pool's workers, nanoseconds;
+     * 0 before the first. Written by the workers as their blocks end, without the lock: two that
+     * end at once may lose one sample, which an estimate can afford. Read racily by the manager.
+     */
+    private volatile long blockAvgNanos;
+
+    /** Longest wait for a blocked worker before a thread is created, however long blocks last. */
+    static final long MAX_STALL_NANOS = 2_000_000L;
+
+    /** An announced block of {@code nanos} ended on this pool. */
+    void noteBlock(long nanos) {
+        long avg = blockAvgNanos;
+        blockAvgNanos = avg == 0 ? nanos : avg + ((nanos - avg) >> 3);
+    }
+
+    /**
+     * How long a need for a worker that arose while workers were blocked waits for one of them
+     * before a thread is created: the stall window, or half the blocks' usual length if that is
+     * longer (at most {@link #MAX_STALL_NANOS}). A block expected to end within about the time a
+     * new thread takes to start and reach the worklist is not worth a thread: the blocked worker
+     * comes back and takes the work itself.
+     */
+    long stallNanos() {
+        return Math.max(engine.stallWindowNanos, Math.min(blockAvgNanos >> 1, MAX_STALL_NANOS));
+    }
 
     /** Nothing running, nothing queued. */
     boolean isIdle() {
