@@ -316,6 +316,7 @@ final class Monitor implements Runnable {
         long progress = p.progress;
         boolean progressed = progress != p.look.seenProgress;
         p.look.seenProgress = progress;
+        p.look.corrected = false;
         // First pass: note new works, count the counted workers seen off the CPU.
         int busy = 0;
         int offCpu = 0;
@@ -409,10 +410,16 @@ final class Monitor implements Runnable {
         return false;
     }
 
-    /** The concurrency target follows what the last sample of the pools showed. */
+    /**
+     * The concurrency target follows what the last sample of the pools showed. A look that
+     * detected a block made its correction already: the replacement it woke or asked for is not
+     * on the CPU yet, and reading that as an idle CPU would raise the target for the same block
+     * (the kernel's first example then started w2 when w0's sleep was seen, a unit early). The
+     * target rises only if the CPU is still idle at a later look.
+     */
     private void adaptTarget(WorkerPool p, int totalOnCpu) {
         int onCpu = p.look.onCpu;
-        if (p.underCommitted(onCpu)) {
+        if (!p.look.corrected && p.underCommitted(onCpu)) {
             targetRaised.increment();
             p.raiseTarget();
         } else if (p.overCommitted(onCpu, totalOnCpu)) {
@@ -649,6 +656,7 @@ final class Monitor implements Runnable {
             profiler.notDetected(profile);
             return;
         }
+        w.pool.look.corrected = true;
         if (profile != null) {
             profiler.detected(profile);
         }
@@ -743,6 +751,11 @@ final class Monitor implements Runnable {
     static final class PoolLook {
         /** Counted workers on the CPU at the last look. */
         int onCpu;
+        /**
+         * The last look took a blocked worker out of the running count (a detection): that is
+         * this look's correction, and the target is not also raised for it.
+         */
+        boolean corrected;
         /** The pool's progress count at the last look. */
         long seenProgress;
         /** Watchdog: first look that found the pool stuck, or 0; and whether it was reported. */
