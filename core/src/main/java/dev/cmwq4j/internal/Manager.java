@@ -179,12 +179,16 @@ final class Manager {
                         return;
                     }
                     running = true;
-                } else if (thiefWanted && p.nIdle == 0 && !engine.cpusTaken()) {
+                } else if (thiefWanted && p.nIdle == 0) {
                     running = true;
                 } else if (p.needReserve()) {
                     running = false;
                 } else {
-                    thiefWanted = false;
+                    if (thiefWanted) {
+                        // not served (a worker is idle): the next insert may ask again
+                        thiefWanted = false;
+                        p.thiefDone();
+                    }
                     stallDeadline = 0;
                     return;
                 }
