@@ -177,15 +177,18 @@ class KernelScenariosTest {
         throw new AssertionError(name + ": in no attempt " + rule + " (within " + REACTION_MS + " ms); seen " + seen);
     }
 
+    /** The kernel's timeline for {@code max_active >= 3} ({start, end} per work, in units), and its rule. */
+    static final long[][] KERNEL_THREE = {{0, 4}, {1, 4}, {2, 5}};
+    static final String THREE_RULE = "w1 started when w0 slept and w2 when w1 slept";
+    static final Rule THREE_STARTS = t -> t.startedOn(1, t.sleep()[0]) && t.startedOn(2, t.sleep()[1]);
+
     /**
      * {@code max_active >= 3}: w1 starts when w0 sleeps, w2 when w1 sleeps (not when w0's sleep is
      * seen: that detection takes w0 out of the running count, which is the whole correction).
      */
     @Test
     void maxActiveThreeOrMore() throws InterruptedException {
-        long[][] kernel = {{0, 4}, {1, 4}, {2, 5}};
-        assertKernelTimeline("max_active >= 3", kernel, "w1 started when w0 slept and w2 when w1 slept",
-                t -> t.startedOn(1, t.sleep()[0]) && t.startedOn(2, t.sleep()[1]), c -> {
+        assertKernelTimeline("max_active >= 3", KERNEL_THREE, THREE_RULE, THREE_STARTS, c -> {
             Workqueue q = c.workqueue("q0").maxActive(3).build();
             return run(q, q);
         });
@@ -224,9 +227,7 @@ class KernelScenariosTest {
      */
     @Test
     void aSecondBurstStartsFromTheKernelRule() throws InterruptedException {
-        long[][] kernel = {{0, 4}, {1, 4}, {2, 5}};
-        assertKernelTimeline("max_active >= 3, twice", kernel, "w1 started when w0 slept and w2 when w1 slept",
-                t -> t.startedOn(1, t.sleep()[0]) && t.startedOn(2, t.sleep()[1]), c -> {
+        assertKernelTimeline("max_active >= 3, twice", KERNEL_THREE, THREE_RULE, THREE_STARTS, c -> {
             Workqueue q = c.workqueue("q0").maxActive(3).build();
             run(q, q);
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
