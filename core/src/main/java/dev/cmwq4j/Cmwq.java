@@ -279,7 +279,12 @@ public final class Cmwq implements AutoCloseable {
         }
 
         /**
-         * How long a surplus idle worker lingers before it exits; positive.
+         * How long a surplus idle worker lingers before it exits; positive. It also sets how fast a
+         * pool forgets a burst: the pool remembers the most workers it had busy at once, halving
+         * what that exceeds the busy count every {@code timeout / 60} (5 s for the default 300 s),
+         * and idle workers beyond that recent need (and two kept idle) exit once idle that long.
+         * So a load that comes back within a few of those half-lives finds its threads, and one
+         * that does not leaves two idle workers well before the timeout.
          *
          * @param timeout the idle timeout
          * @return this builder

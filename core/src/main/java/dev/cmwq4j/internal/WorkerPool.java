@@ -141,6 +141,8 @@ final class WorkerPool {
     private volatile Worker[] workers = new Worker[0];
     /** Creates this pool's workers and runs its mayday passes (its own fields, under {@link #lock}). */
     final Manager manager;
+    /** Retires idle workers beyond the pool's recent need (see {@link Surplus}). */
+    final Surplus surplus;
 
     private static final java.lang.invoke.VarHandle INBOUND;
 
@@ -161,6 +163,7 @@ final class WorkerPool {
         String base = managed ? "cpu".concat(Integer.toString(cpu)) : "unbound";
         this.name = highPriority ? base.concat("H") : base;
         this.manager = new Manager(this);
+        this.surplus = new Surplus(this);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -775,6 +778,7 @@ final class WorkerPool {
         } else {
             nWaking++;
         }
+        surplus.noteBusy(nWorkers - nIdle);
     }
 
     /**
@@ -836,8 +840,10 @@ final class WorkerPool {
         idleHead = w;
         w.idle = true;
         w.woken = false;
-        w.idleSince = System.nanoTime();
+        long now = System.nanoTime();
+        w.idleSince = now;
         nIdle++;
+        surplus.wentIdle(now);
     }
 
     void removeIdle(Worker w) {
@@ -871,13 +877,19 @@ final class WorkerPool {
             if (w == null || closing) {
                 return false;
             }
-            removeIdle(w);
-            w.retireNow = true;
-            LockSupport.unpark(w.thread);
+            retireIdle(w);
             return true;
         } finally {
             unlock();
         }
+    }
+
+    /** Takes idle {@code w} off the idle list and lets its thread end when it wakes. Lock. */
+    void retireIdle(Worker w) {
+        assert holdsLock();
+        removeIdle(w);
+        w.retireNow = true;
+        LockSupport.unpark(w.thread);
     }
 
     /** The longest idle worker; lock. */
@@ -929,6 +941,7 @@ final class WorkerPool {
             unlock();
         }
         manager.cancel();
+        surplus.cancel();
     }
 
     // ------------------------------------------------------------------------------------------
