@@ -93,6 +93,23 @@ final class Manager {
         engine.timer.scheduleNoLaterThan(managerEntry, System.nanoTime() + delayNanos);
     }
 
+    /**
+     * Arms the manager pass for a stall: no earlier than {@code delayNanos} from now, and up to
+     * {@link #STALL_SLACK_NANOS} later if the service thread wakes then anyway. A stall is a
+     * lower bound (a blocked worker gets that long to come back), and most stalls end with the
+     * worker back before the pass: a wake-up of the service thread for each of them was two
+     * thirds of its context switches under a steady blocking load.
+     */
+    void requestStall(long delayNanos) {
+        if (pool.closing) {
+            return;
+        }
+        engine.timer.scheduleNoLaterThan(managerEntry, System.nanoTime() + delayNanos, STALL_SLACK_NANOS);
+    }
+
+    /** How much later than its stall a manager pass may run to share a planned wake-up. */
+    static final long STALL_SLACK_NANOS = 500_000L;
+
     /** A loaded sibling asked for a thief and no worker is idle: create a running one. Pool lock. */
     void wantThief() {
         assert pool.holdsLock();
@@ -175,17 +192,17 @@ final class Manager {
                     long delay = creationDelay(System.nanoTime());
                     if (delay > 0) {
                         // a blocked worker may still return: wait out its stall window
-                        request(delay);
+                        requestStall(delay);
                         return;
                     }
                     running = true;
-                } else if (thiefWanted && p.nIdle == 0) {
+                } else if (thiefWanted && p.nIdle == 0 && !p.thiefWaitsForReturn()) {
                     running = true;
                 } else if (p.needReserve()) {
                     running = false;
                 } else {
                     if (thiefWanted) {
-                        // not served (a worker is idle): the next insert may ask again
+                        // not served (a worker is idle, or one may be back soon): the next insert may ask again
                         thiefWanted = false;
                         p.thiefDone();
                     }

@@ -212,10 +212,8 @@ final class Monitor implements Runnable {
                         profiler.attributePending();
                     }
                     if (again == IDLE && !stopped) {
-                        if (timerWait < 0) {
-                            LockSupport.park(this);
-                        } else if (timerWait > 0) {
-                            LockSupport.parkNanos(this, timerWait);
+                        if (timerWait != 0) {
+                            nap(timerWait < 0 ? Long.MAX_VALUE : timerWait);
                         }
                     }
                     parked = false;
@@ -246,13 +244,31 @@ final class Monitor implements Runnable {
             if (wait > minTickNanos) {
                 napUntil = System.nanoTime() + wait;
                 napping = true;
-                LockSupport.parkNanos(this, wait);
+                nap(wait);
                 napping = false;
             } else {
-                LockSupport.parkNanos(this, wait);
+                nap(wait);
             }
             nudged = nudgedWhileNapping; // a pool asked to be watched (not a timer entry)
             nudgedWhileNapping = false;
+        }
+    }
+
+    /**
+     * Parks for {@code wait} ns ({@code Long.MAX_VALUE}: until unparked), telling the timer, so
+     * that an entry armed meanwhile wakes the thread only if it falls due before the nap ends
+     * ({@link Timer#beginNap}).
+     */
+    private void nap(long wait) {
+        long w = timer.beginNap(System.nanoTime(), wait);
+        try {
+            if (w == Long.MAX_VALUE) {
+                LockSupport.park(this);
+            } else if (w > 0) {
+                LockSupport.parkNanos(this, w);
+            }
+        } finally {
+            timer.endNap();
         }
     }
 

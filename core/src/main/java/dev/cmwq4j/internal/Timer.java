@@ -12,7 +12,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>The service thread parks until the earliest deadline with {@link LockSupport#parkNanos}, so
  * sub-millisecond deadlines (the 200 us stall window) work. Arming an entry that becomes the new
- * earliest unparks it; an unpark before the park is kept as a permit, so no wake-up is lost.
+ * earliest unparks it if it naps past that deadline ({@link #beginNap}); an unpark before the park
+ * is kept as a permit, so no wake-up is lost.
  */
 final class Timer {
     private final ReentrantLock lock = new ReentrantLock();
@@ -25,6 +26,17 @@ final class Timer {
      * moves; written once by {@link #firedBy} before that thread starts and the engine is shared.
      */
     private volatile Thread firer;
+
+    /**
+     * The service thread is parked, or about to park, until {@link #napEnd} (or an unpark); false
+     * while it is awake, when it reads the heap before it parks again ({@link #beginNap}). Written
+     * by that thread only.
+     */
+    private volatile boolean napping;
+    /** When the current nap ends by itself; valid while {@link #napping}. Written by that thread only. */
+    private volatile long napEnd;
+    /** Longest nap {@link #beginNap} plans for: an untimed park counts as a day. */
+    private static final long MAX_NAP_NANOS = 86_400_000_000_000L;
 
     /** Most entries fired in one {@link #fireDue} call, so the monitor's looks go on in a flood. */
     static final int MAX_FIRED_PER_CALL = 64;
@@ -43,6 +55,20 @@ final class Timer {
 
     /** Arms {@code e} at {@code deadline}, or moves it earlier if it is armed later than that. */
     void scheduleNoLaterThan(TimerEntry e, long deadline) {
+        arm(e, deadline, NO_LATER);
+    }
+
+    /**
+     * {@link #scheduleNoLaterThan}, but a deadline that falls shortly before the end of the
+     * service thread's current nap (within {@code slack}) is moved to that end: the entry then
+     * fires in the wake-up the thread has planned anyway, instead of one of its own. For
+     * deadlines that may be late by that much (a stall that is a lower bound, not a promise).
+     */
+    void scheduleNoLaterThan(TimerEntry e, long deadline, long slack) {
+        long end = napEnd;
+        if (napping && end - deadline >= 0 && end - deadline <= slack) {
+            deadline = end;
+        }
         arm(e, deadline, NO_LATER);
     }
 
@@ -92,13 +118,54 @@ final class Timer {
         } finally {
             lock.unlock();
         }
-        if (earliest) {
+        if (earliest && napsPast(deadline)) {
             Thread t = firer;
             if (t != null) {
                 LockSupport.unpark(t);
             }
         }
         return true;
+    }
+
+    /**
+     * The service thread naps past {@code deadline}: only then does a new earliest entry need to
+     * wake it. Awake, it reads the heap before it parks again; napping until before the deadline,
+     * it plans its next nap from the heap when it wakes. (An unpark for each manager request
+     * whose deadline lay after the next look was a context switch of the service thread each:
+     * about a third of a switch per work in {@code mixed-announced}.) Read after the entry is in
+     * the heap: the other half of {@link #beginNap}'s publish-then-read.
+     */
+    private boolean napsPast(long deadline) {
+        return napping && napEnd - deadline > 0;
+    }
+
+    /**
+     * The service thread is about to park for {@code wait} ns ({@code Long.MAX_VALUE}: until
+     * unparked): publishes the nap, then reads the earliest deadline, and returns the wait cut
+     * to it if an entry armed meanwhile is due sooner (0: do not park). {@link #endNap} after the
+     * park.
+     */
+    long beginNap(long now, long wait) {
+        long planned = Math.min(wait, MAX_NAP_NANOS);
+        napEnd = now + planned;
+        napping = true;
+        Locks.acquire(lock);
+        try {
+            if (size > 0) {
+                long left = heap[0].deadline - now;
+                if (left < planned) {
+                    return Math.max(0, left);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        return wait;
+    }
+
+    /** The service thread woke: it reads the heap before its next nap. */
+    void endNap() {
+        napping = false;
     }
 
     /** Disarms {@code e}. @return true if it was armed (so it will not fire) */

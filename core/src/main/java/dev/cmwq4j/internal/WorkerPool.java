@@ -259,12 +259,16 @@ final class WorkerPool {
 
     /**
      * Managed pools whose works have blocked keep one idle worker in reserve while any worker is
-     * busy, so that the next block wakes it at once instead of waiting for a new thread. A pool
-     * that never saw a block (CPU-bound works, or waits that helping absorbed) needs none.
+     * busy and nothing waits, so that the next block wakes it at once instead of waiting for a new
+     * thread. A pool that never saw a block (CPU-bound works, or waits that helping absorbed)
+     * needs none. Nor does a pool with a backlog: there a block is a need like any other, served
+     * by the workers coming back from their blocks or, after the stall, by the manager. (With a
+     * reserve made each time a backlog took the idle one, a steady blocking load grew a thread
+     * per dip: most of the threads `mixed-announced` created were such reserves.)
      */
     boolean needReserve() {
         assert holdsLock();
-        return managed && sawBlock && nIdle == 0 && nReserveStarting == 0 && nWorkers > 0 && !closing;
+        return managed && sawBlock && nIdle == 0 && nReserveStarting == 0 && nWorkers > 0 && !closing && !hasWork();
     }
 
     /** A counted worker of this pool left nrRunning because it blocked (announced or detected). */
@@ -280,6 +284,15 @@ final class WorkerPool {
      */
     boolean onlyJoinersOut() {
         return nJoining.get() >= busyUncounted();
+    }
+
+    /**
+     * No thread is made to steal for this pool: its own workers are out in blocks and the first
+     * one back steals (mayStealMore), while every CPU has a counted worker anyway
+     * ({@link Engine#cpusTaken}). A thread made then would outlive the dip. Lock.
+     */
+    boolean thiefWaitsForReturn() {
+        return someWorkerMayReturn() && engine.cpusTaken();
     }
 
     /** Some busy worker is not counted (blocked or CPU-intensive) and may come back soon. */
@@ -675,7 +688,12 @@ final class WorkerPool {
         if (mayStartWorking()) {
             wakeFirstIdle();
         } else {
-            manager.request(manager.creationDelay(System.nanoTime()));
+            long delay = manager.creationDelay(System.nanoTime());
+            if (delay > 0) {
+                manager.requestStall(delay);
+            } else {
+                manager.request(0);
+            }
         }
         return true;
     }
@@ -737,6 +755,9 @@ final class WorkerPool {
         try {
             if (mayStartWorking()) {
                 wakeFirstIdle();
+            } else if (thiefWaitsForReturn()) {
+                // a manager pass to find that out cost the service thread a wake-up per insert
+                thiefDone();
             } else {
                 manager.wantThief();
             }
