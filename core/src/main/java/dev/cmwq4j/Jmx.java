@@ -29,10 +29,14 @@ import javax.management.ObjectName;
  * is created through {@code MBeanServerFactory}, so it is listed there once it exists): the
  * application uses JMX, an agent created the server, or an earlier batch of ours did. While none
  * exists, a publication is queued, and the first one queued starts a daemon thread,
- * {@code cmwq4j-jmx}, which waits {@link #REGISTRATION_DELAY_MILLIS}, creates the platform server,
- * registers the queue in order, and ends when the queue is empty. A short-lived program ends
- * before that and never pays for the server; a tool that attaches ({@code top}) sees the beans
- * about a second after the instance was built.
+ * {@code cmwq4j-jmx}, which looks every {@link #POLL_MILLIS} ms for a server someone else created,
+ * and creates the platform server itself only after {@link #CREATE_AFTER_MILLIS} (30 s, property
+ * {@code cmwq4j.jmx.createAfterMillis}); then it registers the queue in order, and ends when the
+ * queue is empty. Whoever wants the beans creates the server anyway: a tool that attaches
+ * ({@code top}, JConsole, VisualVM) starts the target's management agent, which creates it, and
+ * the beans follow within a poll; an application that uses JMX, or runs a remote JMX agent, has it
+ * from the start. So a program that lives less than half a minute never pays for the server,
+ * which it did after one second before: a 3 s HTTP benchmark spent about 0.4 s of CPU on it.
  *
  * <p>{@code publish*} returns a {@link Registration} as the token. {@link Engine.Publisher#unpublish}
  * of a registration still queued takes it off the queue (it is never registered); of a registered
@@ -45,12 +49,16 @@ final class Jmx {
 
     static final String DOMAIN = "dev.cmwq4j";
 
-    /** How long the first queued publication waits before its batch creates the platform server. */
-    static final long REGISTRATION_DELAY_MILLIS = 1000;
+    /** How often a batch looks for an MBean server created by someone else. */
+    static final long POLL_MILLIS = 250;
+
+    /** How long the first queued publication waits before its batch creates the platform server itself. */
+    static final long CREATE_AFTER_MILLIS = Math.max(0, Long.getLong("cmwq4j.jmx.createAfterMillis", 30_000));
 
     /** The engine's hook: it publishes through this and never sees the beans. */
     static final Engine.Publisher PUBLISHER = new Publisher(new AnyMBeanServer(),
-            new Pause(TimeUnit.MILLISECONDS.toNanos(REGISTRATION_DELAY_MILLIS)));
+            new UntilServer(new AnyMBeanServer(), TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS),
+                    TimeUnit.MILLISECONDS.toNanos(CREATE_AFTER_MILLIS)));
 
     /** Does an MBean server exist in this JVM? (A class, not a lambda: see {@link Publisher}.) */
     private static final class AnyMBeanServer implements BooleanSupplier {
@@ -60,19 +68,26 @@ final class Jmx {
         }
     }
 
-    /** A batch's wait before it registers: parks the batch thread for {@code nanos}. */
-    private static final class Pause implements Runnable {
-        private final long nanos;
+    /**
+     * A batch's wait before it registers: until some MBean server exists (looking every
+     * {@code pollNanos}), or {@code maxNanos} have passed.
+     */
+    private static final class UntilServer implements Runnable {
+        private final BooleanSupplier serverExists;
+        private final long pollNanos;
+        private final long maxNanos;
 
-        Pause(long nanos) {
-            this.nanos = nanos;
+        UntilServer(BooleanSupplier serverExists, long pollNanos, long maxNanos) {
+            this.serverExists = serverExists;
+            this.pollNanos = pollNanos;
+            this.maxNanos = maxNanos;
         }
 
         @Override
         public void run() {
-            long deadline = System.nanoTime() + nanos;
-            for (long left = nanos; left > 0; left = deadline - System.nanoTime()) {
-                LockSupport.parkNanos(this, left);
+            long deadline = System.nanoTime() + maxNanos;
+            for (long left = maxNanos; left > 0 && !serverExists.getAsBoolean(); left = deadline - System.nanoTime()) {
+                LockSupport.parkNanos(this, Math.min(left, pollNanos));
             }
         }
     }
@@ -138,7 +153,7 @@ final class Jmx {
     static final class Publisher implements Engine.Publisher {
         /** Whether some MBean server exists in the JVM (a seam for tests, as is {@link #delay}). */
         private final BooleanSupplier serverExists;
-        /** Run by a batch thread before it registers: waits {@link Jmx#REGISTRATION_DELAY_MILLIS}. */
+        /** Run by a batch thread before it registers: waits for a server, at most {@link Jmx#CREATE_AFTER_MILLIS}. */
         private final Runnable delay;
         /** Guards {@link #queue}, {@link #batch}, every registration's state and each (un)register call. */
         private final Object lock = new Object();
@@ -245,7 +260,7 @@ final class Jmx {
             }
         }
 
-        /** The batch thread: waits out the delay, creates the platform server, registers the queue. */
+        /** The batch thread: waits for a server (or out the delay), creates the platform server if none, registers the queue. */
         private final class Batch implements Runnable {
             @Override
             public void run() {

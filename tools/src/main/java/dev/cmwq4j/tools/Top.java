@@ -106,9 +106,19 @@ public final class Top {
     }
 
     /** One-shot mode: the cumulative tables, once, no ANSI codes. */
+    /** How long one-shot mode waits for a target's beans to appear after it attached. */
+    static final long REGISTRATION_WAIT_NANOS = 2_000_000_000L;
+
     static void once(MBeanServerConnection connection, Options options, String pid,
                      PrintStream out, PrintStream err) throws IOException {
         Snapshot now = new StatsReader(connection, options.cmwq()).read();
+        // attaching started the target's JMX agent, which created its MBean server just now: a
+        // target that had none registers its beans within a poll of its cmwq4j-jmx thread (250 ms)
+        long deadline = System.nanoTime() + REGISTRATION_WAIT_NANOS;
+        while (now.isEmpty() && System.nanoTime() - deadline < 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L);
+            now = new StatsReader(connection, options.cmwq()).read();
+        }
         if (now.isEmpty()) {
             err.println("top: no cmwq4j MBeans (" + StatsReader.DOMAIN + ":type=Workqueue,*) in pid "
                     + pid + (options.cmwq() == null ? "" : " for cmwq " + options.cmwq()));
