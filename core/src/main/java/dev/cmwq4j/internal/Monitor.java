@@ -36,7 +36,8 @@ import java.util.concurrent.locks.LockSupport;
  * time is read only for workers in stuck pools or past the CPU-intensive threshold.
  *
  * <p>The tick adapts: {@link #minTickNanos} while some pool is stuck or right after a nudge;
- * doubling up to {@link #BACKLOG_TICK_NANOS} while pools with pending work make progress, and up
+ * doubling up to {@link #BACKLOG_TICK_NANOS} while pools with pending work make progress
+ * ({@link #QUIET_BACKLOG_TICK_NANOS} once nothing needed correcting for {@link #QUIET_NANOS}), and up
  * to {@link #maxTickNanos} while pools are busy without a backlog; parked while every pool is
  * idle. A stuck pool's next stall deadline is kept exactly. A pool that gets a worker woken, or
  * a backlog forms while the monitor naps, nudges it.
@@ -82,6 +83,17 @@ final class Monitor implements Runnable {
      * (and the monitor a look) each time, for a look due within a millisecond anyway.
      */
     private volatile long napUntil;
+    /**
+     * The longest tick while pools with pending work make progress: {@link #BACKLOG_TICK_NANOS},
+     * or {@link #QUIET_BACKLOG_TICK_NANOS} once the monitor has had nothing to correct for
+     * {@link #QUIET_NANOS} (no detection, no CPU-intensive flag, no target raise): under a load
+     * whose blocks are announced it only watches, and a look a millisecond was a context switch
+     * of the service thread per millisecond (0.15 per request of the HTTP scenario). Also what a
+     * nap must have left for a nudge to cut it. Written by the monitor, read by nudgers.
+     */
+    private volatile long backlogTickNanos = BACKLOG_TICK_NANOS;
+    /** When the monitor last corrected a pool (see {@link #backlogTickNanos}); monitor thread only. */
+    private long correctedAt;
     /**
      * Set by {@link #nudge} when it cut a nap short, cleared by the monitor when it wakes: the
      * next tick is the minimum. A wake by the timer (a new earliest deadline) is not a nudge.
@@ -145,7 +157,7 @@ final class Monitor implements Runnable {
 
     /** A pool got busy: make sure the monitor watches soon. Cheap when it already does, or will within a backlog tick. */
     void nudge() {
-        if (parked || (napping && (napUntil - System.nanoTime() > BACKLOG_TICK_NANOS))) {
+        if (parked || (napping && (napUntil - System.nanoTime() > backlogTickNanos))) {
             napping = false;
             nudgedWhileNapping = true;
             LockSupport.unpark(thread);
@@ -191,6 +203,7 @@ final class Monitor implements Runnable {
             if (nudged || now - lookAt >= 0) {
                 ticks.increment();
                 int state = scan(now);
+                maybeQuiet(now);
                 if (procFs) {
                     if (state != IDLE) {
                         engine.cpuLoad.sample(now);
@@ -277,12 +290,31 @@ final class Monitor implements Runnable {
         if (state == STUCK || nudged) {
             return minTickNanos;
         }
-        long cap = state == BACKLOG ? Math.min(BACKLOG_TICK_NANOS, maxTickNanos) : maxTickNanos;
+        long cap = state == BACKLOG ? Math.min(backlogTickNanos, maxTickNanos) : maxTickNanos;
         return Math.max(minTickNanos, Math.min(tick * 2, cap));
     }
 
     /** Longest tick while some pool has pending work and makes progress. */
     static final long BACKLOG_TICK_NANOS = 1_000_000;
+    /** Longest tick while pools with pending work make progress and the monitor was quiet a while. */
+    static final long QUIET_BACKLOG_TICK_NANOS = 4_000_000;
+    /** How long without a correction makes the monitor quiet. */
+    static final long QUIET_NANOS = 50_000_000;
+
+    /** The monitor corrected a pool (detection, CPU-intensive flag, target raise): watch closely. */
+    private void corrected(long now) {
+        correctedAt = now;
+        if (backlogTickNanos != BACKLOG_TICK_NANOS) {
+            backlogTickNanos = BACKLOG_TICK_NANOS;
+        }
+    }
+
+    /** After a scan at {@code now}: quiet once nothing was corrected for {@link #QUIET_NANOS}. */
+    private void maybeQuiet(long now) {
+        if (backlogTickNanos != QUIET_BACKLOG_TICK_NANOS && now - correctedAt >= QUIET_NANOS) {
+            backlogTickNanos = QUIET_BACKLOG_TICK_NANOS;
+        }
+    }
     /** Shortest sleep between two looks. */
     private static final long MIN_SLEEP_NANOS = 20_000;
     /** Earliest moment a watched work reaches its stall window; monitor thread only. */
@@ -436,6 +468,7 @@ final class Monitor implements Runnable {
     private void adaptTarget(WorkerPool p, int totalOnCpu) {
         int onCpu = p.look.onCpu;
         if (!p.look.corrected && p.underCommitted(onCpu)) {
+            corrected(System.nanoTime());
             targetRaised.increment();
             p.raiseTarget();
         } else if (p.overCommitted(onCpu, totalOnCpu)) {
@@ -598,6 +631,7 @@ final class Monitor implements Runnable {
             // CPU time burnt on this work since the monitor first sampled it: a preempted or
             // slow thread is never flagged on wall time alone
             if (w.monitorUncount(Worker.CPU_INTENSIVE, cpuIntensiveFlagged, null)) {
+                corrected(now);
                 Events.cpuIntensive(w, cpu - w.look.cpuFirst);
             }
         }
@@ -673,6 +707,7 @@ final class Monitor implements Runnable {
             return;
         }
         w.pool.look.corrected = true;
+        corrected(now);
         if (profile != null) {
             profiler.detected(profile);
         }
