@@ -35,8 +35,12 @@ final class Timer {
     private volatile boolean napping;
     /** When the current nap ends by itself; valid while {@link #napping}. Written by that thread only. */
     private volatile long napEnd;
-    /** Longest nap {@link #beginNap} plans for: an untimed park counts as a day. */
-    private static final long MAX_NAP_NANOS = 86_400_000_000_000L;
+    /**
+     * Longest nap {@link #beginNap} plans for: an untimed park counts as this long, twice the
+     * longest delay a work can have ({@code Workqueue.MAX_DELAY_NANOS}), so that every deadline
+     * falls within it and an entry armed during an untimed park always unparks the thread.
+     */
+    static final long MAX_NAP_NANOS = Long.MAX_VALUE >> 1;
 
     /** Most entries fired in one {@link #fireDue} call, so the monitor's looks go on in a flood. */
     static final int MAX_FIRED_PER_CALL = 64;
