@@ -42,6 +42,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * worker leaves {@code nrRunning} instead), and CPU-bound works keep it at 1, so for them the
  * policy is exactly the kernel's.
  *
+ * <p>Two more departures serve pools whose works block. A worker back from a block may keep
+ * taking works while one counted worker beyond the target runs ({@link #spare}), so that the next
+ * block finds a runnable worker instead of waking a parked one (a context switch, and on a loaded
+ * machine a wait for a CPU). And the pool learns how long its announced blocks last
+ * ({@link #noteBlock}): a need for a worker that arises while workers are blocked waits half a
+ * usual block ({@link #stallNanos}) for one of them before a thread is created.
+ *
  * <p>Only the pool's {@link Manager} creates threads, one pass at a time on the {@link Timer}
  * thread: a need that arises while some worker is blocked (and might return soon) is served
  * after the stall window, a need with no blocked worker at once; a need it cannot meet (thread
@@ -365,9 +372,6 @@ final class WorkerPool {
     }
 
     // ------------------------------------------------------------------------------------------
-    // Placement hints, read without the lock.
-
-    // ------------------------------------------------------------------------------------------
     // How long blocks last here: how long a need for a worker may wait for a blocked one.
 
     /**
@@ -396,6 +400,9 @@ final class WorkerPool {
     long stallNanos() {
         return Math.max(engine.stallWindowNanos, Math.min(blockAvgNanos >> 1, MAX_STALL_NANOS));
     }
+
+    // ------------------------------------------------------------------------------------------
+    // Placement hints, read without the lock.
 
     /** Nothing running, nothing queued. */
     boolean isIdle() {
