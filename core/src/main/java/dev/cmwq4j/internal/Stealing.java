@@ -87,7 +87,7 @@ final class Stealing {
                         victim.unlock();
                     }
                     if (stolen != null) {
-                        w.runStolen(stolen);
+                        runChain(w, victim, stolen);
                         return true;
                     }
                     minWait = Math.min(minWait, wait);
@@ -102,5 +102,45 @@ final class Stealing {
             p.thiefDone();
             p.lock();
         }
+    }
+
+    /**
+     * Runs {@code first}, claimed on {@code victim}, then goes on taking the victim's stealable
+     * head while the thief's own pool has nothing and the thief may keep working ({@link
+     * WorkerPool#mayStealMore}, read without the own pool's lock: a hint, checked again after
+     * every work). Each stolen work ends and the next is claimed under one acquisition of the
+     * victim's lock, which is as often as the victim's own worker takes it: a thief that took it
+     * twice per work (claim, then end) while the worker took it once made short works slower to
+     * drain with two threads than with one. No lock held.
+     */
+    private static void runChain(Worker w, WorkerPool victim, WorkNode first) {
+        WorkerPool own = w.pool;
+        WorkNode n = first;
+        while (n != null) {
+            PoolWorkqueue last = w.runStolen(n);
+            n = null;
+            WorkerPool done = last.pool;
+            done.lock();
+            try {
+                w.endStolen(last);
+                if (done == victim && mayTakeNext(own, victim, w.lastRunEndedAt())) {
+                    WorkNode head = victim.takeFirst();
+                    if (head != null && w.claim(head)) {
+                        n = head;
+                    }
+                }
+            } finally {
+                done.unlock();
+            }
+        }
+    }
+
+    /**
+     * The policy for going on with a steal chain: the thief's own pool has no work and runs no
+     * more than its target, and the victim's head may be stolen now. Victim's lock.
+     */
+    private static boolean mayTakeNext(WorkerPool own, WorkerPool victim, long now) {
+        return !own.hasWork() && !own.closing && own.mayStealMore() && victim.stealWorthwhile()
+                && victim.headStealableIn(now) == 0;
     }
 }

@@ -680,10 +680,36 @@ final class Worker implements Runnable {
         return true;
     }
 
-    /** Runs {@code n}, which {@link Stealing} had this worker claim on a sibling pool, and ends it there. No lock held. */
-    void runStolen(WorkNode n) {
-        PoolWorkqueue last = execute(n, runPwq, runColor);
-        last.runDoneUnlocked(runColor, this);
+    /**
+     * Runs {@code n}, which {@link Stealing} had this worker claim on a sibling pool, and every
+     * instance handed to it meanwhile; ends all but the last. No lock held.
+     *
+     * @return the last one's pwq, its color in {@link #runColor}: the caller ends it
+     *     ({@link #endStolen})
+     */
+    PoolWorkqueue runStolen(WorkNode n) {
+        return execute(n, runPwq, runColor);
+    }
+
+    /**
+     * Ends the last stolen run in {@code last}, whose pool lock the caller holds, as {@link
+     * #process} ends its own: a work this completion activates takes the run's end as its queue
+     * time.
+     */
+    void endStolen(PoolWorkqueue last) {
+        WorkerPool victim = last.pool;
+        last.recordRun(this);
+        victim.useListClock(runs.endedAt());
+        try {
+            last.workDone(runColor);
+        } finally {
+            victim.clearListClock();
+        }
+    }
+
+    /** When the last run ended (its clock read), to judge what may be stolen next without another read. */
+    long lastRunEndedAt() {
+        return runs.endedAt();
     }
 
     /**

@@ -527,13 +527,25 @@ final class WorkerPool {
 
     /**
      * A moving average (weight 1/8) of the wall time of the runs ended here, in nanoseconds, each
-     * capped: whether a thief would save more per work than it costs. Written under the lock
-     * ({@link #noteRunWall}); read racily by {@link #stealWorthwhile} (an int: a racy read is
-     * never torn).
+     * capped: whether a thief would save more per work than it costs. Starts at {@link
+     * #UNKNOWN_RUN_NANOS}: until runs tell otherwise, works are taken to be worth a thief on a
+     * free CPU. Written under the lock ({@link #noteRunWall}); read racily by {@link
+     * #stealWorthwhile} (an int: a racy read is never torn).
      */
-    private int runWallAvg;
+    private int runWallAvg = UNKNOWN_RUN_NANOS;
     /** Works shorter than this on average are not worth a thief while every CPU is taken. */
     static final int SHORT_RUN_NANOS = 20_000;
+    /**
+     * Works shorter than this on average are not worth a thief even on a free CPU: stealing
+     * them one at a time costs the victim's lock per work, which the victim's own worker takes
+     * per work too, and the two threads then drain a flood of no-op works slower than the home
+     * worker alone (2,000,000 {@code execute} calls on 2 CPUs: 1.0-1.9 s with a thief, 0.8-1.2 s
+     * without); works of 1 us and more drain faster with one (200,000 such: 0.22-0.26 s against
+     * 0.30 s).
+     */
+    static final int TINY_RUN_NANOS = 500;
+    /** {@link #runWallAvg} before the first run: above {@link #TINY_RUN_NANOS}, below {@link #SHORT_RUN_NANOS}. */
+    static final int UNKNOWN_RUN_NANOS = 4 * TINY_RUN_NANOS;
 
     /**
      * A run of {@code wall} ns ended on this pool (its statistics are recorded). Each run counts
@@ -548,14 +560,16 @@ final class WorkerPool {
     }
 
     /**
-     * A thief taking works from here would pay for itself: some CPU is free for it, or this
-     * pool's works are long enough (on average at least {@link #SHORT_RUN_NANOS}) that running
-     * them beside the busy threads beats queueing them all behind one worker. While every CPU is
-     * taken ({@link CpuLoad}), a thief for a flood of tiny works only takes turns with the
-     * producer and the home worker and contends on this lock. A racy look.
+     * A thief taking works from here would pay for itself: a CPU is free for it and this pool's
+     * works are not tiny (on average at least {@link #TINY_RUN_NANOS}), or they are long enough
+     * (at least {@link #SHORT_RUN_NANOS}) that running them beside the busy threads beats
+     * queueing them all behind one worker. While every CPU is taken ({@link CpuLoad}), a thief
+     * for a flood of short works only takes turns with the producer and the home worker and
+     * contends on this lock. A racy look.
      */
     boolean stealWorthwhile() {
-        return !engine.cpuLoad.saturated || runWallAvg >= SHORT_RUN_NANOS;
+        int avg = runWallAvg;
+        return avg >= SHORT_RUN_NANOS || (avg >= TINY_RUN_NANOS && !engine.cpuLoad.saturated);
     }
 
     /** A listed node's lends changed: move it to its new place (O(1)). */
