@@ -560,6 +560,15 @@ final class WorkerPool {
     }
 
     /**
+     * This pool's works are short on average (under {@link #SHORT_RUN_NANOS}): a thief saves
+     * more by not taking the lock once more per work than it risks by staying on this pool's list
+     * ({@link Stealing}'s chain). A racy look.
+     */
+    boolean runsAreShort() {
+        return runWallAvg < SHORT_RUN_NANOS;
+    }
+
+    /**
      * A thief taking works from here would pay for itself: a CPU is free for it and this pool's
      * works are not tiny (on average at least {@link #TINY_RUN_NANOS}), or they are long enough
      * (at least {@link #SHORT_RUN_NANOS}) that running them beside the busy threads beats
