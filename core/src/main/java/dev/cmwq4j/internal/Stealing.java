@@ -21,6 +21,10 @@ import java.util.concurrent.locks.LockSupport;
  *   <li><b>The thief</b> ({@link #trySteal}): up to four rounds over the siblings from a random
  *       start; between rounds it parks until the soonest head becomes stealable, and gives up as
  *       soon as its own pool has work.</li>
+ *   <li><b>The chain</b> ({@link #runChain}): through a victim's short works, the thief ends one
+ *       and claims the next under one hold of the victim's lock.</li>
+ *   <li><b>Not worth it</b> ({@link WorkerPool#stealWorthwhile}): works under half a microsecond
+ *       on average are never stolen, short ones not while the CPUs are saturated.</li>
  * </ul>
  *
  * <p>Stateless: the victim's head is taken under the victim's lock ({@link WorkerPool#takeFirst},
