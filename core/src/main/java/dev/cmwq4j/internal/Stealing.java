@@ -39,7 +39,9 @@ final class Stealing {
         Engine e = pool.engine;
         // a backlog of one is what the running worker takes next (a chain): no thief for that;
         // nor for short works while every CPU is taken: it would only take turns with busy threads
-        if (!e.stealing || pool.nrRunning.get() == 0 || pool.nrPending < 2 || !pool.stealWorthwhile()) {
+        // cheapest first: the run-length class sits on a line the worker rarely writes, while
+        // nrPending's is rewritten on every work
+        if (!e.stealing || !pool.stealWorthwhile() || pool.nrRunning.get() == 0 || pool.nrPending < 2) {
             return;
         }
         WorkerPool[] pools = e.boundPools(pool.highPriority);

@@ -529,10 +529,36 @@ final class WorkerPool {
      * A moving average (weight 1/8) of the wall time of the runs ended here, in nanoseconds, each
      * capped: whether a thief would save more per work than it costs. Starts at {@link
      * #UNKNOWN_RUN_NANOS}: until runs tell otherwise, works are taken to be worth a thief on a
-     * free CPU. Written under the lock ({@link #noteRunWall}); read racily by {@link
-     * #stealWorthwhile} (an int: a racy read is never torn).
+     * free CPU. Written and read under the lock ({@link #noteRunWall}); what it says is published
+     * in {@link #runLength}.
      */
     private int runWallAvg = UNKNOWN_RUN_NANOS;
+
+    /**
+     * {@link #runWallAvg}'s class, on a cache line of its own: read racily by queuers on every
+     * insert ({@link Stealing#afterInsert}) and by thieves, written under the lock only when the
+     * class changes. Reading the average itself, which the pool's worker rewrites on every run,
+     * cost a producer a cache miss per queue and the worker the line back.
+     */
+    private final RunLength runLength = new RunLength();
+
+    /** The class of a pool's average run, padded to a cache line of its own (see {@link #runLength}). */
+    static final class RunLength {
+        @SuppressWarnings("unused")
+        private long p0, p1, p2, p3, p4, p5, p6;
+        /** {@link #TINY}, {@link #SHORT} or {@link #LONG}; lock writes (on change), anyone reads. */
+        volatile int value = classOf(UNKNOWN_RUN_NANOS);
+        @SuppressWarnings("unused")
+        private long q0, q1, q2, q3, q4, q5, q6;
+
+        static final int TINY = 0;
+        static final int SHORT = 1;
+        static final int LONG = 2;
+
+        static int classOf(int avg) {
+            return avg < TINY_RUN_NANOS ? TINY : avg < SHORT_RUN_NANOS ? SHORT : LONG;
+        }
+    }
     /** Works shorter than this on average are not worth a thief while every CPU is taken. */
     static final int SHORT_RUN_NANOS = 20_000;
     /**
@@ -555,8 +581,12 @@ final class WorkerPool {
      */
     void noteRunWall(long wall) {
         int w = (int) Math.min(wall, 2L * SHORT_RUN_NANOS);
-        int avg = runWallAvg;
-        runWallAvg = avg + ((w - avg) >> 3);
+        int avg = runWallAvg + ((w - runWallAvg) >> 3);
+        runWallAvg = avg;
+        int c = RunLength.classOf(avg);
+        if (c != runLength.value) {
+            runLength.value = c;
+        }
     }
 
     /**
@@ -565,7 +595,7 @@ final class WorkerPool {
      * ({@link Stealing}'s chain). A racy look.
      */
     boolean runsAreShort() {
-        return runWallAvg < SHORT_RUN_NANOS;
+        return runLength.value != RunLength.LONG;
     }
 
     /**
@@ -577,8 +607,8 @@ final class WorkerPool {
      * contends on this lock. A racy look.
      */
     boolean stealWorthwhile() {
-        int avg = runWallAvg;
-        return avg >= SHORT_RUN_NANOS || (avg >= TINY_RUN_NANOS && !engine.cpuLoad.saturated);
+        int c = runLength.value;
+        return c == RunLength.LONG || (c == RunLength.SHORT && !engine.cpuLoad.saturated);
     }
 
     /** A listed node's lends changed: move it to its new place (O(1)). */
