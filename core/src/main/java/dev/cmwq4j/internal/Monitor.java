@@ -74,15 +74,17 @@ final class Monitor implements Runnable {
 
     /** Written by the monitor: true while parked with nothing to watch. */
     private volatile boolean parked;
-    /** Written by the monitor: true while it sleeps longer than the minimum tick. */
-    private volatile boolean napping;
     /**
-     * When the current nap ends ({@code System.nanoTime()}); written by the monitor before it
-     * sets {@link #napping}. A nudge cuts only a nap that has more than a backlog tick left: a
+     * Written by the monitor: true while it sleeps a nap that a nudge may cut, one longer than
+     * the minimum tick and than a backlog tick. A nap of a backlog tick or less is not cut: a
      * pool whose backlog empties and refills many times a second would otherwise pay an unpark
-     * (and the monitor a look) each time, for a look due within a millisecond anyway.
+     * (and the monitor a look) each time, for a look due within a millisecond anyway. Judged
+     * when the nap begins, so that a nudge, which queuers send on every push onto an empty
+     * inbound stack, reads no clock (it read one per nudge, a tenth of the clock reads of a
+     * worker queueing its own successors); the price is a nudge near the end of a long nap
+     * cutting the little that is left.
      */
-    private volatile long napUntil;
+    private volatile boolean napping;
     /**
      * The longest tick while pools with pending work make progress: {@link #BACKLOG_TICK_NANOS},
      * or {@link #QUIET_BACKLOG_TICK_NANOS} once the monitor has had nothing to correct for
@@ -157,7 +159,7 @@ final class Monitor implements Runnable {
 
     /** A pool got busy: make sure the monitor watches soon. Cheap when it already does, or will within a backlog tick. */
     void nudge() {
-        if (parked || (napping && (napUntil - System.nanoTime() > backlogTickNanos))) {
+        if (parked || napping) {
             napping = false;
             nudgedWhileNapping = true;
             LockSupport.unpark(thread);
@@ -254,8 +256,7 @@ final class Monitor implements Runnable {
                 nudged = false;
                 continue;
             }
-            if (wait > minTickNanos) {
-                napUntil = System.nanoTime() + wait;
+            if (wait > minTickNanos && wait > backlogTickNanos) {
                 napping = true;
                 nap(wait);
                 napping = false;

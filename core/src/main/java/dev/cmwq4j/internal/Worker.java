@@ -78,6 +78,13 @@ final class Worker implements Runnable {
     volatile int nativeTid;
     /** System.nanoTime() when the current work started; published by the release of workSeq. */
     long workStartedAt;
+    /**
+     * The end of this worker's last run, when the next run starts with no more than its
+     * completion and a short, uncontended critical section in between ({@link #process}): the
+     * next run takes it as its start instead of reading the clock. 0 otherwise; consumed by
+     * {@link #runOne} and cleared when the worker leaves its work loop. Own thread only.
+     */
+    private long startClock;
     /** Works started by this worker; written by it (release), read by the monitor. */
     volatile long workSeq;
     /** The monitor's bookkeeping of this worker: its own class, written by the monitor thread only. */
@@ -296,6 +303,7 @@ final class Worker implements Runnable {
                     process(n);
                 }
             }
+            startClock = 0; // what follows may park: the last run's end is no longer now
             if (!p.hasWork() && p.managed && engine.stealing && !p.closing && p.mayStealMore()
                     && Stealing.trySteal(this)) {
                 continue;
@@ -322,15 +330,17 @@ final class Worker implements Runnable {
             PoolWorkqueue last = execute(n, pwq, color);
             int lastColor = runColor;
             if (last.pool == p) {
-                p.lock();
+                long ended = runs.endedAt();
+                boolean quick = p.lockAfterRun(ended); // a short drain needs no clock read either
                 locked = true;
                 last.recordRun(this);
-                p.useListClock(runs.endedAt()); // a work this completion activates needs no clock read
+                p.useListClock(ended); // a work this completion activates needs no clock read
                 try {
                     last.workDone(lastColor);
                 } finally {
                     p.clearListClock();
                 }
+                startClock = quick ? ended : 0;
             } else {
                 last.runDoneUnlocked(lastColor, this);
             }
@@ -459,7 +469,9 @@ final class Worker implements Runnable {
     private void runOne(WorkNode n, PoolWorkqueue pwq) {
         current = n;
         currentPwq = pwq;
-        workStartedAt = System.nanoTime();
+        long start = startClock;
+        startClock = 0;
+        workStartedAt = start != 0 ? start : System.nanoTime();
         runs.started(workStartedAt);
         WORK_SEQ.setRelease(this, workSeq + 1);
         recountIfUncounted(); // counted on entry, unless the monitor took it out meanwhile

@@ -96,6 +96,17 @@ final class WorkerPool {
     private long listClock;
     /** {@link #listClock} holds for listings outside a drain ({@link #useListClock}); lock. */
     private boolean listClockSet;
+    /**
+     * The clock a worker read at the end of its run, for the drain its {@link #lockAfterRun}
+     * makes; 0 otherwise. Lock.
+     */
+    private long drainClock;
+    /**
+     * A drain of at most this many nodes takes {@link #drainClock} as its time: admitting a few
+     * nodes takes well under a microsecond, a flood of them may take long enough that the time
+     * read before is no longer now.
+     */
+    static final int SHORT_DRAIN = 16;
     /** Active works ready to run, by priority, FIFO within one (see {@link Worklist}); {@link #lock}. */
     private final Worklist worklist = new Worklist();
     /** Size of {@link #worklist}; written under {@link #lock}, read racily for placement. */
@@ -425,6 +436,26 @@ final class WorkerPool {
         }
     }
 
+    /**
+     * {@link #lock()} for a worker whose run ended at {@code endedAt} (its clock read): a short
+     * drain lists what it admits with that time instead of reading the clock again.
+     *
+     * @return true if {@code endedAt} may still serve as the time now (the lock came within the
+     *     spin, and the drain, if any, was short): the worker's next run may take it as its start
+     */
+    boolean lockAfterRun(long endedAt) {
+        boolean quick = Locks.acquire(lock);
+        if (inbound != null || admitting != null) {
+            drainClock = endedAt;
+            try {
+                quick &= drainInbound();
+            } finally {
+                drainClock = 0;
+            }
+        }
+        return quick;
+    }
+
     // ------------------------------------------------------------------------------------------
     // The inbound stack.
 
@@ -457,28 +488,36 @@ final class WorkerPool {
     /**
      * Admits everything inbound, oldest first ({@link PoolWorkqueue#admit}). An admission that
      * throws leaves the rest in {@link #admitting}, for the next drain. Lock.
+     *
+     * @return true if it was short (at most {@link #SHORT_DRAIN} nodes, or none)
      */
-    void drainInbound() {
+    boolean drainInbound() {
         assert holdsLock();
         if (draining) {
-            return;
+            return true;
         }
         draining = true;
+        boolean short_ = true;
         try {
             if (admitting == null) {
                 // one swap per drain: pushers that keep coming are admitted by the next lock
                 WorkNode top = (WorkNode) INBOUND.getAndSet(this, null);
                 WorkNode ordered = null; // reverse: the stack is newest first
+                int count = 0;
                 while (top != null) {
                     WorkNode next = top.inNext;
                     top.inNext = ordered;
                     ordered = top;
                     top = next;
+                    count++;
                 }
                 admitting = ordered;
+                short_ = count <= SHORT_DRAIN;
+            } else {
+                short_ = false; // the rest of a drain that threw: its size is not known here
             }
             if (admitting != null) {
-                listClock = System.nanoTime();
+                listClock = short_ && drainClock != 0 ? drainClock : System.nanoTime();
             }
             WorkNode n;
             while ((n = admitting) != null) {
@@ -489,6 +528,7 @@ final class WorkerPool {
         } finally {
             draining = false;
         }
+        return short_;
     }
 
     /** Releases {@link #lock}, then unparks the worker woken meanwhile, if any. */
