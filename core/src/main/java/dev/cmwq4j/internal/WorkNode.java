@@ -160,6 +160,7 @@ public class WorkNode {
 
     private static final VarHandle STATE;
     private static final VarHandle RESOLVED;
+    static final VarHandle PWQ;
     static final VarHandle LENT;
 
     static {
@@ -167,6 +168,7 @@ public class WorkNode {
             MethodHandles.Lookup l = MethodHandles.lookup();
             STATE = l.findVarHandle(WorkNode.class, "state", int.class);
             RESOLVED = l.findVarHandle(WorkNode.class, "resolved", long.class);
+            PWQ = l.findVarHandle(WorkNode.class, "pwq", PoolWorkqueue.class);
             LENT = l.findVarHandle(WorkNode.class, "lent", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);

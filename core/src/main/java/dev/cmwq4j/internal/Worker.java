@@ -53,12 +53,16 @@ final class Worker implements Runnable {
     private static final VarHandle WSTATE;
     private static final VarHandle WORK_SEQ;
     private static final VarHandle PROFILED;
+    private static final VarHandle CURRENT_NODE;
+    private static final VarHandle CURRENT_PWQ;
 
     static {
         try {
             WSTATE = MethodHandles.lookup().findVarHandle(Worker.class, "wstate", int.class);
             WORK_SEQ = MethodHandles.lookup().findVarHandle(Worker.class, "workSeq", long.class);
             PROFILED = MethodHandles.lookup().findVarHandle(Worker.class, "profiled", DetectedBlock.class);
+            CURRENT_NODE = MethodHandles.lookup().findVarHandle(Worker.class, "current", WorkNode.class);
+            CURRENT_PWQ = MethodHandles.lookup().findVarHandle(Worker.class, "currentPwq", PoolWorkqueue.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -134,7 +138,13 @@ final class Worker implements Runnable {
      */
     boolean retireNow;
 
-    // The instance being run; written by this worker only, read by it (and by flush checks on it).
+    /**
+     * The instance being run and its pwq; written by this worker only, read by it and racily by
+     * others (the monitor, inheritance, flush checks, displays), who all take what they read as a
+     * moment's view. The per-run writes are release stores ({@link #runOne}): a volatile store
+     * costs a full fence, four per run, and no reader pairs them with a store of its own (the
+     * monitor reads them after {@link #workSeq}, which is released after them).
+     */
     volatile WorkNode current;
     volatile PoolWorkqueue currentPwq;
     /** Pwq and color of the instance {@link #claim} just started; worker thread only. */
@@ -467,8 +477,8 @@ final class Worker implements Runnable {
     }
 
     private void runOne(WorkNode n, PoolWorkqueue pwq) {
-        current = n;
-        currentPwq = pwq;
+        CURRENT_NODE.setRelease(this, n);
+        CURRENT_PWQ.setRelease(this, pwq);
         long start = startClock;
         startClock = 0;
         workStartedAt = start != 0 ? start : System.nanoTime();
@@ -497,8 +507,8 @@ final class Worker implements Runnable {
             blockDepth = 0;
             recountIfUncounted();
             leaveJoin(); // a join left open (joinEnd not reached) is over with the work
-            current = null;
-            currentPwq = null;
+            CURRENT_NODE.setRelease(this, (WorkNode) null);
+            CURRENT_PWQ.setRelease(this, (PoolWorkqueue) null);
             try {
                 Events.ended(traced);
             } catch (Throwable ignored) {

@@ -465,7 +465,9 @@ public final class WorkqueueCore {
             pwq = pwqs[engine.placeBound(highPriority, self)];
         }
         WorkerPool pool = pwq.pool;
-        n.pwq = pwq;
+        // a release store: the push below (a CAS) publishes it; a volatile store's fence on
+        // every queue bought nothing more
+        WorkNode.PWQ.setRelease(n, pwq);
         n.external = self == null || self.pool != pool;
         long instance = n.queued;
         Seam.push(0);
