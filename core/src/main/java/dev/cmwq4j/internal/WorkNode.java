@@ -94,8 +94,22 @@ public class WorkNode {
 
     /** CAS only (see class comment). */
     volatile int state;
-    /** Which list holds the node; written under the lock of that list (pool lock, or timer lock). */
+    /**
+     * Which list holds the node; written under the lock of that list (pool lock, or timer lock),
+     * or by the pusher before the push's CAS. Racy readers look again under the lock. A volatile
+     * write where a reader's store pairs with it (listing, against a lend: {@link Worklist#add});
+     * a release store ({@link #setWhereRelease}) where nothing does.
+     */
     volatile byte where;
+
+    /**
+     * Sets {@link #where} with a release store, without the full fence of a volatile one: for
+     * writes that a CAS or the list lock's release publishes anyway and that no reader's own store
+     * pairs with (the push onto an inbound stack; taking a node off the worklist).
+     */
+    void setWhereRelease(byte w) {
+        WHERE.setRelease(this, w);
+    }
     /** List links; guarded by the pool lock of the list holding the node. */
     WorkNode next, prev;
     /** Links in the lent list of a {@link Worklist} (see there); same guard. */
@@ -161,6 +175,7 @@ public class WorkNode {
     private static final VarHandle STATE;
     private static final VarHandle RESOLVED;
     static final VarHandle PWQ;
+    private static final VarHandle WHERE;
     static final VarHandle LENT;
 
     static {
@@ -169,6 +184,7 @@ public class WorkNode {
             STATE = l.findVarHandle(WorkNode.class, "state", int.class);
             RESOLVED = l.findVarHandle(WorkNode.class, "resolved", long.class);
             PWQ = l.findVarHandle(WorkNode.class, "pwq", PoolWorkqueue.class);
+            WHERE = l.findVarHandle(WorkNode.class, "where", byte.class);
             LENT = l.findVarHandle(WorkNode.class, "lent", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);

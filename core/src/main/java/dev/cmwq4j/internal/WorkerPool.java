@@ -163,10 +163,14 @@ final class WorkerPool {
     final Surplus surplus;
 
     private static final java.lang.invoke.VarHandle INBOUND;
+    private static final java.lang.invoke.VarHandle NR_PENDING;
+    private static final java.lang.invoke.VarHandle PROGRESS;
 
     static {
         try {
             INBOUND = java.lang.invoke.MethodHandles.lookup().findVarHandle(WorkerPool.class, "inbound", WorkNode.class);
+            NR_PENDING = java.lang.invoke.MethodHandles.lookup().findVarHandle(WorkerPool.class, "nrPending", int.class);
+            PROGRESS = java.lang.invoke.MethodHandles.lookup().findVarHandle(WorkerPool.class, "progress", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -466,7 +470,7 @@ final class WorkerPool {
      * @return true if the stack was empty: the edge on which the pool may have turned busy
      */
     boolean push(WorkNode n) {
-        n.where = WorkNode.INBOUND;
+        n.setWhereRelease(WorkNode.INBOUND); // the CAS below publishes it
         for (;;) {
             WorkNode top = inbound;
             n.inNext = top;
@@ -695,9 +699,12 @@ final class WorkerPool {
         if (n == null) {
             return null;
         }
-        n.where = WorkNode.NOWHERE;
-        nrPending = nrPending - 1;
-        progress = progress + 1;
+        n.setWhereRelease(WorkNode.NOWHERE);
+        // Release stores, not volatile ones: a decrement is not the Dekker half of nrPending (the
+        // increment is: see the class comment), and progress has only readers that look again;
+        // two full fences per work for nothing. The unlock publishes both.
+        NR_PENDING.setRelease(this, nrPending - 1);
+        PROGRESS.setRelease(this, progress + 1);
         return n;
     }
 
