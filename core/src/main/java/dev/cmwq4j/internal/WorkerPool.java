@@ -548,12 +548,21 @@ final class WorkerPool {
     // ------------------------------------------------------------------------------------------
     // Worklist operations; all under lock.
 
+    /**
+     * Lists {@code n}. Two Dekker pairs meet here, and one fence serves both: {@code where} is
+     * stored before the list reads the node's lends (against a lender, which stores the lend and
+     * then reads {@code where}: {@link Worklist#add}), and {@code nrPending} is raised before the
+     * pool's kick reads {@code nrRunning} (against a blocker: the class comment). Both stores go
+     * first as release stores, then one full fence, then both reads; two volatile stores cost a
+     * fence each. Lock.
+     */
     void worklistAdd(WorkNode n) {
         assert holdsLock();
-        n.where = WorkNode.WORKLIST;
+        n.setWhereRelease(WorkNode.WORKLIST);
         n.queuedAt = draining || listClockSet ? listClock : System.nanoTime();
+        NR_PENDING.setRelease(this, nrPending + 1); // racy readers that see it before the node is listed lock first
+        java.lang.invoke.VarHandle.fullFence();
         worklist.add(n);
-        nrPending = nrPending + 1;
     }
 
     /**
