@@ -306,6 +306,7 @@ final class Worker implements Runnable {
     /** Runs works while the policy allows; lock held on entry and exit. */
     private void workLoop() {
         WorkerPool p = pool;
+        startClock = 0; // whatever ended the last loop (an idle wait, a throw) took its time
         for (;;) {
             while (p.keepWorking()) {
                 WorkNode n = p.takeFirst();
