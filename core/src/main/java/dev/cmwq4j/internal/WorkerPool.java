@@ -583,34 +583,34 @@ final class WorkerPool {
      * capped: whether a thief would save more per work than it costs. Starts at {@link
      * #UNKNOWN_RUN_NANOS}: until runs tell otherwise, works are taken to be worth a thief on a
      * free CPU. Written and read under the lock ({@link #noteRunWall}); what it says is published
-     * in {@link #runLength}.
+     * in {@link #runClass}.
      */
     private int runWallAvg = UNKNOWN_RUN_NANOS;
 
     /**
-     * {@link #runWallAvg}'s class, on a cache line of its own: read racily by queuers on every
-     * insert ({@link Stealing#afterInsert}) and by thieves, written under the lock only when the
-     * class changes. Reading the average itself, which the pool's worker rewrites on every run,
-     * cost a producer a cache miss per queue and the worker the line back.
+     * {@link #runWallAvg}'s class ({@link #RUNS_TINY}, {@link #RUNS_SHORT} or {@link #RUNS_LONG})
+     * in slot {@link #RUN_CLASS} of an array padded so that the slot has a cache line of its own:
+     * read racily by queuers on every insert ({@link Stealing#afterInsert}) and by thieves (an
+     * int: a racy read is never torn; a hint), written under the lock only when the class
+     * changes. Reading the average itself, which the pool's worker rewrites on every run, cost a
+     * producer a cache miss per queue and the worker the line back. An array, not a padded
+     * object: no class of its own to load while the instance is built.
      */
-    private final RunLength runLength = new RunLength();
+    private final int[] runClass = new int[2 * RUN_CLASS + 1];
 
-    /** The class of a pool's average run, padded to a cache line of its own (see {@link #runLength}). */
-    static final class RunLength {
-        @SuppressWarnings("unused")
-        private long p0, p1, p2, p3, p4, p5, p6;
-        /** {@link #TINY}, {@link #SHORT} or {@link #LONG}; lock writes (on change), anyone reads. */
-        volatile int value = classOf(UNKNOWN_RUN_NANOS);
-        @SuppressWarnings("unused")
-        private long q0, q1, q2, q3, q4, q5, q6;
+    {
+        runClass[RUN_CLASS] = runClassOf(UNKNOWN_RUN_NANOS);
+    }
 
-        static final int TINY = 0;
-        static final int SHORT = 1;
-        static final int LONG = 2;
+    /** The slot of {@link #runClass}: 16 ints (64 bytes) on either side of it. */
+    private static final int RUN_CLASS = 16;
+    static final int RUNS_TINY = 0;
+    static final int RUNS_SHORT = 1;
+    static final int RUNS_LONG = 2;
 
-        static int classOf(int avg) {
-            return avg < TINY_RUN_NANOS ? TINY : avg < SHORT_RUN_NANOS ? SHORT : LONG;
-        }
+    /** The class of an average run of {@code avg} ns. */
+    static int runClassOf(int avg) {
+        return avg < TINY_RUN_NANOS ? RUNS_TINY : avg < SHORT_RUN_NANOS ? RUNS_SHORT : RUNS_LONG;
     }
     /** Works shorter than this on average are not worth a thief while every CPU is taken. */
     static final int SHORT_RUN_NANOS = 20_000;
@@ -636,9 +636,9 @@ final class WorkerPool {
         int w = (int) Math.min(wall, 2L * SHORT_RUN_NANOS);
         int avg = runWallAvg + ((w - runWallAvg) >> 3);
         runWallAvg = avg;
-        int c = RunLength.classOf(avg);
-        if (c != runLength.value) {
-            runLength.value = c;
+        int c = runClassOf(avg);
+        if (c != runClass[RUN_CLASS]) {
+            runClass[RUN_CLASS] = c;
         }
     }
 
@@ -648,7 +648,7 @@ final class WorkerPool {
      * ({@link Stealing}'s chain). A racy look.
      */
     boolean runsAreShort() {
-        return runLength.value != RunLength.LONG;
+        return runClass[RUN_CLASS] != RUNS_LONG;
     }
 
     /**
@@ -660,8 +660,8 @@ final class WorkerPool {
      * contends on this lock. A racy look.
      */
     boolean stealWorthwhile() {
-        int c = runLength.value;
-        return c == RunLength.LONG || (c == RunLength.SHORT && !engine.cpuLoad.saturated);
+        int c = runClass[RUN_CLASS];
+        return c == RUNS_LONG || (c == RUNS_SHORT && !engine.cpuLoad.saturated);
     }
 
     /** A listed node's lends changed: move it to its new place (O(1)). */
