@@ -156,7 +156,7 @@ final class PoolWorkqueue {
     /** Queues an admitted node: active if maxActive allows, inactive otherwise. Pool lock. */
     void insert(WorkNode n) {
         assert pool.holdsLock();
-        n.pwq = this;
+        WorkNode.PWQ.setRelease(n, this); // readers without the lock look again under it: no fence needed
         n.color = workColor;
         nrInFlight[workColor]++;
         Events.queued(n, this);
