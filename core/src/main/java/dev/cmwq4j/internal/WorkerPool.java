@@ -62,8 +62,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * assert {@link #holdsLock()}. It is never held while taking another pool's lock.
  * {@link #nrRunning} is atomic because announced blocking changes it without the lock; the
  * predicate pair "nrRunning dropped to 0, then read nrPending" (blocker) against "nrPending
- * rose, then read nrRunning" (inserter) is a Dekker pair on volatiles, so one of the two sides
- * always sees the other and kicks the pool.
+ * rose, then read nrRunning" (inserter) is a Dekker pair (the blocker's atomic decrement, the
+ * inserter's full fence in {@link #worklistAdd}), so one of the two sides always sees the other
+ * and kicks the pool. Other per-work writes of volatile fields are release stores (the take in
+ * {@link #takeFirst}): no reader pairs them with a store of its own.
  */
 final class WorkerPool {
     final Engine engine;
