@@ -842,7 +842,9 @@ final class Worker implements Runnable {
 
     /**
      * Spins for a few microseconds before parking, if fewer than half the CPUs spin already
-     * ({@link Engine#trySpin}): a worker that just ran out of work is likely to get more at once.
+     * ({@link Engine#trySpin}) and the CPUs are not saturated ({@link CpuLoad}: runnable threads
+     * wait for a CPU, which a spinner would only keep from them): a worker that just ran out of
+     * work is likely to get more at once.
      * While it spins it counts as <em>searching</em> ({@link WorkerPool#nrSearching}) and watches
      * the pool's inbound stack itself, so a queuer that sees it needs neither the pool lock nor
      * an unpark ({@link WorkerPool#pushNeedsKick}); a waker that takes it off the idle list meanwhile
@@ -853,7 +855,7 @@ final class Worker implements Runnable {
      *     takes the lock, which admits it, and runs it unless someone else did
      */
     private boolean spinBeforePark(WorkerPool p) {
-        if (!engine.trySpin()) {
+        if (engine.cpuLoad.saturated || !engine.trySpin()) {
             return false;
         }
         spinning = true;
