@@ -131,7 +131,7 @@ final class Stealing {
             WorkerPool done = last.pool;
             done.lock();
             try {
-                w.endStolen(last);
+                w.endRun(last);
                 if (done == victim && mayTakeNext(own, victim, w.lastRunEndedAt())) {
                     WorkNode head = victim.takeFirst();
                     if (head != null && w.claim(head)) {

@@ -344,13 +344,7 @@ final class Worker implements Runnable {
                 long ended = runs.endedAt();
                 boolean quick = p.lockAfterRun(ended); // a short drain needs no clock read either
                 locked = true;
-                last.recordRun(this);
-                p.useListClock(ended); // a work this completion activates needs no clock read
-                try {
-                    last.workDone(lastColor);
-                } finally {
-                    p.clearListClock();
-                }
+                endRun(last);
                 startClock = quick ? ended : 0;
             } else {
                 last.runDoneUnlocked(lastColor, this);
@@ -708,25 +702,26 @@ final class Worker implements Runnable {
      * instance handed to it meanwhile; ends all but the last. No lock held.
      *
      * @return the last one's pwq, its color in {@link #runColor}: the caller ends it
-     *     ({@link #endStolen})
+     *     ({@link #endRun})
      */
     PoolWorkqueue runStolen(WorkNode n) {
         return execute(n, runPwq, runColor);
     }
 
     /**
-     * Ends the last stolen run in {@code last}, whose pool lock the caller holds, as {@link
-     * #process} ends its own: a work this completion activates takes the run's end as its queue
-     * time.
+     * Ends the run just finished in {@code last} (its color in {@link #runColor}), whose pool lock
+     * the caller holds: records it and accounts its completion. A work this completion activates
+     * takes the run's end as its queue time, with no clock read. For this worker's own pool
+     * ({@link #process}) and for a stolen run's victim ({@link Stealing}).
      */
-    void endStolen(PoolWorkqueue last) {
-        WorkerPool victim = last.pool;
+    void endRun(PoolWorkqueue last) {
+        WorkerPool p = last.pool;
         last.recordRun(this);
-        victim.useListClock(runs.endedAt());
+        p.useListClock(runs.endedAt());
         try {
             last.workDone(runColor);
         } finally {
-            victim.clearListClock();
+            p.clearListClock();
         }
     }
 

@@ -436,15 +436,13 @@ final class WorkerPool {
      * what is inbound: the lock holder sees every queue that returned before.
      */
     void lock() {
-        Locks.acquire(lock);
-        if (inbound != null || admitting != null) {
-            drainInbound();
-        }
+        lockAfterRun(0);
     }
 
     /**
-     * {@link #lock()} for a worker whose run ended at {@code endedAt} (its clock read): a short
-     * drain lists what it admits with that time instead of reading the clock again.
+     * {@link #lock()} for a worker whose run ended at {@code endedAt} (its clock read; 0 for
+     * none): a short drain lists what it admits with that time instead of reading the clock
+     * again.
      *
      * @return true if {@code endedAt} may still serve as the time now (the lock came within the
      *     spin, and the drain, if any, was short): the worker's next run may take it as its start
@@ -503,7 +501,7 @@ final class WorkerPool {
             return true;
         }
         draining = true;
-        boolean short_ = true;
+        boolean isShort = true;
         try {
             if (admitting == null) {
                 // one swap per drain: pushers that keep coming are admitted by the next lock
@@ -518,12 +516,12 @@ final class WorkerPool {
                     count++;
                 }
                 admitting = ordered;
-                short_ = count <= SHORT_DRAIN;
+                isShort = count <= SHORT_DRAIN;
             } else {
-                short_ = false; // the rest of a drain that threw: its size is not known here
+                isShort = false; // the rest of a drain that threw: its size is not known here
             }
             if (admitting != null) {
-                listClock = short_ && drainClock != 0 ? drainClock : System.nanoTime();
+                listClock = isShort && drainClock != 0 ? drainClock : System.nanoTime();
             }
             WorkNode n;
             while ((n = admitting) != null) {
@@ -534,7 +532,7 @@ final class WorkerPool {
         } finally {
             draining = false;
         }
-        return short_;
+        return isShort;
     }
 
     /** Releases {@link #lock}, then unparks the worker woken meanwhile, if any. */
