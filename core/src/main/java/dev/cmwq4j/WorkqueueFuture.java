@@ -54,7 +54,7 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
     }
 
     /** Queues {@code supplier} on {@code wq} and returns the future it completes. */
-    static <T> WorkqueueFuture<T> start(Workqueue wq, Supplier<T> supplier) {
+    static <T> CompletableFuture<T> start(Workqueue wq, Supplier<T> supplier) {
         WorkqueueFuture<T> f = new WorkqueueFuture<>(wq, null);
         Work t = new Work(new Runnable() {
             @Override

@@ -299,6 +299,11 @@ public final class Engine {
 
     /** Starts the monitor (and timer) thread and publishes the pools. Once, before any use. */
     public void start() {
+        // Initializes Worker here, at the builder's depth, not at the first queue (enqueue asks
+        // Worker.current()): a static initializer that throws leaves its class unusable for the
+        // JVM's life, and a first queue may come from the end of a stack (DeepFirstQueueTest).
+        // The other classes a queue initializes have no static initializer (Seam, Stealing, OneShotNode).
+        Worker.current();
         monitor.start();
         if (publisher != null) {
             for (WorkerPool p : pools()) {
