@@ -9,7 +9,7 @@ package dev.cmwq4j.internal;
  * read the thread's CPU clock; such a run is charged what the clock advanced since the last read,
  * less the wall time of the short runs in between (each charged its wall time), clamped to its
  * own wall time. Until the JVM's ThreadMXBean is obtained ({@link ThreadCpu#currentThreadCpuTimeIfReady}:
- * by a helper thread, milliseconds after the first such run in the JVM asked for it), every run is
+ * by a helper thread, started a second after the first such run in the JVM asked for it), every run is
  * charged as a short one; and so is every run on a JVM that cannot read the current thread's CPU
  * time (a GraalVM native image), or of an engine told not to ({@code Engine.threadCpuTime}).
  *
