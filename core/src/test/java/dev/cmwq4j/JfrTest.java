@@ -104,4 +104,67 @@ class JfrTest {
             Files.deleteIfExists(file);
         }
     }
+
+    /**
+     * With every event on, a work's name may come from its action's {@code toString}, user code
+     * called while the engine records the event, some of it under a pool lock. One that throws
+     * an Error (an assertion in it, say) loses no event's work: every queue is accepted, every
+     * work runs once, announced blocks and the inactive list included, the workqueue flushes and
+     * the pools come back to rest. (Before, the Error left {@code PoolWorkqueue.insert} after it
+     * had counted the work in flight and before it listed it: the queue threw, the work never
+     * ran, and every later flush of that workqueue waited for it.)
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 120, unit = TimeUnit.SECONDS,
+            threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void anEventWhoseWorkNameThrowsLosesNoWork() throws Exception {
+        try (Recording r = new Recording(); Cmwq c = Cmwq.builder().name("jfr-faults").cpus(1).build()) {
+            for (String e : List.of("WorkQueued", "WorkActivated", "WorkStarted", "WorkEnded", "WorkerBlocked")) {
+                r.enable("dev.cmwq4j." + e).withThreshold(Duration.ZERO);
+            }
+            r.start();
+            Workqueue wq = c.workqueue("throwing-names").maxActive(1).build();
+            int n = 40;
+            java.util.concurrent.atomic.AtomicIntegerArray ran = new java.util.concurrent.atomic.AtomicIntegerArray(n);
+            Work[] works = new Work[n];
+            for (int i = 0; i < n; i++) {
+                works[i] = new Work(new ThrowingName(i, ran));
+            }
+            for (int i = 0; i < n; i++) {
+                assertThat(wq.queue(works[i])).as("queue %d", i).isTrue();
+            }
+            java.util.concurrent.CompletableFuture.runAsync(wq::flush).get(60, TimeUnit.SECONDS);
+            for (int i = 0; i < n; i++) {
+                assertThat(ran.get(i)).as("runs of work %d", i).isEqualTo(1);
+            }
+            TestSupport.assertPoolsAtRest(c);
+            r.stop();
+        }
+    }
+
+    /** An action with a blocking run and a {@code toString} that throws an Error. */
+    private static final class ThrowingName implements Runnable {
+        private final int index;
+        private final java.util.concurrent.atomic.AtomicIntegerArray ran;
+
+        ThrowingName(int index, java.util.concurrent.atomic.AtomicIntegerArray ran) {
+            this.index = index;
+            this.ran = ran;
+        }
+
+        @Override
+        public void run() {
+            try {
+                Blocking.sleep(1); // a WorkerBlocked event, named after this work
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            ran.incrementAndGet(index);
+        }
+
+        @Override
+        public String toString() {
+            throw new AssertionError("a toString that fails");
+        }
+    }
 }

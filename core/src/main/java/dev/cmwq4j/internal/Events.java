@@ -260,24 +260,45 @@ final class Events {
         }
     }
 
+    // Every method below is best effort and never throws: an event's fields may call user code
+    // (a work's name can be its action's toString), filling and committing allocate, and the
+    // callers are in the middle of the engine's bookkeeping, some under a pool lock (an insert
+    // counts its work in flight, records WorkQueued, then lists the work). An Error thrown from
+    // here used to leave such a work counted and never listed.
+
     static void queued(WorkNode n, PoolWorkqueue pwq) {
         Probes p = probes;
         if (p != null) {
-            p.queued(n, pwq);
+            try {
+                p.queued(n, pwq);
+            } catch (Throwable e) {
+                // the event is lost, not the work
+            }
         }
     }
 
     static void activated(WorkNode n, PoolWorkqueue pwq) {
         Probes p = probes;
         if (p != null) {
-            p.activated(n, pwq);
+            try {
+                p.activated(n, pwq);
+            } catch (Throwable e) {
+                // the event is lost, not the work
+            }
         }
     }
 
     /** At a work's start: emits WorkStarted; returns the begun WorkEnded event, or null. */
     static Event started(WorkNode n, PoolWorkqueue pwq) {
         Probes p = probes;
-        return p == null ? null : p.started(n, pwq);
+        if (p == null) {
+            return null;
+        }
+        try {
+            return p.started(n, pwq);
+        } catch (Throwable e) {
+            return null; // else the work, whose run follows, would be reported failed and not run
+        }
     }
 
     /**
@@ -288,14 +309,25 @@ final class Events {
      */
     static void ended(Event begun) {
         if (begun != null) { // then the probes exist (they made it)
-            Probes.ended(begun);
+            try {
+                Probes.ended(begun);
+            } catch (Throwable e) {
+                // the event is lost
+            }
         }
     }
 
     /** A worker left the count for a block: returns the begun event, or null. */
     static Event blocked(String kind, Worker w) {
         Probes p = probes;
-        return p == null ? null : p.blocked(kind, w);
+        if (p == null) {
+            return null;
+        }
+        try {
+            return p.blocked(kind, w);
+        } catch (Throwable e) {
+            return null;
+        }
     }
 
     /** The blocked worker is counted again. */
@@ -306,7 +338,14 @@ final class Events {
     /** A profiled unannounced block was detected: returns the begun UnannouncedBlock event, or null. */
     static Event unannouncedBegin() {
         Probes p = probes;
-        return p == null ? null : p.unannouncedBegin();
+        if (p == null) {
+            return null;
+        }
+        try {
+            return p.unannouncedBegin();
+        } catch (Throwable e) {
+            return null;
+        }
     }
 
     /**
@@ -314,13 +353,21 @@ final class Events {
      * past the threshold, the event gets its fields from {@code b} and is committed.
      */
     static void unannouncedEnd(Event begun, DetectedBlock b) {
-        Probes.unannouncedEnd(begun, b);
+        try {
+            Probes.unannouncedEnd(begun, b);
+        } catch (Throwable e) {
+            // the event is lost
+        }
     }
 
     static void cpuIntensive(Worker w, long cpuNanos) {
         Probes p = probes;
         if (p != null) {
-            p.cpuIntensive(w, cpuNanos);
+            try {
+                p.cpuIntensive(w, cpuNanos);
+            } catch (Throwable e) {
+                // the event is lost
+            }
         }
     }
 
@@ -343,7 +390,11 @@ final class Events {
     static void mayday(WorkerPool pool, WorkqueueCore wq) {
         Probes p = probes;
         if (p != null) {
-            p.mayday(pool, wq);
+            try {
+                p.mayday(pool, wq);
+            } catch (Throwable e) {
+                // the event is lost
+            }
         }
     }
 }

@@ -504,11 +504,7 @@ final class Worker implements Runnable {
             leaveJoin(); // a join left open (joinEnd not reached) is over with the work
             CURRENT_NODE.setRelease(this, (WorkNode) null);
             CURRENT_PWQ.setRelease(this, (PoolWorkqueue) null);
-            try {
-                Events.ended(traced);
-            } catch (Throwable ignored) {
-                // tracing is best effort
-            }
+            Events.ended(traced); // best effort: never throws
             runs.ended();
         }
     }
