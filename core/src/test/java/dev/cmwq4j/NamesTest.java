@@ -200,6 +200,16 @@ class NamesTest {
                 throw new IllegalStateException("broken toString");
             }
         }).name()).isEqualTo("NamesTest$2");
+        // nor one that throws an Error (an assertion in it): reports, JFR and the watchdog ask
+        assertThat(new Work(new Runnable() {
+            @Override
+            public void run() {}
+
+            @Override
+            public String toString() {
+                throw new AssertionError("an assertion in toString");
+            }
+        }).name()).isEqualTo("NamesTest$3");
     }
 
     @Test

@@ -350,8 +350,10 @@ public class WorkNode {
                 if (s != null && !s.isBlank()) {
                     return s;
                 }
-            } catch (RuntimeException | LinkageError | StackOverflowError e) {
-                // a broken toString: fall back on the class
+            } catch (Throwable e) {
+                // a broken toString (an assertion in it, say): fall back on the class. The name
+                // is asked for by reports, JFR events and the watchdog, none of which may fail
+                // because a work's toString does
             }
         }
         String binary = c.getName();
