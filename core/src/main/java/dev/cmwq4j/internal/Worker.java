@@ -233,8 +233,17 @@ final class Worker implements Runnable {
             return 0;
         }
         try {
-            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/thread-self/stat"));
-            return Integer.parseInt(stat.substring(0, stat.indexOf(' ')));
+            byte[] stat = new byte[32]; // the id is the line's first field
+            int n = Monitor.readProc("/proc/thread-self/stat", stat);
+            int tid = 0;
+            for (int i = 0; i < n && stat[i] != ' '; i++) {
+                int d = stat[i] - '0';
+                if (d < 0 || d > 9) {
+                    return 0;
+                }
+                tid = tid * 10 + d;
+            }
+            return tid;
         } catch (java.io.IOException | RuntimeException e) {
             return 0;
         }

@@ -160,4 +160,15 @@ public final class EngineProbe {
         }
         return out;
     }
+
+    /** The kernel thread id the calling thread's worker read at its start (0: none read). */
+    public static int currentWorkerNativeTid() {
+        Worker w = Worker.current();
+        return w == null ? -1 : w.nativeTid;
+    }
+
+    /** {@link Monitor#readProc}, for tests of the /proc reader. */
+    public static int readProc(String path, byte[] buf) throws java.io.IOException {
+        return Monitor.readProc(path, buf);
+    }
 }
