@@ -611,6 +611,105 @@ class FaultsTest {
     }
 
     /**
+     * Queueing from the end of a stack: on its way back up from a StackOverflowError, a thread
+     * queues one fresh work per frame, so that the frames nearest the bottom overflow at every
+     * depth of the queueing path (the claim, the push, the admission, the kick), one depth per
+     * frame. Whatever depth the Error hits, the engine stays consistent: no pool lock stays held,
+     * a work whose queue returned true runs exactly once, one whose queue threw runs at most once,
+     * every flush returns and the pools come back to rest. (Before: within the first round a pool
+     * lock stayed held by the queueing thread, and every later queue, worker and flush of the
+     * pool waited for it.) Not checked: a work whose queue threw between its claim and its push
+     * can stay pending (ARCHITECTURE §10).
+     */
+    @Test
+    void aStackOverflowWhileQueueingLosesNothing() throws Exception {
+        for (int round = 0; round < 4; round++) {
+            try (Cmwq c = Cmwq.builder().cpus(2).build()) {
+                Workqueue wq = c.workqueue("deep-queue").build();
+                int perPass = 256;
+                int passes = 12;
+                int total = perPass * passes;
+                java.util.concurrent.atomic.AtomicIntegerArray ran = new java.util.concurrent.atomic.AtomicIntegerArray(total);
+                int[] outcome = new int[total]; // 1 accepted, 2 refused, 3 threw; written by the queueing thread
+                Work[] works = new Work[total];
+                for (int i = 0; i < total; i++) {
+                    int k = i;
+                    works[i] = new Work(() -> ran.incrementAndGet(k));
+                }
+                Throwable[] unexpected = new Throwable[1];
+                Thread deep = new Thread(null, () -> {
+                    try {
+                        for (int pass = 0; pass < passes; pass++) {
+                            queueWhileUnwinding(wq, works, outcome, new int[] {pass * perPass}, (pass + 1) * perPass);
+                            wq.flush(); // back at rest: the next pass's queues admit on this thread again
+                        }
+                    } catch (Throwable t) {
+                        unexpected[0] = t;
+                    }
+                }, "deep-queuer", 256 * 1024);
+                deep.start();
+                deep.join(TimeUnit.SECONDS.toMillis(60));
+                if (deep.isAlive()) {
+                    StringBuilder sb = new StringBuilder("round " + round + ": the queueing thread did not finish\n");
+                    sb.append(c.poolStats()).append('\n');
+                    Thread.getAllStackTraces().forEach((t, st) -> {
+                        if (t.getName().contains("cmwq4j") || t.getName().equals("deep-queuer")) {
+                            sb.append(t.getName()).append(' ').append(t.getState()).append('\n');
+                            for (int k = 0; k < Math.min(st.length, 20); k++) {
+                                sb.append("    at ").append(st[k]).append('\n');
+                            }
+                        }
+                    });
+                    System.out.println(sb);
+                    throw new AssertionError(sb.toString());
+                }
+                assertThat(unexpected[0]).as("round %d: what the queueing thread threw outside the overflows", round)
+                        .isNull();
+                java.util.concurrent.CompletableFuture.runAsync(wq::flush).get(60, TimeUnit.SECONDS);
+                int threw = 0;
+                for (int i = 0; i < total; i++) {
+                    if (outcome[i] != 3) {
+                        assertThat(works[i].isPending()).as("round %d: work %d pending after the flush", round, i).isFalse();
+                    }
+                    if (outcome[i] == 1) {
+                        assertThat(ran.get(i)).as("round %d: accepted work %d runs once", round, i).isEqualTo(1);
+                    } else if (outcome[i] == 3) {
+                        threw++;
+                        assertThat(ran.get(i)).as("round %d: work %d whose queue threw", round, i).isLessThanOrEqualTo(1);
+                    } else {
+                        assertThat(outcome[i]).as("round %d: work %d: a fresh work is never refused", round, i).isZero();
+                        assertThat(ran.get(i)).as("round %d: work %d never queued", round, i).isZero();
+                    }
+                }
+                assertThat(threw).as("round %d: queues that overflowed (the test reached the queueing path)", round)
+                        .isPositive();
+                CountDownLatch after = new CountDownLatch(1);
+                wq.queue(new Work(after::countDown));
+                assertThat(after.await(60, TimeUnit.SECONDS)).as("round %d: a later work runs", round).isTrue();
+                TestSupport.assertPoolsAtRest(c);
+            }
+        }
+    }
+
+    /** Recurses until the stack overflows, then queues works[next[0]++] (below end) in every frame on the way up. */
+    private static void queueWhileUnwinding(Workqueue wq, Work[] works, int[] outcome, int[] next, int end) {
+        try {
+            queueWhileUnwinding(wq, works, outcome, next, end);
+        } catch (StackOverflowError e) {
+            // the bottom: queue from here up
+        }
+        int k = next[0];
+        if (k < end) {
+            next[0] = k + 1;
+            try {
+                outcome[k] = wq.queue(works[k]) ? 1 : 2;
+            } catch (StackOverflowError e) {
+                outcome[k] = 3;
+            }
+        }
+    }
+
+    /**
      * The scaled race rounds ({@code -Pstress}) fit in the class timeout: every round up to
      * {@code base} runs, more (up to {@code max}) only while the budget lasts. A hang still fails
      * on the timeout; a slow, shared machine just runs fewer extra rounds.

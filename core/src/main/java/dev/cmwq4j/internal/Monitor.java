@@ -158,6 +158,26 @@ final class Monitor implements Runnable {
     }
 
     /** A pool got busy: make sure the monitor watches soon. Cheap when it already does, or will within a backlog tick. */
+    /**
+     * Some queuer pushed with no stack left to admit (WorkerPool.admitByServiceThread): set by it
+     * before it nudges, cleared here before the pools are looked at.
+     */
+    volatile boolean admitWanted;
+
+    /** Admits what queuers without stack left pushed ({@link WorkerPool#admitByServiceThread}). */
+    private void admitWanted() {
+        if (!admitWanted) {
+            return;
+        }
+        admitWanted = false;
+        for (WorkerPool p : engine.pools()) {
+            if (p.admitWanted) {
+                p.admitWanted = false;
+                p.admitUnlocked();
+            }
+        }
+    }
+
     void nudge() {
         if (parked || napping) {
             napping = false;
@@ -331,6 +351,7 @@ final class Monitor implements Runnable {
 
     /** One look at every managed pool. Returns the busiest of IDLE, BUSY, BACKLOG, STUCK. */
     private int scan(long now) {
+        admitWanted();
         nextDue = Long.MAX_VALUE;
         int result = IDLE;
         WorkerPool[] normal = engine.boundPools(false);

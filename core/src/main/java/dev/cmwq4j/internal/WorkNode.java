@@ -129,6 +129,12 @@ public class WorkNode {
     // without it may belong to an earlier instance (see isHandedOffFrom).
     /** The pool workqueue the pending instance counts against. */
     volatile PoolWorkqueue pwq;
+    /**
+     * The low bits of the last instance ({@link #queued}) its queuer pushed onto a pool's inbound
+     * stack, written by that queuer right after the push and read by it alone, when its queue
+     * threw ({@code WorkqueueCore.queueFailed}: an instance claimed and never pushed is given up).
+     */
+    int pushed;
     /** Flush color of the pending instance. */
     int color;
     /** System.nanoTime() when the pending instance entered a worklist (steal threshold). */

@@ -491,6 +491,20 @@ final class WorkerPool {
     }
 
     /**
+     * A queuer pushed and, with no stack left to take the lock, leaves the admission to the
+     * service thread ({@code Monitor.admitWanted}). Set by that queuer, cleared by the service
+     * thread before it admits.
+     */
+    volatile boolean admitWanted;
+
+    /** Asks the service thread to admit what is inbound (no lock taken here). */
+    void admitByServiceThread() {
+        admitWanted = true;
+        engine.monitor.admitWanted = true;
+        engine.monitor.nudge();
+    }
+
+    /**
      * Admits everything inbound, oldest first ({@link PoolWorkqueue#admit}). An admission that
      * throws leaves the rest in {@link #admitting}, for the next drain. Lock.
      *
@@ -872,8 +886,8 @@ final class WorkerPool {
      * switches per work unchanged (four alternating runs of each).
      */
     void kickThief() {
-        if (thiefKicked || closing) {
-            return;
+        if (thiefKicked || closing || !Helping.stackLeft()) {
+            return; // (no stack to take the lock with: a thief is an optimization)
         }
         thiefKicked = true;
         lock();

@@ -285,11 +285,40 @@ public final class WorkqueueCore {
         if (!n.tryClaim()) {
             return false;
         }
-        decorate(n);
-        n.prio = (byte) prio;
-        n.pinned = cpu >= 0 && !unbound;
-        insertOrReject(n, cpu);
+        long instance = n.queued;
+        try {
+            decorate(n);
+            n.prio = (byte) prio;
+            n.pinned = cpu >= 0 && !unbound;
+            insertOrReject(n, cpu);
+        } catch (VirtualMachineError e) {
+            queueFailed(n, instance);
+            throw e;
+        }
         return true;
+    }
+
+    /**
+     * The queue of instance {@code instance} of {@code n} threw a {@code StackOverflowError} (or
+     * ran out of memory) after its claim, where the frames it threw through have given their
+     * stack back. The locks a queue takes after its push are taken only with stack to spare
+     * ({@link #enqueue}), so what is left to repair is an instance claimed and never pushed
+     * ({@link WorkNode#pushed} is written right after the push): it would stay pending for good
+     * and refuse every later queue, so it is given up, as a rejected queue gives it up. A pool
+     * lock still held (which the probes should make impossible) is released.
+     */
+    private void queueFailed(WorkNode n, long instance) {
+        for (WorkerPool p : engine.pools()) {
+            if (p.holdsLock()) {
+                p.unlock();
+            }
+        }
+        if (n.queued == instance && (n.state & WorkNode.PENDING) != 0 && n.pushed != (int) instance) {
+            if (n.where == WorkNode.INBOUND) {
+                n.where = WorkNode.NOWHERE; // set by the push, whose CAS did not happen
+            }
+            n.unclaim();
+        }
     }
 
     /** Queues {@code n} after {@code delayNanos} (> 0) unless it is pending. */
@@ -472,12 +501,22 @@ public final class WorkqueueCore {
         long instance = n.queued;
         Seam.push(0);
         boolean wasEmpty = pool.push(n);
+        n.pushed = (int) instance; // no call since the push returned: an Error cannot come between
         Seam.push(1);
         if (sealable && sealed && takeBackSealed(n, pwq, instance)) {
             return false;
         }
         if (pool.pushNeedsKick()) {
-            pool.admitUnlocked();
+            // The admission locks the pool: only with stack to spare (Helping.stackLeft, about a
+            // microsecond, on this path only: it also wakes a worker). At the end of a stack the
+            // JVM finishes a ReentrantLock acquisition on its reserved stack and throws right
+            // after it, before any try, and an Error in the admission's own calls left works
+            // counted and not listed; there the service thread admits instead.
+            if (Helping.stackLeft()) {
+                pool.admitUnlocked();
+            } else {
+                pool.admitByServiceThread();
+            }
         } else if (wasEmpty) {
             engine.monitor.nudge(); // a backlog may be forming behind the running workers: watch
         }
