@@ -128,11 +128,7 @@ final class DetectedBlock {
             return; // unsampled after all: the capture failed
         }
         if (event != null) { // first: once the table shows the block ended, its event is committed
-            try {
-                Events.unannouncedEnd(event, this);
-            } catch (Throwable ignored) {
-                // tracing is best effort; the time is charged all the same
-            }
+            Events.unannouncedEnd(event, this); // best effort: never throws; the time is charged all the same
         }
         table.blocked(tally, Math.max(0, endedAt - detectedAt));
     }

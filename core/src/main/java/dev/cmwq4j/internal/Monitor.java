@@ -157,7 +157,6 @@ final class Monitor implements Runnable {
         }
     }
 
-    /** A pool got busy: make sure the monitor watches soon. Cheap when it already does, or will within a backlog tick. */
     /**
      * Some queuer pushed with no stack left to admit (WorkerPool.admitByServiceThread): set by it
      * before it nudges, cleared here before the pools are looked at.
@@ -178,6 +177,7 @@ final class Monitor implements Runnable {
         }
     }
 
+    /** A pool got busy: make sure the monitor watches soon. Cheap when it already does, or will within a backlog tick. */
     void nudge() {
         if (parked || napping) {
             napping = false;
