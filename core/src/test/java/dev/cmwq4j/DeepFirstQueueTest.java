@@ -2,13 +2,6 @@ package dev.cmwq4j;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.File;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -78,26 +71,11 @@ class DeepFirstQueueTest {
         }
     }
 
-    private static String location(Class<?> c) throws Exception {
-        return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
-    }
-
     @Test
     void aFirstQueueAtTheEndOfTheStackLeavesTheEngineUsable() throws Exception {
-        String java = ProcessHandle.current().info().command().orElseGet(() ->
-                Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        String classPath = String.join(File.pathSeparator, location(Cmwq.class), location(Child.class));
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx64m", "-cp", classPath, Child.class.getName()));
-        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
-        List<String> lines = new ArrayList<>();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
-                StandardCharsets.UTF_8))) {
-            for (String line; (line = out.readLine()) != null; ) {
-                lines.add(line);
-            }
-        }
-        assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(lines).as("the child's output").containsExactly("overflowed while queueing", "a later work ran");
+        TestSupport.ChildJvm child = TestSupport.runChildJvm(Child.class, Cmwq.class, Child.class);
+        assertThat(child.ended()).isTrue();
+        assertThat(child.lines()).as("the child's output").containsExactly("overflowed while queueing", "a later work ran");
         assertThat(child.exitValue()).isZero();
     }
 }

@@ -2,15 +2,8 @@ package dev.cmwq4j;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.File;
-import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import javax.management.MBeanServerFactory;
@@ -56,27 +49,12 @@ class JmxColdStartTest {
         }
     }
 
-    private static String location(Class<?> c) throws Exception {
-        return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
-    }
-
     @Test
     void theSharedInstanceIsBuiltWithoutAnMBeanServerAndItsBeansAppearLater() throws Exception {
-        String java = ProcessHandle.current().info().command().orElseGet(() ->
-                Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        String classPath = String.join(File.pathSeparator, location(Cmwq.class), location(Child.class),
-                location(Awaitility.class), location(org.hamcrest.Matcher.class));
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx64m", "-cp", classPath, Child.class.getName()));
-        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
-        List<String> lines = new ArrayList<>();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
-                StandardCharsets.UTF_8))) {
-            for (String line; (line = out.readLine()) != null; ) {
-                lines.add(line);
-            }
-        }
-        assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(lines).as("the child's output").containsExactly("no server", "registered, total 1",
+        TestSupport.ChildJvm child = TestSupport.runChildJvm(Child.class, Cmwq.class, Child.class,
+                Awaitility.class, org.hamcrest.Matcher.class);
+        assertThat(child.ended()).isTrue();
+        assertThat(child.lines()).as("the child's output").containsExactly("no server", "registered, total 1",
                 "batch ended", "later registered at once");
         assertThat(child.exitValue()).isZero();
     }

@@ -96,4 +96,36 @@ final class TestSupport {
         }
         return done.await(timeoutSeconds, java.util.concurrent.TimeUnit.SECONDS);
     }
+
+    /**
+     * What a child JVM printed and how it ended ({@link #runChildJvm}). {@code exitValue} is -1
+     * if it had not ended within the wait.
+     */
+    record ChildJvm(java.util.List<String> lines, boolean ended, int exitValue) {}
+
+    /**
+     * Runs {@code main} in a fresh JVM (this JVM's {@code java}, {@code -Xmx64m}) whose class path
+     * holds the code sources of {@code classPath}, collects its output (stdout and stderr) line
+     * by line until it closes it, and waits up to 60 s for it to end. For what only a JVM whose
+     * classes are not initialized yet shows (cold start, first use).
+     */
+    static ChildJvm runChildJvm(Class<?> main, Class<?>... classPath) throws Exception {
+        String javaBin = ProcessHandle.current().info().command().orElseGet(() ->
+                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        java.util.List<String> entries = new java.util.ArrayList<>();
+        for (Class<?> c : classPath) {
+            entries.add(java.nio.file.Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+        }
+        Process child = new ProcessBuilder(javaBin, "-Xmx64m", "-cp", String.join(java.io.File.pathSeparator, entries),
+                main.getName()).redirectErrorStream(true).start();
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        try (java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(
+                child.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))) {
+            for (String line; (line = out.readLine()) != null; ) {
+                lines.add(line);
+            }
+        }
+        boolean ended = child.waitFor(60, java.util.concurrent.TimeUnit.SECONDS);
+        return new ChildJvm(lines, ended, ended ? child.exitValue() : -1);
+    }
 }
