@@ -340,7 +340,7 @@ final class Worker implements Runnable {
         // A stealable backlog here while a sibling pool sits idle: send it a thief. Stealing is
         // otherwise only triggered by inserts, and a burst queued once would leave the sibling
         // idle for the rest of the backlog.
-        boolean stealable = p.managed && p.hasStealableBacklog();
+        boolean stealable = p.managed && engine.stealing && p.hasStealableBacklog(startClock);
         p.unlock();
         boolean locked = false;
         try {

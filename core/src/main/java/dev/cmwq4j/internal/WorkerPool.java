@@ -753,16 +753,19 @@ final class WorkerPool {
     /**
      * More than the next work waits, and the oldest may be stolen right now: not pinned, and
      * waiting for longer than the steal threshold (so a thief woken for it does not just look and
-     * go back to sleep). Lock.
+     * go back to sleep), and a thief would pay for itself ({@link #stealWorthwhile}: asked
+     * first, since {@link Stealing#afterInsert} would decline anyway). Asked on every work a
+     * worker starts, so it reads no clock when it need not: not for an external head, and not
+     * when the caller passes {@code now}, the clock it already holds (0 for none). Lock.
      */
-    boolean hasStealableBacklog() {
+    boolean hasStealableBacklog(long now) {
         assert holdsLock();
-        if (nrPending < 2) {
+        if (nrPending < 2 || !stealWorthwhile()) {
             return false;
         }
         WorkNode head = stealCandidate();
-        // an external head needs no clock read: this is asked on every work a worker starts
-        return head != null && (head.external || untilStealable(head, System.nanoTime()) == 0);
+        return head != null
+                && (head.external || untilStealable(head, now != 0 ? now : System.nanoTime()) == 0);
     }
 
     /** The worklist head if a thief may ever take it (not pinned to this CPU), else null. Lock. */
