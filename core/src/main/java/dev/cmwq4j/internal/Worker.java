@@ -89,6 +89,12 @@ final class Worker implements Runnable {
      * {@link #runOne} and cleared when the worker leaves its work loop. Own thread only.
      */
     private long startClock;
+    /**
+     * The run in progress left the running count (a block, announced or detected; a
+     * CPU-intensive workqueue) or helped another work: its end reads the clock ({@link
+     * RunAccounting#ended}). Own thread only.
+     */
+    private boolean runDisturbed;
     /** Works started by this worker; written by it (release), read by the monitor. */
     volatile long workSeq;
     /** The monitor's bookkeeping of this worker: its own class, written by the monitor thread only. */
@@ -485,9 +491,11 @@ final class Worker implements Runnable {
         CURRENT_PWQ.setRelease(this, pwq);
         long start = startClock;
         startClock = 0;
-        workStartedAt = start != 0 ? start : System.nanoTime();
-        runs.started(workStartedAt);
+        boolean fresh = start == 0;
+        workStartedAt = fresh ? System.nanoTime() : start;
+        runs.started(workStartedAt, fresh);
         WORK_SEQ.setRelease(this, workSeq + 1);
+        runDisturbed = false;
         recountIfUncounted(); // counted on entry, unless the monitor took it out meanwhile
         if (pwq.wq.cpuIntensive && pool.managed) {
             enterUncounted(CPU_INTENSIVE);
@@ -514,7 +522,9 @@ final class Worker implements Runnable {
             CURRENT_NODE.setRelease(this, (WorkNode) null);
             CURRENT_PWQ.setRelease(this, (PoolWorkqueue) null);
             Events.ended(traced); // best effort: never throws
-            runs.ended();
+            // an undisturbed run with more work waiting may end at its estimate: the last run
+            // before the pool runs dry reads the clock, so an idle worker leaves nothing uncharged
+            runs.ended(!runDisturbed && pool.hasWork());
         }
     }
 
@@ -567,6 +577,7 @@ final class Worker implements Runnable {
                 currentPwq = outerPwq;
             }
             // the outer work resumes: the monitor gives it a fresh stall window
+            runDisturbed = true;
             workStartedAt = System.nanoTime();
             WORK_SEQ.setRelease(this, workSeq + 1);
             blockDepth = outerBlockDepth;
@@ -934,6 +945,7 @@ final class Worker implements Runnable {
      * (DETECTED) just records that the block is now announced.
      */
     private void enterUncounted(int to) {
+        runDisturbed = true;
         for (;;) {
             int s = wstate;
             if (s == RUNNING) {
@@ -1044,6 +1056,7 @@ final class Worker implements Runnable {
                 continue;
             }
             if (WSTATE.compareAndSet(this, s, RUNNING)) {
+                runDisturbed = true;
                 blockOver(s);
                 if (pool.managed) {
                     pool.nrRunning.incrementAndGet();
