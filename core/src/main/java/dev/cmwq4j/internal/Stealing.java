@@ -10,11 +10,12 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <h2>When</h2>
  * <ul>
- *   <li><b>Asking for a thief</b> ({@link #afterInsert}): after an unpinned insert into a pool
- *       that is busy and has a backlog of two or more (a backlog of one is what the running
- *       worker takes next), one random sibling that is idle is asked for a thief
+ *   <li><b>Asking for a thief</b> ({@link #askForThief}): after an unpinned insert into a pool
+ *       of long works that is busy and has a backlog of two or more (a backlog of one is what
+ *       the running worker takes next), one random sibling that is idle is asked for a thief
  *       ({@link WorkerPool#kickThief}). A worker that starts a work while a stealable backlog
- *       waits asks too, so that a burst queued once does not leave the sibling idle.</li>
+ *       waits asks too, so that a burst queued once does not leave the sibling idle; for short
+ *       works that is the only time a thief is asked for.</li>
  *   <li><b>What may be stolen</b> ({@link WorkerPool#headStealableIn}): the head of a sibling's
  *       worklist, if it is not pinned by {@code queueOn} and has waited past the steal threshold:
  *       a worker about to take it anyway keeps its cache-warm chain.</li>
@@ -34,8 +35,22 @@ import java.util.concurrent.locks.LockSupport;
 final class Stealing {
     private Stealing() {}
 
-    /** After an unpinned insert into {@code pool}: if it is busy, ask an idle sibling for a thief. */
+    /**
+     * After an unpinned insert into {@code pool}: if it is busy with long works, ask an idle
+     * sibling for a thief. Short works get none here: a thief sent per insert found them not
+     * yet stealable (they wait for the threshold), parked, looked again, and was sent again by
+     * the next insert; the worker that starts a work while such a backlog is stealable asks
+     * ({@link #askForThief}, from {@code Worker.process}). The run-length class is read first:
+     * it sits on a line the worker rarely writes.
+     */
     static void afterInsert(WorkerPool pool) {
+        if (!pool.runsAreShort()) {
+            askForThief(pool);
+        }
+    }
+
+    /** If {@code pool} is busy with a backlog worth a thief, ask an idle sibling for one. */
+    static void askForThief(WorkerPool pool) {
         Engine e = pool.engine;
         // a backlog of one is what the running worker takes next (a chain): no thief for that;
         // nor for short works while every CPU is taken: it would only take turns with busy threads

@@ -351,7 +351,7 @@ final class Worker implements Runnable {
         boolean locked = false;
         try {
             if (stealable) {
-                Stealing.afterInsert(p);
+                Stealing.askForThief(p);
             }
             PoolWorkqueue last = execute(n, pwq, color);
             int lastColor = runColor;
