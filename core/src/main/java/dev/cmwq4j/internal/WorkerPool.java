@@ -755,8 +755,9 @@ final class WorkerPool {
      * waiting for longer than the steal threshold (so a thief woken for it does not just look and
      * go back to sleep), and a thief would pay for itself ({@link #stealWorthwhile}: asked
      * first, since {@link Stealing#askForThief} would decline anyway). Asked on every work a
-     * worker starts, so it reads no clock when it need not: not for a head stealable at once ({@link #stealableAtOnce}), and not
-     * when the caller passes {@code now}, the clock it already holds (0 for none). Lock.
+     * worker starts, so it reads no clock when it need not: not for a head stealable at once
+     * ({@link #stealableAtOnce}), and not when the caller passes {@code now}, the clock it
+     * already holds (0 for none). Lock.
      */
     boolean hasStealableBacklog(long now) {
         assert holdsLock();
