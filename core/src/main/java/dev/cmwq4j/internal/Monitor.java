@@ -248,7 +248,9 @@ final class Monitor implements Runnable {
                     }
                     if (again == IDLE && !stopped) {
                         if (timerWait != 0) {
+                            long parkedAt = System.nanoTime();
                             nap(timerWait < 0 ? Long.MAX_VALUE : timerWait);
+                            shortPark = System.nanoTime() - parkedAt < backlogTickNanos;
                         }
                     }
                     parked = false;
@@ -320,19 +322,29 @@ final class Monitor implements Runnable {
     private long busyAt;
 
     /**
+     * The monitor's last park ended within a backlog tick of its start: the pools go idle and
+     * busy again faster than a lingering nap would wake it, so lingering can only save wake-ups;
+     * monitor thread only.
+     */
+    private boolean shortPark;
+
+    /**
      * How long after its last busy look the monitor, finding every pool idle, naps a backlog tick
-     * instead of parking. A parked monitor is unparked by the next push onto an empty inbound
-     * stack ({@link #nudge}); a producer whose worker keeps catching up with it makes that edge
-     * thousands of times a second, and each cost a context switch of the service thread and a
-     * look (an external producer on 2 CPUs: about 8,000 a second). Lingering, it looks once a
-     * backlog tick at most, the rate it keeps while a backlog lasts, and a nudge then costs a
-     * read of two flags. Once the pools stay idle this long it parks.
+     * instead of parking, once a park has lasted less than a backlog tick. A parked monitor is
+     * unparked by the next push onto an empty inbound stack ({@link #nudge}); a producer whose
+     * worker keeps catching up with it makes that edge thousands of times a second, and each
+     * cost a context switch of the service thread and a look (an external producer on 2 CPUs:
+     * about 8,000 a second). Lingering, it looks once a backlog tick at most, the rate it keeps
+     * while a backlog lasts, and a nudge then costs a read of two flags. Once the pools stay
+     * idle this long it parks. Edges further apart than a tick never linger: a lingering nap
+     * would wake the monitor at least as often as they do (one work every 15 ms: 3.5 wake-ups
+     * per work when it lingered after parks of up to 20 ms, 2.0 parking).
      */
     static final long LINGER_NANOS = 20_000_000;
 
-    /** Idle at {@code now}, but busy within {@link #LINGER_NANOS}: nap, do not park. */
+    /** Idle at {@code now}, busy within {@link #LINGER_NANOS}, and the last park was short: nap, do not park. */
     private boolean lingers(long now) {
-        return now - busyAt < LINGER_NANOS;
+        return shortPark && now - busyAt < LINGER_NANOS;
     }
 
     /** The next tick after a look that found {@code state}. */

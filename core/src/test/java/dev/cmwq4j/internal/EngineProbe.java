@@ -37,6 +37,11 @@ public final class EngineProbe {
         return e.blocksAnnounced.sum();
     }
 
+    /** Looks the monitor took at the pools (one per wake-up that looked). */
+    public static long monitorLooks(Engine e) {
+        return e.monitor.ticks.sum();
+    }
+
     /** Blocks the monitor observed without an announcement. */
     public static long blocksDetected(Engine e) {
         return e.monitor.blocksDetected.sum();
