@@ -44,19 +44,22 @@ final class Stealing {
      * it sits on a line the worker rarely writes.
      */
     static void afterInsert(WorkerPool pool) {
-        if (!pool.runsAreShort()) {
+        // a backlog of one is what the running worker takes next (a chain): no thief for that
+        // cheapest first: the run-length class sits on a line the worker rarely writes, while
+        // nrPending's is rewritten on every work
+        if (!pool.runsAreShort() && pool.nrPending >= 2) {
             askForThief(pool);
         }
     }
 
-    /** If {@code pool} is busy with a backlog worth a thief, ask an idle sibling for one. */
+    /**
+     * If {@code pool} is busy with pending work worth a thief, ask an idle sibling for one (the
+     * caller judged the backlog: {@link #afterInsert}, or a worker that found it stealable).
+     */
     static void askForThief(WorkerPool pool) {
         Engine e = pool.engine;
-        // a backlog of one is what the running worker takes next (a chain): no thief for that;
-        // nor for short works while every CPU is taken: it would only take turns with busy threads
-        // cheapest first: the run-length class sits on a line the worker rarely writes, while
-        // nrPending's is rewritten on every work
-        if (!e.stealing || !pool.stealWorthwhile() || pool.nrRunning.get() == 0 || pool.nrPending < 2) {
+        // no thief for short works while every CPU is taken: it would only take turns with busy threads
+        if (!e.stealing || !pool.stealWorthwhile() || pool.nrRunning.get() == 0 || pool.nrPending == 0) {
             return;
         }
         WorkerPool[] pools = e.boundPools(pool.highPriority);

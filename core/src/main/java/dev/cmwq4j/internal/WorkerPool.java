@@ -575,9 +575,29 @@ final class WorkerPool {
         assert holdsLock();
         n.setWhereRelease(WorkNode.WORKLIST);
         n.queuedAt = draining || listClockSet ? listClock : System.nanoTime();
-        NR_PENDING.setRelease(this, nrPending + 1); // racy readers that see it before the node is listed lock first
+        int pending = nrPending + 1;
+        NR_PENDING.setRelease(this, pending); // racy readers that see it before the node is listed lock first
         java.lang.invoke.VarHandle.fullFence();
         worklist.add(n);
+        if (pending == 1) {
+            backlogSince = n.queuedAt; // the worklist stops being empty
+        }
+    }
+
+    /**
+     * Since when the worklist has not been empty: the list clock of the insert that made it
+     * non-empty; 0 while it is empty. Lock. A worklist that stays non-empty past the steal
+     * threshold shows that the pool's running workers do not keep up: its head may be stolen
+     * even if each work waits less (see {@link #untilStealable}). A single chain (a work that
+     * queues its successor here) empties it at every run and never qualifies.
+     */
+    private long backlogSince;
+
+    /** The worklist shrank to {@code pending} works: if empty, no backlog. Lock. */
+    private void pendingFell(int pending) {
+        if (pending == 0) {
+            backlogSince = 0;
+        }
     }
 
     /**
@@ -696,6 +716,7 @@ final class WorkerPool {
         worklist.remove(n);
         n.where = WorkNode.NOWHERE;
         nrPending = nrPending - 1;
+        pendingFell(nrPending);
     }
 
     /**
@@ -708,6 +729,7 @@ final class WorkerPool {
         assert holdsLock();
         int n = into.moveToFrontFrom(worklist, pwq, WorkNode.INACTIVE);
         nrPending = nrPending - n;
+        pendingFell(nrPending);
         return n;
     }
 
@@ -727,8 +749,10 @@ final class WorkerPool {
         // Release stores, not volatile ones: a decrement is not the Dekker half of nrPending (the
         // increment is: see the class comment), and progress has only readers that look again;
         // two full fences per work for nothing. The unlock publishes both.
-        NR_PENDING.setRelease(this, nrPending - 1);
+        int pending = nrPending - 1;
+        NR_PENDING.setRelease(this, pending);
         PROGRESS.setRelease(this, progress + 1);
+        pendingFell(pending);
         return n;
     }
 
@@ -761,12 +785,24 @@ final class WorkerPool {
      */
     boolean hasStealableBacklog(long now) {
         assert holdsLock();
-        if (nrPending < 2 || !stealWorthwhile()) {
+        int pending = nrPending;
+        if (pending == 0 || (pending == 1 && backlogSince == 0) || !stealWorthwhile()) {
             return false;
         }
         WorkNode head = stealCandidate();
-        return head != null
-                && (stealableAtOnce(head) || untilStealable(head, now != 0 ? now : System.nanoTime()) == 0);
+        if (head == null) {
+            return false;
+        }
+        if (pending == 1) { // what the running worker takes next, unless the list stays non-empty
+            return backlogLasted(now != 0 ? now : System.nanoTime());
+        }
+        return stealableAtOnce(head) || untilStealable(head, now != 0 ? now : System.nanoTime()) == 0;
+    }
+
+    /** The worklist has not been empty for the steal threshold. Lock. */
+    private boolean backlogLasted(long now) {
+        long since = backlogSince;
+        return since != 0 && now - since >= engine.stealThresholdNanos;
     }
 
     /** The worklist head if a thief may ever take it (not pinned to this CPU), else null. Lock. */
@@ -806,11 +842,19 @@ final class WorkerPool {
     }
 
     /**
-     * How long until {@code head}, queued by this pool's own worker, has waited past the steal
-     * threshold; 0 if it has.
+     * How long until {@code head} has waited past the steal threshold, or this pool's backlog
+     * has lasted past it ({@link #backlogSince}); 0 if either has. The threshold keeps a work
+     * the running worker takes soon on that worker's warm cache; a backlog that outlasts it
+     * shows the worker does not keep up (chains of works that queue their successors here wait
+     * a few runs each, and kept every chain on this one CPU while the others idled).
      */
     private long untilStealable(WorkNode head, long now) {
-        return Math.max(0, engine.stealThresholdNanos - (now - head.queuedAt));
+        long since = head.queuedAt;
+        long backlog = backlogSince;
+        if (backlog != 0 && backlog - since < 0) {
+            since = backlog;
+        }
+        return Math.max(0, engine.stealThresholdNanos - (now - since));
     }
 
     /** The thief sent for this pool has finished looking: another may be asked for. */
