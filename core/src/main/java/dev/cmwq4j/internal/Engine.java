@@ -19,9 +19,11 @@ import java.util.concurrent.atomic.LongAdder;
  *   <li>from any other thread: to a home pool derived from the thread, unless the home pool is
  *       loaded and one other pool, picked at random, is idle; that is two volatile reads, O(1).
  * </ol>
- * After such an insert into a busy pool, one random sibling that is idle is asked to send a thief
- * ({@link Stealing#afterInsert}); a thief steals only unpinned works that waited past the steal
- * threshold, so a worker fanning out keeps every CPU busy.
+ * After an insert into a busy pool of long works, a worker's start of a work while its pool's
+ * backlog is stealable, or the monitor's look at a pool stuck behind its running works, one
+ * random sibling that is idle is asked to send a thief ({@link Stealing#askForThief}); a thief
+ * steals only unpinned works that waited past the steal threshold, or from a worklist that has
+ * not been empty that long, so a worker fanning out, or chains of works, keep every CPU busy.
  */
 public final class Engine {
     /**

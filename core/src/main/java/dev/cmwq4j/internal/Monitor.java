@@ -216,6 +216,7 @@ final class Monitor implements Runnable {
     }
 
     private void serve() {
+        busyAt = System.nanoTime() - LINGER_NANOS; // no look has found work yet
         long tick = minTickNanos;
         boolean nudged = false;
         long lookAt = System.nanoTime(); // when the next look at the pools is due
@@ -446,12 +447,18 @@ final class Monitor implements Runnable {
             long seq = w.workSeq;
             if (seq != w.look.seq) {
                 w.look.seq = seq;
-                w.look.since = w.workStartedAt; // written by the worker before workSeq
+                // written by the worker before workSeq; an estimated start (RunAccounting's
+                // sampled clock) may lag the real one, but a work first seen now started after
+                // this worker's last look, which saw another seq
+                long started = w.workStartedAt;
+                long lastLook = w.look.at;
+                w.look.since = lastLook != 0 && lastLook - started > 0 ? lastLook : started;
                 w.look.cpu = -1;
                 w.look.cpuFirst = -1;
                 w.look.offCpuOnce = false;
                 w.look.joinSince = 0;
             }
+            w.look.at = now;
             if (s == Worker.RUNNING && !runnable(w)) {
                 offCpu++;
             }
@@ -473,6 +480,9 @@ final class Monitor implements Runnable {
         long stall = engine.stallWindowNanos;
         boolean stuck = backlog && !progressed;
         watchdog(p, workers, stuck, now);
+        if (stuck) {
+            thiefForStuckBacklog(p);
+        }
         // Second pass: examine the workers that may be blocked, CPU-bound, or back.
         for (Worker w : workers) {
             int s = w.wstate;
@@ -536,6 +546,29 @@ final class Monitor implements Runnable {
             p.raiseTarget();
         } else if (p.overCommitted(onCpu, totalOnCpu)) {
             p.lowerTarget();
+        }
+    }
+
+    /**
+     * A pool whose worklist waits behind works that have not ended since the last look gets a
+     * thief if its backlog is stealable. A worker asks for one when it starts a work ({@code
+     * Worker.process}), and an insert only in a pool of long works ({@code
+     * Stealing.afterInsert}): a short-work pool whose worker is held by one long run would
+     * otherwise wait for that run to end, or to be flagged CPU-intensive.
+     */
+    private void thiefForStuckBacklog(WorkerPool p) {
+        if (!p.managed || !engine.stealing) {
+            return;
+        }
+        boolean stealable;
+        p.lock();
+        try {
+            stealable = p.hasStealableBacklog(0);
+        } finally {
+            p.unlock();
+        }
+        if (stealable) {
+            Stealing.askForThief(p);
         }
     }
 
@@ -876,6 +909,8 @@ final class Monitor implements Runnable {
         long seq = -1;
         /** When the work seen at the last look started. */
         long since;
+        /** When the first pass of a look last saw this worker busy, or 0. */
+        long at;
         /** Thread CPU time at the last sample of this work, or -1; and when it was read. */
         long cpu = -1;
         long cpuAt;

@@ -25,9 +25,11 @@ package dev.cmwq4j.internal;
  * and the batch's next estimate is its new average, so a stream that slows down reads the clock
  * on every run again). So counts stay exact, totals of wall, CPU and latency stay exact up to
  * the clamp at zero of a run estimated too long, and single runs of such a stream are
- * estimates. The last run before the pool runs out of work always reads the clock, so nothing
- * is left uncharged when the worker idles; a batch is dropped, uncharged, only when a contended
- * lock made the next run read a fresh start ({@link #started}).
+ * estimates. Only a run that started at the previous run's end may end at its estimate; the
+ * last run before the pool runs out of work reads the clock. What a batch took beyond its
+ * estimates is dropped, uncharged, when the run after it starts fresh ({@link #started}: a
+ * contended lock, or a worker that left its loop although it saw work waiting, which another
+ * worker took): at most the excess of {@link #SAMPLE_EVERY} - 1 runs.
  *
  * <p>Owned by one {@link Worker} and confined to its thread (a rescuer's stand-in: to the rescuer
  * thread); every field is written by that thread only, the queue time while it holds the pool
@@ -71,6 +73,13 @@ final class RunAccounting {
     private long batchStart;
     /** Runs ended since {@link #batchStart} without reading the clock. */
     private int batchRuns;
+    /**
+     * The run in progress started at the previous run's end (not at a clock it read): only such
+     * a run may end at its estimate. A run that starts fresh (a handed-off, stolen, helped or
+     * rescued one, or the first after a contended lock) reads at its end, so the estimate is
+     * measured again and no run goes uncharged for long.
+     */
+    private boolean chained;
     /** Average wall time per run of the last batch if under {@link #SAMPLE_BELOW_NANOS}; else -1: read the clock. */
     private long estimate = -1;
 
@@ -80,6 +89,7 @@ final class RunAccounting {
      */
     void started(long nanos, boolean fresh) {
         startedAt = nanos;
+        chained = !fresh;
         if (fresh) {
             batchStart = nanos;
             batchRuns = 0;
@@ -92,7 +102,7 @@ final class RunAccounting {
      * nothing in the run needs the clock ({@code mayEstimate}).
      */
     private boolean endsAtEstimate(boolean mayEstimate) {
-        return mayEstimate && estimate >= 0 && batchRuns < SAMPLE_EVERY - 1;
+        return mayEstimate && chained && estimate >= 0 && batchRuns < SAMPLE_EVERY - 1;
     }
 
     /** The run in progress, saved around a helped run: {queuedAt, startedAt}. */
@@ -110,7 +120,7 @@ final class RunAccounting {
         startedAt = savedStartedAt;
     }
 
-    /** When the last finished run ended (the clock {@link #ended} read). */
+    /** When the last finished run ended (the clock {@link #ended} read, or its estimate). */
     private long endedAt;
 
     long endedAt() {

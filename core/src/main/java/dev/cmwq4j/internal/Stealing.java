@@ -14,11 +14,14 @@ import java.util.concurrent.locks.LockSupport;
  *       of long works that is busy and has a backlog of two or more (a backlog of one is what
  *       the running worker takes next), one random sibling that is idle is asked for a thief
  *       ({@link WorkerPool#kickThief}). A worker that starts a work while a stealable backlog
- *       waits asks too, so that a burst queued once does not leave the sibling idle; for short
- *       works that is the only time a thief is asked for.</li>
+ *       waits asks too, so that a burst queued once does not leave the sibling idle; and so does
+ *       the monitor, for a pool whose backlog waits behind runs that have not ended since its
+ *       last look. For short works only these two ask.</li>
  *   <li><b>What may be stolen</b> ({@link WorkerPool#headStealableIn}): the head of a sibling's
- *       worklist, if it is not pinned by {@code queueOn} and has waited past the steal threshold:
- *       a worker about to take it anyway keeps its cache-warm chain.</li>
+ *       worklist, if it is not pinned by {@code queueOn} and has waited past the steal threshold,
+ *       or the worklist has not been empty that long: a worker about to take it anyway keeps its
+ *       cache-warm chain, and a worker that does not keep up (chains of works that queue their
+ *       successors here) does not keep it all.</li>
  *   <li><b>The thief</b> ({@link #trySteal}): up to four rounds over the siblings from a random
  *       start; between rounds it parks until the soonest head becomes stealable, and gives up as
  *       soon as its own pool has work.</li>

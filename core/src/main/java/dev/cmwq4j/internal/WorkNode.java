@@ -151,7 +151,8 @@ public class WorkNode {
     Runnable decorated;
     /**
      * Queued by a thread that is not a worker of the pool it went to: no cache-warm chain to
-     * keep, so a thief may take it at once (see {@link WorkerPool#headStealableIn}).
+     * keep, so in a pool of long works a thief may take it at once (see {@link
+     * WorkerPool#headStealableIn}).
      */
     boolean external;
     /**

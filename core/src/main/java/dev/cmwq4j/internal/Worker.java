@@ -80,7 +80,10 @@ final class Worker implements Runnable {
     volatile int wstate = IDLE;
     /** The kernel's id of this thread (Linux), or 0; written once by the worker at start. */
     volatile int nativeTid;
-    /** System.nanoTime() when the current work started; published by the release of workSeq. */
+    /**
+     * System.nanoTime() when the current work started (the previous run's end, which may be an
+     * estimate: {@link RunAccounting}); published by the release of workSeq.
+     */
     long workStartedAt;
     /**
      * The end of this worker's last run, when the next run starts with no more than its
@@ -522,8 +525,9 @@ final class Worker implements Runnable {
             CURRENT_NODE.setRelease(this, (WorkNode) null);
             CURRENT_PWQ.setRelease(this, (PoolWorkqueue) null);
             Events.ended(traced); // best effort: never throws
-            // an undisturbed run with more work waiting may end at its estimate: the last run
-            // before the pool runs dry reads the clock, so an idle worker leaves nothing uncharged
+            // an undisturbed run with more work waiting may end at its estimate (RunAccounting:
+            // only one that started at the previous run's end); the last run before the pool
+            // runs dry reads the clock
             runs.ended(!runDisturbed && pool.hasWork());
         }
     }
@@ -741,7 +745,7 @@ final class Worker implements Runnable {
         }
     }
 
-    /** When the last run ended (its clock read), to judge what may be stolen next without another read. */
+    /** When the last run ended (its clock read, or its estimate), to judge what may be stolen next without another read. */
     long lastRunEndedAt() {
         return runs.endedAt();
     }

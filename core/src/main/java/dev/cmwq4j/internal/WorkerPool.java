@@ -99,8 +99,8 @@ final class WorkerPool {
     /** {@link #listClock} holds for listings outside a drain ({@link #useListClock}); lock. */
     private boolean listClockSet;
     /**
-     * The clock a worker read at the end of its run, for the drain its {@link #lockAfterRun}
-     * makes; 0 otherwise. Lock.
+     * The end of a worker's run (the clock it read, or its estimate: {@link RunAccounting}), for
+     * the drain its {@link #lockAfterRun} makes; 0 otherwise. Lock.
      */
     private long drainClock;
     /**
@@ -441,8 +441,8 @@ final class WorkerPool {
     }
 
     /**
-     * {@link #lock()} for a worker whose run ended at {@code endedAt} (its clock read; 0 for
-     * none): a short drain lists what it admits with that time instead of reading the clock
+     * {@link #lock()} for a worker whose run ended at {@code endedAt} (its clock read, or its
+     * estimated end; 0 for none): a short drain lists what it admits with that time instead of reading the clock
      * again.
      *
      * @return true if {@code endedAt} may still serve as the time now (the lock came within the
@@ -775,9 +775,10 @@ final class WorkerPool {
     }
 
     /**
-     * More than the next work waits, and the oldest may be stolen right now: not pinned, and
-     * waiting for longer than the steal threshold (so a thief woken for it does not just look and
-     * go back to sleep), and a thief would pay for itself ({@link #stealWorthwhile}: asked
+     * More than the next work waits (or the worklist has not been empty for the steal
+     * threshold), and the oldest may be stolen right now: not pinned, and waiting for longer
+     * than the steal threshold or in a list that has not been empty that long (so a thief woken
+     * for it does not just look and go back to sleep), and a thief would pay for itself ({@link #stealWorthwhile}: asked
      * first, since {@link Stealing#askForThief} would decline anyway). Asked on every work a
      * worker starts, so it reads no clock when it need not: not for a head stealable at once
      * ({@link #stealableAtOnce}), and not when the caller passes {@code now}, the clock it

@@ -77,6 +77,21 @@ class RunAccountingTest {
     }
 
     @Test
+    void aRunThatStartedFreshReadsTheClock() {
+        // a handed-off, stolen, helped or rescued run starts at a clock of its own: it must not
+        // end at an estimate, or such runs, one after another, would never measure again
+        Stream s = new Stream();
+        for (int i = 0; i < 10_000; i++) {
+            s.run(0, true);
+            s.runs.started(System.nanoTime(), true);
+            long before = System.nanoTime();
+            s.runs.ended(true);
+            assertThat(s.runs.endedAt() - before).as("run %d read the clock", i).isNotNegative();
+            s.runs.started(s.runs.endedAt(), false);
+        }
+    }
+
+    @Test
     void aLongRunAmongEstimatedOnesIsChargedByTheNextRead() {
         long longRun = 2_000_000;
         for (int round = 0; round < 20; round++) {
