@@ -795,7 +795,7 @@ final class WorkerPool {
             return false;
         }
         if (pending == 1) { // what the running worker takes next, unless the list stays non-empty
-            return backlogLasted(now != 0 ? now : System.nanoTime());
+            return !head.external && backlogLasted(now != 0 ? now : System.nanoTime());
         }
         return stealableAtOnce(head) || untilStealable(head, now != 0 ? now : System.nanoTime()) == 0;
     }
@@ -843,16 +843,21 @@ final class WorkerPool {
     }
 
     /**
-     * How long until {@code head} has waited past the steal threshold, or this pool's backlog
-     * has lasted past it ({@link #backlogSince}); 0 if either has. The threshold keeps a work
-     * the running worker takes soon on that worker's warm cache; a backlog that outlasts it
-     * shows the worker does not keep up (chains of works that queue their successors here wait
-     * a few runs each, and kept every chain on this one CPU while the others idled).
+     * How long until {@code head} has waited past the steal threshold, or, for a head queued by
+     * this pool's own worker, this pool's backlog has lasted past it ({@link #backlogSince}); 0
+     * if either has. The threshold keeps a work the running worker takes soon on that worker's
+     * warm cache; a backlog of the pool's own works that outlasts it shows the worker does not
+     * keep up (chains of works that queue their successors here wait a few runs each, and kept
+     * every chain on this one CPU while the others idled). A flood from outside keeps the list
+     * non-empty too, but there a thief for short works takes turns with the producer on its
+     * CPU and contends for this lock on every work (one producer of pre-built ~1 us works on 2
+     * CPUs: 1.1-3.3 M/s with the backlog rule for its works, 3.4-4.0 without stealing); its
+     * heads are judged by their own wait.
      */
     private long untilStealable(WorkNode head, long now) {
         long since = head.queuedAt;
         long backlog = backlogSince;
-        if (backlog != 0 && backlog - since < 0) {
+        if (!head.external && backlog != 0 && backlog - since < 0) {
             since = backlog;
         }
         return Math.max(0, engine.stealThresholdNanos - (now - since));
