@@ -166,6 +166,34 @@ public final class EngineProbe {
         return out;
     }
 
+    /**
+     * Each worker of the pool named {@code pool}: its thread's name and state, its state word,
+     * its woken and spinning flags, whether it runs a work, and its thread's top frames; for the
+     * message of a failed at-rest check (a worker that is neither idle nor counted).
+     */
+    public static String describeWorkers(Engine e, String pool) {
+        StringBuilder b = new StringBuilder();
+        for (WorkerPool p : e.pools()) {
+            if (!p.name().equals(pool)) {
+                continue;
+            }
+            for (Worker w : p.workersSnapshot()) {
+                Thread t = w.thread;
+                b.append("\n  ").append(t == null ? "(no thread)" : t.getName() + " " + t.getState())
+                        .append(" wstate=").append(Worker.stateName(w.wstate))
+                        .append(" woken=").append(w.woken)
+                        .append(" current=").append(w.current != null);
+                if (t != null) {
+                    StackTraceElement[] st = t.getStackTrace();
+                    for (int i = 0; i < Math.min(8, st.length); i++) {
+                        b.append("\n      at ").append(st[i]);
+                    }
+                }
+            }
+        }
+        return b.toString();
+    }
+
     /** The kernel thread id the calling thread's worker read at its start (0: none read). */
     public static int currentWorkerNativeTid() {
         Worker w = Worker.current();
