@@ -824,15 +824,19 @@ final class Worker implements Runnable {
             if (woken) {
                 return true;
             }
+            if (retireNow) {
+                // taken off the idle list by the retirer (WorkerPool.retireOneIdle): leave, even
+                // with work seen while spinning; this lock admitted it and kicked for it. Asked
+                // first: taking the work would unlink this worker from the idle list a second
+                // time, dropping the list's other workers and the idle count below the workers
+                return false;
+            }
             if (sawWork && p.needMoreWorker() && !p.closing) {
                 // a push this spin saw, left to it (pushNeedsKick counted it as searching) and
                 // still not taken: run it
                 p.removeIdle(this);
                 p.recount();
                 return true;
-            }
-            if (retireNow) {
-                return false; // taken off the idle list by the retirer (WorkerPool.retireOneIdle)
             }
             if (p.closing) {
                 p.removeIdle(this);

@@ -1076,6 +1076,7 @@ final class WorkerPool {
 
     void removeIdle(Worker w) {
         assert holdsLock();
+        assert w.idle : "not on the idle list"; // unlinking a non-member would empty the list's head
         if (w.idlePrev != null) {
             w.idlePrev.idleNext = w.idleNext;
         } else {

@@ -194,6 +194,20 @@ public final class EngineProbe {
         return b.toString();
     }
 
+    /**
+     * Retires the longest idle worker of every pool, as {@link Engine#reclaimIdleThread} does for
+     * a pool starved by the thread cap. @return how many were retired
+     */
+    public static int retireOneIdleEverywhere(Engine e) {
+        int n = 0;
+        for (WorkerPool p : e.pools()) {
+            if (p.retireOneIdle()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** The kernel thread id the calling thread's worker read at its start (0: none read). */
     public static int currentWorkerNativeTid() {
         Worker w = Worker.current();
