@@ -93,7 +93,8 @@ public final class ChainSpread {
                     }
                 });
                 await(done);
-                System.out.printf("fjp   round %d: %7.1f ms (ideal %.1f ms)%n", r, (System.nanoTime() - t0) / 1e6, idealMs);
+                System.out.printf("fjp   round %d: %7.1f ms (ideal %.1f ms)%n", r,
+                        (System.nanoTime() - t0) / 1e6, idealMs);
             }
         } finally {
             fjp.shutdownNow();

@@ -343,7 +343,10 @@ final class Monitor implements Runnable {
      */
     static final long LINGER_NANOS = 20_000_000;
 
-    /** Idle at {@code now}, busy within {@link #LINGER_NANOS}, and the last park was short: nap, do not park. */
+    /**
+     * Idle at {@code now}, busy within {@link #LINGER_NANOS}, and the last park was short: nap,
+     * do not park.
+     */
     private boolean lingers(long now) {
         return shortPark && now - busyAt < LINGER_NANOS;
     }

@@ -21,9 +21,9 @@ package dev.cmwq4j.internal;
  * taken to have lasted the average of the last sampled batch, and the next run starts at that
  * estimated end. One run in {@link #SAMPLE_EVERY} reads it, and whatever the batch took beyond
  * its estimates is charged to that run (a run of the batch that took long is charged, less
- * the estimates of the batch's other runs, to the run that reads the clock, at most {@link #SAMPLE_EVERY} - 1 runs later on this thread,
- * and the batch's next estimate is its new average, so a stream that slows down reads the clock
- * on every run again). So counts stay exact, totals of wall, CPU and latency stay exact up to
+ * the estimates of the batch's other runs, to the run that reads the clock, at most {@link
+ * #SAMPLE_EVERY} - 1 runs later on this thread, and the batch's next estimate is its new
+ * average, so a stream that slows down reads the clock on every run again). So counts stay exact, totals of wall, CPU and latency stay exact up to
  * the clamp at zero of a run estimated too long, and single runs of such a stream are
  * estimates. Only a run that started at the previous run's end may end at its estimate; the
  * last run before the pool runs out of work reads the clock. What a batch took beyond its
@@ -80,7 +80,10 @@ final class RunAccounting {
      * measured again and no run goes uncharged for long.
      */
     private boolean chained;
-    /** Average wall time per run of the last batch if under {@link #SAMPLE_BELOW_NANOS}; else -1: read the clock. */
+    /**
+     * Average wall time per run of the last batch if under {@link #SAMPLE_BELOW_NANOS}; else -1:
+     * read the clock.
+     */
     private long estimate = -1;
 
     /**

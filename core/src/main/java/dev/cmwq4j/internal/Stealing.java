@@ -43,8 +43,7 @@ final class Stealing {
      * sibling for a thief. Short works get none here: a thief sent per insert found them not
      * yet stealable (they wait for the threshold), parked, looked again, and was sent again by
      * the next insert; the worker that starts a work while such a backlog is stealable asks
-     * ({@link #askForThief}, from {@code Worker.process}). The run-length class is read first:
-     * it sits on a line the worker rarely writes.
+     * ({@link #askForThief}, from {@code Worker.process}).
      */
     static void afterInsert(WorkerPool pool) {
         // a backlog of one is what the running worker takes next (a chain): no thief for that

@@ -745,7 +745,10 @@ final class Worker implements Runnable {
         }
     }
 
-    /** When the last run ended (its clock read, or its estimate), to judge what may be stolen next without another read. */
+    /**
+     * When the last run ended (its clock read, or its estimate), to judge what may be stolen next
+     * without another read.
+     */
     long lastRunEndedAt() {
         return runs.endedAt();
     }

@@ -442,8 +442,8 @@ final class WorkerPool {
 
     /**
      * {@link #lock()} for a worker whose run ended at {@code endedAt} (its clock read, or its
-     * estimated end; 0 for none): a short drain lists what it admits with that time instead of reading the clock
-     * again.
+     * estimated end; 0 for none): a short drain lists what it admits with that time instead of
+     * reading the clock again.
      *
      * @return true if {@code endedAt} may still serve as the time now (the lock came within the
      *     spin, and the drain, if any, was short): the worker's next run may take it as its start
@@ -778,11 +778,11 @@ final class WorkerPool {
      * More than the next work waits (or the worklist has not been empty for the steal
      * threshold), and the oldest may be stolen right now: not pinned, and waiting for longer
      * than the steal threshold or in a list that has not been empty that long (so a thief woken
-     * for it does not just look and go back to sleep), and a thief would pay for itself ({@link #stealWorthwhile}: asked
-     * first, since {@link Stealing#askForThief} would decline anyway). Asked on every work a
-     * worker starts, so it reads no clock when it need not: not for a head stealable at once
-     * ({@link #stealableAtOnce}), and not when the caller passes {@code now}, the clock it
-     * already holds (0 for none). Lock.
+     * for it does not just look and go back to sleep), and a thief would pay for itself ({@link
+     * #stealWorthwhile}: asked first, since {@link Stealing#askForThief} would decline anyway).
+     * Asked on every work a worker starts, so it reads no clock when it need not: not for a head
+     * stealable at once ({@link #stealableAtOnce}), and not when the caller passes {@code now},
+     * the clock it already holds (0 for none). Lock.
      */
     boolean hasStealableBacklog(long now) {
         assert holdsLock();
@@ -794,10 +794,12 @@ final class WorkerPool {
         if (head == null) {
             return false;
         }
-        if (pending == 1) { // what the running worker takes next, unless the list stays non-empty
-            return !head.external && backlogLasted(now != 0 ? now : System.nanoTime());
+        if (pending > 1 && stealableAtOnce(head)) {
+            return true;
         }
-        return stealableAtOnce(head) || untilStealable(head, now != 0 ? now : System.nanoTime()) == 0;
+        long clock = now != 0 ? now : System.nanoTime();
+        // a pending work of one is what the running worker takes next, unless the list stays non-empty
+        return pending == 1 ? !head.external && backlogLasted(clock) : untilStealable(head, clock) == 0;
     }
 
     /** The worklist has not been empty for the steal threshold. Lock. */
