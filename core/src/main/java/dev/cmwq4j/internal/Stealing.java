@@ -89,18 +89,27 @@ final class Stealing {
         try {
             for (int round = 0; round < 4; round++) {
                 long now = System.nanoTime();
+                boolean tinyToo = w.mayStealTiny(now);
                 long minWait = Long.MAX_VALUE;
                 int start = ThreadLocalRandom.current().nextInt(n);
                 for (int i = 0; i < n; i++) {
                     WorkerPool victim = siblings[(start + i) % n];
-                    if (victim == p || !victim.hasWork() || !victim.stealWorthwhile()) {
+                    if (victim == p || !victim.hasWork()) {
+                        continue;
+                    }
+                    boolean worthwhile = victim.stealWorthwhile();
+                    if (!worthwhile && !(tinyToo && victim.runsAreTiny())) {
                         continue;
                     }
                     WorkNode stolen = null;
                     long wait;
                     victim.lock(); // the head is taken and claimed under the victim's lock only
                     try {
-                        wait = victim.headStealableIn(now);
+                        if (worthwhile) {
+                            wait = victim.headStealableIn(now);
+                        } else {
+                            wait = victim.hasTinyChainBacklog(now) ? 0 : Long.MAX_VALUE;
+                        }
                         if (wait == 0) {
                             WorkNode head = victim.takeFirst();
                             if (head != null && w.claim(head)) {
@@ -114,6 +123,10 @@ final class Stealing {
                     }
                     if (stolen != null) {
                         runChain(w, victim, stolen);
+                        if (!worthwhile && !p.hasWork()) {
+                            // the tiny work moved no chain here: no more of them for a while
+                            w.tinyStealMissed(now);
+                        }
                         return true;
                     }
                     minWait = Math.min(minWait, wait);
@@ -127,6 +140,99 @@ final class Stealing {
         } finally {
             p.thiefDone();
             p.lock();
+        }
+    }
+
+    /**
+     * How many runs a worker lets pass between two looks at the balance ({@link #rebalance}):
+     * a look reads a sibling's counters, a line that sibling's worker rewrites on every work.
+     */
+    static final int BALANCE_EVERY = 64;
+
+    /**
+     * A worker's look at the balance between its pool and a sibling, every {@link
+     * #BALANCE_EVERY} runs. Chains of works that queue their successors stay on the pool where
+     * they run, and an idle sibling's thief moves one at a time: after it took one it is busy and
+     * steals no more, so a burst of chains started on one pool stayed there, all but one, while
+     * the thief's CPU ran one chain. Two corrections, both for a pool its workers do not keep up
+     * with:
+     * <ul>
+     *   <li>this pool holds chains of tiny works ({@link WorkerPool#hasTinyChainBacklog}): ask an
+     *       idle sibling for a thief, which tiny works get nowhere else ({@link #askForThief}
+     *       declines them);</li>
+     *   <li>a random sibling waits on at least two more works than this pool, and its head may be
+     *       stolen ({@link WorkerPool#headStealableIn}, or its tiny chain backlog): take that
+     *       head and run it here, so that its successors come here too. Repeated every
+     *       {@link #BALANCE_EVERY} runs, the pools' backlogs even out.</li>
+     * </ul>
+     * {@code w}'s pool lock is held on entry and exit, released while stealing.
+     *
+     * @return true if it released the lock (the caller looks at its pool again)
+     */
+    static boolean rebalance(Worker w) {
+        WorkerPool p = w.pool;
+        WorkerPool[] siblings = p.engine.boundPools(p.highPriority);
+        int n = siblings.length;
+        if (n < 2 || !p.engine.stealing || !p.managed || p.closing) {
+            return false;
+        }
+        long now = w.lastRunEndedAt();
+        if (now == 0) {
+            now = System.nanoTime();
+        }
+        int own = p.nrPending;
+        if (p.hasTinyChainBacklog(now)) {
+            WorkerPool candidate = siblings[Engine.otherIndex(p.cpu, n)];
+            if (candidate.isIdle() && !candidate.thiefKicked) {
+                p.unlock();
+                try {
+                    candidate.kickThief();
+                } finally {
+                    p.lock();
+                }
+                return true;
+            }
+            return false;
+        }
+        WorkerPool victim = siblings[Engine.otherIndex(p.cpu, n)];
+        if (victim.nrPending < own + 2 || !p.mayStealMore()) { // racy: a hint
+            return false;
+        }
+        p.unlock();
+        try {
+            WorkNode stolen = null;
+            victim.lock();
+            try {
+                boolean stealable = victim.runsAreTiny()
+                        ? victim.hasTinyChainBacklog(now)
+                        : victim.headStealableIn(now) == 0;
+                if (stealable && victim.nrPending >= own + 2) {
+                    WorkNode head = victim.takeFirst();
+                    if (head != null && w.claim(head)) {
+                        stolen = head;
+                    }
+                }
+            } finally {
+                victim.unlock();
+            }
+            if (stolen != null) {
+                runOneStolen(w, stolen);
+            }
+        } finally {
+            p.lock();
+        }
+        return true;
+    }
+
+    /** Runs {@code n}, claimed on a sibling pool, and ends it there (no chain). No lock held. */
+    private static void runOneStolen(Worker w, WorkNode n) {
+        PoolWorkqueue last = w.runStolen(n);
+        WorkerPool done = last.pool;
+        done.lock();
+        try {
+            w.endRun(last);
+        } finally {
+            done.unlock();
         }
     }
 

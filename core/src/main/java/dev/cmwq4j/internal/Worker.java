@@ -105,6 +105,14 @@ final class Worker implements Runnable {
 
     /** Nesting depth of announced blocking; worker thread only. */
     private int blockDepth;
+    /** Runs until this worker's next look at the balance ({@link Stealing#rebalance}); own thread. */
+    private int untilBalance = Stealing.BALANCE_EVERY;
+    /**
+     * When a tiny work this worker stole moved no chain to its pool (0: never): it steals no tiny
+     * works for the steal threshold after that ({@link #mayStealTiny}), so that a flood of tiny
+     * works is not taken one lock round trip at a time. Own thread.
+     */
+    private long tinyMissAt;
     /** The wait this worker's plain announced blocks return ({@link WaitProtocol#enterBlock}); immutable. */
     final WaitProtocol.Wait plainWait = new WaitProtocol.Wait(null, this);
     /** This worker's announced block is a join (see {@link #joinBegin}); worker thread only. */
@@ -327,6 +335,12 @@ final class Worker implements Runnable {
         startClock = 0; // whatever ended the last loop (an idle wait, a throw) took its time
         for (;;) {
             while (p.keepWorking()) {
+                if (--untilBalance <= 0) {
+                    untilBalance = Stealing.BALANCE_EVERY;
+                    if (Stealing.rebalance(this)) {
+                        continue; // the lock was let go: look at the pool again
+                    }
+                }
                 WorkNode n = p.takeFirst();
                 if (n != null && claim(n)) {
                     process(n);
@@ -715,6 +729,16 @@ final class Worker implements Runnable {
         runDecorated = decorated;
         runs.queued(queuedAt);
         return true;
+    }
+
+    /** May this worker, as a thief, take a tiny work now ({@link #tinyMissAt})? */
+    boolean mayStealTiny(long now) {
+        return tinyMissAt == 0 || now - tinyMissAt >= engine.stealThresholdNanos;
+    }
+
+    /** A tiny work stolen at {@code now} moved no chain here. */
+    void tinyStealMissed(long now) {
+        tinyMissAt = now == 0 ? 1 : now;
     }
 
     /**

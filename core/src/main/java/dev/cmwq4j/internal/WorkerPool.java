@@ -699,6 +699,28 @@ final class WorkerPool {
         return c == RUNS_LONG || (c == RUNS_SHORT && !engine.cpuLoad.saturated);
     }
 
+    /** This pool's works are tiny on average (under {@link #TINY_RUN_NANOS}). A racy look. */
+    boolean runsAreTiny() {
+        return runClass[RUN_CLASS] == RUNS_TINY;
+    }
+
+    /**
+     * This pool holds chains of tiny works that its workers do not keep up with: its works are
+     * tiny, more than the next one waits, and its worklist has not been empty for the steal
+     * threshold while its head is one of its own workers' (a successor queued by a run here, not
+     * a work from outside). Tiny works are not worth a thief one by one ({@link
+     * #stealWorthwhile}), but stealing the head of a chain moves the whole chain: its
+     * successors are queued where it runs ({@link Stealing#trySteal}). Lock.
+     */
+    boolean hasTinyChainBacklog(long now) {
+        assert holdsLock();
+        if (nrPending < 2 || !runsAreTiny()) {
+            return false;
+        }
+        WorkNode head = stealCandidate();
+        return head != null && !head.external && backlogLasted(now);
+    }
+
     /** A listed node's lends changed: move it to its new place (O(1)). */
     void worklistReposition(WorkNode n) {
         assert holdsLock();

@@ -154,6 +154,11 @@ public final class EngineProbe {
         return out;
     }
 
+    /** Whether the normal-priority bound pool of {@code cpu} runs tiny works on average (racy). */
+    public static boolean runsAreTiny(Engine e, int cpu) {
+        return e.boundPools(false)[cpu].runsAreTiny();
+    }
+
     /** One pool's counts, each read racily: what a pool at rest shows. */
     public record PoolCounts(String name, int pending, int running, int joining, int idle, int workers) {}
 
