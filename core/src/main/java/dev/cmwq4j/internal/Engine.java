@@ -189,6 +189,8 @@ public final class Engine {
     /** Most helped runs nested on one thread ({@link Helping}); deeper waits block instead. */
     final int maxHelpDepth;
     final boolean stealing;
+    /** Works a busy worker took from a sibling to even out the backlogs ({@link Stealing#rebalance}). */
+    final java.util.concurrent.atomic.LongAdder balanceSteals = new java.util.concurrent.atomic.LongAdder();
     /** Whether the machine's CPUs are all taken (sampled by the service thread): see {@link CpuLoad}. */
     final CpuLoad cpuLoad = new CpuLoad();
     /** Waiters lend their priority (see {@link Inheritance}); fixed at construction. */

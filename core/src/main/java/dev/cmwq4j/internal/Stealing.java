@@ -216,6 +216,7 @@ final class Stealing {
                 victim.unlock();
             }
             if (stolen != null) {
+                p.engine.balanceSteals.increment();
                 runOneStolen(w, stolen);
             }
         } finally {

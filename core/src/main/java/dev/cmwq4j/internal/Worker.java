@@ -337,6 +337,7 @@ final class Worker implements Runnable {
             while (p.keepWorking()) {
                 if (--untilBalance <= 0) {
                     untilBalance = Stealing.BALANCE_EVERY;
+                    startClock = 0; // a look, maybe locks and a stolen run: the next run reads the clock
                     if (Stealing.rebalance(this)) {
                         continue; // the lock was let go: look at the pool again
                     }

@@ -93,6 +93,11 @@ public final class EngineProbe {
         return e.monitor.targetRaised.sum();
     }
 
+    /** Works busy workers took from a sibling to even out the backlogs ({@code Stealing.rebalance}). */
+    public static long balanceSteals(Engine e) {
+        return e.balanceSteals.sum();
+    }
+
     /** Works the monitor flagged CPU-intensive. */
     public static long cpuIntensiveFlagged(Engine e) {
         return e.monitor.cpuIntensiveFlagged.sum();
