@@ -61,6 +61,23 @@ class CompletableFutureTest {
         assertThat(threads.size()).isLessThanOrEqualTo(1000 / EngineProbe.DEFAULT_MAX_HELP_DEPTH + 4);
     }
 
+    /**
+     * The same chain, again and again on the system workqueue: stealing moves stages between the
+     * pools (a stolen stage is accounted to its victim's pwq, its child goes to the thief's), and
+     * a waiter must lend its slot across them ({@link StolenWaiterLendTest}); before it did, one
+     * run in a few hundred hung for good on a loaded machine, every stage waiting, nothing
+     * pending, one stage inactive. Rounds: 20, times {@code cmwq4j.stress.scale} (-Pstress: 50).
+     */
+    @Test
+    void aThousandDeepChainRepeatedNeverHangs() throws Exception {
+        int scale = Integer.getInteger("cmwq4j.stress.scale", 1);
+        Workqueue system = Workqueues.system();
+        Set<Thread> threads = ConcurrentHashMap.newKeySet();
+        for (int round = 0; round < 20 * scale; round++) {
+            assertThat(stage(system, 1000, threads).get(60, TimeUnit.SECONDS)).as("round %d", round).isEqualTo(1000);
+        }
+    }
+
     private static CompletableFuture<Integer> stage(Workqueue wq, int depth, Set<Thread> threads) {
         return wq.supplyAsync(() -> {
             threads.add(Thread.currentThread());

@@ -14,15 +14,17 @@ package dev.cmwq4j.internal;
  *       order, and the helper would jump the line);
  *   <li>it stays within {@code maxActive}: the pending instance is <em>active</em> (on a pool's
  *       worklist, already counted), or it is inactive and the waiter is itself a running work of
- *       the same pool workqueue, whose slot it borrows: the waiter is suspended while the helped
- *       work runs, so the works of that queue executing at once do not grow. A frozen workqueue
- *       lends nothing;
+ *       the same workqueue, whose slot it borrows: the waiter is suspended while the helped
+ *       work runs, so the works of that queue executing at once do not grow. The slot may be of
+ *       another pool workqueue of the workqueue (the waiter was stolen, and is accounted to its
+ *       victim's): the helped work's pwq then counts one above {@code maxActive} while the
+ *       waiter's counts one suspended. A frozen workqueue lends nothing;
  *   <li>no earlier instance of the work is running anywhere (the RUNNING bit of its state word):
  *       a work never runs concurrently with itself;
  *   <li>it is not pinned to another CPU's pool by {@code queueOn}.
  * </ul>
  * A waiter that may not run the work in place only because of the nesting bound still lends its
- * slot to an inactive work of its own pool workqueue ({@link PoolWorkqueue#lendSlot}), so that a
+ * slot to an inactive work of its own workqueue ({@link PoolWorkqueue#lendSlot}), so that a
  * chain of works each waiting for the next on one workqueue never deadlocks on
  * {@code maxActive}.
  *
@@ -85,7 +87,14 @@ final class Helping {
         if (pwq == null || pwq.wq.ordered || (n.pinned && pwq.pool != w.pool)) {
             return false;
         }
-        boolean ownPwq = w.currentPwq() == pwq; // the waiter holds a slot of pwq it may lend
+        // The waiter holds a slot of this workqueue it may lend: of pwq itself, or of a sibling pwq
+        // of the same workqueue. A stolen work is accounted to its victim's pwq, while the works
+        // it queues go to its thief's pool: a chain of joins that crossed pools by a steal waited
+        // for an inactive work of the thief's pwq, whose every slot was held by such waiters, and
+        // deadlocked (a 1,000-deep supplyAsync chain on the system workqueue, once in a few
+        // hundred runs on a loaded machine).
+        PoolWorkqueue held = w.currentPwq();
+        boolean ownPwq = held != null && held.wq == pwq.wq;
         boolean inPlace = w.mayHelp();
         if (!inPlace && !ownPwq) {
             return false;

@@ -365,8 +365,10 @@ final class PoolWorkqueue {
     }
 
     /**
-     * Activates the inactive pending node {@code n} out of turn, for a running work of this pwq
-     * that is about to wait for it and cannot run it in place: the waiter lends it its slot, so
+     * Activates the inactive pending node {@code n} out of turn, for a running work of this
+     * workqueue (of this pwq, or of a sibling pwq when the waiter was stolen and is accounted to
+     * its victim's) that is about to wait for it and cannot run it in place: the waiter lends it
+     * its slot, so
      * nrActive may exceed maxActive by one per such waiter while the number of works executing
      * at once does not. Without this, a work waiting for a work queued behind maxActive on its own
      * workqueue would wait forever once every slot is held by such waiters. Never while frozen.
