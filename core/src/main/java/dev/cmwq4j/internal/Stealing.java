@@ -217,6 +217,7 @@ final class Stealing {
             }
             if (stolen != null) {
                 p.engine.balanceSteals.increment();
+                w.clockLost(); // locks came between: the stolen run is not chained to the last one
                 runOneStolen(w, stolen);
             }
         } finally {

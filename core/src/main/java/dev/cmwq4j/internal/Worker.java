@@ -337,9 +337,9 @@ final class Worker implements Runnable {
             while (p.keepWorking()) {
                 if (--untilBalance <= 0) {
                     untilBalance = Stealing.BALANCE_EVERY;
-                    startClock = 0; // a look, maybe locks and a stolen run: the next run reads the clock
                     if (Stealing.rebalance(this)) {
-                        continue; // the lock was let go: look at the pool again
+                        startClock = 0; // the lock was let go: the next run reads the clock
+                        continue; // and the pool is looked at again
                     }
                 }
                 WorkNode n = p.takeFirst();
@@ -730,6 +730,14 @@ final class Worker implements Runnable {
         runDecorated = decorated;
         runs.queued(queuedAt);
         return true;
+    }
+
+    /**
+     * The next run does not start where the last one ended (a balance look took locks first): it
+     * reads the clock and is not chained ({@link RunAccounting}).
+     */
+    void clockLost() {
+        startClock = 0;
     }
 
     /** May this worker, as a thief, take a tiny work now ({@link #tinyMissAt})? */
