@@ -181,12 +181,12 @@ final class Stealing {
             now = System.nanoTime();
         }
         int own = p.nrPending;
+        WorkerPool sibling = siblings[Engine.otherIndex(p.cpu, n)];
         if (p.hasTinyChainBacklog(now)) {
-            WorkerPool candidate = siblings[Engine.otherIndex(p.cpu, n)];
-            if (candidate.isIdle() && !candidate.thiefKicked) {
+            if (sibling.isIdle() && !sibling.thiefKicked) {
                 p.unlock();
                 try {
-                    candidate.kickThief();
+                    sibling.kickThief();
                 } finally {
                     p.lock();
                 }
@@ -194,48 +194,35 @@ final class Stealing {
             }
             return false;
         }
-        WorkerPool victim = siblings[Engine.otherIndex(p.cpu, n)];
-        if (victim.nrPending < own + 2 || !p.mayStealMore()) { // racy: a hint
+        if (sibling.nrPending < own + 2 || !p.mayStealMore()) { // racy: a hint
             return false;
         }
         p.unlock();
         try {
             WorkNode stolen = null;
-            victim.lock();
+            sibling.lock();
             try {
-                boolean stealable = victim.runsAreTiny()
-                        ? victim.hasTinyChainBacklog(now)
-                        : victim.headStealableIn(now) == 0;
-                if (stealable && victim.nrPending >= own + 2) {
-                    WorkNode head = victim.takeFirst();
+                boolean stealable = sibling.runsAreTiny()
+                        ? sibling.hasTinyChainBacklog(now)
+                        : sibling.headStealableIn(now) == 0;
+                if (stealable && sibling.nrPending >= own + 2) {
+                    WorkNode head = sibling.takeFirst();
                     if (head != null && w.claim(head)) {
                         stolen = head;
                     }
                 }
             } finally {
-                victim.unlock();
+                sibling.unlock();
             }
             if (stolen != null) {
                 p.engine.balanceSteals.increment();
                 w.clockLost(); // locks came between: the stolen run is not chained to the last one
-                runOneStolen(w, stolen);
+                runChain(w, null, stolen); // one work: no chain on a sibling for a busy worker
             }
         } finally {
             p.lock();
         }
         return true;
-    }
-
-    /** Runs {@code n}, claimed on a sibling pool, and ends it there (no chain). No lock held. */
-    private static void runOneStolen(Worker w, WorkNode n) {
-        PoolWorkqueue last = w.runStolen(n);
-        WorkerPool done = last.pool;
-        done.lock();
-        try {
-            w.endRun(last);
-        } finally {
-            done.unlock();
-        }
     }
 
     /**
@@ -247,8 +234,8 @@ final class Stealing {
      * chain after one: for them the lock costs nothing that matters, and a thief that stays on a
      * victim's list through the victim's blocking works holds its pool's thief request meanwhile
      * ({@link WorkerPool#thiefDone} comes at the end), so no sibling is sent while it sleeps
-     * ({@code mixed-announced} took 0.70-0.89 s with such chains, 0.60-0.62 s without). No lock
-     * held.
+     * ({@code mixed-announced} took 0.70-0.89 s with such chains, 0.60-0.62 s without). A null
+     * {@code victim} runs {@code first} alone ({@link #rebalance}). No lock held.
      */
     private static void runChain(Worker w, WorkerPool victim, WorkNode first) {
         WorkerPool own = w.pool;
