@@ -88,7 +88,8 @@ class ChainSpreadTest {
             warmUp.runFromCpu0();
             TinyChains measured = new TinyChains(c, wq, 8, 100_000);
             measured.runFromCpu0();
-            assertThat(warmUp.overlaps.get() + measured.overlaps.get()).as("runs of one chain that overlapped").isZero();
+            assertThat(warmUp.overlaps.get() + measured.overlaps.get())
+                    .as("runs of one chain that overlapped").isZero();
             assertThat(wq.stats().total()).as("every work ran once").isEqualTo(8L * 60_000 + 8L * 100_000 + 2L);
             assertThat(measured.movedToCpu1())
                     .as("chains that ran on CPU 1 (CPU 0's runs tiny in " + measured.tinyShare() + ")")

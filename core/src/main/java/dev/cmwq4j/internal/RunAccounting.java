@@ -25,11 +25,12 @@ package dev.cmwq4j.internal;
  * #SAMPLE_EVERY} - 1 runs later on this thread, and the batch's next estimate is its new
  * average, so a stream that slows down reads the clock on every run again). So counts stay
  * exact, totals of wall, CPU and latency stay exact up to the clamp at zero of a run estimated
- * too long, and single runs of such a stream are estimates. Only a run that started at the previous run's end may end at its estimate; the
- * last run before the pool runs out of work reads the clock. What a batch took beyond its
- * estimates is dropped, uncharged, when the run after it starts fresh ({@link #started}: a
- * contended lock, or a worker that left its loop although it saw work waiting, which another
- * worker took): at most the excess of {@link #SAMPLE_EVERY} - 1 runs.
+ * too long, and single runs of such a stream are estimates. Only a run that started at the
+ * previous run's end may end at its estimate; the last run before the pool runs out of work
+ * reads the clock. What a batch took beyond its estimates is dropped, uncharged, when the run
+ * after it starts fresh ({@link #started}: a contended lock, or a worker that left its loop
+ * although it saw work waiting, which another worker took): at most the excess of {@link
+ * #SAMPLE_EVERY} - 1 runs.
  *
  * <p>Owned by one {@link Worker} and confined to its thread (a rescuer's stand-in: to the rescuer
  * thread); every field is written by that thread only, the queue time while it holds the pool
