@@ -50,6 +50,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@link #external}: the benchmark thread queues; each op is one queue plus one completed
  *       run. A ring of {@value #RING} pre-built works (a {@code Work} has at most one pending
  *       instance) and back-pressure keep at most {@value #WINDOW} outstanding: steady state.
+ *   <li>{@link #externalPaced}: the same, with the producer spinning about {@value #PACE_NANOS} ns
+ *       after each queue, slower than a worker: the pool runs dry after nearly every task.
  *   <li>{@link #selfSubmit}: a fan of independent chains (2 per CPU, rounded up to a power of
  *       two); each run queues the next work of its chain from the worker. Op = one completed run.
  *   <li>{@link #pingPong}: one chain of two works, A queues B and B queues A. Op = one round trip
@@ -169,6 +171,29 @@ public class QueueExecuteBench {
         }
         issued = i + 1;
     }
+
+    // ------------------------------------------------------------------------------------------
+    // 1a'. External producer, paced: a little work of its own between two queues.
+
+    /**
+     * As {@link #external}, with the producer spinning about {@value #PACE_NANOS} ns after each
+     * queue (its own work between two tasks): slower than one worker runs no-op tasks, so the
+     * worker runs dry after nearly every task and the cost of running out of work (going idle,
+     * being found or woken again) is what this form measures. Op = one queue plus one completed
+     * run, the pace included.
+     */
+    @Benchmark
+    @Threads(1)
+    public void externalPaced() {
+        external();
+        long until = System.nanoTime() + PACE_NANOS;
+        while (System.nanoTime() - until < 0) {
+            Thread.onSpinWait();
+        }
+    }
+
+    /** The producer's own work between two queues in {@link #externalPaced}. */
+    static final long PACE_NANOS = 1_000;
 
     private void queueWhenNotPending(Work w) {
         long deadline = System.nanoTime() + BenchSupport.WAIT_TIMEOUT_NANOS;
