@@ -191,6 +191,8 @@ public final class Engine {
     final boolean stealing;
     /** Works a busy worker took from a sibling to even out the backlogs ({@link Stealing#rebalance}). */
     final java.util.concurrent.atomic.LongAdder balanceSteals = new java.util.concurrent.atomic.LongAdder();
+    /** Idle transitions a worker saved by lingering: work came while it watched ({@code Worker.lingerForWork}). */
+    final java.util.concurrent.atomic.LongAdder lingerHits = new java.util.concurrent.atomic.LongAdder();
     /** Whether the machine's CPUs are all taken (sampled by the service thread): see {@link CpuLoad}. */
     final CpuLoad cpuLoad = new CpuLoad();
     /** Waiters lend their priority (see {@link Inheritance}); fixed at construction. */

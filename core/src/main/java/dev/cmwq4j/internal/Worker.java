@@ -352,9 +352,61 @@ final class Worker implements Runnable {
                     && Stealing.trySteal(this)) {
                 continue;
             }
+            if (lingerForWork(p)) {
+                continue;
+            }
             return;
         }
     }
+
+    /**
+     * A counted worker whose pool has nothing for it watches the pool for a moment before it goes
+     * idle: still counted, so a queuer sees a running worker and needs neither the lock nor an
+     * unpark ({@link WorkerPool#pushNeedsKick}), and this worker needs no idle transition (leave
+     * nrRunning, the idle list, a spin counted as searching, the lock, the recount: about ten
+     * atomics, two of them on counters every queuer reads). When one producer queues works just
+     * slower than the worker runs them, the pool runs dry after every work, and that transition
+     * per work made the worker the bottleneck it was not. Only where a spin is allowed
+     * ({@link Engine#trySpin}, the CPUs not saturated), for {@link #LINGER_NANOS} at most; then
+     * the usual way to idle (its own spin included). It starts only with nothing pending nor
+     * inbound, so a pool that has work its policy keeps this worker from taking sends it idle at
+     * once. The time it watched in vain comes off the idle spin that follows ({@link
+     * #lingered}), so a worker that runs out of work spins no longer than before. Lock held on
+     * entry and exit, released while it watches.
+     *
+     * @return true if work arrived meanwhile (the caller looks at its pool again)
+     */
+    private boolean lingerForWork(WorkerPool p) {
+        lingered = 0;
+        if (!p.managed || p.closing || p.hasWork() || engine.cpuLoad.saturated || !engine.trySpin()) {
+            return false;
+        }
+        p.unlock();
+        try {
+            long linger = Math.min(LINGER_NANOS, engine.idleSpinNanos);
+            long deadline = System.nanoTime() + linger;
+            for (int i = 1; !p.hasWork(); i++) {
+                Thread.onSpinWait();
+                if ((i & 31) == 0 && System.nanoTime() - deadline >= 0) {
+                    lingered = linger;
+                    return false;
+                }
+            }
+            engine.lingerHits.increment();
+            return true;
+        } finally {
+            engine.spinDone();
+            p.lock(); // admits what came
+        }
+    }
+
+    /** Longest {@link #lingerForWork}: a few runs of a producer's no-op works, well under a wake-up. */
+    static final long LINGER_NANOS = 5_000L;
+    /**
+     * How long the last {@link #lingerForWork} watched in vain, for the idle spin right after it
+     * ({@link #spinBeforePark}) to take off its own; 0 otherwise. Worker thread only.
+     */
+    private long lingered;
 
     /** Runs a started work; lock held on entry and exit, released while the work runs. */
     private void process(WorkNode n) {
@@ -910,13 +962,15 @@ final class Worker implements Runnable {
      *     takes the lock, which admits it, and runs it unless someone else did
      */
     private boolean spinBeforePark(WorkerPool p) {
-        if (engine.cpuLoad.saturated || !engine.trySpin()) {
+        long budget = engine.idleSpinNanos - lingered;
+        lingered = 0;
+        if (budget <= 0 || engine.cpuLoad.saturated || !engine.trySpin()) {
             return false;
         }
         spinning = true;
         p.nrSearching.incrementAndGet();
         try {
-            long deadline = System.nanoTime() + engine.idleSpinNanos;
+            long deadline = System.nanoTime() + budget;
             int i = 0;
             while (!woken && !p.hasInbound()) {
                 Thread.onSpinWait();

@@ -98,6 +98,11 @@ public final class EngineProbe {
         return e.balanceSteals.sum();
     }
 
+    /** Idle transitions saved: a worker out of work saw work come while it lingered, counted. */
+    public static long lingerHits(Engine e) {
+        return e.lingerHits.sum();
+    }
+
     /** Works the monitor flagged CPU-intensive. */
     public static long cpuIntensiveFlagged(Engine e) {
         return e.monitor.cpuIntensiveFlagged.sum();

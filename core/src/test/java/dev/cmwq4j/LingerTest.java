@@ -1,0 +1,112 @@
+package dev.cmwq4j;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cmwq4j.internal.EngineProbe;
+import java.time.Duration;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A worker that runs out of work lingers for a few microseconds, still counted as running, before
+ * it goes idle ({@code Worker.lingerForWork}): a queuer then sees a running worker and neither
+ * takes the pool lock nor wakes anyone. The lingering worker must see every work queued meanwhile,
+ * and one queued just as it gives up must be seen by its idle transition (the queuer's push and
+ * read of the running count, against the worker's leaving the count and reading the stack): a
+ * lost wake-up here leaves a work queued with nobody to run it.
+ *
+ * <p>The engines sample no /proc ({@code simulate}), so the "CPUs saturated" flag, which turns the
+ * linger off, stays as each test sets it. Size: {@code cmwq4j.stress.scale} (1 by default, 50
+ * with {@code -Pstress}).
+ */
+class LingerTest {
+    private static final int SCALE = Integer.getInteger("cmwq4j.stress.scale", 1);
+    private static final Duration BOUND = Duration.ofSeconds(60);
+
+    /** Spins for about {@code nanos} on the producer, without reading the clock for short gaps. */
+    private static void gap(long nanos) {
+        if (nanos > 0) {
+            TestSupport.spin(nanos);
+        }
+    }
+
+    /**
+     * One producer queues distinct works with gaps drawn around the linger (0 to 12 us), so the
+     * pool runs dry after most works and the next queue lands before, during or after the
+     * linger's end; with the linger allowed and with it off. Every work runs exactly once, the
+     * workqueue's statistics count each once after a flush, and the pools end at rest with their
+     * counts back to zero.
+     */
+    @Test
+    void everyWorkOfAPacedProducerRunsOnceWhetherTheWorkerLingersOrNot() throws Exception {
+        for (boolean saturated : new boolean[] {false, true}) {
+            try (Cmwq c = Cmwq.builder().name("linger-" + saturated).cpus(2).jmx(false).simulate(true, false).build()) {
+                EngineProbe.setCpusSaturated(c.engine(), saturated);
+                Workqueue wq = c.workqueue("paced").build();
+                int n = 20_000 * SCALE;
+                AtomicIntegerArray runs = new AtomicIntegerArray(n);
+                AtomicInteger ran = new AtomicInteger();
+                SplittableRandom random = new SplittableRandom(saturated ? 2 : 1);
+                for (int i = 0; i < n; i++) {
+                    int index = i;
+                    assertThat(wq.queue(new Work(() -> {
+                        runs.incrementAndGet(index);
+                        ran.incrementAndGet();
+                    }))).isTrue();
+                    gap(random.nextInt(4) == 0 ? 0 : random.nextLong(12_000));
+                }
+                Awaitility.await().atMost(BOUND).untilAsserted(() -> assertThat(ran.get()).isEqualTo(n));
+                wq.flush();
+                for (int i = 0; i < n; i++) {
+                    assertThat(runs.get(i)).as("runs of work %d (saturated %s)", i, saturated).isEqualTo(1);
+                }
+                assertThat(wq.stats().total()).as("runs per the statistics").isEqualTo(n);
+                TestSupport.assertPoolsAtRest(c);
+                if (saturated) {
+                    assertThat(EngineProbe.lingerHits(c.engine())).as("no linger while the CPUs are saturated").isZero();
+                }
+            }
+        }
+    }
+
+    /**
+     * On one CPU, a producer that queues a work about every microsecond is slower than the worker,
+     * which runs dry after nearly every work: lingering, it catches the next one still counted
+     * (at least once in 20,000 works, however busy the machine). With the CPUs saturated it goes
+     * idle at once instead, and catches none that way.
+     */
+    @Test
+    void aWorkerOutOfWorkCatchesAPacedProducersNextWorkWhileItLingers() throws Exception {
+        for (boolean saturated : new boolean[] {false, true}) {
+            try (Cmwq c = Cmwq.builder().name("linger-hits-" + saturated).cpus(1).jmx(false).simulate(true, false).build()) {
+                EngineProbe.setCpusSaturated(c.engine(), saturated);
+                Workqueue wq = c.workqueue("paced").build();
+                int n = 20_000;
+                AtomicInteger ran = new AtomicInteger();
+                Work[] ring = new Work[64];
+                for (int i = 0; i < ring.length; i++) {
+                    ring[i] = new Work(ran::incrementAndGet);
+                }
+                for (int i = 0; i < n; i++) {
+                    Work w = ring[i & (ring.length - 1)];
+                    while (!wq.queue(w)) {
+                        Thread.onSpinWait(); // its previous instance has not started yet
+                    }
+                    gap(1_000);
+                }
+                Awaitility.await().atMost(BOUND).untilAsserted(() -> assertThat(ran.get()).isEqualTo(n));
+                wq.flush();
+                TestSupport.assertPoolsAtRest(c);
+                long hits = EngineProbe.lingerHits(c.engine());
+                if (saturated) {
+                    assertThat(hits).isZero();
+                } else {
+                    assertThat(hits).as("works caught while lingering, of %d", n).isPositive();
+                }
+            }
+        }
+    }
+}
