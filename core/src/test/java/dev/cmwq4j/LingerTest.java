@@ -5,8 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.cmwq4j.internal.EngineProbe;
 import java.time.Duration;
 import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
@@ -73,39 +77,56 @@ class LingerTest {
     }
 
     /**
-     * On one CPU, a producer that queues a work about every microsecond is slower than the worker,
-     * which runs dry after nearly every work: lingering, it catches the next one still counted
-     * (at least once in 20,000 works, however busy the machine). With the CPUs saturated it goes
-     * idle at once instead, and catches none that way.
+     * On one CPU, a worker that has run its last work lingers, still counted: a work queued from
+     * outside meanwhile is taken by that very worker (the linger's hook holds it until the queue
+     * returned, so the order is certain however busy the machine), with no other worker made or
+     * woken for it. With the CPUs saturated it does not linger at all.
      */
     @Test
-    void aWorkerOutOfWorkCatchesAPacedProducersNextWorkWhileItLingers() throws Exception {
+    void aWorkQueuedWhileTheWorkerLingersIsRunByThatWorker() throws Exception {
         for (boolean saturated : new boolean[] {false, true}) {
-            try (Cmwq c = Cmwq.builder().name("linger-hits-" + saturated).cpus(1).jmx(false).simulate(true, false).build()) {
-                EngineProbe.setCpusSaturated(c.engine(), saturated);
-                Workqueue wq = c.workqueue("paced").build();
-                int n = 20_000;
-                AtomicInteger ran = new AtomicInteger();
-                Work[] ring = new Work[64];
-                for (int i = 0; i < ring.length; i++) {
-                    ring[i] = new Work(ran::incrementAndGet);
-                }
-                for (int i = 0; i < n; i++) {
-                    Work w = ring[i & (ring.length - 1)];
-                    while (!wq.queue(w)) {
-                        Thread.onSpinWait(); // its previous instance has not started yet
+            CountDownLatch lingering = new CountDownLatch(1);
+            CountDownLatch queued = new CountDownLatch(1);
+            AtomicBoolean first = new AtomicBoolean(true);
+            EngineProbe.onLinger(() -> {
+                if (first.compareAndSet(true, false)) {
+                    lingering.countDown();
+                    try {
+                        queued.await(60, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
                     }
-                    gap(1_000);
                 }
-                Awaitility.await().atMost(BOUND).untilAsserted(() -> assertThat(ran.get()).isEqualTo(n));
+            });
+            try (Cmwq c = Cmwq.builder().name("linger-seen-" + saturated).cpus(1).jmx(false).simulate(true, false).build()) {
+                EngineProbe.setCpusSaturated(c.engine(), saturated);
+                Workqueue wq = c.workqueue("lingered").build();
+                AtomicReference<Thread> ranA = new AtomicReference<>();
+                AtomicReference<Thread> ranB = new AtomicReference<>();
+                CountDownLatch doneB = new CountDownLatch(1);
+                wq.queue(new Work("a", () -> ranA.set(Thread.currentThread())));
+                if (saturated) {
+                    wq.flush();
+                    TestSupport.assertPoolsAtRest(c); // the worker went idle: past any linger
+                    assertThat(lingering.getCount()).as("lingered while the CPUs are saturated").isEqualTo(1);
+                    assertThat(EngineProbe.lingerHits(c.engine())).isZero();
+                    continue;
+                }
+                assertThat(lingering.await(60, TimeUnit.SECONDS)).as("the worker lingered after its last work").isTrue();
+                wq.queue(new Work("b", () -> {
+                    ranB.set(Thread.currentThread());
+                    doneB.countDown();
+                }));
+                queued.countDown();
+                assertThat(doneB.await(60, TimeUnit.SECONDS)).isTrue();
+                assertThat(ranB.get()).as("the lingering worker ran it").isSameAs(ranA.get());
+                assertThat(EngineProbe.lingerHits(c.engine())).isEqualTo(1);
+                assertThat(c.peakThreads()).as("no other worker made for it").isEqualTo(1);
                 wq.flush();
                 TestSupport.assertPoolsAtRest(c);
-                long hits = EngineProbe.lingerHits(c.engine());
-                if (saturated) {
-                    assertThat(hits).isZero();
-                } else {
-                    assertThat(hits).as("works caught while lingering, of %d", n).isPositive();
-                }
+            } finally {
+                EngineProbe.onLinger(null);
+                queued.countDown();
             }
         }
     }

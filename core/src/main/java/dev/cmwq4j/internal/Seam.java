@@ -52,6 +52,20 @@ final class Seam {
     }
 
     /**
+     * Run by a worker that starts to linger ({@link Worker#lingerForWork}), after it let the pool
+     * lock go and before it starts its clock: a test queues a work here to find it seen. Null
+     * outside tests.
+     */
+    static volatile Runnable onLinger;
+
+    static void linger() {
+        Runnable r = onLinger;
+        if (r != null) {
+            r.run();
+        }
+    }
+
+    /**
      * Run by the monitor just before it captures a detected worker's stack ({@link
      * BlockProfiler#attribute}): a test makes the capture fail here with an error. Null outside
      * tests.

@@ -383,6 +383,7 @@ final class Worker implements Runnable {
         }
         p.unlock();
         try {
+            Seam.linger();
             long linger = Math.min(LINGER_NANOS, engine.idleSpinNanos);
             long deadline = System.nanoTime() + linger;
             for (int i = 1; !p.hasWork(); i++) {

@@ -98,6 +98,11 @@ public final class EngineProbe {
         return e.balanceSteals.sum();
     }
 
+    /** Installs (or, with null, removes) a hook a worker runs when it starts to linger ({@code Seam.onLinger}). */
+    public static void onLinger(Runnable hook) {
+        Seam.onLinger = hook;
+    }
+
     /** Idle transitions saved: a worker out of work saw work come while it lingered, counted. */
     public static long lingerHits(Engine e) {
         return e.lingerHits.sum();
