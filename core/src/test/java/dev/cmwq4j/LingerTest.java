@@ -30,13 +30,6 @@ class LingerTest {
     private static final int SCALE = Integer.getInteger("cmwq4j.stress.scale", 1);
     private static final Duration BOUND = Duration.ofSeconds(60);
 
-    /** Spins for about {@code nanos} on the producer, without reading the clock for short gaps. */
-    private static void gap(long nanos) {
-        if (nanos > 0) {
-            TestSupport.spin(nanos);
-        }
-    }
-
     /**
      * One producer queues distinct works with gaps drawn around the linger (0 to 12 us), so the
      * pool runs dry after most works and the next queue lands before, during or after the
@@ -60,7 +53,7 @@ class LingerTest {
                         runs.incrementAndGet(index);
                         ran.incrementAndGet();
                     }))).isTrue();
-                    gap(random.nextInt(4) == 0 ? 0 : random.nextLong(12_000));
+                    TestSupport.spin(random.nextInt(4) == 0 ? 0 : random.nextLong(12_000)); // the producer's gap
                 }
                 Awaitility.await().atMost(BOUND).untilAsserted(() -> assertThat(ran.get()).isEqualTo(n));
                 wq.flush();

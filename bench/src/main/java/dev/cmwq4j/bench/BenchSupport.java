@@ -84,6 +84,14 @@ final class BenchSupport {
         }
     }
 
+    /** Spins (with {@link Thread#onSpinWait}) for about {@code nanos}: a producer's own work. Allocates nothing. */
+    static void spinFor(long nanos) {
+        long until = System.nanoTime() + nanos;
+        while (System.nanoTime() - until < 0) {
+            Thread.onSpinWait();
+        }
+    }
+
     /**
      * Spins (with {@link Thread#onSpinWait}, yielding now and then) until {@code counter} exceeds
      * {@code floor}. Used for back-pressure by a producer that must stay on CPU. Allocates nothing.

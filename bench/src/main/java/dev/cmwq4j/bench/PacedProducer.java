@@ -68,10 +68,7 @@ public final class PacedProducer {
                 completed.set(0);
                 while (System.nanoTime() - end < 0) {
                     for (int k = 0; k < 1000; k++) {
-                        long floor = issued - WINDOW;
-                        while (completed.get() <= floor) {
-                            Thread.onSpinWait();
-                        }
+                        BenchSupport.spinUntilAbove(completed, issued - WINDOW); // back-pressure, as QueueExecuteBench.external
                         if (cmwqMode) {
                             Work w = ring[(int) issued & (RING - 1)];
                             while (!wq.queue(w)) {
@@ -81,15 +78,10 @@ public final class PacedProducer {
                             fjp.execute(count);
                         }
                         issued++;
-                        long until = System.nanoTime() + gap;
-                        while (System.nanoTime() - until < 0) {
-                            Thread.onSpinWait();
-                        }
+                        BenchSupport.spinFor(gap);
                     }
                 }
-                while (completed.get() < issued) {
-                    Thread.onSpinWait();
-                }
+                BenchSupport.spinUntilAbove(completed, issued - 1);
                 long wall = System.nanoTime() - t0;
                 long cpu = processCpuNanos() - cpu0;
                 StringBuilder busy = new StringBuilder();

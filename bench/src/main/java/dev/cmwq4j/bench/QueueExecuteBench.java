@@ -186,10 +186,7 @@ public class QueueExecuteBench {
     @Threads(1)
     public void externalPaced() {
         external();
-        long until = System.nanoTime() + PACE_NANOS;
-        while (System.nanoTime() - until < 0) {
-            Thread.onSpinWait();
-        }
+        BenchSupport.spinFor(PACE_NANOS);
     }
 
     /** The producer's own work between two queues in {@link #externalPaced}. */
