@@ -1,13 +1,12 @@
 package dev.cmwq4j;
 
 import dev.cmwq4j.internal.WorkNode;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Delayed;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.RunnableScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * A task of the {@link WorkqueueScheduledExecutorService} view: its future, and the action of its
@@ -50,18 +49,11 @@ final class ScheduledTask<V> extends WorkqueueExecutorService.BlockingFutureTask
      * {@link #getDelay} and {@link #compareTo} from any thread.
      */
     private volatile long time;
-    /** The task has ended and was counted in the view; CAS from false to true, once ({@link #end}). */
-    private volatile boolean ended;
+    /** The task has ended and was counted in the view: CAS from 0 to 1, once ({@link #end}). */
+    private volatile int ended;
 
-    private static final VarHandle ENDED;
-
-    static {
-        try {
-            ENDED = MethodHandles.lookup().findVarHandle(ScheduledTask.class, "ended", boolean.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    private static final AtomicIntegerFieldUpdater<ScheduledTask> ENDED =
+            AtomicIntegerFieldUpdater.newUpdater(ScheduledTask.class, "ended");
 
     /** A one-shot task due at {@code time}. */
     ScheduledTask(WorkqueueExecutorService view, Callable<V> callable, long time) {
@@ -183,7 +175,7 @@ final class ScheduledTask<V> extends WorkqueueExecutorService.BlockingFutureTask
 
     /** Counts this task as ended in its view, once, whoever calls it (see the class comment). */
     void end() {
-        if (ENDED.compareAndSet(this, false, true)) {
+        if (ENDED.compareAndSet(this, 0, 1)) {
             view.ended();
         }
     }

@@ -1,7 +1,7 @@
 package dev.cmwq4j.internal;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
 
 /**
  * One profiled unannounced block, from the monitor's detection until the worker is counted again:
@@ -27,15 +27,8 @@ import java.lang.invoke.VarHandle;
  * the monitor saw it on the CPU, within a tick of its return).
  */
 final class DetectedBlock {
-    private static final VarHandle ARRIVALS;
-
-    static {
-        try {
-            ARRIVALS = MethodHandles.lookup().findVarHandle(DetectedBlock.class, "arrivals", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    private static final AtomicIntegerFieldUpdater<DetectedBlock> ARRIVALS =
+            AtomicIntegerFieldUpdater.newUpdater(DetectedBlock.class, "arrivals");
 
     /** System.nanoTime() of the detection; final. */
     final long detectedAt;
@@ -117,7 +110,7 @@ final class DetectedBlock {
     }
 
     private void arrive() {
-        if ((int) ARRIVALS.getAndAdd(this, 1) == 1) {
+        if (ARRIVALS.getAndAdd(this, 1) == 1) {
             settle();
         }
     }

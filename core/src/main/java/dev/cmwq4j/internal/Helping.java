@@ -78,7 +78,7 @@ final class Helping {
      */
     static boolean tryHelp(WorkNode n) {
         Worker w = Worker.current();
-        byte where = n.where; // racy first look: filters the common "already started" case
+        int where = n.where; // racy first look: filters the common "already started" case
         if (w == null || w.currentNode() == null
                 || (where != WorkNode.WORKLIST && where != WorkNode.INACTIVE && where != WorkNode.INBOUND)) {
             return false;

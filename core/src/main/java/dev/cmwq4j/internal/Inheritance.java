@@ -218,7 +218,7 @@ final class Inheritance {
      */
     private static void collectAhead(WorkNode n, List<WorkNode> out) {
         for (int spins = 0; ; spins++) {
-            byte w = n.where;
+            int w = n.where;
             if (w == WorkNode.INBOUND) {
                 admit(n);
                 continue;
@@ -259,7 +259,7 @@ final class Inheritance {
         WorkerPool held = null;
         try {
             for (WorkNode n : targets) {
-                byte w = n.where;
+                int w = n.where;
                 if (w != WorkNode.WORKLIST && w != WorkNode.INACTIVE) {
                     continue; // not listed: whoever lists it reads the counts after publishing
                 }
@@ -303,7 +303,7 @@ final class Inheritance {
     /** Moves {@code n}, if it is listed, to where its counts now put it. Never under a pool lock. */
     static void reposition(WorkNode n) {
         for (int spins = 0; ; spins++) {
-            byte w = n.where;
+            int w = n.where;
             if (w != WorkNode.WORKLIST && w != WorkNode.INACTIVE) {
                 return;
             }

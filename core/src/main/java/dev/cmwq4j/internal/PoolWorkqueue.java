@@ -156,7 +156,7 @@ final class PoolWorkqueue {
     /** Queues an admitted node: active if maxActive allows, inactive otherwise. Pool lock. */
     void insert(WorkNode n) {
         assert pool.holdsLock();
-        WorkNode.PWQ.setRelease(n, this); // readers without the lock look again under it: no fence needed
+        WorkNode.PWQ.lazySet(n, this); // readers without the lock look again under it: no fence needed
         n.color = workColor;
         nrInFlight[workColor]++;
         Events.queued(n, this);
@@ -212,7 +212,7 @@ final class PoolWorkqueue {
      */
     boolean unlink(WorkNode n) {
         assert pool.holdsLock();
-        byte w = n.where;
+        int w = n.where;
         if (n.pwq != this) {
             return false;
         }
@@ -255,7 +255,7 @@ final class PoolWorkqueue {
         if (n.pwq != this) {
             return -1;
         }
-        byte where = n.where;
+        int where = n.where;
         if (where != WorkNode.WORKLIST && !(where == WorkNode.INACTIVE && borrow && maxActive > 0)) {
             return -1;
         }
@@ -286,7 +286,7 @@ final class PoolWorkqueue {
     // Priority inheritance (see Inheritance); all under the pool lock.
 
     /** Moves a listed node ({@code where} is WORKLIST or INACTIVE) to where its lends now put it. */
-    void reposition(WorkNode n, byte where) {
+    void reposition(WorkNode n, int where) {
         assert pool.holdsLock();
         if (where == WorkNode.WORKLIST) {
             pool.worklistReposition(n);

@@ -1,7 +1,9 @@
 package dev.cmwq4j.internal;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
+
 
 /**
  * The engine-side state of one {@link dev.cmwq4j.Work}: its state word, its list links, the
@@ -83,7 +85,7 @@ public class WorkNode {
     private static final String[] WHERE_NAMES = {"NOWHERE", "WORKLIST", "INACTIVE", "TIMER", "INBOUND", "HELD"};
 
     /** The name of place {@code w} (diagnostics). */
-    static String whereName(byte w) {
+    static String whereName(int w) {
         return w >= 0 && w < WHERE_NAMES.length ? WHERE_NAMES[w] : "UNKNOWN(" + w + ")";
     }
 
@@ -100,15 +102,15 @@ public class WorkNode {
      * write where a reader's store pairs with it (listing, against a lend: {@link Worklist#add});
      * a release store ({@link #setWhereRelease}) where nothing does.
      */
-    volatile byte where;
+    volatile int where;
 
     /**
      * Sets {@link #where} with a release store, without the full fence of a volatile one: for
      * writes that a CAS or the list lock's release publishes anyway and that no reader's own store
      * pairs with (the push onto an inbound stack; taking a node off the worklist).
      */
-    void setWhereRelease(byte w) {
-        WHERE.setRelease(this, w);
+    void setWhereRelease(int w) {
+        WHERE.lazySet(this, w);
     }
     /** List links; guarded by the pool lock of the list holding the node. */
     WorkNode next, prev;
@@ -179,24 +181,17 @@ public class WorkNode {
     /** Threads waiting in {@link #awaitResolved}; changed under {@code synchronized (this)}. */
     volatile int waiters;
 
-    private static final VarHandle STATE;
-    private static final VarHandle RESOLVED;
-    static final VarHandle PWQ;
-    private static final VarHandle WHERE;
-    static final VarHandle LENT;
-
-    static {
-        try {
-            MethodHandles.Lookup l = MethodHandles.lookup();
-            STATE = l.findVarHandle(WorkNode.class, "state", int.class);
-            RESOLVED = l.findVarHandle(WorkNode.class, "resolved", long.class);
-            PWQ = l.findVarHandle(WorkNode.class, "pwq", PoolWorkqueue.class);
-            WHERE = l.findVarHandle(WorkNode.class, "where", byte.class);
-            LENT = l.findVarHandle(WorkNode.class, "lent", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    // Field updaters, not VarHandles (see Worker's): lazySet is a release store.
+    private static final AtomicIntegerFieldUpdater<WorkNode> STATE =
+            AtomicIntegerFieldUpdater.newUpdater(WorkNode.class, "state");
+    private static final AtomicLongFieldUpdater<WorkNode> RESOLVED =
+            AtomicLongFieldUpdater.newUpdater(WorkNode.class, "resolved");
+    static final AtomicReferenceFieldUpdater<WorkNode, PoolWorkqueue> PWQ =
+            AtomicReferenceFieldUpdater.newUpdater(WorkNode.class, PoolWorkqueue.class, "pwq");
+    private static final AtomicIntegerFieldUpdater<WorkNode> WHERE =
+            AtomicIntegerFieldUpdater.newUpdater(WorkNode.class, "where");
+    static final AtomicLongFieldUpdater<WorkNode> LENT =
+            AtomicLongFieldUpdater.newUpdater(WorkNode.class, "lent");
 
     /** Sentinel constructor for {@link Worklist}. */
     WorkNode() {
@@ -675,7 +670,7 @@ public class WorkNode {
         if ((s & HANDOFF) != 0) {
             return tryGrabHandoff(pwq, mode);
         }
-        byte w = where;
+        int w = where;
         if (w == TIMER) {
             if (((DelayedNode) this).disarm()) {
                 finishGrab(mode);
@@ -763,7 +758,7 @@ public class WorkNode {
      * work's own level (the default case) costs no yield.
      */
     final void resolve(int n) {
-        RESOLVED.getAndAdd(this, (long) n);
+        RESOLVED.getAndAdd(this, n);
         if (waiters > 0) {
             synchronized (this) {
                 notifyAll();

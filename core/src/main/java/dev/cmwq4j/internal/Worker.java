@@ -1,7 +1,8 @@
 package dev.cmwq4j.internal;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -50,23 +51,18 @@ final class Worker implements Runnable {
     }
 
     private static final ThreadLocal<Worker> CURRENT = new ThreadLocal<>();
-    private static final VarHandle WSTATE;
-    private static final VarHandle WORK_SEQ;
-    private static final VarHandle PROFILED;
-    private static final VarHandle CURRENT_NODE;
-    private static final VarHandle CURRENT_PWQ;
-
-    static {
-        try {
-            WSTATE = MethodHandles.lookup().findVarHandle(Worker.class, "wstate", int.class);
-            WORK_SEQ = MethodHandles.lookup().findVarHandle(Worker.class, "workSeq", long.class);
-            PROFILED = MethodHandles.lookup().findVarHandle(Worker.class, "profiled", DetectedBlock.class);
-            CURRENT_NODE = MethodHandles.lookup().findVarHandle(Worker.class, "current", WorkNode.class);
-            CURRENT_PWQ = MethodHandles.lookup().findVarHandle(Worker.class, "currentPwq", PoolWorkqueue.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    // Field updaters, not VarHandles: the same orderings (lazySet is a release store), and about
+    // half the tier-3 (C1) code per access, which a fresh JVM compiles first (ARCHITECTURE 4).
+    private static final AtomicIntegerFieldUpdater<Worker> WSTATE =
+            AtomicIntegerFieldUpdater.newUpdater(Worker.class, "wstate");
+    private static final AtomicLongFieldUpdater<Worker> WORK_SEQ =
+            AtomicLongFieldUpdater.newUpdater(Worker.class, "workSeq");
+    private static final AtomicReferenceFieldUpdater<Worker, DetectedBlock> PROFILED =
+            AtomicReferenceFieldUpdater.newUpdater(Worker.class, DetectedBlock.class, "profiled");
+    private static final AtomicReferenceFieldUpdater<Worker, WorkNode> CURRENT_NODE =
+            AtomicReferenceFieldUpdater.newUpdater(Worker.class, WorkNode.class, "current");
+    private static final AtomicReferenceFieldUpdater<Worker, PoolWorkqueue> CURRENT_PWQ =
+            AtomicReferenceFieldUpdater.newUpdater(Worker.class, PoolWorkqueue.class, "currentPwq");
 
     final WorkerPool pool;
     private final Engine engine;
@@ -118,7 +114,7 @@ final class Worker implements Runnable {
     /** This worker's announced block is a join (see {@link #joinBegin}); worker thread only. */
     private boolean joining;
     /** JFR: the open WorkerBlocked event of an announced block, or null; worker thread only. */
-    private jdk.jfr.Event blockEvent;
+    private Object blockEvent; // a jdk.jfr.Event: typed Object so that reflecting on Worker's fields (its field updaters) loads no JFR class
     /** Start of the announced block in progress (its outermost level); worker thread only. */
     private long blockStartedAt;
     /**
@@ -126,7 +122,7 @@ final class Worker implements Runnable {
      * before its RUNNING -> DETECTED CAS (which publishes it), taken by whoever moves the word
      * out of DETECTED.
      */
-    private volatile jdk.jfr.Event detectedEvent;
+    private volatile Object detectedEvent; // a jdk.jfr.Event (see blockEvent)
     /**
      * The blocking-site profile's record of the current detected block ({@link DetectedBlock}), or
      * null: nearly always, since only sampled detections have one. Set by the monitor
@@ -558,14 +554,14 @@ final class Worker implements Runnable {
     }
 
     private void runOne(WorkNode n, PoolWorkqueue pwq) {
-        CURRENT_NODE.setRelease(this, n);
-        CURRENT_PWQ.setRelease(this, pwq);
+        CURRENT_NODE.lazySet(this, n);
+        CURRENT_PWQ.lazySet(this, pwq);
         long start = startClock;
         startClock = 0;
         boolean fresh = start == 0;
         workStartedAt = fresh ? System.nanoTime() : start;
         runs.started(workStartedAt, fresh);
-        WORK_SEQ.setRelease(this, workSeq + 1);
+        WORK_SEQ.lazySet(this, workSeq + 1);
         runDisturbed = false;
         recountIfUncounted(); // counted on entry, unless the monitor took it out meanwhile
         if (pwq.wq.cpuIntensive && pool.managed) {
@@ -590,8 +586,8 @@ final class Worker implements Runnable {
             blockDepth = 0;
             recountIfUncounted();
             leaveJoin(); // a join left open (joinEnd not reached) is over with the work
-            CURRENT_NODE.setRelease(this, (WorkNode) null);
-            CURRENT_PWQ.setRelease(this, (PoolWorkqueue) null);
+            CURRENT_NODE.lazySet(this, null);
+            CURRENT_PWQ.lazySet(this, null);
             Events.ended(traced); // best effort: never throws
             // an undisturbed run with more work waiting may end at its estimate (RunAccounting:
             // only one that started at the previous run's end); the last run before the pool
@@ -651,7 +647,7 @@ final class Worker implements Runnable {
             // the outer work resumes: the monitor gives it a fresh stall window
             runDisturbed = true;
             workStartedAt = System.nanoTime();
-            WORK_SEQ.setRelease(this, workSeq + 1);
+            WORK_SEQ.lazySet(this, workSeq + 1);
             blockDepth = outerBlockDepth;
             if (outerBlockDepth > 0) {
                 enterUncounted(BLOCKED); // the helped run counted us again; the outer was blocked
@@ -1070,20 +1066,20 @@ final class Worker implements Runnable {
     /** JFR: the block that began with {@code from} is over (the worker is counted again). */
     private void blockOver(int from) {
         if (from == BLOCKED) {
-            jdk.jfr.Event e = blockEvent;
+            jdk.jfr.Event e = (jdk.jfr.Event) blockEvent;
             if (e != null) {
                 blockEvent = null;
                 Events.woken(e);
             }
         } else if (from == DETECTED) {
-            jdk.jfr.Event e = detectedEvent;
+            jdk.jfr.Event e = (jdk.jfr.Event) detectedEvent;
             if (e != null) {
                 detectedEvent = null;
                 Events.woken(e);
             }
             // a plain read first: a detection the profiler did not sample costs no atomic here
             if (profiled != null) {
-                DetectedBlock b = (DetectedBlock) PROFILED.getAndSet(this, null);
+                DetectedBlock b = PROFILED.getAndSet(this, null);
                 if (b != null) {
                     b.ended(System.nanoTime());
                 }
@@ -1203,7 +1199,7 @@ final class Worker implements Runnable {
             detectedEvent = traced; // published by the CAS below
         }
         if (profile != null) {
-            DetectedBlock stale = (DetectedBlock) PROFILED.getAndSet(this, profile); // published by the CAS below
+            DetectedBlock stale = PROFILED.getAndSet(this, profile); // published by the CAS below
             if (stale != null) {
                 stale.ended(System.nanoTime());
             }

@@ -1,6 +1,9 @@
 package dev.cmwq4j.internal;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -164,19 +167,13 @@ final class WorkerPool {
     /** Retires idle workers beyond the pool's recent need (see {@link Surplus}). */
     final Surplus surplus;
 
-    private static final java.lang.invoke.VarHandle INBOUND;
-    private static final java.lang.invoke.VarHandle NR_PENDING;
-    private static final java.lang.invoke.VarHandle PROGRESS;
-
-    static {
-        try {
-            INBOUND = java.lang.invoke.MethodHandles.lookup().findVarHandle(WorkerPool.class, "inbound", WorkNode.class);
-            NR_PENDING = java.lang.invoke.MethodHandles.lookup().findVarHandle(WorkerPool.class, "nrPending", int.class);
-            PROGRESS = java.lang.invoke.MethodHandles.lookup().findVarHandle(WorkerPool.class, "progress", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    // Field updaters, not VarHandles (see Worker's): lazySet is a release store.
+    private static final AtomicReferenceFieldUpdater<WorkerPool, WorkNode> INBOUND =
+            AtomicReferenceFieldUpdater.newUpdater(WorkerPool.class, WorkNode.class, "inbound");
+    private static final AtomicIntegerFieldUpdater<WorkerPool> NR_PENDING =
+            AtomicIntegerFieldUpdater.newUpdater(WorkerPool.class, "nrPending");
+    private static final AtomicLongFieldUpdater<WorkerPool> PROGRESS =
+            AtomicLongFieldUpdater.newUpdater(WorkerPool.class, "progress");
 
     WorkerPool(Engine engine, int cpu, boolean highPriority) {
         this.engine = engine;
@@ -520,7 +517,7 @@ final class WorkerPool {
         try {
             if (admitting == null) {
                 // one swap per drain: pushers that keep coming are admitted by the next lock
-                WorkNode top = (WorkNode) INBOUND.getAndSet(this, null);
+                WorkNode top = INBOUND.getAndSet(this, null);
                 WorkNode ordered = null; // reverse: the stack is newest first
                 int count = 0;
                 while (top != null) {
@@ -576,7 +573,7 @@ final class WorkerPool {
         n.setWhereRelease(WorkNode.WORKLIST);
         n.queuedAt = draining || listClockSet ? listClock : System.nanoTime();
         int pending = nrPending + 1;
-        NR_PENDING.setRelease(this, pending); // racy readers that see it before the node is listed lock first
+        NR_PENDING.lazySet(this, pending); // racy readers that see it before the node is listed lock first
         java.lang.invoke.VarHandle.fullFence();
         worklist.add(n);
         if (pending == 1) {
@@ -772,8 +769,8 @@ final class WorkerPool {
         // increment is: see the class comment), and progress has only readers that look again;
         // two full fences per work for nothing. The unlock publishes both.
         int pending = nrPending - 1;
-        NR_PENDING.setRelease(this, pending);
-        PROGRESS.setRelease(this, progress + 1);
+        NR_PENDING.lazySet(this, pending);
+        PROGRESS.lazySet(this, progress + 1);
         pendingFell(pending);
         return n;
     }

@@ -205,7 +205,7 @@ final class Worklist {
      *
      * @return how many were moved
      */
-    int moveToFrontFrom(Worklist from, PoolWorkqueue pwq, byte where) {
+    int moveToFrontFrom(Worklist from, PoolWorkqueue pwq, int where) {
         List<WorkNode> moving = new java.util.ArrayList<>();
         from.collect(n -> n.pwq == pwq, moving, Integer.MAX_VALUE);
         for (int k = moving.size() - 1; k >= 0; k--) {
@@ -218,7 +218,7 @@ final class Worklist {
     }
 
     /** Puts {@code n} at the head of its base list and marks it {@code where} (deferred hand-off). */
-    void addFront(WorkNode n, byte where) {
+    void addFront(WorkNode n, int where) {
         addFirst(n);
         n.where = where;
     }

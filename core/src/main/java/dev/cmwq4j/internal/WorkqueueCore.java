@@ -496,7 +496,7 @@ public final class WorkqueueCore {
         WorkerPool pool = pwq.pool;
         // a release store: the push below (a CAS) publishes it; a volatile store's fence on
         // every queue bought nothing more
-        WorkNode.PWQ.setRelease(n, pwq);
+        WorkNode.PWQ.lazySet(n, pwq);
         n.external = self == null || self.pool != pool;
         long instance = n.queued;
         Seam.push(0);
