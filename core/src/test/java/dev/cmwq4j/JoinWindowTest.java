@@ -36,7 +36,10 @@ class JoinWindowTest {
     private static final class Spinner {
         final CountDownLatch started = new CountDownLatch(1);
         final AtomicBoolean release = new AtomicBoolean();
+        /** The thread that runs it (named after its pool: join-cpu0-N, join-cpu1-N). */
+        final AtomicReference<Thread> runner = new AtomicReference<>();
         final Runnable body = () -> {
+            runner.set(Thread.currentThread());
             started.countDown();
             while (!release.get()) {
                 Thread.onSpinWait();
@@ -118,21 +121,24 @@ class JoinWindowTest {
             ExecutorService es = wq.asExecutorService();
             Spinner child = new Spinner();
             AtomicReference<Future<?>> childFuture = new AtomicReference<>();
-            // a work on CPU 1 submits the child, which lands in CPU 1's pool and runs there next
+            // a work on CPU 1 submits the child, which lands in CPU 1's pool and usually runs
+            // there next; on a busy machine CPU 0's worker may steal it first (it is not pinned)
             assertThat(wq.queueOn(1, new Work(() -> childFuture.set(es.submit(child.body))))).isTrue();
             assertThat(child.started.await(10, TimeUnit.SECONDS)).isTrue();
+            // the waiter and the next work go to the other pool than the child's: a join there
+            int other = child.runner.get().getName().contains("cpu0") ? 1 : 0;
             CountDownLatch waiting = new CountDownLatch(1);
-            assertThat(wq.queueOn(0, new Work(() -> {
+            assertThat(wq.queueOn(other, new Work(() -> {
                 waiting.countDown();
                 try {
-                    childFuture.get().get(); // a join: the task runs on CPU 1
+                    childFuture.get().get(); // a join: the task runs on the other CPU
                 } catch (Exception e) {
                     throw new RuntimeException(e);
                 }
             }))).isTrue();
             assertThat(waiting.await(10, TimeUnit.SECONDS)).isTrue();
             CountDownLatch nextRan = new CountDownLatch(1);
-            assertThat(wq.queueOn(0, new Work(nextRan::countDown))).isTrue();
+            assertThat(wq.queueOn(other, new Work(nextRan::countDown))).isTrue();
             try {
                 assertThat(nextRan.await(QUIET_MS, TimeUnit.MILLISECONDS)).as("no thread for the join").isFalse();
             } finally {
