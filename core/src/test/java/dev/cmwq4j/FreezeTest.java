@@ -57,54 +57,65 @@ class FreezeTest {
     @Test
     void freezeTakesBackUnstartedWorksWaitsForTheRunningOneAndThawRunsEverything() throws Exception {
         // the running work spins instead of blocking, so the pool's only worker stays on it and
-        // the works behind it sit unstarted in the worklist
-        try (Cmwq c = Cmwq.builder().cpus(1).cpuIntensiveThreshold(Duration.ofHours(1)).build()) {
-            Workqueue wq = c.workqueue("freezable").freezable().build();
-            AtomicBoolean spin = new AtomicBoolean(true);
-            CountDownLatch started = new CountDownLatch(1);
-            AtomicBoolean runningDone = new AtomicBoolean();
-            wq.queue(new Work(() -> {
-                started.countDown();
-                while (spin.get()) {
-                    Thread.onSpinWait();
-                }
-                runningDone.set(true);
-            }));
-            started.await(30, TimeUnit.SECONDS);
-            AtomicInteger ran = new AtomicInteger();
-            for (int i = 0; i < 5; i++) {
-                wq.execute(ran::incrementAndGet);
+        // the works behind it sit unstarted in the worklist; one thread in all, so that a false
+        // block detection of the spinner on a busy machine cannot give the pool a second worker
+        // that starts them (a loaded suite run hung here with one, after some thirty passed)
+        AtomicBoolean spin = new AtomicBoolean(true);
+        try (Cmwq c = Cmwq.builder().cpus(1).maxThreads(1).cpuIntensiveThreshold(Duration.ofHours(1)).build()) {
+            try {
+                freezeWhileOneRuns(c, spin);
+            } finally {
+                spin.set(false); // whatever failed: close() would wait for the spinner for good
             }
-            assertThat(EngineProbe.active(wq.core)).as("1 running + 5 unstarted in the worklist").isEqualTo(6);
-            AtomicBoolean frozeReturned = new AtomicBoolean();
-            AtomicBoolean runningDoneAtReturn = new AtomicBoolean();
-            Thread freezer = start("freezer", () -> {
-                wq.freeze();
-                runningDoneAtReturn.set(runningDone.get());
-                frozeReturned.set(true);
-            });
-            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> EngineProbe.inactive(wq.core) == 5);
-            assertThat(wq.isFrozen()).isTrue();
-            assertThat(EngineProbe.active(wq.core)).as("only the running work is still active").isEqualTo(1);
-            awaitParked(freezer);
-            assertThat(frozeReturned).as("freeze waits for the running work").isFalse();
-            spin.set(false);
-            freezer.join(30_000);
-            assertThat(frozeReturned).isTrue();
-            assertThat(runningDoneAtReturn).isTrue();
-            // frozen: queueing goes on, nothing starts
-            for (int i = 0; i < 5; i++) {
-                wq.execute(ran::incrementAndGet);
-            }
-            passMarkers(c);
-            assertThat(ran.get()).as("works started while frozen").isZero();
-            assertThat(EngineProbe.inactive(wq.core)).isEqualTo(10);
-            wq.thaw();
-            assertThat(wq.isFrozen()).isFalse();
-            wq.flush();
-            assertThat(ran.get()).isEqualTo(10);
-            TestSupport.assertPoolsAtRest(c);
         }
+    }
+
+    /** The body of the test above; {@code spin} holds its first work on the CPU until released. */
+    private static void freezeWhileOneRuns(Cmwq c, AtomicBoolean spin) throws Exception {
+        Workqueue wq = c.workqueue("freezable").freezable().build();
+        CountDownLatch started = new CountDownLatch(1);
+        AtomicBoolean runningDone = new AtomicBoolean();
+        wq.queue(new Work(() -> {
+            started.countDown();
+            while (spin.get()) {
+                Thread.onSpinWait();
+            }
+            runningDone.set(true);
+        }));
+        started.await(30, TimeUnit.SECONDS);
+        AtomicInteger ran = new AtomicInteger();
+        for (int i = 0; i < 5; i++) {
+            wq.execute(ran::incrementAndGet);
+        }
+        assertThat(EngineProbe.active(wq.core)).as("1 running + 5 unstarted in the worklist").isEqualTo(6);
+        AtomicBoolean frozeReturned = new AtomicBoolean();
+        AtomicBoolean runningDoneAtReturn = new AtomicBoolean();
+        Thread freezer = start("freezer", () -> {
+            wq.freeze();
+            runningDoneAtReturn.set(runningDone.get());
+            frozeReturned.set(true);
+        });
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> EngineProbe.inactive(wq.core) == 5);
+        assertThat(wq.isFrozen()).isTrue();
+        assertThat(EngineProbe.active(wq.core)).as("only the running work is still active").isEqualTo(1);
+        awaitParked(freezer);
+        assertThat(frozeReturned).as("freeze waits for the running work").isFalse();
+        spin.set(false);
+        freezer.join(30_000);
+        assertThat(frozeReturned).isTrue();
+        assertThat(runningDoneAtReturn).isTrue();
+        // frozen: queueing goes on, nothing starts
+        for (int i = 0; i < 5; i++) {
+            wq.execute(ran::incrementAndGet);
+        }
+        passMarkers(c);
+        assertThat(ran.get()).as("works started while frozen").isZero();
+        assertThat(EngineProbe.inactive(wq.core)).isEqualTo(10);
+        wq.thaw();
+        assertThat(wq.isFrozen()).isFalse();
+        wq.flush();
+        assertThat(ran.get()).isEqualTo(10);
+        TestSupport.assertPoolsAtRest(c);
     }
 
     @Test
