@@ -7,7 +7,8 @@ import java.util.Objects;
  * What the watchdog saw when a pool's worklist made no progress for the watchdog threshold:
  * the pool, how many works wait in it, and the pool's busy workers with their stack traces.
  *
- * @param pool the pool's name, e.g. {@code cpu0}, {@code cpu1H} (high priority) or {@code unbound}
+ * @param pool the pool's name, e.g. {@code cpu0} or {@code cpu1H} (high priority); only the per-CPU
+ *     pools are watched
  * @param pending works waiting in the pool's worklist
  * @param stalledNanos how long nothing has started in the pool
  * @param workers the pool's busy workers

@@ -38,8 +38,8 @@ import org.HdrHistogram.Histogram;
  * ({@link WorkqueueStats#blocksDetected()}, {@link WorkqueueStats#cpuIntensive()},
  * {@link WorkqueueStats#cmWakeups()}), its thread is found by name (the instance's thread-name
  * prefix + {@code monitor}) and its CPU read through {@link ThreadMXBean}. The monitor's own
- * counters that have no public equivalent (concurrency-target raises, ticks) are printed under the
- * same loads by {@code MonitorCounters} in core's test scope (see the README).
+ * counters that have no public equivalent (concurrency-target raises, ticks) are read by core's
+ * tests through {@code EngineProbe} (see the README).
  * Run: {@code mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.monitor.MonitorBench}
  */
 public final class MonitorBench {
