@@ -113,8 +113,12 @@ final class Worker implements Runnable {
     final WaitProtocol.Wait plainWait = new WaitProtocol.Wait(null, this);
     /** This worker's announced block is a join (see {@link #joinBegin}); worker thread only. */
     private boolean joining;
-    /** JFR: the open WorkerBlocked event of an announced block, or null; worker thread only. */
-    private Object blockEvent; // a jdk.jfr.Event: typed Object so that reflecting on Worker's fields (its field updaters) loads no JFR class
+    /**
+     * JFR: the open WorkerBlocked event of an announced block, or null; worker thread only. A
+     * {@code jdk.jfr.Event}, typed {@code Object}: the field updaters reflect on Worker's fields,
+     * which loads each field's type, and no JFR class may load before a recording starts.
+     */
+    private Object blockEvent;
     /** Start of the announced block in progress (its outermost level); worker thread only. */
     private long blockStartedAt;
     /**
