@@ -2,7 +2,6 @@ package dev.cmwq4j.internal;
 
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
-
 /**
  * One profiled unannounced block, from the monitor's detection until the worker is counted again:
  * the link between the count a site gets at detection and the time it gets at the end.
@@ -32,8 +31,12 @@ final class DetectedBlock {
 
     /** System.nanoTime() of the detection; final. */
     final long detectedAt;
-    /** The begun JFR {@code UnannouncedBlock} event, or null (no recording wants it); final. */
-    private final jdk.jfr.Event event;
+    /**
+     * The begun JFR {@code UnannouncedBlock} event, or null (no recording wants it); final. A
+     * {@code jdk.jfr.Event}, typed {@code Object} for the reason {@code Worker.blockEvent} is:
+     * the field updater below reflects on this class's fields, which loads each field's type.
+     */
+    private final Object event;
     /** The worker that blocked; final. */
     final Worker worker;
 
@@ -121,7 +124,7 @@ final class DetectedBlock {
             return; // unsampled after all: the capture failed
         }
         if (event != null) { // first: once the table shows the block ended, its event is committed
-            Events.unannouncedEnd(event, this); // best effort: never throws; the time is charged all the same
+            Events.unannouncedEnd((jdk.jfr.Event) event, this); // best effort: never throws; the time is charged all the same
         }
         table.blocked(tally, Math.max(0, endedAt - detectedAt));
     }

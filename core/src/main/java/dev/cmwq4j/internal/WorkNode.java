@@ -4,7 +4,6 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
-
 /**
  * The engine-side state of one {@link dev.cmwq4j.Work}: its state word, its list links, the
  * fields of its pending instance, and the counters that {@code flush} waits on.
