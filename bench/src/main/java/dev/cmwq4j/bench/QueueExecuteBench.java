@@ -50,6 +50,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@link #external}: the benchmark thread queues; each op is one queue plus one completed
  *       run. A ring of {@value #RING} pre-built works (a {@code Work} has at most one pending
  *       instance) and back-pressure keep at most {@value #WINDOW} outstanding: steady state.
+ *   <li>{@link #externalExecute}: the same with every executor handed one Runnable through
+ *       {@code execute(Runnable)}, cmwq4j too (a task object per op: its node).
  *   <li>{@link #externalPaced}: the same, with the producer spinning about {@value #PACE_NANOS} ns
  *       after each queue, slower than a worker: the pool runs dry after nearly every task.
  *   <li>{@link #selfSubmit}: a fan of independent chains (2 per CPU, rounded up to a power of
@@ -156,16 +158,42 @@ public class QueueExecuteBench {
     @Threads(1)
     public void external() {
         long i = issued;
-        // Back-pressure: at most WINDOW outstanding, i.e. wait for completed > i - WINDOW.
-        long floor = i - WINDOW;
-        if (completed.get() <= floor) {
-            BenchSupport.spinUntilAbove(completed, floor);
-        }
+        awaitWindow(i);
         if (isCmwq) {
             Work w = ring[(int) i & (RING - 1)];
             if (!wq.queue(w)) {
                 queueWhenNotPending(w); // its previous instance has not started yet (rare)
             }
+        } else {
+            peer.execute(countAction);
+        }
+        issued = i + 1;
+    }
+
+    /** Back-pressure: at most {@value #WINDOW} outstanding, i.e. waits for completed > i - WINDOW. */
+    private void awaitWindow(long i) {
+        long floor = i - WINDOW;
+        if (completed.get() <= floor) {
+            BenchSupport.spinUntilAbove(completed, floor);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // 1a''. External producer, tasks: execute(Runnable).
+
+    /**
+     * As {@link #external}, but every executor, cmwq4j included, is handed the one pre-built
+     * Runnable through {@code execute(Runnable)} ({@code Workqueue.execute} for cmwq4j): the form
+     * of a task submitted once, so {@code -prof gc} shows what each executor allocates per task
+     * (cmwq4j: the task's node).
+     */
+    @Benchmark
+    @Threads(1)
+    public void externalExecute() {
+        long i = issued;
+        awaitWindow(i);
+        if (isCmwq) {
+            wq.execute(countAction);
         } else {
             peer.execute(countAction);
         }

@@ -9,7 +9,7 @@ import java.util.List;
  * <h2>Implementation overview</h2>
  * A wait that lends is one {@link Lend}: a source level, the works it lends it to (its
  * <em>targets</em>), and the level it has applied. Each work counts what is lent to it in one
- * atomic word, {@link WorkNode#lent}: a 21-bit count of lenders per level NORMAL, HIGH and URGENT
+ * atomic word, {@link NodeWaits#lent} (in the work's {@link NodeWaits}, created by its first lender): a 21-bit count of lenders per level NORMAL, HIGH and URGENT
  * (a LOW lend changes nothing and is not counted). A work's <em>effective</em> priority is the
  * higher of its own and the highest level with a lender. So lends from many waiters add up, and
  * ending one takes back exactly what it gave.
@@ -27,7 +27,7 @@ import java.util.List;
  * A plain thread lends the level of its {@code Thread} priority; it never changes during the wait.
  * A worker lends the effective priority of the work it runs (the wait's <em>source</em>), which
  * changes when someone lends to that work. While it waits, the worker publishes its Lend in the
- * source's {@link WorkNode#runnerLend}; whoever changes the source's counts then
+ * source's {@link NodeWaits#runnerLend}; whoever changes the source's counts then
  * {@linkplain Lend#recompute recomputes} that Lend, which adjusts its targets and goes on down the
  * chain (at most {@link #MAX_DEPTH} waits deep, so a cycle of waits ends). The worker writes
  * {@code runnerLend} before it reads the source's level, and a lender adds to {@code lent} before
@@ -61,7 +61,7 @@ final class Inheritance {
     static final int HIGH = 2;
     static final int URGENT = 3;
 
-    /** Bits of one level's count of lenders in {@link WorkNode#lent}. */
+    /** Bits of one level's count of lenders in {@link NodeWaits#lent}. */
     private static final int COUNT_BITS = 21;
     /** How many waits deep a change is propagated; bounds a cycle of waits. */
     static final int MAX_DEPTH = 32;
@@ -191,7 +191,7 @@ final class Inheritance {
         }
         WorkNode source = lend.source;
         if (source != null) {
-            source.runnerLend = lend.outer;
+            source.waits().runnerLend = lend.outer;
         }
         lend.close();
     }
@@ -205,8 +205,9 @@ final class Inheritance {
     private static Lend start(Lend lend) {
         WorkNode source = lend.source;
         if (source != null) {
-            lend.outer = source.runnerLend; // nested waits (a work run in place by its waiter)
-            source.runnerLend = lend; // publish, then read the source's level (class comment)
+            NodeWaits w = source.waits();
+            lend.outer = w.runnerLend; // nested waits (a work run in place by its waiter)
+            w.runnerLend = lend; // publish, then read the source's level (class comment)
         }
         lend.recompute(0);
         return lend;
@@ -247,7 +248,7 @@ final class Inheritance {
     static void adjust(WorkNode n, int from, int to) {
         long delta = unit(to) - unit(from);
         if (delta != 0) {
-            WorkNode.LENT.getAndAdd(n, delta);
+            NodeWaits.LENT.getAndAdd(n.waits(), delta); // then whoever lists n reads it (class comment)
         }
     }
 
@@ -326,7 +327,8 @@ final class Inheritance {
 
     /** A change of what {@code n} is lent reaches the wait of the worker running it, if any. */
     static void propagate(WorkNode n, int depth) {
-        Lend next = n.runnerLend;
+        NodeWaits w = n.waits;
+        Lend next = w == null ? null : w.runnerLend;
         if (next != null && depth < MAX_DEPTH) {
             next.recompute(depth + 1);
         }

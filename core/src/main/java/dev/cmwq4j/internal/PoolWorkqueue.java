@@ -157,7 +157,7 @@ final class PoolWorkqueue {
     void insert(WorkNode n) {
         assert pool.holdsLock();
         WorkNode.PWQ.lazySet(n, this); // readers without the lock look again under it: no fence needed
-        n.color = workColor;
+        n.color = (byte) workColor;
         nrInFlight[workColor]++;
         Events.queued(n, this);
         if (nrActive < maxActive) {

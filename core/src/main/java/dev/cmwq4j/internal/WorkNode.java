@@ -36,10 +36,16 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
  *
  * <h2>Priority</h2>
  * {@link #prio} is the level of the pending instance, written with its other fields by the
- * PENDING owner. {@link #lent} counts the waiters lending this work a level, and
- * {@link #runnerLend} links it to the wait of the worker running it, if that worker waits; see
- * {@link Inheritance}. Where the node sits in a {@link Worklist} follows from both
- * ({@code baseList}, {@code lentList}).
+ * PENDING owner. What waiters lend this work, and the wait of the worker running it, live in its
+ * {@link NodeWaits} ({@link #waits}), with the count of threads waiting on it: state most nodes
+ * never need, so a node holds only a reference to it. Where the node sits in a {@link Worklist}
+ * follows from both ({@code baseList}, and the lent list its {@code NodeWaits} names).
+ *
+ * <h2>Size</h2>
+ * A node is allocated per task by {@code execute(Runnable)}, so its fields are kept few and
+ * narrow: 88 bytes for a one-shot task with compressed references (it was 120 before the rare
+ * state moved out and the colour and push stamp narrowed). A flood of tasks allocates, and a
+ * backlog holds, that much per task.
  */
 public class WorkNode {
     static final int PENDING = 1;
@@ -113,16 +119,14 @@ public class WorkNode {
     }
     /** List links; guarded by the pool lock of the list holding the node. */
     WorkNode next, prev;
-    /** Links in the lent list of a {@link Worklist} (see there); same guard. */
-    WorkNode lentNext, lentPrev;
     /**
      * Link on the inbound stack of a pool (newest first), then, once a drain took the stack, in
      * its admission order; or in a pwq's held list. Written by the pusher before its CAS, then
      * only under the pool lock.
      */
     WorkNode inNext;
-    /** The {@link Worklist} levels of the base list and lent list (-1: none) holding the node; same guard. */
-    byte baseList, lentList = -1;
+    /** The {@link Worklist} level of the base list holding the node; same guard. */
+    byte baseList;
 
     // Fields of the pending instance. Written only by the thread that owns PENDING, before it
     // publishes the node in a list; stable while PENDING is held. Of a handed-off instance they
@@ -131,13 +135,16 @@ public class WorkNode {
     /** The pool workqueue the pending instance counts against. */
     volatile PoolWorkqueue pwq;
     /**
-     * The low bits of the last instance ({@link #queued}) its queuer pushed onto a pool's inbound
-     * stack, written by that queuer right after the push and read by it alone, when its queue
-     * threw ({@code WorkqueueCore.queueFailed}: an instance claimed and never pushed is given up).
+     * The low 16 bits of the last instance ({@link #queued}) its queuer pushed onto a pool's
+     * inbound stack, written by that queuer right after the push and read by it alone, when its
+     * queue threw ({@code WorkqueueCore.queueFailed}: an instance claimed and never pushed is given
+     * up). A stamp, not a flag: a queuer that pushed may write it after the instance ran and a
+     * new one was claimed, and the stamps of the two differ (they would match only if 65,536
+     * instances in a row were never pushed, armed delayed works cancelled before they fired).
      */
-    int pushed;
-    /** Flush color of the pending instance. */
-    int color;
+    short pushed;
+    /** Flush color of the pending instance (0 .. {@code PoolWorkqueue.COLORS} - 1). */
+    byte color;
     /** System.nanoTime() when the pending instance entered a worklist (steal threshold). */
     long queuedAt;
     /** Queued to an explicit CPU: never stolen by another pool. */
@@ -163,22 +170,15 @@ public class WorkNode {
     byte prio = 1;
 
     /**
-     * Levels lent to this work by waiters: per level NORMAL, HIGH and URGENT a count of lenders,
-     * packed by {@link Inheritance}. Atomic add only ({@link Inheritance#adjust}).
+     * Who waits on this work and what they lend it, or null while nobody ever did: set once, by
+     * the CAS of {@link #waits()}, never cleared. See {@link NodeWaits} for the protocols.
      */
-    volatile long lent;
-    /**
-     * While the worker running this work waits: that wait's {@link Lend}, so that a change of what
-     * is lent to this work reaches what its worker waits for. Written by that worker only.
-     */
-    volatile Lend runnerLend;
+    volatile NodeWaits waits;
 
     /** Instances ever queued; written only by the PENDING owner. */
     volatile long queued;
     /** Instances finished or cancelled; atomic add (see {@link #resolve}). */
     volatile long resolved;
-    /** Threads waiting in {@link #awaitResolved}; changed under {@code synchronized (this)}. */
-    volatile int waiters;
 
     // Field updaters, not VarHandles (see Worker's): lazySet is a release store.
     private static final AtomicIntegerFieldUpdater<WorkNode> STATE =
@@ -189,8 +189,24 @@ public class WorkNode {
             AtomicReferenceFieldUpdater.newUpdater(WorkNode.class, PoolWorkqueue.class, "pwq");
     private static final AtomicIntegerFieldUpdater<WorkNode> WHERE =
             AtomicIntegerFieldUpdater.newUpdater(WorkNode.class, "where");
-    static final AtomicLongFieldUpdater<WorkNode> LENT =
-            AtomicLongFieldUpdater.newUpdater(WorkNode.class, "lent");
+    private static final AtomicReferenceFieldUpdater<WorkNode, NodeWaits> WAITS =
+            AtomicReferenceFieldUpdater.newUpdater(WorkNode.class, NodeWaits.class, "waits");
+
+    /**
+     * This work's {@link NodeWaits}, created by the first caller that needs one (a waiter, a
+     * lender, a worker that waits while running it): one CAS, and every caller gets the same
+     * object.
+     */
+    final NodeWaits waits() {
+        NodeWaits w = waits;
+        if (w == null) {
+            w = new NodeWaits();
+            if (!WAITS.compareAndSet(this, null, w)) {
+                w = waits;
+            }
+        }
+        return w;
+    }
 
     /** Sentinel constructor for {@link Worklist}. */
     WorkNode() {
@@ -468,17 +484,24 @@ public class WorkNode {
 
     /** The highest level lent to this work by waiters, or 0 (LOW) if none. */
     final int maxLent() {
-        return Inheritance.maxLevel(lent);
+        return Inheritance.maxLevel(lentCounts());
     }
 
     /** The level this work runs at: its own, or the highest lent to it if that is higher. */
     final int effectivePriority() {
-        return Math.max(prio, Inheritance.maxLevel(lent));
+        return Math.max(prio, maxLent());
     }
 
-    /** The raw lend counts (tests: zero when no wait lends anything). */
+    /** The raw lend counts ({@link NodeWaits#lent}): zero when no wait lends anything. */
     final long lentCounts() {
-        return lent;
+        NodeWaits w = waits;
+        return w == null ? 0 : w.lent;
+    }
+
+    /** The level of the lent list holding this node, or -1 (none); under the list's pool lock. */
+    final int lentList() {
+        NodeWaits w = waits;
+        return w == null ? -1 : w.lentList;
     }
 
     final boolean casState(int expect, int update) {
@@ -742,11 +765,17 @@ public class WorkNode {
                 break;
             }
         }
-        if (waiters > 0) {
+        if (hasWaiters()) {
             synchronized (this) {
                 notifyAll();
             }
         }
+    }
+
+    /** Some thread waits in {@link #awaitUntil}; read after the write it must see the waiter for. */
+    private boolean hasWaiters() {
+        NodeWaits w = waits;
+        return w != null && w.waiters > 0;
     }
 
     /**
@@ -758,11 +787,11 @@ public class WorkNode {
      */
     final void resolve(int n) {
         RESOLVED.getAndAdd(this, n);
-        if (waiters > 0) {
+        if (hasWaiters()) {
             synchronized (this) {
                 notifyAll();
             }
-            if (Inheritance.maxLevel(lent) > prio) {
+            if (maxLent() > prio) {
                 Thread.yield();
             }
         }
@@ -786,8 +815,9 @@ public class WorkNode {
      */
     private void awaitUntil(long target) {
         boolean interrupted = false;
+        NodeWaits w = waits();
         synchronized (this) {
-            waiters++;
+            w.waiters++;
             try {
                 while (target >= 0 ? resolved < target : (state & CANCELING) != 0) {
                     try {
@@ -797,7 +827,7 @@ public class WorkNode {
                     }
                 }
             } finally {
-                waiters--;
+                w.waiters--;
             }
         }
         if (interrupted) {

@@ -16,7 +16,8 @@ import java.util.function.Predicate;
  *       {@code next}/{@code prev};
  *   <li>the <em>lent list</em> of L holds the nodes that waiters lend L, above their own
  *       priority (see {@link Inheritance}), in the order they were lent it; linked through
- *       {@code lentNext}/{@code lentPrev}. Such a node stays in its base list as well, at its
+ *       {@code lentNext}/{@code lentPrev} of their {@link NodeWaits} (a node is lent only once a
+ *       lender created that object). Such a node stays in its base list as well, at its
  *       place: when the lend ends it leaves the lent list and is exactly where it would have been.
  * </ul>
  * Bit {@code 2L+1} of {@link #bits} says that the base list of L is non-empty, bit {@code 2L}
@@ -33,7 +34,8 @@ import java.util.function.Predicate;
  *
  * <p>Not thread-safe: every list is guarded by the lock of the {@link WorkerPool} that owns it (a
  * pool's worklist, or the inactive list of a {@link PoolWorkqueue} of that pool). A node is on at
- * most one worklist at a time; its {@code baseList}/{@code lentList} fields say where in it.
+ * most one worklist at a time; its {@code baseList} and its {@code NodeWaits}'s {@code lentList}
+ * say where in it.
  */
 final class Worklist {
     /** Priority levels: LOW, NORMAL, HIGH, URGENT (the ordinals of {@code dev.cmwq4j.Priority}). */
@@ -59,8 +61,11 @@ final class Worklist {
             WorkNode h = new WorkNode();
             h.next = h;
             h.prev = h;
-            h.lentNext = h;
-            h.lentPrev = h;
+            if ((i & 1) == 0) { // a lent list's sentinel
+                NodeWaits w = h.waits();
+                w.lentNext = h;
+                w.lentPrev = h;
+            }
             heads[i] = h;
         }
     }
@@ -89,7 +94,7 @@ final class Worklist {
         n.baseList = (byte) base;
         linkBase(n, (base << 1) | 1);
         int lent = n.maxLent();
-        if (lent > base) { // n.lentList is -1 while n is on no list
+        if (lent > base) { // n's lentList is -1 while n is on no list
             linkLent(n, lent);
         }
     }
@@ -102,7 +107,7 @@ final class Worklist {
         }
         int i = 31 - Integer.numberOfLeadingZeros(b);
         WorkNode h = heads[i];
-        return (i & 1) == 1 ? h.next : h.lentNext;
+        return (i & 1) == 1 ? h.next : h.waits.lentNext;
     }
 
     /** Removes and returns the first node of the highest non-empty list, or null. */
@@ -119,7 +124,7 @@ final class Worklist {
             unlinkBase(n, i); // in no lent list: it would have been polled from there (class comment)
             return n;
         }
-        WorkNode n = h.lentNext;
+        WorkNode n = h.waits.lentNext;
         unlinkLent(n);
         unlinkBase(n, (n.baseList << 1) | 1);
         return n;
@@ -128,7 +133,7 @@ final class Worklist {
     /** Unlinks {@code n}, which must be on this list. */
     void remove(WorkNode n) {
         unlinkBase(n, (n.baseList << 1) | 1);
-        if (n.lentList >= 0) {
+        if (n.lentList() >= 0) {
             unlinkLent(n);
         }
         size--;
@@ -147,10 +152,11 @@ final class Worklist {
         if (want <= n.baseList) {
             want = -1;
         }
-        if (want == n.lentList) {
+        int now = n.lentList();
+        if (want == now) {
             return;
         }
-        if (n.lentList >= 0) {
+        if (now >= 0) {
             unlinkLent(n);
         }
         if (want >= 0) {
@@ -180,11 +186,11 @@ final class Worklist {
         for (int i = heads.length - 1; i >= 0; i--) {
             WorkNode h = heads[i];
             boolean base = (i & 1) == 1;
-            for (WorkNode n = base ? h.next : h.lentNext; n != h; n = base ? n.next : n.lentNext) {
+            for (WorkNode n = base ? h.next : h.waits.lentNext; n != h; n = base ? n.next : n.waits.lentNext) {
                 if (n == stop || found >= max) {
                     return;
                 }
-                if (base && n.lentList >= 0) {
+                if (base && n.lentList() >= 0) {
                     continue; // listed already, with its (higher) lent list
                 }
                 if (which.test(n)) {
@@ -273,27 +279,30 @@ final class Worklist {
         }
     }
 
+    /** Appends {@code n}, lent {@code level} (so it has its {@link NodeWaits}), to that level's lent list. */
     private void linkLent(WorkNode n, int level) {
         int i = level << 1;
-        WorkNode h = heads[i];
+        NodeWaits h = heads[i].waits;
+        NodeWaits w = n.waits;
         WorkNode last = h.lentPrev;
-        n.lentPrev = last;
-        n.lentNext = h;
-        last.lentNext = n;
+        w.lentPrev = last;
+        w.lentNext = heads[i];
+        last.waits.lentNext = n;
         h.lentPrev = n;
-        n.lentList = (byte) level;
+        w.lentList = (byte) level;
         bits |= 1 << i;
     }
 
     private void unlinkLent(WorkNode n) {
-        int i = n.lentList << 1;
-        WorkNode nx = n.lentNext;
-        WorkNode pv = n.lentPrev;
-        pv.lentNext = nx;
-        nx.lentPrev = pv;
-        n.lentNext = null;
-        n.lentPrev = null;
-        n.lentList = -1;
+        NodeWaits w = n.waits;
+        int i = w.lentList << 1;
+        WorkNode nx = w.lentNext;
+        WorkNode pv = w.lentPrev;
+        pv.waits.lentNext = nx;
+        nx.waits.lentPrev = pv;
+        w.lentNext = null;
+        w.lentPrev = null;
+        w.lentList = -1;
         if (pv == nx) {
             bits &= ~(1 << i);
         }

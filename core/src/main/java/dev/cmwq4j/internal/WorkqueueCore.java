@@ -313,7 +313,7 @@ public final class WorkqueueCore {
                 p.unlock();
             }
         }
-        if (n.queued == instance && (n.state & WorkNode.PENDING) != 0 && n.pushed != (int) instance) {
+        if (n.queued == instance && (n.state & WorkNode.PENDING) != 0 && n.pushed != (short) instance) {
             if (n.where == WorkNode.INBOUND) {
                 n.where = WorkNode.NOWHERE; // set by the push, whose CAS did not happen
             }
@@ -501,7 +501,7 @@ public final class WorkqueueCore {
         long instance = n.queued;
         Seam.push(0);
         boolean wasEmpty = pool.push(n);
-        n.pushed = (int) instance; // no call since the push returned: an Error cannot come between
+        n.pushed = (short) instance; // no call since the push returned: an Error cannot come between
         Seam.push(1);
         if (sealable && sealed && takeBackSealed(n, pwq, instance)) {
             return false;
