@@ -145,15 +145,15 @@ public final class WaitProtocol {
      */
     public static boolean flush(WorkNode node, Object what) {
         checkNotSelf(node, "flush", what);
-        long target = node.queued(); // every instance queued or armed before this call
-        boolean waits = node.resolved() < target; // read before firing: the run may be quick
+        int target = node.queued(); // every instance queued or armed before this call
+        boolean waits = !node.resolvedThrough(target); // read before firing: the run may be quick
         node.fireNowIfArmed(); // an armed delayed work is queued now, so the check below sees where
         checkNoDeadlock(node, "flush", what);
-        if (node.resolved() >= target) {
+        if (node.resolvedThrough(target)) {
             return waits;
         }
         // from a work, a pending instance that has not started may run here, now (helping)
-        if (help(node) && node.resolved() >= target) {
+        if (help(node) && node.resolvedThrough(target)) {
             return true;
         }
         awaitResolved(node, target);
@@ -178,8 +178,8 @@ public final class WaitProtocol {
             }
         }
         try {
-            long target = node.queued();
-            if (node.resolved() < target) {
+            int target = node.queued();
+            if (!node.resolvedThrough(target)) {
                 awaitResolved(node, target);
             }
         } finally {
@@ -189,7 +189,7 @@ public final class WaitProtocol {
     }
 
     /** Lends and announces (a join while the work runs elsewhere) until {@code target} instances resolved. */
-    private static void awaitResolved(WorkNode node, long target) {
+    private static void awaitResolved(WorkNode node, int target) {
         Wait wait = enterWork(node);
         try {
             node.awaitResolved(target);

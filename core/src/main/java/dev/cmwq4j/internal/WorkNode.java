@@ -1,7 +1,6 @@
 package dev.cmwq4j.internal;
 
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
-import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
 /**
@@ -32,7 +31,9 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
  * {@link #queued} counts instances ever queued; {@link #resolved} counts instances that finished
  * or were cancelled. Instances resolve in queueing order (the RUNNING bit serializes them and
  * CANCELLED_BEHIND defers an out-of-order cancel), so {@code resolved >= k} means instance k and
- * all before it are done: {@code flush} waits for {@code resolved >= queued-at-call}.
+ * all before it are done: {@code flush} waits for {@code resolved >= queued-at-call}. Both count
+ * modulo 2^32 (ints, to keep the node small), so "{@code >=}" is {@link #resolvedThrough}, a
+ * difference that holds across the wrap.
  *
  * <h2>Priority</h2>
  * {@link #prio} is the level of the pending instance, written with its other fields by the
@@ -43,9 +44,10 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
  *
  * <h2>Size</h2>
  * A node is allocated per task by {@code execute(Runnable)}, so its fields are kept few and
- * narrow: 88 bytes for a one-shot task with compressed references (it was 120 before the rare
- * state moved out and the colour and push stamp narrowed). A flood of tasks allocates, and a
- * backlog holds, that much per task.
+ * narrow: 80 bytes for a one-shot task with compressed references, 120 before the rare state
+ * moved out ({@link NodeWaits}: 24 bytes), the colour and the push stamp narrowed and the instance
+ * counters became ints (8 bytes more each). A flood of tasks allocates, and a backlog holds, that
+ * much per task.
  */
 public class WorkNode {
     static final int PENDING = 1;
@@ -175,16 +177,21 @@ public class WorkNode {
      */
     volatile NodeWaits waits;
 
-    /** Instances ever queued; written only by the PENDING owner. */
-    volatile long queued;
-    /** Instances finished or cancelled; atomic add (see {@link #resolve}). */
-    volatile long resolved;
+    /**
+     * Instances ever queued, modulo 2^32; written only by the PENDING owner. Compared with
+     * {@link #resolved} only through {@link #resolvedThrough}, which is exact across the wrap:
+     * fewer than 2^31 instances are ever outstanding (one pending, one running, and at most
+     * 2^26 - 1 cancelled behind it).
+     */
+    volatile int queued;
+    /** Instances finished or cancelled, modulo 2^32; atomic add (see {@link #resolve}). */
+    volatile int resolved;
 
     // Field updaters, not VarHandles (see Worker's): lazySet is a release store.
     private static final AtomicIntegerFieldUpdater<WorkNode> STATE =
             AtomicIntegerFieldUpdater.newUpdater(WorkNode.class, "state");
-    private static final AtomicLongFieldUpdater<WorkNode> RESOLVED =
-            AtomicLongFieldUpdater.newUpdater(WorkNode.class, "resolved");
+    private static final AtomicIntegerFieldUpdater<WorkNode> RESOLVED =
+            AtomicIntegerFieldUpdater.newUpdater(WorkNode.class, "resolved");
     static final AtomicReferenceFieldUpdater<WorkNode, PoolWorkqueue> PWQ =
             AtomicReferenceFieldUpdater.newUpdater(WorkNode.class, PoolWorkqueue.class, "pwq");
     private static final AtomicIntegerFieldUpdater<WorkNode> WHERE =
@@ -462,14 +469,22 @@ public class WorkNode {
     /** If this is a delayed work's node whose timer is armed, queues it now (a flush). */
     void fireNowIfArmed() {}
 
-    /** Instances finished or cancelled so far. */
-    final long resolved() {
+    /** Instances finished or cancelled so far, modulo 2^32. */
+    final int resolved() {
         return resolved;
     }
 
-    /** Instances queued so far. */
-    final long queued() {
+    /** Instances queued so far, modulo 2^32: the number of the last one. */
+    final int queued() {
         return queued;
+    }
+
+    /**
+     * Instance {@code instance} (a value of {@link #queued()}) and every one before it have
+     * resolved. A difference, not a comparison, so that it holds across the counters' wrap.
+     */
+    final boolean resolvedThrough(int instance) {
+        return resolved - instance >= 0;
     }
 
     /** The pool workqueue of the pending instance; meaningful only while pending. */
@@ -797,29 +812,30 @@ public class WorkNode {
         }
     }
 
-    /** Waits, uninterruptibly, until {@code resolved >= target}. Preserves the interrupt status. */
-    final void awaitResolved(long target) {
-        if (resolved < target) {
-            awaitUntil(target);
+    /** Waits, uninterruptibly, until {@link #resolvedThrough}{@code (target)}. Preserves the interrupt status. */
+    final void awaitResolved(int target) {
+        if (!resolvedThrough(target)) {
+            awaitUntil(target, false);
         }
     }
 
     /** Waits, uninterruptibly, until no synchronous cancel holds this node. */
     final void awaitNotCanceling() {
-        awaitUntil(-1);
+        awaitUntil(0, true);
     }
 
     /**
-     * The one wait loop of a node: until {@code resolved >= target}, or, for a negative target,
-     * until CANCELING is clear. Woken by {@link #resolve} and {@link #releaseCanceling}.
+     * The one wait loop of a node: until {@link #resolvedThrough}{@code (target)}, or, with
+     * {@code canceling}, until CANCELING is clear. Woken by {@link #resolve} and
+     * {@link #releaseCanceling}.
      */
-    private void awaitUntil(long target) {
+    private void awaitUntil(int target, boolean canceling) {
         boolean interrupted = false;
         NodeWaits w = waits();
         synchronized (this) {
             w.waiters++;
             try {
-                while (target >= 0 ? resolved < target : (state & CANCELING) != 0) {
+                while (canceling ? (state & CANCELING) != 0 : !resolvedThrough(target)) {
                     try {
                         wait();
                     } catch (InterruptedException e) {

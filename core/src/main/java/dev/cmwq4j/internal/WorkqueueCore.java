@@ -285,7 +285,7 @@ public final class WorkqueueCore {
         if (!n.tryClaim()) {
             return false;
         }
-        long instance = n.queued;
+        int instance = n.queued;
         try {
             decorate(n);
             n.prio = (byte) prio;
@@ -307,7 +307,7 @@ public final class WorkqueueCore {
      * and refuse every later queue, so it is given up, as a rejected queue gives it up. A pool
      * lock still held (which the probes should make impossible) is released.
      */
-    private void queueFailed(WorkNode n, long instance) {
+    private void queueFailed(WorkNode n, int instance) {
         for (WorkerPool p : engine.pools()) {
             if (p.holdsLock()) {
                 p.unlock();
@@ -498,7 +498,7 @@ public final class WorkqueueCore {
         // every queue bought nothing more
         WorkNode.PWQ.lazySet(n, pwq);
         n.external = self == null || self.pool != pool;
-        long instance = n.queued;
+        int instance = n.queued;
         Seam.push(0);
         boolean wasEmpty = pool.push(n);
         n.pushed = (short) instance; // no call since the push returned: an Error cannot come between
@@ -533,7 +533,7 @@ public final class WorkqueueCore {
      * @return true if it was taken back (held, or listed: then it leaves its counts); false if
      *     it started already (it was counted before the seal, or ran; not lost either way)
      */
-    private boolean takeBackSealed(WorkNode n, PoolWorkqueue pwq, long instance) {
+    private boolean takeBackSealed(WorkNode n, PoolWorkqueue pwq, int instance) {
         WorkerPool pool = pwq.pool;
         pool.lock();
         try {

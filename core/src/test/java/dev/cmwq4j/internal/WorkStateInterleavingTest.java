@@ -271,9 +271,9 @@ class WorkStateInterleavingTest {
         int flushes;
         int flushBroken;
         /** Instance number (node.queued() after its claim) of the latest claimed instance. */
-        long lastClaimSeq;
+        int lastClaimSeq;
         /** Instance number of the instance running now (valid while inside > 0). */
-        long runningSeq;
+        int runningSeq;
         Runnable epilogue = () -> { };
 
         Model(Run run, int requeueOnCpu) {
@@ -359,17 +359,17 @@ class WorkStateInterleavingTest {
         /** Work.flush: the target, then the wait (this actor is disabled until it is met). */
         void flush() {
             int before = queuedOk;
-            long target = node.queued();
-            run.yieldPoint(() -> node.resolved() >= target);
+            int target = node.queued();
+            run.yieldPoint(() -> node.resolvedThrough(target));
             node.awaitResolved(target); // returns at once: the real check
             flushes++;
             if (runs + cancels < before) {
                 flushBroken++; // fewer instances ended than had been queued when it began
             }
-            if (inside > 0 && runningSeq <= target) {
+            if (inside > 0 && runningSeq - target <= 0) {
                 flushBroken++; // an instance queued before it began still runs
             }
-            if (node.isPending() && lastClaimSeq <= target) {
+            if (node.isPending() && lastClaimSeq - target <= 0) {
                 flushBroken++; // an instance queued before it began is still pending
             }
         }
