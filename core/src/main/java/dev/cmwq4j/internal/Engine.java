@@ -231,6 +231,8 @@ public final class Engine {
     private final AtomicInteger peakThreads = new AtomicInteger();
     final LongAdder blocksAnnounced = new LongAdder();
     final LongAdder creationFailures = new LongAdder();
+    /** New workers given a sibling pool's idle thread instead of a new one ({@link #handOffIdleThread}). */
+    final LongAdder threadHandOffs = new LongAdder();
     /** When the last creation-failure warning was logged (0: never); racy, managers only. */
     private volatile long lastCreationWarning;
     /** Rescuers of open memReclaim workqueues; atomic. Mayday passes are armed only if > 0. */
@@ -500,6 +502,32 @@ public final class Engine {
 
     void releaseThread() {
         threads.decrementAndGet();
+    }
+
+    /**
+     * The manager of bound pool {@code p} has created and counted {@code next}: gives it the
+     * thread of an idle worker a sibling pool of the same priority can spare ({@link
+     * WorkerPool#handOffIdle}), rather than have a new thread started while siblings hold idle
+     * ones. Siblings are asked in turn from the next CPU on, each with a racy look at its idle
+     * count first, so a pass takes no lock of a pool that has no idle worker. Called with no pool
+     * lock held.
+     *
+     * @return true if a thread was handed over; false: start one
+     */
+    boolean handOffIdleThread(WorkerPool p, Worker next, String role) {
+        if (!p.managed) {
+            return false;
+        }
+        WorkerPool[] siblings = boundPools(p.highPriority);
+        int n = siblings.length;
+        for (int k = 1; k < n; k++) {
+            WorkerPool d = siblings[(p.cpu + k) % n];
+            if (d.nIdle > 0 && d.handOffIdle(next, role)) { // nIdle: a racy hint, checked under the lock
+                threadHandOffs.increment();
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

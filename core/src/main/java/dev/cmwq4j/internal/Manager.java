@@ -243,7 +243,11 @@ final class Manager {
                 p.unlock();
                 Throwable failure = null;
                 try {
-                    w.start(role); // named <base><pool>-<seq> (ThreadNames)
+                    // a sibling's idle thread if one can be spared, else a new one; named
+                    // <base><pool>-<seq> either way (ThreadNames)
+                    if (!handOffIdleThread(w, role)) {
+                        w.start(role);
+                    }
                 } catch (Throwable t) {
                     failure = t;
                 } finally {
@@ -264,6 +268,19 @@ final class Manager {
             if (reclaim) {
                 engine.reclaimIdleThread(p);
             }
+        }
+    }
+
+    /**
+     * Gives new worker {@code w} a sibling's idle thread ({@link Engine#handOffIdleThread}). A
+     * throw there (a lock that could not queue, out of memory) happens before anything changed:
+     * the worker gets a new thread instead.
+     */
+    private boolean handOffIdleThread(Worker w, String role) {
+        try {
+            return engine.handOffIdleThread(pool, w, role);
+        } catch (Throwable t) {
+            return false;
         }
     }
 

@@ -242,6 +242,21 @@ final class Worker implements Runnable {
     }
 
     /**
+     * A thread handed over from a sibling's worker takes this worker's name: its old name is
+     * given back and the new one registered ({@link ThreadNames}). A failure keeps the old name.
+     */
+    private void rename(String role) {
+        Thread t = Thread.currentThread();
+        try {
+            ThreadNames.Lease names = engine.threadNames();
+            names.forget(t, t.getName()); // first: forgetting also drops the thread from the lease's list
+            t.setName(names.name(t, role));
+        } catch (RuntimeException e) {
+            // (a security manager of old, or a factory's thread that refuses): keep the old name
+        }
+    }
+
+    /**
      * This thread's kernel id from /proc/thread-self (Linux), or 0 elsewhere, and where the
      * engine is not to read /proc ({@code Engine.procFs}).
      */
@@ -289,23 +304,79 @@ final class Worker implements Runnable {
     }
 
     /**
-     * Set by {@link #start} just before {@code Thread.start()}; {@link #run} does nothing without
-     * it. Written once by the manager; published to the worker thread by {@code Thread.start}.
+     * Set by {@link #start} just before {@code Thread.start()}, or by {@link #handOffTo} for a
+     * thread handed over; {@link #run} does nothing without it. Written once by the manager;
+     * published to the worker thread by {@code Thread.start}, or by the donor pool's lock.
      */
     private boolean launched;
+
+    /**
+     * The worker that takes this worker's thread over when this one retires: set by
+     * {@link #handOffTo} under this worker's pool lock, together with {@link #retireNow}, and
+     * read by this worker's thread after it left that pool ({@link #run}). Null: the thread ends.
+     */
+    private Worker successor;
+    /** For a worker given a sibling's thread: its role, to rename the thread with; worker thread only after. */
+    private String handedRole;
+    /** For a worker given a sibling's thread: that thread's kernel id, known already. */
+    private int handedTid;
+
+    /**
+     * Gives the thread of this idle worker, which its pool has just retired ({@link
+     * WorkerPool#handOffIdle}), to {@code next}, a worker the manager of another pool has just
+     * created and counted there: when this one has left its pool, its thread runs {@code next}
+     * instead of ending. Donor pool's lock held.
+     */
+    void handOffTo(Worker next, String role) {
+        next.thread = thread;
+        next.handedRole = role;
+        next.handedTid = nativeTid; // the same thread: no /proc read for it
+        next.launched = true;
+        successor = next;
+    }
 
     // ------------------------------------------------------------------------------------------
     // The loop.
 
+    /**
+     * The thread's task: serves this worker's pool, then, if this worker retired to hand its
+     * thread over ({@link #handOffTo}), the successor's pool, and so on; a loop, so that a thread
+     * handed over many times keeps a flat stack. What a worker's service throws is thrown when the
+     * thread ends, after its successors served.
+     */
     @Override
     public void run() {
+        RuntimeException runtime = null;
+        Error error = null;
+        for (Worker w = this; w != null; w = w.successor) {
+            try {
+                w.serve();
+            } catch (RuntimeException e) {
+                runtime = e;
+            } catch (Error e) {
+                error = e;
+            }
+        }
+        if (error != null) {
+            throw error;
+        }
+        if (runtime != null) {
+            throw runtime;
+        }
+    }
+
+    /** Serves this worker's pool on the current thread until the worker exits it. */
+    private void serve() {
         if (!launched) {
             // a thread the factory started itself (start() rejected it): it must not touch the
             // pool's accounting, which counts this worker as never created
             return;
         }
+        if (handedRole != null) {
+            rename(handedRole);
+        }
         CURRENT.set(this);
-        nativeTid = readNativeTid();
+        nativeTid = handedRole != null ? handedTid : readNativeTid();
         WorkerPool p = pool;
         p.lock();
         try {

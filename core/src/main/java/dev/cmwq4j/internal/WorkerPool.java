@@ -1134,6 +1134,44 @@ final class WorkerPool {
         }
     }
 
+    /**
+     * Gives the thread of this pool's longest idle worker to {@code next}, a worker that the
+     * manager of sibling pool {@code to} has just created and counted there (instead of starting
+     * a new thread for it), if this pool can spare an idle worker ({@link #maySpareIdle}): the
+     * idle worker retires as it would after its idle timeout, and its thread then serves
+     * {@code to} as {@code next} ({@link Worker#handOffTo}). One pool lock, this one; the caller
+     * holds none.
+     *
+     * @return true if the thread was handed over; false: the caller starts a thread as usual
+     */
+    boolean handOffIdle(Worker next, String role) {
+        lock();
+        try {
+            Worker w = idleTail;
+            if (w == null || closing || w.spinning || !maySpareIdle()) {
+                return false;
+            }
+            w.handOffTo(next, role);
+            retireIdle(w);
+            return true;
+        } finally {
+            unlock();
+        }
+    }
+
+    /**
+     * An idle worker of this pool may go to a sibling that needs one: the pool has two or more,
+     * and keeps one. The one it keeps is its reserve for its own next block or burst ({@link
+     * #needReserve}), so giving never makes it create one; and a pool whose only worker is idle
+     * keeps it (a sibling whose works all hang cannot take a pool's last thread). Idle workers
+     * belong to their pool, and without this a sibling that needed a worker created a thread while
+     * this pool held idle ones (ARCHITECTURE 10). Lock.
+     */
+    boolean maySpareIdle() {
+        assert holdsLock();
+        return managed && nIdle >= 2;
+    }
+
     /** Takes idle {@code w} off the idle list and lets its thread end when it wakes. Lock. */
     void retireIdle(Worker w) {
         assert holdsLock();

@@ -177,6 +177,24 @@ public final class EngineProbe {
     /** One pool's counts, each read racily: what a pool at rest shows. */
     public record PoolCounts(String name, int pending, int running, int joining, int idle, int workers) {}
 
+    /** New workers that were given a sibling pool's idle thread instead of a new one. */
+    public static long threadHandOffs(Engine e) {
+        return e.threadHandOffs.sum();
+    }
+
+    /** The threads of the workers of the pool named {@code pool}. */
+    public static List<Thread> workerThreads(Engine e, String pool) {
+        List<Thread> out = new ArrayList<>();
+        for (WorkerPool p : e.pools()) {
+            if (p.name().equals(pool)) {
+                for (Worker w : p.workersSnapshot()) {
+                    out.add(w.thread);
+                }
+            }
+        }
+        return out;
+    }
+
     /** The counts of every pool of the engine, bound ones first. */
     public static List<PoolCounts> poolCounts(Engine e) {
         List<PoolCounts> out = new ArrayList<>();

@@ -1,0 +1,179 @@
+package dev.cmwq4j;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cmwq4j.internal.EngineProbe;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A pool that needs a new worker while a sibling pool of the same priority holds two or more idle
+ * ones gets the thread of one of them (the sibling keeps one), instead of a new thread: the idle
+ * worker retires as it would after its idle timeout, and its thread serves the needy pool under
+ * the new worker's name.
+ */
+class HandOffTest {
+    private static final Duration BOUND = Duration.ofSeconds(30);
+
+    /** A work on {@code cpu} that records its thread, says it started, and blocks (announced) on {@code release}. */
+    private static Work blocker(Set<Thread> threads, CountDownLatch started, CountDownLatch release) {
+        return new Work(() -> {
+            threads.add(Thread.currentThread());
+            started.countDown();
+            TestSupport.blockOn(release); // announced: the pool needs another worker for its next work
+        });
+    }
+
+    @Test
+    void aPoolThatNeedsAWorkerTakesAnIdleThreadOfASiblingThatCanSpareOne() throws Exception {
+        FaultyThreadFactory factory = new FaultyThreadFactory();
+        try (Cmwq c = Cmwq.builder().name("handoff").cpus(2).jmx(false).threadFactory(factory).build()) {
+            Workqueue wq = c.workqueue("blocking").build();
+            // CPU 1: three works blocked at once need three workers; released, all three go idle
+            Set<Thread> cpu1Threads = ConcurrentHashMap.newKeySet();
+            CountDownLatch started1 = new CountDownLatch(3);
+            CountDownLatch release1 = new CountDownLatch(1);
+            for (int i = 0; i < 3; i++) {
+                assertThat(wq.queueOn(1, blocker(cpu1Threads, started1, release1))).isTrue();
+            }
+            assertThat(started1.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            release1.countDown();
+            wq.flush();
+            Awaitility.await().atMost(BOUND).until(() -> idle(c, "cpu1") == 3);
+            assertThat(cpu1Threads).hasSize(3);
+            int made = factory.created();
+            long handOffs = EngineProbe.threadHandOffs(c.engine());
+
+            // CPU 0: two blocked works at once need two workers: both are threads of CPU 1's
+            Set<Thread> cpu0Threads = ConcurrentHashMap.newKeySet();
+            CountDownLatch started0 = new CountDownLatch(2);
+            CountDownLatch release0 = new CountDownLatch(1);
+            try {
+                for (int i = 0; i < 2; i++) {
+                    assertThat(wq.queueOn(0, blocker(cpu0Threads, started0, release0))).isTrue();
+                }
+                assertThat(started0.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                assertThat(cpu1Threads).as("CPU 0's works run on CPU 1's former threads").containsAll(cpu0Threads);
+                assertThat(cpu0Threads).hasSize(2).allSatisfy(t -> assertThat(t.getName()).contains("cpu0-"));
+                assertThat(EngineProbe.workerThreads(c.engine(), "cpu0")).containsAll(cpu0Threads);
+                assertThat(EngineProbe.threadHandOffs(c.engine()) - handOffs).isEqualTo(2);
+                assertThat(idle(c, "cpu1")).as("CPU 1 keeps one idle worker").isEqualTo(1);
+                // CPU 0 may add an idle reserve for its next block; CPU 1 cannot spare it one more
+                assertThat(factory.created() - made).as("threads made for CPU 0").isLessThanOrEqualTo(1);
+            } finally {
+                release0.countDown();
+            }
+            wq.flush();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /** A pool never gives its last idle worker: a sibling that needs one makes a thread. */
+    @Test
+    void aPoolKeepsItsLastIdleWorker() throws Exception {
+        FaultyThreadFactory factory = new FaultyThreadFactory();
+        try (Cmwq c = Cmwq.builder().name("handoff-keep").cpus(2).jmx(false).threadFactory(factory).build()) {
+            Workqueue wq = c.workqueue("blocking").build();
+            Set<Thread> cpu1Threads = ConcurrentHashMap.newKeySet();
+            CountDownLatch started1 = new CountDownLatch(1);
+            assertThat(wq.queueOn(1, blocker(cpu1Threads, started1, new CountDownLatch(0)))).isTrue();
+            wq.flush();
+            Awaitility.await().atMost(BOUND).until(() -> idle(c, "cpu1") == 1);
+            int made = factory.created();
+            Set<Thread> cpu0Threads = ConcurrentHashMap.newKeySet();
+            CountDownLatch started0 = new CountDownLatch(1);
+            assertThat(wq.queueOn(0, blocker(cpu0Threads, started0, new CountDownLatch(0)))).isTrue();
+            wq.flush();
+            assertThat(factory.created()).as("a thread made for CPU 0").isEqualTo(made + 1);
+            assertThat(cpu0Threads).doesNotContainAnyElementsOf(cpu1Threads);
+            assertThat(idle(c, "cpu1")).isEqualTo(1);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * Threads handed back and forth between the pools while works block and queue on both: every
+     * queued work runs once, no worker thread dies, the live workers are the engine's thread
+     * count, and the pools end at rest.
+     */
+    @Test
+    void handOffsRacingBlocksAndQueuesLoseNothing() throws Exception {
+        int scale = Integer.getInteger("cmwq4j.stress.scale", 1);
+        java.util.Queue<Throwable> died = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.concurrent.ThreadFactory factory = r -> {
+            Thread t = new Thread(r);
+            t.setUncaughtExceptionHandler((th, e) -> died.add(e));
+            return t;
+        };
+        try (Cmwq c = Cmwq.builder().name("handoff-stress").cpus(2).jmx(false).threadFactory(factory)
+                .stallWindow(Duration.ofMillis(1)).build()) {
+            Workqueue wq = c.workqueue("mixed").build();
+            LongAdder runs = new LongAdder();
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Thread> producers = new ArrayList<>();
+            LongAdder queued = new LongAdder();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2L * scale);
+            for (int cpu = 0; cpu < 2; cpu++) {
+                int home = cpu;
+                Thread t = new Thread(() -> {
+                    ThreadLocalRandom r = ThreadLocalRandom.current();
+                    while (!stop.get() && System.nanoTime() < deadline) {
+                        // bursts of blocking works on one pool, then the other: each burst needs
+                        // workers the other pool has just left idle
+                        int target = (home + r.nextInt(2)) & 1;
+                        int burst = 1 + r.nextInt(6);
+                        List<Work> works = new ArrayList<>();
+                        for (int i = 0; i < burst; i++) {
+                            long sleepMicros = r.nextInt(500);
+                            Work w = new Work(() -> {
+                                try {
+                                    Blocking.sleep(Duration.ofNanos(sleepMicros * 1000));
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                                runs.increment();
+                            });
+                            works.add(w);
+                            assertThat(wq.queueOn(target, w)).isTrue();
+                            queued.increment();
+                        }
+                        for (Work w : works) {
+                            w.flush();
+                        }
+                    }
+                }, "producer-" + cpu);
+                producers.add(t);
+                t.start();
+            }
+            for (Thread t : producers) {
+                t.join(TimeUnit.SECONDS.toMillis(60L * scale));
+                assertThat(t.isAlive()).as("a producer is stuck").isFalse();
+            }
+            stop.set(true);
+            wq.flush();
+            System.out.printf("hand-off stress: %d runs, %d threads handed over, %d live%n", runs.sum(),
+                    EngineProbe.threadHandOffs(c.engine()), c.threads());
+            assertThat(runs.sum()).as("every queued work ran once").isEqualTo(queued.sum());
+            assertThat(died).as("worker threads that died").isEmpty();
+            TestSupport.assertPoolsAtRest(c);
+            int workers = EngineProbe.poolCounts(c.engine()).stream().mapToInt(EngineProbe.PoolCounts::workers).sum();
+            assertThat(workers).as("workers in the pools == the engine's live threads").isEqualTo(c.threads());
+            assertThat(EngineProbe.threadHandOffs(c.engine())).as("threads handed over").isPositive();
+        }
+    }
+
+    private static int idle(Cmwq c, String pool) {
+        return EngineProbe.poolCounts(c.engine()).stream().filter(p -> p.name().equals(pool))
+                .mapToInt(EngineProbe.PoolCounts::idle).sum();
+    }
+}
