@@ -430,7 +430,10 @@ public final class Cmwq implements AutoCloseable {
 
         /**
          * Creates worker threads (and rescuer threads); the engine names them and makes them
-         * daemons. Default {@link Executors#defaultThreadFactory()}.
+         * daemons. A worker thread may later serve another of the instance's pools of the same
+         * priority: an idle worker's thread is handed to a pool that needs a worker rather than a
+         * new thread made, and it is renamed after its new pool. Default
+         * {@link Executors#defaultThreadFactory()}.
          *
          * @param factory the thread factory
          * @return this builder
