@@ -243,7 +243,9 @@ final class Worker implements Runnable {
 
     /**
      * A thread handed over from a sibling's worker takes this worker's name: its old name is
-     * given back and the new one registered ({@link ThreadNames}). A failure keeps the old name.
+     * given back and the new one registered ({@link ThreadNames}). Whatever fails here (out of
+     * memory in the registry, a thread that refuses the name) leaves the old name: a name is for
+     * people, and this worker is already counted in its pool, so its thread must go on to serve it.
      */
     private void rename(String role) {
         Thread t = Thread.currentThread();
@@ -251,8 +253,8 @@ final class Worker implements Runnable {
             ThreadNames.Lease names = engine.threadNames();
             names.forget(t, t.getName()); // first: forgetting also drops the thread from the lease's list
             t.setName(names.name(t, role));
-        } catch (RuntimeException e) {
-            // (a security manager of old, or a factory's thread that refuses): keep the old name
+        } catch (Throwable e) {
+            // keep the old name (see above)
         }
     }
 
