@@ -25,13 +25,26 @@ import org.junit.jupiter.api.Test;
 class HandOffTest {
     private static final Duration BOUND = Duration.ofSeconds(30);
 
-    /** A work on {@code cpu} that records its thread, says it started, and blocks (announced) on {@code release}. */
-    private static Work blocker(Set<Thread> threads, CountDownLatch started, CountDownLatch release) {
-        return new Work(() -> {
-            threads.add(Thread.currentThread());
-            started.countDown();
-            TestSupport.blockOn(release); // announced: the pool needs another worker for its next work
-        });
+    /**
+     * Queues {@code n} works on {@code cpu}, each of which records its thread and blocks
+     * (announced: the pool needs another worker for its next work) until {@code release} opens,
+     * and waits until all of them have started.
+     *
+     * @return the threads they run on
+     */
+    private static Set<Thread> startBlocked(Workqueue wq, int cpu, int n, CountDownLatch release)
+            throws InterruptedException {
+        Set<Thread> threads = ConcurrentHashMap.newKeySet();
+        CountDownLatch started = new CountDownLatch(n);
+        for (int i = 0; i < n; i++) {
+            assertThat(wq.queueOn(cpu, new Work(() -> {
+                threads.add(Thread.currentThread());
+                started.countDown();
+                TestSupport.blockOn(release);
+            }))).isTrue();
+        }
+        assertThat(started.await(BOUND.toSeconds(), TimeUnit.SECONDS)).as("%d works started on CPU %d", n, cpu).isTrue();
+        return threads;
     }
 
     @Test
@@ -40,13 +53,8 @@ class HandOffTest {
         try (Cmwq c = Cmwq.builder().name("handoff").cpus(2).jmx(false).threadFactory(factory).build()) {
             Workqueue wq = c.workqueue("blocking").build();
             // CPU 1: three works blocked at once need three workers; released, all three go idle
-            Set<Thread> cpu1Threads = ConcurrentHashMap.newKeySet();
-            CountDownLatch started1 = new CountDownLatch(3);
             CountDownLatch release1 = new CountDownLatch(1);
-            for (int i = 0; i < 3; i++) {
-                assertThat(wq.queueOn(1, blocker(cpu1Threads, started1, release1))).isTrue();
-            }
-            assertThat(started1.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            Set<Thread> cpu1Threads = startBlocked(wq, 1, 3, release1);
             release1.countDown();
             wq.flush();
             Awaitility.await().atMost(BOUND).until(() -> idle(c, "cpu1") == 3);
@@ -55,14 +63,9 @@ class HandOffTest {
             long handOffs = EngineProbe.threadHandOffs(c.engine());
 
             // CPU 0: two blocked works at once need two workers: both are threads of CPU 1's
-            Set<Thread> cpu0Threads = ConcurrentHashMap.newKeySet();
-            CountDownLatch started0 = new CountDownLatch(2);
             CountDownLatch release0 = new CountDownLatch(1);
             try {
-                for (int i = 0; i < 2; i++) {
-                    assertThat(wq.queueOn(0, blocker(cpu0Threads, started0, release0))).isTrue();
-                }
-                assertThat(started0.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                Set<Thread> cpu0Threads = startBlocked(wq, 0, 2, release0);
                 assertThat(cpu1Threads).as("CPU 0's works run on CPU 1's former threads").containsAll(cpu0Threads);
                 assertThat(cpu0Threads).hasSize(2).allSatisfy(t -> assertThat(t.getName()).contains("cpu0-"));
                 assertThat(EngineProbe.workerThreads(c.engine(), "cpu0")).containsAll(cpu0Threads);
@@ -84,15 +87,12 @@ class HandOffTest {
         FaultyThreadFactory factory = new FaultyThreadFactory();
         try (Cmwq c = Cmwq.builder().name("handoff-keep").cpus(2).jmx(false).threadFactory(factory).build()) {
             Workqueue wq = c.workqueue("blocking").build();
-            Set<Thread> cpu1Threads = ConcurrentHashMap.newKeySet();
-            CountDownLatch started1 = new CountDownLatch(1);
-            assertThat(wq.queueOn(1, blocker(cpu1Threads, started1, new CountDownLatch(0)))).isTrue();
+            CountDownLatch open = new CountDownLatch(0); // the works block and return at once
+            Set<Thread> cpu1Threads = startBlocked(wq, 1, 1, open);
             wq.flush();
             Awaitility.await().atMost(BOUND).until(() -> idle(c, "cpu1") == 1);
             int made = factory.created();
-            Set<Thread> cpu0Threads = ConcurrentHashMap.newKeySet();
-            CountDownLatch started0 = new CountDownLatch(1);
-            assertThat(wq.queueOn(0, blocker(cpu0Threads, started0, new CountDownLatch(0)))).isTrue();
+            Set<Thread> cpu0Threads = startBlocked(wq, 0, 1, open);
             wq.flush();
             assertThat(factory.created()).as("a thread made for CPU 0").isEqualTo(made + 1);
             assertThat(cpu0Threads).doesNotContainAnyElementsOf(cpu1Threads);
@@ -110,13 +110,8 @@ class HandOffTest {
     void handOffsRacingBlocksAndQueuesLoseNothing() throws Exception {
         int scale = Integer.getInteger("cmwq4j.stress.scale", 1);
         java.util.Queue<Throwable> died = new java.util.concurrent.ConcurrentLinkedQueue<>();
-        java.util.concurrent.ThreadFactory factory = r -> {
-            Thread t = new Thread(r);
-            t.setUncaughtExceptionHandler((th, e) -> died.add(e));
-            return t;
-        };
-        try (Cmwq c = Cmwq.builder().name("handoff-stress").cpus(2).jmx(false).threadFactory(factory)
-                .stallWindow(Duration.ofMillis(1)).build()) {
+        try (Cmwq c = Cmwq.builder().name("handoff-stress").cpus(2).jmx(false)
+                .threadFactory(TestSupport.recordingDeaths(died)).stallWindow(Duration.ofMillis(1)).build()) {
             Workqueue wq = c.workqueue("mixed").build();
             LongAdder runs = new LongAdder();
             AtomicBoolean stop = new AtomicBoolean();

@@ -21,12 +21,8 @@ class IdleRetireStressTest {
         // a worker that unlinks itself from the idle list twice trips WorkerPool.removeIdle's
         // assertion (tests run with -ea) and its thread dies: collected here
         java.util.Queue<Throwable> died = new java.util.concurrent.ConcurrentLinkedQueue<>();
-        java.util.concurrent.ThreadFactory factory = r -> {
-            Thread t = new Thread(r);
-            t.setUncaughtExceptionHandler((th, e) -> died.add(e));
-            return t;
-        };
-        try (Cmwq c = Cmwq.builder().name("retire").cpus(2).jmx(false).threadFactory(factory).build()) {
+        try (Cmwq c = Cmwq.builder().name("retire").cpus(2).jmx(false)
+                .threadFactory(TestSupport.recordingDeaths(died)).build()) {
             Workqueue wq = c.workqueue("edges").build();
             Workqueue unbound = c.workqueue("edges-unbound").unbound().build();
             LongAdder runs = new LongAdder();

@@ -68,6 +68,19 @@ final class TestSupport {
     }
 
     /**
+     * A thread factory whose threads add whatever kills them to {@code died}: a worker thread
+     * that trips an engine assertion (tests run with {@code -ea}) dies, and a stress test then
+     * finds it here instead of only in the log.
+     */
+    static java.util.concurrent.ThreadFactory recordingDeaths(java.util.Queue<Throwable> died) {
+        return r -> {
+            Thread t = new Thread(r);
+            t.setUncaughtExceptionHandler((th, e) -> died.add(e));
+            return t;
+        };
+    }
+
+    /**
      * Waits for {@code l} as an announced block (so a worker waiting here does not hold up its
      * pool), at most 30 s.
      */

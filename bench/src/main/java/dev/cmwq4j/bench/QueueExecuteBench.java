@@ -157,25 +157,31 @@ public class QueueExecuteBench {
     @Benchmark
     @Threads(1)
     public void external() {
+        issue(true);
+    }
+
+    /**
+     * One op of the external forms: waits until at most {@value #WINDOW} are outstanding (for
+     * completed > issued - WINDOW), then hands the executor one task: for cmwq4j with
+     * {@code prebuilt} the ring's next {@link Work}, else {@code execute(countAction)}.
+     */
+    private void issue(boolean prebuilt) {
         long i = issued;
-        awaitWindow(i);
-        if (isCmwq) {
+        long floor = i - WINDOW;
+        if (completed.get() <= floor) {
+            BenchSupport.spinUntilAbove(completed, floor);
+        }
+        if (!isCmwq) {
+            peer.execute(countAction);
+        } else if (prebuilt) {
             Work w = ring[(int) i & (RING - 1)];
             if (!wq.queue(w)) {
                 queueWhenNotPending(w); // its previous instance has not started yet (rare)
             }
         } else {
-            peer.execute(countAction);
+            wq.execute(countAction);
         }
         issued = i + 1;
-    }
-
-    /** Back-pressure: at most {@value #WINDOW} outstanding, i.e. waits for completed > i - WINDOW. */
-    private void awaitWindow(long i) {
-        long floor = i - WINDOW;
-        if (completed.get() <= floor) {
-            BenchSupport.spinUntilAbove(completed, floor);
-        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -190,14 +196,7 @@ public class QueueExecuteBench {
     @Benchmark
     @Threads(1)
     public void externalExecute() {
-        long i = issued;
-        awaitWindow(i);
-        if (isCmwq) {
-            wq.execute(countAction);
-        } else {
-            peer.execute(countAction);
-        }
-        issued = i + 1;
+        issue(false);
     }
 
     // ------------------------------------------------------------------------------------------

@@ -45,9 +45,9 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
  * <h2>Size</h2>
  * A node is allocated per task by {@code execute(Runnable)}, so its fields are kept few and
  * narrow: 80 bytes for a one-shot task with compressed references, 120 before the rare state
- * moved out ({@link NodeWaits}: 24 bytes), the colour and the push stamp narrowed and the instance
- * counters became ints (8 bytes more each). A flood of tasks allocates, and a backlog holds, that
- * much per task.
+ * moved out ({@link NodeWaits}: 25 bytes of fields for a 4-byte reference), the colour and the
+ * push stamp narrowed (5 bytes) and the instance counters became ints (8 bytes; the rest is
+ * alignment). A flood of tasks allocates, and a backlog holds, that much per task.
  */
 public class WorkNode {
     static final int PENDING = 1;

@@ -1136,11 +1136,11 @@ final class WorkerPool {
 
     /**
      * Gives the thread of this pool's longest idle worker to {@code next}, a worker that the
-     * manager of sibling pool {@code to} has just created and counted there (instead of starting
-     * a new thread for it), if this pool can spare an idle worker ({@link #maySpareIdle}): the
-     * idle worker retires as it would after its idle timeout, and its thread then serves
-     * {@code to} as {@code next} ({@link Worker#handOffTo}). One pool lock, this one; the caller
-     * holds none.
+     * manager of a sibling pool has just created and counted there (instead of starting a new
+     * thread for it), if this pool can spare an idle worker ({@link #maySpareIdle}): the idle
+     * worker retires as it would after its idle timeout, and its thread then serves the sibling
+     * as {@code next}, named after {@code role} ({@link Worker#handOffTo}). One pool lock, this
+     * one; the caller holds none.
      *
      * @return true if the thread was handed over; false: the caller starts a thread as usual
      */
