@@ -233,6 +233,8 @@ public final class Engine {
     final LongAdder creationFailures = new LongAdder();
     /** New workers given a sibling pool's idle thread instead of a new one ({@link #handOffIdleThread}). */
     final LongAdder threadHandOffs = new LongAdder();
+    /** Runs started in the slot of the run that queued them, without the lock ({@code Worker.process}). */
+    final LongAdder slotPasses = new LongAdder();
     /** When the last creation-failure warning was logged (0: never); racy, managers only. */
     private volatile long lastCreationWarning;
     /** Rescuers of open memReclaim workqueues; atomic. Mayday passes are armed only if > 0. */

@@ -170,6 +170,19 @@ final class PoolWorkqueue {
         }
     }
 
+    /**
+     * May the slot of a run of this pwq that just ended, in colour {@code color}, pass to a
+     * successor queued during it, with no count changed (the run's end and the successor's
+     * admission cancel out)? Only if the successor would be admitted active in that colour: the
+     * pwq is not sealed by a closing drain, no flush moved the colour on since, the slot fits
+     * under {@link #maxActive} (0 while frozen; a waiter's borrowed slot may put nrActive above
+     * it), and nothing waits on the inactive list ahead of it. Pool lock.
+     */
+    boolean maySlotPassOn(int color) {
+        assert pool.holdsLock();
+        return !sealed && workColor == color && nrActive <= maxActive && inactive.isEmpty();
+    }
+
     /** A work of this pwq finished. Pool lock. */
     void workDone(int color) {
         assert pool.holdsLock();

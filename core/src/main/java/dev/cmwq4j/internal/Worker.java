@@ -498,21 +498,67 @@ final class Worker implements Runnable {
                 Stealing.askForThief(p);
             }
             PoolWorkqueue last = execute(n, pwq, color);
-            int lastColor = runColor;
-            if (last.pool == p) {
+            int passes = 0;
+            for (;;) {
+                if (last.pool != p) {
+                    last.runDoneUnlocked(runColor, this);
+                    break;
+                }
                 long ended = runs.endedAt();
-                boolean quick = p.lockAfterRun(ended); // a short drain needs no clock read either
+                boolean quick = p.lockBeforeDrain();
                 locked = true;
-                endRun(last);
+                WorkNode next = passes < MAX_PASSES ? p.takeSuccessor(last, runColor) : null;
+                if (next == null) {
+                    quick = p.drainAfterRun(quick, ended); // a short drain needs no clock read either
+                    endRun(last);
+                    startClock = quick ? ended : 0;
+                    break;
+                }
+                // The run queued its successor and nothing else waits here: the successor takes
+                // its slot (ARCHITECTURE 6, "A chain's successor").
+                last.recordRun(this);
+                startInSlot(next, last, runColor, ended);
+                passes++;
+                p.unlock();
+                locked = false;
                 startClock = quick ? ended : 0;
-            } else {
-                last.runDoneUnlocked(lastColor, this);
+                last = execute(next, last, runColor);
+            }
+            if (passes > 0) {
+                engine.slotPasses.add(passes);
             }
         } finally {
             if (!locked) {
                 p.lock();
             }
         }
+    }
+
+    /**
+     * Most successors a worker starts in place in a row before it looks at its pool through
+     * {@link #workLoop} again (balance, stealing, the concurrency rule's other checks).
+     */
+    static final int MAX_PASSES = 64;
+
+    /**
+     * Starts {@code n}, which {@link WorkerPool#takeSuccessor} took off the stack, in the slot of
+     * the run of {@code pwq} (colour {@code color}) that just ended at {@code now}: what admitting,
+     * listing, taking and {@link #claim} would do, except the counts, which do not change. The
+     * start cannot fail: this thread owns the pending instance, and no instance of it runs. Pool
+     * lock.
+     */
+    private void startInSlot(WorkNode n, PoolWorkqueue pwq, int color, long now) {
+        n.setWhereRelease(WorkNode.NOWHERE); // taken, as by takeFirst
+        n.color = (byte) color;
+        n.queuedAt = now;
+        Events.queued(n, pwq);
+        Runnable decorated = n.decorated; // before the CAS (claim)
+        boolean started = n.tryStart();
+        assert started : "a successor taken off the stack was running elsewhere";
+        runPwq = pwq;
+        runColor = color;
+        runDecorated = decorated;
+        runs.queued(now);
     }
 
     /**

@@ -446,7 +446,15 @@ final class WorkerPool {
      *     spin, and the drain, if any, was short): the worker's next run may take it as its start
      */
     boolean lockAfterRun(long endedAt) {
-        boolean quick = Locks.acquire(lock);
+        return drainAfterRun(Locks.acquire(lock), endedAt);
+    }
+
+    /**
+     * The drain of {@link #lockAfterRun}, for a worker that already took the lock without one
+     * ({@code quick}: it came within the spin). Lock.
+     */
+    boolean drainAfterRun(boolean quick, long endedAt) {
+        assert holdsLock();
         if (inbound != null || admitting != null) {
             drainClock = endedAt;
             try {
@@ -456,6 +464,44 @@ final class WorkerPool {
             }
         }
         return quick;
+    }
+
+    /**
+     * Takes {@link #lock} without admitting what is inbound: a worker that may take its run's
+     * successor straight off the stack ({@link #takeSuccessor}) first. It drains next
+     * ({@link #drainAfterRun}) unless it took it.
+     *
+     * @return true if the lock came within the spin
+     */
+    boolean lockBeforeDrain() {
+        return Locks.acquire(lock);
+    }
+
+    /**
+     * The run of {@code pwq}, in colour {@code color}, that just ended on this pool queued one
+     * work of {@code pwq}, and nothing else waits: takes that work off the inbound stack for the
+     * worker to start in the run's slot (ARCHITECTURE 6, <i>A chain's successor</i>). It is
+     * exactly the work the locked path would admit, list, take and start next on this worker:
+     * alone on the stack, nothing listed or left from a drain ahead of it (FIFO), this managed
+     * pool runs no more than its target, no instance of it runs, and its pwq would admit it
+     * active in that colour ({@link PoolWorkqueue#maySlotPassOn}). Lock held, before any drain:
+     * for every other lock holder the work goes from the stack to running at once.
+     *
+     * @return the work, still pending and off every list; or null
+     */
+    WorkNode takeSuccessor(PoolWorkqueue pwq, int color) {
+        assert holdsLock();
+        WorkNode top = inbound;
+        if (top == null || top.inNext != null || top.pwq != pwq || admitting != null || nrPending != 0
+                || (top.state & WorkNode.RUNNING) != 0 || !managed || closing
+                || nrRunning.get() > target || !pwq.maySlotPassOn(color)) {
+            return null;
+        }
+        if (!INBOUND.compareAndSet(this, top, null)) {
+            return null; // another push came: the drain takes both, in order
+        }
+        PROGRESS.lazySet(this, progress + 1); // a start, for the monitor's look at progress
+        return top;
     }
 
     // ------------------------------------------------------------------------------------------

@@ -177,6 +177,11 @@ public final class EngineProbe {
     /** One pool's counts, each read racily: what a pool at rest shows. */
     public record PoolCounts(String name, int pending, int running, int joining, int idle, int workers) {}
 
+    /** Runs started in the slot of the run that queued them, without the pool lock (recorded ones). */
+    public static long slotPasses(Engine e) {
+        return e.slotPasses.sum();
+    }
+
     /** New workers that were given a sibling pool's idle thread instead of a new one. */
     public static long threadHandOffs(Engine e) {
         return e.threadHandOffs.sum();
