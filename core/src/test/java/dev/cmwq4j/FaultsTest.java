@@ -153,6 +153,39 @@ class FaultsTest {
     }
 
     /**
+     * A worker thread that throws as it starts, before it serves its pool (out of memory in its
+     * first allocations, injected three times), is a creation failure: the pool's counts are
+     * undone, another thread is made after the back-off, the works queued meanwhile run, and the
+     * pool ends at rest with one worker. Before, the pool kept the first one counted as a running
+     * worker that never came: no queue kicked it, and nothing ran.
+     */
+    @Test
+    void aWorkerThreadThatFailsAsItStartsIsACreationFailure() throws Exception {
+        String prefix = "fails-at-start-" + System.nanoTime() + "-";
+        java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(3);
+        dev.cmwq4j.internal.EngineProbe.onWorkerStart(() -> {
+            if (Thread.currentThread().getName().startsWith(prefix) && toFail.getAndDecrement() > 0) {
+                throw new OutOfMemoryError("injected: a worker thread's first allocation");
+            }
+        });
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).threadNamePrefix(prefix)
+                .createCooldown(Duration.ofMillis(10)).build()) {
+            Workqueue wq = c.workqueue("after-failed-starts").build();
+            CountDownLatch ran = new CountDownLatch(100);
+            for (int i = 0; i < 100; i++) {
+                wq.execute(ran::countDown);
+            }
+            assertThat(ran.await(60, TimeUnit.SECONDS)).as("the works ran once a thread started").isTrue();
+            assertThat(toFail.get()).as("three starts failed, then one served").isNegative();
+            wq.close();
+            TestSupport.assertPoolsAtRest(c);
+            assertThat(c.threads()).as("worker threads alive").isEqualTo(1);
+        } finally {
+            dev.cmwq4j.internal.EngineProbe.onWorkerStart(null);
+        }
+    }
+
+    /**
      * An interrupt that reaches a worker after its work ended belongs to no one: the idle worker
      * clears it and parks (it used to spin on parkNanos), and the next work starts uninterrupted.
      */

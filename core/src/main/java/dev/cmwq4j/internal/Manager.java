@@ -272,6 +272,20 @@ final class Manager {
     }
 
     /**
+     * The thread of new worker {@code w} threw before it served its pool: undoes its creation
+     * as when the thread could not be started, and tries again after the back-off. Pool lock.
+     */
+    void workerFailedToStart(Worker w, boolean running, Throwable failure) {
+        assert pool.holdsLock();
+        pool.workerNotStarted(w, running);
+        engine.creationFailed(pool, failure);
+        if (running) {
+            creationUnmet();
+        }
+        request(engine.createCooldownNanos);
+    }
+
+    /**
      * Gives new worker {@code w} a sibling's idle thread ({@link Engine#handOffIdleThread}). A
      * throw there (a lock that could not queue, out of memory) happens before anything changed:
      * the worker gets a new thread instead.

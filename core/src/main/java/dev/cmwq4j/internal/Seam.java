@@ -52,6 +52,19 @@ final class Seam {
     }
 
     /**
+     * Run by a worker thread as it starts to serve its worker ({@link Worker#serve}), before its
+     * first allocation: a test throws an {@code OutOfMemoryError} here. Null outside tests.
+     */
+    static volatile Runnable onWorkerStart;
+
+    static void workerStart() {
+        Runnable r = onWorkerStart;
+        if (r != null) {
+            r.run();
+        }
+    }
+
+    /**
      * Run by a worker that starts to linger ({@link Worker#lingerForWork}), after it let the pool
      * lock go and before it starts its clock: a test queues a work here to find it seen. Null
      * outside tests.

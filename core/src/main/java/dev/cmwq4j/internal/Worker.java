@@ -367,20 +367,42 @@ final class Worker implements Runnable {
         }
     }
 
-    /** Serves this worker's pool on the current thread until the worker exits it. */
+    /**
+     * Serves this worker's pool on the current thread until the worker exits it. A throw before
+     * it serves (out of memory in its first allocations, the thread-local or the lock's wait
+     * node) undoes its creation as a thread that could not be started ({@link
+     * Manager#workerFailedToStart}): the pool counted it, as running or as a reserve, and a
+     * worker that never arrives must not stay counted.
+     */
     private void serve() {
         if (!launched) {
             // a thread the factory started itself (start() rejected it): it must not touch the
             // pool's accounting, which counts this worker as never created
             return;
         }
-        if (handedRole != null) {
-            rename(handedRole);
-        }
-        CURRENT.set(this);
-        nativeTid = handedRole != null ? handedTid : readNativeTid();
         WorkerPool p = pool;
-        p.lock();
+        try {
+            Seam.workerStart();
+            if (handedRole != null) {
+                rename(handedRole);
+            }
+            CURRENT.set(this);
+            nativeTid = handedRole != null ? handedTid : readNativeTid();
+            p.lock();
+        } catch (Throwable t) {
+            try {
+                if (!p.holdsLock()) {
+                    while (!p.lock.tryLock()) { // no wait node to allocate
+                        Thread.yield();
+                    }
+                }
+                p.manager.workerFailedToStart(this, startRunning, t);
+            } finally {
+                p.unlock();
+                CURRENT.remove();
+            }
+            throw t;
+        }
         try {
             boolean counted = startRunning;
             for (;;) {

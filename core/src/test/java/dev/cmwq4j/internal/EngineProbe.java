@@ -98,6 +98,15 @@ public final class EngineProbe {
         return e.balanceSteals.sum();
     }
 
+    /**
+     * Installs (or, with null, removes) a hook every worker thread runs as it starts to serve its
+     * worker, before its first allocation ({@code Seam.onWorkerStart}): what it throws is a
+     * failure of that start.
+     */
+    public static void onWorkerStart(Runnable hook) {
+        Seam.onWorkerStart = hook;
+    }
+
     /** Installs (or, with null, removes) a hook a worker runs when it starts to linger ({@code Seam.onLinger}). */
     public static void onLinger(Runnable hook) {
         Seam.onLinger = hook;
