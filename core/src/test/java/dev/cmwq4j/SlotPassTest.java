@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A chain's successor started in its predecessor's slot (issue 16; ARCHITECTURE 6, "A chain's
  * successor"): a run that queued one work of its own pwq onto a pool with nothing else waiting
- * hands its slot to that work and the worker starts it without the pool lock. Each test pins one
+ * hands its slot to that work, which the worker takes off the inbound stack and starts in its
+ * end-of-run lock hold, without admitting it. Each test pins one
  * promise that the shortcut must keep, with a workload where it is taken: the runs and the
  * statistics after a flush, FIFO against a work queued earlier, a flush that must not wait for
  * later links, a freeze that stops the chain, and {@code maxActive} with its inactive works in

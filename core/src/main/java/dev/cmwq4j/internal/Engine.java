@@ -233,8 +233,6 @@ public final class Engine {
     final LongAdder creationFailures = new LongAdder();
     /** New workers given a sibling pool's idle thread instead of a new one ({@link #handOffIdleThread}). */
     final LongAdder threadHandOffs = new LongAdder();
-    /** Runs started in the slot of the run that queued them, without the lock ({@code Worker.process}). */
-    final LongAdder slotPasses = new LongAdder();
     /** When the last creation-failure warning was logged (0: never); racy, managers only. */
     private volatile long lastCreationWarning;
     /** Rescuers of open memReclaim workqueues; atomic. Mayday passes are armed only if > 0. */
@@ -525,7 +523,12 @@ public final class Engine {
         for (int k = 1; k < n; k++) {
             WorkerPool d = siblings[(p.cpu + k) % n];
             if (d.nIdle > 0 && d.handOffIdle(next, role)) { // nIdle: a racy hint, checked under the lock
-                threadHandOffs.increment();
+                try {
+                    threadHandOffs.increment();
+                } catch (Throwable t) {
+                    // a statistic (a LongAdder may allocate): the thread is handed over all the
+                    // same, and a caller told otherwise would start a second one for the worker
+                }
                 return true;
             }
         }
@@ -579,17 +582,25 @@ public final class Engine {
         rescuers.decrementAndGet();
     }
 
+    /**
+     * A worker could not be created for {@code pool} ({@code t}: why): starts the back-off
+     * ({@link #lastCreationFailureAt}), counts it, and warns at most once a second. Never throws.
+     */
     void creationFailed(WorkerPool pool, Throwable t) {
         lastCreationFailureAt = System.nanoTime();
-        creationFailures.increment();
-        long now = System.nanoTime();
-        long last = lastCreationWarning;
-        if (last == 0 || now - last >= 1_000_000_000L) { // at most one warning a second
-            lastCreationWarning = now;
-            LOG.log(System.Logger.Level.WARNING, "cmwq4j: cannot create a worker for pool " + pool.name
-                    + "; retrying after back-off (" + creationFailures.sum() + " failures so far)", t);
-        } else {
-            LOG.log(System.Logger.Level.DEBUG, "cmwq4j: cannot create a worker for pool " + pool.name, t);
+        try { // a count and a warning, which allocate: the callers' undo and retry come first in importance
+            creationFailures.increment();
+            long now = System.nanoTime();
+            long last = lastCreationWarning;
+            if (last == 0 || now - last >= 1_000_000_000L) { // at most one warning a second
+                lastCreationWarning = now;
+                LOG.log(System.Logger.Level.WARNING, "cmwq4j: cannot create a worker for pool " + pool.name
+                        + "; retrying after back-off (" + creationFailures.sum() + " failures so far)", t);
+            } else {
+                LOG.log(System.Logger.Level.DEBUG, "cmwq4j: cannot create a worker for pool " + pool.name, t);
+            }
+        } catch (Throwable e) {
+            // out of memory again, most likely: the failure stays uncounted or unlogged, nothing else
         }
     }
 

@@ -273,16 +273,27 @@ final class Manager {
 
     /**
      * The thread of new worker {@code w} threw before it served its pool: undoes its creation
-     * as when the thread could not be started, and tries again after the back-off. Pool lock.
+     * as when the thread could not be started, and tries again after the back-off. While it was
+     * counted, queuers and idling workers took it for the one that would run their works: an
+     * idle worker is woken for what waits now. The failure is counted and logged last (which
+     * allocates, and the start failed for want of memory, likely). Pool lock.
      */
     void workerFailedToStart(Worker w, boolean running, Throwable failure) {
         assert pool.holdsLock();
         pool.workerNotStarted(w, running);
-        engine.creationFailed(pool, failure);
         if (running) {
             creationUnmet();
         }
         request(engine.createCooldownNanos);
+        try {
+            pool.drainInbound(); // each admission kicks as it needs
+            if (pool.needMoreWorker() && pool.mayStartWorking()) {
+                pool.wakeFirstIdle();
+            }
+        } catch (Throwable t) {
+            // the manager pass requested above looks again
+        }
+        engine.creationFailed(pool, failure); // never throws
     }
 
     /**

@@ -536,18 +536,24 @@ final class Worker implements Runnable {
                     startClock = quick ? ended : 0;
                     break;
                 }
-                // The run queued its successor and nothing else waits here: the successor takes
-                // its slot (ARCHITECTURE 6, "A chain's successor").
+                // A lone work of this pwq (the run's successor) and nothing else waits here: it
+                // takes the run's slot (ARCHITECTURE 6, "A chain's successor"). Started first:
+                // nothing that may throw comes between the take and the start.
+                boolean started = startInSlot(next, last, runColor, ended);
                 last.recordRun(this);
-                startInSlot(next, last, runColor, ended);
+                if (!started) {
+                    // handed, with the slot, to the worker running its last instance: cannot
+                    // happen (the take saw none running), but if it did, that worker ends it
+                    quick = p.drainAfterRun(quick, ended);
+                    startClock = 0;
+                    break;
+                }
                 passes++;
+                untilBalance--; // a run, as workLoop counts them
                 p.unlock();
                 locked = false;
                 startClock = quick ? ended : 0;
                 last = execute(next, last, runColor);
-            }
-            if (passes > 0) {
-                engine.slotPasses.add(passes);
             }
         } finally {
             if (!locked) {
@@ -566,21 +572,25 @@ final class Worker implements Runnable {
      * Starts {@code n}, which {@link WorkerPool#takeSuccessor} took off the stack, in the slot of
      * the run of {@code pwq} (colour {@code color}) that just ended at {@code now}: what admitting,
      * listing, taking and {@link #claim} would do, except the counts, which do not change. The
-     * start cannot fail: this thread owns the pending instance, and no instance of it runs. Pool
-     * lock.
+     * start does not fail: the pending instance is the lock holder's to start, and the take saw
+     * no instance of it running. Pool lock.
+     *
+     * @return true if started; false if it was handed off after all ({@link WorkNode#tryStart})
      */
-    private void startInSlot(WorkNode n, PoolWorkqueue pwq, int color, long now) {
+    private boolean startInSlot(WorkNode n, PoolWorkqueue pwq, int color, long now) {
         n.setWhereRelease(WorkNode.NOWHERE); // taken, as by takeFirst
         n.color = (byte) color;
         n.queuedAt = now;
-        Events.queued(n, pwq);
+        Events.queued(n, pwq); // never throws
         Runnable decorated = n.decorated; // before the CAS (claim)
-        boolean started = n.tryStart();
-        assert started : "a successor taken off the stack was running elsewhere";
+        if (!n.tryStart()) {
+            return false;
+        }
         runPwq = pwq;
         runColor = color;
         runDecorated = decorated;
         runs.queued(now);
+        return true;
     }
 
     /**

@@ -156,6 +156,11 @@ final class WorkerPool {
     final java.util.concurrent.atomic.AtomicInteger nJoining = new java.util.concurrent.atomic.AtomicInteger();
     /** Reserve workers created idle that have not yet reached the idle list; lock. */
     int nReserveStarting;
+    /**
+     * Works started in the slot of the run before them ({@link #takeSuccessor}); lock. A plain
+     * count: the engine's statistics are LongAdders, which may allocate on this path.
+     */
+    private long slotPasses;
     /** Works started from this pool's worklist; written under lock, read by the monitor. */
     volatile long progress;
     /** The monitor's bookkeeping of this pool: its own class, written by the monitor thread only. */
@@ -478,10 +483,11 @@ final class WorkerPool {
     }
 
     /**
-     * The run of {@code pwq}, in colour {@code color}, that just ended on this pool queued one
-     * work of {@code pwq}, and nothing else waits: takes that work off the inbound stack for the
-     * worker to start in the run's slot (ARCHITECTURE 6, <i>A chain's successor</i>). It is
-     * exactly the work the locked path would admit, list, take and start next on this worker:
+     * A run of {@code pwq}, in colour {@code color}, just ended on this pool, and the inbound
+     * stack holds one work of {@code pwq} alone (usually the one that run queued: a chain's
+     * successor) with nothing else waiting: takes that work off the stack for the worker to start
+     * in the run's slot (ARCHITECTURE 6, <i>A chain's successor</i>). It is exactly the work the
+     * locked path would admit, list, take and start next on this worker:
      * alone on the stack, nothing listed or left from a drain ahead of it (FIFO), this managed
      * pool runs no more than its target, no instance of it runs, and its pwq would admit it
      * active in that colour ({@link PoolWorkqueue#maySlotPassOn}). Lock held, before any drain:
@@ -501,7 +507,18 @@ final class WorkerPool {
             return null; // another push came: the drain takes both, in order
         }
         PROGRESS.lazySet(this, progress + 1); // a start, for the monitor's look at progress
+        slotPasses++;
         return top;
+    }
+
+    /** {@link #slotPasses}, under the lock (tests). */
+    long slotPasses() {
+        lock();
+        try {
+            return slotPasses;
+        } finally {
+            unlock();
+        }
     }
 
     // ------------------------------------------------------------------------------------------

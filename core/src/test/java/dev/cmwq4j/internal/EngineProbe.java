@@ -186,9 +186,13 @@ public final class EngineProbe {
     /** One pool's counts, each read racily: what a pool at rest shows. */
     public record PoolCounts(String name, int pending, int running, int joining, int idle, int workers) {}
 
-    /** Runs started in the slot of the run that queued them, without the pool lock (recorded ones). */
+    /** Works started in the slot of the run before them (a chain's successor), over all pools. */
     public static long slotPasses(Engine e) {
-        return e.slotPasses.sum();
+        long n = 0;
+        for (WorkerPool p : e.pools()) {
+            n += p.slotPasses();
+        }
+        return n;
     }
 
     /** New workers that were given a sibling pool's idle thread instead of a new one. */
