@@ -163,19 +163,12 @@ class FaultsTest {
     void aWorkerThreadThatFailsAsItStartsIsACreationFailure() throws Exception {
         String prefix = "fails-at-start-" + System.nanoTime() + "-";
         java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(3);
-        dev.cmwq4j.internal.EngineProbe.onWorkerStart(() -> {
-            if (Thread.currentThread().getName().startsWith(prefix) && toFail.getAndDecrement() > 0) {
-                throw new OutOfMemoryError("injected: a worker thread's first allocation");
-            }
-        });
+        dev.cmwq4j.internal.EngineProbe.onWorkerStart(
+                outOfMemoryOnThreadsOf(prefix, toFail, "injected: a worker thread's first allocation"));
         try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).threadNamePrefix(prefix)
                 .createCooldown(Duration.ofMillis(10)).build()) {
             Workqueue wq = c.workqueue("after-failed-starts").build();
-            CountDownLatch ran = new CountDownLatch(100);
-            for (int i = 0; i < 100; i++) {
-                wq.execute(ran::countDown);
-            }
-            assertThat(ran.await(60, TimeUnit.SECONDS)).as("the works ran once a thread started").isTrue();
+            assertThat(hundredWorksRan(wq)).as("the works ran once a thread started").isTrue();
             assertThat(toFail.get()).as("three starts failed, then one served").isNegative();
             wq.close();
             TestSupport.assertPoolsAtRest(c);
@@ -183,6 +176,59 @@ class FaultsTest {
         } finally {
             dev.cmwq4j.internal.EngineProbe.onWorkerStart(null);
         }
+    }
+
+    /**
+     * An Error thrown by a worker's own bookkeeping, between works (injected at its work loop's
+     * look at the pool, three times), ends that worker's thread, and the worker leaves its pool
+     * as if retired: out of the running count, its works kicked to another. The works queued
+     * around it all run, and the pool ends at rest. Before, the dead worker stayed counted as
+     * running and, on one CPU, nothing else ran.
+     */
+    @Test
+    void aWorkerWhoseBookkeepingThrowsLeavesItsPoolConsistent() throws Exception {
+        String prefix = "fails-in-loop-" + System.nanoTime() + "-";
+        java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(3);
+        java.util.concurrent.ConcurrentLinkedQueue<Throwable> died = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        dev.cmwq4j.internal.EngineProbe.onWorkLoop(
+                outOfMemoryOnThreadsOf(prefix, toFail, "injected: the engine's own bookkeeping"));
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).threadNamePrefix(prefix)
+                .threadFactory(TestSupport.recordingDeaths(died)).build()) {
+            Workqueue wq = c.workqueue("after-loop-errors").build();
+            assertThat(hundredWorksRan(wq)).as("the works ran on the workers that followed").isTrue();
+            assertThat(toFail.get()).as("three loops threw").isNegative();
+            wq.flush();
+            assertThat(wq.stats().total()).isEqualTo(100);
+            wq.close();
+            TestSupport.assertPoolsAtRest(c);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> died.size() >= 3);
+            assertThat(died).as("threads ended by the injected error").hasSize(3)
+                    .allMatch(t -> t instanceof OutOfMemoryError);
+        } finally {
+            dev.cmwq4j.internal.EngineProbe.onWorkLoop(null);
+        }
+    }
+
+    /**
+     * A seam hook that throws an {@code OutOfMemoryError} with {@code message} on a thread named
+     * with {@code prefix}, as long as {@code toFail} counts down above zero.
+     */
+    private static Runnable outOfMemoryOnThreadsOf(String prefix, java.util.concurrent.atomic.AtomicInteger toFail,
+            String message) {
+        return () -> {
+            if (Thread.currentThread().getName().startsWith(prefix) && toFail.getAndDecrement() > 0) {
+                throw new OutOfMemoryError(message);
+            }
+        };
+    }
+
+    /** Queues 100 tasks on {@code wq}; whether all ran within 60 s. */
+    private static boolean hundredWorksRan(Workqueue wq) throws InterruptedException {
+        CountDownLatch ran = new CountDownLatch(100);
+        for (int i = 0; i < 100; i++) {
+            wq.execute(ran::countDown);
+        }
+        return ran.await(60, TimeUnit.SECONDS);
     }
 
     /**

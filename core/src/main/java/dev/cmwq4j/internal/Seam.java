@@ -65,6 +65,20 @@ final class Seam {
     }
 
     /**
+     * Run by a counted worker, pool lock held, each time its work loop looks at its pool again
+     * ({@link Worker#workLoop}): a test throws an {@code Error} here, as a failure of the
+     * engine's own bookkeeping. Null outside tests.
+     */
+    static volatile Runnable onWorkLoop;
+
+    static void workLoop() {
+        Runnable r = onWorkLoop;
+        if (r != null) {
+            r.run();
+        }
+    }
+
+    /**
      * Run by a worker that starts to linger ({@link Worker#lingerForWork}), after it let the pool
      * lock go and before it starts its clock: a test queues a work here to find it seen. Null
      * outside tests.

@@ -403,11 +403,13 @@ final class Worker implements Runnable {
             }
             throw t;
         }
+        boolean counted = startRunning;
+        boolean retired = false;
         try {
-            boolean counted = startRunning;
             for (;;) {
                 if (!counted) {
                     if (!idleWait()) {
+                        retired = true;
                         return;
                     }
                 }
@@ -415,12 +417,46 @@ final class Worker implements Runnable {
                 p.workerStarted(this);
                 workLoop();
                 uncountForIdle();
+                woken = false; // the next wake-up is the next idle wait's
                 counted = false; // idleWait first checks whether work arrived meanwhile
             }
         } finally {
+            if (!retired) {
+                leaveAfterThrow(p, counted);
+            }
             p.workerExited(this);
             p.unlock();
             CURRENT.remove();
+        }
+    }
+
+    /**
+     * The loop threw: an Error in the engine's own bookkeeping (out of memory for the pool lock's
+     * wait node, say), since nothing a work throws leaves {@link #runOne}. The thread ends, and the
+     * worker leaves its pool as if it had gone idle and retired: out of {@code nrRunning} if it
+     * counted there ({@code counted}, or woken and counted by its waker), off the idle list, no
+     * longer a starting reserve; and what waits is kicked to another worker or a new one. Left
+     * counted, it was a phantom: queuers saw the pool at its target and woke no one. Best effort
+     * (a second throw here leaves what is left); takes the lock without a wait node if it was
+     * not held. What a run in progress held (its slot, its colour) is not covered (§10).
+     */
+    private void leaveAfterThrow(WorkerPool p, boolean counted) {
+        if (!p.holdsLock()) {
+            while (!p.lock.tryLock()) {
+                Thread.yield();
+            }
+        }
+        try {
+            if (counted || woken) {
+                uncountForIdle();
+            }
+            if (idle) {
+                p.removeIdle(this);
+            }
+            p.reserveArrived(this);
+            p.kick();
+        } catch (Throwable t) {
+            // best effort: the thread is ending with the first throw
         }
     }
 
@@ -429,6 +465,7 @@ final class Worker implements Runnable {
         WorkerPool p = pool;
         startClock = 0; // whatever ended the last loop (an idle wait, a throw) took its time
         for (;;) {
+            Seam.workLoop();
             while (p.keepWorking()) {
                 if (--untilBalance <= 0) {
                     untilBalance = Stealing.BALANCE_EVERY;

@@ -107,6 +107,14 @@ public final class EngineProbe {
         Seam.onWorkerStart = hook;
     }
 
+    /**
+     * Installs (or, with null, removes) a hook a counted worker runs, pool lock held, each time
+     * its work loop looks at its pool again ({@code Seam.onWorkLoop}).
+     */
+    public static void onWorkLoop(Runnable hook) {
+        Seam.onWorkLoop = hook;
+    }
+
     /** Installs (or, with null, removes) a hook a worker runs when it starts to linger ({@code Seam.onLinger}). */
     public static void onLinger(Runnable hook) {
         Seam.onLinger = hook;
