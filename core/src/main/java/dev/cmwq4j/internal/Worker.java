@@ -369,8 +369,8 @@ final class Worker implements Runnable {
 
     /**
      * Serves this worker's pool on the current thread until the worker exits it. A throw before
-     * it serves (out of memory in its first allocations, the thread-local or the lock's wait
-     * node) undoes its creation as a thread that could not be started ({@link
+     * it serves (out of memory in its first allocations: the thread-local's map, the first
+     * drain's admissions) undoes its creation as a thread that could not be started ({@link
      * Manager#workerFailedToStart}): the pool counted it, as running or as a reserve, and a
      * worker that never arrives must not stay counted.
      */
@@ -392,7 +392,7 @@ final class Worker implements Runnable {
         } catch (Throwable t) {
             try {
                 if (!p.holdsLock()) {
-                    while (!p.lock.tryLock()) { // no wait node to allocate
+                    while (!p.lock.tryLock()) { // allocates nothing
                         Thread.yield();
                     }
                 }
@@ -431,13 +431,14 @@ final class Worker implements Runnable {
     }
 
     /**
-     * The loop threw: an Error in the engine's own bookkeeping (out of memory for the pool lock's
-     * wait node, say), since nothing a work throws leaves {@link #runOne}. The thread ends, and the
+     * The loop threw: an Error in the engine's own bookkeeping (out of memory for a statistic's
+     * striped cell, say: the pool lock itself spins rather than fail when it cannot allocate its
+     * wait node), since nothing a work throws leaves {@link #runOne}. The thread ends, and the
      * worker leaves its pool as if it had gone idle and retired: out of {@code nrRunning} if it
      * counted there ({@code counted}, or woken and counted by its waker), off the idle list, no
      * longer a starting reserve; and what waits is kicked to another worker or a new one. Left
      * counted, it was a phantom: queuers saw the pool at its target and woke no one. Best effort
-     * (a second throw here leaves what is left); takes the lock without a wait node if it was
+     * (a second throw here leaves what is left); takes the lock with {@code tryLock} if it was
      * not held. What a run in progress held (its slot, its colour) is not covered (§10).
      */
     private void leaveAfterThrow(WorkerPool p, boolean counted) {
