@@ -16,7 +16,9 @@ import java.util.concurrent.locks.LockSupport;
  * <p>A work runs through {@link #execute}: on return, the worker ends the instance with one CAS on
  * the work's state word; if another worker handed a newer instance of the same work to it (see
  * {@link WorkNode#HANDOFF}), it runs that one next, on this thread. So a work never runs twice at
- * once, and a re-queue made during a run follows the run.
+ * once, and a re-queue made during a run follows the run. A run whose successor (one work of its
+ * own workqueue) is all that waits on the pool passes it its slot ({@link #process}): the next run
+ * starts in the same lock hold that ends this one, with nothing admitted or given back.
  *
  * <p>A work that waits for a work that has not started may run it in place, nested inside its
  * own run ({@link Helping}, {@link #runHelped}); the outer works of such nested runs are kept on

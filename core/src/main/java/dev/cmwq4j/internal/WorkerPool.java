@@ -58,7 +58,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * cap, failed creation) backs off for the cooldown and arms the mayday pass, which calls the
  * {@link Rescuer}s of memReclaim workqueues. Stealing between sibling pools is {@link Stealing}'s.
  * The pool owns its counts: the manager changes them through {@link #workerCreated} and
- * {@link #workerNotStarted}, a worker or a thief starts a work through {@link #takeFirst}.
+ * {@link #workerNotStarted}, a worker or a thief starts a work through {@link #takeFirst}, and a
+ * worker whose run's successor is all that waits here starts it in the run's slot through
+ * {@link #takeSuccessor}, straight off the inbound stack, with no count changed.
  *
  * <p>Locking: {@link #lock} guards the worklist, the idle list, the worker counts, the
  * {@link Manager}'s fields and every {@link PoolWorkqueue} of this pool; methods that need it
