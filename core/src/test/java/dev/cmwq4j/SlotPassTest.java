@@ -89,8 +89,11 @@ class SlotPassTest {
 
     private static void successorRunsAfterAnEarlierWork(boolean listFirst) throws Exception {
         int rounds = 300;
-        // one worker throughout: the link's join is never taken for a stall, nor a spin for CPU
-        // work (a second worker could start B beside C, and B record first)
+        // One worker throughout, or B could start beside C on a second one and record first.
+        // The link waits for C's queue on the CPU (a spin, not a join): a counted worker off the
+        // CPU while C waits listed is what makes the monitor raise the pool's target and start a
+        // second worker (a loaded CI run did, once); the stall window and the CPU-intensive
+        // threshold, out of reach, keep the spin from being taken for a block or a hog.
         try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).stallWindow(Duration.ofHours(1))
                 .cpuIntensiveThreshold(Duration.ofHours(1)).build()) {
             Workqueue wq = c.workqueue("fifo").build();
@@ -112,13 +115,19 @@ class SlotPassTest {
                     both.countDown();
                 });
                 AtomicReference<Throwable> failed = new AtomicReference<>();
+                AtomicBoolean cQueued = new AtomicBoolean();
                 Work a = new Work(() -> {
-                    Thread outside = new Thread(() -> wq.queue(cw));
-                    outside.start();
-                    try {
-                        outside.join(); // C's queue has returned: it happened before B's
-                    } catch (InterruptedException e) {
-                        failed.set(e);
+                    new Thread(() -> {
+                        wq.queue(cw);
+                        cQueued.set(true);
+                    }).start();
+                    long deadline = System.nanoTime() + BOUND.toNanos();
+                    while (!cQueued.get()) { // C's queue has returned: it happened before B's
+                        if (System.nanoTime() - deadline > 0) {
+                            failed.set(new AssertionError("C was not queued"));
+                            break;
+                        }
+                        Thread.onSpinWait();
                     }
                     if (listFirst) {
                         wq.stats(); // locks the pool: C is listed now
