@@ -104,70 +104,88 @@ class ForwardProgressTest {
             int k = 3;
             factory.failAfter(k);
             CountDownLatch release = new CountDownLatch(1);
-            CountDownLatch blockersStarted = new CountDownLatch(k);
-            AtomicInteger blockersRan = new AtomicInteger();
-            for (int i = 0; i < k + 2; i++) {
-                boolean announced = (i & 1) == 0;
-                normal.queueOn(0, new Work(() -> {
-                    blockersRan.incrementAndGet();
-                    blockersStarted.countDown();
-                    if (announced) {
-                        Blocking.run(() -> awaitUninterruptibly(release));
-                    } else {
-                        awaitUninterruptibly(release);
-                    }
-                }));
+            try {
+                whileCreationFails(factory, k, release, reclaim, reclaimUnbound, normal, normalUnbound);
+            } finally {
+                // a failed assertion must not leave the blockers blocked and creation failing: the
+                // close would wait for them, and the timeout would hide what failed
+                release.countDown();
+                factory.recover();
             }
-            assertThat(blockersStarted.await(LONG.toSeconds(), TimeUnit.SECONDS)).isTrue();
-            await().atMost(LONG).until(() -> factory.failures() > 0);
-            assertThat(factory.created()).as("two rescuers, then K workers").isEqualTo(2 + k);
-
-            // Load on every kind of queue while no thread can be had.
-            int n = 40;
-            Ledger reclaimed = new Ledger(2 * n + 1);
-            Ledger others = new Ledger(2 * n);
-            for (int i = 0; i < n; i++) {
-                Work w = reclaimed.work(i);
-                boolean queued = (i % 3 == 0) ? reclaim.queue(w) : reclaim.queueOn(i % 2, w);
-                assertThat(queued).isTrue();
-                assertThat(reclaimUnbound.queue(reclaimed.work(n + i))).isTrue();
-                assertThat(i % 2 == 0 ? normal.queueOn(1, others.work(i)) : normal.queue(others.work(i))).isTrue();
-                assertThat(normalUnbound.queue(others.work(n + i))).isTrue();
-            }
-            assertThat(reclaim.queueDelayed(reclaimed.delayed(2 * n), Duration.ofMillis(5))).isTrue();
-
-            // memReclaim queues complete, on their rescuers.
-            assertThat(reclaimed.done.await(LONG.toSeconds(), TimeUnit.SECONDS))
-                    .as("memReclaim works completed while thread creation fails").isTrue();
-            reclaimed.assertEachRanOnce();
-            assertThat(reclaimed.threads).allMatch(name -> name.startsWith("fp-rescuer-reclaim"));
-            assertThat(reclaim.stats().rescued() + reclaimUnbound.stats().rescued()).isEqualTo(2L * n + 1);
-            assertThat(reclaim.stats().maydays()).isPositive();
-            assertThat(reclaimUnbound.stats().maydays()).isPositive();
-            assertThat(normal.stats().maydays()).isZero();
-            assertThat(normal.stats().rescued()).isZero();
-
-            // The others wait: no thread can run them (all K are blocked, creation fails).
-            await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5))
-                    .until(() -> others.total() == 0 && blockersRan.get() == k);
-            assertThat(factory.created()).isEqualTo(2 + k);
-
-            // Threads can be created again: the others complete, with the blockers still blocked.
-            factory.recover();
-            assertThat(others.done.await(LONG.toSeconds(), TimeUnit.SECONDS))
-                    .as("the other queues completed once threads could be created").isTrue();
-            others.assertEachRanOnce();
-            assertThat(others.threads).noneMatch(name -> name.contains("rescuer"));
-
-            release.countDown();
-            for (Workqueue wq : List.of(reclaim, reclaimUnbound, normal, normalUnbound)) {
-                wq.flush();
-            }
-            assertThat(blockersRan).hasValue(k + 2);
-            reclaimed.assertEachRanOnce();
-            others.assertEachRanOnce();
             TestSupport.assertPoolsAtRest(c);
         }
+    }
+
+    /**
+     * The body of the test above, from the blockers on: every step while thread creation fails,
+     * then the recovery. The caller releases the blockers and lets creation work again whatever
+     * happens here.
+     */
+    private static void whileCreationFails(FaultyThreadFactory factory, int k, CountDownLatch release,
+            Workqueue reclaim, Workqueue reclaimUnbound, Workqueue normal, Workqueue normalUnbound)
+            throws Exception {
+        CountDownLatch blockersStarted = new CountDownLatch(k);
+        AtomicInteger blockersRan = new AtomicInteger();
+        for (int i = 0; i < k + 2; i++) {
+            boolean announced = (i & 1) == 0;
+            normal.queueOn(0, new Work(() -> {
+                blockersRan.incrementAndGet();
+                blockersStarted.countDown();
+                if (announced) {
+                    Blocking.run(() -> awaitUninterruptibly(release));
+                } else {
+                    awaitUninterruptibly(release);
+                }
+            }));
+        }
+        assertThat(blockersStarted.await(LONG.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        await().atMost(LONG).until(() -> factory.failures() > 0);
+        assertThat(factory.created()).as("two rescuers, then K workers").isEqualTo(2 + k);
+
+        // Load on every kind of queue while no thread can be had.
+        int n = 40;
+        Ledger reclaimed = new Ledger(2 * n + 1);
+        Ledger others = new Ledger(2 * n);
+        for (int i = 0; i < n; i++) {
+            Work w = reclaimed.work(i);
+            boolean queued = (i % 3 == 0) ? reclaim.queue(w) : reclaim.queueOn(i % 2, w);
+            assertThat(queued).isTrue();
+            assertThat(reclaimUnbound.queue(reclaimed.work(n + i))).isTrue();
+            assertThat(i % 2 == 0 ? normal.queueOn(1, others.work(i)) : normal.queue(others.work(i))).isTrue();
+            assertThat(normalUnbound.queue(others.work(n + i))).isTrue();
+        }
+        assertThat(reclaim.queueDelayed(reclaimed.delayed(2 * n), Duration.ofMillis(5))).isTrue();
+
+        // memReclaim queues complete, on their rescuers.
+        assertThat(reclaimed.done.await(LONG.toSeconds(), TimeUnit.SECONDS))
+                .as("memReclaim works completed while thread creation fails").isTrue();
+        reclaimed.assertEachRanOnce();
+        assertThat(reclaimed.threads).allMatch(name -> name.startsWith("fp-rescuer-reclaim"));
+        assertThat(reclaim.stats().rescued() + reclaimUnbound.stats().rescued()).isEqualTo(2L * n + 1);
+        assertThat(reclaim.stats().maydays()).isPositive();
+        assertThat(reclaimUnbound.stats().maydays()).isPositive();
+        assertThat(normal.stats().maydays()).isZero();
+        assertThat(normal.stats().rescued()).isZero();
+
+        // The others wait: no thread can run them (all K are blocked, creation fails).
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5))
+                .until(() -> others.total() == 0 && blockersRan.get() == k);
+        assertThat(factory.created()).isEqualTo(2 + k);
+
+        // Threads can be created again: the others complete, with the blockers still blocked.
+        factory.recover();
+        assertThat(others.done.await(LONG.toSeconds(), TimeUnit.SECONDS))
+                .as("the other queues completed once threads could be created").isTrue();
+        others.assertEachRanOnce();
+        assertThat(others.threads).noneMatch(name -> name.contains("rescuer"));
+
+        release.countDown();
+        for (Workqueue wq : List.of(reclaim, reclaimUnbound, normal, normalUnbound)) {
+            wq.flush();
+        }
+        assertThat(blockersRan).hasValue(k + 2);
+        reclaimed.assertEachRanOnce();
+        others.assertEachRanOnce();
     }
 
     @Test
