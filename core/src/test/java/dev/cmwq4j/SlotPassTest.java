@@ -222,15 +222,7 @@ class SlotPassTest {
                 }
                 successorRan.countDown();
             });
-            Work link = new Work(() -> {
-                flusher.start();
-                try {
-                    awaitWaitingIn(flusher, "waitUntil");
-                } catch (Throwable t) {
-                    failed.set(t);
-                }
-                wq.queue(successor);
-            });
+            Work link = linkQueueingAfter(wq, flusher, () -> awaitWaitingIn(flusher, "waitUntil"), successor, failed);
             wq.queue(link);
             assertThat(flushed.await(BOUND.toSeconds(), TimeUnit.SECONDS))
                     .as("the flush returned without waiting for the work queued after it").isTrue();
@@ -264,15 +256,8 @@ class SlotPassTest {
                 }
                 successorRan.countDown();
             });
-            Work link = new Work(() -> {
-                freezer.start();
-                try {
-                    Awaitility.await().atMost(BOUND).until(wq::isFrozen);
-                } catch (Throwable t) {
-                    failed.set(t);
-                }
-                wq.queue(successor);
-            });
+            Work link = linkQueueingAfter(wq, freezer, () -> Awaitility.await().atMost(BOUND).until(wq::isFrozen),
+                    successor, failed);
             wq.queue(link);
             assertThat(frozenReturned.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
             assertThat(successor.isPending()).as("held while frozen").isTrue();
@@ -351,6 +336,24 @@ class SlotPassTest {
             }
         }
         throw new AssertionError("no pool of cpu " + cpu);
+    }
+
+    /**
+     * A link that starts {@code other} (a thread that flushes or freezes the workqueue), waits
+     * with {@code awaitItsEffect} until that has taken effect, then queues {@code successor}; a
+     * throw while it waits goes to {@code failed}.
+     */
+    private static Work linkQueueingAfter(Workqueue wq, Thread other, Runnable awaitItsEffect, Work successor,
+            AtomicReference<Throwable> failed) {
+        return new Work(() -> {
+            other.start();
+            try {
+                awaitItsEffect.run();
+            } catch (Throwable t) {
+                failed.set(t);
+            }
+            wq.queue(successor);
+        });
     }
 
     /** Waits until {@code t} is parked with a frame of a method named {@code method} on its stack. */

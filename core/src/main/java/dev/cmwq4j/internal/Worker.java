@@ -393,11 +393,7 @@ final class Worker implements Runnable {
             p.lock();
         } catch (Throwable t) {
             try {
-                if (!p.holdsLock()) {
-                    while (!p.lock.tryLock()) { // allocates nothing
-                        Thread.yield();
-                    }
-                }
+                p.lockUnlessHeld();
                 p.manager.workerFailedToStart(this, startRunning, t);
             } finally {
                 p.unlock();
@@ -440,15 +436,11 @@ final class Worker implements Runnable {
      * counted there ({@code counted}, or woken and counted by its waker), off the idle list, no
      * longer a starting reserve; and what waits is kicked to another worker or a new one. Left
      * counted, it was a phantom: queuers saw the pool at its target and woke no one. Best effort
-     * (a second throw here leaves what is left); takes the lock with {@code tryLock} if it was
-     * not held. What a run in progress held (its slot, its colour) is not covered (§10).
+     * (a second throw here leaves what is left). What a run in progress held (its slot, its
+     * colour) is not covered (§10).
      */
     private void leaveAfterThrow(WorkerPool p, boolean counted) {
-        if (!p.holdsLock()) {
-            while (!p.lock.tryLock()) {
-                Thread.yield();
-            }
-        }
+        p.lockUnlessHeld();
         try {
             if (counted || woken) {
                 uncountForIdle();
@@ -611,7 +603,7 @@ final class Worker implements Runnable {
     /**
      * Starts {@code n}, which {@link WorkerPool#takeSuccessor} took off the stack, in the slot of
      * the run of {@code pwq} (colour {@code color}) that just ended at {@code now}: what admitting,
-     * listing, taking and {@link #claim} would do, except the counts, which do not change. The
+     * listing and taking would do, except the counts, which do not change, then {@link #claim}. The
      * start does not fail: the pending instance is the lock holder's to start, and the take saw
      * no instance of it running. Pool lock.
      *
@@ -619,18 +611,10 @@ final class Worker implements Runnable {
      */
     private boolean startInSlot(WorkNode n, PoolWorkqueue pwq, int color, long now) {
         n.setWhereRelease(WorkNode.NOWHERE); // taken, as by takeFirst
-        n.color = (byte) color;
+        n.color = (byte) color; // as its admission in that colour would have
         n.queuedAt = now;
         Events.queued(n, pwq); // never throws
-        Runnable decorated = n.decorated; // before the CAS (claim)
-        if (!n.tryStart()) {
-            return false;
-        }
-        runPwq = pwq;
-        runColor = color;
-        runDecorated = decorated;
-        runs.queued(now);
-        return true;
+        return claim(n); // n.pwq is pwq: the take checked it
     }
 
     /**

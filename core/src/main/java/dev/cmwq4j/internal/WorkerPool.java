@@ -485,6 +485,17 @@ final class WorkerPool {
     }
 
     /**
+     * Takes {@link #lock}, without a drain, unless this thread holds it already: for a worker
+     * whose thread ends on a throw, which may have come with the lock held or not, and must not
+     * admit (and so kick, or throw again) before it leaves the pool's counts.
+     */
+    void lockUnlessHeld() {
+        if (!holdsLock()) {
+            Locks.acquire(lock);
+        }
+    }
+
+    /**
      * A run of {@code pwq}, in colour {@code color}, just ended on this pool, and the inbound
      * stack holds one work of {@code pwq} alone (usually the one that run queued: a chain's
      * successor) with nothing else waiting: takes that work off the stack for the worker to start
