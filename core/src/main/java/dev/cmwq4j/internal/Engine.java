@@ -460,9 +460,15 @@ public final class Engine {
     // ------------------------------------------------------------------------------------------
     // Placement.
 
-    /** CPU index for a work queued to a bound workqueue without an explicit CPU. */
+    /**
+     * CPU index for a work queued to a bound workqueue without an explicit CPU: the queuer's own
+     * CPU index if it is a worker of a bound pool of this instance, else its home index. A worker
+     * of another instance counts as an outside thread here: its CPU index is that instance's
+     * bookkeeping, and may not exist in this one (an instance of 4 CPUs queueing into one of 2
+     * threw ArrayIndexOutOfBoundsException, with the work left pending for good).
+     */
     int placeBound(boolean highPriority, Worker self) {
-        if (self != null && self.pool.managed) {
+        if (self != null && self.pool.managed && self.pool.engine == this) {
             return self.pool.cpu;
         }
         int n = ncpu;
