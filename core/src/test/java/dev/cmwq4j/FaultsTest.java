@@ -153,6 +153,41 @@ class FaultsTest {
     }
 
     /**
+     * Anything thrown on the queue path after the claim gives the claim up: the queue call throws,
+     * and the work is not left pending for good (every later queue refused it). Injected at the
+     * push seam before the push, once: an unchecked exception stands for a bug in the path (the
+     * index out of bounds of CrossInstanceTest was one; only StackOverflowError and out of memory
+     * were undone before).
+     */
+    @Test
+    void anExceptionOnTheQueuePathAfterTheClaimLeavesTheWorkQueueable() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
+            Workqueue wq = c.workqueue("q").build();
+            CountDownLatch ran = new CountDownLatch(1);
+            Work w = new Work("w", ran::countDown);
+            Thread self = Thread.currentThread();
+            java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean(true);
+            dev.cmwq4j.internal.AccountingProbe.onPush(phase -> {
+                if (phase == 0 && Thread.currentThread() == self && armed.getAndSet(false)) {
+                    throw new IllegalStateException("injected on the queue path");
+                }
+            });
+            try {
+                assertThatThrownBy(() -> wq.queue(w)).isInstanceOf(IllegalStateException.class)
+                        .hasMessage("injected on the queue path");
+            } finally {
+                dev.cmwq4j.internal.AccountingProbe.onPush(null);
+            }
+            // (left claimed, it refused this queue, and a cancel of it spun for good)
+            assertThat(wq.queue(w)).as("queueable again").isTrue();
+            assertThat(ran.await(30, TimeUnit.SECONDS)).isTrue();
+            wq.flush();
+            assertThat(wq.stats().inFlight()).isZero();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
      * A worker thread that throws as it starts, before it serves its pool (out of memory in its
      * first allocations, injected three times), is a creation failure: the pool's counts are
      * undone, another thread is made after the back-off, the works queued meanwhile run, and the

@@ -291,18 +291,20 @@ public final class WorkqueueCore {
             n.prio = (byte) prio;
             n.pinned = cpu >= 0 && !unbound;
             insertOrReject(n, cpu);
-        } catch (VirtualMachineError e) {
+        } catch (Throwable t) {
             queueFailed(n, instance);
-            throw e;
+            throw t;
         }
         return true;
     }
 
     /**
-     * The queue of instance {@code instance} of {@code n} threw a {@code StackOverflowError} (or
-     * ran out of memory) after its claim, where the frames it threw through have given their
-     * stack back. The locks a queue takes after its push are taken only with stack to spare
-     * ({@link #enqueue}), so what is left to repair is an instance claimed and never pushed
+     * The queue of instance {@code instance} of {@code n} threw after its claim: a
+     * {@code StackOverflowError} (where the frames it threw through have given their stack back),
+     * out of memory, or anything else (a bug in the path must not leave the work pending for good,
+     * as an index out of bounds in placement once did: {@code CrossInstanceTest}). The locks a
+     * queue takes after its push are taken only with stack to spare ({@link #enqueue}), so what
+     * is left to repair is an instance claimed and never pushed
      * ({@link WorkNode#pushed} is written right after the push): it would stay pending for good
      * and refuse every later queue, so it is given up, as a rejected queue gives it up. A pool
      * lock still held (which the probes should make impossible) is released.
