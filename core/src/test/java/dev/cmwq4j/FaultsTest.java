@@ -188,6 +188,41 @@ class FaultsTest {
     }
 
     /**
+     * A close that throws between setting the seal and clearing it (out of memory injected at the
+     * seal seam, once) leaves the queue open and unsealed: works queue and run, a delayed work
+     * fires, and a later close succeeds. Before, the lifecycle went back to OPEN with the seal
+     * still set: every queue was refused as "closed meanwhile".
+     */
+    @Test
+    void aCloseThatThrowsAfterSealingLeavesTheQueueOpenAndUnsealed() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
+            Workqueue wq = c.workqueue("q").build();
+            Thread self = Thread.currentThread();
+            java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean(true);
+            dev.cmwq4j.internal.AccountingProbe.onSeal(phase -> {
+                if (phase == 0 && Thread.currentThread() == self && armed.getAndSet(false)) {
+                    throw new OutOfMemoryError("injected after the seal");
+                }
+            });
+            try {
+                assertThatThrownBy(wq::close).isInstanceOf(OutOfMemoryError.class);
+            } finally {
+                dev.cmwq4j.internal.AccountingProbe.onSeal(null);
+            }
+            assertThat(wq.isClosed()).isFalse();
+            CountDownLatch ran = new CountDownLatch(2);
+            assertThat(wq.queue(new Work(ran::countDown))).as("queued after the failed close").isTrue();
+            assertThat(wq.queueDelayed(new DelayedWork(ran::countDown), Duration.ofMillis(1))).isTrue();
+            assertThat(ran.await(30, TimeUnit.SECONDS)).as("both ran").isTrue();
+            wq.close();
+            assertThat(wq.isClosed()).isTrue();
+            assertThatThrownBy(() -> wq.queue(new Work(() -> { })))
+                    .isInstanceOf(java.util.concurrent.RejectedExecutionException.class);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
      * A worker thread that throws as it starts, before it serves its pool (out of memory in its
      * first allocations, injected three times), is a creation failure: the pool's counts are
      * undone, another thread is made after the back-off, the works queued meanwhile run, and the

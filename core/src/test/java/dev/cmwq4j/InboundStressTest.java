@@ -404,6 +404,145 @@ class InboundStressTest {
         }
     }
     /**
+     * Two closers, step by step (seams hold each thread where the race needs it). Closer A seals,
+     * and its count under the pool locks finds a straggler S0 (past the open check before A
+     * began) that pushed right after, so A unseals the pwqs; it is held before it clears the seal
+     * flag. Closer B is started then. Before the closing drains were serialized, B sealed and
+     * closed meanwhile; A then cleared the flag, and a queuer S, past the open check before
+     * either closer began, pushed, read no seal, returned true, and left its node held for good
+     * in the pwq B had sealed: an accepted work never run. Now B waits for A's drain, and S's work
+     * runs before the queue is closed.
+     */
+    @Test
+    void aSecondCloserWaitsSoNeitherUndoesTheOthersSeal() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
+            Workqueue wq = c.workqueue("two-closers").build();
+            CountDownLatch sRan = new CountDownLatch(1);
+            CountDownLatch s0Ran = new CountDownLatch(1);
+            Work ws = new Work("s", sRan::countDown);
+            Work ws0 = new Work("s0", s0Ran::countDown);
+            CountDownLatch sHeld = new CountDownLatch(1);
+            CountDownLatch releaseS = new CountDownLatch(1);
+            CountDownLatch releaseS0 = new CountDownLatch(1);
+            CountDownLatch s0Held = new CountDownLatch(1);
+            CountDownLatch pushS0 = new CountDownLatch(1);
+            CountDownLatch s0Pushed = new CountDownLatch(1);
+            CountDownLatch aUnsealed = new CountDownLatch(1);
+            CountDownLatch clearA = new CountDownLatch(1);
+            CountDownLatch aCleared = new CountDownLatch(1);
+            CountDownLatch releaseA = new CountDownLatch(1);
+            java.util.concurrent.ConcurrentHashMap<String, Object> outcome = new java.util.concurrent.ConcurrentHashMap<>();
+            Thread[] t = new Thread[4]; // S, S0, A, B
+            t[0] = new Thread(() -> outcome.put("s", queueOutcome(wq, ws)), "S");
+            t[1] = new Thread(() -> outcome.put("s0", queueOutcome(wq, ws0)), "S0");
+            t[2] = new Thread(() -> outcome.put("a", closeOutcome(wq)), "closer-A");
+            t[3] = new Thread(() -> outcome.put("b", closeOutcome(wq)), "closer-B");
+            dev.cmwq4j.internal.AccountingProbe.onPush(phase -> {
+                Thread me = Thread.currentThread();
+                if (me == t[0] && phase == 0) { // S: past the open check, not pushed yet
+                    sHeld.countDown();
+                    awaitOrFail(releaseS);
+                } else if (me == t[1] && phase == 0) { // S0: past the open check, not pushed yet
+                    s0Held.countDown();
+                    awaitOrFail(pushS0);
+                } else if (me == t[1]) { // S0: pushed, seal not read yet
+                    s0Pushed.countDown();
+                    awaitOrFail(releaseS0);
+                }
+            });
+            dev.cmwq4j.internal.AccountingProbe.onSeal(phase -> {
+                if (Thread.currentThread() != t[2]) {
+                    return;
+                }
+                if (phase == 0 && pushS0.getCount() > 0) {
+                    pushS0.countDown(); // the straggler pushes between seal and count
+                    awaitOrFail(s0Pushed);
+                } else if (phase == 1 && aUnsealed.getCount() > 0) {
+                    aUnsealed.countDown(); // the pwqs unsealed, the seal still set
+                    awaitOrFail(clearA);
+                } else if (phase == 2 && aCleared.getCount() > 0) {
+                    aCleared.countDown(); // the seal cleared
+                    awaitOrFail(releaseA);
+                }
+            });
+            try {
+                t[0].start();
+                t[1].start();
+                assertThat(sHeld.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                assertThat(s0Held.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                t[2].start();
+                assertThat(aUnsealed.await(BOUND.toSeconds(), TimeUnit.SECONDS))
+                        .as("A's count found the straggler and unsealed the pwqs").isTrue();
+                t[3].start();
+                // B either waits for A's drain, or (unserialized) seals and closes meanwhile
+                org.awaitility.Awaitility.await().atMost(BOUND).until(() -> outcome.containsKey("b")
+                        || dev.cmwq4j.internal.AccountingProbe.waitsToClose(wq.core, t[3]));
+                clearA.countDown();
+                assertThat(aCleared.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                releaseS.countDown(); // S pushes now, with A's seal cleared
+                t[0].join(BOUND.toMillis());
+                assertThat(t[0].isAlive()).isFalse();
+                releaseS0.countDown();
+                releaseA.countDown();
+                for (Thread th : t) {
+                    th.join(BOUND.toMillis());
+                    assertThat(th.isAlive()).as(th.getName() + " returned").isFalse();
+                }
+            } finally {
+                dev.cmwq4j.internal.AccountingProbe.onPush(null);
+                dev.cmwq4j.internal.AccountingProbe.onSeal(null);
+                releaseS.countDown();
+                pushS0.countDown();
+                releaseS0.countDown();
+                clearA.countDown();
+                releaseA.countDown();
+            }
+            assertThat(outcome.get("a")).isEqualTo("closed");
+            assertThat(outcome.get("b")).isEqualTo("closed");
+            assertThat(wq.isClosed()).isTrue();
+            for (String q : new String[] {"s", "s0"}) {
+                Object o = outcome.get(q);
+                CountDownLatch ran = q.equals("s") ? sRan : s0Ran;
+                if (Boolean.TRUE.equals(o)) {
+                    assertThat(ran.getCount()).as(q + "'s queue returned true: it ran before the close returned").isZero();
+                } else {
+                    assertThat(o).as(q + "'s queue").isInstanceOf(RejectedExecutionException.class);
+                    assertThat(ran.getCount()).as(q + " was rejected: it never ran").isOne();
+                }
+            }
+            assertThat(outcome.get("s")).as("S pushed while no seal was set: accepted").isEqualTo(Boolean.TRUE);
+            assertThat(wq.stats().inFlight()).isZero();
+        }
+    }
+
+    private static Object queueOutcome(Workqueue wq, Work w) {
+        try {
+            return wq.queue(w);
+        } catch (Throwable e) {
+            return e;
+        }
+    }
+
+    private static Object closeOutcome(Workqueue wq) {
+        try {
+            wq.close();
+            return "closed";
+        } catch (Throwable e) {
+            return e;
+        }
+    }
+
+    private static void awaitOrFail(CountDownLatch latch) {
+        try {
+            if (!latch.await(BOUND.toSeconds(), TimeUnit.SECONDS)) {
+                throw new AssertionError("seam hold not released");
+            }
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /**
      * The seal of a closing drain against the arming of a delayed work, step by step (a seam
      * holds the queuer): the queuer passes the open check, the close then finds nothing and
      * closes, and the queuer arms a work due at once. It must be rejected and never run. (When

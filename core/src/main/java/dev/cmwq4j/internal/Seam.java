@@ -38,6 +38,21 @@ final class Seam {
     }
 
     /**
+     * Run by a closing drain ({@link WorkqueueCore}'s {@code drain}) with {@code 0} just after it
+     * set the seal, before it counts under each pool lock; when that count found work, with
+     * {@code 1} after it unsealed the pwqs and {@code 2} after it cleared the seal itself. Null
+     * outside tests.
+     */
+    static volatile java.util.function.IntConsumer onSeal;
+
+    static void seal(int phase) {
+        java.util.function.IntConsumer r = onSeal;
+        if (r != null) {
+            r.accept(phase);
+        }
+    }
+
+    /**
      * Run by an arming delayed work ({@link DelayedNode#arm}) with {@code 0} before it counts
      * itself and reads the seal, and with {@code 1} after it scheduled its timer (which may fire
      * at once). Null outside tests.

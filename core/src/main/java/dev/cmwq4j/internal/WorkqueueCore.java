@@ -74,6 +74,22 @@ public final class WorkqueueCore {
     private volatile boolean freezable;
     /** Who holds this workqueue frozen ({@link #FREEZE_OWN}, {@link #FREEZE_ALL}); flushLock. */
     private volatile int freezeHolds;
+    /**
+     * Held by the one closing drain in progress ({@link #close}); a second closer waits for it,
+     * then finds the queue CLOSED. Two closing drains at once could undo each other's seal: one
+     * that found a straggler clears the seal ({@link #sealed}, the pwqs') after the other sealed
+     * and closed, and a queuer that had passed the open check before either began then reads no
+     * seal, returns true, and leaves its node held in a pwq the other sealed, never run (or run
+     * after that close returned). Two closers are common enough: {@code Cmwq.close} closes every
+     * workqueue, perhaps while the application closes one, or from a shutdown hook as well.
+     */
+    private final java.util.concurrent.locks.ReentrantLock closeLock = new java.util.concurrent.locks.ReentrantLock();
+
+    /** The closing drain's lock ({@link #closeLock}), for tests. */
+    java.util.concurrent.locks.ReentrantLock closeLock() {
+        return closeLock;
+    }
+
     /** OPEN, DRAINING or CLOSED; written under {@link #flushLock}. */
     private volatile int lifecycle = OPEN;
     /**
@@ -872,7 +888,12 @@ public final class WorkqueueCore {
         WaitProtocol.checkNotOwnQueue(this, "closes"); // before closing is set: a refused close changes nothing
         closing = true;
         closeArmedTasks();
-        drain(true);
+        closeLock.lock(); // one closing drain at a time (see closeLock)
+        try {
+            drain(true);
+        } finally {
+            closeLock.unlock();
+        }
         engine.unregister(this);
         stopRescuer();
         if (freezable) {
@@ -930,11 +951,14 @@ public final class WorkqueueCore {
                     // checkAccepting before the drain began may still be about to insert: seal,
                     // then count again under each pool lock (see sealed).
                     sealed = true;
+                    Seam.seal(0);
                     if (delayedPending.get() == 0 && sealPwqs() == 0) {
                         break;
                     }
                     unsealPwqs(); // one slipped in before the seal: drain it too
+                    Seam.seal(1);
                     sealed = false;
+                    Seam.seal(2);
                     continue;
                 }
                 if (delayedPending.get() > 0) {
@@ -943,6 +967,9 @@ public final class WorkqueueCore {
             }
             done = true;
         } finally {
+            if (!done && sealed) {
+                unsealAfterThrow();
+            }
             synchronized (flushLock) {
                 drainDepth--;
                 if (closing && done) {
@@ -954,6 +981,21 @@ public final class WorkqueueCore {
         }
     }
 
+
+    /**
+     * A closing drain threw between setting the seal and clearing it again (out of memory, or
+     * a stack overflow in a close called deep in a stack): the queue goes back to OPEN, so the
+     * seal goes too, or every later queue would be refused as "closed meanwhile", and a timer's
+     * insert (never sealable) would be held for good in a sealed pwq. Best effort: a second throw
+     * here leaves the rest sealed.
+     */
+    private void unsealAfterThrow() {
+        try {
+            unsealPwqs();
+        } finally {
+            sealed = false;
+        }
+    }
 
     public void setMaxActive(int max) {
         synchronized (flushLock) {

@@ -124,6 +124,20 @@ public final class AccountingProbe {
     }
 
     /**
+     * Installs {@code hook} at the seal seam ({@code Seam.onSeal}), or removes it with null: a
+     * closing drain runs it with 0 just after it set the seal; when its count found work, with 1
+     * after it unsealed the pwqs and 2 after it cleared the seal itself.
+     */
+    public static void onSeal(java.util.function.IntConsumer hook) {
+        Seam.onSeal = hook;
+    }
+
+    /** Whether {@code t} waits for the closing drain of {@code wq} in progress to end. */
+    public static boolean waitsToClose(WorkqueueCore wq, Thread t) {
+        return wq.closeLock().hasQueuedThread(t);
+    }
+
+    /**
      * Installs {@code hook} at the arming seam ({@code Seam.onArm}), or removes it with null: it
      * runs on an arming thread with 0 before the arming counts itself and reads the seal, 1 after
      * it scheduled the timer.
