@@ -510,4 +510,43 @@ class ForwardProgressTest {
             assertThat(c.threads()).isLessThanOrEqualTo(2);
         }
     }
+
+    /**
+     * Building memReclaim workqueues while the instance closes: every rescuer started is stopped.
+     * The close's pass over the workqueues can reach one whose builder has registered it but not
+     * yet started its rescuer; the close then found no rescuer to stop, and the builder started
+     * one that nobody stopped (a parked thread for the JVM's life). Rounds of a builder racing
+     * {@code close}; after both, no rescuer thread of the round is alive.
+     */
+    @Test
+    void aRescuerStartedWhileTheInstanceClosesIsStoppedToo() throws Exception {
+        int rounds = 150 * Integer.getInteger("cmwq4j.stress.scale", 1);
+        for (int round = 0; round < rounds; round++) {
+            String prefix = "race" + round + "-";
+            Cmwq c = Cmwq.builder().cpus(1).jmx(false).threadNamePrefix(prefix).build();
+            CountDownLatch building = new CountDownLatch(1);
+            Thread builder = new Thread(() -> {
+                building.countDown();
+                for (int i = 0; ; i++) {
+                    try {
+                        c.workqueue("reclaim" + i).memReclaim().build();
+                    } catch (java.util.concurrent.RejectedExecutionException closed) {
+                        return;
+                    }
+                }
+            }, "builder-" + round);
+            builder.start();
+            assertThat(building.await(LONG.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            c.close();
+            builder.join(LONG.toMillis());
+            assertThat(builder.isAlive()).isFalse();
+            List<String> alive = new java.util.ArrayList<>();
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                if (t.getName().startsWith(prefix) && t.getName().contains("rescuer") && t.isAlive()) {
+                    alive.add(t.getName());
+                }
+            }
+            assertThat(alive).as("rescuers of round %d alive after close", round).isEmpty();
+        }
+    }
 }

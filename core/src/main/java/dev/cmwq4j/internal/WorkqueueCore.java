@@ -110,9 +110,10 @@ public final class WorkqueueCore {
      */
     private volatile boolean sealed;
     /**
-     * The rescuer of a memReclaim workqueue, or null. Written once by {@link #startRescuer()}
-     * before the workqueue is handed to its user; read by mayday passes under a pool lock that
-     * every queueing of a work of this workqueue has taken since.
+     * The rescuer of a memReclaim workqueue, or null. Written once by {@link #startRescuer()},
+     * under {@link #flushLock} (which {@link #stopRescuer} reads it under), before the workqueue
+     * is handed to its user; read by mayday passes under a pool lock that every queueing of a
+     * work of this workqueue has taken since.
      */
     Rescuer rescuer;
     /** The rescuer was stopped by close; under {@link #flushLock}. */
@@ -243,12 +244,17 @@ public final class WorkqueueCore {
         try {
             Rescuer r = new Rescuer(this);
             r.start();
-            rescuer = r;
+            synchronized (flushLock) { // against stopRescuer, which reads it there
+                rescuer = r;
+            }
             engine.rescuerStarted();
         } catch (RuntimeException | Error e) {
             engine.unregister(this);
             throw e;
         }
+        // An instance's close that reached this workqueue meanwhile (it was registered before
+        // this call) found no rescuer to stop: stop it now, or it would stay parked for good.
+        stopRescuer();
     }
 
     boolean isMemReclaim() {
