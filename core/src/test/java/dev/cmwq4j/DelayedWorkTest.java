@@ -98,7 +98,8 @@ class DelayedWorkTest {
             Probe p = new Probe();
             long t0 = System.nanoTime();
             assertThat(wq.queueDelayed(p.work, 50, TimeUnit.MILLISECONDS)).isTrue();
-            assertThat(p.work.isPending()).isTrue();
+            // (no isPending check here: a test thread descheduled for 50 ms would see it run;
+            // queueDelayedReturnsFalseWhileArmed checks the armed state)
             assertThat(p.awaitRun()).isTrue();
             assertThat(p.startedAt.get() - t0).isGreaterThanOrEqualTo(50 * MS);
             // And on an explicit CPU.
@@ -115,13 +116,14 @@ class DelayedWorkTest {
         try (Cmwq c = newCmwq(2)) {
             Workqueue wq = c.workqueue("mod-later").build();
             Probe p = new Probe();
-            assertThat(wq.queueDelayed(p.work, Duration.ofMillis(100))).isTrue();
+            // a second, so that a test thread descheduled between the calls still finds it armed
+            assertThat(wq.queueDelayed(p.work, Duration.ofSeconds(1))).isTrue();
             long t0 = System.nanoTime();
-            assertThat(wq.modDelayed(p.work, Duration.ofMillis(300))).as("was pending").isTrue();
+            assertThat(wq.modDelayed(p.work, Duration.ofMillis(1500))).as("was pending").isTrue();
             assertThat(p.work.isPending()).isTrue();
             assertThat(p.awaitRun()).isTrue();
             assertThat(p.startedAt.get() - t0).as("fired no earlier than the new deadline")
-                    .isGreaterThanOrEqualTo(300 * MS);
+                    .isGreaterThanOrEqualTo(1500 * MS);
             wq.flush();
             assertThat(p.runs).hasValue(1);
         }
@@ -164,10 +166,10 @@ class DelayedWorkTest {
             Workqueue wq = c.workqueue("mod-idle").build();
             Probe p = new Probe();
             long t0 = System.nanoTime();
-            assertThat(wq.modDelayed(p.work, Duration.ofMillis(50))).as("was not pending").isFalse();
-            assertThat(p.work.isPending()).isTrue();
+            assertThat(wq.modDelayed(p.work, Duration.ofMillis(500))).as("was not pending").isFalse();
+            assertThat(p.work.isPending()).isTrue(); // armed for half a second: a stall would not fire it
             assertThat(p.awaitRun()).isTrue();
-            assertThat(p.startedAt.get() - t0).isGreaterThanOrEqualTo(50 * MS);
+            assertThat(p.startedAt.get() - t0).isGreaterThanOrEqualTo(500 * MS);
             wq.flush();
             assertThat(p.runs).hasValue(1);
         }
@@ -207,7 +209,8 @@ class DelayedWorkTest {
         try (Cmwq c = newCmwq(2)) {
             Workqueue wq = c.workqueue("cancel").build();
             Probe cancelled = new Probe();
-            assertThat(wq.queueDelayed(cancelled.work, Duration.ofMillis(100))).isTrue();
+            // a second: a test thread descheduled before the cancel still finds it armed
+            assertThat(wq.queueDelayed(cancelled.work, Duration.ofSeconds(1))).isTrue();
             assertThat(cancelled.work.cancel()).isTrue();
             assertThat(cancelled.work.isPending()).isFalse();
             assertThat(cancelled.work.cancel()).as("nothing left to cancel").isFalse();
@@ -215,7 +218,7 @@ class DelayedWorkTest {
             // A sentinel armed well after the cancelled deadline: once it ran, the cancelled one
             // would have fired long before.
             Probe sentinel = new Probe();
-            assertThat(wq.queueDelayed(sentinel.work, Duration.ofMillis(300))).isTrue();
+            assertThat(wq.queueDelayed(sentinel.work, Duration.ofMillis(1300))).isTrue();
             assertThat(sentinel.awaitRun()).isTrue();
             wq.flush();
             assertThat(cancelled.runs).hasValue(0);
@@ -238,12 +241,12 @@ class DelayedWorkTest {
         try (Cmwq c = newCmwq(2)) {
             Workqueue wq = c.workqueue("cancel-sync").build();
             Probe p = new Probe();
-            assertThat(wq.queueDelayed(p.work, Duration.ofMillis(50))).isTrue();
+            assertThat(wq.queueDelayed(p.work, Duration.ofSeconds(1))).isTrue(); // still armed after a stall
             assertThat(p.work.cancelSync()).isTrue();
             assertThat(p.work.isPending()).isFalse();
             assertThat(p.work.isRunning()).isFalse();
             Probe sentinel = new Probe();
-            wq.queueDelayed(sentinel.work, Duration.ofMillis(250));
+            wq.queueDelayed(sentinel.work, Duration.ofMillis(1250));
             assertThat(sentinel.awaitRun()).isTrue();
             assertThat(p.runs).hasValue(0);
         }
@@ -254,7 +257,7 @@ class DelayedWorkTest {
         try (Cmwq c = newCmwq(2)) {
             Workqueue wq = c.workqueue("armed-pending").build();
             Probe p = new Probe();
-            assertThat(wq.queueDelayed(p.work, Duration.ofMillis(200))).isTrue();
+            assertThat(wq.queueDelayed(p.work, Duration.ofSeconds(1))).isTrue(); // still armed after a stall
             assertThat(p.work.isPending()).isTrue();
             assertThat(wq.queueDelayed(p.work, Duration.ofMillis(10))).isFalse();
             assertThat(wq.queueDelayed(p.work, Duration.ZERO)).isFalse();

@@ -166,7 +166,8 @@ class ExecutorServiceViewTest {
                         });
                         return "slow";
                     });
-            List<Future<String>> futures = es.invokeAll(tasks, 300, TimeUnit.MILLISECONDS);
+            // long enough for the fast task to start on a busy machine; the slow one waits 20 s
+            List<Future<String>> futures = es.invokeAll(tasks, 3, TimeUnit.SECONDS);
             assertThat(futures).hasSize(2).allSatisfy(f -> assertThat(f.isDone()).isTrue());
             assertThat(futures.get(0).get()).isEqualTo("fast");
             assertThat(futures.get(1).isCancelled()).isTrue();
