@@ -515,6 +515,96 @@ class InboundStressTest {
         }
     }
 
+    /**
+     * A drain counts the pwqs one by one. A chain that moves from a pwq not yet counted to one
+     * counted already, and ends there before its first pwq is counted, made both counts 0 while
+     * its successor was in flight: {@code drain} returned before the chain ended (and a closing
+     * drain sealed the queue and rejected the chain's next queue). Step by step with the count
+     * seam: W1 (CPU 1) is waited for by the drain's flush and queues W1p on CPU 1 after the flip;
+     * right after the drain counted CPU 0, W1p queues W0 on CPU 0 and ends; the drain counts CPU 1
+     * next. Now the drain's second pass sees CPU 0's insert count move, and it waits for W0.
+     */
+    @Test
+    void aDrainWaitsForAChainThatCrossedPoolsBetweenItsCounts() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(2).jmx(false).build()) {
+            Workqueue wq = c.workqueue("crossing").build();
+            CountDownLatch flipped = new CountDownLatch(1);
+            CountDownLatch hop = new CountDownLatch(1);
+            CountDownLatch w0Started = new CountDownLatch(1);
+            CountDownLatch releaseW0 = new CountDownLatch(1);
+            CountDownLatch hookDone = new CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicBoolean w0Ran = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.ConcurrentHashMap<String, Object> outcome = new java.util.concurrent.ConcurrentHashMap<>();
+            Work w0 = new Work("w0", () -> {
+                w0Started.countDown();
+                awaitOrFail(releaseW0);
+                w0Ran.set(true);
+            });
+            Work w1p = new Work("w1p", () -> {
+                awaitOrFail(hop);
+                outcome.put("w0-queued", wq.queueOn(0, w0));
+            });
+            Work w1 = new Work("w1", () -> {
+                awaitOrFail(flipped);
+                outcome.put("w1p-queued", wq.queueOn(1, w1p));
+            });
+            Thread[] drainer = new Thread[1];
+            drainer[0] = new Thread(() -> {
+                try {
+                    wq.drain();
+                    outcome.put("w0-ran-at-return", w0Ran.get());
+                } catch (Throwable t) {
+                    outcome.put("drain", t);
+                }
+            }, "drainer");
+            dev.cmwq4j.internal.AccountingProbe.onCount(index -> {
+                if (Thread.currentThread() != drainer[0] || index != 0 || once.getAndSet(true)) {
+                    return;
+                }
+                hop.countDown(); // W1p queues W0 on CPU 0 (counted already) and ends
+                try {
+                    assertThat(w0Started.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                    org.awaitility.Awaitility.await().atMost(BOUND)
+                            .until(() -> wq.stats().inFlight() == 1); // W1p accounted: W0 alone
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                } finally {
+                    hookDone.countDown();
+                }
+            });
+            try {
+                assertThat(wq.queueOn(1, w1)).isTrue();
+                drainer[0].start();
+                org.awaitility.Awaitility.await().atMost(BOUND).until(() -> {
+                    Thread.State st = drainer[0].getState();
+                    return st == Thread.State.WAITING || st == Thread.State.TIMED_WAITING;
+                }); // in the flush, past its flip, waiting for W1
+                flipped.countDown();
+                assertThat(hookDone.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                // the drain either returned (too early) or waits for W0
+                org.awaitility.Awaitility.await().atMost(BOUND).until(() -> {
+                    Thread.State st = drainer[0].getState();
+                    return st == Thread.State.TERMINATED || st == Thread.State.WAITING
+                            || st == Thread.State.TIMED_WAITING;
+                });
+                releaseW0.countDown();
+                drainer[0].join(BOUND.toMillis());
+                assertThat(drainer[0].isAlive()).isFalse();
+            } finally {
+                dev.cmwq4j.internal.AccountingProbe.onCount(null);
+                flipped.countDown();
+                hop.countDown();
+                releaseW0.countDown();
+            }
+            assertThat(outcome.get("w1p-queued")).isEqualTo(Boolean.TRUE);
+            assertThat(outcome.get("w0-queued")).isEqualTo(Boolean.TRUE);
+            assertThat(outcome.get("drain")).isNull();
+            assertThat(outcome.get("w0-ran-at-return")).as("the drain returned after W0 ran").isEqualTo(Boolean.TRUE);
+            wq.close();
+        }
+    }
+
     private static Object queueOutcome(Workqueue wq, Work w) {
         try {
             return wq.queue(w);

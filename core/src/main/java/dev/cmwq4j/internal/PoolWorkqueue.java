@@ -29,6 +29,13 @@ final class PoolWorkqueue {
     private final Worklist inactive;
     /** Works in flight (queued, active or inactive, or running) per color; pool lock. */
     private final int[] nrInFlight = new int[COLORS];
+    /**
+     * Works counted in flight here so far (each {@link #insert}); pool lock. A drain that counts
+     * the pwqs one by one compares it across two passes: a work that moved from a pwq not yet
+     * counted to one counted already (an own work queueing on another CPU, then ending) shows
+     * here, though both counts said 0.
+     */
+    long inserts;
     /** Color given to newly queued works; pool lock (changed by a flush). */
     int workColor;
     /**
@@ -159,6 +166,7 @@ final class PoolWorkqueue {
         WorkNode.PWQ.lazySet(n, this); // readers without the lock look again under it: no fence needed
         n.color = (byte) workColor;
         nrInFlight[workColor]++;
+        inserts++;
         Events.queued(n, this);
         if (nrActive < maxActive) {
             nrActive++;

@@ -38,6 +38,20 @@ final class Seam {
     }
 
     /**
+     * Run by a drain (open or closing) after its first pass counted pwq {@code index} under that
+     * pool's lock, before it counts the next ({@link WorkqueueCore}'s {@code nothingInFlight}).
+     * Null outside tests.
+     */
+    static volatile java.util.function.IntConsumer onCount;
+
+    static void count(int index) {
+        java.util.function.IntConsumer r = onCount;
+        if (r != null) {
+            r.accept(index);
+        }
+    }
+
+    /**
      * Run by a closing drain ({@link WorkqueueCore}'s {@code drain}) with {@code 0} just after it
      * set the seal, before it counts under each pool lock; when that count found work, with
      * {@code 1} after it unsealed the pwqs and {@code 2} after it cleared the seal itself. Null

@@ -833,6 +833,47 @@ public final class WorkqueueCore {
     // ------------------------------------------------------------------------------------------
     // Drain, close, maxActive.
 
+    /**
+     * Nothing of this workqueue is in flight, and was not at some moment during the call: a
+     * first pass counts each pwq under its pool lock (which admits what is inbound first) and
+     * notes its insert count; a second finds every insert count unchanged. One pass is not
+     * enough: an own work of a pwq not yet counted can queue onto one counted already and end
+     * before its own pwq is counted, and both counts say 0 while its successor is in flight. A
+     * drain then returned while that chain went on, and a closing drain sealed the queue and
+     * rejected the chain's next queue. With the second pass, any work in flight between the
+     * passes was either in flight at its pwq's first count, or inserted after it: both are seen.
+     */
+    private boolean nothingInFlight() {
+        long[] inserts = new long[pwqs.length];
+        int sum = 0;
+        for (int i = 0; i < pwqs.length; i++) {
+            PoolWorkqueue pwq = pwqs[i];
+            pwq.pool.lock();
+            try {
+                sum += pwq.totalInFlight();
+                inserts[i] = pwq.inserts;
+            } finally {
+                pwq.pool.unlock();
+            }
+            Seam.count(i);
+        }
+        if (sum != 0) {
+            return false;
+        }
+        for (int i = 0; i < pwqs.length; i++) {
+            PoolWorkqueue pwq = pwqs[i];
+            pwq.pool.lock();
+            try {
+                if (pwq.inserts != inserts[i]) {
+                    return false;
+                }
+            } finally {
+                pwq.pool.unlock();
+            }
+        }
+        return true;
+    }
+
     private int totalInFlight() {
         int sum = 0;
         for (PoolWorkqueue pwq : pwqs) {
@@ -949,7 +990,7 @@ public final class WorkqueueCore {
             for (;;) {
                 flush();
                 // armed count first: a timer queues its work before it leaves that count
-                if (delayedPending.get() == 0 && totalInFlight() == 0) {
+                if (delayedPending.get() == 0 && nothingInFlight()) {
                     if (!closing) {
                         break;
                     }

@@ -124,6 +124,14 @@ public final class AccountingProbe {
     }
 
     /**
+     * Installs {@code hook} at the count seam ({@code Seam.onCount}), or removes it with null: a
+     * drain's first pass runs it with the index of each pwq it has just counted.
+     */
+    public static void onCount(java.util.function.IntConsumer hook) {
+        Seam.onCount = hook;
+    }
+
+    /**
      * Installs {@code hook} at the seal seam ({@code Seam.onSeal}), or removes it with null: a
      * closing drain runs it with 0 just after it set the seal; when its count found work, with 1
      * after it unsealed the pwqs and 2 after it cleared the seal itself.
