@@ -292,6 +292,71 @@ class FaultsTest {
         };
     }
 
+    /**
+     * Out of memory as the manager grows a pool's worker list for a new worker (injected once)
+     * is a creation failure: nothing was counted yet, another thread is made after the back-off,
+     * and the works run. The list used to be grown after the counts: the pool kept a counted
+     * running worker that never came, and on one CPU nothing ran.
+     */
+    @Test
+    void outOfMemoryGrowingTheWorkerListIsACreationFailure() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+        dev.cmwq4j.internal.EngineProbe.onWorkerList(phase -> {
+            if (phase == 0 && toFail.getAndDecrement() > 0) {
+                throw new OutOfMemoryError("injected: growing the worker list");
+            }
+        });
+        try (Cmwq c = Cmwq.builder().cpus(1).createCooldown(Duration.ofMillis(10)).jmx(false).build()) {
+            Workqueue wq = c.workqueue("grow").build();
+            assertThat(hundredWorksRan(wq)).as("ran once a worker could be made").isTrue();
+            assertThat(toFail.get()).as("the fault was injected").isNegative();
+            wq.flush();
+            TestSupport.assertPoolsAtRest(c);
+        } finally {
+            dev.cmwq4j.internal.EngineProbe.onWorkerList(null);
+        }
+    }
+
+    /**
+     * Out of memory as a retiring worker is taken off its pool's worker list (injected once): the
+     * thread still unlocks its pool as it ends, the counts say one worker fewer, and the pool goes
+     * on (a queue admits, a new worker runs the works). The list copy used to come first and
+     * throw past the unlock: the thread ended holding the pool lock, and every queue to that pool
+     * (and the service thread) waited for it for good.
+     */
+    @Test
+    void outOfMemoryTakingARetiringWorkerOffTheListStillUnlocksItsPool() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
+            Workqueue wq = c.workqueue("retire").build();
+            assertThat(hundredWorksRan(wq)).isTrue();
+            TestSupport.assertPoolsAtRest(c);
+            java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+            dev.cmwq4j.internal.EngineProbe.onWorkerList(phase -> {
+                if (phase == 1 && toFail.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("injected: taking a worker off the list");
+                }
+            });
+            try {
+                assertThat(dev.cmwq4j.internal.EngineProbe.retireOneIdleEverywhere(c.engine())).isPositive();
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> toFail.get() <= 0); // injected
+            } finally {
+                dev.cmwq4j.internal.EngineProbe.onWorkerList(null);
+            }
+            // from another thread, bounded: with the lock left held, this queue never returned
+            java.util.concurrent.CompletableFuture<Boolean> ran = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> {
+                        try {
+                            return hundredWorksRan(wq);
+                        } catch (InterruptedException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+            assertThat(ran.get(90, TimeUnit.SECONDS)).as("works queued after the retirement ran").isTrue();
+            wq.flush();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
     /** Queues 100 tasks on {@code wq}; whether all ran within 60 s. */
     private static boolean hundredWorksRan(Workqueue wq) throws InterruptedException {
         CountDownLatch ran = new CountDownLatch(100);

@@ -222,11 +222,13 @@ final class Manager {
                 stallDeadline = 0;
                 Worker w;
                 String role;
+                Worker[] grown;
                 try { // allocate before counting: out of memory here must leave no phantom worker
                     w = new Worker(p, running);
                     // a builder, not '+': the JDK's string concatenation bootstraps a hidden class
                     // per shape, a few ms that a fresh JVM would pay while its first works wait
                     role = new StringBuilder(p.name).append('-').append(workerSeq++).toString();
+                    grown = p.workersWith(w);
                 } catch (Throwable t) {
                     engine.releaseThread();
                     engine.creationFailed(p, t);
@@ -236,7 +238,7 @@ final class Manager {
                     request(engine.createCooldownNanos);
                     return;
                 }
-                p.workerCreated(w, running);
+                p.workerCreated(w, running, grown);
                 if (running && p.managed) {
                     engine.monitor.nudge();
                 }

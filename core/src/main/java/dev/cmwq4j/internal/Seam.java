@@ -38,6 +38,20 @@ final class Seam {
     }
 
     /**
+     * Run where a pool's worker list is copied: {@code 0} as the manager grows it for a new
+     * worker ({@link WorkerPool#workersWith}), {@code 1} as a leaving worker is taken off it. A test
+     * throws an {@code OutOfMemoryError} here. Null outside tests.
+     */
+    static volatile java.util.function.IntConsumer onWorkerList;
+
+    static void workerList(int phase) {
+        java.util.function.IntConsumer r = onWorkerList;
+        if (r != null) {
+            r.accept(phase);
+        }
+    }
+
+    /**
      * Run by a drain (open or closing) after its first pass counted pwq {@code index} under that
      * pool's lock, before it counts the next ({@link WorkqueueCore}'s {@code nothingInFlight}).
      * Null outside tests.

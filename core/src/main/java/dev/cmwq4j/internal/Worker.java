@@ -419,12 +419,19 @@ final class Worker implements Runnable {
                 counted = false; // idleWait first checks whether work arrived meanwhile
             }
         } finally {
-            if (!retired) {
-                leaveAfterThrow(p, counted);
+            try {
+                if (!retired) {
+                    leaveAfterThrow(p, counted);
+                }
+                p.workerExited(this); // never throws
+            } finally {
+                // whatever happened above: a thread that ended holding the pool lock would stop
+                // every queuer and the service thread at this pool for good
+                if (p.holdsLock()) {
+                    p.unlock();
+                }
+                CURRENT.remove();
             }
-            p.workerExited(this);
-            p.unlock();
-            CURRENT.remove();
         }
     }
 

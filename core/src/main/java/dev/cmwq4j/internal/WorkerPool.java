@@ -1108,23 +1108,27 @@ final class WorkerPool {
 
     /**
      * The manager made {@code w} (before its thread starts): a running worker is counted at
-     * once, a reserve one as starting. Lock.
+     * once, a reserve one as starting. {@code grown} is {@link #workersWith}{@code (w)}, which the
+     * manager allocated before it counts anything (out of memory there leaves no phantom). Lock.
      */
-    void workerCreated(Worker w, boolean running) {
-        assert holdsLock();
+    void workerCreated(Worker w, boolean running, Worker[] grown) {
+        assert holdsLock() && grown[grown.length - 1] == w && grown.length == workers.length + 1;
+        workers = grown;
         nWorkers++;
         if (running) {
             recount();
         } else {
             nReserveStarting++;
         }
-        addWorker(w);
     }
 
-    /** Undoes {@link #workerCreated}: the thread of {@code w} could not be started. Lock. */
+    /**
+     * Undoes {@link #workerCreated}: the thread of {@code w} could not be started. The counts
+     * first, then the list (which allocates, and the start may have failed for want of memory:
+     * see {@link #dropWorker}). Lock.
+     */
     void workerNotStarted(Worker w, boolean running) {
         assert holdsLock();
-        removeWorker(w);
         engine.releaseThread();
         nWorkers--;
         if (running) {
@@ -1132,6 +1136,7 @@ final class WorkerPool {
         } else {
             nReserveStarting--;
         }
+        dropWorker(w);
     }
 
     /** Undoes {@link #recount()} for a worker whose thread could not be started. Lock. */
@@ -1262,13 +1267,34 @@ final class WorkerPool {
         return idleTail;
     }
 
-    private void addWorker(Worker w) {
+    /**
+     * The pool's worker list with {@code w} added, not yet installed ({@link #workerCreated}
+     * installs it): allocated first, before anything is counted. Lock.
+     */
+    Worker[] workersWith(Worker w) {
+        assert holdsLock();
+        Seam.workerList(0);
         Worker[] a = java.util.Arrays.copyOf(workers, workers.length + 1);
         a[a.length - 1] = w;
-        workers = a;
+        return a;
+    }
+
+    /**
+     * Takes {@code w} off the worker list, last of what a leaving worker changes: the copy
+     * allocates, and out of memory there (after the counts are right) leaves {@code w} listed, an
+     * idle worker whose thread is gone, which the monitor passes over (it looks only at running
+     * workers and woken idle ones). Never throws.
+     */
+    private void dropWorker(Worker w) {
+        try {
+            removeWorker(w);
+        } catch (Throwable t) {
+            // left listed: see above
+        }
     }
 
     private void removeWorker(Worker w) {
+        Seam.workerList(1);
         Worker[] a = workers;
         for (int i = 0; i < a.length; i++) {
             if (a[i] == w) {
@@ -1286,11 +1312,16 @@ final class WorkerPool {
         return workers;
     }
 
+    /**
+     * {@code w}'s thread leaves the pool (retired, handed to a sibling, closed, or after a throw):
+     * the counts, then the list ({@link #dropWorker}). Never throws, so that the leaving thread
+     * always unlocks after it. Lock.
+     */
     void workerExited(Worker w) {
         assert holdsLock();
-        removeWorker(w);
         nWorkers--;
         engine.releaseThread();
+        dropWorker(w);
     }
 
     /** Engine shutdown: wake every idle worker so that it exits. */

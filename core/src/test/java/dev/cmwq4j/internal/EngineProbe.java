@@ -115,6 +115,14 @@ public final class EngineProbe {
         Seam.onWorkLoop = hook;
     }
 
+    /**
+     * Installs (or, with null, removes) a hook run where a pool's worker list is copied
+     * ({@code Seam.onWorkerList}): 0 as the manager grows it, 1 as a leaving worker is taken off.
+     */
+    public static void onWorkerList(java.util.function.IntConsumer hook) {
+        Seam.onWorkerList = hook;
+    }
+
     /** Installs (or, with null, removes) a hook a worker runs when it starts to linger ({@code Seam.onLinger}). */
     public static void onLinger(Runnable hook) {
         Seam.onLinger = hook;
