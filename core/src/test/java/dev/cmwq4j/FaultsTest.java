@@ -357,6 +357,45 @@ class FaultsTest {
         }
     }
 
+    /**
+     * A block announced near the end of a stack may overflow in its bookkeeping (statistics, the
+     * JFR event), after the worker's state left RUNNING (injected once at that point): the worker
+     * has left the running count all the same, so the run's end counts it back once, and the pool
+     * is at rest afterwards and runs what comes. The count used to be left after the statistics:
+     * the throw skipped it, the run's end counted the worker again on top, and the pool kept a
+     * phantom running worker (on one CPU, nothing queued later ran).
+     */
+    @Test
+    void aBlockWhoseBookkeepingOverflowsLeavesNoPhantomRunningWorker() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
+            Workqueue wq = c.workqueue("overflowing-block").build();
+            java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+            dev.cmwq4j.internal.EngineProbe.onBlockBegins(() -> {
+                if (toFail.getAndDecrement() > 0) {
+                    throw new StackOverflowError("injected: an announced block's bookkeeping");
+                }
+            });
+            java.util.concurrent.CompletableFuture<Throwable> thrown = new java.util.concurrent.CompletableFuture<>();
+            try {
+                wq.queue(new Work(() -> {
+                    try {
+                        Blocking.run(() -> { });
+                        thrown.complete(null);
+                    } catch (Throwable t) {
+                        thrown.complete(t);
+                    }
+                }));
+                assertThat(thrown.get(30, TimeUnit.SECONDS)).isInstanceOf(StackOverflowError.class);
+            } finally {
+                dev.cmwq4j.internal.EngineProbe.onBlockBegins(null);
+            }
+            wq.flush();
+            TestSupport.assertPoolsAtRest(c);
+            assertThat(hundredWorksRan(wq)).isTrue();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
     /** Queues 100 tasks on {@code wq}; whether all ran within 60 s. */
     private static boolean hundredWorksRan(Workqueue wq) throws InterruptedException {
         CountDownLatch ran = new CountDownLatch(100);

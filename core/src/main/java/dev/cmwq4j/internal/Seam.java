@@ -52,6 +52,20 @@ final class Seam {
     }
 
     /**
+     * Run by a worker as an announced block begins, after its state left RUNNING (the block's
+     * statistics and event, {@code Worker.announcedBlockBegins}): a test throws a
+     * {@code StackOverflowError} here. Null outside tests.
+     */
+    static volatile Runnable onBlockBegins;
+
+    static void blockBegins() {
+        Runnable r = onBlockBegins;
+        if (r != null) {
+            r.run();
+        }
+    }
+
+    /**
      * Run by a drain (open or closing) after its first pass counted pwq {@code index} under that
      * pool's lock, before it counts the next ({@link WorkqueueCore}'s {@code nothingInFlight}).
      * Null outside tests.

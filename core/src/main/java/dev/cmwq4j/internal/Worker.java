@@ -1243,10 +1243,16 @@ final class Worker implements Runnable {
                 return; // already uncounted
             }
         }
+        // The count first: nothing that may throw (the statistics' striped cells allocate; a block
+        // announced at the end of a stack may overflow) comes between the state's CAS and it, or
+        // the run's end would count this worker again on top of a count never left: a phantom
+        // running worker for good. What follows may throw and lose at most a statistic or a kick
+        // (queuers read the count, and the monitor looks at a pool that waits).
+        int running = pool.managed ? pool.nrRunning.decrementAndGet() : -1;
         if (to == BLOCKED) {
             announcedBlockBegins();
         }
-        leaveNrRunning();
+        leftNrRunning(running);
     }
 
     /** JFR: the block that began with {@code from} is over (the worker is counted again). */
@@ -1275,6 +1281,7 @@ final class Worker implements Runnable {
 
     /** An announced block begins: count it (engine and workqueue) and open its JFR event. */
     private void announcedBlockBegins() {
+        Seam.blockBegins();
         engine.blocksAnnounced.increment();
         PoolWorkqueue pwq = currentPwq;
         if (pwq != null) {
@@ -1284,7 +1291,8 @@ final class Worker implements Runnable {
         blockEvent = Events.blocked("announced", this);
     }
 
-    private void leaveNrRunning() {
+    /** This worker has left nrRunning, which it took to {@code running}: kick the pool if it now needs a worker. */
+    private void leftNrRunning(int running) {
         WorkerPool p = pool;
         if (!p.managed) {
             return;
@@ -1292,7 +1300,7 @@ final class Worker implements Runnable {
         if (wstate == BLOCKED && !joining) {
             p.blockSeen();
         }
-        if (p.fellBelowTarget(p.nrRunning.decrementAndGet()) && p.kickUnlocked()) {
+        if (p.fellBelowTarget(running) && p.kickUnlocked()) {
             countCmWakeup();
         }
     }

@@ -453,7 +453,16 @@ final class WorkerPool {
      *     spin, and the drain, if any, was short): the worker's next run may take it as its start
      */
     boolean lockAfterRun(long endedAt) {
-        return drainAfterRun(Locks.acquire(lock), endedAt);
+        boolean quick = Locks.acquire(lock);
+        try {
+            return drainAfterRun(quick, endedAt);
+        } catch (Throwable t) {
+            // The caller's try has not begun: a lock() that throws must hold nothing, or the
+            // caller's thread keeps the pool for good (an admission's kick may allocate, or
+            // overflow a stack near its end: what was not admitted stays in admitting).
+            lock.unlock();
+            throw t;
+        }
     }
 
     /**

@@ -115,6 +115,11 @@ public final class EngineProbe {
         Seam.onWorkLoop = hook;
     }
 
+    /** Installs (or, with null, removes) a hook a worker runs as an announced block begins ({@code Seam.onBlockBegins}). */
+    public static void onBlockBegins(Runnable hook) {
+        Seam.onBlockBegins = hook;
+    }
+
     /**
      * Installs (or, with null, removes) a hook run where a pool's worker list is copied
      * ({@code Seam.onWorkerList}): 0 as the manager grows it, 1 as a leaving worker is taken off.
