@@ -266,16 +266,29 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
 
     /**
      * Shut down, and every task accepted has ended. {@link #ended} is read first: both counts only
-     * grow, so equal sums mean every task counted in {@link #submitted} by then had ended.
+     * grow, so equal sums mean every task counted in {@link #submitted} by then had ended. Once
+     * seen, for good ({@link #terminatedSeen}): a submit after the shutdown counts itself, then
+     * reads the shutdown and gives its count back, and a read in between saw unequal sums, so
+     * that a view terminated (awaitTermination had returned true) looked running again.
      */
     @Override
     public boolean isTerminated() {
+        if (terminatedSeen) {
+            return true;
+        }
         if (!shutdown) {
             return false;
         }
         long e = ended.sum();
-        return e == submitted.sum();
+        if (e != submitted.sum()) {
+            return false;
+        }
+        terminatedSeen = true; // every later submit reads the shutdown and is refused
+        return true;
     }
+
+    /** {@link #isTerminated} has held once; it holds for good. Set by the first reader that sees it. */
+    private volatile boolean terminatedSeen;
 
     @Override
     public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
