@@ -65,7 +65,11 @@ final class WorkqueueFuture<T> extends CompletableFuture<T> {
                 try {
                     f.complete(supplier.get());
                 } catch (Throwable e) {
-                    f.completeExceptionally(e);
+                    // as CompletableFuture.supplyAsync stores it: handle, whenComplete and
+                    // exceptionally see a CompletionException with the cause (join throws it,
+                    // get an ExecutionException of the cause, exceptionNow the cause)
+                    f.completeExceptionally(e instanceof java.util.concurrent.CompletionException
+                            ? e : new java.util.concurrent.CompletionException(e));
                 }
             }
 

@@ -38,6 +38,20 @@ class CompletableFutureTest {
                     .hasCauseInstanceOf(IllegalStateException.class);
             assertThatThrownBy(failing::get).isInstanceOf(ExecutionException.class)
                     .hasRootCauseMessage("boom");
+            // stored as CompletableFuture.supplyAsync stores it: what handle, whenComplete and
+            // exceptionally see is the same for both (they used to see the bare exception here)
+            CompletableFuture<Integer> jdk = CompletableFuture.supplyAsync(() -> {
+                throw new IllegalStateException("boom");
+            }, wq);
+            for (CompletableFuture<Integer> f : java.util.List.of(failing, jdk)) {
+                Throwable seen = f.handle((v, t) -> t).get(30, TimeUnit.SECONDS);
+                assertThat(seen).isInstanceOf(CompletionException.class)
+                        .hasCauseInstanceOf(IllegalStateException.class);
+                assertThat(f.exceptionally(t -> t instanceof CompletionException ? 1 : 0).get(30, TimeUnit.SECONDS))
+                        .isOne();
+                assertThat(f.exceptionNow()).isInstanceOf(IllegalStateException.class).hasMessage("boom");
+                assertThat(f.isCompletedExceptionally()).isTrue();
+            }
         }
     }
 
