@@ -396,6 +396,39 @@ class FaultsTest {
         }
     }
 
+    /**
+     * A delayed queue that throws after its claim and before its timer is armed (a stack overflow
+     * injected at the arming seam, once; the timer itself refuses to arm without stack to spare)
+     * gives the claim up: the work is queueable again, runs, a cancel returns at once, and a drain
+     * does not wait for it. It used to stay claimed for good: every queue refused it, a cancel
+     * spun, a drain waited.
+     */
+    @Test
+    void aDelayedQueueThatThrowsBeforeArmingLeavesTheWorkQueueable() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
+            Workqueue wq = c.workqueue("delayed-fault").build();
+            CountDownLatch ran = new CountDownLatch(1);
+            DelayedWork d = new DelayedWork(ran::countDown);
+            Thread self = Thread.currentThread();
+            java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean(true);
+            dev.cmwq4j.internal.AccountingProbe.onArm(phase -> {
+                if (phase == 0 && Thread.currentThread() == self && armed.getAndSet(false)) {
+                    throw new StackOverflowError("injected: arming a delayed work");
+                }
+            });
+            try {
+                assertThatThrownBy(() -> wq.queueDelayed(d, Duration.ofMillis(1))).isInstanceOf(StackOverflowError.class);
+            } finally {
+                dev.cmwq4j.internal.AccountingProbe.onArm(null);
+            }
+            // (left claimed, it refused this queue, and a cancel of it spun for good)
+            assertThat(wq.queueDelayed(d, Duration.ofMillis(1))).as("queueable again").isTrue();
+            assertThat(ran.await(30, TimeUnit.SECONDS)).isTrue();
+            wq.drain(); // returns: no armed count was left behind by the failed queue
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
     /** Queues 100 tasks on {@code wq}; whether all ran within 60 s. */
     private static boolean hundredWorksRan(Workqueue wq) throws InterruptedException {
         CountDownLatch ran = new CountDownLatch(100);

@@ -605,6 +605,79 @@ class InboundStressTest {
         }
     }
 
+    /**
+     * A modDelayed that takes a queued work back to arm it, against a close, step by step (the
+     * arming seam holds it between the take-back and the arming). The take-back gives up the
+     * work's slot and colour; until the arming counts it, the close found nothing in flight and
+     * returned, and the arming was then rejected: a work queued before the close never ran. Now
+     * the work counts as armed while it moves, the close waits, and the work runs before the
+     * close returns.
+     */
+    @Test
+    void aCloseWaitsForAWorkThatModDelayedTakesBackToArm() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
+            Workqueue wq = c.workqueue("moving").maxActive(1).build();
+            CountDownLatch gateRunning = new CountDownLatch(1);
+            CountDownLatch releaseGate = new CountDownLatch(1);
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch releaseMod = new CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicBoolean ran = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.ConcurrentHashMap<String, Object> outcome = new java.util.concurrent.ConcurrentHashMap<>();
+            DelayedWork w = new DelayedWork(() -> ran.set(true));
+            assertThat(wq.queue(new Work(() -> {
+                gateRunning.countDown();
+                awaitOrFail(releaseGate);
+            }))).isTrue();
+            assertThat(gateRunning.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            assertThat(wq.queue(w)).isTrue(); // inactive behind the gate (maxActive 1)
+            Thread[] t = new Thread[2];
+            t[0] = new Thread(() -> outcome.put("mod", queueOutcomeOf(() -> wq.modDelayed(w, Duration.ofMillis(5)))), "modder");
+            t[1] = new Thread(() -> {
+                outcome.put("close", closeOutcome(wq));
+                outcome.put("ran-at-close", ran.get());
+            }, "closer");
+            dev.cmwq4j.internal.AccountingProbe.onArm(phase -> {
+                if (phase == 0 && Thread.currentThread() == t[0]) { // taken back, not armed yet
+                    held.countDown();
+                    awaitOrFail(releaseMod);
+                }
+            });
+            try {
+                t[0].start();
+                assertThat(held.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                releaseGate.countDown();
+                t[1].start();
+                // the close either returned (too early) or waits for the moving work
+                org.awaitility.Awaitility.await().atMost(BOUND).until(() -> {
+                    Thread.State st = t[1].getState();
+                    return outcome.containsKey("close") || st == Thread.State.WAITING
+                            || st == Thread.State.TIMED_WAITING;
+                });
+                releaseMod.countDown();
+                for (Thread th : t) {
+                    th.join(BOUND.toMillis());
+                    assertThat(th.isAlive()).as(th.getName() + " returned").isFalse();
+                }
+            } finally {
+                dev.cmwq4j.internal.AccountingProbe.onArm(null);
+                releaseGate.countDown();
+                releaseMod.countDown();
+            }
+            assertThat(outcome.get("mod")).as("modDelayed found it pending").isEqualTo(Boolean.TRUE);
+            assertThat(outcome.get("close")).isEqualTo("closed");
+            assertThat(outcome.get("ran-at-close")).as("the work queued before the close ran before it returned")
+                    .isEqualTo(Boolean.TRUE);
+        }
+    }
+
+    private static Object queueOutcomeOf(java.util.concurrent.Callable<Boolean> call) {
+        try {
+            return call.call();
+        } catch (Throwable e) {
+            return e;
+        }
+    }
+
     private static Object queueOutcome(Workqueue wq, Work w) {
         try {
             return wq.queue(w);

@@ -82,7 +82,12 @@ class DelayedNode extends WorkNode {
             wq.delayedDone();
             return false;
         }
-        wq.engine.timer.schedule(entry, deadline);
+        try {
+            wq.engine.timer.schedule(entry, deadline);
+        } catch (Throwable t) {
+            wq.delayedDone(); // not armed (the timer refuses before it changes anything)
+            throw t;
+        }
         Seam.arm(1);
         return true;
     }

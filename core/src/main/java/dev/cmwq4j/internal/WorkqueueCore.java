@@ -351,8 +351,27 @@ public final class WorkqueueCore {
         if (!claimDelayed(n)) {
             return false;
         }
-        armOrReject(n, cpu, System.nanoTime() + delayNanos);
+        int instance = n.queued;
+        try {
+            armOrReject(n, cpu, System.nanoTime() + delayNanos);
+        } catch (Throwable t) {
+            delayedQueueFailed(n, instance);
+            throw t;
+        }
         return true;
+    }
+
+    /**
+     * A delayed queue of instance {@code instance} of {@code n} threw after its claim (or its
+     * steal), neither armed nor pushed: out of memory, a stack overflow (the timer refuses to arm
+     * without stack to spare, before it changes anything), or a bug. Gives the instance up as
+     * {@link #queueFailed} does; an instance armed or pushed already is left to fire or run. It
+     * used to stay claimed for good: every later queue refused, a cancel spun, a drain waited.
+     */
+    private void delayedQueueFailed(DelayedNode n, int instance) {
+        if (n.queued == instance && (n.state & WorkNode.PENDING) != 0 && n.where != WorkNode.TIMER) {
+            queueFailed(n, instance);
+        }
     }
 
     /**
@@ -383,11 +402,17 @@ public final class WorkqueueCore {
         if (!claimDelayed(n)) {
             return false;
         }
-        if (deadline - System.nanoTime() <= 0) {
-            n.pinned = cpu >= 0 && !unbound;
-            insertOrReject(n, cpu);
-        } else {
-            armOrReject(n, cpu, deadline);
+        int instance = n.queued;
+        try {
+            if (deadline - System.nanoTime() <= 0) {
+                n.pinned = cpu >= 0 && !unbound;
+                insertOrReject(n, cpu);
+            } else {
+                armOrReject(n, cpu, deadline);
+            }
+        } catch (Throwable t) {
+            delayedQueueFailed(n, instance);
+            throw t;
         }
         return true;
     }
@@ -452,7 +477,9 @@ public final class WorkqueueCore {
 
     /**
      * Modifies the timer of a delayed work: re-arms it if armed; takes it back from a worklist and
-     * arms it if already queued; queues it afresh otherwise. A delay of 0 queues it now.
+     * arms it if already queued; queues it afresh otherwise. A delay of 0 queues it now. If the
+     * arming of a work taken back throws (out of memory, a stack overflow), that instance is
+     * given up, as a cancel would, and the call throws.
      *
      * @return true if it was pending before the call
      */
@@ -469,10 +496,20 @@ public final class WorkqueueCore {
                 place(n, cpu, delayNanos);
                 return false;
             }
-            int g = n.grab(WorkNode.STEAL);
-            if (g == WorkNode.GRABBED) {
-                place(n, cpu, delayNanos);
-                return true;
+            // Counted as armed while it moves: the steal gives up its slot and colour, and
+            // until the arming counts it (or the insert lists it) a drain or close would find
+            // nothing in flight and return, with the instance then rejected by the seal or run
+            // after the close (a review found it). The hold ends once the move is done.
+            delayedArmed();
+            int g;
+            try {
+                g = n.grab(WorkNode.STEAL);
+                if (g == WorkNode.GRABBED) {
+                    place(n, cpu, delayNanos);
+                    return true;
+                }
+            } finally {
+                delayedDone();
             }
             Thread.onSpinWait(); // it started meanwhile, or a cancelSync holds it
             if ((n.state & WorkNode.CANCELING) != 0) {
@@ -482,11 +519,17 @@ public final class WorkqueueCore {
     }
 
     private void place(DelayedNode n, int cpu, long delayNanos) {
-        if (delayNanos <= 0) {
-            n.pinned = cpu >= 0 && !unbound;
-            insertOrReject(n, cpu);
-        } else {
-            armOrReject(n, cpu, System.nanoTime() + delayNanos);
+        int instance = n.queued;
+        try {
+            if (delayNanos <= 0) {
+                n.pinned = cpu >= 0 && !unbound;
+                insertOrReject(n, cpu);
+            } else {
+                armOrReject(n, cpu, System.nanoTime() + delayNanos);
+            }
+        } catch (Throwable t) {
+            delayedQueueFailed(n, instance);
+            throw t;
         }
     }
 
