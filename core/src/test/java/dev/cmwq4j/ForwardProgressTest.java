@@ -512,6 +512,41 @@ class ForwardProgressTest {
     }
 
     /**
+     * A rescuer survives a throw of its own bookkeeping (injected once as it answers a mayday,
+     * before it takes a work): it answers the next mayday and the memReclaim works complete with
+     * no worker thread at all. Its thread used to end on the first throw, and with it the
+     * queue's forward progress.
+     */
+    @Test
+    void aRescuerThatThrowsKeepsRescuing() throws Exception {
+        FaultyThreadFactory factory = new FaultyThreadFactory();
+        java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+        try (Cmwq c = faulty(factory).cpus(1).build()) {
+            Workqueue reclaim = c.workqueue("reclaim").memReclaim().build();
+            factory.failAfter(0); // no worker thread at all
+            EngineProbe.onRescue(() -> {
+                if (toFail.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("injected: the rescuer's bookkeeping");
+                }
+            });
+            try {
+                Ledger ledger = new Ledger(20);
+                for (int i = 0; i < 20; i++) {
+                    reclaim.queue(ledger.work(i));
+                }
+                assertThat(ledger.done.await(LONG.toSeconds(), TimeUnit.SECONDS))
+                        .as("rescued after the rescuer's throw").isTrue();
+                ledger.assertEachRanOnce();
+                assertThat(toFail.get()).as("the fault was injected").isNegative();
+                assertThat(EngineProbe.rescuerThread(reclaim.core).isAlive()).isTrue();
+            } finally {
+                EngineProbe.onRescue(null);
+                factory.recover();
+            }
+        }
+    }
+
+    /**
      * Building memReclaim workqueues while the instance closes: every rescuer started is stopped.
      * The close's pass over the workqueues can reach one whose builder has registered it but not
      * yet started its rescuer; the close then found no rescuer to stop, and the builder started

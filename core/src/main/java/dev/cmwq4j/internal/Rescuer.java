@@ -141,13 +141,14 @@ final class Rescuer implements Runnable {
         if (!launched) {
             return; // a thread the factory started itself: rejected in the constructor
         }
+        Worker.clearCurrent();
         PoolWorkqueue[] pwqs = wq.pwqs;
         for (;;) {
             boolean called = false;
             for (int i = 0; i < pwqs.length; i++) {
                 if (pwqs[i].maydayRequested()) {
                     called = true;
-                    rescue(pwqs[i], standIns[i]);
+                    rescueSurviving(pwqs[i], standIns[i]);
                 }
             }
             if (called) {
@@ -161,8 +162,29 @@ final class Rescuer implements Runnable {
         }
     }
 
+    /**
+     * {@link #rescue}, surviving whatever the engine's own bookkeeping throws (nothing a work
+     * throws gets here): the rescuer is the memReclaim queue's forward progress when no thread can
+     * be had, often for want of memory, so its thread must not end on the first throw, as it did.
+     * The pool's mayday passes, every 100 ms while its need lasts, call it again; the throw is
+     * logged.
+     */
+    private void rescueSurviving(PoolWorkqueue pwq, Worker standIn) {
+        try {
+            rescue(pwq, standIn);
+        } catch (Throwable t) {
+            try {
+                Engine.LOG.log(System.Logger.Level.ERROR, "cmwq4j: the rescuer of workqueue '" + wq.name
+                        + "' recovered from", t);
+            } catch (Throwable ignored) {
+                // the log itself failed (out of memory): carry on rescuing
+            }
+        }
+    }
+
     /** Runs {@code pwq}'s works from its pool's worklist while the pool needs a worker. */
     private void rescue(PoolWorkqueue pwq, Worker standIn) {
+        Seam.rescue();
         WorkNode n;
         while ((n = standIn.rescueNext(pwq)) != null) {
             rescued.increment();

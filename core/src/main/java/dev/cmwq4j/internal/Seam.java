@@ -66,6 +66,19 @@ final class Seam {
     }
 
     /**
+     * Run by a rescuer as it answers a mayday for a pwq, before it takes a work: a test throws
+     * here. Null outside tests.
+     */
+    static volatile Runnable onRescue;
+
+    static void rescue() {
+        Runnable r = onRescue;
+        if (r != null) {
+            r.run();
+        }
+    }
+
+    /**
      * Run by a drain (open or closing) after its first pass counted pwq {@code index} under that
      * pool's lock, before it counts the next ({@link WorkqueueCore}'s {@code nothingInFlight}).
      * Null outside tests.

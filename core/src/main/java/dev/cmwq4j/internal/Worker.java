@@ -730,13 +730,22 @@ final class Worker implements Runnable {
      * then every instance handed to it meanwhile, and ends them in their pwqs.
      */
     void runRescued(WorkNode n) {
-        CURRENT.set(this);
+        CURRENT.set(this); // the rescuer thread's entry exists (clearCurrent): no allocation here
         try {
             PoolWorkqueue last = execute(n, runPwq, runColor);
             last.runDoneUnlocked(runColor, this);
         } finally {
-            CURRENT.remove();
+            CURRENT.set(null); // not remove(): the next set would allocate the entry again
         }
+    }
+
+    /**
+     * Gives the calling thread (a rescuer's, as it starts) its entry for {@link #current}, empty:
+     * {@link #runRescued} then sets and clears it without allocating, between the claim of a work
+     * and its run, where out of memory would leave the claimed work RUNNING, never run.
+     */
+    static void clearCurrent() {
+        CURRENT.set(null);
     }
 
     private void runOne(WorkNode n, PoolWorkqueue pwq) {

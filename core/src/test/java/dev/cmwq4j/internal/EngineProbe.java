@@ -115,6 +115,11 @@ public final class EngineProbe {
         Seam.onWorkLoop = hook;
     }
 
+    /** Installs (or, with null, removes) a hook a rescuer runs as it answers a mayday ({@code Seam.onRescue}). */
+    public static void onRescue(Runnable hook) {
+        Seam.onRescue = hook;
+    }
+
     /** Installs (or, with null, removes) a hook a worker runs as an announced block begins ({@code Seam.onBlockBegins}). */
     public static void onBlockBegins(Runnable hook) {
         Seam.onBlockBegins = hook;
