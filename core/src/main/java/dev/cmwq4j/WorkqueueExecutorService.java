@@ -90,6 +90,12 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
         return new RejectedExecutionException("executor view of " + wq + " is shut down");
     }
 
+    /** {@link #shutdownNow} has begun: a one-shot task that starts now runs interrupted (see {@link WorkNode.Group#stopped}). */
+    @Override
+    public boolean stopped() {
+        return stopped;
+    }
+
     /** A task of this view has run: on its worker, after the task (see {@link WorkNode.Group}). */
     @Override
     public void ended() {

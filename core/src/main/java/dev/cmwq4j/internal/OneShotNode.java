@@ -24,7 +24,7 @@ final class OneShotNode extends WorkNode {
             return;
         }
         try {
-            runMarked(run);
+            runMarked(run, group);
         } finally {
             group.ended();
         }

@@ -182,6 +182,13 @@ final class Rescuer implements Runnable {
         }
     }
 
+    /** Interrupts the runs of {@code group}'s tasks on this rescuer's stand-ins (see {@link WorkqueueCore#interruptGroup}). */
+    void interruptGroup(WorkNode.Group group) {
+        for (Worker w : standIns) {
+            w.interruptGroup(group);
+        }
+    }
+
     /** Runs {@code pwq}'s works from its pool's worklist while the pool needs a worker. */
     private void rescue(PoolWorkqueue pwq, Worker standIn) {
         Seam.rescue();

@@ -253,6 +253,17 @@ public class WorkNode {
          * nothing: the drain waits for the timer and runs the task, as for a delayed work.
          */
         default void armedAtClose(Runnable action) {}
+
+        /**
+         * The group was stopped ({@code shutdownNow}): a one-shot task that starts now runs with
+         * its thread interrupted, as {@code ThreadPoolExecutor} interrupts a task that starts once
+         * the pool is stopping. The take-back and the interrupt of {@code shutdownNow} miss a task
+         * a worker has taken but not yet started; this catches it. Read after the task is marked
+         * running ({@link #runMarked}), so that one of the two sees the other.
+         */
+        default boolean stopped() {
+            return false;
+        }
     }
 
     /**
@@ -443,10 +454,17 @@ public class WorkNode {
      */
     private boolean taskRunning;
 
-    /** Runs {@code run} marked as this task's run (see {@link #taskRunning}). */
-    final void runMarked(Runnable run) {
+    /**
+     * Runs {@code run} marked as this task's run (see {@link #taskRunning}); interrupted from the
+     * start if {@code group} was stopped (see {@link Group#stopped}). The interrupt ends with the
+     * run: the worker clears it before its next work.
+     */
+    final void runMarked(Runnable run, Group group) {
         synchronized (this) {
             taskRunning = true;
+        }
+        if (group != null && group.stopped()) {
+            Thread.currentThread().interrupt();
         }
         try {
             run.run();

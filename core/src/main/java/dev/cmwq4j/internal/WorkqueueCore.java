@@ -674,15 +674,21 @@ public final class WorkqueueCore {
 
     /**
      * Interrupts every running one-shot task of {@code group} (its run only: see
-     * {@link Worker#interruptGroup}), on the workers of this workqueue's pools (for a bound
-     * workqueue, every bound pool of its priority: a sibling may have stolen the task).
+     * {@link Worker#interruptGroup}), on every worker of the instance and this workqueue's
+     * rescuer's stand-ins: a sibling may have stolen the task, and a worker of any pool (another
+     * priority, an unbound pool) may run it in place while it waits for it ({@link Helping}). Only
+     * this workqueue's pools were scanned, and such a run went on uninterrupted. A worker of
+     * another instance that helps one is not reached.
      */
     public void interruptGroup(WorkNode.Group group) {
-        WorkerPool[] pools = unbound ? new WorkerPool[] {pwqs[0].pool} : engine.boundPools(highPriority);
-        for (WorkerPool p : pools) {
+        for (WorkerPool p : engine.pools()) {
             for (Worker w : p.workersSnapshot()) {
                 w.interruptGroup(group);
             }
+        }
+        Rescuer r = rescuer;
+        if (r != null) {
+            r.interruptGroup(group);
         }
     }
 
