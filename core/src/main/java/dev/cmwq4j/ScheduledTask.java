@@ -174,6 +174,16 @@ final class ScheduledTask<V> extends WorkqueueExecutorService.BlockingFutureTask
     }
 
     /** Counts this task as ended in its view, once, whoever calls it (see the class comment). */
+    /**
+     * The decorated run threw before this run began (see {@link WorkNode.TrackedTask}): the task
+     * completes with that failure and ends, as a run that threw would (no later runs).
+     */
+    @Override
+    public void failedBeforeRun(Throwable t) {
+        setException(t);
+        end();
+    }
+
     void end() {
         if (ENDED.compareAndSet(this, 0, 1)) {
             view.ended();

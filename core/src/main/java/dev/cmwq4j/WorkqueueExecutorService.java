@@ -75,7 +75,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
         }
         try {
             wq.core.queue(node, -1);
-        } catch (RuntimeException e) {
+        } catch (Throwable e) { // a decorator's Error too: counted, never queued, so ended
             endedWithoutRun(1);
             throw e;
         }
@@ -174,7 +174,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
         }
         try {
             wq.core.queueAt(t.node, -1, t.dueTime());
-        } catch (RuntimeException e) {
+        } catch (Throwable e) { // a decorator's Error too: counted, never queued, so ended
             t.end();
             throw e;
         }
@@ -333,7 +333,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
      * and may be helped (helping), and otherwise count as announced blocking; they lend the
      * caller's priority to the task's work (see {@link Priority}).
      */
-    static class BlockingFutureTask<T> extends FutureTask<T> {
+    static class BlockingFutureTask<T> extends FutureTask<T> implements WorkNode.TrackedTask {
         /**
          * The node that runs this task; written once before queueing: by {@link #execute}, or by
          * a {@link ScheduledTask}'s constructor.
@@ -345,8 +345,12 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
          */
         private volatile Object runner;
 
+        /** Runs begun ({@link WorkNode.TrackedTask}); written by the running thread only. */
+        private int runsBegun;
+
         @Override
         public void run() {
+            runsBegun++;
             Object r = WorkNode.currentRunner();
             runner = r != null ? r : Thread.currentThread();
             try {
@@ -356,6 +360,17 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
             }
         }
 
+        @Override
+        public int runsBegun() {
+            return runsBegun;
+        }
+
+        /** The decorated run threw before this task ran: it completes with that failure. */
+        @Override
+        public void failedBeforeRun(Throwable t) {
+            setException(t);
+        }
+
         /**
          * As {@link #run}, with {@link FutureTask#runAndReset}: for a periodic task, whose run
          * leaves the future incomplete.
@@ -363,6 +378,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
          * @return true if the task ran and returned normally (and was not cancelled)
          */
         final boolean runAndResetTracked() {
+            runsBegun++;
             Object r = WorkNode.currentRunner();
             runner = r != null ? r : Thread.currentThread();
             try {

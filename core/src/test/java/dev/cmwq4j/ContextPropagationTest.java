@@ -54,6 +54,58 @@ class ContextPropagationTest {
         return Cmwq.builder().cpus(1).jmx(false).build();
     }
 
+    /**
+     * A decorator whose wrapper throws before the task runs (it cannot restore a context): the
+     * executor views' futures complete exceptionally with that failure, a periodic task ends at
+     * its failing run, and the view terminates; a decorator that throws an Error as a task is
+     * submitted leaves nothing counted either. The futures used to wait for good and the views
+     * never terminated (the task itself never ran, so nothing completed or counted it).
+     */
+    @Test
+    void aDecoratorThatFailsBeforeTheTaskRunsEndsTheTask() throws Exception {
+        AtomicInteger wraps = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean failAtQueue = new java.util.concurrent.atomic.AtomicBoolean();
+        UnaryOperator<Runnable> failing = r -> {
+            if (failAtQueue.getAndSet(false)) {
+                throw new AssertionError("decorator failed at queue time");
+            }
+            int n = wraps.incrementAndGet();
+            return () -> {
+                // the first two wraps work; every later one fails before running the task
+                if (n > 2) {
+                    throw new IllegalStateException("no context to restore for wrap " + n);
+                }
+                r.run();
+            };
+        };
+        try (Cmwq c = newCmwq()) {
+            Workqueue wq = c.workqueue("failing-ctx").taskDecorator(failing).build();
+            java.util.concurrent.ScheduledExecutorService ses = wq.asScheduledExecutorService();
+            AtomicInteger periodicRuns = new AtomicInteger();
+            // wraps 1 and 2: the periodic task's first two runs; wrap 3 fails before its third
+            java.util.concurrent.ScheduledFuture<?> periodic = ses.scheduleAtFixedRate(
+                    periodicRuns::incrementAndGet, 0, 1, TimeUnit.MILLISECONDS);
+            assertThatThrownBy(() -> periodic.get(BOUND_SECONDS, TimeUnit.SECONDS))
+                    .isInstanceOf(java.util.concurrent.ExecutionException.class)
+                    .hasCauseInstanceOf(IllegalStateException.class);
+            assertThat(periodicRuns.get()).isEqualTo(2);
+            AtomicInteger ran = new AtomicInteger();
+            Future<?> submitted = ses.submit(ran::incrementAndGet);
+            assertThatThrownBy(() -> submitted.get(BOUND_SECONDS, TimeUnit.SECONDS))
+                    .isInstanceOf(java.util.concurrent.ExecutionException.class)
+                    .hasCauseInstanceOf(IllegalStateException.class);
+            java.util.concurrent.ScheduledFuture<?> delayed = ses.schedule(ran::incrementAndGet, 1, TimeUnit.MILLISECONDS);
+            assertThatThrownBy(() -> delayed.get(BOUND_SECONDS, TimeUnit.SECONDS))
+                    .isInstanceOf(java.util.concurrent.ExecutionException.class)
+                    .hasCauseInstanceOf(IllegalStateException.class);
+            failAtQueue.set(true);
+            assertThatThrownBy(() -> ses.execute(ran::incrementAndGet)).isInstanceOf(AssertionError.class);
+            assertThat(ran.get()).as("no task ran: every wrap failed first").isZero();
+            ses.shutdown();
+            assertThat(ses.awaitTermination(BOUND_SECONDS, TimeUnit.SECONDS)).as("the view terminates").isTrue();
+        }
+    }
+
     @Test
     void aQueuedWorkSeesTheContextOfItsQueuerAndTheWorkerKeepsNone() throws Exception {
         Propagate p = new Propagate();

@@ -24,7 +24,7 @@ final class OneShotNode extends WorkNode {
             return;
         }
         try {
-            runMarked(run, group);
+            runTask(run, group);
         } finally {
             group.ended();
         }

@@ -29,7 +29,7 @@ final class ScheduledNode extends DelayedNode {
 
     @Override
     void runAction(Runnable decorated) {
-        runMarked(orAction(decorated), null); // a scheduled task checks its view itself (ScheduledTask.mayRun)
+        runTask(orAction(decorated), null); // a scheduled task checks its view itself (ScheduledTask.mayRun)
     }
 
     /** As {@link WorkNode#interruptRun}, only while the action still executes ({@link #runMarked}). */

@@ -267,6 +267,38 @@ public class WorkNode {
     }
 
     /**
+     * A task of an executor view as its node sees it, so that a decorated run that fails before
+     * the task itself ran (a task decorator's wrapper threw: a context it could not restore) still
+     * ends the task: its future completes exceptionally and its view counts it ended. Otherwise
+     * the future's {@code get} waited for good and the view never terminated.
+     */
+    public interface TrackedTask {
+        /** Runs of this task begun so far; written by the running thread, at each run's start. */
+        int runsBegun();
+
+        /** The decorated run threw {@code t} before this run of the task began: end the task with it. */
+        void failedBeforeRun(Throwable t);
+    }
+
+    /**
+     * Runs {@code run}, this node's action as decorated, marked as its run ({@link #runMarked}),
+     * and ends a {@link TrackedTask} action whose run never began because {@code run} threw
+     * first. Task nodes only.
+     */
+    final void runTask(Runnable run, Group group) {
+        TrackedTask task = run != action && action instanceof TrackedTask t ? t : null;
+        int begun = task == null ? 0 : task.runsBegun();
+        try {
+            runMarked(run, group);
+        } catch (Throwable t) {
+            if (task != null && task.runsBegun() == begun) {
+                task.failedBeforeRun(t);
+            }
+            throw t;
+        }
+    }
+
+    /**
      * A one-shot node running {@code action}, with no API work object: queued once, never again.
      * The whole task is this one object.
      *
