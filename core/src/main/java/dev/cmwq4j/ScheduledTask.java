@@ -175,6 +175,13 @@ final class ScheduledTask<V> extends WorkqueueExecutorService.BlockingFutureTask
 
     /** Counts this task as ended in its view, once, whoever calls it (see the class comment). */
     /**
+     * The task decorator's version of this task, made once when it was scheduled, or null: every
+     * run of a periodic task runs it (see {@code WorkqueueCore.queueAt}). Written before the
+     * first queue, read by the re-arms that follow each run.
+     */
+    Runnable decorated;
+
+    /**
      * The decorated run threw before this run began (see {@link WorkNode.TrackedTask}): the task
      * completes with that failure and ends, as a run that threw would (no later runs).
      */

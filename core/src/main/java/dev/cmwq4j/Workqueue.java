@@ -700,7 +700,9 @@ public final class Workqueue implements Executor, AutoCloseable {
          * runs in place of that action for that instance, wherever it runs: on a worker, in the
          * frame of a waiter that helps it, on a rescuer, or after a handoff. So a helped work sees
          * the context it was queued with, not its waiter's. The decorator should restore what it
-         * changes on the running thread (for the waiter that helped, whose frame continues).
+         * changes on the running thread (for the waiter that helped, whose frame continues). A
+         * task of the scheduled executor view is decorated once, on the thread that schedules it,
+         * and every run of a periodic one runs with that context.
          *
          * <p>A decorator that throws, or returns null, fails that queue call (the exception, or a
          * {@code NullPointerException}), and nothing is queued. Replaces the default of {@link

@@ -173,7 +173,8 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
             throw rejected();
         }
         try {
-            wq.core.queueAt(t.node, -1, t.dueTime());
+            t.decorated = wq.core.decorateOnce(t); // once for all its runs (see queueAt)
+            wq.core.queueAt(t.node, -1, t.dueTime(), t.decorated);
         } catch (Throwable e) { // a decorator's Error too: counted, never queued, so ended
             t.end();
             throw e;
@@ -195,7 +196,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
      * @throws RejectedExecutionException if the workqueue is closed (from the engine)
      */
     boolean requeue(ScheduledTask<?> t) {
-        wq.core.queueAt(t.node, -1, t.dueTime());
+        wq.core.queueAt(t.node, -1, t.dueTime(), t.decorated);
         return mayStay(t) || !t.node.cancel();
     }
 

@@ -55,6 +55,41 @@ class ContextPropagationTest {
     }
 
     /**
+     * A periodic task of the scheduled view is decorated once, on the scheduling thread, and
+     * every run sees the scheduler's context, though each run changes the thread's context as it
+     * goes (and does not restore it: the decorator's wrapper does). It was decorated again at
+     * each re-arm, on the worker inside the run that ended, so each run saw what the previous run
+     * left behind.
+     */
+    @Test
+    void everyRunOfAPeriodicTaskSeesTheContextItWasScheduledWith() throws Exception {
+        Propagate p = new Propagate();
+        try (Cmwq c = newCmwq()) {
+            Workqueue wq = c.workqueue("periodic-ctx").taskDecorator(p).build();
+            java.util.concurrent.ScheduledExecutorService ses = wq.asScheduledExecutorService();
+            ConcurrentLinkedQueue<String> seen = new ConcurrentLinkedQueue<>();
+            CountDownLatch fiveRuns = new CountDownLatch(5);
+            CTX.set("scheduler");
+            java.util.concurrent.ScheduledFuture<?> f;
+            try {
+                f = ses.scheduleWithFixedDelay(() -> {
+                    seen.add(String.valueOf(CTX.get()));
+                    CTX.set("left-by-run-" + seen.size()); // a run that changes the context
+                    fiveRuns.countDown();
+                }, 0, 1, TimeUnit.MILLISECONDS);
+            } finally {
+                CTX.remove();
+            }
+            assertThat(fiveRuns.await(BOUND_SECONDS, TimeUnit.SECONDS)).isTrue();
+            f.cancel(false);
+            assertThat(List.copyOf(seen).subList(0, 5)).containsOnly("scheduler");
+            assertThat(p.calls.get()).as("decorated once").isEqualTo(1);
+            ses.shutdown();
+            assertThat(ses.awaitTermination(BOUND_SECONDS, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    /**
      * A decorator whose wrapper throws before the task runs (it cannot restore a context): the
      * executor views' futures complete exceptionally with that failure, a periodic task ends at
      * its failing run, and the view terminates; a decorator that throws an Error as a task is
@@ -70,9 +105,11 @@ class ContextPropagationTest {
                 throw new AssertionError("decorator failed at queue time");
             }
             int n = wraps.incrementAndGet();
+            AtomicInteger calls = new AtomicInteger();
             return () -> {
-                // the first two wraps work; every later one fails before running the task
-                if (n > 2) {
+                // the first wrap (the periodic task's) works for two runs, then fails; every
+                // later wrap fails before running its task
+                if (n > 1 || calls.incrementAndGet() > 2) {
                     throw new IllegalStateException("no context to restore for wrap " + n);
                 }
                 r.run();
@@ -82,7 +119,7 @@ class ContextPropagationTest {
             Workqueue wq = c.workqueue("failing-ctx").taskDecorator(failing).build();
             java.util.concurrent.ScheduledExecutorService ses = wq.asScheduledExecutorService();
             AtomicInteger periodicRuns = new AtomicInteger();
-            // wraps 1 and 2: the periodic task's first two runs; wrap 3 fails before its third
+            // decorated once: its wrap runs it twice, then fails before the third run
             java.util.concurrent.ScheduledFuture<?> periodic = ses.scheduleAtFixedRate(
                     periodicRuns::incrementAndGet, 0, 1, TimeUnit.MILLISECONDS);
             assertThatThrownBy(() -> periodic.get(BOUND_SECONDS, TimeUnit.SECONDS))

@@ -391,17 +391,23 @@ public final class WorkqueueCore {
     /**
      * Queues {@code node} at {@code deadline}, a {@link System#nanoTime()} value at most
      * {@code MAX_DELAY_NANOS} ahead, unless it is pending; a deadline not in the future queues it
-     * now. The timer fires it at that very deadline, so that a caller that keeps its own due time
+     * now. It runs as {@code decorated} (what {@link #decorateOnce} gave for its action; null: as
+     * its action): a scheduled view's task is decorated once, when it is scheduled, and every run
+     * of a periodic one sees that context (decorated at each re-arm, on the worker inside the run
+     * that ended, each run saw what the previous one left). The timer fires it at that very deadline, so that a caller that keeps its own due time
      * (a scheduled view's task: its {@code getDelay}, a fixed rate's next run) and the timer
      * agree exactly.
      *
      * @return false if it was already pending
      */
-    public boolean queueAt(WorkNode node, int cpu, long deadline) {
+    public boolean queueAt(WorkNode node, int cpu, long deadline, Runnable decorated) {
         DelayedNode n = (DelayedNode) node;
-        if (!claimDelayed(n)) {
+        checkAccepting();
+        if (!n.tryClaim()) {
             return false;
         }
+        n.decorated = decorated; // decorated once, by the caller (decorateOnce)
+        n.prio = (byte) defaultPriority;
         int instance = n.queued;
         try {
             if (deadline - System.nanoTime() <= 0) {
@@ -415,6 +421,23 @@ public final class WorkqueueCore {
             throw t;
         }
         return true;
+    }
+
+    /**
+     * The task decorator's version of {@code action}, or null without a decorator: for a caller
+     * that decorates a task once and queues it many times ({@link #queueAt}).
+     *
+     * @throws NullPointerException if the decorator returns null
+     */
+    public Runnable decorateOnce(Runnable action) {
+        if (taskDecorator == null) {
+            return null;
+        }
+        Runnable d = taskDecorator.apply(action);
+        if (d == null) {
+            throw new NullPointerException("the task decorator of workqueue '" + name + "' returned null");
+        }
+        return d;
     }
 
     /**
