@@ -160,6 +160,29 @@ class DelayedWorkTest {
         }
     }
 
+    /**
+     * modDelayed on another workqueue moves an armed timer there, as the kernel's
+     * mod_delayed_work_on does: the work fires on the workqueue the call named. It used to move
+     * the timer in place and fire on the workqueue that had armed it.
+     */
+    @Test
+    void modDelayedOnAnotherWorkqueueMovesTheArmedWorkThere() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue a = c.workqueue("arming").build();
+            Workqueue b = c.workqueue("moving-to").build();
+            Probe p = new Probe();
+            assertThat(a.queueDelayed(p.work, Duration.ofHours(1))).isTrue();
+            assertThat(b.modDelayed(p.work, Duration.ofMillis(10))).as("was pending").isTrue();
+            assertThat(p.awaitRun()).isTrue();
+            a.flush();
+            b.flush();
+            assertThat(b.stats().total()).as("ran on the workqueue modDelayed named").isEqualTo(1);
+            assertThat(a.stats().total()).isZero();
+            assertThat(p.runs).hasValue(1);
+            a.drain(); // nothing left armed for the first
+        }
+    }
+
     @Test
     void modDelayedArmsAnIdleWork() throws Exception {
         try (Cmwq c = newCmwq(2)) {

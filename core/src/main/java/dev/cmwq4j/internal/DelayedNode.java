@@ -92,6 +92,11 @@ class DelayedNode extends WorkNode {
         return true;
     }
 
+    /** Whether the timer was armed for {@code wq} and CPU index {@code cpu} (-1: placement). A racy look. */
+    boolean armedFor(WorkqueueCore wq, int cpu) {
+        return armedWq == wq && armedCpu == cpu;
+    }
+
     /** Moves the armed timer; false if it is not armed (it fired or was cancelled meanwhile). */
     boolean rearm(long delayNanos) {
         WorkqueueCore wq = armedWq;

@@ -499,8 +499,9 @@ public final class WorkqueueCore {
     }
 
     /**
-     * Modifies the timer of a delayed work: re-arms it if armed; takes it back from a worklist and
-     * arms it if already queued; queues it afresh otherwise. A delay of 0 queues it now. If the
+     * Modifies the timer of a delayed work, on this workqueue and {@code cpu} (-1: placement):
+     * moves the timer if it was armed for them; takes it back from another workqueue's timer or
+     * from a worklist and arms it here if pending; queues it afresh otherwise. A delay of 0 queues it now. If the
      * arming of a work taken back throws (out of memory, a stack overflow), that instance is
      * given up, as a cancel would, and the call throws.
      *
@@ -510,7 +511,10 @@ public final class WorkqueueCore {
         DelayedNode n = (DelayedNode) node;
         checkAccepting();
         for (;;) {
-            if (n.where == WorkNode.TIMER && delayNanos > 0 && n.rearm(delayNanos)) {
+            // moved in place only if armed for this workqueue and CPU; otherwise taken off the
+            // timer (grab) and armed here, as the kernel's mod_delayed_work_on does: a timer
+            // armed by another workqueue used to fire there
+            if (n.where == WorkNode.TIMER && delayNanos > 0 && n.armedFor(this, cpu) && n.rearm(delayNanos)) {
                 return true;
             }
             if (n.tryClaim()) {
