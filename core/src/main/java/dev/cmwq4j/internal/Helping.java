@@ -104,6 +104,9 @@ final class Helping {
             // The wait that follows needs the same margin and throws StackOverflowError first.
             return false;
         }
+        if (inPlace) {
+            w.ensureHelpStack(); // before the take: nothing may allocate between it and the run
+        }
         int color = -1;
         long queuedAt = 0;
         Runnable decorated = null;

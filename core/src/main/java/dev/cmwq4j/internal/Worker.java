@@ -801,6 +801,21 @@ final class Worker implements Runnable {
      * the help stack, so that self-wait checks see every level), its announced-block depth and
      * its interrupt status. Worker thread only.
      */
+    /**
+     * Makes this worker's help stack on its first help, before the helped work is taken: out of
+     * memory after the take (which starts the work) left it RUNNING, never run.
+     */
+    void ensureHelpStack() {
+        if (helpNodes == null) {
+            WorkNode[] nodes = new WorkNode[engine.maxHelpDepth];
+            PoolWorkqueue[] pwqs = new PoolWorkqueue[engine.maxHelpDepth];
+            boolean[] interrupts = new boolean[engine.maxHelpDepth];
+            helpPwqs = pwqs;
+            helpInterrupts = interrupts;
+            helpNodes = nodes; // last: its being set says the three are
+        }
+    }
+
     void runHelped(WorkNode n, PoolWorkqueue pwq, int color, long queuedAt, Runnable decorated) {
         WorkNode outer = current;
         PoolWorkqueue outerPwq = currentPwq;
@@ -809,11 +824,7 @@ final class Worker implements Runnable {
         runs.queued(queuedAt);
         int outerBlockDepth = blockDepth;
         boolean interrupted;
-        if (helpNodes == null) {
-            helpNodes = new WorkNode[engine.maxHelpDepth];
-            helpPwqs = new PoolWorkqueue[engine.maxHelpDepth];
-            helpInterrupts = new boolean[engine.maxHelpDepth];
-        }
+        ensureHelpStack(); // made before the take (Helping.tryHelp): here it allocates nothing
         synchronized (helpLock) {
             // from here interruptRun(outer) keeps its interrupt for the outer work instead of
             // interrupting the helped run
