@@ -93,12 +93,13 @@ final class Timer {
      */
     private boolean arm(TimerEntry e, long deadline, int mode) {
         boolean earliest;
-        if (!Helping.stackLeft()) {
+        if (Thread.currentThread() != firer && !Helping.stackLeft()) {
             // Before anything changes. Near the end of a stack the JVM finishes the lock's
             // acquisition (or release) on its reserved stack and throws right after it, so a
-            // throw here could leave the one timer lock of the engine held for good, or a
-            // sift half done; every arming path (a delayed queue, a manager's request from a
-            // kick deep in a work) pays the probe, about a microsecond.
+            // throw here could leave the one timer lock of the engine held for good, or a sift
+            // half done. Every arming path (a delayed queue, a manager's request from a kick deep
+            // in a work) pays the probe, about a microsecond, except the service thread's, which
+            // fires the timer and runs the manager passes from its own shallow loop.
             throw new StackOverflowError("cmwq4j: too little stack left to arm a timer safely");
         }
         Locks.acquire(lock);
