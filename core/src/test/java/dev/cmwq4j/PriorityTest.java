@@ -285,6 +285,54 @@ class PriorityTest {
         }
     }
 
+    /**
+     * A freeze while a work is lent a priority, then the lend's end, then the thaw: the work is
+     * back at its own place in its level, as without the freeze. The freeze took the works back
+     * in poll order, where a lent work comes first, and put them at the front of their base lists
+     * in that order: the lent work was ahead of its level's older works for good.
+     */
+    @Test
+    void aFreezeDuringALendKeepsTheLentWorksPlaceInItsLevel() throws Exception {
+        try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
+            Workqueue wq = c.workqueue("frozen-lend").priority(Priority.LOW).freezable().build();
+            ExecutorService es = wq.asExecutorService();
+            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+            Gate gate = gates.gate(null, "gate");
+            wq.queue(gate.work);
+            gate.awaitEntered();
+            for (String name : names("a", 5)) {
+                wq.queue(recording(order, name));
+            }
+            Future<?> f = es.submit(() -> order.add("f"));
+            for (String name : names("b", 5)) {
+                wq.queue(recording(order, name));
+            }
+            AtomicReference<Throwable> outcome = new AtomicReference<>();
+            Thread urgent = waiter(Thread.MAX_PRIORITY, () -> {
+                try {
+                    f.get();
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            });
+            dev.cmwq4j.internal.WorkNode fNode = nodeOf(es, f);
+            awaitEffective(fNode, Priority.URGENT);
+            // the gate runs: the freeze takes the others back and times out waiting for it
+            assertThat(wq.freeze(Duration.ofMillis(50))).isFalse();
+            urgent.interrupt(); // the lend ends while frozen
+            urgent.join(BOUND.toMillis());
+            assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
+            assertThat(EngineProbe.effectivePriority(fNode)).isEqualTo(Priority.LOW.ordinal());
+            wq.thaw();
+            gate.open = true;
+            awaitRuns(order, 11);
+            List<String> expected = new ArrayList<>(names("a", 5));
+            expected.add("f");
+            expected.addAll(names("b", 5));
+            assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
+        }
+    }
+
     /** The node behind a future of the executor view: the one lent to while a get waits. */
     static dev.cmwq4j.internal.WorkNode nodeOf(ExecutorService es, Future<?> f) throws Exception {
         java.lang.reflect.Field field = f.getClass().getDeclaredField("node");

@@ -213,7 +213,17 @@ final class Worklist {
      */
     int moveToFrontFrom(Worklist from, PoolWorkqueue pwq, int where) {
         List<WorkNode> moving = new java.util.ArrayList<>();
-        from.collect(n -> n.pwq == pwq, moving, Integer.MAX_VALUE);
+        // by their base lists, each in its order: a lent node is listed in its base list too, at
+        // its own place, and the move puts each level's nodes back in that order (collected in
+        // poll order, a lent node came first, and went back ahead of its level's older works)
+        for (int i = from.heads.length - 1; i >= 0; i -= 2) { // odd indexes: the base lists
+            WorkNode h = from.heads[i];
+            for (WorkNode n = h.next; n != h; n = n.next) {
+                if (n.pwq == pwq) {
+                    moving.add(n);
+                }
+            }
+        }
         for (int k = moving.size() - 1; k >= 0; k--) {
             WorkNode n = moving.get(k);
             from.remove(n);
