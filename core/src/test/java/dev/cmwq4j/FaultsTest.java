@@ -429,6 +429,42 @@ class FaultsTest {
         }
     }
 
+    /**
+     * A woken worker of an unbound pool whose thread throws as it relocks (out of memory in the
+     * admission its lock makes; injected once) gives its waker's count back: the work that woke
+     * it runs on the next worker, and the pool ends at rest. The count stayed, and the pool took
+     * one more pending work for served for good: that work never ran, nor a lone work after it.
+     */
+    @Test
+    void aWokenUnboundWorkerThatDiesBeforeItServesGivesItsWakeBack() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
+            for (Workqueue wq : new Workqueue[] {c.workqueue("unbound").unbound().build(),
+                    c.workqueue("ordered").ordered().build()}) {
+                assertThat(hundredWorksRan(wq)).isTrue(); // a worker, now idle and parked
+                wq.flush();
+                TestSupport.assertPoolsAtRest(c);
+                java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+                dev.cmwq4j.internal.EngineProbe.onIdleRelock(() -> {
+                    if (Thread.currentThread().getName().contains("unbound") && toFail.getAndDecrement() > 0) {
+                        throw new OutOfMemoryError("injected: an idle worker's relock");
+                    }
+                });
+                CountDownLatch ran = new CountDownLatch(1);
+                try {
+                    wq.queue(new Work(ran::countDown));
+                    assertThat(ran.await(30, TimeUnit.SECONDS)).as("the work that woke the dead worker ran").isTrue();
+                } finally {
+                    dev.cmwq4j.internal.EngineProbe.onIdleRelock(null);
+                }
+                assertThat(toFail.get()).as("the fault was injected").isNotPositive();
+                wq.flush();
+                TestSupport.assertPoolsAtRest(c);
+                assertThat(hundredWorksRan(wq)).isTrue();
+                TestSupport.assertPoolsAtRest(c);
+            }
+        }
+    }
+
     /** Queues 100 tasks on {@code wq}; whether all ran within 60 s. */
     private static boolean hundredWorksRan(Workqueue wq) throws InterruptedException {
         CountDownLatch ran = new CountDownLatch(100);

@@ -79,6 +79,19 @@ final class Seam {
     }
 
     /**
+     * Run by an idle worker back from its park, before it takes its pool's lock again (which
+     * admits what is inbound, and may throw): a test throws here. Null outside tests.
+     */
+    static volatile Runnable onIdleRelock;
+
+    static void idleRelock() {
+        Runnable r = onIdleRelock;
+        if (r != null) {
+            r.run();
+        }
+    }
+
+    /**
      * Run by a drain (open or closing) after its first pass counted pwq {@code index} under that
      * pool's lock, before it counts the next ({@link WorkqueueCore}'s {@code nothingInFlight}).
      * Null outside tests.

@@ -449,6 +449,9 @@ final class Worker implements Runnable {
     private void leaveAfterThrow(WorkerPool p, boolean counted) {
         p.lockUnlessHeld();
         try {
+            if (woken && !counted && !p.managed) {
+                p.wokenWorkerLeft(); // its waker counted it in nWaking, which workerStarted undoes
+            }
             if (counted || woken) {
                 uncountForIdle();
             }
@@ -1110,6 +1113,7 @@ final class Worker implements Runnable {
                     LockSupport.parkNanos(this, timeout);
                 }
             } finally {
+                Seam.idleRelock();
                 p.lock(); // admits what is inbound: its kick may wake this very worker
             }
             if (woken) {

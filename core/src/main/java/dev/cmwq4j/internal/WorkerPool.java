@@ -459,8 +459,9 @@ final class WorkerPool {
         } catch (Throwable t) {
             // The caller's try has not begun: a lock() that throws must hold nothing, or the
             // caller's thread keeps the pool for good (an admission's kick may allocate, or
-            // overflow a stack near its end: what was not admitted stays in admitting).
-            lock.unlock();
+            // overflow a stack near its end: what was not admitted stays in admitting). With
+            // unlock(): a worker woken by an admission before the throw is unparked.
+            unlock();
             throw t;
         }
     }
@@ -1156,6 +1157,16 @@ final class WorkerPool {
         } else {
             nWaking--;
         }
+    }
+
+    /**
+     * A woken worker of this unbound pool ends (its thread threw) before it started working:
+     * its waker's count in {@link #nWaking} goes, or the pool would take one more pending work
+     * for served for good (a lone work never woke anyone). Lock.
+     */
+    void wokenWorkerLeft() {
+        assert holdsLock() && !managed;
+        nWaking--;
     }
 
     /** A reserve worker created idle reached its idle path: it is no longer "starting". Lock. */

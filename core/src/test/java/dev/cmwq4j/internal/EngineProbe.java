@@ -115,6 +115,11 @@ public final class EngineProbe {
         Seam.onWorkLoop = hook;
     }
 
+    /** Installs (or, with null, removes) a hook an idle worker runs back from its park, before it relocks ({@code Seam.onIdleRelock}). */
+    public static void onIdleRelock(Runnable hook) {
+        Seam.onIdleRelock = hook;
+    }
+
     /** Installs (or, with null, removes) a hook a rescuer runs as it answers a mayday ({@code Seam.onRescue}). */
     public static void onRescue(Runnable hook) {
         Seam.onRescue = hook;
