@@ -1014,6 +1014,63 @@ class FaultsTest {
     }
 
     /** Recurses until the stack overflows, then queues works[next[0]++] (below end) in every frame on the way up. */
+    /**
+     * Freeze and thaw at every depth of a stack's end, on the way up from an overflow: each call
+     * either happens whole or throws before it changes anything, so once the thread is back at
+     * rest a last thaw leaves the workqueue running its works. A thaw that overflowed half way
+     * left the pwqs frozen with the queue saying thawed, and every later thaw returned at once
+     * (8 works never ran, in every round of a review's runs).
+     */
+    @Test
+    void aFreezeOrThawAtTheEndOfAStackHappensWholeOrNotAtAll() throws Exception {
+        for (int round = 0; round < 4; round++) {
+            try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
+                Workqueue wq = c.workqueue("deep-thaw").freezable().build();
+                CountDownLatch ran = new CountDownLatch(8);
+                Throwable[] unexpected = new Throwable[1];
+                Thread deep = new Thread(null, () -> {
+                    try {
+                        wq.freeze();
+                        for (int i = 0; i < 8; i++) {
+                            wq.queue(new Work(ran::countDown)); // held inactive by the freeze
+                        }
+                        freezeAndThawWhileUnwinding(wq, new int[] {0});
+                        wq.thaw(); // back at rest: whatever the frames above did, this one thaws
+                    } catch (Throwable t) {
+                        unexpected[0] = t;
+                    }
+                }, "deep-thawer", 256 * 1024);
+                deep.start();
+                deep.join(TimeUnit.SECONDS.toMillis(60));
+                assertThat(deep.isAlive()).isFalse();
+                assertThat(unexpected[0]).as("round %d: thrown outside the overflows", round).isNull();
+                assertThat(wq.isFrozen()).isFalse();
+                assertThat(ran.await(30, TimeUnit.SECONDS)).as("round %d: the works ran after the thaw", round).isTrue();
+                wq.flush();
+                TestSupport.assertPoolsAtRest(c);
+            }
+        }
+    }
+
+    private static void freezeAndThawWhileUnwinding(Workqueue wq, int[] depth) {
+        try {
+            freezeAndThawWhileUnwinding(wq, depth);
+        } catch (StackOverflowError e) {
+            // the bottom: freeze and thaw from here up
+        }
+        if (depth[0]++ < 2000) {
+            try {
+                if ((depth[0] & 1) == 0) {
+                    wq.thaw();
+                } else {
+                    wq.freeze(Duration.ZERO);
+                }
+            } catch (StackOverflowError e) {
+                // refused whole, or (before) half done
+            }
+        }
+    }
+
     private static void queueWhileUnwinding(Workqueue wq, Work[] works, int[] outcome, int[] next, int end) {
         try {
             queueWhileUnwinding(wq, works, outcome, next, end);

@@ -264,8 +264,13 @@ public final class WaitProtocol {
      * starved its pool). The caller, deep in a recursion, was about to overflow anyway.
      */
     static void requireStack() {
+        requireStack("wait for a work");
+    }
+
+    /** Throws {@code StackOverflowError} now, before anything changes, if too little stack is left to {@code what} safely. */
+    static void requireStack(String what) {
         if (!Helping.stackLeft()) {
-            throw new StackOverflowError("cmwq4j: too little stack left to wait for a work safely");
+            throw new StackOverflowError("cmwq4j: too little stack left to " + what + " safely");
         }
     }
 

@@ -1121,6 +1121,11 @@ public final class WorkqueueCore {
     }
 
     public void setMaxActive(int max) {
+        // Before anything changes: these (and freeze, thaw) set the workqueue's own field first
+        // and then each pwq's under its pool lock, whose admission may overflow a stack near its
+        // end. Half done, a thaw left the pwqs frozen with the queue saying thawed, and every
+        // later thaw returned at once (a review reproduced it from the end of a stack).
+        WaitProtocol.requireStack("change maxActive");
         synchronized (flushLock) {
             maxActive = max;
             if (freezeHolds != 0) {
@@ -1161,6 +1166,7 @@ public final class WorkqueueCore {
      * loses nothing. Does not wait for the running works: see {@link #awaitFrozen}.
      */
     void freezeBegin(int holder) {
+        WaitProtocol.requireStack("freeze"); // before anything changes: see setMaxActive
         synchronized (flushLock) {
             if (freezeHolds == 0) {
                 for (PoolWorkqueue pwq : pwqs) {
@@ -1214,6 +1220,7 @@ public final class WorkqueueCore {
     }
 
     void thaw(int holder) {
+        WaitProtocol.requireStack("thaw"); // before anything changes: see setMaxActive
         synchronized (flushLock) {
             if ((freezeHolds & holder) == 0) {
                 return;
