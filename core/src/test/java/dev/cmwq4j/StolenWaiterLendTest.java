@@ -74,4 +74,96 @@ class StolenWaiterLendTest {
             TestSupport.assertPoolsAtRest(c);
         }
     }
+
+    /**
+     * Under maxActive 1, work A (CPU 0) queues B on CPU 0 while B's earlier instance runs on CPU 1,
+     * then flushes B: B waits inactive behind A's slot, and A cannot run it in place (its earlier
+     * instance runs), so A lends it its slot. Before, the in-place take was the only way: A waited
+     * for B, B for A's slot, for good.
+     */
+    @Test
+    void aWaiterLendsItsSlotToAWorkWhoseEarlierInstanceRunsElsewhere() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(2).jmx(false).cpuIntensiveThreshold(Duration.ofMinutes(10)).build()) {
+            Workqueue wq = c.workqueue("one-slot").maxActive(1).build();
+            CountDownLatch firstRunning = new CountDownLatch(1);
+            CountDownLatch releaseFirst = new CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicInteger bRuns = new java.util.concurrent.atomic.AtomicInteger();
+            Work b = new Work("b", () -> {
+                if (bRuns.incrementAndGet() == 1) {
+                    firstRunning.countDown();
+                    Blocking.run(() -> {
+                        try {
+                            releaseFirst.await(60, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    });
+                }
+            });
+            assertThat(wq.queueOn(1, b)).isTrue();
+            assertThat(firstRunning.await(30, TimeUnit.SECONDS)).isTrue();
+            AtomicReference<Thread> aThread = new AtomicReference<>();
+            CountDownLatch aDone = new CountDownLatch(1);
+            assertThat(wq.queueOn(0, new Work("a", () -> {
+                aThread.set(Thread.currentThread());
+                wq.queueOn(0, b); // pending while its first instance runs on CPU 1: inactive here
+                b.flush();
+                aDone.countDown();
+            }))).isTrue();
+            try {
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
+                    Thread t = aThread.get();
+                    return t != null && (t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING);
+                }); // A waits for B
+            } finally {
+                releaseFirst.countDown(); // B's first instance ends
+            }
+            assertThat(aDone.await(30, TimeUnit.SECONDS)).as("A's flush of B returned").isTrue();
+            assertThat(bRuns.get()).isEqualTo(2);
+            wq.flush();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * A waiter lends its slot to a work pinned to another CPU too: only running it in place is
+     * ruled out by the pin: a waiter on CPU 0, its awaited work queued with queueOn(1) behind CPU 1's
+     * full slots. Before, a pinned work got neither, and the waiter hung.
+     */
+    @Test
+    void aWaiterLendsItsSlotToAWorkPinnedToAnotherCpu() throws Exception {
+        try (Cmwq c = Cmwq.builder().name("lend-pinned").cpus(2).jmx(false).simulate(true, false)
+                .cpuIntensiveThreshold(Duration.ofMinutes(10)).stallWindow(Duration.ofMillis(50)).build()) {
+            EngineProbe.setCpusSaturated(c.engine(), false);
+            Workqueue wq = c.workqueue("slots").maxActive(2).build();
+            CountDownLatch waiterDone = new CountDownLatch(1);
+            CountDownLatch holdersStarted = new CountDownLatch(2);
+            for (int i = 0; i < 2; i++) {
+                wq.queueOn(1, new Work("holder" + i, () -> {
+                    holdersStarted.countDown();
+                    Blocking.run(() -> {
+                        try {
+                            waiterDone.await(60, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    });
+                }));
+            }
+            assertThat(holdersStarted.await(60, TimeUnit.SECONDS)).isTrue();
+            AtomicReference<String> awaitedThread = new AtomicReference<>();
+            Work awaited = new Work("awaited", () -> awaitedThread.set(Thread.currentThread().getName()));
+            Work waiter = new Work("waiter", () -> {
+                wq.queueOn(1, awaited); // pinned to CPU 1, inactive behind the holders
+                awaited.flush();
+                waiterDone.countDown();
+            });
+            wq.queueOn(0, waiter);
+            assertThat(waiterDone.await(30, TimeUnit.SECONDS))
+                    .as("the waiter ended (awaited ran on %s)", awaitedThread.get()).isTrue();
+            assertThat(awaitedThread.get()).as("the pinned work ran on its CPU").contains("-cpu1-");
+            wq.flush();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
 }

@@ -84,7 +84,7 @@ final class Helping {
             return false;
         }
         PoolWorkqueue pwq = n.pwq;
-        if (pwq == null || pwq.wq.ordered || (n.pinned && pwq.pool != w.pool)) {
+        if (pwq == null || pwq.wq.ordered) {
             return false;
         }
         // The waiter holds a slot of this workqueue it may lend: of pwq itself, or of a sibling pwq
@@ -95,7 +95,8 @@ final class Helping {
         // hundred runs on a loaded machine).
         PoolWorkqueue held = w.currentPwq();
         boolean ownPwq = held != null && held.wq == pwq.wq;
-        boolean inPlace = w.mayHelp();
+        // A work pinned to another pool is not run here, but a slot may still be lent to it.
+        boolean inPlace = w.mayHelp() && !(n.pinned && pwq.pool != w.pool);
         if (!inPlace && !ownPwq) {
             return false;
         }
@@ -118,7 +119,13 @@ final class Helping {
                 queuedAt = pwq.helpQueuedAt;
                 decorated = pwq.helpDecorated;
                 pwq.helpDecorated = null;
-            } else {
+            }
+            if (color < 0 && ownPwq) {
+                // Not run here (an earlier instance of it runs elsewhere, or it is pinned to
+                // another pool, or the help stack is full): if it waits inactive behind this
+                // waiter's slot, lend the slot, or the two wait for each other for good. The
+                // in-place take used to be the only way, and a work queued on one CPU while its
+                // earlier instance ran on another deadlocked its waiter under maxActive 1.
                 pwq.lendSlot(n);
             }
         } finally {
