@@ -333,6 +333,58 @@ class PriorityTest {
         }
     }
 
+    /**
+     * A lend passes through a helped run: a HIGH thread flushes S; S waits for T on its own pool
+     * and runs it in place (helping); T waits for U, pinned to CPU 1 behind a LOW backlog. U runs
+     * as HIGH, before the backlog. The helped run used to pass on only T's own level: U stayed LOW
+     * and ran last.
+     */
+    @Test
+    void aLendPassesThroughAHelpedRun() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(2).cpuIntensiveThreshold(NEVER).stallWindow(Duration.ofHours(1))
+                .priorityInheritance(true).build(); Gates gates = new Gates()) {
+            Workqueue wq = c.workqueue("low").priority(Priority.LOW).build();
+            ConcurrentLinkedQueue<String> cpu1Order = new ConcurrentLinkedQueue<>();
+            Gate gate = gates.gate(null, "gate");
+            wq.queueOn(1, gate.work);
+            gate.awaitEntered();
+            for (String name : names("b", 10)) {
+                wq.queueOn(1, recording(cpu1Order, name));
+            }
+            Work u = new Work("u", () -> cpu1Order.add("u"));
+            AtomicReference<String> tRanOn = new AtomicReference<>();
+            AtomicReference<String> sRanOn = new AtomicReference<>();
+            CountDownLatch sHigh = new CountDownLatch(1);
+            CountDownLatch uQueued = new CountDownLatch(1);
+            Work t = new Work("t", () -> {
+                tRanOn.set(Thread.currentThread().getName());
+                wq.queueOn(1, u);
+                uQueued.countDown();
+                u.flush(); // lends T's level to U
+            });
+            Work[] sHolder = new Work[1];
+            Work s0 = new Work("s", () -> {
+                sRanOn.set(Thread.currentThread().getName());
+                Awaitility.await().atMost(BOUND).until(() -> EngineProbe.effectivePriority(sHolder[0].node)
+                        == Priority.HIGH.ordinal()); // the HIGH waiter's lend reached S
+                sHigh.countDown();
+                wq.queueOn(0, t); // S's own pool: S runs it in place as it waits
+                t.flush();
+            });
+            sHolder[0] = s0;
+            wq.queueOn(0, s0);
+            Thread high = waiter(Thread.MAX_PRIORITY - 1, () -> s0.flush());
+            assertThat(sHigh.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            assertThat(uQueued.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            awaitEffective(u, Priority.HIGH); // T, run in S's frame, passed S's level on
+            gate.open = true;
+            awaitRuns(cpu1Order, 11);
+            high.join(BOUND.toMillis());
+            assertThat(tRanOn.get()).as("T ran in place, in S's frame").isEqualTo(sRanOn.get());
+            assertThat(new ArrayList<>(cpu1Order).get(0)).as("U ran first on CPU 1").isEqualTo("u");
+        }
+    }
+
     /** The node behind a future of the executor view: the one lent to while a get waits. */
     static dev.cmwq4j.internal.WorkNode nodeOf(ExecutorService es, Future<?> f) throws Exception {
         java.lang.reflect.Field field = f.getClass().getDeclaredField("node");

@@ -132,6 +132,23 @@ final class Inheritance {
     }
 
     /**
+     * Before the calling worker runs {@code n} in place while it waits for it ({@link Helping}):
+     * lends it the level of the work it runs, if that outranks {@code n}'s, as the wait would. The
+     * helped run is then {@code n} itself, and its own waits lend {@code n}'s level: without this
+     * lend a chain of waits passed on nothing past a help (a HIGH thread flushes S, S runs T in
+     * place, T waits for U: U stayed at T's own level).
+     *
+     * @return the lend to {@link #end}, or null if there is nothing to pass on
+     */
+    static Lend beginHelp(WorkNode n) {
+        WorkNode source = waitingSource();
+        if (source == null || source.effectivePriority() <= n.effectivePriority()) {
+            return null;
+        }
+        return beginWork(n);
+    }
+
+    /**
      * Begins a wait for several works at once (an async domain's functions before a cookie):
      * lends the caller's level to each of them and to the works that must run before each.
      *

@@ -120,7 +120,15 @@ public final class WaitProtocol {
      * @return false if helping is over for this wait (see {@link Helping#tryHelp})
      */
     public static boolean help(WorkNode awaited) {
-        return awaited != null && Helping.tryHelp(awaited);
+        if (awaited == null) {
+            return false;
+        }
+        Lend lend = Inheritance.beginHelp(awaited); // the helped run passes on the waiter's level
+        try {
+            return Helping.tryHelp(awaited);
+        } finally {
+            Inheritance.end(lend);
+        }
     }
 
     /**
