@@ -75,8 +75,14 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
         }
         try {
             wq.core.queue(node, -1);
-        } catch (Throwable e) { // a decorator's Error too: counted, never queued, so ended
+        } catch (RejectedExecutionException e) { // refused: never queued
             endedWithoutRun(1);
+            throw e;
+        } catch (Throwable e) {
+            // a decorator's Error too; but a task pushed before the throw runs, and ends then
+            if (node.queueGaveUp()) {
+                endedWithoutRun(1);
+            }
             throw e;
         }
         // a shutdownNow that ran meanwhile may have missed it: take it back (as the JDK's pools do)
@@ -174,9 +180,20 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
         }
         try {
             t.decorated = wq.core.decorateOnce(t); // once for all its runs (see queueAt)
-            wq.core.queueAt(t.node, -1, t.dueTime(), t.decorated);
         } catch (Throwable e) { // a decorator's Error too: counted, never queued, so ended
             t.end();
+            throw e;
+        }
+        try {
+            wq.core.queueAt(t.node, -1, t.dueTime(), t.decorated);
+        } catch (RejectedExecutionException e) { // refused: never queued
+            t.end();
+            throw e;
+        } catch (Throwable e) {
+            // armed or pushed before the throw, it runs, and ends then
+            if (t.node.queueGaveUp()) {
+                t.end();
+            }
             throw e;
         }
         // A shutdown (or close) that ran meanwhile may have missed it on the timer: take it back.

@@ -190,6 +190,37 @@ class ExecutorServiceViewTest {
         }
     }
 
+    /**
+     * A submit whose queue call throws after the task was pushed (an Error injected at the push
+     * seam, once) throws, and the task runs all the same: it is counted ended once, when it has
+     * run, so the view terminates. Counted ended both by the throw and by its run, the view's
+     * counts never met again and awaitTermination waited for good.
+     */
+    @Test
+    void aTaskPushedBeforeItsSubmitThrewIsCountedEndedOnce() throws Exception {
+        try (Cmwq c = newCmwq(1)) {
+            Workqueue wq = c.workqueue("pushed-then-threw").build();
+            ExecutorService es = wq.asExecutorService();
+            CountDownLatch ran = new CountDownLatch(1);
+            Thread self = Thread.currentThread();
+            java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean(true);
+            dev.cmwq4j.internal.AccountingProbe.onPush(phase -> {
+                if (phase == 1 && Thread.currentThread() == self && armed.getAndSet(false)) {
+                    throw new OutOfMemoryError("injected after the push");
+                }
+            });
+            try {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> es.execute(ran::countDown))
+                        .isInstanceOf(OutOfMemoryError.class);
+            } finally {
+                dev.cmwq4j.internal.AccountingProbe.onPush(null);
+            }
+            assertThat(ran.await(10, TimeUnit.SECONDS)).as("pushed: it ran").isTrue();
+            es.shutdown();
+            assertThat(es.awaitTermination(10, TimeUnit.SECONDS)).as("counted ended once").isTrue();
+        }
+    }
+
     // ---------------------------------------------------------------------------------------
     // submit
 

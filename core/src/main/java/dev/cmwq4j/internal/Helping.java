@@ -60,8 +60,13 @@ final class Helping {
      * {@link #STACK_RESERVE_FRAMES} frames, about a microsecond, and only before a help.
      */
     static boolean stackLeft() {
+        return stackLeft(STACK_RESERVE_FRAMES);
+    }
+
+    /** Whether {@code frames} more frames fit on the calling thread's stack (a smaller margin). */
+    static boolean stackLeft(int frames) {
         try {
-            return probe(STACK_RESERVE_FRAMES) == STACK_RESERVE_FRAMES;
+            return probe(frames) == frames;
         } catch (StackOverflowError e) {
             return false;
         }

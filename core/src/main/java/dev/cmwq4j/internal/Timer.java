@@ -91,15 +91,21 @@ final class Timer {
      *
      * @return false only for IF_ARMED on an entry that was not armed
      */
+    /** Frames an arming needs to spare (see {@link #arm}): far fewer than Helping's reserve. */
+    private static final int ARM_RESERVE_FRAMES = 96;
+
     private boolean arm(TimerEntry e, long deadline, int mode) {
         boolean earliest;
-        if (Thread.currentThread() != firer && !Helping.stackLeft()) {
+        if (Thread.currentThread() != firer && !Helping.stackLeft(ARM_RESERVE_FRAMES)) {
             // Before anything changes. Near the end of a stack the JVM finishes the lock's
             // acquisition (or release) on its reserved stack and throws right after it, so a
             // throw here could leave the one timer lock of the engine held for good, or a sift
-            // half done. Every arming path (a delayed queue, a manager's request from a kick deep
-            // in a work) pays the probe, about a microsecond, except the service thread's, which
-            // fires the timer and runs the manager passes from its own shallow loop.
+            // half done. A small margin (the lock and the sift), checked on every arming path
+            // but the service thread's (which fires the timer and runs the manager passes from
+            // its own shallow loop): the paths that reach here from a kick (a queue's admission,
+            // a thaw's activation, a helped run's end) checked a much larger one first
+            // (Helping.stackLeft), which must leave this one always passing; a check as large
+            // as theirs failed in a band of depths where theirs had passed, mid-operation.
             throw new StackOverflowError("cmwq4j: too little stack left to arm a timer safely");
         }
         Locks.acquire(lock);

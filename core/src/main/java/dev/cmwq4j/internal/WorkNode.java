@@ -608,6 +608,22 @@ public class WorkNode {
     }
 
     /**
+     * A queue call of this node threw and gave its claim up (the decoration threw, or the repair
+     * of a failed queue unclaimed it): that instance never runs. Written by the queueing thread,
+     * read by it ({@link #queueGaveUp}).
+     */
+    boolean gaveUp;
+
+    /**
+     * After a queue call of this fresh node threw: whether the call gave the instance up, so that
+     * it never runs; false if it was pushed or armed before the throw (it runs, or is cancelled,
+     * as any queued instance). For the executor views, which count a task ended exactly once.
+     */
+    public final boolean queueGaveUp() {
+        return gaveUp;
+    }
+
+    /**
      * A handed-off instance of {@code p} waits for the worker running the previous instance: the
      * handoff protocol. HANDOFF is set ({@link #tryStart}) and cleared (a grab here, the runner in
      * {@code Worker.execute}) only under the lock of the pool of the handed-off instance's pwq, and

@@ -308,8 +308,8 @@ public final class WorkqueueCore {
             return false;
         }
         int instance = n.queued;
+        decorate(n); // gives the claim up itself if it throws (outside the repair: see queueFailed)
         try {
-            decorate(n);
             n.prio = (byte) prio;
             n.pinned = cpu >= 0 && !unbound;
             insertOrReject(n, cpu);
@@ -324,7 +324,10 @@ public final class WorkqueueCore {
      * The queue of instance {@code instance} of {@code n} threw after its claim: a
      * {@code StackOverflowError} (where the frames it threw through have given their stack back),
      * out of memory, or anything else (a bug in the path must not leave the work pending for good,
-     * as an index out of bounds in placement once did: {@code CrossInstanceTest}). The locks a
+     * as an index out of bounds in placement once did: {@code CrossInstanceTest}). Only for a
+     * claim nothing has given up yet: a path that unclaims itself throws outside the repair, or
+     * the repair could take a claim another thread made since (the decoration), or leaves the
+     * unclaim to it (the arming). The locks a
      * queue takes after its push are taken only with stack to spare ({@link #enqueue}), so what
      * is left to repair is an instance claimed and never pushed
      * ({@link WorkNode#pushed} is written right after the push): it would stay pending for good
@@ -342,6 +345,14 @@ public final class WorkqueueCore {
                 n.where = WorkNode.NOWHERE; // set by the push, whose CAS did not happen
             }
             n.unclaim();
+            n.gaveUp = true;
+        } else if (n.queued == instance && n.pushed == (short) instance) {
+            // pushed, then the throw skipped the wake-up: the service thread admits it (no
+            // lock, no allocation here), or it could wait inbound, unseen, behind an idle pool
+            PoolWorkqueue pwq = n.pwq;
+            if (pwq != null) {
+                pwq.pool.admitByServiceThread();
+            }
         }
     }
 
@@ -455,10 +466,12 @@ public final class WorkqueueCore {
             d = taskDecorator.apply(n.action);
         } catch (Throwable t) {
             n.unclaim();
+            n.gaveUp = true;
             throw t;
         }
         if (d == null) {
             n.unclaim();
+            n.gaveUp = true;
             throw new NullPointerException("the task decorator of workqueue '" + name + "' returned null");
         }
         n.decorated = d;
@@ -476,10 +489,13 @@ public final class WorkqueueCore {
         }
     }
 
-    /** Arms a claimed delayed node, unless a closing drain sealed this queue meanwhile. */
+    /**
+     * Arms a claimed delayed node, unless a closing drain sealed this queue meanwhile: then throws,
+     * and the caller's repair gives the claim up ({@link #delayedQueueFailed}), once. (An unclaim
+     * here and another in the repair could take a claim another thread made in between.)
+     */
     private void armOrReject(DelayedNode n, int cpu, long deadline) {
         if (!n.arm(this, cpu, deadline)) {
-            n.unclaim();
             throw closedMeanwhile();
         }
         // not sealed when it counted itself: the closing drain sees it armed and waits for it
