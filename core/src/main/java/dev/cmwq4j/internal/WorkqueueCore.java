@@ -1027,7 +1027,16 @@ public final class WorkqueueCore {
         WaitProtocol.checkNotOwnQueue(this, "closes"); // before closing is set: a refused close changes nothing
         closing = true;
         closeArmedTasks();
-        closeLock.lock(); // one closing drain at a time (see closeLock)
+        if (!closeLock.tryLock()) { // one closing drain at a time (see closeLock)
+            // another closer drains: wait for it as an announced block, so that a worker that
+            // waits here leaves its pool's running count (the drain's own waits announce too)
+            WaitProtocol.Wait wait = WaitProtocol.enterBlock();
+            try {
+                closeLock.lock();
+            } finally {
+                WaitProtocol.exit(wait);
+            }
+        }
         try {
             drain(true);
         } finally {
