@@ -202,13 +202,8 @@ class ExecutorServiceViewTest {
             Workqueue wq = c.workqueue("pushed-then-threw").build();
             ExecutorService es = wq.asExecutorService();
             CountDownLatch ran = new CountDownLatch(1);
-            Thread self = Thread.currentThread();
-            java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean(true);
-            dev.cmwq4j.internal.AccountingProbe.onPush(phase -> {
-                if (phase == 1 && Thread.currentThread() == self && armed.getAndSet(false)) {
-                    throw new OutOfMemoryError("injected after the push");
-                }
-            });
+            dev.cmwq4j.internal.AccountingProbe.onPush(TestSupport.throwOnce(1, Thread.currentThread(),
+                    () -> new OutOfMemoryError("injected after the push")));
             try {
                 org.assertj.core.api.Assertions.assertThatThrownBy(() -> es.execute(ran::countDown))
                         .isInstanceOf(OutOfMemoryError.class);

@@ -165,13 +165,8 @@ class FaultsTest {
             Workqueue wq = c.workqueue("q").build();
             CountDownLatch ran = new CountDownLatch(1);
             Work w = new Work("w", ran::countDown);
-            Thread self = Thread.currentThread();
-            java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean(true);
-            dev.cmwq4j.internal.AccountingProbe.onPush(phase -> {
-                if (phase == 0 && Thread.currentThread() == self && armed.getAndSet(false)) {
-                    throw new IllegalStateException("injected on the queue path");
-                }
-            });
+            dev.cmwq4j.internal.AccountingProbe.onPush(TestSupport.throwOnce(0, Thread.currentThread(),
+                    () -> new IllegalStateException("injected on the queue path")));
             try {
                 assertThatThrownBy(() -> wq.queue(w)).isInstanceOf(IllegalStateException.class)
                         .hasMessage("injected on the queue path");
@@ -197,13 +192,8 @@ class FaultsTest {
     void aCloseThatThrowsAfterSealingLeavesTheQueueOpenAndUnsealed() throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
             Workqueue wq = c.workqueue("q").build();
-            Thread self = Thread.currentThread();
-            java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean(true);
-            dev.cmwq4j.internal.AccountingProbe.onSeal(phase -> {
-                if (phase == 0 && Thread.currentThread() == self && armed.getAndSet(false)) {
-                    throw new OutOfMemoryError("injected after the seal");
-                }
-            });
+            dev.cmwq4j.internal.AccountingProbe.onSeal(TestSupport.throwOnce(0, Thread.currentThread(),
+                    () -> new OutOfMemoryError("injected after the seal")));
             try {
                 assertThatThrownBy(wq::close).isInstanceOf(OutOfMemoryError.class);
             } finally {
@@ -409,13 +399,8 @@ class FaultsTest {
             Workqueue wq = c.workqueue("delayed-fault").build();
             CountDownLatch ran = new CountDownLatch(1);
             DelayedWork d = new DelayedWork(ran::countDown);
-            Thread self = Thread.currentThread();
-            java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean(true);
-            dev.cmwq4j.internal.AccountingProbe.onArm(phase -> {
-                if (phase == 0 && Thread.currentThread() == self && armed.getAndSet(false)) {
-                    throw new StackOverflowError("injected: arming a delayed work");
-                }
-            });
+            dev.cmwq4j.internal.AccountingProbe.onArm(TestSupport.throwOnce(0, Thread.currentThread(),
+                    () -> new StackOverflowError("injected: arming a delayed work")));
             try {
                 assertThatThrownBy(() -> wq.queueDelayed(d, Duration.ofMillis(1))).isInstanceOf(StackOverflowError.class);
             } finally {

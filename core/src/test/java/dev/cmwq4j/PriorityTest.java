@@ -248,40 +248,7 @@ class PriorityTest {
     void theBoostEndsWithTheWaitAndTheWorkGoesBackToItsPlace() throws Exception {
         try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
             Workqueue wq = c.workqueue("background").priority(Priority.LOW).build();
-            ExecutorService es = wq.asExecutorService();
-            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
-            Gate gate = gates.gate(null, "gate");
-            wq.queue(gate.work);
-            gate.awaitEntered();
-            for (String name : names("a", 10)) {
-                wq.queue(recording(order, name));
-            }
-            Future<?> f = es.submit(() -> order.add("f"));
-            for (String name : names("b", 10)) {
-                wq.queue(recording(order, name));
-            }
-            AtomicReference<Throwable> outcome = new AtomicReference<>();
-            Thread urgent = waiter(Thread.MAX_PRIORITY, () -> {
-                try {
-                    f.get();
-                } catch (Throwable t) {
-                    outcome.set(t);
-                }
-            });
-            dev.cmwq4j.internal.WorkNode fNode = nodeOf(es, f);
-            awaitEffective(fNode, Priority.URGENT);
-            urgent.interrupt(); // the wait ends without the task having run
-            urgent.join(BOUND.toMillis());
-            assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
-            assertThat(EngineProbe.lentCounts(fNode)).as("lends taken back").isZero();
-            assertThat(EngineProbe.effectivePriority(fNode)).isEqualTo(Priority.LOW.ordinal());
-            gate.open = true;
-            awaitRuns(order, 21); // polls: a wait here would lend to f again
-            // f is back where it was queued: after a0..a9, before b0..b9
-            List<String> expected = new ArrayList<>(names("a", 10));
-            expected.add("f");
-            expected.addAll(names("b", 10));
-            assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
+            lendEndsThenRuns(wq, gates, 10, () -> { }, () -> { });
         }
     }
 
@@ -295,42 +262,55 @@ class PriorityTest {
     void aFreezeDuringALendKeepsTheLentWorksPlaceInItsLevel() throws Exception {
         try (Cmwq c = oneCpu(true); Gates gates = new Gates()) {
             Workqueue wq = c.workqueue("frozen-lend").priority(Priority.LOW).freezable().build();
-            ExecutorService es = wq.asExecutorService();
-            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
-            Gate gate = gates.gate(null, "gate");
-            wq.queue(gate.work);
-            gate.awaitEntered();
-            for (String name : names("a", 5)) {
-                wq.queue(recording(order, name));
-            }
-            Future<?> f = es.submit(() -> order.add("f"));
-            for (String name : names("b", 5)) {
-                wq.queue(recording(order, name));
-            }
-            AtomicReference<Throwable> outcome = new AtomicReference<>();
-            Thread urgent = waiter(Thread.MAX_PRIORITY, () -> {
-                try {
-                    f.get();
-                } catch (Throwable t) {
-                    outcome.set(t);
-                }
-            });
-            dev.cmwq4j.internal.WorkNode fNode = nodeOf(es, f);
-            awaitEffective(fNode, Priority.URGENT);
             // the gate runs: the freeze takes the others back and times out waiting for it
-            assertThat(wq.freeze(Duration.ofMillis(50))).isFalse();
-            urgent.interrupt(); // the lend ends while frozen
-            urgent.join(BOUND.toMillis());
-            assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
-            assertThat(EngineProbe.effectivePriority(fNode)).isEqualTo(Priority.LOW.ordinal());
-            wq.thaw();
-            gate.open = true;
-            awaitRuns(order, 11);
-            List<String> expected = new ArrayList<>(names("a", 5));
-            expected.add("f");
-            expected.addAll(names("b", 5));
-            assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
+            lendEndsThenRuns(wq, gates, 5, () -> assertThat(wq.freeze(Duration.ofMillis(50))).isFalse(), wq::thaw);
         }
+    }
+
+    /**
+     * Behind a gate on {@code wq}'s only worker: {@code n} works a0.., the executor view's task f,
+     * {@code n} works b0... An URGENT thread waits for f until it is lent URGENT, then
+     * {@code whileLent} runs, the wait is interrupted (the lend ends without f having run), and
+     * {@code afterLend} runs. Then the gate opens: f runs where it was queued, after a0.. and
+     * before b0.. (polled: a wait here would lend to f again).
+     */
+    private static void lendEndsThenRuns(Workqueue wq, Gates gates, int n, Runnable whileLent, Runnable afterLend)
+            throws Exception {
+        ExecutorService es = wq.asExecutorService();
+        ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+        Gate gate = gates.gate(null, "gate");
+        wq.queue(gate.work);
+        gate.awaitEntered();
+        for (String name : names("a", n)) {
+            wq.queue(recording(order, name));
+        }
+        Future<?> f = es.submit(() -> order.add("f"));
+        for (String name : names("b", n)) {
+            wq.queue(recording(order, name));
+        }
+        AtomicReference<Throwable> outcome = new AtomicReference<>();
+        Thread urgent = waiter(Thread.MAX_PRIORITY, () -> {
+            try {
+                f.get();
+            } catch (Throwable t) {
+                outcome.set(t);
+            }
+        });
+        dev.cmwq4j.internal.WorkNode fNode = nodeOf(es, f);
+        awaitEffective(fNode, Priority.URGENT);
+        whileLent.run();
+        urgent.interrupt(); // the wait ends without the task having run
+        urgent.join(BOUND.toMillis());
+        assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
+        assertThat(EngineProbe.lentCounts(fNode)).as("lends taken back").isZero();
+        assertThat(EngineProbe.effectivePriority(fNode)).isEqualTo(Priority.LOW.ordinal());
+        afterLend.run();
+        gate.open = true;
+        awaitRuns(order, 2 * n + 1);
+        List<String> expected = new ArrayList<>(names("a", n));
+        expected.add("f");
+        expected.addAll(names("b", n));
+        assertThat(new ArrayList<>(order)).containsExactlyElementsOf(expected);
     }
 
     /**

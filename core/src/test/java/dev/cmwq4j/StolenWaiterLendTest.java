@@ -19,6 +19,29 @@ import org.junit.jupiter.api.Test;
  */
 class StolenWaiterLendTest {
 
+    /** Waits at most 60 s for {@code latch}, as an announced block (its worker is replaced). */
+    private static void awaitAnnounced(CountDownLatch latch) {
+        Blocking.run(() -> {
+            try {
+                latch.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+    }
+
+    /** Fills CPU 1's two slots of {@code wq} (maxActive 2) with works held until {@code until}; returns once both run. */
+    private static void holdCpu1Slots(Workqueue wq, CountDownLatch until) throws InterruptedException {
+        CountDownLatch holdersStarted = new CountDownLatch(2);
+        for (int i = 0; i < 2; i++) {
+            wq.queueOn(1, new Work("holder" + i, () -> {
+                holdersStarted.countDown();
+                awaitAnnounced(until);
+            }));
+        }
+        assertThat(holdersStarted.await(60, TimeUnit.SECONDS)).isTrue();
+    }
+
     @Test
     void aStolenWorkWaitingForAnInactiveWorkOfItsThiefsPwqLendsItsSlot() throws Exception {
         try (Cmwq c = Cmwq.builder().name("lend").cpus(2).jmx(false).simulate(true, false)
@@ -31,20 +54,7 @@ class StolenWaiterLendTest {
             Workqueue wq = c.workqueue("slots").maxActive(2).build();
             CountDownLatch waiterDone = new CountDownLatch(1);
             // CPU 1's two slots, held until the waiter is done (bounded: the engine unwinds if not)
-            CountDownLatch holdersStarted = new CountDownLatch(2);
-            for (int i = 0; i < 2; i++) {
-                wq.queueOn(1, new Work("holder" + i, () -> {
-                    holdersStarted.countDown();
-                    Blocking.run(() -> {
-                        try {
-                            waiterDone.await(60, TimeUnit.SECONDS);
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                    });
-                }));
-            }
-            assertThat(holdersStarted.await(60, TimeUnit.SECONDS)).isTrue();
+            holdCpu1Slots(wq, waiterDone);
             AtomicReference<String> waiterThread = new AtomicReference<>();
             AtomicReference<String> awaitedThread = new AtomicReference<>();
             Work awaited = new Work("awaited", () -> awaitedThread.set(Thread.currentThread().getName()));
@@ -91,13 +101,7 @@ class StolenWaiterLendTest {
             Work b = new Work("b", () -> {
                 if (bRuns.incrementAndGet() == 1) {
                     firstRunning.countDown();
-                    Blocking.run(() -> {
-                        try {
-                            releaseFirst.await(60, TimeUnit.SECONDS);
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                    });
+                    awaitAnnounced(releaseFirst);
                 }
             });
             assertThat(wq.queueOn(1, b)).isTrue();
@@ -137,20 +141,7 @@ class StolenWaiterLendTest {
             EngineProbe.setCpusSaturated(c.engine(), false);
             Workqueue wq = c.workqueue("slots").maxActive(2).build();
             CountDownLatch waiterDone = new CountDownLatch(1);
-            CountDownLatch holdersStarted = new CountDownLatch(2);
-            for (int i = 0; i < 2; i++) {
-                wq.queueOn(1, new Work("holder" + i, () -> {
-                    holdersStarted.countDown();
-                    Blocking.run(() -> {
-                        try {
-                            waiterDone.await(60, TimeUnit.SECONDS);
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                    });
-                }));
-            }
-            assertThat(holdersStarted.await(60, TimeUnit.SECONDS)).isTrue();
+            holdCpu1Slots(wq, waiterDone);
             AtomicReference<String> awaitedThread = new AtomicReference<>();
             Work awaited = new Work("awaited", () -> awaitedThread.set(Thread.currentThread().getName()));
             Work waiter = new Work("waiter", () -> {

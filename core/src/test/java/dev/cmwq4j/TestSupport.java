@@ -55,6 +55,24 @@ final class TestSupport {
         });
     }
 
+    /**
+     * A hook for a phased seam ({@code AccountingProbe.onPush}, {@code onSeal}, {@code onArm}) that
+     * throws {@code fault} the first time thread {@code on} passes phase {@code phase}, and does
+     * nothing else: a fault injected once, on the test's own call.
+     */
+    static java.util.function.IntConsumer throwOnce(int phase, Thread on, java.util.function.Supplier<? extends Throwable> fault) {
+        java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean(true);
+        return p -> {
+            if (p == phase && Thread.currentThread() == on && armed.getAndSet(false)) {
+                Throwable t = fault.get();
+                if (t instanceof Error e) {
+                    throw e;
+                }
+                throw (RuntimeException) t;
+            }
+        };
+    }
+
     /** Process CPU time (user + system) in nanoseconds, from /proc/self/stat (Linux). */
     static long processCpuNanos() {
         try {

@@ -9,6 +9,20 @@ package dev.cmwq4j.internal;
 final class Seam {
     private Seam() {}
 
+    /** Runs {@code hook} (a seam's field, read once by the caller) if a test installed one. */
+    private static void fire(Runnable hook) {
+        if (hook != null) {
+            hook.run();
+        }
+    }
+
+    /** Runs {@code hook} with {@code arg} if a test installed one. */
+    private static void fire(java.util.function.IntConsumer hook, int arg) {
+        if (hook != null) {
+            hook.accept(arg);
+        }
+    }
+
     /**
      * Run where a thread has read the pwq of a handed-off instance ({@link WorkNode#HANDOFF})
      * without a lock and has not yet acted on it: a grab, or the runner taking the instance
@@ -17,10 +31,7 @@ final class Seam {
     static volatile Runnable onHandoffPwqRead;
 
     static void handoffPwqRead() {
-        Runnable r = onHandoffPwqRead;
-        if (r != null) {
-            r.run();
-        }
+        fire(onHandoffPwqRead);
     }
 
     /**
@@ -31,10 +42,7 @@ final class Seam {
     static volatile java.util.function.IntConsumer onPush;
 
     static void push(int phase) {
-        java.util.function.IntConsumer r = onPush;
-        if (r != null) {
-            r.accept(phase);
-        }
+        fire(onPush, phase);
     }
 
     /**
@@ -45,10 +53,7 @@ final class Seam {
     static volatile java.util.function.IntConsumer onWorkerList;
 
     static void workerList(int phase) {
-        java.util.function.IntConsumer r = onWorkerList;
-        if (r != null) {
-            r.accept(phase);
-        }
+        fire(onWorkerList, phase);
     }
 
     /**
@@ -59,10 +64,7 @@ final class Seam {
     static volatile Runnable onBlockBegins;
 
     static void blockBegins() {
-        Runnable r = onBlockBegins;
-        if (r != null) {
-            r.run();
-        }
+        fire(onBlockBegins);
     }
 
     /**
@@ -72,10 +74,7 @@ final class Seam {
     static volatile Runnable onRescue;
 
     static void rescue() {
-        Runnable r = onRescue;
-        if (r != null) {
-            r.run();
-        }
+        fire(onRescue);
     }
 
     /**
@@ -85,10 +84,7 @@ final class Seam {
     static volatile Runnable onIdleRelock;
 
     static void idleRelock() {
-        Runnable r = onIdleRelock;
-        if (r != null) {
-            r.run();
-        }
+        fire(onIdleRelock);
     }
 
     /**
@@ -99,10 +95,7 @@ final class Seam {
     static volatile java.util.function.IntConsumer onCount;
 
     static void count(int index) {
-        java.util.function.IntConsumer r = onCount;
-        if (r != null) {
-            r.accept(index);
-        }
+        fire(onCount, index);
     }
 
     /**
@@ -114,10 +107,7 @@ final class Seam {
     static volatile java.util.function.IntConsumer onSeal;
 
     static void seal(int phase) {
-        java.util.function.IntConsumer r = onSeal;
-        if (r != null) {
-            r.accept(phase);
-        }
+        fire(onSeal, phase);
     }
 
     /**
@@ -128,10 +118,7 @@ final class Seam {
     static volatile java.util.function.IntConsumer onArm;
 
     static void arm(int phase) {
-        java.util.function.IntConsumer r = onArm;
-        if (r != null) {
-            r.accept(phase);
-        }
+        fire(onArm, phase);
     }
 
     /**
@@ -141,10 +128,7 @@ final class Seam {
     static volatile Runnable onWorkerStart;
 
     static void workerStart() {
-        Runnable r = onWorkerStart;
-        if (r != null) {
-            r.run();
-        }
+        fire(onWorkerStart);
     }
 
     /**
@@ -155,10 +139,7 @@ final class Seam {
     static volatile Runnable onWorkLoop;
 
     static void workLoop() {
-        Runnable r = onWorkLoop;
-        if (r != null) {
-            r.run();
-        }
+        fire(onWorkLoop);
     }
 
     /**
@@ -169,10 +150,7 @@ final class Seam {
     static volatile Runnable onLinger;
 
     static void linger() {
-        Runnable r = onLinger;
-        if (r != null) {
-            r.run();
-        }
+        fire(onLinger);
     }
 
     /**
@@ -183,9 +161,6 @@ final class Seam {
     static volatile Runnable onSiteCapture;
 
     static void siteCapture() {
-        Runnable r = onSiteCapture;
-        if (r != null) {
-            r.run();
-        }
+        fire(onSiteCapture);
     }
 }

@@ -362,13 +362,7 @@ public final class WorkqueueCore {
         if (!claimDelayed(n)) {
             return false;
         }
-        int instance = n.queued;
-        try {
-            armOrReject(n, cpu, System.nanoTime() + delayNanos);
-        } catch (Throwable t) {
-            delayedQueueFailed(n, instance);
-            throw t;
-        }
+        placeAt(n, cpu, System.nanoTime() + delayNanos, false);
         return true;
     }
 
@@ -419,18 +413,7 @@ public final class WorkqueueCore {
         }
         n.decorated = decorated; // decorated once, by the caller (decorateOnce)
         n.prio = (byte) defaultPriority;
-        int instance = n.queued;
-        try {
-            if (deadline - System.nanoTime() <= 0) {
-                n.pinned = cpu >= 0 && !unbound;
-                insertOrReject(n, cpu);
-            } else {
-                armOrReject(n, cpu, deadline);
-            }
-        } catch (Throwable t) {
-            delayedQueueFailed(n, instance);
-            throw t;
-        }
+        placeAt(n, cpu, deadline, deadline - System.nanoTime() <= 0);
         return true;
     }
 
@@ -562,13 +545,21 @@ public final class WorkqueueCore {
     }
 
     private void place(DelayedNode n, int cpu, long delayNanos) {
+        placeAt(n, cpu, delayNanos <= 0 ? 0 : System.nanoTime() + delayNanos, delayNanos <= 0);
+    }
+
+    /**
+     * Queues the instance of {@code n} the caller owns: inserted now if {@code now}, else armed to
+     * fire at {@code deadline}; if that throws, gives it up ({@link #delayedQueueFailed}).
+     */
+    private void placeAt(DelayedNode n, int cpu, long deadline, boolean now) {
         int instance = n.queued;
         try {
-            if (delayNanos <= 0) {
+            if (now) {
                 n.pinned = cpu >= 0 && !unbound;
                 insertOrReject(n, cpu);
             } else {
-                armOrReject(n, cpu, System.nanoTime() + delayNanos);
+                armOrReject(n, cpu, deadline);
             }
         } catch (Throwable t) {
             delayedQueueFailed(n, instance);
