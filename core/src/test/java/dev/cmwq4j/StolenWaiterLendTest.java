@@ -93,8 +93,27 @@ class StolenWaiterLendTest {
      */
     @Test
     void aWaiterLendsItsSlotToAWorkWhoseEarlierInstanceRunsElsewhere() throws Exception {
+        lendToAWorkWhoseEarlierInstanceRunsElsewhere(false);
+    }
+
+    /**
+     * As above, with the workqueue frozen while B holds A's lent slot and thawed after B's earlier
+     * instance ended: the freeze takes B back (off the worklist, or at its hand-off), and the thaw
+     * lends it the slot again. Before, the freeze dropped the lent slot from the active count
+     * while A still held its own, the thaw activated nothing for B, and A and B waited for each
+     * other for good (and the engine's close waited for A: the timeout reports it).
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 120, unit = TimeUnit.SECONDS,
+            threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void aThawGivesBackTheSlotAFreezeTookFromALentWork() throws Exception {
+        lendToAWorkWhoseEarlierInstanceRunsElsewhere(true);
+    }
+
+    private static void lendToAWorkWhoseEarlierInstanceRunsElsewhere(boolean freezeWhileLent) throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(2).jmx(false).cpuIntensiveThreshold(Duration.ofMinutes(10)).build()) {
-            Workqueue wq = c.workqueue("one-slot").maxActive(1).build();
+            Workqueue.Builder b1 = c.workqueue("one-slot").maxActive(1);
+            Workqueue wq = (freezeWhileLent ? b1.freezable() : b1).build();
             CountDownLatch firstRunning = new CountDownLatch(1);
             CountDownLatch releaseFirst = new CountDownLatch(1);
             java.util.concurrent.atomic.AtomicInteger bRuns = new java.util.concurrent.atomic.AtomicInteger();
@@ -119,12 +138,27 @@ class StolenWaiterLendTest {
                     Thread t = aThread.get();
                     return t != null && (t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING);
                 }); // A waits for B
+                if (freezeWhileLent) {
+                    // A, B's first instance and B on A's lent slot
+                    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+                            .until(() -> EngineProbe.active(wq.core) == 3);
+                    assertThat(wq.freeze(Duration.ofMillis(20))).as("A and B's first instance still run").isFalse();
+                }
             } finally {
                 releaseFirst.countDown(); // B's first instance ends
+            }
+            if (freezeWhileLent) {
+                // B's first instance ended, and B waits, taken back, for the thaw: A alone is active
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+                        .until(() -> EngineProbe.active(wq.core) == 1);
+                assertThat(EngineProbe.inactive(wq.core)).as("B, taken back").isEqualTo(1);
+                assertThat(bRuns.get()).isEqualTo(1);
+                wq.thaw();
             }
             assertThat(aDone.await(30, TimeUnit.SECONDS)).as("A's flush of B returned").isTrue();
             assertThat(bRuns.get()).isEqualTo(2);
             wq.flush();
+            assertThat(EngineProbe.active(wq.core)).isZero();
             TestSupport.assertPoolsAtRest(c);
         }
     }

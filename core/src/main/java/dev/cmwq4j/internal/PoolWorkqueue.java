@@ -165,6 +165,7 @@ final class PoolWorkqueue {
         assert pool.holdsLock();
         WorkNode.PWQ.lazySet(n, this); // readers without the lock look again under it: no fence needed
         n.color = (byte) workColor;
+        n.slotBorrowed = false;
         nrInFlight[workColor]++;
         inserts++;
         Events.queued(n, this);
@@ -404,9 +405,35 @@ final class PoolWorkqueue {
         }
         inactive.remove(n);
         nrActive++;
+        n.slotBorrowed = true;
         pool.worklistAdd(n);
         pool.kick();
         return true;
+    }
+
+    /**
+     * A freeze took back works that held a slot a waiter lent them ({@link #lendSlot}): they wait
+     * inactive, flagged {@link WorkNode#slotBorrowed}, no longer counted in {@link #nrActive}
+     * while their waiters still hold their own slots. The thaw lends them their slots again
+     * ({@link #setMaxActive}); without that, the thaw activated nothing for them (the waiters'
+     * slots fill {@code maxActive}), and each waiter and its work waited for each other for good.
+     * Pool lock.
+     */
+    private boolean borrowedTakenBack;
+
+    private static final java.util.function.Predicate<WorkNode> SLOT_BORROWED = n -> n.slotBorrowed;
+
+    /** Lends the slots a freeze took back ({@link #borrowedTakenBack}) again, in list order. Pool lock. */
+    private void relendTakenBack() {
+        assert pool.holdsLock() && maxActive > 0;
+        borrowedTakenBack = false;
+        WorkNode n;
+        while ((n = inactive.first(SLOT_BORROWED)) != null) {
+            inactive.remove(n);
+            nrActive++;
+            pool.worklistAdd(n);
+            pool.kick();
+        }
     }
 
     /**
@@ -453,6 +480,7 @@ final class PoolWorkqueue {
         assert pool.holdsLock();
         maxActive = 0;
         nrActive -= pool.takeBack(this, inactive);
+        borrowedTakenBack |= inactive.first(SLOT_BORROWED) != null;
     }
 
     /**
@@ -472,6 +500,7 @@ final class PoolWorkqueue {
         }
         nrActive--;
         inactive.addFront(n, WorkNode.INACTIVE);
+        borrowedTakenBack |= n.slotBorrowed; // a hand-off of a work on a lent slot: the thaw lends it again
         if (nrActive == 0 && wq.hasFlushWaiters()) {
             wq.wakeFlushers();
         }
@@ -486,6 +515,9 @@ final class PoolWorkqueue {
     void setMaxActive(int max) {
         assert pool.holdsLock();
         maxActive = max;
+        if (max > 0 && borrowedTakenBack) {
+            relendTakenBack(); // a thaw: the lent slots first, then the pwq's own
+        }
         activate();
     }
 

@@ -129,6 +129,13 @@ public class WorkNode {
     WorkNode inNext;
     /** The {@link Worklist} level of the base list holding the node; same guard. */
     byte baseList;
+    /**
+     * The pending instance runs on a slot a waiter lent it ({@link PoolWorkqueue#lendSlot}), not
+     * on one of its pwq's own: a freeze that takes it back keeps that, and the thaw lends the slot
+     * again ({@link PoolWorkqueue#setMaxActive}). Cleared when an instance is queued ({@link
+     * PoolWorkqueue#insert}); a started instance's stale flag is never read. Pool lock of its pwq.
+     */
+    boolean slotBorrowed;
 
     // Fields of the pending instance. Written only by the thread that owns PENDING, before it
     // publishes the node in a list; stable while PENDING is held. Of a handed-off instance they
