@@ -189,7 +189,7 @@ class FaultsTest {
      * still set: every queue was refused as "closed meanwhile".
      */
     @Test
-    void aCloseThatThrowsAfterSealingLeavesTheQueueOpenAndUnsealed() throws Exception {
+    void aCloseThatThrowsAfterSealingLeavesTheQueueOpenUnsealedAndNotClosing() throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
             Workqueue wq = c.workqueue("q").build();
             dev.cmwq4j.internal.AccountingProbe.onSeal(TestSupport.throwOnce(0, Thread.currentThread(),
@@ -204,8 +204,17 @@ class FaultsTest {
             assertThat(wq.queue(new Work(ran::countDown))).as("queued after the failed close").isTrue();
             assertThat(wq.queueDelayed(new DelayedWork(ran::countDown), Duration.ofMillis(1))).isTrue();
             assertThat(ran.await(30, TimeUnit.SECONDS)).as("both ran").isTrue();
+            // the failed close does not leave the queue closing: a periodic task re-arms (before,
+            // it ran once and stopped, as in a close)
+            CountDownLatch periodic = new CountDownLatch(3);
+            java.util.concurrent.ScheduledFuture<?> f = wq.asScheduledExecutorService()
+                    .scheduleWithFixedDelay(periodic::countDown, 0, 1, TimeUnit.MILLISECONDS);
+            assertThat(periodic.await(30, TimeUnit.SECONDS)).as("the periodic task ran three times").isTrue();
+            f.cancel(false);
+            assertThat(wq.core.isClosing()).as("closing, after the failed close").isFalse();
             wq.close();
             assertThat(wq.isClosed()).isTrue();
+            assertThat(wq.core.isClosing()).isTrue();
             assertThatThrownBy(() -> wq.queue(new Work(() -> { })))
                     .isInstanceOf(java.util.concurrent.RejectedExecutionException.class);
             TestSupport.assertPoolsAtRest(c);

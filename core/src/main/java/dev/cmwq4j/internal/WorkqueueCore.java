@@ -93,11 +93,20 @@ public final class WorkqueueCore {
     /** OPEN, DRAINING or CLOSED; written under {@link #flushLock}. */
     private volatile int lifecycle = OPEN;
     /**
-     * {@link #close} has begun (and passed its own-work check); written only by close, to true,
-     * never cleared. A scheduled view's periodic task reads it after re-arming itself (see
-     * {@link #closeArmedTasks}).
+     * {@link #close} has begun (and passed its own-work check). Written under {@link #flushLock}
+     * by close: set as it begins; cleared only when the last close in progress fails and the
+     * queue is not closed ({@link #closers}). A scheduled view's periodic task reads it after
+     * re-arming itself (see {@link #closeArmedTasks}).
      */
     private volatile boolean closing;
+    /**
+     * Calls of {@link #close} in progress; {@link #flushLock}. A close that throws (its drain
+     * ran out of memory or stack) leaves the queue open; if no other close is still on its way,
+     * it clears {@link #closing} too, or the open queue's periodic tasks would stop re-arming as
+     * in a close, for good. With another closer on its way the flag stays: that closer's drain
+     * needs it (a periodic task that kept re-arming would hold the drain up for good).
+     */
+    private int closers;
     /** Nested drains in progress; guarded by {@link #flushLock}. */
     private int drainDepth;
     /**
@@ -1016,22 +1025,35 @@ public final class WorkqueueCore {
             }
         }
         WaitProtocol.checkNotOwnQueue(this, "closes"); // before closing is set: a refused close changes nothing
-        closing = true;
-        closeArmedTasks();
-        if (!closeLock.tryLock()) { // one closing drain at a time (see closeLock)
-            // another closer drains: wait for it as an announced block, so that a worker that
-            // waits here leaves its pool's running count (the drain's own waits announce too)
-            WaitProtocol.Wait wait = WaitProtocol.enterBlock();
-            try {
-                closeLock.lock();
-            } finally {
-                WaitProtocol.exit(wait);
-            }
+        synchronized (flushLock) {
+            closers++;
+            closing = true;
         }
+        boolean closed = false;
         try {
-            drain(true);
+            closeArmedTasks();
+            if (!closeLock.tryLock()) { // one closing drain at a time (see closeLock)
+                // another closer drains: wait for it as an announced block, so that a worker that
+                // waits here leaves its pool's running count (the drain's own waits announce too)
+                WaitProtocol.Wait wait = WaitProtocol.enterBlock();
+                try {
+                    closeLock.lock();
+                } finally {
+                    WaitProtocol.exit(wait);
+                }
+            }
+            try {
+                drain(true);
+            } finally {
+                closeLock.unlock();
+            }
+            closed = true;
         } finally {
-            closeLock.unlock();
+            synchronized (flushLock) {
+                if (--closers == 0 && !closed && lifecycle != CLOSED) {
+                    closing = false; // the close failed, and no other is on its way: still open
+                }
+            }
         }
         engine.unregister(this);
         stopRescuer();
