@@ -188,4 +188,61 @@ class FlushTest {
             assertThat(runs.get()).isEqualTo(2);
         }
     }
+
+    /**
+     * A work that flushes a workqueue with nothing in flight announces no block: nothing needs
+     * waiting, so its pool must not replace it (a wake-up or a thread for nothing). Before, the
+     * flip of the flush colour ran inside an announced block, whether or not it had to wait. A
+     * flush that does wait (a work of the other queue is held) still announces one.
+     */
+    @Test
+    void aFlushFromAWorkWithNothingToWaitForAnnouncesNoBlock() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
+            Workqueue caller = c.workqueue("caller").build();
+            Workqueue empty = c.workqueue("empty").build();
+            AtomicReference<Long> announced = new AtomicReference<>();
+            CountDownLatch done = new CountDownLatch(1);
+            caller.queue(new Work(() -> {
+                long before = dev.cmwq4j.internal.EngineProbe.blocksAnnounced(c.engine());
+                for (int i = 0; i < 100; i++) {
+                    empty.flush();
+                }
+                announced.set(dev.cmwq4j.internal.EngineProbe.blocksAnnounced(c.engine()) - before);
+                done.countDown();
+            }));
+            assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(announced.get()).as("blocks announced by 100 flushes of an empty queue").isZero();
+
+            // a flush that waits announces
+            Workqueue held = c.workqueue("held").unbound().build();
+            CountDownLatch release = new CountDownLatch(1);
+            CountDownLatch heldRuns = new CountDownLatch(1);
+            held.queue(new Work(() -> {
+                heldRuns.countDown();
+                await(release);
+            }));
+            assertThat(heldRuns.await(30, TimeUnit.SECONDS)).isTrue();
+            CountDownLatch flushed = new CountDownLatch(1);
+            AtomicReference<Long> waiting = new AtomicReference<>();
+            AtomicReference<Thread> flusher = new AtomicReference<>();
+            caller.queue(new Work(() -> {
+                long before = dev.cmwq4j.internal.EngineProbe.blocksAnnounced(c.engine());
+                flusher.set(Thread.currentThread());
+                held.flush();
+                waiting.set(dev.cmwq4j.internal.EngineProbe.blocksAnnounced(c.engine()) - before);
+                flushed.countDown();
+            }));
+            try {
+                Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
+                    Thread t = flusher.get();
+                    return t != null && t.getState() == Thread.State.WAITING;
+                });
+            } finally {
+                release.countDown();
+            }
+            assertThat(flushed.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(waiting.get()).as("blocks announced by a flush that waited").isPositive();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
 }

@@ -826,6 +826,12 @@ public final class WorkqueueCore {
      * waits that lend nothing (a flush color not yet free, armed delayed works, a freeze).
      */
     private boolean blockUntil(java.util.function.BooleanSupplier done, boolean timed, long deadline) {
+        // No block announced for a wait that is over before it began: a worker announcing one
+        // leaves its pool's running count, and its pool wakes or creates a worker to replace it,
+        // for nothing (a flush of a queue with nothing in flight, whose colour is free: every flip)
+        if (done.getAsBoolean()) {
+            return true;
+        }
         WaitProtocol.Wait wait = WaitProtocol.enterBlock();
         try {
             return waitUntil(done, timed, deadline);
