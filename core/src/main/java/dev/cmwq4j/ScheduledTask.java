@@ -31,7 +31,7 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * <h2>Its end</h2>
  * A task ends once: its last run (one-shot, a periodic task that threw, or that found itself
  * cancelled or its view shut down), or a take-back of its pending instance (a {@link #cancel},
- * {@code shutdown}'s cancel of an armed periodic task, {@code shutdownNow}). Whoever ends it
+ * {@code shutdown}'s cancel of a periodic task armed or queued, {@code shutdownNow}). Whoever ends it
  * calls {@link #end}, which counts it once in the view ({@link #ended}, CAS). A cancel racing a
  * re-arm: the canceller marks the future cancelled then takes the pending instance back; the
  * runner arms the instance then reads the future's state; so one of them takes it back and ends

@@ -252,14 +252,23 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
     }
 
     /**
-     * Cancels every periodic task of the view armed on the timer ({@code shutdown}); the ones
-     * queued or running see {@link #mayRun} or {@link #mayRearm} fail when they start or would
-     * re-arm. Called after the shutdown flag is set.
+     * Cancels every periodic task of the view that waits for its next run, armed on the timer or
+     * already queued (behind {@code maxActive}, or in a frozen workqueue), as
+     * {@code ScheduledThreadPoolExecutor}'s {@code shutdown} does: its future is cancelled at
+     * once, and a termination wait no longer waits for a worker to reach it. Each goes through
+     * its own {@link ScheduledTask#cancel}, the path of a user's cancel: the future first, then
+     * the pending instance taken off its list or the timer, then the task ended once
+     * ({@link ScheduledTask#end}); a run ending meanwhile that re-arms it sees the cancel (the
+     * Dekker pair of the class comment of {@link ScheduledTask}). A periodic task running now is
+     * not touched: its run ends, and {@link #mayRearm} fails. One whose next run is handed off to
+     * its running worker is not found ({@link WorkqueueCore#pendingTasks}): that worker starts it
+     * next, and it cancels itself ({@link #mayRun}). Called by {@code shutdown}, after the flag is
+     * set, so that a periodic task queued after the scan sees the flag ({@link #requeue}).
      */
-    void cancelArmedPeriodic() {
-        List<Runnable> armed = new ArrayList<>();
-        wq.core.armedTasks(this, armed);
-        for (Runnable r : armed) {
+    void cancelPendingPeriodic() {
+        List<Runnable> pending = new ArrayList<>();
+        wq.core.pendingTasks(this, pending);
+        for (Runnable r : pending) {
             if (r instanceof ScheduledTask<?> t && t.isPeriodic()) {
                 t.cancel(false);
             }

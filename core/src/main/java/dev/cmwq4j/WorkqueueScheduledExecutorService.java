@@ -47,8 +47,9 @@ import java.util.concurrent.TimeoutException;
  * ({@code getExecuteExistingDelayedTasksAfterShutdownPolicy()} true,
  * {@code getContinueExistingPeriodicTasksAfterShutdownPolicy()} false):
  * <ul>
- *   <li>{@link #shutdown()} rejects new tasks, cancels the periodic ones, and lets the delayed
- *       one-shot tasks run when they are due; {@link #awaitTermination} waits for those too.
+ *   <li>{@link #shutdown()} rejects new tasks, cancels the periodic ones (those armed and those
+ *       already queued at once, a run in progress when it ends), and lets the delayed one-shot
+ *       tasks run when they are due; {@link #awaitTermination} waits for those too.
  *   <li>{@link #shutdownNow()} returns the tasks that have not started, delayed ones included
  *       (each a {@code RunnableScheduledFuture} for scheduled tasks), and interrupts the runs in
  *       progress. A returned scheduled task that is run later only cancels itself.
@@ -235,14 +236,16 @@ public final class WorkqueueScheduledExecutorService implements ScheduledExecuto
     }
 
     /**
-     * Rejects new tasks and cancels the periodic ones; the tasks already queued and the delayed
-     * one-shot tasks still run (see the class comment). Does not wait, and never closes the
-     * workqueue. Idempotent.
+     * Rejects new tasks and cancels the periodic ones that wait for their next run, armed or
+     * already queued (their futures are cancelled when this returns); a periodic run in progress
+     * ends and is not followed. The immediate tasks already queued and the delayed one-shot tasks
+     * still run (see the class comment). Does not wait, and never closes the workqueue.
+     * Idempotent.
      */
     @Override
     public void shutdown() {
         view.shutdown();
-        view.cancelArmedPeriodic(); // after the flag: a periodic task armed later sees it and stops
+        view.cancelPendingPeriodic(); // after the flag: a periodic task queued later sees it and stops
     }
 
     /**

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.cmwq4j.internal.EngineProbe;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -517,6 +518,93 @@ class ScheduledExecutorViewTest {
             assertThat(delayedRan).isTrue();
             assertThat(periodicRuns.get()).as("no periodic run after shutdown").isEqualTo(stoppedAt);
             assertThatThrownBy(rate::get).isInstanceOf(CancellationException.class);
+        }
+    }
+
+    /**
+     * A periodic task whose run is queued behind {@code maxActive} when the view shuts down is
+     * cancelled by {@code shutdown()} itself, as {@code ScheduledThreadPoolExecutor} cancels the
+     * periodic tasks of its queue: before, its future stayed uncancelled, and the view
+     * unterminated, until a worker reached the queued run and ended it.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void shutdownCancelsAPeriodicTaskQueuedBehindMaxActiveAtOnce() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("shutdown-queued").maxActive(1).build();
+            ScheduledExecutorService ses = wq.asScheduledExecutorService();
+            CountDownLatch blockerStarted = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            wq.queue(new Work(() -> { // not a task of the view: it holds the slot, not the view's termination
+                blockerStarted.countDown();
+                awaitQuietly(release);
+            }));
+            try {
+                assertThat(awaitLatch(blockerStarted)).isTrue();
+                AtomicInteger runs = new AtomicInteger();
+                ScheduledFuture<?> rate = ses.scheduleAtFixedRate(runs::incrementAndGet, 0, 1, TimeUnit.MILLISECONDS);
+                await().atMost(Duration.ofSeconds(20)).until(() -> EngineProbe.inactive(wq.core) == 1);
+
+                ses.shutdown();
+
+                assertThat(rate.isCancelled()).as("the queued periodic task is cancelled by shutdown()").isTrue();
+                assertThat(rate.isDone()).isTrue();
+                assertThat(EngineProbe.inactive(wq.core)).as("its queued run was taken off its list").isZero();
+                assertThat(ses.isTerminated()).as("no task of the view is left").isTrue();
+                assertThat(ses.awaitTermination(0, TimeUnit.SECONDS)).isTrue();
+                assertThatThrownBy(rate::get).isInstanceOf(CancellationException.class);
+                release.countDown();
+                wq.flush();
+                assertThat(runs).as("it never ran").hasValue(0);
+                assertThat(ses.awaitTermination(20, TimeUnit.SECONDS)).isTrue();
+                assertThat(ses.isTerminated()).isTrue();
+            } finally {
+                release.countDown();
+            }
+        }
+    }
+
+    /**
+     * The same in a frozen workqueue, for a periodic task that has run already: its next run,
+     * queued inactive by the freeze, is cancelled by {@code shutdown()}, while a delayed one-shot
+     * task queued beside it stays and runs at the thaw, holding termination until then
+     * ({@code getExecuteExistingDelayedTasksAfterShutdownPolicy}).
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void shutdownCancelsAPeriodicTaskQueuedInAFrozenWorkqueueAndKeepsOneShotTasks() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("shutdown-frozen").freezable().build();
+            ScheduledExecutorService ses = wq.asScheduledExecutorService();
+            AtomicInteger runs = new AtomicInteger();
+            CountDownLatch ranTwice = new CountDownLatch(2);
+            ScheduledFuture<?> rate = ses.scheduleAtFixedRate(() -> {
+                runs.incrementAndGet();
+                ranTwice.countDown();
+            }, 0, 1, TimeUnit.MILLISECONDS);
+            assertThat(awaitLatch(ranTwice)).isTrue();
+            wq.freeze(); // waits for a run in progress; the next one is queued inactive when it falls due
+            try {
+                await().atMost(Duration.ofSeconds(20)).until(() -> EngineProbe.inactive(wq.core) == 1);
+                int runsAtFreeze = runs.get();
+                ScheduledFuture<String> oneShot = ses.schedule(() -> "ran after shutdown", 0, TimeUnit.SECONDS);
+                await().atMost(Duration.ofSeconds(20)).until(() -> EngineProbe.inactive(wq.core) == 2);
+
+                ses.shutdown();
+
+                assertThat(rate.isCancelled()).as("the queued periodic task is cancelled by shutdown()").isTrue();
+                assertThat(oneShot.isDone()).as("a queued one-shot task stays").isFalse();
+                assertThat(EngineProbe.inactive(wq.core)).as("only the one-shot task is left queued").isEqualTo(1);
+                assertThat(ses.isTerminated()).as("the one-shot task holds termination").isFalse();
+                wq.thaw();
+                assertThat(oneShot.get(20, TimeUnit.SECONDS)).isEqualTo("ran after shutdown");
+                assertThat(ses.awaitTermination(20, TimeUnit.SECONDS)).isTrue();
+                assertThat(ses.isTerminated()).isTrue();
+                wq.flush();
+                assertThat(runs).as("no periodic run after the freeze").hasValue(runsAtFreeze);
+            } finally {
+                wq.thaw();
+            }
         }
     }
 

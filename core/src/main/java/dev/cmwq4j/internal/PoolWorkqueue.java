@@ -342,6 +342,19 @@ final class PoolWorkqueue {
     void takeGroup(WorkNode.Group g, java.util.List<WorkNode> out) {
         assert pool.holdsLock();
         int from = out.size();
+        collectGroup(g, out);
+        for (int i = from; i < out.size(); i++) {
+            unlink(out.get(i));
+        }
+    }
+
+    /**
+     * Adds to {@code out} every unstarted task node of {@code g} on our lists (worklist, inactive,
+     * held), leaving them there: {@link #takeGroup}, or a caller that takes them back one by one
+     * through their own cancel. Pool lock (taking it admitted what was inbound).
+     */
+    void collectGroup(WorkNode.Group g, java.util.List<WorkNode> out) {
+        assert pool.holdsLock();
         java.util.function.Predicate<WorkNode> mine = n -> n.pwq == this && WorkNode.inGroup(n, g);
         pool.collectListed(mine, out, Integer.MAX_VALUE);
         inactive.collect(mine, out, Integer.MAX_VALUE);
@@ -349,9 +362,6 @@ final class PoolWorkqueue {
             if (WorkNode.inGroup(h, g)) {
                 out.add(h);
             }
-        }
-        for (int i = from; i < out.size(); i++) {
-            unlink(out.get(i));
         }
     }
 

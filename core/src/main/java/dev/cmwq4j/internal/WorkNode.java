@@ -325,7 +325,7 @@ public class WorkNode {
      * its runs.
      *
      * @param group the key of {@link WorkqueueCore#cancelGroup}, {@link WorkqueueCore#interruptGroup}
-     *     and {@link WorkqueueCore#armedTasks}; not null
+     *     and {@link WorkqueueCore#pendingTasks}; not null
      */
     public static WorkNode scheduled(Runnable action, Group group) {
         return new ScheduledNode(action, group);

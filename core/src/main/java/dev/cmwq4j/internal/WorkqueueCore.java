@@ -687,12 +687,31 @@ public final class WorkqueueCore {
     }
 
     /**
-     * Adds to {@code out} the action of every task of {@code group} armed on the timer now, without
-     * taking any back (the caller does, through the task: it may fire meanwhile). O(armed timers
-     * of the engine): for a view's shutdown.
+     * Adds to {@code out} the action of every task of {@code group} that waits for its run now,
+     * armed on the timer for here or queued here (worklist, inactive list, held), without taking
+     * any back: the caller does, through the task's own cancel, which finds the instance wherever
+     * it has gone meanwhile (fired, activated). The armed ones first, as {@link #cancelGroup}
+     * scans them: one that fires between the two scans is on its pool's list by the time that
+     * pool is locked, so it is seen (possibly twice, which a cancel tolerates). Not seen: an
+     * instance handed off to the worker that runs its previous instance ({@code WorkNode.HANDOFF}),
+     * which that worker starts next (or, should the workqueue freeze first, puts back on the
+     * inactive list). O(armed timers of the engine + listed works of the
+     * workqueue): for a view's shutdown.
      */
-    public void armedTasks(WorkNode.Group group, java.util.List<Runnable> out) {
+    public void pendingTasks(WorkNode.Group group, java.util.List<Runnable> out) {
         for (DelayedNode n : armedNodes(group)) {
+            out.add(n.action);
+        }
+        java.util.List<WorkNode> listed = new java.util.ArrayList<>();
+        for (PoolWorkqueue pwq : pwqs) {
+            pwq.pool.lock();
+            try {
+                pwq.collectGroup(group, listed);
+            } finally {
+                pwq.pool.unlock();
+            }
+        }
+        for (WorkNode n : listed) {
             out.add(n.action);
         }
     }
