@@ -416,6 +416,7 @@ final class PoolWorkqueue {
         inactive.remove(n);
         nrActive++;
         n.slotBorrowed = true;
+        everLent = true;
         pool.worklistAdd(n);
         pool.kick();
         return true;
@@ -430,6 +431,11 @@ final class PoolWorkqueue {
      * Pool lock.
      */
     private boolean borrowedTakenBack;
+    /**
+     * {@link #lendSlot} lent a slot here once: only then may a freeze's take-back include a work
+     * on a lent slot, and the freeze looks for one (a scan of the inactive list). Pool lock.
+     */
+    private boolean everLent;
 
     private static final java.util.function.Predicate<WorkNode> SLOT_BORROWED = n -> n.slotBorrowed;
 
@@ -490,7 +496,7 @@ final class PoolWorkqueue {
         assert pool.holdsLock();
         maxActive = 0;
         nrActive -= pool.takeBack(this, inactive);
-        borrowedTakenBack |= inactive.first(SLOT_BORROWED) != null;
+        borrowedTakenBack |= everLent && inactive.first(SLOT_BORROWED) != null;
     }
 
     /**
