@@ -75,7 +75,7 @@ class DelayedNode extends WorkNode {
     boolean arm(WorkqueueCore wq, int cpu, long deadline) {
         armedWq = wq;
         armedCpu = cpu;
-        pinned = cpu >= 0 && !wq.unbound;
+        place(PINNED, cpu >= 0 && !wq.unbound);
         Seam.arm(0);
         wq.delayedArmed();
         if (wq.sealedAfterCount()) {

@@ -101,7 +101,7 @@ final class Helping {
         PoolWorkqueue held = w.currentPwq();
         boolean ownPwq = held != null && held.wq == pwq.wq;
         // A work pinned to another pool is not run here, but a slot may still be lent to it.
-        boolean inPlace = w.mayHelp() && !(n.pinned && pwq.pool != w.pool);
+        boolean inPlace = w.mayHelp() && !(n.pinned() && pwq.pool != w.pool);
         if (!inPlace && !ownPwq) {
             return false;
         }

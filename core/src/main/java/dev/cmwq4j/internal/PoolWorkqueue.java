@@ -165,7 +165,6 @@ final class PoolWorkqueue {
         assert pool.holdsLock();
         WorkNode.PWQ.lazySet(n, this); // readers without the lock look again under it: no fence needed
         n.color = (byte) workColor;
-        n.slotBorrowed = false;
         nrInFlight[workColor]++;
         inserts++;
         Events.queued(n, this);
@@ -415,40 +414,71 @@ final class PoolWorkqueue {
         }
         inactive.remove(n);
         nrActive++;
-        n.slotBorrowed = true;
-        everLent = true;
+        noteLent(n);
         pool.worklistAdd(n);
         pool.kick();
         return true;
     }
 
     /**
-     * A freeze took back works that held a slot a waiter lent them ({@link #lendSlot}): they wait
-     * inactive, flagged {@link WorkNode#slotBorrowed}, no longer counted in {@link #nrActive}
-     * while their waiters still hold their own slots. The thaw lends them their slots again
-     * ({@link #setMaxActive}); without that, the thaw activated nothing for them (the waiters'
-     * slots fill {@code maxActive}), and each waiter and its work waited for each other for good.
-     * Pool lock.
+     * The works running, or waiting to run, on a slot a waiter lent them ({@link #lendSlot}), each
+     * with the instance that was lent to ({@link WorkNode#queued}); null until the first lend.
+     * A freeze that takes one back (off the worklist, {@link #freeze}, or at its hand-off, {@link
+     * #deferHandedOff}) subtracts it from {@link #nrActive} while its waiter keeps its own slot;
+     * the thaw lends it the slot again ({@link #relendTakenBack}). Without that, the thaw
+     * activated nothing for it (the waiters' slots fill {@code maxActive}), and each waiter and
+     * its work waited for each other for good. An entry whose instance is over is stale, and
+     * dropped at the next lend or thaw: the list stays as long as the lends in progress. A list
+     * on the pwq, not a flag on the node, which would have made every node 8 bytes larger. Pool
+     * lock.
      */
+    private java.util.ArrayList<LentSlot> lentSlots;
+
+    /** A lend of a slot to the {@code instance}-th instance of {@code node}. */
+    private record LentSlot(WorkNode node, int instance) {
+        /** The lent instance is still pending here. Pool lock of {@code pwq}. */
+        boolean pendingIn(PoolWorkqueue pwq) {
+            return node.pwq == pwq && node.queued == instance && node.isPending();
+        }
+    }
+
+    /** A freeze took back a work on a lent slot: the thaw lends again. Pool lock. */
     private boolean borrowedTakenBack;
-    /**
-     * {@link #lendSlot} lent a slot here once: only then may a freeze's take-back include a work
-     * on a lent slot, and the freeze looks for one (a scan of the inactive list). Pool lock.
-     */
-    private boolean everLent;
 
-    private static final java.util.function.Predicate<WorkNode> SLOT_BORROWED = n -> n.slotBorrowed;
+    /** {@code n} (pending here) now runs on a lent slot. Pool lock. */
+    private void noteLent(WorkNode n) {
+        if (lentSlots == null) {
+            lentSlots = new java.util.ArrayList<>(2);
+        }
+        lentSlots.removeIf(l -> !l.pendingIn(this));
+        lentSlots.add(new LentSlot(n, n.queued));
+    }
 
-    /** Lends the slots a freeze took back ({@link #borrowedTakenBack}) again, in list order. Pool lock. */
+    /** Some work on a lent slot waits on the inactive list (a freeze took it back). Pool lock. */
+    private boolean lentWaitsInactive() {
+        if (lentSlots != null) {
+            for (LentSlot l : lentSlots) {
+                if (l.pendingIn(this) && l.node.where == WorkNode.INACTIVE) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Lends the slots a freeze took back again. Pool lock. */
     private void relendTakenBack() {
         assert pool.holdsLock() && maxActive > 0;
         borrowedTakenBack = false;
-        WorkNode n;
-        while ((n = inactive.first(SLOT_BORROWED)) != null) {
-            inactive.remove(n);
-            nrActive++;
-            pool.worklistAdd(n);
-            pool.kick();
+        lentSlots.removeIf(l -> !l.pendingIn(this));
+        for (LentSlot l : lentSlots) {
+            WorkNode n = l.node;
+            if (n.where == WorkNode.INACTIVE) {
+                inactive.remove(n);
+                nrActive++;
+                pool.worklistAdd(n);
+                pool.kick();
+            }
         }
     }
 
@@ -496,7 +526,7 @@ final class PoolWorkqueue {
         assert pool.holdsLock();
         maxActive = 0;
         nrActive -= pool.takeBack(this, inactive);
-        borrowedTakenBack |= everLent && inactive.first(SLOT_BORROWED) != null;
+        borrowedTakenBack |= lentWaitsInactive();
     }
 
     /**
@@ -516,7 +546,7 @@ final class PoolWorkqueue {
         }
         nrActive--;
         inactive.addFront(n, WorkNode.INACTIVE);
-        borrowedTakenBack |= n.slotBorrowed; // a hand-off of a work on a lent slot: the thaw lends it again
+        borrowedTakenBack |= lentWaitsInactive(); // a hand-off of a work on a lent slot: the thaw lends it again
         if (nrActive == 0 && wq.hasFlushWaiters()) {
             wq.wakeFlushers();
         }

@@ -801,7 +801,7 @@ final class WorkerPool {
             return false;
         }
         WorkNode head = stealCandidate();
-        return head != null && !head.external && backlogLasted(now);
+        return head != null && !head.external() && backlogLasted(now);
     }
 
     /** A listed node's lends changed: move it to its new place (O(1)). */
@@ -904,7 +904,7 @@ final class WorkerPool {
         }
         long clock = now != 0 ? now : System.nanoTime();
         // a pending work of one is what the running worker takes next, unless the list stays non-empty
-        return pending == 1 ? !head.external && backlogLasted(clock) : untilStealable(head, clock) == 0;
+        return pending == 1 ? !head.external() && backlogLasted(clock) : untilStealable(head, clock) == 0;
     }
 
     /** The worklist has not been empty for the steal threshold. Lock. */
@@ -916,7 +916,7 @@ final class WorkerPool {
     /** The worklist head if a thief may ever take it (not pinned to this CPU), else null. Lock. */
     private WorkNode stealCandidate() {
         WorkNode head = worklist.peek();
-        return head == null || head.pinned ? null : head;
+        return head == null || head.pinned() ? null : head;
     }
 
     /**
@@ -946,7 +946,7 @@ final class WorkerPool {
      * spread.
      */
     private boolean stealableAtOnce(WorkNode head) {
-        return head.external && runClass[RUN_CLASS] == RUNS_LONG;
+        return head.external() && runClass[RUN_CLASS] == RUNS_LONG;
     }
 
     /**
@@ -964,7 +964,7 @@ final class WorkerPool {
     private long untilStealable(WorkNode head, long now) {
         long since = head.queuedAt;
         long backlog = backlogSince;
-        if (!head.external && backlog != 0 && backlog - since < 0) {
+        if (!head.external() && backlog != 0 && backlog - since < 0) {
             since = backlog;
         }
         return Math.max(0, engine.stealThresholdNanos - (now - since));

@@ -180,37 +180,25 @@ final class Worklist {
         collect(which, null, out, max);
     }
 
-    /** The first node in poll order that matches {@code which}, or null; allocates nothing. */
-    WorkNode first(Predicate<WorkNode> which) {
-        return collect(which, null, null, 1);
-    }
-
-    /**
-     * Visits the nodes in poll order until {@code stop} (exclusive) or {@code max} matches, adding
-     * each match to {@code out}; with {@code out} null, returns the first match instead (else null).
-     */
-    private WorkNode collect(Predicate<WorkNode> which, WorkNode stop, List<WorkNode> out, int max) {
+    /** Visits the nodes in poll order until {@code stop} (exclusive) or {@code max} matches. */
+    private void collect(Predicate<WorkNode> which, WorkNode stop, List<WorkNode> out, int max) {
         int found = 0;
         for (int i = heads.length - 1; i >= 0; i--) {
             WorkNode h = heads[i];
             boolean base = (i & 1) == 1;
             for (WorkNode n = base ? h.next : h.waits.lentNext; n != h; n = base ? n.next : n.waits.lentNext) {
                 if (n == stop || found >= max) {
-                    return null;
+                    return;
                 }
                 if (base && n.lentList() >= 0) {
                     continue; // listed already, with its (higher) lent list
                 }
                 if (which.test(n)) {
-                    if (out == null) {
-                        return n;
-                    }
                     out.add(n);
                     found++;
                 }
             }
         }
-        return null;
     }
 
     // ------------------------------------------------------------------------------------------

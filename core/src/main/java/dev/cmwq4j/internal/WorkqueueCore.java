@@ -320,7 +320,7 @@ public final class WorkqueueCore {
         decorate(n); // gives the claim up itself if it throws (outside the repair: see queueFailed)
         try {
             n.prio = (byte) prio;
-            n.pinned = cpu >= 0 && !unbound;
+            n.place(WorkNode.PINNED, cpu >= 0 && !unbound);
             insertOrReject(n, cpu);
         } catch (Throwable t) {
             queueFailed(n, instance);
@@ -565,7 +565,7 @@ public final class WorkqueueCore {
         int instance = n.queued;
         try {
             if (now) {
-                n.pinned = cpu >= 0 && !unbound;
+                n.place(WorkNode.PINNED, cpu >= 0 && !unbound);
                 insertOrReject(n, cpu);
             } else {
                 armOrReject(n, cpu, deadline);
@@ -607,7 +607,7 @@ public final class WorkqueueCore {
         // a release store: the push below (a CAS) publishes it; a volatile store's fence on
         // every queue bought nothing more
         WorkNode.PWQ.lazySet(n, pwq);
-        n.external = self == null || self.pool != pool;
+        n.place(WorkNode.EXTERNAL, self == null || self.pool != pool);
         int instance = n.queued;
         Seam.push(0);
         boolean wasEmpty = pool.push(n);
@@ -630,7 +630,7 @@ public final class WorkqueueCore {
         } else if (wasEmpty) {
             engine.monitor.nudge(); // a backlog may be forming behind the running workers: watch
         }
-        if (!n.pinned && pool.managed) {
+        if (!n.pinned() && pool.managed) {
             Stealing.afterInsert(pool);
         }
         return true;

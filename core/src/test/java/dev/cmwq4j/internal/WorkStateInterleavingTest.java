@@ -308,7 +308,7 @@ class WorkStateInterleavingTest {
             }
             lastClaimSeq = node.queued();
             run.yieldPoint(); // claimed, on no list yet
-            node.pinned = true;
+            node.place(WorkNode.PINNED, true);
             q.enqueue(node, cpu);
             queuedOk++;
             return true;
@@ -332,7 +332,7 @@ class WorkStateInterleavingTest {
                 run.yieldPoint(() -> run.steps > stamp); // wait for a move, as cancel does
             }
             run.yieldPoint(); // taken back, on no list
-            node.pinned = true;
+            node.place(WorkNode.PINNED, true);
             q.enqueue(node, cpu);
             return true;
         }
