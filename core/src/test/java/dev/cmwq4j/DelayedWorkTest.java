@@ -183,6 +183,81 @@ class DelayedWorkTest {
         }
     }
 
+    /**
+     * modDelayed's look at where the timer is armed and its move of the timer are one step: a
+     * timer that fires between them, its work then armed again for another workqueue, is not
+     * moved where that other arming put it. Replayed with the seam between the look and the move
+     * ({@code Seam.onModDelayed}): the call on {@code a} finds the work armed for {@code a} and
+     * stops; meanwhile a flush fires the timer (the work runs on {@code a}) and {@code b} arms it
+     * again; then the call goes on. Linearizable, it finds the work pending on {@code b} and moves
+     * it to {@code a} with its own delay, as the kernel's {@code mod_delayed_work_on} does. Before
+     * the check moved inside the timer lock ({@code Timer.rescheduleIfFor}), the move took
+     * {@code b}'s arming: the second run was on {@code b}.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void modDelayedDoesNotMoveATimerArmedElsewhereBetweenItsLookAndItsMove() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue a = c.workqueue("mod-target").build();
+            Workqueue b = c.workqueue("armed-meanwhile").build();
+            java.util.Queue<String> ranOn = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            DelayedWork w = new DelayedWork(() -> {
+                var wq = dev.cmwq4j.internal.EngineProbe.currentWorkqueue();
+                ranOn.add(wq == a.core ? "a" : wq == b.core ? "b" : String.valueOf(wq));
+            });
+            assertThat(a.queueDelayed(w, Duration.ofHours(1))).isTrue();
+            CountDownLatch paused = new CountDownLatch(1);
+            CountDownLatch resume = new CountDownLatch(1);
+            java.util.concurrent.CompletableFuture<Boolean> mod = new java.util.concurrent.CompletableFuture<>();
+            Thread modder = new Thread(() -> {
+                try {
+                    mod.complete(a.modDelayed(w, Duration.ofMillis(20)));
+                } catch (Throwable t) {
+                    mod.completeExceptionally(t);
+                }
+            }, "modder");
+            dev.cmwq4j.internal.EngineProbe.onModDelayed(() -> {
+                if (Thread.currentThread() == modder) {
+                    paused.countDown();
+                    try {
+                        if (!resume.await(60, TimeUnit.SECONDS)) {
+                            throw new AssertionError("not resumed within 60 s");
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            });
+            try {
+                modder.start();
+                assertThat(paused.await(30, TimeUnit.SECONDS)).as("modDelayed found the work on the timer").isTrue();
+                // the timer fires meanwhile (a flush fires it now): the first instance runs on a
+                assertThat(w.flush()).isTrue();
+                assertThat(ranOn).containsExactly("a");
+                // and the work is armed again, for b
+                assertThat(b.queueDelayed(w, Duration.ofHours(1))).isTrue();
+                resume.countDown();
+                assertThat(mod.get(30, TimeUnit.SECONDS)).as("was pending (armed for b)").isTrue();
+            } finally {
+                resume.countDown();
+                dev.cmwq4j.internal.EngineProbe.onModDelayed(null);
+                modder.join(30_000);
+            }
+            // taken off b's timer and armed on a with the call's 20 ms: runs there, once
+            await().atMost(Duration.ofSeconds(30)).until(() -> ranOn.size() >= 2);
+            assertThat(w.flush()).as("idle: nothing to wait for").isFalse();
+            a.flush();
+            b.flush();
+            assertThat(ranOn).as("workqueue of each run").containsExactly("a", "a");
+            assertThat(dev.cmwq4j.internal.AccountingProbe.armed(a.core)).as("armed for a").isZero();
+            assertThat(dev.cmwq4j.internal.AccountingProbe.armed(b.core)).as("armed for b").isZero();
+            assertThat(a.stats().total()).isEqualTo(2);
+            assertThat(b.stats().total()).isZero();
+            b.drain(); // nothing left armed for b
+            a.drain();
+        }
+    }
+
     @Test
     void modDelayedArmsAnIdleWork() throws Exception {
         try (Cmwq c = newCmwq(2)) {

@@ -11,8 +11,15 @@ package dev.cmwq4j.internal;
  * <p>Extended only by {@link ScheduledNode}, the node of an executor view's scheduled task.
  */
 class DelayedNode extends WorkNode {
-    /** Workqueue and CPU of the armed instance; written by the PENDING owner before arming. */
+    /**
+     * Workqueue and CPU of the armed instance; written by the PENDING owner before arming, that
+     * is before its {@link Timer#schedule} takes the timer lock, and not again until the entry has
+     * left the heap (fired or cancelled, under that lock) and another owner claims or steals the
+     * work. So a read under the timer lock while the entry is in the heap ({@link Entry#armedFor})
+     * sees the arming that is in the heap; a read without it may see an older or newer one.
+     */
     private WorkqueueCore armedWq;
+    /** See {@link #armedWq}: same writer, same lock. */
     private int armedCpu;
 
     private final TimerEntry entry = new Entry();
@@ -34,6 +41,12 @@ class DelayedNode extends WorkNode {
         @Override
         protected void armedChanged(boolean armed) {
             where = armed ? TIMER : NOWHERE;
+        }
+
+        /** Under the timer lock, the entry in the heap: the fields name its arming (see {@link #armedWq}). */
+        @Override
+        protected boolean armedFor(Object owner, int key) {
+            return armedWq == owner && armedCpu == key;
         }
 
         @Override
@@ -92,15 +105,18 @@ class DelayedNode extends WorkNode {
         return true;
     }
 
-    /** Whether the timer was armed for {@code wq} and CPU index {@code cpu} (-1: placement). A racy look. */
-    boolean armedFor(WorkqueueCore wq, int cpu) {
-        return armedWq == wq && armedCpu == cpu;
-    }
-
-    /** Moves the armed timer; false if it is not armed (it fired or was cancelled meanwhile). */
-    boolean rearm(long delayNanos) {
-        WorkqueueCore wq = armedWq;
-        return wq != null && wq.engine.timer.reschedule(entry, System.nanoTime() + delayNanos);
+    /**
+     * Moves the armed timer to {@code delayNanos} from now if it is armed for {@code wq} and CPU
+     * index {@code cpu} (-1: placement), checked and moved in one critical section of the timer
+     * lock ({@link Timer#rescheduleIfFor}). The check and the move used to be two steps: a timer
+     * that fired between them, its work then armed again for another workqueue or CPU, had that
+     * other arming moved by a call meant for this one. {@code wq}'s engine's timer: an entry armed
+     * on another engine's is not here, and not moved.
+     *
+     * @return false if it is not armed for them (armed elsewhere, fired or cancelled meanwhile)
+     */
+    boolean rearmIfArmedFor(WorkqueueCore wq, int cpu, long delayNanos) {
+        return wq.engine.timer.rescheduleIfFor(entry, System.nanoTime() + delayNanos, wq, cpu);
     }
 
     /**

@@ -122,6 +122,17 @@ final class Seam {
     }
 
     /**
+     * Run by {@link WorkqueueCore#modDelayed} when it found the work on the timer and is about to
+     * move the timer in place: between its unlocked look and the move, where the timer may fire
+     * and the work be armed again elsewhere. Null outside tests.
+     */
+    static volatile Runnable onModDelayed;
+
+    static void modDelayed() {
+        fire(onModDelayed);
+    }
+
+    /**
      * Run by a worker thread as it starts to serve its worker ({@link Worker#serve}), before its
      * first allocation: a test throws an {@code OutOfMemoryError} here. Null outside tests.
      */

@@ -76,25 +76,38 @@ final class Timer {
         arm(e, deadline, NO_LATER);
     }
 
-    /** Moves {@code e} to {@code deadline} only if it is armed. @return whether it was armed */
-    boolean reschedule(TimerEntry e, long deadline) {
-        return arm(e, deadline, IF_ARMED);
+    /**
+     * Moves {@code e} to {@code deadline} only if it is armed here and was armed for {@code owner}
+     * and {@code key} ({@link TimerEntry#armedFor}), asked in the same critical section as the
+     * move. Asked before the lock, the answer could be stale by the move: the entry may fire in
+     * between and be armed again for another owner, whose arming the move would then take.
+     *
+     * @return whether it was armed for them and moved
+     */
+    boolean rescheduleIfFor(TimerEntry e, long deadline, Object owner, int key) {
+        return arm(e, deadline, IF_ARMED_FOR, owner, key);
     }
 
     private static final int ALWAYS = 0;
     private static final int NO_LATER = 1;
-    private static final int IF_ARMED = 2;
+    private static final int IF_ARMED_FOR = 2;
+
+    /** Frames an arming needs to spare (see {@link #arm}): far fewer than Helping's reserve. */
+    private static final int ARM_RESERVE_FRAMES = 96;
+
+    /** {@link #arm(TimerEntry, long, int, Object, int)} for the modes that ask no owner. */
+    private boolean arm(TimerEntry e, long deadline, int mode) {
+        return arm(e, deadline, mode, null, 0);
+    }
 
     /**
      * The one arming path, in a single critical section: inserts or moves {@code e} as
      * {@code mode} allows, and unparks the service thread if {@code e} became the earliest.
      *
-     * @return false only for IF_ARMED on an entry that was not armed
+     * @return false only for IF_ARMED_FOR on an entry that was not armed for {@code owner} and
+     *     {@code key} (the other modes ignore them)
      */
-    /** Frames an arming needs to spare (see {@link #arm}): far fewer than Helping's reserve. */
-    private static final int ARM_RESERVE_FRAMES = 96;
-
-    private boolean arm(TimerEntry e, long deadline, int mode) {
+    private boolean arm(TimerEntry e, long deadline, int mode, Object owner, int key) {
         boolean earliest;
         if (Thread.currentThread() != firer && !Helping.stackLeft(ARM_RESERVE_FRAMES)) {
             // Before anything changes. Near the end of a stack the JVM finishes the lock's
@@ -114,7 +127,7 @@ final class Timer {
             if (armed && !isHere(e)) {
                 return false; // armed on another engine's timer (a work shared across engines)
             }
-            if (mode == IF_ARMED && !armed) {
+            if (mode == IF_ARMED_FOR && !(armed && e.armedFor(owner, key))) {
                 return false;
             }
             if (mode == NO_LATER && armed && e.deadline - deadline <= 0) {

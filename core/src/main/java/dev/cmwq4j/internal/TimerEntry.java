@@ -19,6 +19,15 @@ abstract class TimerEntry {
     /** Called under the timer lock when the entry enters ({@code true}) or leaves the heap. */
     protected void armedChanged(boolean armed) {}
 
+    /**
+     * Whether the entry, armed in the heap, was armed for {@code owner} and {@code key}: asked by
+     * {@link Timer#rescheduleIfFor} under the timer lock, so that the answer holds for the move
+     * made in that critical section. Must be quick and take no lock. False unless overridden.
+     */
+    protected boolean armedFor(Object owner, int key) {
+        return false;
+    }
+
     final boolean isArmed() {
         return heapIndex >= 0;
     }

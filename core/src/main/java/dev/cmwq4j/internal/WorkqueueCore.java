@@ -508,7 +508,8 @@ public final class WorkqueueCore {
 
     /**
      * Modifies the timer of a delayed work, on this workqueue and {@code cpu} (-1: placement):
-     * moves the timer if it was armed for them; takes it back from another workqueue's timer or
+     * moves the timer if it was armed for them (checked with the move, under the timer lock:
+     * {@link DelayedNode#rearmIfArmedFor}); takes it back from another workqueue's timer or
      * from a worklist and arms it here if pending; queues it afresh otherwise. A delay of 0 queues it now. If the
      * arming of a work taken back throws (out of memory, a stack overflow), that instance is
      * given up, as a cancel would, and the call throws.
@@ -519,11 +520,16 @@ public final class WorkqueueCore {
         DelayedNode n = (DelayedNode) node;
         checkAccepting();
         for (;;) {
-            // moved in place only if armed for this workqueue and CPU; otherwise taken off the
-            // timer (grab) and armed here, as the kernel's mod_delayed_work_on does: a timer
-            // armed by another workqueue used to fire there
-            if (n.where == WorkNode.TIMER && delayNanos > 0 && n.armedFor(this, cpu) && n.rearm(delayNanos)) {
-                return true;
+            // moved in place only if armed for this workqueue and CPU, checked under the timer
+            // lock with the move (a check before it could be stale by then: the timer fired and
+            // the work was armed elsewhere); otherwise taken off the timer (grab) and armed here,
+            // as the kernel's mod_delayed_work_on does: a timer armed by another workqueue used
+            // to fire there
+            if (n.where == WorkNode.TIMER && delayNanos > 0) {
+                Seam.modDelayed();
+                if (n.rearmIfArmedFor(this, cpu, delayNanos)) {
+                    return true;
+                }
             }
             if (n.tryClaim()) {
                 decorate(n);

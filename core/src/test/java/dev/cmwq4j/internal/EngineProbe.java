@@ -138,6 +138,14 @@ public final class EngineProbe {
         Seam.onWorkerList = hook;
     }
 
+    /**
+     * Installs (or, with null, removes) a hook {@code modDelayed} runs when it found the work on
+     * the timer, before it moves the timer in place ({@code Seam.onModDelayed}).
+     */
+    public static void onModDelayed(Runnable hook) {
+        Seam.onModDelayed = hook;
+    }
+
     /** Installs (or, with null, removes) a hook a worker runs when it starts to linger ({@code Seam.onLinger}). */
     public static void onLinger(Runnable hook) {
         Seam.onLinger = hook;
