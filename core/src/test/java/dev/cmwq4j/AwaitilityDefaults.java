@@ -1,0 +1,31 @@
+package dev.cmwq4j;
+
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.ClassOrderer;
+import org.junit.jupiter.api.ClassOrdererContext;
+
+/**
+ * The suite's Awaitility defaults, set before any test class runs: Awaitility does not catch the
+ * uncaught exceptions of other threads. By default it does, during every wait, and fails that
+ * wait with them. The fault tests kill worker threads on purpose (an injected {@code
+ * OutOfMemoryError} ends a worker's thread as it would in production, through its
+ * uncaught-exception handler); a thread that finished dying only during a later wait (the same
+ * test's {@code assertPoolsAtRest}, or another test's) failed that wait with the {@code
+ * OutOfMemoryError}, which JUnit treats as unrecoverable: it aborted the whole run. What a test
+ * expects of a dying thread it asserts itself.
+ *
+ * <p>Installed as the default class orderer ({@code junit-platform.properties}), which JUnit
+ * instantiates by name before it runs any class: an extension registered through the service
+ * loader is not found while the tests run patched into the library's module. It keeps the
+ * classes in the order JUnit found them.
+ */
+public final class AwaitilityDefaults implements ClassOrderer {
+    static {
+        Awaitility.doNotCatchUncaughtExceptionsByDefault();
+    }
+
+    @Override
+    public void orderClasses(ClassOrdererContext context) {
+        // the order JUnit found them in
+    }
+}
