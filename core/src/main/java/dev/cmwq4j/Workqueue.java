@@ -511,7 +511,8 @@ public final class Workqueue implements Executor, AutoCloseable {
      *       not started and may be helped (not ordered, within {@code maxActive}), and otherwise
      *       wait as an announced block ({@link Blocking}), so that waiting never starves the pool;
      *   <li>stages derived from it ({@code thenApply}, ...) wait the same way, and their
-     *       {@code *Async} variants without an executor run on this workqueue;
+     *       {@code *Async} variants without an executor run on this workqueue, as do those of
+     *       its {@code minimalCompletionStage()};
      *   <li>{@code cancel} also cancels the task if it has not started.
      * </ul>
      *
@@ -548,7 +549,8 @@ public final class Workqueue implements Executor, AutoCloseable {
      * never the workqueue. {@code Future.get} on its tasks, called from a work, runs the task in
      * place if it has not started and may be helped, and otherwise counts as announced blocking;
      * from any thread, it lends the caller's priority to the task while it waits (see
-     * {@link Priority}).
+     * {@link Priority}). Its {@code awaitTermination} and {@code invokeAny}, called from a work,
+     * count as announced blocking too.
      *
      * @return a new executor service that queues its tasks to this workqueue
      */

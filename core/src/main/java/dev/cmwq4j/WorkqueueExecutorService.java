@@ -3,11 +3,15 @@ package dev.cmwq4j;
 import dev.cmwq4j.internal.WaitProtocol;
 import dev.cmwq4j.internal.WorkNode;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.Future;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.RunnableFuture;
@@ -323,20 +327,151 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
     /** {@link #isTerminated} has held once; it holds for good. Set by the first reader that sees it. */
     private volatile boolean terminatedSeen;
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>From a work, the wait is an announced block ({@link WaitProtocol#enterBlock}), as the
+     * view's other waits are: the caller's pool counts the worker out at once and may wake an
+     * idle one for the works behind it, instead of leaving the block to the monitor, which finds
+     * it only after the stall window. It lends nothing: it waits for every task the view has
+     * accepted, not for one work. A wait that need not happen (terminated, or no time left)
+     * announces nothing and takes no lock.
+     */
     @Override
     public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
         long nanos = unit.toNanos(timeout);
-        lock.lock();
-        try {
-            while (!isTerminated()) {
-                if (nanos <= 0) {
-                    return false;
-                }
-                nanos = terminated.awaitNanos(nanos);
-            }
+        if (isTerminated()) {
             return true;
+        }
+        if (nanos <= 0) {
+            return false;
+        }
+        WaitProtocol.Wait wait = WaitProtocol.enterBlock(); // off a worker: nothing
+        try {
+            lock.lock();
+            try {
+                while (!isTerminated()) {
+                    if (nanos <= 0) {
+                        return false;
+                    }
+                    nanos = terminated.awaitNanos(nanos);
+                }
+                return true;
+            } finally {
+                lock.unlock();
+            }
         } finally {
-            lock.unlock();
+            WaitProtocol.exit(wait);
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>As {@link AbstractExecutorService#invokeAny(Collection)}: the tasks are submitted one at
+     * a time while none has ended, the first that completes normally gives the result, every
+     * other task is then cancelled (interrupted if it runs), and if all fail the last failure is
+     * thrown as an {@link ExecutionException}. The wait for a task to end is, from a work, an
+     * announced block ({@link #awaitNextDone}); the JDK's own version waits on its completion
+     * queue unannounced, so that only the monitor saw it, after the stall window.
+     */
+    @Override
+    public <T> T invokeAny(Collection<? extends Callable<T>> tasks) throws InterruptedException, ExecutionException {
+        try {
+            return firstResult(tasks, false, 0L);
+        } catch (TimeoutException e) {
+            throw new AssertionError("an untimed invokeAny timed out", e);
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>As {@link #invokeAny(Collection)}; a wait past the timeout throws
+     * {@link TimeoutException} and cancels the tasks.
+     */
+    @Override
+    public <T> T invokeAny(Collection<? extends Callable<T>> tasks, long timeout, TimeUnit unit)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        return firstResult(tasks, true, unit.toNanos(timeout));
+    }
+
+    /**
+     * The body of both {@code invokeAny}s. A task is submitted only while no task submitted
+     * before it has ended unseen, so that a quick first result spares the rest; once all are
+     * submitted, it waits for the next to end. Every task submitted is cancelled on the way out,
+     * whatever the outcome (a done one is not affected).
+     *
+     * @param timed whether {@code nanos} bounds the waits
+     * @param nanos the time allowed, from now, if timed
+     */
+    private <T> T firstResult(Collection<? extends Callable<T>> tasks, boolean timed, long nanos)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        Objects.requireNonNull(tasks, "tasks");
+        int unsubmitted = tasks.size();
+        if (unsubmitted == 0) {
+            throw new IllegalArgumentException("tasks is empty");
+        }
+        long deadline = timed ? System.nanoTime() + nanos : 0L;
+        ExecutorCompletionService<T> done = new ExecutorCompletionService<>(this); // its tasks are ours (newTaskFor)
+        List<Future<T>> submitted = new ArrayList<>(unsubmitted);
+        Iterator<? extends Callable<T>> it = tasks.iterator();
+        try {
+            ExecutionException last = null;
+            int running = 0; // submitted, and not taken from done
+            while (unsubmitted > 0 || running > 0) {
+                Future<T> f = done.poll();
+                if (f == null) {
+                    if (unsubmitted > 0) {
+                        submitted.add(done.submit(it.next())); // null task: NullPointerException
+                        unsubmitted--;
+                        running++;
+                        continue;
+                    }
+                    f = awaitNextDone(done, timed, deadline);
+                }
+                running--;
+                try {
+                    return f.get(); // done: no wait
+                } catch (ExecutionException e) {
+                    last = e;
+                } catch (RuntimeException e) { // CancellationException: cancelled by someone else
+                    last = new ExecutionException(e);
+                }
+            }
+            throw last; // not null: at least one task was submitted, and every one has failed
+        } finally {
+            for (Future<T> f : submitted) {
+                f.cancel(true);
+            }
+        }
+    }
+
+    /**
+     * Waits for the next task of {@code done} to end: from a work, as an announced block
+     * ({@link WaitProtocol#enterBlock}), so that its pool may run another work meanwhile (among
+     * them, perhaps, the tasks waited for); off a worker, a plain wait. No help: the tasks are
+     * waited for together, and running one in place would hold the caller in it while another
+     * might finish first.
+     *
+     * @param deadline the {@link System#nanoTime} to give up at, if {@code timed}
+     * @throws TimeoutException if {@code timed} and none ended by the deadline
+     */
+    private static <T> Future<T> awaitNextDone(ExecutorCompletionService<T> done, boolean timed, long deadline)
+            throws InterruptedException, TimeoutException {
+        long left = timed ? deadline - System.nanoTime() : 0L;
+        if (timed && left <= 0) {
+            throw new TimeoutException(); // the caller's poll found none: no wait to announce
+        }
+        WaitProtocol.Wait wait = WaitProtocol.enterBlock();
+        try {
+            Future<T> f = timed ? done.poll(left, TimeUnit.NANOSECONDS) : done.take();
+            if (f == null) {
+                throw new TimeoutException();
+            }
+            return f;
+        } finally {
+            WaitProtocol.exit(wait);
         }
     }
 

@@ -40,7 +40,9 @@ import java.util.concurrent.TimeoutException;
  * due (negative once it is overdue), and its {@code compareTo} orders by that time. Its
  * {@code cancel(false)} stops future runs and takes an armed task off the timer at once;
  * {@code cancel(true)} also interrupts a run in progress, that run only. Its {@code get} waits
- * as the executor view's does: from a work, as an announced block, lending the caller's priority.
+ * as the executor view's does: from a work, as an announced block, lending the caller's priority;
+ * {@link #awaitTermination} and {@code invokeAny} wait from a work as announced blocks too,
+ * lending nothing.
  *
  * <h2>Shutdown</h2>
  * As {@code ScheduledThreadPoolExecutor}'s defaults

@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -170,6 +171,67 @@ class CompletableFutureTest {
                     .thenApplyAsync(x -> Thread.currentThread().getName())
                     .get(30, TimeUnit.SECONDS);
             assertThat(thread).startsWith("cf-test-");
+        }
+    }
+
+    /**
+     * The minimal stage of a workqueue future keeps the workqueue as its default executor, and so
+     * does the future its toCompletableFuture gives; the JDK's minimal stage ran its *Async stages
+     * on the common pool. It still refuses what is not a CompletionStage method, as the JDK's does,
+     * and so do the stages derived from it.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 120, unit = TimeUnit.SECONDS,
+            threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void aMinimalStageRunsItsAsyncStagesOnTheWorkqueueAndRefusesCompletion() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).threadNamePrefix("cf-minimal-").build()) {
+            Workqueue wq = c.workqueue("minimal").build();
+            CompletionStage<Integer> minimal = wq.supplyAsync(() -> 1).minimalCompletionStage();
+            String thread = minimal.thenApplyAsync(x -> Thread.currentThread().getName())
+                    .toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertThat(thread).as("the thread of a minimal stage's thenApplyAsync").startsWith("cf-minimal-");
+
+            CompletableFuture<Integer> full = minimal.toCompletableFuture();
+            assertThat(full.get(30, TimeUnit.SECONDS)).isEqualTo(1);
+            assertThat(full.thenApplyAsync(x -> Thread.currentThread().getName()).get(30, TimeUnit.SECONDS))
+                    .as("the thread of its toCompletableFuture's thenApplyAsync").startsWith("cf-minimal-");
+            assertThat(full.complete(2)).as("already complete").isFalse();
+
+            CompletableFuture<Integer> refusing = (CompletableFuture<Integer>) minimal;
+            assertThatThrownBy(() -> refusing.complete(2)).isInstanceOf(UnsupportedOperationException.class);
+            assertThatThrownBy(() -> refusing.obtrudeValue(2)).isInstanceOf(UnsupportedOperationException.class);
+            assertThatThrownBy(refusing::join).isInstanceOf(UnsupportedOperationException.class);
+            assertThatThrownBy(refusing::isDone).isInstanceOf(UnsupportedOperationException.class);
+            assertThatThrownBy(() -> refusing.cancel(true)).isInstanceOf(UnsupportedOperationException.class);
+            CompletableFuture<Integer> derived = (CompletableFuture<Integer>) minimal.thenApply(x -> x + 1);
+            assertThatThrownBy(() -> derived.complete(5)).isInstanceOf(UnsupportedOperationException.class);
+            assertThat(derived.toCompletableFuture().get(30, TimeUnit.SECONDS)).isEqualTo(2);
+            assertThat(minimal.toCompletableFuture().join()).as("the refused calls changed nothing").isEqualTo(1);
+        }
+    }
+
+    /**
+     * A failure reaches a minimal stage as a CompletionException with the cause, as the JDK's
+     * relays it, and its *Async handlers run on the workqueue.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 120, unit = TimeUnit.SECONDS,
+            threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void aMinimalStageOfAFailedFutureFailsAndHandlesOnTheWorkqueue() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).threadNamePrefix("cf-minimal-").build()) {
+            Workqueue wq = c.workqueue("minimal-failed").build();
+            CompletionStage<Integer> minimal = wq.<Integer>supplyAsync(() -> {
+                throw new IllegalStateException("boom");
+            }).minimalCompletionStage();
+            assertThatThrownBy(() -> minimal.toCompletableFuture().join())
+                    .isInstanceOf(CompletionException.class)
+                    .cause().isInstanceOf(IllegalStateException.class).hasMessage("boom");
+            assertThatThrownBy(() -> minimal.toCompletableFuture().get(30, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(IllegalStateException.class).hasMessage("boom");
+            String handled = minimal.handleAsync((v, e) -> Thread.currentThread().getName() + " " + e.getCause().getMessage())
+                    .toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertThat(handled).startsWith("cf-minimal-").endsWith(" boom");
         }
     }
 

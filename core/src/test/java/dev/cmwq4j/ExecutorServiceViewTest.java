@@ -393,6 +393,38 @@ class ExecutorServiceViewTest {
         }
     }
 
+    /**
+     * The view's own invokeAny keeps the JDK's timeout: no task ended in time, so it throws
+     * TimeoutException and cancels the tasks, interrupting the one that runs.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void invokeAnyWithATimeoutThrowsTimeoutExceptionAndCancelsItsTasks() throws Exception {
+        try (Cmwq c = newCmwq(2)) {
+            Workqueue wq = c.workqueue("invoke-any-timeout").build();
+            ExecutorService es = wq.asExecutorService();
+            CountDownLatch interrupted = new CountDownLatch(1);
+            CountDownLatch never = new CountDownLatch(1);
+            Callable<String> held = () -> {
+                try {
+                    never.await(60, TimeUnit.SECONDS);
+                    return "not interrupted";
+                } catch (InterruptedException e) {
+                    interrupted.countDown();
+                    throw e;
+                }
+            };
+            assertThatThrownBy(() -> es.invokeAny(List.of(held), 50, TimeUnit.MILLISECONDS))
+                    .isInstanceOf(java.util.concurrent.TimeoutException.class);
+            assertThat(awaitLatch(interrupted)).as("the running task was cancelled with an interrupt").isTrue();
+            assertThatThrownBy(() -> es.invokeAny(List.of())).isInstanceOf(IllegalArgumentException.class);
+            List<Callable<String>> withNull = new ArrayList<>();
+            withNull.add(null);
+            assertThatThrownBy(() -> es.invokeAny(withNull)).isInstanceOf(NullPointerException.class);
+            assertThatThrownBy(() -> es.invokeAny(null)).isInstanceOf(NullPointerException.class);
+        }
+    }
+
     // ---------------------------------------------------------------------------------------
     // shutdown
 
@@ -547,6 +579,119 @@ class ExecutorServiceViewTest {
             assertThat(es.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
             assertThat(blocked.isDone()).isTrue();
         }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Waits from a work: announced
+
+    /** A wait on a view, made from a work: its outcome. */
+    @FunctionalInterface
+    private interface ViewWait {
+        Object waitOn(ExecutorService view, Callable<String> held) throws Exception;
+    }
+
+    /**
+     * Runs {@code wait} from a work of a one-CPU pool, on a view of another (unbound) workqueue
+     * whose task {@code held} waits for a latch, and checks that the wait is an announced block:
+     * the caller's workqueue counts an announced block while its work waits, a second work of its
+     * pool runs meanwhile, and the monitor had no block of it to detect. (Unannounced, the wait
+     * was found only by the monitor, after the stall window, and counted as detected. A long
+     * stall window would not tell the two apart by the second work: with no idle worker, the
+     * thread for a need that arises while a worker is blocked, announced or not, is created
+     * after the stall window, see {@code Manager.creationDelay}.) Then releases the task and
+     * returns the wait's outcome.
+     */
+    private static Object assertAnnouncedFromAWork(String name, java.util.function.Function<Workqueue, ExecutorService> view,
+            ViewWait wait) throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).threadNamePrefix(PREFIX).build()) {
+            Workqueue caller = c.workqueue(name + "-caller").build();
+            ExecutorService es = view.apply(c.workqueue(name + "-other").unbound().build());
+            CountDownLatch heldStarted = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Callable<String> held = () -> {
+                heldStarted.countDown();
+                release.await(60, TimeUnit.SECONDS);
+                return "held";
+            };
+            AtomicReference<Object> outcome = new AtomicReference<>();
+            CountDownLatch waited = new CountDownLatch(1);
+            CountDownLatch secondRan = new CountDownLatch(1);
+            long announcedBefore = caller.stats().blocksAnnounced();
+            long detectedBefore = caller.stats().blocksDetected();
+            try {
+                caller.queue(new Work(() -> {
+                    try {
+                        outcome.set(wait.waitOn(es, held));
+                    } catch (Exception e) {
+                        outcome.set(e);
+                    } finally {
+                        waited.countDown();
+                    }
+                }));
+                assertThat(awaitLatch(heldStarted)).as("the held task started").isTrue();
+                await().atMost(Duration.ofSeconds(10))
+                        .untilAsserted(() -> assertThat(caller.stats().blocksAnnounced() - announcedBefore)
+                                .as("blocks announced by the caller's work while it waits").isOne());
+                caller.queue(new Work(secondRan::countDown));
+                assertThat(awaitLatch(secondRan)).as("a second work of the caller's one-CPU pool ran").isTrue();
+                assertThat(waited.getCount()).as("while the first still waited").isOne();
+            } finally {
+                release.countDown();
+            }
+            assertThat(awaitLatch(waited)).isTrue();
+            assertThat(caller.stats().blocksDetected() - detectedBefore)
+                    .as("blocks of the caller's works the monitor had to detect").isZero();
+            return outcome.get();
+        }
+    }
+
+    /**
+     * awaitTermination from a work is an announced block: its pool runs another work meanwhile.
+     * It was a Condition wait that only the monitor found, after the stall window.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void awaitTerminationFromAWorkIsAnAnnouncedBlock() throws Exception {
+        Object terminated = assertAnnouncedFromAWork("await-termination", Workqueue::asExecutorService, (es, held) -> {
+            es.submit(held);
+            es.shutdown();
+            return es.awaitTermination(60, TimeUnit.SECONDS);
+        });
+        assertThat(terminated).isEqualTo(true);
+    }
+
+    /** The same through the scheduled view, which waits through the executor view. */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void awaitTerminationOfTheScheduledViewFromAWorkIsAnAnnouncedBlock() throws Exception {
+        Object terminated = assertAnnouncedFromAWork("await-termination-scheduled",
+                Workqueue::asScheduledExecutorService, (es, held) -> {
+                    es.submit(held);
+                    es.shutdown();
+                    return es.awaitTermination(60, TimeUnit.SECONDS);
+                });
+        assertThat(terminated).isEqualTo(true);
+    }
+
+    /**
+     * invokeAny from a work is an announced block while it waits for the first result: its pool
+     * runs another work meanwhile. The JDK's version waited on its completion queue, unannounced.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void invokeAnyFromAWorkIsAnAnnouncedBlock() throws Exception {
+        Object result = assertAnnouncedFromAWork("invoke-any", Workqueue::asExecutorService,
+                (es, held) -> es.invokeAny(List.of(held)));
+        assertThat(result).isEqualTo("held");
+    }
+
+    /** The same for the timed invokeAny. */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void timedInvokeAnyFromAWorkIsAnAnnouncedBlock() throws Exception {
+        Object result = assertAnnouncedFromAWork("invoke-any-timed", Workqueue::asExecutorService,
+                (es, held) -> es.invokeAny(List.of(held), 60, TimeUnit.SECONDS));
+        assertThat(result).isEqualTo("held");
     }
 
     // ---------------------------------------------------------------------------------------

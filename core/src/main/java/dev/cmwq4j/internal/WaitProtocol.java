@@ -21,8 +21,9 @@ package dev.cmwq4j.internal;
  *   <tr><td>{@code AsyncDomain} synchronize</td><td>{@link #checkNoDeadlock} for each awaited
  *       function, plus the domain's own check</td><td>{@link #help}, function by function</td>
  *       <td>every awaited function</td><td>{@link #enterWorks}</td></tr>
- *   <tr><td>{@code Blocking}</td><td>none</td><td>no</td><td>nobody (what it waits for is not
- *       a work)</td><td>{@link #enterBlock}</td></tr>
+ *   <tr><td>{@code Blocking}; the executor view's {@code awaitTermination} and
+ *       {@code invokeAny}</td><td>none</td><td>no</td><td>nobody (what it waits for is not
+ *       one work)</td><td>{@link #enterBlock}</td></tr>
  * </table>
  *
  * <ol>
