@@ -10,7 +10,6 @@ import java.util.Objects;
 import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.Future;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
@@ -291,6 +290,20 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
         }
     }
 
+    /**
+     * A periodic task fired by the timer after this view was shut down is cancelled here: its
+     * fire may have taken it off the timer before {@link #cancelPendingPeriodic} looked there and
+     * pushed it after that look had locked its pool (see {@link WorkNode.Group#fired}). Not
+     * after {@code shutdownNow} ({@link #stopped}, set before the shutdown flag): that takes the
+     * task back and returns it, not done, or the task cancels itself as it starts.
+     */
+    @Override
+    public void fired(Runnable action) {
+        if (shutdown && !stopped && action instanceof ScheduledTask<?> t && t.isPeriodic()) {
+            t.cancel(false);
+        }
+    }
+
     /** The view's workqueue. */
     Workqueue workqueue() {
         return wq;
@@ -413,7 +426,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
             throw new IllegalArgumentException("tasks is empty");
         }
         long deadline = timed ? System.nanoTime() + nanos : 0L;
-        ExecutorCompletionService<T> done = new ExecutorCompletionService<>(this); // its tasks are ours (newTaskFor)
+        java.util.concurrent.BlockingQueue<Future<T>> done = new java.util.concurrent.LinkedBlockingQueue<>();
         List<Future<T>> submitted = new ArrayList<>(unsubmitted);
         Iterator<? extends Callable<T>> it = tasks.iterator();
         try {
@@ -423,7 +436,11 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
                 Future<T> f = done.poll();
                 if (f == null) {
                     if (unsubmitted > 0) {
-                        submitted.add(done.submit(it.next())); // null task: NullPointerException
+                        // the view's own task, through execute: its node is known, so that its
+                        // cancel interrupts its own run only and takes back its pending instance
+                        AnyTask<T> t = new AnyTask<>(it.next(), done); // null task: NullPointerException
+                        execute(t);
+                        submitted.add(t);
                         unsubmitted--;
                         running++;
                         continue;
@@ -457,7 +474,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
      * @param deadline the {@link System#nanoTime} to give up at, if {@code timed}
      * @throws TimeoutException if {@code timed} and none ended by the deadline
      */
-    private static <T> Future<T> awaitNextDone(ExecutorCompletionService<T> done, boolean timed, long deadline)
+    private static <T> Future<T> awaitNextDone(java.util.concurrent.BlockingQueue<Future<T>> done, boolean timed, long deadline)
             throws InterruptedException, TimeoutException {
         long left = timed ? deadline - System.nanoTime() : 0L;
         if (timed && left <= 0) {
@@ -472,6 +489,21 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
             return f;
         } finally {
             WaitProtocol.exit(wait);
+        }
+    }
+
+    /** A task of {@link #firstResult}: the view's own, which puts itself on {@code done} when done. */
+    private static final class AnyTask<T> extends BlockingFutureTask<T> {
+        private final java.util.concurrent.BlockingQueue<Future<T>> done;
+
+        AnyTask(Callable<T> c, java.util.concurrent.BlockingQueue<Future<T>> done) {
+            super(c);
+            this.done = done;
+        }
+
+        @Override
+        protected void done() {
+            done.add(this);
         }
     }
 

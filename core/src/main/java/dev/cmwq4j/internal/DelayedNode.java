@@ -36,6 +36,10 @@ class DelayedNode extends WorkNode {
             // queue first, then leave the armed count: a drain never sees neither
             wq.enqueue(DelayedNode.this, armedCpu);
             wq.delayedDone();
+            Group g = group();
+            if (g != null) {
+                g.fired(action); // after the push: a view shut down meanwhile cancels it
+            }
         }
 
         @Override

@@ -237,6 +237,9 @@ final class PoolWorkqueue {
         if (n.pwq != this) {
             return false;
         }
+        if (nLent > 0) {
+            pruneLent(n); // taken off: its lend is over, and its next instance is not lent to
+        }
         if (w == WorkNode.WORKLIST) {
             pool.worklistRemove(n);
             nrActive--;
@@ -412,67 +415,92 @@ final class PoolWorkqueue {
         if (n.pwq != this || n.where != WorkNode.INACTIVE || maxActive == 0 || !n.isPending()) {
             return false;
         }
+        reserveLentSlot(); // the one allocation of a lend, before anything changes
         inactive.remove(n);
         nrActive++;
-        noteLent(n);
+        lentNodes[nLent] = n;
+        lentInstances[nLent++] = n.queued;
         pool.worklistAdd(n);
         pool.kick();
         return true;
     }
 
     /**
-     * The works running, or waiting to run, on a slot a waiter lent them ({@link #lendSlot}), each
-     * with the instance that was lent to ({@link WorkNode#queued}); null until the first lend.
-     * A freeze that takes one back (off the worklist, {@link #freeze}, or at its hand-off, {@link
-     * #deferHandedOff}) subtracts it from {@link #nrActive} while its waiter keeps its own slot;
-     * the thaw lends it the slot again ({@link #relendTakenBack}). Without that, the thaw
-     * activated nothing for it (the waiters' slots fill {@code maxActive}), and each waiter and
-     * its work waited for each other for good. An entry whose instance is over is stale, and
-     * dropped at the next lend or thaw: the list stays as long as the lends in progress. A list
-     * on the pwq, not a flag on the node, which would have made every node 8 bytes larger. Pool
-     * lock.
+     * The works running, or waiting to run, on a slot a waiter lent them ({@link #lendSlot}), with
+     * the instance that was lent to ({@link WorkNode#queued}), in {@code [0, nLent)}; null until
+     * the first lend. A freeze that takes one back (off the worklist, {@link #freeze}, or at its
+     * hand-off, {@link #deferHandedOff}) subtracts it from {@link #nrActive} while its waiter
+     * keeps its own slot; the thaw lends it the slot again ({@link #relendTakenBack}). Without
+     * that, the thaw activated nothing for it (the waiters' slots fill {@code maxActive}), and
+     * each waiter and its work waited for each other for good. An entry whose instance is no
+     * longer pending here is stale: dropped at the next lend, freeze or thaw, and an entry of a
+     * node taken off our lists ({@link #unlink}: a cancel, a steal, a {@code modDelayed}) at once,
+     * so that its next instance is not taken for lent. Arrays, not a list of records: a lend, a
+     * freeze and a thaw change counts and lists, and must not allocate in the middle (out of
+     * memory there left a node on no list, or a pwq frozen after its thaw); a lend grows them
+     * first ({@link #reserveLentSlot}). Not a flag on the node, which would make every node 8
+     * bytes larger. Pool lock.
      */
-    private java.util.ArrayList<LentSlot> lentSlots;
-
-    /** A lend of a slot to the {@code instance}-th instance of {@code node}. */
-    private record LentSlot(WorkNode node, int instance) {
-        /** The lent instance is still pending here. Pool lock of {@code pwq}. */
-        boolean pendingIn(PoolWorkqueue pwq) {
-            return node.pwq == pwq && node.queued == instance && node.isPending();
-        }
-    }
-
+    private WorkNode[] lentNodes;
+    private int[] lentInstances;
+    private int nLent;
     /** A freeze took back a work on a lent slot: the thaw lends again. Pool lock. */
     private boolean borrowedTakenBack;
 
-    /** {@code n} (pending here) now runs on a lent slot. Pool lock. */
-    private void noteLent(WorkNode n) {
-        if (lentSlots == null) {
-            lentSlots = new java.util.ArrayList<>(2);
+    /** Entry {@code i} of the lends is still pending here. Pool lock. */
+    private boolean lentPending(int i) {
+        WorkNode n = lentNodes[i];
+        return n.pwq == this && n.queued == lentInstances[i] && n.isPending();
+    }
+
+    /** Drops stale entries of the lends, and those of {@code gone} (null: none), in place. Pool lock. */
+    private void pruneLent(WorkNode gone) {
+        int kept = 0;
+        for (int i = 0; i < nLent; i++) {
+            if (lentNodes[i] != gone && lentPending(i)) {
+                lentNodes[kept] = lentNodes[i];
+                lentInstances[kept++] = lentInstances[i];
+            }
         }
-        lentSlots.removeIf(l -> !l.pendingIn(this));
-        lentSlots.add(new LentSlot(n, n.queued));
+        for (int i = kept; i < nLent; i++) {
+            lentNodes[i] = null; // no reference kept to a finished node
+        }
+        nLent = kept;
+    }
+
+    /** Room for one more lend, made before a lend changes anything. Pool lock. */
+    private void reserveLentSlot() {
+        pruneLent(null);
+        if (lentNodes == null || nLent == lentNodes.length) {
+            int size = lentNodes == null ? 2 : 2 * lentNodes.length;
+            WorkNode[] nodes = new WorkNode[size];
+            int[] instances = new int[size];
+            if (nLent > 0) {
+                System.arraycopy(lentNodes, 0, nodes, 0, nLent);
+                System.arraycopy(lentInstances, 0, instances, 0, nLent);
+            }
+            lentInstances = instances;
+            lentNodes = nodes;
+        }
     }
 
     /** Some work on a lent slot waits on the inactive list (a freeze took it back). Pool lock. */
     private boolean lentWaitsInactive() {
-        if (lentSlots != null) {
-            for (LentSlot l : lentSlots) {
-                if (l.pendingIn(this) && l.node.where == WorkNode.INACTIVE) {
-                    return true;
-                }
+        pruneLent(null);
+        for (int i = 0; i < nLent; i++) {
+            if (lentNodes[i].where == WorkNode.INACTIVE) {
+                return true;
             }
         }
         return false;
     }
 
-    /** Lends the slots a freeze took back again. Pool lock. */
+    /** Lends the slots a freeze took back again; allocates nothing. Pool lock. */
     private void relendTakenBack() {
         assert pool.holdsLock() && maxActive > 0;
-        borrowedTakenBack = false;
-        lentSlots.removeIf(l -> !l.pendingIn(this));
-        for (LentSlot l : lentSlots) {
-            WorkNode n = l.node;
+        pruneLent(null);
+        for (int i = 0; i < nLent; i++) {
+            WorkNode n = lentNodes[i];
             if (n.where == WorkNode.INACTIVE) {
                 inactive.remove(n);
                 nrActive++;
@@ -480,6 +508,7 @@ final class PoolWorkqueue {
                 pool.kick();
             }
         }
+        borrowedTakenBack = false;
     }
 
     /**

@@ -275,6 +275,16 @@ public class WorkNode {
         default void armedAtClose(Runnable action) {}
 
         /**
+         * The timer queued the group's scheduled task {@code action} (its delay ran out): called
+         * by the timer's thread right after the push, outside every lock. A view that is shut
+         * down cancels a periodic task here: its {@code shutdown} sets its flag, then looks for
+         * the task on the timer and on the lists, and a fire that took the task off the timer
+         * before that look and pushed it after the lists were looked at is seen by neither; the
+         * flag, read after the push, is (one of the two sees the other). The default does nothing.
+         */
+        default void fired(Runnable action) {}
+
+        /**
          * The group was stopped ({@code shutdownNow}): a one-shot task that starts now runs with
          * its thread interrupted, as {@code ThreadPoolExecutor} interrupts a task that starts once
          * the pool is stopping. The take-back and the interrupt of {@code shutdownNow} miss a task

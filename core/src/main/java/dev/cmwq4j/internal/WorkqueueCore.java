@@ -697,8 +697,10 @@ public final class WorkqueueCore {
      * armed on the timer for here or queued here (worklist, inactive list, held), without taking
      * any back: the caller does, through the task's own cancel, which finds the instance wherever
      * it has gone meanwhile (fired, activated). The armed ones first, as {@link #cancelGroup}
-     * scans them: one that fires between the two scans is on its pool's list by the time that
-     * pool is locked, so it is seen (possibly twice, which a cancel tolerates). Not seen: an
+     * scans them: one that fires between the two scans is seen by the second if its push came
+     * before that pool's lock (possibly twice, which a cancel tolerates); one pushed after it is
+     * not, and the group hears of it from the timer's thread after the push
+     * ({@link WorkNode.Group#fired}). Not seen: an
      * instance handed off to the worker that runs its previous instance ({@code WorkNode.HANDOFF}),
      * which that worker starts next (or, should the workqueue freeze first, puts back on the
      * inactive list). O(armed timers of the engine + listed works of the
