@@ -18,10 +18,13 @@ import java.util.concurrent.locks.LockSupport;
  *       the monitor, for a pool whose backlog waits behind runs that have not ended since its
  *       last look. For short works only these two ask.</li>
  *   <li><b>What may be stolen</b> ({@link WorkerPool#headStealableIn}): the head of a sibling's
- *       worklist, if it is not pinned by {@code queueOn} and has waited past the steal threshold,
- *       or the worklist has not been empty that long: a worker about to take it anyway keeps its
- *       cache-warm chain, and a worker that does not keep up (chains of works that queue their
- *       successors here) does not keep it all.</li>
+ *       worklist, or, if the head is pinned by {@code queueOn}, the first unpinned work behind
+ *       the pinned ones within the first {@link WorkerPool#STEAL_SCAN} in poll order (pinned
+ *       works never leave their CPU, and used to hide the works behind them), if it has waited
+ *       past the steal threshold, or the worklist has not been empty that long: a worker about
+ *       to take it anyway keeps its cache-warm chain, and a worker that does not keep up (chains
+ *       of works that queue their successors here) does not keep it all. Below, "the head" is
+ *       that candidate.</li>
  *   <li><b>The thief</b> ({@link #trySteal}): up to four rounds over the siblings from a random
  *       start; between rounds it parks until the soonest head becomes stealable, and gives up as
  *       soon as its own pool has work.</li>
@@ -31,9 +34,9 @@ import java.util.concurrent.locks.LockSupport;
  *       on average are never stolen, short ones not while the CPUs are saturated.</li>
  * </ul>
  *
- * <p>Stateless: the victim's head is taken under the victim's lock ({@link WorkerPool#takeFirst},
- * {@link Worker#claim}), the thief never holds two pool locks, and the thief-requested flag is
- * the pool's ({@link WorkerPool#thiefDone}).
+ * <p>Stateless: the victim's head is judged, taken and claimed in one hold of the victim's lock
+ * ({@link WorkerPool#takeStealCandidate}, {@link Worker#claim}), the thief never holds two pool
+ * locks, and the thief-requested flag is the pool's ({@link WorkerPool#thiefDone}).
  */
 final class Stealing {
     private Stealing() {}
@@ -111,9 +114,9 @@ final class Stealing {
                             wait = victim.hasTinyChainBacklog(now) ? 0 : Long.MAX_VALUE;
                         }
                         if (wait == 0) {
-                            WorkNode head = victim.takeFirst();
-                            if (head != null && w.claim(head)) {
-                                stolen = head;
+                            WorkNode c = victim.takeStealCandidate(); // the one just judged, in this hold
+                            if (c != null && w.claim(c)) {
+                                stolen = c;
                             } else {
                                 wait = Long.MAX_VALUE; // handed off to its running instance's worker
                             }
@@ -206,9 +209,9 @@ final class Stealing {
                         ? sibling.hasTinyChainBacklog(now)
                         : sibling.headStealableIn(now) == 0;
                 if (stealable && sibling.nrPending >= own + 2) {
-                    WorkNode head = sibling.takeFirst();
-                    if (head != null && w.claim(head)) {
-                        stolen = head;
+                    WorkNode c = sibling.takeStealCandidate();
+                    if (c != null && w.claim(c)) {
+                        stolen = c;
                     }
                 }
             } finally {
@@ -248,9 +251,9 @@ final class Stealing {
             try {
                 w.endRun(last);
                 if (done == victim && mayTakeNext(own, victim, w.lastRunEndedAt())) {
-                    WorkNode head = victim.takeFirst();
-                    if (head != null && w.claim(head)) {
-                        n = head;
+                    WorkNode c = victim.takeStealCandidate();
+                    if (c != null && w.claim(c)) {
+                        n = c;
                     }
                 }
             } finally {

@@ -790,8 +790,9 @@ final class WorkerPool {
     /**
      * This pool holds chains of tiny works that its workers do not keep up with: its works are
      * tiny, more than the next one waits, and its worklist has not been empty for the steal
-     * threshold while its head is one of its own workers' (a successor queued by a run here, not
-     * a work from outside). Tiny works are not worth a thief one by one ({@link
+     * threshold while its steal candidate ({@link #stealCandidate}: the head, or the first
+     * unpinned work behind pinned ones) is one of its own workers' (a successor queued by a run
+     * here, not a work from outside). Tiny works are not worth a thief one by one ({@link
      * #stealWorthwhile}), but stealing the head of a chain moves the whole chain: its
      * successors are queued where it runs ({@link Stealing#trySteal}). Lock.
      */
@@ -800,8 +801,8 @@ final class WorkerPool {
         if (nrPending < 2 || !runsAreTiny()) {
             return false;
         }
-        WorkNode head = stealCandidate();
-        return head != null && !head.external() && backlogLasted(now);
+        WorkNode c = stealCandidate();
+        return c != null && !c.external() && backlogLasted(now);
     }
 
     /** A listed node's lends changed: move it to its new place (O(1)). */
@@ -847,9 +848,35 @@ final class WorkerPool {
     WorkNode takeFirst() {
         assert holdsLock();
         WorkNode n = worklist.poll();
+        return n == null ? null : taken(n);
+    }
+
+    /**
+     * Takes the work a thief may take ({@link #stealCandidate}: the head, or the first unpinned
+     * work behind pinned ones) off the worklist, with the accounting of {@link #takeFirst}: a
+     * start's, whichever place it had. The caller judged it stealable in the same lock hold
+     * ({@link #headStealableIn}, {@link #hasTinyChainBacklog}) and claims it ({@link
+     * Worker#claim}) before it lets go of the lock. A worklist whose head is unpinned is taken
+     * from as before, by {@link #takeFirst}. Lock.
+     *
+     * @return the node, or null if there is none a thief may take
+     */
+    WorkNode takeStealCandidate() {
+        assert holdsLock();
+        WorkNode head = worklist.peek();
+        if (!headHidesCandidate(head)) {
+            return takeFirst();
+        }
+        WorkNode n = worklist.firstUnpinned(STEAL_SCAN);
         if (n == null) {
             return null;
         }
+        worklist.remove(n); // O(1): intrusive links
+        return taken(n);
+    }
+
+    /** {@code n}, just taken off the worklist, is no longer pending: a start's accounting. Lock. */
+    private WorkNode taken(WorkNode n) {
         n.setWhereRelease(WorkNode.NOWHERE);
         // Release stores, not volatile ones: a decrement is not the Dekker half of nrPending (the
         // increment is: see the class comment), and progress has only readers that look again;
@@ -881,7 +908,8 @@ final class WorkerPool {
 
     /**
      * More than the next work waits (or the worklist has not been empty for the steal
-     * threshold), and the oldest may be stolen right now: not pinned, and waiting for longer
+     * threshold), and the steal candidate ({@link #stealCandidate}: the head, or the first
+     * unpinned work behind pinned ones) may be stolen right now: waiting for longer
      * than the steal threshold or in a list that has not been empty that long (so a thief woken
      * for it does not just look and go back to sleep), and a thief would pay for itself ({@link
      * #stealWorthwhile}: asked first, since {@link Stealing#askForThief} would decline anyway).
@@ -895,16 +923,16 @@ final class WorkerPool {
         if (pending == 0 || (pending == 1 && backlogSince == 0) || !stealWorthwhile()) {
             return false;
         }
-        WorkNode head = stealCandidate();
-        if (head == null) {
+        WorkNode c = stealCandidate(); // pending > 1 if it is not the head: the pinned head waits too
+        if (c == null) {
             return false;
         }
-        if (pending > 1 && stealableAtOnce(head)) {
+        if (pending > 1 && stealableAtOnce(c)) {
             return true;
         }
         long clock = now != 0 ? now : System.nanoTime();
         // a pending work of one is what the running worker takes next, unless the list stays non-empty
-        return pending == 1 ? !head.external() && backlogLasted(clock) : untilStealable(head, clock) == 0;
+        return pending == 1 ? !c.external() && backlogLasted(clock) : untilStealable(c, clock) == 0;
     }
 
     /** The worklist has not been empty for the steal threshold. Lock. */
@@ -913,58 +941,97 @@ final class WorkerPool {
         return since != 0 && now - since >= engine.stealThresholdNanos;
     }
 
-    /** The worklist head if a thief may ever take it (not pinned to this CPU), else null. Lock. */
+    /**
+     * How many listed works a thief looks at, in poll order, for one that is not pinned ({@link
+     * #stealCandidate}).
+     */
+    static final int STEAL_SCAN = 8;
+
+    /**
+     * The work a thief may take from here, if it has waited long enough (the caller's rules:
+     * {@link #untilStealable}, {@link #stealableAtOnce}, {@link #stealWorthwhile}): the first
+     * listed work that is not pinned to this CPU, among the first {@link #STEAL_SCAN} in poll
+     * order (highest priority first, FIFO within a level, a lent work at its lent level), else
+     * null. Lock.
+     *
+     * <p><b>Past pinned works, and no further.</b> A work queued with {@code queueOn} never runs
+     * elsewhere, and a thief that looked at the head alone left every unpinned work behind a
+     * pinned one to this pool's busy worker while a sibling's CPU idled ({@code
+     * StealPastPinnedTest}: one behind a pinned work waited for a 60 s run to end). So the look
+     * goes past pinned works, but stops at the first unpinned one, stealable or not: among the
+     * works a thief may take the order is the worklist's, so a thief never takes a work of lower
+     * priority while one of higher priority waits that it could take (only pinned works of
+     * higher priority are passed over, and they wait for this pool's worker either way), nor one
+     * queued after another of its level that it could take. A pinned work may be overtaken by
+     * unpinned works listed after it, which run on the thief, as a stolen head runs beside the
+     * works its pool started before it; ordered workqueues, whose works keep their order, are
+     * unbound and never stolen. A fresh unpinned head still keeps the works behind it, for at
+     * most the steal threshold. The bound keeps the look short on a worker's hot path (it is
+     * asked on every work a worker starts, {@link #hasStealableBacklog}) in a pool flooded with
+     * pinned works; a worklist whose head is unpinned is not scanned at all.
+     */
     private WorkNode stealCandidate() {
         WorkNode head = worklist.peek();
-        return head == null || head.pinned() ? null : head;
+        return headHidesCandidate(head) ? worklist.firstUnpinned(STEAL_SCAN) : head;
     }
 
     /**
-     * How long until the worklist head may be stolen: 0 if now (unpinned, waited past the steal
-     * threshold), Long.MAX_VALUE if never (no head, or pinned to this CPU). Lock.
+     * The worklist's {@code head} is pinned to this CPU, so a thief's candidate, if any, is
+     * behind it ({@link #stealCandidate}). False for no head.
+     */
+    private static boolean headHidesCandidate(WorkNode head) {
+        return head != null && head.pinned();
+    }
+
+    /**
+     * How long until the steal candidate ({@link #stealCandidate}: the head, or the first unpinned
+     * work behind pinned ones) may be stolen: 0 if now (waited past the steal threshold, or
+     * stealable at once), Long.MAX_VALUE if never (no work a thief may take among the first
+     * {@link #STEAL_SCAN}). Lock.
      */
     long headStealableIn(long now) {
         assert holdsLock();
-        WorkNode head = stealCandidate();
-        if (head == null) {
+        WorkNode c = stealCandidate();
+        if (c == null) {
             return Long.MAX_VALUE;
         }
-        if (stealableAtOnce(head)) {
+        if (stealableAtOnce(c)) {
             return 0;
         }
-        return untilStealable(head, now);
+        return untilStealable(c, now);
     }
 
     /**
-     * {@code head} may be stolen without waiting for the steal threshold: it was queued from
-     * outside the pool (no chain of this pool's worker to keep warm) and this pool's works are
-     * long ({@link #RUNS_LONG}), so a thief's CPU is worth more than a lock taken twice. Short
-     * works queued from outside wait for the threshold like the pool's own: a thief there took
-     * turns with the producer and the home worker on two CPUs and contended for this lock on
-     * every work (one producer queueing pre-built works of about a microsecond: 2.6 M/s with
-     * such thieves, 3.9 M/s without), while a backlog that outlasts the threshold is still
+     * The steal candidate {@code c} may be stolen without waiting for the steal threshold: it was
+     * queued from outside the pool (no chain of this pool's worker to keep warm) and this pool's
+     * works are long ({@link #RUNS_LONG}), so a thief's CPU is worth more than a lock taken
+     * twice. Short works queued from outside wait for the threshold like the pool's own: a thief
+     * there took turns with the producer and the home worker on two CPUs and contended for this
+     * lock on every work (one producer queueing pre-built works of about a microsecond: 2.6 M/s
+     * with such thieves, 3.9 M/s without), while a backlog that outlasts the threshold is still
      * spread.
      */
-    private boolean stealableAtOnce(WorkNode head) {
-        return head.external() && runClass[RUN_CLASS] == RUNS_LONG;
+    private boolean stealableAtOnce(WorkNode c) {
+        return c.external() && runClass[RUN_CLASS] == RUNS_LONG;
     }
 
     /**
-     * How long until {@code head} has waited past the steal threshold, or, for a head queued by
-     * this pool's own worker, this pool's backlog has lasted past it ({@link #backlogSince}); 0
-     * if either has. The threshold keeps a work the running worker takes soon on that worker's
-     * warm cache; a backlog of the pool's own works that outlasts it shows the worker does not
-     * keep up (chains of works that queue their successors here wait a few runs each, and kept
-     * every chain on this one CPU while the others idled). A flood from outside keeps the list
-     * non-empty too, but there a thief for short works takes turns with the producer on its
-     * CPU and contends for this lock on every work (one producer of pre-built ~1 us works on 2
-     * CPUs: 1.1-3.3 M/s with the backlog rule for its works, 3.4-4.0 without stealing); its
-     * heads are judged by their own wait.
+     * How long until the steal candidate {@code c} has waited past the steal threshold, or, for a
+     * candidate queued by this pool's own worker, this pool's backlog has lasted past it ({@link
+     * #backlogSince}); 0 if either has. The threshold keeps a work the running worker takes soon
+     * on that worker's warm cache; a backlog of the pool's own works that outlasts it shows the
+     * worker does not keep up (chains of works that queue their successors here wait a few runs
+     * each, and kept every chain on this one CPU while the others idled). A flood from outside
+     * keeps the list non-empty too, but there a thief for short works takes turns with the
+     * producer on its CPU and contends for this lock on every work (one producer of pre-built ~1
+     * us works on 2 CPUs: 1.1-3.3 M/s with the backlog rule for its works, 3.4-4.0 without
+     * stealing); its heads are judged by their own wait. A candidate behind pinned works is
+     * judged as a head: the pool's worker reaches it only after them.
      */
-    private long untilStealable(WorkNode head, long now) {
-        long since = head.queuedAt;
+    private long untilStealable(WorkNode c, long now) {
+        long since = c.queuedAt;
         long backlog = backlogSince;
-        if (!head.external() && backlog != 0 && backlog - since < 0) {
+        if (!c.external() && backlog != 0 && backlog - since < 0) {
             since = backlog;
         }
         return Math.max(0, engine.stealThresholdNanos - (now - since));

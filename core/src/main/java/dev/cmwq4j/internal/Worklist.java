@@ -164,6 +164,34 @@ final class Worklist {
         }
     }
 
+    /**
+     * The first node, in the order {@link #poll()} would return them, that is not pinned to its
+     * CPU ({@link WorkNode#pinned}), among the first {@code within} nodes; null if there is none
+     * there. A thief's look past the pinned works at the front ({@link WorkerPool}'s steal
+     * candidate). O(within), allocation-free; the caller may then {@link #remove} it, O(1).
+     */
+    WorkNode firstUnpinned(int within) {
+        int left = within;
+        for (int b = bits; b != 0; ) {
+            int i = 31 - Integer.numberOfLeadingZeros(b); // the highest non-empty list left: poll order
+            b &= ~(1 << i);
+            WorkNode h = heads[i];
+            boolean base = (i & 1) == 1;
+            for (WorkNode n = base ? h.next : h.waits.lentNext; n != h; n = base ? n.next : n.waits.lentNext) {
+                if (base && n.lentList() >= 0) {
+                    continue; // seen already, in its (higher) lent list
+                }
+                if (!n.pinned()) {
+                    return n;
+                }
+                if (--left <= 0) {
+                    return null;
+                }
+            }
+        }
+        return null;
+    }
+
     // ------------------------------------------------------------------------------------------
     // Scans, for lends only (slow path): O(length).
 
