@@ -459,6 +459,88 @@ class FaultsTest {
         }
     }
 
+    /**
+     * A drain whose admission throws at the second node of its batch (out of memory injected
+     * there, once) leaves the rest of the batch in the pool's {@code admitting} list: those works
+     * still run, once each, with no further queue, and the pool ends at rest. The batch is the one
+     * a lingering worker's relock admits (its works pushed while the worker lingered, counted as
+     * running, so no queuer took the lock); its first node is a work of a frozen workqueue, held
+     * inactive, so nothing is listed when the worker's thread ends on the error, and its leave
+     * kicks no one. The works left behind were invisible to {@code hasWork()} and to the monitor,
+     * and nobody took the pool lock again: they waited for the next queue to that pool.
+     */
+    @Test
+    void worksAThrowingAdmissionLeftBehindRunWithoutAnotherQueue() throws Exception {
+        String name = "admit-left-" + System.nanoTime();
+        java.util.concurrent.ConcurrentLinkedQueue<Throwable> died = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicReference<Thread> lingerer = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicInteger admitted = new java.util.concurrent.atomic.AtomicInteger();
+        try (Cmwq c = Cmwq.builder().name(name).cpus(1).jmx(false).simulate(true, false)
+                .threadFactory(TestSupport.recordingDeaths(died)).build()) {
+            dev.cmwq4j.internal.EngineProbe.setCpusSaturated(c.engine(), false); // the worker lingers
+            Workqueue frozen = c.workqueue("frozen").freezable().build();
+            Workqueue wq = c.workqueue("left-behind").build();
+            frozen.freeze();
+            int n = 5; // the batch: node 0 is frozen's (held inactive), nodes 1-4 are wq's
+            java.util.concurrent.atomic.AtomicIntegerArray runs = new java.util.concurrent.atomic.AtomicIntegerArray(n);
+            CountDownLatch leftBehindRan = new CountDownLatch(n - 1);
+            Work[] works = new Work[n];
+            for (int i = 0; i < n; i++) {
+                int index = i;
+                works[i] = new Work("batch-" + i, () -> {
+                    runs.incrementAndGet(index);
+                    if (index > 0) {
+                        leftBehindRan.countDown();
+                    }
+                });
+            }
+            dev.cmwq4j.internal.EngineProbe.onAdmit(() -> {
+                if (Thread.currentThread() == lingerer.get() && admitted.incrementAndGet() == 2) {
+                    throw new OutOfMemoryError("injected: the second admission of a drained batch");
+                }
+            });
+            dev.cmwq4j.internal.EngineProbe.onLinger(() -> {
+                // only this engine's worker, once; it is counted as running, so these queues push
+                // and take no lock, and the lock it takes as its linger ends admits them as one batch
+                if (Thread.currentThread().getName().contains(name) && first.compareAndSet(true, false)) {
+                    assertThat(frozen.queue(works[0])).isTrue();
+                    for (int i = 1; i < n; i++) {
+                        assertThat(wq.queue(works[i])).isTrue();
+                    }
+                    lingerer.set(Thread.currentThread());
+                }
+            });
+            try {
+                wq.queue(new Work("before", () -> { }));
+                assertThat(leftBehindRan.await(30, TimeUnit.SECONDS))
+                        .as("the works left in admitting ran, with no other queue (admissions the fault counted: %d,"
+                                + " threads ended: %s)", admitted.get(), died).isTrue();
+            } finally {
+                dev.cmwq4j.internal.EngineProbe.onLinger(null);
+                dev.cmwq4j.internal.EngineProbe.onAdmit(null);
+                if (leftBehindRan.getCount() > 0) {
+                    frozen.thaw(); // else the close waits for the frozen work, and hides the failure
+                }
+            }
+            assertThat(admitted.get()).as("the admission of the batch's second node threw").isEqualTo(2);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !died.isEmpty());
+            assertThat(died).as("the lingering worker's thread ended on the injected error").hasSize(1)
+                    .allMatch(t -> t instanceof OutOfMemoryError);
+            assertThat(runs.get(0)).as("the frozen workqueue's work waits for the thaw").isZero();
+            frozen.thaw();
+            frozen.flush();
+            wq.flush();
+            for (int i = 0; i < n; i++) {
+                assertThat(runs.get(i)).as("runs of batch node %d", i).isEqualTo(1);
+            }
+            TestSupport.assertPoolsAtRest(c);
+        } finally {
+            dev.cmwq4j.internal.EngineProbe.onLinger(null);
+            dev.cmwq4j.internal.EngineProbe.onAdmit(null);
+        }
+    }
+
     /** Queues 100 tasks on {@code wq}; whether all ran within 60 s. */
     private static boolean hundredWorksRan(Workqueue wq) throws InterruptedException {
         CountDownLatch ran = new CountDownLatch(100);

@@ -158,12 +158,16 @@ final class Monitor implements Runnable {
     }
 
     /**
-     * Some queuer pushed with no stack left to admit (WorkerPool.admitByServiceThread): set by it
-     * before it nudges, cleared here before the pools are looked at.
+     * Some queuer pushed with no stack left to admit, or a drain that threw left nodes in a
+     * pool's {@code admitting} (WorkerPool.admitByServiceThread): set by it before it nudges,
+     * cleared here before the pools are looked at.
      */
     volatile boolean admitWanted;
 
-    /** Admits what queuers without stack left pushed ({@link WorkerPool#admitByServiceThread}). */
+    /**
+     * Admits what queuers without stack left pushed, and what throwing drains left behind
+     * ({@link WorkerPool#admitByServiceThread}).
+     */
     private void admitWanted() {
         if (!admitWanted) {
             return;

@@ -154,6 +154,19 @@ final class Seam {
     }
 
     /**
+     * Run by a drain ({@link WorkerPool#drainInbound}) before it admits each node, pool lock
+     * held, the node still first in {@code admitting}: a test throws an {@code OutOfMemoryError}
+     * here, which leaves that node and those after it in {@code admitting}, as a throw inside an
+     * admission leaves the nodes after it. Null outside tests. The one seam on a per-work path:
+     * it costs each admitted node one volatile read.
+     */
+    static volatile Runnable onAdmit;
+
+    static void admit() {
+        fire(onAdmit);
+    }
+
+    /**
      * Run by a worker that starts to linger ({@link Worker#lingerForWork}), after it let the pool
      * lock go and before it starts its clock: a test queues a work here to find it seen. Null
      * outside tests.

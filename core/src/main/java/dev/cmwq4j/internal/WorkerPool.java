@@ -90,8 +90,25 @@ final class WorkerPool {
      * it locked, and the queue path never waits for the lock.
      */
     private volatile WorkNode inbound;
-    /** Admission order of the stack taken last, not yet admitted (an admission threw); lock. */
+    /**
+     * Admission order of the stack taken last, not yet admitted (an admission threw); lock.
+     * Non-null outside a drain only after a throw, and then {@link #admitLeft} says so to readers
+     * without the lock.
+     */
     private WorkNode admitting;
+    /**
+     * A drain left nodes in {@link #admitting} (an admission threw: out of memory, or a stack
+     * overflow, inside an insert): works that are queued, neither inbound nor listed. Written
+     * under {@link #lock} by {@link #drainInbound} only: set as a drain leaves by a throw with
+     * nodes left there, cleared by the later drain that admits them all. Read racily by
+     * {@link #hasWork()}, after its other checks, so that a worker deciding to idle, a placement
+     * and the monitor (which keeps scanning while a pool has work, until the service thread has
+     * admitted them: {@link #admitByServiceThread}) see them as the work they are. Without it
+     * they were invisible until the next lock of this pool, and with nothing listed and no worker
+     * counted nobody took it: they waited for the next queue to this pool
+     * ({@code FaultsTest.worksAThrowingAdmissionLeftBehindRunWithoutAnotherQueue}).
+     */
+    private volatile boolean admitLeft;
     /** A drain is admitting: a lock taken inside it (reentrant) must not start another; lock. */
     private boolean draining;
     /**
@@ -205,9 +222,13 @@ final class WorkerPool {
         return nrPending > 0 && nrRunning.get() < target;
     }
 
-    /** Work is listed or inbound: a racy look, for decisions taken without the lock. */
+    /**
+     * Work is listed, inbound, or left in {@link #admitting} by an admission that threw: a racy
+     * look, for decisions taken without the lock. The last is read only when the first two find
+     * nothing, so a busy pool pays nothing for it.
+     */
     boolean hasWork() {
-        return nrPending > 0 || inbound != null;
+        return nrPending > 0 || inbound != null || admitLeft;
     }
 
     /** Something was pushed and not yet admitted: what a searching worker watches. */
@@ -574,13 +595,16 @@ final class WorkerPool {
     }
 
     /**
-     * A queuer pushed and, with no stack left to take the lock, leaves the admission to the
-     * service thread ({@code Monitor.admitWanted}). Set by that queuer, cleared by the service
-     * thread before it admits.
+     * The service thread is to admit this pool's stack ({@code Monitor.admitWanted}): set by a
+     * queuer that pushed with no stack left to take the lock, or by a drain that left nodes in
+     * {@link #admitting} (under the lock); cleared by the service thread before it admits.
      */
     volatile boolean admitWanted;
 
-    /** Asks the service thread to admit what is inbound (no lock taken here). */
+    /**
+     * Asks the service thread to admit what is inbound or left in {@link #admitting} (no lock
+     * taken here). The flags are plain stores; only the nudge is a call.
+     */
     void admitByServiceThread() {
         admitWanted = true;
         engine.monitor.admitWanted = true;
@@ -589,7 +613,16 @@ final class WorkerPool {
 
     /**
      * Admits everything inbound, oldest first ({@link PoolWorkqueue#admit}). An admission that
-     * throws leaves the rest in {@link #admitting}, for the next drain. Lock.
+     * throws leaves the rest in {@link #admitting}, for the next drain. Left to whoever next took
+     * the lock, they waited for good when nothing else brought one: the thrower a worker whose
+     * thread ends on the error (ARCHITECTURE 5, "A worker thread's end by a throw") with nothing
+     * listed behind it, so that its leave kicks no one, or a caller the error returns to while
+     * every worker idles; and {@link #hasWork()} did not show them, to a worker deciding to idle
+     * or to the monitor. So the drain leaves by a throw with {@link #admitLeft} set and the
+     * service thread asked to admit ({@link #admitByServiceThread}: its lock drains them, and each
+     * admission kicks as it needs); if that admission throws again, it asks again, and the
+     * monitor, which sees work here, keeps scanning. A drain that empties what a throw left
+     * clears the flag. The loop per node writes no volatile field (one seam read per node). Lock.
      *
      * @return true if it was short (at most {@link #SHORT_DRAIN} nodes, or none)
      */
@@ -600,8 +633,9 @@ final class WorkerPool {
         }
         draining = true;
         boolean isShort = true;
+        boolean resumed = admitting != null; // the rest of a drain that threw: admitLeft is set
         try {
-            if (admitting == null) {
+            if (!resumed) {
                 // one swap per drain: pushers that keep coming are admitted by the next lock
                 WorkNode top = INBOUND.getAndSet(this, null);
                 WorkNode ordered = null; // reverse: the stack is newest first
@@ -623,12 +657,30 @@ final class WorkerPool {
             }
             WorkNode n;
             while ((n = admitting) != null) {
+                Seam.admit();
                 admitting = n.inNext;
                 n.inNext = null;
                 n.pwq.admit(n);
             }
+            if (resumed) {
+                admitLeft = false; // all admitted: listed (nrPending shows them) or inactive
+            }
         } finally {
             draining = false;
+            if (admitting != null) {
+                // Left by a throw: shown by hasWork() from now on, and admitted by the service
+                // thread at its next scan (admitByServiceThread's flags, written here without the
+                // call: stores cannot throw, a call may overflow at the end of a stack). The
+                // nudge is best effort: the flags are set, so the next scan admits either way.
+                admitLeft = true;
+                admitWanted = true;
+                engine.monitor.admitWanted = true;
+                try {
+                    engine.monitor.nudge();
+                } catch (Throwable t) {
+                    // the error that brought us here goes on, not this one
+                }
+            }
         }
         return isShort;
     }

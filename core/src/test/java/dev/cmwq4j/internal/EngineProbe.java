@@ -146,6 +146,15 @@ public final class EngineProbe {
         Seam.onModDelayed = hook;
     }
 
+    /**
+     * Installs (or, with null, removes) a hook every drain of a pool's inbound stack runs before
+     * it admits each node, pool lock held ({@code Seam.onAdmit}): what it throws leaves that node
+     * and the rest of the batch in the pool's {@code admitting} list.
+     */
+    public static void onAdmit(Runnable hook) {
+        Seam.onAdmit = hook;
+    }
+
     /** Installs (or, with null, removes) a hook a worker runs when it starts to linger ({@code Seam.onLinger}). */
     public static void onLinger(Runnable hook) {
         Seam.onLinger = hook;
