@@ -135,6 +135,14 @@ final class WorkerPool {
     private final Worklist worklist = new Worklist();
     /** Size of {@link #worklist}; written under {@link #lock}, read racily for placement. */
     volatile int nrPending;
+    /**
+     * Listed works not pinned to this CPU, the ones a thief may take; {@link #lock}. A plain
+     * count kept with the list (listed in {@link #worklistAdd}, taken in {@link #taken} and
+     * {@link #worklistRemove}, recounted after a freeze's {@link #takeBack}), so that the look
+     * for a thief's candidate behind a pinned head ({@link #stealCandidate}), asked on every
+     * work a worker starts, costs nothing in a pool whose listed works are all pinned.
+     */
+    private int nrUnpinned;
     /** Managed pools: running workers (see class comment). Atomic; changed with or without lock. */
     final AtomicInteger nrRunning = new AtomicInteger();
     /**
@@ -662,11 +670,14 @@ final class WorkerPool {
                 n.inNext = null;
                 n.pwq.admit(n);
             }
-            if (resumed) {
-                admitLeft = false; // all admitted: listed (nrPending shows them) or inactive
-            }
         } finally {
             draining = false;
+            if (resumed && admitting == null) {
+                // all admitted (listed: nrPending shows them; or inactive), also when the last
+                // admission threw after its node had left admitting: the flag follows the list,
+                // not the path out, or a throw there kept an idle pool "with work" for good
+                admitLeft = false;
+            }
             if (admitting != null) {
                 // Left by a throw: shown by hasWork() from now on, and admitted by the service
                 // thread at its next scan (admitByServiceThread's flags, written here without the
@@ -714,6 +725,9 @@ final class WorkerPool {
         NR_PENDING.lazySet(this, pending); // racy readers that see it before the node is listed lock first
         java.lang.invoke.VarHandle.fullFence();
         worklist.add(n);
+        if (!n.pinned()) {
+            nrUnpinned++;
+        }
         if (pending == 1) {
             backlogSince = n.queuedAt; // the worklist stops being empty
         }
@@ -872,6 +886,10 @@ final class WorkerPool {
     void worklistRemove(WorkNode n) {
         assert holdsLock();
         worklist.remove(n);
+        if (!n.pinned()) {
+            nrUnpinned--;
+        }
+        assert nrUnpinned >= 0 && nrUnpinned == worklist.countUnpinned();
         n.where = WorkNode.NOWHERE;
         nrPending = nrPending - 1;
         pendingFell(nrPending);
@@ -888,6 +906,7 @@ final class WorkerPool {
         int n = into.moveToFrontFrom(worklist, pwq, WorkNode.INACTIVE);
         nrPending = nrPending - n;
         pendingFell(nrPending);
+        nrUnpinned = worklist.countUnpinned(); // a freeze, rare: a walk of what stays listed
         return n;
     }
 
@@ -930,6 +949,10 @@ final class WorkerPool {
     /** {@code n}, just taken off the worklist, is no longer pending: a start's accounting. Lock. */
     private WorkNode taken(WorkNode n) {
         n.setWhereRelease(WorkNode.NOWHERE);
+        if (!n.pinned()) {
+            nrUnpinned--;
+        }
+        assert nrUnpinned >= 0 && (nrPending > 64 || nrUnpinned == worklist.countUnpinned());
         // Release stores, not volatile ones: a decrement is not the Dekker half of nrPending (the
         // increment is: see the class comment), and progress has only readers that look again;
         // two full fences per work for nothing. The unlock publishes both.
@@ -1024,7 +1047,10 @@ final class WorkerPool {
      */
     private WorkNode stealCandidate() {
         WorkNode head = worklist.peek();
-        return headHidesCandidate(head) ? worklist.firstUnpinned(STEAL_SCAN) : head;
+        if (!headHidesCandidate(head)) {
+            return head;
+        }
+        return nrUnpinned == 0 ? null : worklist.firstUnpinned(STEAL_SCAN); // all pinned: no look
     }
 
     /**

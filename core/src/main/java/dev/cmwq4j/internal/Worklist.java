@@ -170,6 +170,22 @@ final class Worklist {
      * there. A thief's look past the pinned works at the front ({@link WorkerPool}'s steal
      * candidate). O(within), allocation-free; the caller may then {@link #remove} it, O(1).
      */
+    /** Listed nodes not pinned to a CPU (each counted once, lent or not); O(length), for a freeze. */
+    int countUnpinned() {
+        int count = 0;
+        for (int i = heads.length - 1; i >= 0; i--) {
+            if ((i & 1) == 1) { // every node is on its base list, whether or not it is lent
+                WorkNode h = heads[i];
+                for (WorkNode n = h.next; n != h; n = n.next) {
+                    if (!n.pinned()) {
+                        count++;
+                    }
+                }
+            }
+        }
+        return count;
+    }
+
     WorkNode firstUnpinned(int within) {
         int left = within;
         for (int b = bits; b != 0; ) {
