@@ -889,7 +889,7 @@ final class WorkerPool {
         if (!n.pinned()) {
             nrUnpinned--;
         }
-        assert nrUnpinned >= 0 && nrUnpinned == worklist.countUnpinned();
+        assert nrUnpinned >= 0 && (nrPending > 64 || nrUnpinned == worklist.countUnpinned());
         n.where = WorkNode.NOWHERE;
         nrPending = nrPending - 1;
         pendingFell(nrPending);
