@@ -652,12 +652,16 @@ class ExecutorServiceViewTest {
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void awaitTerminationFromAWorkIsAnAnnouncedBlock() throws Exception {
-        Object terminated = assertAnnouncedFromAWork("await-termination", Workqueue::asExecutorService, (es, held) -> {
-            es.submit(held);
-            es.shutdown();
-            return es.awaitTermination(60, TimeUnit.SECONDS);
-        });
+        Object terminated = assertAnnouncedFromAWork("await-termination", Workqueue::asExecutorService,
+                ExecutorServiceViewTest::submitShutDownAndAwait);
         assertThat(terminated).isEqualTo(true);
+    }
+
+    /** Submits {@code held} to {@code es}, shuts it down and waits for its termination. */
+    private static Object submitShutDownAndAwait(ExecutorService es, Callable<String> held) throws Exception {
+        es.submit(held);
+        es.shutdown();
+        return es.awaitTermination(60, TimeUnit.SECONDS);
     }
 
     /** The same through the scheduled view, which waits through the executor view. */
@@ -665,11 +669,7 @@ class ExecutorServiceViewTest {
     @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void awaitTerminationOfTheScheduledViewFromAWorkIsAnAnnouncedBlock() throws Exception {
         Object terminated = assertAnnouncedFromAWork("await-termination-scheduled",
-                Workqueue::asScheduledExecutorService, (es, held) -> {
-                    es.submit(held);
-                    es.shutdown();
-                    return es.awaitTermination(60, TimeUnit.SECONDS);
-                });
+                Workqueue::asScheduledExecutorService, ExecutorServiceViewTest::submitShutDownAndAwait);
         assertThat(terminated).isEqualTo(true);
     }
 

@@ -670,23 +670,15 @@ public final class WorkqueueCore {
      * shutdown flag after queueing, and a scheduled task checks it when it starts.
      */
     public void cancelGroup(WorkNode.Group group, java.util.List<Runnable> out) {
-        // The group's scheduled nodes armed on the timer first: one that fires meanwhile is on its
-        // pool's inbound stack or list by the time the loop below locks that pool.
+        // The group's scheduled nodes armed on the timer first: one that fires meanwhile is seen
+        // by the look at the lists below if its push came before its pool's lock; one pushed
+        // after it is missed, and cancels itself as it starts (the view is stopped).
         for (DelayedNode n : armedNodes(group)) {
             if (n.grab(WorkNode.CANCEL) == WorkNode.GRABBED) { // it may have fired and started meanwhile
                 out.add(n.action);
             }
         }
-        java.util.List<WorkNode> taken = new java.util.ArrayList<>();
-        for (PoolWorkqueue pwq : pwqs) {
-            pwq.pool.lock();
-            try {
-                pwq.takeGroup(group, taken);
-            } finally {
-                pwq.pool.unlock();
-            }
-        }
-        for (WorkNode n : taken) {
+        for (WorkNode n : listedOf(group, true)) {
             n.clearPending(false);
             out.add(n.action);
         }
@@ -710,18 +702,32 @@ public final class WorkqueueCore {
         for (DelayedNode n : armedNodes(group)) {
             out.add(n.action);
         }
-        java.util.List<WorkNode> listed = new java.util.ArrayList<>();
+        for (WorkNode n : listedOf(group, false)) {
+            out.add(n.action);
+        }
+    }
+
+    /**
+     * The unstarted task nodes of {@code group} on this workqueue's lists (worklist, inactive,
+     * held), pool by pool under each pool lock (which admits what is inbound first); taken off
+     * their lists as a cancel takes them ({@link PoolWorkqueue#takeGroup}) if {@code take}, else
+     * left there ({@link PoolWorkqueue#collectGroup}).
+     */
+    private java.util.List<WorkNode> listedOf(WorkNode.Group group, boolean take) {
+        java.util.List<WorkNode> nodes = new java.util.ArrayList<>();
         for (PoolWorkqueue pwq : pwqs) {
             pwq.pool.lock();
             try {
-                pwq.collectGroup(group, listed);
+                if (take) {
+                    pwq.takeGroup(group, nodes);
+                } else {
+                    pwq.collectGroup(group, nodes);
+                }
             } finally {
                 pwq.pool.unlock();
             }
         }
-        for (WorkNode n : listed) {
-            out.add(n.action);
-        }
+        return nodes;
     }
 
     /**
