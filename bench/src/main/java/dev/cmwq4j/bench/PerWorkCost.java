@@ -1,0 +1,255 @@
+package dev.cmwq4j.bench;
+
+import dev.cmwq4j.Cmwq;
+import dev.cmwq4j.Work;
+import dev.cmwq4j.Workqueue;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The CPU one queue -> execute of a no-op work costs, per thread, on <em>one</em> CPU's worth of
+ * executor: a {@link Cmwq} built with {@code cpus(1)} against {@code new ForkJoinPool(1)}. With
+ * a single worker there is no stealing, no balancing and no second CPU to share a chain with, so
+ * what is left is the per-work path itself, and the CPU time of the worker thread per work
+ * ({@code ThreadMXBean}, nanoseconds) repeats within about 10% from run to run on the shared
+ * 2-CPU machines this project is measured on, where JMH throughput of the same forms swings by
+ * 2-3x (README, <i>Microbenchmarks</i>). It is the measure to A/B a change of the hot path with.
+ *
+ * <p>Forms ({@code modes}, comma-separated):
+ * <ul>
+ *   <li>{@code chain}: one chain of two pre-built works, each run queues the other from the worker
+ *       (a continuation; cmwq4j's slot pass, ARCHITECTURE 6 <i>A chain's successor</i>);
+ *   <li>{@code chains}: eight such chains of four works at once, so the worker's own queue always
+ *       holds other chains' works (the locked path: admission, worklist, take);
+ *   <li>{@code external}: the main thread queues a ring of 1024 pre-built works, at most 256
+ *       outstanding; the worker's and the producer's CPU per work are both shown. Both threads
+ *       are busy either way (the faster one spins on the other), so here the slower of the two
+ *       sets the pace, and the CPU of each is an upper bound of its own cost;
+ *   <li>{@code execute}: as {@code external}, through {@code execute(Runnable)} (cmwq4j: one node
+ *       allocated per task; {@code ForkJoinPool}: its adapter).
+ * </ul>
+ *
+ * <pre>
+ * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.PerWorkCost -Dmain.args="cmwq"
+ * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.PerWorkCost -Dmain.args="fjp"
+ * </pre>
+ *
+ * Arguments: {@code cmwq|fjp [modes] [rounds] [worksPerRound]}; defaults: all four forms, 8 rounds,
+ * 4,000,000 works (2,000,000 for the external forms). The first three rounds warm up the JIT; the
+ * summary line of each form is the median and the lowest of the others. One executor per JVM.
+ */
+public final class PerWorkCost {
+    private PerWorkCost() {}
+
+    private static final int RING = 1024;
+    private static final int WINDOW = 256;
+    private static final int WARMUP_ROUNDS = 3;
+
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    /** Threads seen running works; each run checks its own thread against {@link #lastSeen}. */
+    private static final Set<Thread> WORKERS = ConcurrentHashMap.newKeySet();
+    /** The last worker thread seen (racy on purpose: a miss only adds to the set again). */
+    private static Thread lastSeen;
+
+    private static Cmwq cmwq;
+    private static Workqueue wq;
+    private static ForkJoinPool fjp;
+    private static volatile Thread mainThread;
+
+    public static void main(String[] args) throws Exception {
+        boolean isCmwq = switch (args.length > 0 ? args[0] : "") {
+            case "cmwq" -> true;
+            case "fjp" -> false;
+            default -> throw new IllegalArgumentException("usage: cmwq|fjp [modes] [rounds] [worksPerRound]");
+        };
+        List<String> modes = args.length > 1 ? Arrays.asList(args[1].split(",")) : List.of("chain", "chains", "external", "execute");
+        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 8;
+        if (rounds <= WARMUP_ROUNDS) {
+            throw new IllegalArgumentException("rounds must exceed the " + WARMUP_ROUNDS + " warm-up rounds");
+        }
+        long works = args.length > 3 ? Long.parseLong(args[3]) : 0;
+        mainThread = Thread.currentThread();
+        if (isCmwq) {
+            cmwq = Cmwq.builder().name("perwork").cpus(1).jmx(false).build();
+            wq = cmwq.workqueue("perwork").build();
+        } else {
+            fjp = new ForkJoinPool(1);
+        }
+        System.out.printf("%s, %s, one CPU's worth of executor; ns per work: wall, worker thread CPU, producer CPU%n",
+                isCmwq ? "cmwq4j (cpus(1))" : "ForkJoinPool(1)", Runtime.version());
+        for (String mode : modes) {
+            boolean external = mode.equals("external") || mode.equals("execute");
+            long perRound = works > 0 ? works : external ? 2_000_000 : 4_000_000;
+            List<double[]> kept = new ArrayList<>();
+            for (int r = 0; r < rounds; r++) {
+                Map<Thread, Long> worker0 = workersCpu();
+                int threadsBefore = WORKERS.size();
+                long producer0 = THREADS.getCurrentThreadCpuTime();
+                long wall0 = System.nanoTime();
+                switch (mode) {
+                    case "chain" -> runChains(isCmwq, 1, 2, perRound);
+                    case "chains" -> runChains(isCmwq, 8, 4, perRound);
+                    case "external" -> runExternal(isCmwq, false, perRound);
+                    case "execute" -> runExternal(isCmwq, true, perRound);
+                    default -> throw new IllegalArgumentException("unknown mode: " + mode);
+                }
+                double wall = (System.nanoTime() - wall0) / (double) perRound;
+                double worker = cpuSince(worker0) / (double) perRound;
+                int newThreads = WORKERS.size() - threadsBefore;
+                double producer = (THREADS.getCurrentThreadCpuTime() - producer0) / (double) perRound;
+                if (r >= WARMUP_ROUNDS) {
+                    kept.add(new double[] {wall, worker, producer});
+                }
+                System.out.printf("  %-8s round %d: wall %7.1f  worker %7.1f%s%s%n", mode, r, wall, worker,
+                        external ? String.format("  producer %7.1f", producer) : "",
+                        newThreads == 0 ? "" : "  (" + newThreads + " new worker thread(s): their CPU before the round is counted too)");
+            }
+            System.out.printf("%-8s %s median (lowest): wall %.1f (%.1f), worker %.1f (%.1f)%s%n", mode, isCmwq ? "cmwq" : "fjp",
+                    median(kept, 0), lowest(kept, 0), median(kept, 1), lowest(kept, 1),
+                    external ? String.format(", producer %.1f (%.1f)", median(kept, 2), lowest(kept, 2)) : "");
+        }
+        if (isCmwq) {
+            wq.close();
+            cmwq.close();
+        } else {
+            fjp.shutdown();
+        }
+    }
+
+    /** CPU time of each thread that has run a work so far, now. */
+    private static Map<Thread, Long> workersCpu() {
+        Map<Thread, Long> cpu = new HashMap<>();
+        for (Thread t : WORKERS) {
+            cpu.put(t, Math.max(0, THREADS.getThreadCpuTime(t.threadId())));
+        }
+        return cpu;
+    }
+
+    /**
+     * CPU time the threads that ran works spent since {@code before}; a thread first seen since
+     * then adds all of its CPU time, an overestimate the round's line points out (a new worker in
+     * a one-CPU engine appears only after a block or an idle retirement, neither of which a kept
+     * round of these forms should see).
+     */
+    private static long cpuSince(Map<Thread, Long> before) {
+        long sum = 0;
+        for (Thread t : WORKERS) {
+            sum += Math.max(0, THREADS.getThreadCpuTime(t.threadId())) - before.getOrDefault(t, 0L);
+        }
+        return sum;
+    }
+
+    private static void seen() {
+        Thread t = Thread.currentThread();
+        if (t != lastSeen) {
+            lastSeen = t;
+            WORKERS.add(t);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    private static void runChains(boolean isCmwq, int nChains, int length, long total) {
+        AtomicInteger left = new AtomicInteger(nChains);
+        Chain[] chains = new Chain[nChains];
+        for (int i = 0; i < nChains; i++) {
+            chains[i] = new Chain(isCmwq, length, total / nChains, left);
+        }
+        for (Chain c : chains) {
+            c.submit(0);
+        }
+        while (left.get() != 0) {
+            LockSupport.park();
+        }
+    }
+
+    /** A cycle of pre-built hops; each run submits the next until {@link #remaining} runs are done. */
+    private static final class Chain {
+        final boolean isCmwq;
+        final Work[] works;
+        final Runnable[] hops;
+        final AtomicInteger left;
+        long remaining; // runs of one chain are sequential: the executor's submit -> run edge orders them
+
+        Chain(boolean isCmwq, int length, long runs, AtomicInteger left) {
+            this.isCmwq = isCmwq;
+            this.left = left;
+            this.remaining = runs;
+            works = new Work[length];
+            hops = new Runnable[length];
+            for (int i = 0; i < length; i++) {
+                int next = (i + 1) % length;
+                hops[i] = () -> hop(next);
+                works[i] = new Work(hops[i]);
+            }
+        }
+
+        void hop(int next) {
+            seen();
+            if (--remaining > 0) {
+                submit(next);
+            } else if (left.decrementAndGet() == 0) {
+                LockSupport.unpark(mainThread);
+            }
+        }
+
+        void submit(int i) {
+            if (!isCmwq) {
+                fjp.execute(hops[i]);
+            } else if (!wq.queue(works[i])) {
+                throw new IllegalStateException("a chain's next work was still pending: " + works[i]);
+            }
+        }
+    }
+
+    private static void runExternal(boolean isCmwq, boolean execute, long total) {
+        AtomicLong completed = new AtomicLong();
+        Runnable count = () -> {
+            seen();
+            completed.getAndIncrement();
+        };
+        Work[] ring = new Work[RING];
+        for (int i = 0; i < RING; i++) {
+            ring[i] = new Work(count);
+        }
+        for (long i = 0; i < total; i++) {
+            long floor = i - WINDOW;
+            while (completed.get() <= floor) {
+                Thread.onSpinWait();
+            }
+            if (!isCmwq) {
+                fjp.execute(count);
+            } else if (execute) {
+                wq.execute(count);
+            } else {
+                Work w = ring[(int) i & (RING - 1)];
+                while (!wq.queue(w)) { // its previous instance has not started yet (rare)
+                    Thread.onSpinWait();
+                }
+            }
+        }
+        while (completed.get() < total) {
+            Thread.onSpinWait();
+        }
+    }
+
+    private static double median(List<double[]> rows, int col) {
+        double[] v = rows.stream().mapToDouble(r -> r[col]).sorted().toArray();
+        return v[(v.length - 1) / 2];
+    }
+
+    private static double lowest(List<double[]> rows, int col) {
+        return rows.stream().mapToDouble(r -> r[col]).min().orElse(Double.NaN);
+    }
+}
