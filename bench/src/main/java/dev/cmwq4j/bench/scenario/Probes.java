@@ -94,6 +94,33 @@ final class Probes {
         return System.nanoTime();
     }
 
+    /**
+     * CPU time so far of the JIT compiler threads ({@code C1 CompilerThread*}, {@code C2
+     * CompilerThread*}: their names as {@code /proc} shows them, cut at 15 characters), from each
+     * thread's {@code /proc/self/task/<tid>/schedstat} (nanoseconds); -1 without {@code /proc}. A
+     * compiler thread that the JVM stopped during the run takes its time with it (HotSpot starts
+     * and stops compiler threads beyond the first only with many CPUs).
+     */
+    static long compilerCpuNanos() {
+        long sum = 0;
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path task : tasks) {
+                try {
+                    String name = Files.readString(task.resolve("comm"));
+                    if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
+                        String stat = Files.readString(task.resolve("schedstat")).trim();
+                        sum += Long.parseLong(stat.substring(0, stat.indexOf(' ')));
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // the thread exited meanwhile, or an unexpected format: not counted
+                }
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return sum;
+    }
+
     private static Usage procUsage() {
         long cpu = -1;
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {

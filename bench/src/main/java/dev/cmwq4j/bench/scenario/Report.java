@@ -82,9 +82,9 @@ final class Report {
 
         // Details.
         sb.append("\n## Details\n\n");
-        sb.append("| scenario | executor | status | wall | CPU | CPU/wall | thr | vol cs | invol cs | cs/work | max RSS | "
+        sb.append("| scenario | executor | status | wall | CPU | JIT | CPU/wall | thr | vol cs | invol cs | cs/work | max RSS | "
                 + "p50 | p99 | max | note |\n");
-        sb.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        sb.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (Scenario s : scenarios) {
             for (Peer p : peers) {
                 Result r = results.get(key(s, p));
@@ -96,6 +96,7 @@ final class Report {
                 sb.append("| ").append(s.id()).append(" | ").append(p.id).append(" | ").append(r.status())
                         .append(" | ").append(fmtSeconds(wall))
                         .append(" | ").append(fmtSeconds(cpu))
+                        .append(" | ").append(fmtSeconds(r.num("jitNanos")))
                         .append(" | ").append(wall > 0 && cpu >= 0 ? String.format(Locale.ROOT, "%.2f", (double) cpu / wall) : "")
                         .append(" | ").append(fmtCount(r.num("peakThreads")))
                         .append(" | ").append(fmtCount(r.num("voluntarySwitches")))
@@ -111,6 +112,8 @@ final class Report {
         }
         sb.append("\nCPU: user+system time of the whole child process over the run (executor creation included; "
                 + "http: the server JVM over the measured load, the load generator's JVM not included). "
+                + "JIT: the part of it the JIT compiler threads spent (each child is a fresh JVM, so the "
+                + "executor's own code is compiled during the run). "
                 + "vol/invol cs: voluntary/involuntary context switches of the whole process over the run, "
                 + "exited threads included, less those of the harness thread while it waited for completion. "
                 + "cs/work: both kinds of context switches per work the scenario ran (fanout: parents and "
@@ -187,7 +190,7 @@ final class Report {
     static String csv(String mode, List<Scenario> scenarios, List<Peer> peers, Map<String, Result> results) {
         StringBuilder sb = new StringBuilder();
         sb.append("mode,scenario,executor,status,wall_s,cpu_s,user_s,sys_s,peak_threads,jvm_peak_threads,"
-                + "base_threads,voluntary_cs,involuntary_cs,waiter_voluntary_cs,max_rss_kib,p50_ms,p90_ms,p99_ms,p999_ms,max_ms,"
+                + "base_threads,jit_s,voluntary_cs,involuntary_cs,waiter_voluntary_cs,max_rss_kib,p50_ms,p90_ms,p99_ms,p999_ms,max_ms,"
                 + "throughput_per_s,done,total,runs,usage_source,java,detail,note\n");
         for (Scenario s : scenarios) {
             for (Peer p : peers) {
@@ -198,7 +201,7 @@ final class Report {
                 List<String> row = List.of(mode, s.id(), p.id, r.status(),
                         sec(r.num("wallNanos")), sec(r.num("cpuNanos")), sec(r.num("userNanos")),
                         sec(r.num("sysNanos")), num(r.num("peakThreads")), num(r.num("jvmPeakThreads")),
-                        num(r.num("baseThreads")), num(r.num("voluntarySwitches")),
+                        num(r.num("baseThreads")), sec(r.num("jitNanos")), num(r.num("voluntarySwitches")),
                         num(r.num("involuntarySwitches")), num(r.num("waiterVoluntarySwitches")),
                         num(r.num("maxRssKb")),
                         ms(r.num("p50Nanos")), ms(r.num("p90Nanos")), ms(r.num("p99Nanos")),

@@ -43,6 +43,9 @@ final class RunContext {
     private volatile long wallStart;
     private volatile long wallEnd;
     private volatile Usage after;
+    /** {@link Probes#compilerCpuNanos} at the start and at the end of the resource window; -1 unknown. */
+    private volatile long jitBefore = -1;
+    private volatile long jitAfter = -1;
     private volatile int peakThreads = -1;
     /** Context switches of the harness thread while it waited for completion (not the executor's). */
     private volatile long waiterVoluntary = 0;
@@ -72,6 +75,7 @@ final class RunContext {
         baseThreads = tmx.getThreadCount();
         tmx.resetPeakThreadCount();
         before = Probes.usage();
+        jitBefore = Probes.compilerCpuNanos();
     }
 
     /** Makes an executor of the peer under test; the first one made is asked for its note. */
@@ -101,6 +105,7 @@ final class RunContext {
      */
     void startClockAndUsage() {
         before = Probes.usage();
+        jitBefore = Probes.compilerCpuNanos();
         wallStart = System.nanoTime();
     }
 
@@ -143,6 +148,7 @@ final class RunContext {
         }
         wallEnd = System.nanoTime();
         after = Probes.usage();
+        jitAfter = Probes.compilerCpuNanos();
         peakThreads = tmx.getPeakThreadCount();
     }
 
@@ -204,7 +210,8 @@ final class RunContext {
                     .put("involuntarySwitches",
                             minus(diff(a.involuntarySwitches(), b.involuntarySwitches()), waiterInvoluntary))
                     .put("waiterVoluntarySwitches", waiterVoluntary)
-                    .put("maxRssKb", a.maxRssKb());
+                    .put("maxRssKb", a.maxRssKb())
+                    .put("jitNanos", jitBefore < 0 || jitAfter < 0 ? -1 : jitAfter - jitBefore);
         }
         r.put("baseThreads", baseThreads)
                 .put("peakThreads", peakThreads < 0 || baseThreads < 0 ? -1 : peakThreads - baseThreads)
