@@ -72,15 +72,43 @@ final class RunContext {
 
     /** Opens the resource window. Call before making executors. */
     void begin() {
-        baseThreads = tmx.getThreadCount();
+        int live = tmx.getThreadCount();
+        if (kept != null) {
+            // with warm-up rounds, threads are counted from before the first round made the
+            // executors: the threads they keep count as theirs, as in a long-lived program
+            if (firstRoundBase < 0) {
+                firstRoundBase = live;
+            }
+            live = firstRoundBase;
+        }
+        baseThreads = live;
         tmx.resetPeakThreadCount();
         before = Probes.usage();
         jitBefore = Probes.compilerCpuNanos();
     }
 
-    /** Makes an executor of the peer under test; the first one made is asked for its note. */
+    /**
+     * Executors made so far in this JVM, by name, when the child runs warm-up rounds before the
+     * measured one ({@link ScenarioChild}): each round of the scenario gets the executors the
+     * first round made, as a long-lived application keeps its pools. Null: every round makes its
+     * own (no warm-up).
+     */
+    private static volatile Map<String, PeerExecutor> kept;
+    /** With {@link #kept}: the live threads when the first round began; -1 before it. */
+    private static volatile int firstRoundBase = -1;
+
+    /** From now on, {@link #newExecutor} hands out the executors earlier rounds made, by name. */
+    static void keepExecutors() {
+        kept = new java.util.concurrent.ConcurrentHashMap<>();
+    }
+
+    /**
+     * Makes an executor of the peer under test (or, with warm-up rounds, returns the one an
+     * earlier round made under this name); the first one a round asks for is asked for its note.
+     */
     PeerExecutor newExecutor(String name) {
-        PeerExecutor ex = peer.create(name);
+        Map<String, PeerExecutor> reuse = kept;
+        PeerExecutor ex = reuse == null ? peer.create(name) : reuse.computeIfAbsent(name, peer::create);
         executors.incrementAndGet();
         if (probeExecutor == null) {
             probeExecutor = ex;

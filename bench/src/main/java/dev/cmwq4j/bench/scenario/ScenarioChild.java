@@ -15,6 +15,11 @@ public final class ScenarioChild {
     private ScenarioChild() {}
 
     private static final AtomicBoolean REPORTED = new AtomicBoolean();
+    /**
+     * System property: rounds of the scenario this child runs, unmeasured, before the measured one
+     * (default 0: a cold JVM). Set by {@link ScenarioMain}'s {@code --warmups}.
+     */
+    static final String WARMUPS_PROPERTY = "scenario.warmups";
 
     public static void main(String[] args) {
         if (args.length != 4) {
@@ -27,10 +32,14 @@ public final class ScenarioChild {
         long budgetMillis = Long.parseLong(args[3]);
         Probes.usage(); // link the FFM probe before anything is measured
 
+        int warmups = Integer.getInteger(WARMUPS_PROPERTY, 0);
+        if (warmups > 0) {
+            RunContext.keepExecutors();
+        }
         RunContext ctx = new RunContext(scenario.id(), peer, sizes, budgetMillis);
         Thread watchdog = new Thread(() -> {
             try {
-                Thread.sleep(budgetMillis);
+                Thread.sleep(budgetMillis * (1 + warmups)); // each round has its own bound
             } catch (InterruptedException e) {
                 return;
             }
@@ -42,6 +51,11 @@ public final class ScenarioChild {
         Result result;
         try {
             try {
+                for (int i = 0; i < warmups; i++) {
+                    // the same scenario with the same executors, unmeasured: the JIT has compiled
+                    // the executor's code and the executor holds what a long-lived program's would
+                    scenario.run(new RunContext(scenario.id(), peer, sizes, budgetMillis));
+                }
                 scenario.run(ctx);
                 result = ctx.result(Result.OK, "");
             } catch (Waits.Stalled e) {

@@ -26,7 +26,9 @@ import java.util.concurrent.TimeUnit;
  * Options (when run by hand, {@code java -cp ... dev.cmwq4j.bench.scenario.ScenarioMain}):
  * {@code --mode=short|full}, {@code --out=DIR} (default {@code results}), {@code --only=a,b},
  * {@code --executors=x,y}, {@code --timeout=SECONDS} (per pair), {@code --repeat=N} (children
- * per pair, the median wall time is reported), {@code --props=k=v,k2=v2} (system properties for
+ * per pair, the median wall time is reported), {@code --warmups=N} (rounds of the scenario each child
+ * runs unmeasured first, with the same executors: the JIT-compiled, long-lived case; default 0,
+ * a cold JVM per cell), {@code --props=k=v,k2=v2} (system properties for
  * every child, e.g. {@code cmwq4j.blockingSites=false}; from Maven {@code -Dscenario.props=...}),
  * {@code --list}.
  *
@@ -71,7 +73,12 @@ public final class ScenarioMain {
         long budgetMillis = timeout.isBlank() ? sizes.budgetMillis() : Long.parseLong(timeout.trim()) * 1000;
         String repeatOpt = opts.getOrDefault("repeat", "");
         int repeat = repeatOpt.isBlank() ? 1 : Math.max(1, Integer.parseInt(repeatOpt.trim()));
+        String warmupOpt = opts.getOrDefault("warmups", "");
+        int warmups = warmupOpt.isBlank() ? 0 : Math.max(0, Integer.parseInt(warmupOpt.trim()));
         List<String> childFlags = new ArrayList<>(CHILD_JVM_FLAGS);
+        if (warmups > 0) {
+            childFlags.add("-D" + ScenarioChild.WARMUPS_PROPERTY + "=" + warmups);
+        }
         for (String prop : list(opts.get("props"))) {
             if (prop.indexOf('=') <= 0) {
                 throw new IllegalArgumentException("--props: expected name=value, got '" + prop + "'");
@@ -112,7 +119,7 @@ public final class ScenarioMain {
                 n++;
                 List<Result> runs = new ArrayList<>();
                 for (int i = 0; i < repeat; i++) {
-                    runs.add(runChild(javaBin, classPath, childFlags, s, p, sizes, budgetMillis, logs, i));
+                    runs.add(runChild(javaBin, classPath, childFlags, s, p, sizes, budgetMillis, warmups, logs, i));
                 }
                 Result r = pick(runs);
                 results.put(Report.key(s, p), r);
@@ -152,7 +159,7 @@ public final class ScenarioMain {
     }
 
     private static Result runChild(String javaBin, String classPath, List<String> childFlags, Scenario s, Peer p,
-            Sizes sizes, long budgetMillis, Path logs, int rep) throws IOException, InterruptedException {
+            Sizes sizes, long budgetMillis, int warmups, Path logs, int rep) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(javaBin);
         cmd.addAll(childFlags);
@@ -171,7 +178,7 @@ public final class ScenarioMain {
                 .redirectError(errFile.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(nullFile()))
                 .start();
-        boolean exited = proc.waitFor(budgetMillis + GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        boolean exited = proc.waitFor(budgetMillis * (1 + warmups) + GRACE_MILLIS, TimeUnit.MILLISECONDS);
         if (!exited) {
             proc.descendants().forEach(ProcessHandle::destroyForcibly);
             proc.destroyForcibly();
