@@ -386,7 +386,10 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
      * other task is then cancelled (interrupted if it runs), and if all fail the last failure is
      * thrown as an {@link ExecutionException}. The wait for a task to end is, from a work, an
      * announced block ({@link #awaitNextDone}); the JDK's own version waits on its completion
-     * queue unannounced, so that only the monitor saw it, after the stall window.
+     * queue unannounced, so that only the monitor saw it, after the stall window. A task of this
+     * view's own workqueue first runs in place the first task that has not started (or lends it
+     * its slot), as {@code get} does: it holds one of the workqueue's {@code maxActive} slots,
+     * which the tasks may need.
      */
     @Override
     public <T> T invokeAny(Collection<? extends Callable<T>> tasks) throws InterruptedException, ExecutionException {
@@ -445,6 +448,9 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
                         running++;
                         continue;
                     }
+                    if (WaitProtocol.helpFirstPending(nodesOf(submitted))) {
+                        continue; // it ran one here: look at what has ended
+                    }
                     f = awaitNextDone(done, timed, deadline);
                 }
                 running--;
@@ -464,12 +470,25 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
         }
     }
 
+    /** The work nodes of {@link #firstResult}'s tasks that have not ended, in submission order. */
+    private static <T> WorkNode[] nodesOf(List<Future<T>> submitted) {
+        WorkNode[] nodes = new WorkNode[submitted.size()];
+        for (int i = 0; i < nodes.length; i++) {
+            if (submitted.get(i) instanceof AnyTask<T> t && !t.isDone()) {
+                nodes[i] = t.node;
+            }
+        }
+        return nodes;
+    }
+
     /**
      * Waits for the next task of {@code done} to end: from a work, as an announced block
      * ({@link WaitProtocol#enterBlock}), so that its pool may run another work meanwhile (among
-     * them, perhaps, the tasks waited for); off a worker, a plain wait. No help: the tasks are
+     * them, perhaps, the tasks waited for); off a worker, a plain wait. No help here: the tasks are
      * waited for together, and running one in place would hold the caller in it while another
-     * might finish first.
+     * might finish first. Only a caller that holds a slot of their own workqueue helps the first
+     * pending one before it waits ({@link WaitProtocol#helpFirstPending}), or under
+     * {@code maxActive} 1 it would keep the slot they need.
      *
      * @param deadline the {@link System#nanoTime} to give up at, if {@code timed}
      * @throws TimeoutException if {@code timed} and none ended by the deadline

@@ -425,6 +425,40 @@ class ExecutorServiceViewTest {
         }
     }
 
+    /**
+     * invokeAny from a task of its own view, on an unordered workqueue of maxActive 1: the caller
+     * holds the only slot, and the tasks it waits for queue behind it. It runs the first one in
+     * place (or lends it its slot), as a get() would and as ForkJoinPool's invokeAny helps from a
+     * worker; before, it waited as a plain announced block and the two waited for each other for
+     * good. Both forms; the tasks never run two at a time (the caller is blocked meanwhile).
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void invokeAnyFromATaskOfItsOwnViewUnderMaxActiveOneDoesNotWaitForGood() throws Exception {
+        try (Cmwq c = newCmwq(1)) {
+            Workqueue wq = c.workqueue("invoke-any-own").maxActive(1).build();
+            ExecutorService es = wq.asExecutorService();
+            AtomicInteger running = new AtomicInteger();
+            AtomicInteger mostAtOnce = new AtomicInteger();
+            List<Callable<String>> tasks = new ArrayList<>();
+            for (String r : List.of("first", "second", "third")) {
+                tasks.add(() -> {
+                    mostAtOnce.accumulateAndGet(running.incrementAndGet(), Math::max);
+                    try {
+                        return r;
+                    } finally {
+                        running.decrementAndGet();
+                    }
+                });
+            }
+            Future<String> untimed = es.submit(() -> es.invokeAny(tasks));
+            assertThat(untimed.get(30, TimeUnit.SECONDS)).isIn("first", "second", "third");
+            Future<String> timed = es.submit(() -> es.invokeAny(tasks, 30, TimeUnit.SECONDS));
+            assertThat(timed.get(30, TimeUnit.SECONDS)).isIn("first", "second", "third");
+            assertThat(mostAtOnce).as("tasks of the workqueue running at once").hasValue(1);
+        }
+    }
+
     // ---------------------------------------------------------------------------------------
     // shutdown
 

@@ -133,6 +133,35 @@ public final class WaitProtocol {
     }
 
     /**
+     * For a wait on whichever of {@code awaited} ends first ({@code invokeAny}) by a work of their
+     * own workqueue: helps the first of them still pending, as {@link #help} does for one awaited
+     * work (runs it in place, or lends it the caller's slot if it waits inactive behind it). One
+     * only: the caller has one slot to lend, and a lend to each would let as many run beside the
+     * ones already running. A waiter that holds no slot of their workqueue helps none: the works
+     * are waited for together, and a run in place would hold it while another might end first;
+     * but the waiter that holds a slot would otherwise keep, under {@code maxActive} 1, the only
+     * slot the works need, and wait for them for good. {@code ForkJoinPool}'s {@code invokeAny}
+     * helps from a worker too.
+     *
+     * @param awaited the works, null entries allowed (a task not queued yet)
+     * @return true if it ran one in place (the caller looks at what has ended first)
+     */
+    public static boolean helpFirstPending(WorkNode[] awaited) {
+        Worker w = Worker.current();
+        PoolWorkqueue held = w == null ? null : w.currentPwq();
+        if (held == null) {
+            return false;
+        }
+        for (WorkNode n : awaited) {
+            if (n != null && n.isPending()) {
+                PoolWorkqueue pwq = n.pwq;
+                return pwq != null && pwq.wq == held.wq && help(n);
+            }
+        }
+        return false;
+    }
+
+    /**
      * The first two steps for a wait on one work: {@link #checkNoDeadlock}, then {@link #help}.
      *
      * @return true if it ran {@code awaited} in place (the caller checks whether that was enough)
