@@ -387,9 +387,10 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
      * thrown as an {@link ExecutionException}. The wait for a task to end is, from a work, an
      * announced block ({@link #awaitNextDone}); the JDK's own version waits on its completion
      * queue unannounced, so that only the monitor saw it, after the stall window. A task of this
-     * view's own workqueue first runs in place the first task that has not started (or lends it
-     * its slot), as {@code get} does: it holds one of the workqueue's {@code maxActive} slots,
-     * which the tasks may need.
+     * view's own workqueue holds one of its {@code maxActive} slots, which the tasks may need: it
+     * lends that slot to the first task waiting inactive behind it, one at a time, while it waits
+     * (a task of an ordered workqueue waiting for tasks queued behind it throws
+     * {@link IllegalStateException}, as {@code get} does).
      */
     @Override
     public <T> T invokeAny(Collection<? extends Callable<T>> tasks) throws InterruptedException, ExecutionException {
@@ -432,6 +433,9 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
         java.util.concurrent.BlockingQueue<Future<T>> done = new java.util.concurrent.LinkedBlockingQueue<>();
         List<Future<T>> submitted = new ArrayList<>(unsubmitted);
         Iterator<? extends Callable<T>> it = tasks.iterator();
+        // from a work of this view's own workqueue, the wait lends the caller's slot to a task that
+        // waits inactive behind it (the caller holds one of its maxActive slots)
+        Lender<T> lender = WaitProtocol.holdsSlotOf(wq.core) ? new Lender<>(submitted) : null;
         try {
             ExecutionException last = null;
             int running = 0; // submitted, and not taken from done
@@ -448,10 +452,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
                         running++;
                         continue;
                     }
-                    if (WaitProtocol.helpFirstPending(nodesOf(submitted))) {
-                        continue; // it ran one here: look at what has ended
-                    }
-                    f = awaitNextDone(done, timed, deadline);
+                    f = awaitNextDone(done, timed, deadline, lender);
                 }
                 running--;
                 try {
@@ -470,42 +471,80 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
         }
     }
 
-    /** The work nodes of {@link #firstResult}'s tasks that have not ended, in submission order. */
-    private static <T> WorkNode[] nodesOf(List<Future<T>> submitted) {
-        WorkNode[] nodes = new WorkNode[submitted.size()];
-        for (int i = 0; i < nodes.length; i++) {
-            if (submitted.get(i) instanceof AnyTask<T> t && !t.isDone()) {
-                nodes[i] = t.node;
-            }
+    /**
+     * The slot lends of one {@link #firstResult} called from a work of this view's own
+     * workqueue: before each look at what has ended, the caller's slot goes to the first task
+     * still waiting inactive behind {@code maxActive}, once the task it went to last has ended
+     * ({@link WaitProtocol#lendToFirstInactive}). Confined to the caller's thread.
+     */
+    private static final class Lender<T> {
+        private final List<Future<T>> submitted;
+        /** The task's node lent to last, or null. */
+        private WorkNode lentTo;
+
+        Lender(List<Future<T>> submitted) {
+            this.submitted = submitted;
         }
-        return nodes;
+
+        void look() {
+            WorkNode[] nodes = new WorkNode[submitted.size()];
+            for (int i = 0; i < nodes.length; i++) {
+                if (submitted.get(i) instanceof AnyTask<T> t && !t.isDone()) {
+                    nodes[i] = t.node;
+                }
+            }
+            lentTo = WaitProtocol.lendToFirstInactive(nodes, lentTo, "invokeAny's tasks");
+        }
     }
+
+    /**
+     * How often a waiting {@code invokeAny} with a {@link Lender} looks again: a lend that could
+     * not be made (a freeze) is made after the thaw, and the next task gets the slot once the one
+     * lent to has ended.
+     */
+    private static final long LEND_LOOK_NANOS = 20_000_000L;
 
     /**
      * Waits for the next task of {@code done} to end: from a work, as an announced block
      * ({@link WaitProtocol#enterBlock}), so that its pool may run another work meanwhile (among
-     * them, perhaps, the tasks waited for); off a worker, a plain wait. No help here: the tasks are
-     * waited for together, and running one in place would hold the caller in it while another
-     * might finish first. Only a caller that holds a slot of their own workqueue helps the first
-     * pending one before it waits ({@link WaitProtocol#helpFirstPending}), or under
-     * {@code maxActive} 1 it would keep the slot they need.
+     * them, perhaps, the tasks waited for); off a worker, a plain wait. No task runs in place:
+     * the tasks are waited for together, and running one here would hold the caller in it while
+     * another might finish first, past its deadline. With a {@code lender} (a caller of this
+     * view's own workqueue) the caller's slot goes to a task that waits behind it, looked at
+     * again every {@link #LEND_LOOK_NANOS}.
      *
      * @param deadline the {@link System#nanoTime} to give up at, if {@code timed}
+     * @param lender the caller's lends, or null
      * @throws TimeoutException if {@code timed} and none ended by the deadline
      */
-    private static <T> Future<T> awaitNextDone(java.util.concurrent.BlockingQueue<Future<T>> done, boolean timed, long deadline)
-            throws InterruptedException, TimeoutException {
-        long left = timed ? deadline - System.nanoTime() : 0L;
-        if (timed && left <= 0) {
+    private static <T> Future<T> awaitNextDone(java.util.concurrent.BlockingQueue<Future<T>> done, boolean timed, long deadline,
+            Lender<T> lender) throws InterruptedException, TimeoutException {
+        if (timed && deadline - System.nanoTime() <= 0) {
             throw new TimeoutException(); // the caller's poll found none: no wait to announce
+        }
+        if (lender != null) {
+            lender.look(); // before the block: it may throw (a wait that could never end)
         }
         WaitProtocol.Wait wait = WaitProtocol.enterBlock();
         try {
-            Future<T> f = timed ? done.poll(left, TimeUnit.NANOSECONDS) : done.take();
-            if (f == null) {
-                throw new TimeoutException();
+            for (;;) {
+                long left = timed ? deadline - System.nanoTime() : Long.MAX_VALUE;
+                if (left <= 0) {
+                    throw new TimeoutException();
+                }
+                Future<T> f;
+                if (lender == null && !timed) {
+                    f = done.take();
+                } else {
+                    f = done.poll(lender == null ? left : Math.min(left, LEND_LOOK_NANOS), TimeUnit.NANOSECONDS);
+                }
+                if (f != null) {
+                    return f;
+                }
+                if (lender != null) {
+                    lender.look();
+                }
             }
-            return f;
         } finally {
             WaitProtocol.exit(wait);
         }

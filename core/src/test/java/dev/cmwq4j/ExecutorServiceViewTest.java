@@ -459,6 +459,68 @@ class ExecutorServiceViewTest {
         }
     }
 
+    /**
+     * A timed invokeAny from a task of its own view keeps its deadline: the task it waits for is
+     * not run in place on the caller's thread (which would hold the caller past the deadline for
+     * as long as the task runs), it runs on another worker while the caller waits, and the caller
+     * gets its TimeoutException and cancels it.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void timedInvokeAnyFromATaskOfItsOwnViewKeepsItsDeadline() throws Exception {
+        try (Cmwq c = newCmwq(1)) {
+            Workqueue wq = c.workqueue("invoke-any-own-timed").build();
+            ExecutorService es = wq.asExecutorService();
+            CountDownLatch release = new CountDownLatch(1);
+            AtomicReference<Thread> slowThread = new AtomicReference<>();
+            Callable<String> slow = () -> {
+                slowThread.set(Thread.currentThread());
+                release.await(60, TimeUnit.SECONDS);
+                return "slow";
+            };
+            AtomicReference<Thread> callerThread = new AtomicReference<>();
+            Future<Object> caller = es.submit(() -> {
+                callerThread.set(Thread.currentThread());
+                try {
+                    return es.invokeAny(List.of(slow), 200, TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    return e;
+                }
+            });
+            try {
+                assertThat(caller.get(30, TimeUnit.SECONDS)).isInstanceOf(java.util.concurrent.TimeoutException.class);
+            } finally {
+                release.countDown();
+            }
+            assertThat(slowThread.get()).as("the task ran, or was cancelled before it ran, off the caller's thread")
+                    .isNotSameAs(callerThread.get());
+        }
+    }
+
+    /**
+     * A task of an ordered workqueue that calls invokeAny on its own view waits for tasks queued
+     * behind it there, which can never start: it throws at once, as get() does, instead of waiting
+     * for good.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void invokeAnyFromATaskOfItsOwnOrderedViewThrowsInsteadOfWaitingForGood() throws Exception {
+        try (Cmwq c = newCmwq(1)) {
+            Workqueue wq = c.workqueue("invoke-any-ordered").ordered().build();
+            ExecutorService es = wq.asExecutorService();
+            AtomicInteger ran = new AtomicInteger();
+            Future<String> caller = es.submit(() -> es.invokeAny(List.of(() -> {
+                ran.incrementAndGet();
+                return "never";
+            })));
+            assertThatThrownBy(() -> caller.get(30, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(IllegalStateException.class).hasMessageContaining("queued behind it");
+            wq.flush();
+            assertThat(ran).as("the task invokeAny queued was cancelled, not run").hasValue(0);
+        }
+    }
+
     // ---------------------------------------------------------------------------------------
     // shutdown
 

@@ -21,9 +21,12 @@ package dev.cmwq4j.internal;
  *   <tr><td>{@code AsyncDomain} synchronize</td><td>{@link #checkNoDeadlock} for each awaited
  *       function, plus the domain's own check</td><td>{@link #help}, function by function</td>
  *       <td>every awaited function</td><td>{@link #enterWorks}</td></tr>
- *   <tr><td>{@code Blocking}; the executor view's {@code awaitTermination} and
- *       {@code invokeAny}</td><td>none</td><td>no</td><td>nobody (what it waits for is not
- *       one work)</td><td>{@link #enterBlock}</td></tr>
+ *   <tr><td>{@code Blocking}; the executor view's {@code awaitTermination}</td><td>none</td>
+ *       <td>no</td><td>nobody (what it waits for is not one work)</td><td>{@link #enterBlock}</td></tr>
+ *   <tr><td>the executor view's {@code invokeAny}</td><td>{@link #checkNoDeadlock} on the first
+ *       task it lends to</td><td>no (the tasks are waited for together)</td><td>from a work of
+ *       their own workqueue, its slot to the first task waiting inactive behind it, one at a time
+ *       ({@link #lendToFirstInactive})</td><td>{@link #enterBlock}</td></tr>
  * </table>
  *
  * <ol>
@@ -133,32 +136,67 @@ public final class WaitProtocol {
     }
 
     /**
-     * For a wait on whichever of {@code awaited} ends first ({@code invokeAny}) by a work of their
-     * own workqueue: helps the first of them still pending, as {@link #help} does for one awaited
-     * work (runs it in place, or lends it the caller's slot if it waits inactive behind it). One
-     * only: the caller has one slot to lend, and a lend to each would let as many run beside the
-     * ones already running. A waiter that holds no slot of their workqueue helps none: the works
-     * are waited for together, and a run in place would hold it while another might end first;
-     * but the waiter that holds a slot would otherwise keep, under {@code maxActive} 1, the only
-     * slot the works need, and wait for them for good. {@code ForkJoinPool}'s {@code invokeAny}
-     * helps from a worker too.
-     *
-     * @param awaited the works, null entries allowed (a task not queued yet)
-     * @return true if it ran one in place (the caller looks at what has ended first)
+     * Whether the calling thread runs a work of {@code wq} itself (not through a help): it holds
+     * one of the workqueue's {@code maxActive} slots while it waits.
      */
-    public static boolean helpFirstPending(WorkNode[] awaited) {
+    public static boolean holdsSlotOf(WorkqueueCore wq) {
+        Worker w = Worker.current();
+        PoolWorkqueue held = w == null ? null : w.currentPwq();
+        return held != null && held.wq == wq;
+    }
+
+    /**
+     * For a wait on whichever of {@code awaited} ends first ({@code invokeAny}) by a work of their
+     * own workqueue ({@link #holdsSlotOf}): if the first of them still pending waits inactive
+     * behind {@code maxActive}, lends it the caller's slot ({@link PoolWorkqueue#lendSlot}), so
+     * that the pool runs it while the caller waits. Under {@code maxActive} 1 the caller otherwise
+     * kept the only slot the works need and waited for them for good. Nothing runs in place (as
+     * {@link #help} would): the works are waited for together, within the caller's deadline and
+     * interruptibly, and a run in place would hold the caller in it while another might end
+     * first. One lend at a time: the caller has one slot to lend, so it lends again only once the
+     * work it lent to has ended ({@code lentTo}). Checks first, as a wait on one work does: a
+     * work of an ordered workqueue waiting for works queued behind it there throws
+     * ({@link #checkNoDeadlock}); too little stack to take the pool lock throws
+     * {@link StackOverflowError} ({@link #requireStack}).
+     *
+     * @param awaited the works, in the order they were queued; null entries (ended, or not queued)
+     *     are skipped
+     * @param lentTo the work lent to last, or null: while it has not ended, nothing is lent
+     * @param what how to name the caller's operation's works in a message
+     * @return the work lent to now, or {@code lentTo} if none (nothing inactive to lend to, or
+     *     the last lend's work still runs, or a freeze: a frozen workqueue lends nothing)
+     */
+    public static WorkNode lendToFirstInactive(WorkNode[] awaited, WorkNode lentTo, Object what) {
+        if (lentTo != null && (lentTo.state & (WorkNode.PENDING | WorkNode.RUNNING)) != 0) {
+            return lentTo; // the last lend's work has not ended: it still has the slot
+        }
         Worker w = Worker.current();
         PoolWorkqueue held = w == null ? null : w.currentPwq();
         if (held == null) {
-            return false;
+            return lentTo;
         }
         for (WorkNode n : awaited) {
-            if (n != null && n.isPending()) {
-                PoolWorkqueue pwq = n.pwq;
-                return pwq != null && pwq.wq == held.wq && help(n);
+            if (n == null || !n.isPending()) {
+                continue;
+            }
+            PoolWorkqueue pwq = n.pwq;
+            if (pwq == null || pwq.wq != held.wq) {
+                return lentTo; // the first pending one is another queue's: nothing of ours to lend
+            }
+            checkNoDeadlock(n, "invokeAny", what);
+            if (n.where != WorkNode.INACTIVE) {
+                return lentTo; // listed (or inbound): the pool runs it without a lend
+            }
+            requireStack("lend a slot");
+            WorkerPool pool = pwq.pool;
+            pool.lock();
+            try {
+                return pwq.lendSlot(n) ? n : lentTo;
+            } finally {
+                pool.unlock();
             }
         }
-        return false;
+        return lentTo;
     }
 
     /**
