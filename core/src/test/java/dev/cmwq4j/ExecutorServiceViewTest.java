@@ -427,10 +427,10 @@ class ExecutorServiceViewTest {
 
     /**
      * invokeAny from a task of its own view, on an unordered workqueue of maxActive 1: the caller
-     * holds the only slot, and the tasks it waits for queue behind it. It runs the first one in
-     * place (or lends it its slot), as a get() would and as ForkJoinPool's invokeAny helps from a
-     * worker; before, it waited as a plain announced block and the two waited for each other for
-     * good. Both forms; the tasks never run two at a time (the caller is blocked meanwhile).
+     * holds the only slot, and the tasks it waits for queue behind it. It lends the slot to the
+     * first of them while it waits, and to the next once that one has ended; before, it waited as
+     * a plain announced block and the two waited for each other for good. Both forms; the tasks
+     * never run two at a time (the caller is blocked meanwhile).
      */
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * {@code invokeAny} from tasks of the view's own workqueue, raced against each other under a small
- * {@code maxActive} (1 or 2, unordered): each caller holds a slot its tasks may need, and helps
- * the first of them still pending before it waits (ARCHITECTURE 5, the wait table). Every call
+ * {@code maxActive} (1 or 2, unordered): each caller holds a slot its tasks may need, and lends it
+ * to the first of them waiting behind it while it waits (ARCHITECTURE 5, the wait table). Every call
  * must return (no caller waits for good behind the slots of the others); its result must be what
  * one of its own tasks returned, or an {@link ExecutionException} when all of them failed; and no
  * task runs twice.
