@@ -444,7 +444,9 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
                 if (f == null) {
                     if (unsubmitted > 0) {
                         // the view's own task, through execute: its node is known, so that its
-                        // cancel interrupts its own run only and takes back its pending instance
+                        // cancel interrupts its own run only (a cancelled task that has not started
+                        // stays queued and runs as a no-op, as in the JDK's pools), and a caller of
+                        // this workqueue can lend it its slot
                         AnyTask<T> t = new AnyTask<>(it.next(), done); // null task: NullPointerException
                         execute(t);
                         submitted.add(t);
@@ -475,34 +477,50 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
      * The slot lends of one {@link #firstResult} called from a work of this view's own
      * workqueue: before each look at what has ended, the caller's slot goes to the first task
      * still waiting inactive behind {@code maxActive}, once the task it went to last has ended
-     * ({@link WaitProtocol#lendToFirstInactive}). Confined to the caller's thread.
+     * ({@link WaitProtocol#lendToFirstInactive}). Confined to the caller's thread. No lend is
+     * looked for between two ends unless one was refused: each end wakes the caller, and a lend
+     * needs a task that waits behind the caller's slot, which only an end or a thaw changes.
      */
     private static final class Lender<T> {
         private final List<Future<T>> submitted;
-        /** The task's node lent to last, or null. */
-        private WorkNode lentTo;
+        /** The task lent to last, or null: while it has not ended, it has the slot. */
+        private Future<T> lentTo;
 
         Lender(List<Future<T>> submitted) {
             this.submitted = submitted;
         }
 
-        void look() {
+        /**
+         * Lends the slot if a task waits for it and the last lend's task has ended (its future is
+         * done: its end comes to the caller through its queue of ended tasks, and the look after
+         * it lends to the next).
+         *
+         * @return true if a lend was refused (a freeze): look again after a while
+         */
+        boolean look() {
+            if (lentTo != null && !lentTo.isDone()) {
+                return false;
+            }
+            lentTo = null;
             WorkNode[] nodes = new WorkNode[submitted.size()];
             for (int i = 0; i < nodes.length; i++) {
                 if (submitted.get(i) instanceof AnyTask<T> t && !t.isDone()) {
                     nodes[i] = t.node;
                 }
             }
-            lentTo = WaitProtocol.lendToFirstInactive(nodes, lentTo, "invokeAny's tasks");
+            int lent = WaitProtocol.lendToFirstInactive(nodes, "invokeAny's tasks");
+            if (lent >= 0) {
+                lentTo = submitted.get(lent);
+            }
+            return lent == WaitProtocol.LEND_REFUSED;
         }
     }
 
     /**
-     * How often a waiting {@code invokeAny} with a {@link Lender} looks again: a lend that could
-     * not be made (a freeze) is made after the thaw, and the next task gets the slot once the one
-     * lent to has ended.
+     * How soon a waiting {@code invokeAny} whose lend was refused (a frozen workqueue) looks
+     * again, so that the lend is made after the thaw.
      */
-    private static final long LEND_LOOK_NANOS = 20_000_000L;
+    private static final long LEND_RETRY_NANOS = 20_000_000L;
 
     /**
      * Waits for the next task of {@code done} to end: from a work, as an announced block
@@ -510,8 +528,8 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
      * them, perhaps, the tasks waited for); off a worker, a plain wait. No task runs in place:
      * the tasks are waited for together, and running one here would hold the caller in it while
      * another might finish first, past its deadline. With a {@code lender} (a caller of this
-     * view's own workqueue) the caller's slot goes to a task that waits behind it, looked at
-     * again every {@link #LEND_LOOK_NANOS}.
+     * view's own workqueue) the caller's slot goes to a task that waits behind it; a lend a
+     * freeze refused is tried again every {@link #LEND_RETRY_NANOS}.
      *
      * @param deadline the {@link System#nanoTime} to give up at, if {@code timed}
      * @param lender the caller's lends, or null
@@ -522,9 +540,8 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
         if (timed && deadline - System.nanoTime() <= 0) {
             throw new TimeoutException(); // the caller's poll found none: no wait to announce
         }
-        if (lender != null) {
-            lender.look(); // before the block: it may throw (a wait that could never end)
-        }
+        // before the block: a look may throw (a wait that could never end)
+        boolean retry = lender != null && lender.look();
         WaitProtocol.Wait wait = WaitProtocol.enterBlock();
         try {
             for (;;) {
@@ -533,17 +550,17 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
                     throw new TimeoutException();
                 }
                 Future<T> f;
-                if (lender == null && !timed) {
-                    f = done.take();
+                if (retry) {
+                    f = done.poll(Math.min(left, LEND_RETRY_NANOS), TimeUnit.NANOSECONDS);
+                } else if (timed) {
+                    f = done.poll(left, TimeUnit.NANOSECONDS);
                 } else {
-                    f = done.poll(lender == null ? left : Math.min(left, LEND_LOOK_NANOS), TimeUnit.NANOSECONDS);
+                    f = done.take();
                 }
                 if (f != null) {
                     return f;
                 }
-                if (lender != null) {
-                    lender.look();
-                }
+                retry = lender != null && lender.look();
             }
         } finally {
             WaitProtocol.exit(wait);

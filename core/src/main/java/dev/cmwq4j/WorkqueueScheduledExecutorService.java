@@ -42,7 +42,8 @@ import java.util.concurrent.TimeoutException;
  * {@code cancel(true)} also interrupts a run in progress, that run only. Its {@code get} waits
  * as the executor view's does: from a work, as an announced block, lending the caller's priority;
  * {@link #awaitTermination} and {@code invokeAny} wait from a work as announced blocks too,
- * lending nothing.
+ * lending no priority ({@code invokeAny} from a work of its own workqueue lends its slot to a
+ * task waiting behind it, as the executor view's does).
  *
  * <h2>Shutdown</h2>
  * As {@code ScheduledThreadPoolExecutor}'s defaults

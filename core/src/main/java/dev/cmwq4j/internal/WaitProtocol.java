@@ -23,9 +23,10 @@ package dev.cmwq4j.internal;
  *       <td>every awaited function</td><td>{@link #enterWorks}</td></tr>
  *   <tr><td>{@code Blocking}; the executor view's {@code awaitTermination}</td><td>none</td>
  *       <td>no</td><td>nobody (what it waits for is not one work)</td><td>{@link #enterBlock}</td></tr>
- *   <tr><td>the executor view's {@code invokeAny}</td><td>{@link #checkNoDeadlock} on the first
- *       task it lends to</td><td>no (the tasks are waited for together)</td><td>from a work of
- *       their own workqueue, its slot to the first task waiting inactive behind it, one at a time
+ *   <tr><td>the executor view's {@code invokeAny}</td><td>from a work of the tasks' own
+ *       workqueue, {@link #checkNoDeadlock} on the first pending task at each look</td><td>no (the
+ *       tasks are waited for together)</td><td>no priority; from a work of their own workqueue, its
+ *       {@code maxActive} slot to the first task waiting inactive behind it, one at a time
  *       ({@link #lendToFirstInactive})</td><td>{@link #enterBlock}</td></tr>
  * </table>
  *
@@ -145,58 +146,67 @@ public final class WaitProtocol {
         return held != null && held.wq == wq;
     }
 
+    /** {@link #lendToFirstInactive}: nothing to lend to now. */
+    public static final int LEND_NONE = -1;
+    /** {@link #lendToFirstInactive}: a work waits inactive behind the caller, and the lend was refused (a freeze). */
+    public static final int LEND_REFUSED = -2;
+
     /**
      * For a wait on whichever of {@code awaited} ends first ({@code invokeAny}) by a work of their
-     * own workqueue ({@link #holdsSlotOf}): if the first of them still pending waits inactive
-     * behind {@code maxActive}, lends it the caller's slot ({@link PoolWorkqueue#lendSlot}), so
-     * that the pool runs it while the caller waits. Under {@code maxActive} 1 the caller otherwise
-     * kept the only slot the works need and waited for them for good. Nothing runs in place (as
-     * {@link #help} would): the works are waited for together, within the caller's deadline and
-     * interruptibly, and a run in place would hold the caller in it while another might end
-     * first. One lend at a time: the caller has one slot to lend, so it lends again only once the
-     * work it lent to has ended ({@code lentTo}). Checks first, as a wait on one work does: a
-     * work of an ordered workqueue waiting for works queued behind it there throws
-     * ({@link #checkNoDeadlock}); too little stack to take the pool lock throws
-     * {@link StackOverflowError} ({@link #requireStack}).
+     * own workqueue ({@link #holdsSlotOf}), which holds one of its {@code maxActive} slots: if the
+     * first of them still pending waits inactive behind {@code maxActive}, lends it the caller's
+     * slot ({@link PoolWorkqueue#lendSlot}), so that the pool runs it while the caller waits.
+     * Under {@code maxActive} 1 the caller otherwise kept the only slot the works need and waited
+     * for them for good. Nothing runs in place (as {@link #help} would): the works are waited for
+     * together, within the caller's deadline and interruptibly, and a run in place would hold the
+     * caller in it while another might end first. The slot is lent, not the caller's priority.
+     * The caller lends one at a time (it has one slot): it calls again only once the work it lent
+     * to last has ended. Checks first, at each call, as a wait on one work does: a work of an
+     * ordered workqueue waiting for a work queued behind it there throws ({@link
+     * #checkNoDeadlock}); too little stack to take the pool lock throws {@link StackOverflowError}
+     * ({@link #requireStack}).
      *
-     * @param awaited the works, in the order they were queued; null entries (ended, or not queued)
-     *     are skipped
-     * @param lentTo the work lent to last, or null: while it has not ended, nothing is lent
-     * @param what how to name the caller's operation's works in a message
-     * @return the work lent to now, or {@code lentTo} if none (nothing inactive to lend to, or
-     *     the last lend's work still runs, or a freeze: a frozen workqueue lends nothing)
+     * @param awaited the works, in the order they were queued; null entries (ended, or not
+     *     queued) are skipped
+     * @param what how to name the caller's works in a message
+     * @return the index in {@code awaited} of the work lent to; {@link #LEND_NONE} if none needs
+     *     it (the first pending one is listed, once the pool lock has admitted what was inbound,
+     *     or of another workqueue, or none is pending, or the caller holds no slot of theirs); {@link #LEND_REFUSED} if the first pending one waits
+     *     inactive and the lend was refused (a frozen workqueue lends nothing): the caller looks
+     *     again after a while
      */
-    public static WorkNode lendToFirstInactive(WorkNode[] awaited, WorkNode lentTo, Object what) {
-        if (lentTo != null && (lentTo.state & (WorkNode.PENDING | WorkNode.RUNNING)) != 0) {
-            return lentTo; // the last lend's work has not ended: it still has the slot
-        }
+    public static int lendToFirstInactive(WorkNode[] awaited, Object what) {
         Worker w = Worker.current();
         PoolWorkqueue held = w == null ? null : w.currentPwq();
         if (held == null) {
-            return lentTo;
+            return LEND_NONE;
         }
-        for (WorkNode n : awaited) {
+        for (int i = 0; i < awaited.length; i++) {
+            WorkNode n = awaited[i];
             if (n == null || !n.isPending()) {
                 continue;
             }
             PoolWorkqueue pwq = n.pwq;
             if (pwq == null || pwq.wq != held.wq) {
-                return lentTo; // the first pending one is another queue's: nothing of ours to lend
+                return LEND_NONE; // the first pending one is another queue's: nothing of ours to lend
             }
             checkNoDeadlock(n, "invokeAny", what);
-            if (n.where != WorkNode.INACTIVE) {
-                return lentTo; // listed (or inbound): the pool runs it without a lend
+            if (n.where == WorkNode.WORKLIST) {
+                return LEND_NONE; // listed: the pool runs it without a lend
             }
             requireStack("lend a slot");
             WorkerPool pool = pwq.pool;
-            pool.lock();
+            pool.lock(); // admits what is inbound: a work pushed a moment ago may be inactive now
             try {
-                return pwq.lendSlot(n) ? n : lentTo;
+                if (n.where != WorkNode.INACTIVE || !n.isPending() || n.pwq != pwq) {
+                    return LEND_NONE; // listed after all, started, or elsewhere
+                }
+                return pwq.lendSlot(n) ? i : LEND_REFUSED;
             } finally {
                 pool.unlock();
             }
         }
-        return lentTo;
+        return LEND_NONE;
     }
 
     /**
