@@ -460,6 +460,46 @@ class ExecutorServiceViewTest {
     }
 
     /**
+     * invokeAny from a task of its own view while the workqueue is frozen (under maxActive 1): the
+     * lend of the caller's slot is refused while frozen (nothing new may start), and made after
+     * the thaw, when the caller looks again; without that look the caller waited for good.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void invokeAnyFromATaskOfItsOwnViewLendsItsSlotOnceAFreezeIsOver() throws Exception {
+        try (Cmwq c = newCmwq(1)) {
+            Workqueue wq = c.workqueue("invoke-any-frozen").maxActive(1).freezable().build();
+            ExecutorService es = wq.asExecutorService();
+            CountDownLatch callerStarted = new CountDownLatch(1);
+            CountDownLatch go = new CountDownLatch(1);
+            AtomicInteger ran = new AtomicInteger();
+            long announcedBefore = wq.stats().blocksAnnounced();
+            Future<String> caller = es.submit(() -> {
+                callerStarted.countDown();
+                go.await(60, TimeUnit.SECONDS);
+                return es.invokeAny(List.of(() -> {
+                    ran.incrementAndGet();
+                    return "after the thaw";
+                }));
+            });
+            try {
+                assertThat(awaitLatch(callerStarted)).isTrue();
+                assertThat(wq.freeze(Duration.ZERO)).as("frozen while the caller still runs").isFalse();
+                go.countDown();
+                await().atMost(Duration.ofSeconds(30))
+                        .untilAsserted(() -> assertThat(wq.stats().blocksAnnounced() - announcedBefore)
+                                .as("the caller waits in invokeAny").isOne());
+                assertThat(ran).as("nothing starts while frozen").hasValue(0);
+            } finally {
+                go.countDown();
+                wq.thaw();
+            }
+            assertThat(caller.get(30, TimeUnit.SECONDS)).isEqualTo("after the thaw");
+            assertThat(ran).hasValue(1);
+        }
+    }
+
+    /**
      * A timed invokeAny from a task of its own view keeps its deadline: the task it waits for is
      * not run in place on the caller's thread (which would hold the caller past the deadline for
      * as long as the task runs), it runs on another worker while the caller waits, and the caller
