@@ -477,14 +477,17 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
      * The slot lends of one {@link #firstResult} called from a work of this view's own
      * workqueue: before each look at what has ended, the caller's slot goes to the first task
      * still waiting inactive behind {@code maxActive}, once the task it went to last has ended
-     * ({@link WaitProtocol#lendToFirstInactive}). Confined to the caller's thread. No lend is
-     * looked for between two ends unless one was refused: each end wakes the caller, and a lend
-     * needs a task that waits behind the caller's slot, which only an end or a thaw changes.
+     * ({@link WaitProtocol#lendToFirstInactive}). Confined to the caller's thread. The looks come
+     * with the events that may make a lend needed (the wait's start, each task's end: each end
+     * wakes the caller), every {@link #LEND_RETRY_NANOS} while a freeze refuses one, and at least
+     * every {@link #LEND_RELOOK_NANOS} (a safety net).
      */
     private static final class Lender<T> {
         private final List<Future<T>> submitted;
         /** The task lent to last, or null: while it has not ended, it has the slot. */
         private Future<T> lentTo;
+        /** The last {@link #look} lent the slot. */
+        boolean lentNow;
 
         Lender(List<Future<T>> submitted) {
             this.submitted = submitted;
@@ -498,6 +501,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
          * @return true if a lend was refused (a freeze): look again after a while
          */
         boolean look() {
+            lentNow = false;
             if (lentTo != null && !lentTo.isDone()) {
                 return false;
             }
@@ -511,6 +515,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
             int lent = WaitProtocol.lendToFirstInactive(nodes, "invokeAny's tasks");
             if (lent >= 0) {
                 lentTo = submitted.get(lent);
+                lentNow = true;
             }
             return lent == WaitProtocol.LEND_REFUSED;
         }
@@ -523,13 +528,27 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
     private static final long LEND_RETRY_NANOS = 20_000_000L;
 
     /**
+     * How often a waiting {@code invokeAny} with a {@link Lender} looks again with no event: a
+     * safety net. The looks that matter come with events (the wait's start, each task's end, a
+     * refused lend), but a task seen listed can go back inactive without one: a freeze takes
+     * listed works back, and a thaw with a lowered {@code maxActive} (or a higher-priority work
+     * queued meanwhile) may leave it behind the caller's slot (a third read-only review's
+     * sequence). Ten looks a second, only while such a caller waits.
+     */
+    private static final long LEND_RELOOK_NANOS = 100_000_000L;
+
+    /** Lends made by the safety net's looks ({@link #LEND_RELOOK_NANOS}); tests expect none in normal runs. */
+    static final java.util.concurrent.atomic.AtomicLong SAFETY_NET_LENDS = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
      * Waits for the next task of {@code done} to end: from a work, as an announced block
      * ({@link WaitProtocol#enterBlock}), so that its pool may run another work meanwhile (among
      * them, perhaps, the tasks waited for); off a worker, a plain wait. No task runs in place:
      * the tasks are waited for together, and running one here would hold the caller in it while
      * another might finish first, past its deadline. With a {@code lender} (a caller of this
      * view's own workqueue) the caller's slot goes to a task that waits behind it; a lend a
-     * freeze refused is tried again every {@link #LEND_RETRY_NANOS}.
+     * freeze refused is tried again every {@link #LEND_RETRY_NANOS}, and any other look comes at
+     * least every {@link #LEND_RELOOK_NANOS}.
      *
      * @param deadline the {@link System#nanoTime} to give up at, if {@code timed}
      * @param lender the caller's lends, or null
@@ -549,18 +568,19 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
                 if (left <= 0) {
                     throw new TimeoutException();
                 }
-                Future<T> f;
-                if (retry) {
-                    f = done.poll(Math.min(left, LEND_RETRY_NANOS), TimeUnit.NANOSECONDS);
-                } else if (timed) {
-                    f = done.poll(left, TimeUnit.NANOSECONDS);
-                } else {
-                    f = done.take();
-                }
+                long slice = retry ? LEND_RETRY_NANOS : lender != null ? LEND_RELOOK_NANOS : Long.MAX_VALUE;
+                Future<T> f = slice == Long.MAX_VALUE && !timed ? done.take()
+                        : done.poll(Math.min(left, slice), TimeUnit.NANOSECONDS);
                 if (f != null) {
                     return f;
                 }
-                retry = lender != null && lender.look();
+                if (lender != null) {
+                    boolean net = !retry;
+                    retry = lender.look();
+                    if (net && lender.lentNow) {
+                        SAFETY_NET_LENDS.incrementAndGet();
+                    }
+                }
             }
         } finally {
             WaitProtocol.exit(wait);

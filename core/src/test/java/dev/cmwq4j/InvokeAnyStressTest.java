@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Timeout;
  * to the first of them waiting behind it while it waits (ARCHITECTURE 5, the wait table). Every call
  * must return (no caller waits for good behind the slots of the others); its result must be what
  * one of its own tasks returned, or an {@link ExecutionException} when all of them failed; and no
- * task runs twice.
+ * task runs twice. No lend is left to the waiting caller's periodic safety-net look: each comes
+ * with an event.
  *
  * <p>Size: {@code cmwq4j.stress.scale} (1 by default, 50 with {@code -Pstress}).
  */
@@ -33,6 +34,7 @@ class InvokeAnyStressTest {
     @Timeout(value = 20, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void callersOfTheirOwnViewNeverWaitForGoodAndGetOneOfTheirOwnResults() throws Exception {
         int rounds = 20 * SCALE;
+        long netLendsBefore = WorkqueueExecutorService.SAFETY_NET_LENDS.get();
         for (int round = 0; round < rounds; round++) {
             SplittableRandom random = new SplittableRandom(round);
             int maxActive = 1 + round % 2;
@@ -75,6 +77,10 @@ class InvokeAnyStressTest {
                 }
             }
         }
+        // every lend came with an event (a wait's start, a task's end): none was left to the
+        // safety net's periodic look, which would only have hidden a missed one as a delay
+        assertThat(WorkqueueExecutorService.SAFETY_NET_LENDS.get() - netLendsBefore)
+                .as("lends made by the safety net's look instead of an event").isZero();
     }
 
     private static void checkOutcomes(int round, int maxActive, int perCaller, boolean[][] fails,
