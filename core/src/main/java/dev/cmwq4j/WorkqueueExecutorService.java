@@ -456,6 +456,9 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
                     }
                     f = awaitNextDone(done, timed, deadline, lender);
                 }
+                if (lender != null) {
+                    lender.taken(f);
+                }
                 running--;
                 try {
                     return f.get(); // done: no wait
@@ -484,7 +487,12 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
      */
     private static final class Lender<T> {
         private final List<Future<T>> submitted;
-        /** The task lent to last, or null: while it has not ended, it has the slot. */
+        /**
+         * The task lent to last, or null: it has the slot until the caller has taken its end off
+         * its queue of ended tasks ({@link #taken}). Its future is done a moment before it is on
+         * that queue, and its node ends a moment after: counting it ended only once taken keeps a
+         * look of the safety net from lending on its end, which the caller is about to see.
+         */
         private Future<T> lentTo;
         /** The last {@link #look} lent the slot. */
         boolean lentNow;
@@ -493,19 +501,24 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
             this.submitted = submitted;
         }
 
+        /** The caller took {@code f}'s end off its queue of ended tasks. */
+        void taken(Future<T> f) {
+            if (f == lentTo) {
+                lentTo = null;
+            }
+        }
+
         /**
-         * Lends the slot if a task waits for it and the last lend's task has ended (its future is
-         * done: its end comes to the caller through its queue of ended tasks, and the look after
-         * it lends to the next).
+         * Lends the slot if a task waits for it and the last lend's task has ended (the caller
+         * took its end off its queue: {@link #taken}; the look after that lends to the next).
          *
          * @return true if a lend was refused (a freeze): look again after a while
          */
         boolean look() {
             lentNow = false;
-            if (lentTo != null && !lentTo.isDone()) {
+            if (lentTo != null) {
                 return false;
             }
-            lentTo = null;
             WorkNode[] nodes = new WorkNode[submitted.size()];
             for (int i = 0; i < nodes.length; i++) {
                 if (submitted.get(i) instanceof AnyTask<T> t && !t.isDone()) {
