@@ -494,8 +494,6 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
          * look of the safety net from lending on its end, which the caller is about to see.
          */
         private Future<T> lentTo;
-        /** The last {@link #look} lent the slot. */
-        boolean lentNow;
 
         Lender(List<Future<T>> submitted) {
             this.submitted = submitted;
@@ -512,12 +510,13 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
          * Lends the slot if a task waits for it and the last lend's task has ended (the caller
          * took its end off its queue: {@link #taken}; the look after that lends to the next).
          *
-         * @return true if a lend was refused (a freeze): look again after a while
+         * @return what {@link WaitProtocol#lendToFirstInactive} answered: the index of the task
+         *     lent to, or {@link WaitProtocol#LEND_REFUSED} (a freeze: look again after a while);
+         *     {@link WaitProtocol#LEND_NONE} also while the last lend's task has not ended
          */
-        boolean look() {
-            lentNow = false;
+        int look() {
             if (lentTo != null) {
-                return false;
+                return WaitProtocol.LEND_NONE;
             }
             WorkNode[] nodes = new WorkNode[submitted.size()];
             for (int i = 0; i < nodes.length; i++) {
@@ -528,9 +527,8 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
             int lent = WaitProtocol.lendToFirstInactive(nodes, "invokeAny's tasks");
             if (lent >= 0) {
                 lentTo = submitted.get(lent);
-                lentNow = true;
             }
-            return lent == WaitProtocol.LEND_REFUSED;
+            return lent;
         }
     }
 
@@ -573,7 +571,7 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
             throw new TimeoutException(); // the caller's poll found none: no wait to announce
         }
         // before the block: a look may throw (a wait that could never end)
-        boolean retry = lender != null && lender.look();
+        boolean retry = lender != null && lender.look() == WaitProtocol.LEND_REFUSED;
         WaitProtocol.Wait wait = WaitProtocol.enterBlock();
         try {
             for (;;) {
@@ -588,11 +586,11 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
                     return f;
                 }
                 if (lender != null) {
-                    boolean net = !retry;
-                    retry = lender.look();
-                    if (net && lender.lentNow) {
-                        SAFETY_NET_LENDS.incrementAndGet();
+                    int lent = lender.look();
+                    if (!retry && lent >= 0) {
+                        SAFETY_NET_LENDS.incrementAndGet(); // a look no event brought
                     }
+                    retry = lent == WaitProtocol.LEND_REFUSED;
                 }
             }
         } finally {

@@ -182,12 +182,15 @@ class HandOffTest {
     }
 
     private static int workers(Cmwq c, String pool) {
-        return EngineProbe.poolCounts(c.engine()).stream().filter(p -> p.name().equals(pool))
-                .mapToInt(EngineProbe.PoolCounts::workers).sum();
+        return count(c, pool, EngineProbe.PoolCounts::workers);
     }
 
     private static int idle(Cmwq c, String pool) {
-        return EngineProbe.poolCounts(c.engine()).stream().filter(p -> p.name().equals(pool))
-                .mapToInt(EngineProbe.PoolCounts::idle).sum();
+        return count(c, pool, EngineProbe.PoolCounts::idle);
+    }
+
+    /** One of the counts of the pool named {@code pool}. */
+    private static int count(Cmwq c, String pool, java.util.function.ToIntFunction<EngineProbe.PoolCounts> which) {
+        return EngineProbe.poolCounts(c.engine()).stream().filter(p -> p.name().equals(pool)).mapToInt(which).sum();
     }
 }

@@ -141,9 +141,14 @@ public final class WaitProtocol {
      * one of the workqueue's {@code maxActive} slots while it waits.
      */
     public static boolean holdsSlotOf(WorkqueueCore wq) {
-        Worker w = Worker.current();
-        PoolWorkqueue held = w == null ? null : w.currentPwq();
+        PoolWorkqueue held = heldPwq();
         return held != null && held.wq == wq;
+    }
+
+    /** The pwq of the work the calling thread runs itself (not through a help), or null. */
+    private static PoolWorkqueue heldPwq() {
+        Worker w = Worker.current();
+        return w == null ? null : w.currentPwq();
     }
 
     /** {@link #lendToFirstInactive}: nothing to lend to now. */
@@ -176,8 +181,7 @@ public final class WaitProtocol {
      *     again after a while
      */
     public static int lendToFirstInactive(WorkNode[] awaited, Object what) {
-        Worker w = Worker.current();
-        PoolWorkqueue held = w == null ? null : w.currentPwq();
+        PoolWorkqueue held = heldPwq();
         if (held == null) {
             return LEND_NONE;
         }
