@@ -19,7 +19,8 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * The CPU one queue -> execute of a no-op work costs, per thread, on <em>one</em> CPU's worth of
- * executor: a {@link Cmwq} built with {@code cpus(1)} against {@code new ForkJoinPool(1)}. With
+ * executor: a {@link Cmwq} built with {@code cpus(1)} against {@code new ForkJoinPool(1)} and
+ * against {@link FloorExecutor}, a model of the least that cmwq4j's per-work semantics cost. With
  * a single worker there is no stealing, no balancing and no second CPU to share a chain with, so
  * what is left is the per-work path itself, and the CPU time of the worker thread per work
  * ({@code ThreadMXBean}, nanoseconds) repeats within about 10% from run to run on the shared
@@ -43,9 +44,10 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>
  * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.PerWorkCost -Dmain.args="cmwq"
  * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.PerWorkCost -Dmain.args="fjp"
+ * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.PerWorkCost -Dmain.args="floor"
  * </pre>
  *
- * Arguments: {@code cmwq|fjp [modes] [rounds] [worksPerRound]}; defaults: all four forms, 8 rounds,
+ * Arguments: {@code cmwq|fjp|floor [modes] [rounds] [worksPerRound]}; defaults: all four forms, 8 rounds,
  * 4,000,000 works (2,000,000 for the external forms). The first three rounds warm up the JIT; the
  * summary line of each form is the median and the lowest of the others. One executor per JVM.
  */
@@ -65,14 +67,15 @@ public final class PerWorkCost {
     private static Cmwq cmwq;
     private static Workqueue wq;
     private static ForkJoinPool fjp;
+    private static FloorExecutor model;
     private static volatile Thread mainThread;
 
     public static void main(String[] args) throws Exception {
-        boolean isCmwq = switch (args.length > 0 ? args[0] : "") {
-            case "cmwq" -> true;
-            case "fjp" -> false;
-            default -> throw new IllegalArgumentException("usage: cmwq|fjp [modes] [rounds] [worksPerRound]");
-        };
+        String executor = args.length > 0 ? args[0] : "";
+        if (!List.of("cmwq", "fjp", "floor").contains(executor)) {
+            throw new IllegalArgumentException("usage: cmwq|fjp|floor [modes] [rounds] [worksPerRound]");
+        }
+        boolean isCmwq = executor.equals("cmwq");
         List<String> modes = args.length > 1 ? Arrays.asList(args[1].split(",")) : List.of("chain", "chains", "external", "execute");
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 8;
         if (rounds <= WARMUP_ROUNDS) {
@@ -83,11 +86,14 @@ public final class PerWorkCost {
         if (isCmwq) {
             cmwq = Cmwq.builder().name("perwork").cpus(1).jmx(false).build();
             wq = cmwq.workqueue("perwork").build();
+        } else if (executor.equals("floor")) {
+            model = new FloorExecutor(RING);
         } else {
             fjp = new ForkJoinPool(1);
         }
         System.out.printf("%s, %s, one CPU's worth of executor; ns per work: wall, worker thread CPU, producer CPU%n",
-                isCmwq ? "cmwq4j (cpus(1))" : "ForkJoinPool(1)", Runtime.version());
+                isCmwq ? "cmwq4j (cpus(1))" : model != null ? "FloorExecutor (a model)" : "ForkJoinPool(1)",
+                Runtime.version());
         for (String mode : modes) {
             boolean external = mode.equals("external") || mode.equals("execute");
             long perRound = works > 0 ? works : external ? 2_000_000 : 4_000_000;
@@ -98,10 +104,10 @@ public final class PerWorkCost {
                 long producer0 = THREADS.getCurrentThreadCpuTime();
                 long wall0 = System.nanoTime();
                 switch (mode) {
-                    case "chain" -> runChains(isCmwq, 1, 2, perRound);
-                    case "chains" -> runChains(isCmwq, 8, 4, perRound);
-                    case "external" -> runExternal(isCmwq, false, perRound);
-                    case "execute" -> runExternal(isCmwq, true, perRound);
+                    case "chain" -> runChains(1, 2, perRound);
+                    case "chains" -> runChains(8, 4, perRound);
+                    case "external" -> runExternal(false, perRound);
+                    case "execute" -> runExternal(true, perRound);
                     default -> throw new IllegalArgumentException("unknown mode: " + mode);
                 }
                 double wall = (System.nanoTime() - wall0) / (double) perRound;
@@ -115,13 +121,15 @@ public final class PerWorkCost {
                         external ? String.format("  producer %7.1f", producer) : "",
                         newThreads == 0 ? "" : "  (" + newThreads + " new worker thread(s): their CPU before the round is counted too)");
             }
-            System.out.printf("%-8s %s median (lowest): wall %.1f (%.1f), worker %.1f (%.1f)%s%n", mode, isCmwq ? "cmwq" : "fjp",
+            System.out.printf("%-8s %s median (lowest): wall %.1f (%.1f), worker %.1f (%.1f)%s%n", mode, executor,
                     median(kept, 0), lowest(kept, 0), median(kept, 1), lowest(kept, 1),
                     external ? String.format(", producer %.1f (%.1f)", median(kept, 2), lowest(kept, 2)) : "");
         }
         if (isCmwq) {
             wq.close();
             cmwq.close();
+        } else if (model != null) {
+            model.close();
         } else {
             fjp.shutdown();
         }
@@ -160,11 +168,11 @@ public final class PerWorkCost {
 
     // ------------------------------------------------------------------------------------------
 
-    private static void runChains(boolean isCmwq, int nChains, int length, long total) {
+    private static void runChains(int nChains, int length, long total) {
         AtomicInteger left = new AtomicInteger(nChains);
         Chain[] chains = new Chain[nChains];
         for (int i = 0; i < nChains; i++) {
-            chains[i] = new Chain(isCmwq, length, total / nChains, left);
+            chains[i] = new Chain(length, total / nChains, left);
         }
         for (Chain c : chains) {
             c.submit(0);
@@ -176,22 +184,23 @@ public final class PerWorkCost {
 
     /** A cycle of pre-built hops; each run submits the next until {@link #remaining} runs are done. */
     private static final class Chain {
-        final boolean isCmwq;
         final Work[] works;
+        final FloorExecutor.Node[] nodes;
         final Runnable[] hops;
         final AtomicInteger left;
         long remaining; // runs of one chain are sequential: the executor's submit -> run edge orders them
 
-        Chain(boolean isCmwq, int length, long runs, AtomicInteger left) {
-            this.isCmwq = isCmwq;
+        Chain(int length, long runs, AtomicInteger left) {
             this.left = left;
             this.remaining = runs;
             works = new Work[length];
+            nodes = new FloorExecutor.Node[length];
             hops = new Runnable[length];
             for (int i = 0; i < length; i++) {
                 int next = (i + 1) % length;
                 hops[i] = () -> hop(next);
                 works[i] = new Work(hops[i]);
+                nodes[i] = new FloorExecutor.Node(hops[i]);
             }
         }
 
@@ -205,31 +214,46 @@ public final class PerWorkCost {
         }
 
         void submit(int i) {
-            if (!isCmwq) {
+            boolean queued;
+            if (fjp != null) {
                 fjp.execute(hops[i]);
-            } else if (!wq.queue(works[i])) {
-                throw new IllegalStateException("a chain's next work was still pending: " + works[i]);
+                queued = true;
+            } else if (model != null) {
+                queued = model.queue(nodes[i]);
+            } else {
+                queued = wq.queue(works[i]);
+            }
+            if (!queued) {
+                throw new IllegalStateException("a chain's next work was still pending: " + hops[i]);
             }
         }
     }
 
-    private static void runExternal(boolean isCmwq, boolean execute, long total) {
+    private static void runExternal(boolean execute, long total) {
         AtomicLong completed = new AtomicLong();
         Runnable count = () -> {
             seen();
             completed.getAndIncrement();
         };
         Work[] ring = new Work[RING];
+        FloorExecutor.Node[] nodes = new FloorExecutor.Node[RING];
         for (int i = 0; i < RING; i++) {
             ring[i] = new Work(count);
+            nodes[i] = new FloorExecutor.Node(count);
         }
         for (long i = 0; i < total; i++) {
             long floor = i - WINDOW;
             while (completed.get() <= floor) {
                 Thread.onSpinWait();
             }
-            if (!isCmwq) {
+            if (fjp != null) {
                 fjp.execute(count);
+            } else if (model != null) {
+                // execute: a node per task, as cmwq4j's execute(Runnable) allocates one
+                FloorExecutor.Node n = execute ? new FloorExecutor.Node(count) : nodes[(int) i & (RING - 1)];
+                while (!model.queue(n)) { // its previous instance has not started yet (rare)
+                    Thread.onSpinWait();
+                }
             } else if (execute) {
                 wq.execute(count);
             } else {
