@@ -4,6 +4,7 @@ import dev.cmwq4j.Cmwq;
 import dev.cmwq4j.Work;
 import dev.cmwq4j.Workqueue;
 import java.lang.management.ManagementFactory;
+import java.time.Duration;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -38,7 +40,10 @@ import java.util.concurrent.locks.LockSupport;
  *       are busy either way (the faster one spins on the other), so here the slower of the two
  *       sets the pace, and the CPU of each is an upper bound of its own cost;
  *   <li>{@code execute}: as {@code external}, through {@code execute(Runnable)} (cmwq4j: one node
- *       allocated per task; {@code ForkJoinPool}: its adapter).
+ *       allocated per task; {@code ForkJoinPool}: its adapter);
+ *   <li>{@code queue}: the producer's side alone: 200,000 pre-built works queued while the one
+ *       worker spins in another work, so that no worker touches the queue meanwhile; the
+ *       producer's CPU per queue is the figure (not part of the default forms).
  * </ul>
  *
  * <pre>
@@ -84,7 +89,9 @@ public final class PerWorkCost {
         long works = args.length > 3 ? Long.parseLong(args[3]) : 0;
         mainThread = Thread.currentThread();
         if (isCmwq) {
-            cmwq = Cmwq.builder().name("perwork").cpus(1).jmx(false).build();
+            // the queue form keeps the worker on one spinning work while the producer queues; it
+            // must not be flagged CPU-intensive (another worker would then drain meanwhile)
+            cmwq = Cmwq.builder().name("perwork").cpus(1).jmx(false).cpuIntensiveThreshold(Duration.ofHours(1)).build();
             wq = cmwq.workqueue("perwork").build();
         } else if (executor.equals("floor")) {
             model = new FloorExecutor(RING);
@@ -95,8 +102,8 @@ public final class PerWorkCost {
                 isCmwq ? "cmwq4j (cpus(1))" : model != null ? "FloorExecutor (a model)" : "ForkJoinPool(1)",
                 Runtime.version());
         for (String mode : modes) {
-            boolean external = mode.equals("external") || mode.equals("execute");
-            long perRound = works > 0 ? works : external ? 2_000_000 : 4_000_000;
+            boolean external = mode.equals("external") || mode.equals("execute") || mode.equals("queue");
+            long perRound = works > 0 ? works : mode.equals("queue") ? 200_000 : external ? 2_000_000 : 4_000_000;
             List<double[]> kept = new ArrayList<>();
             for (int r = 0; r < rounds; r++) {
                 Map<Thread, Long> worker0 = workersCpu();
@@ -108,12 +115,14 @@ public final class PerWorkCost {
                     case "chains" -> runChains(8, 4, perRound);
                     case "external" -> runExternal(false, perRound);
                     case "execute" -> runExternal(true, perRound);
+                    case "queue" -> runQueueOnly(perRound);
                     default -> throw new IllegalArgumentException("unknown mode: " + mode);
                 }
                 double wall = (System.nanoTime() - wall0) / (double) perRound;
                 double worker = cpuSince(worker0) / (double) perRound;
                 int newThreads = WORKERS.size() - threadsBefore;
-                double producer = (THREADS.getCurrentThreadCpuTime() - producer0) / (double) perRound;
+                double producer = (mode.equals("queue") ? queueOnlyCpu : THREADS.getCurrentThreadCpuTime() - producer0)
+                        / (double) perRound;
                 if (r >= WARMUP_ROUNDS) {
                     kept.add(new double[] {wall, worker, producer});
                 }
@@ -267,6 +276,80 @@ public final class PerWorkCost {
             Thread.onSpinWait();
         }
     }
+
+    /**
+     * The {@code queue} form: the producer's cost alone. The executor's one worker is held by a
+     * work that spins (on the CPU, so that no executor sees it blocked) until the producer has
+     * queued {@code total} pre-built works, none of which can start meanwhile; then it is let go
+     * and the producer parks until all have run. Only the producer's CPU is meaningful here (the
+     * worker's is mostly the spin): what one queue of a pre-built work costs its caller when no
+     * worker touches the queue at the same time.
+     */
+    private static void runQueueOnly(long total) {
+        int n = (int) total;
+        AtomicLong completed = new AtomicLong();
+        AtomicInteger blockerIn = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean release = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread producer = Thread.currentThread();
+        Runnable count = () -> {
+            seen();
+            if (completed.incrementAndGet() == total) {
+                LockSupport.unpark(producer);
+            }
+        };
+        Runnable blocker = () -> {
+            seen();
+            blockerIn.set(1);
+            while (!release.get()) {
+                Thread.onSpinWait();
+            }
+        };
+        Work[] works = new Work[n];
+        FloorExecutor.Node[] nodes = new FloorExecutor.Node[n];
+        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[n];
+        for (int i = 0; i < n; i++) {
+            if (fjp != null) {
+                tasks[i] = ForkJoinTask.adapt(count);
+            } else if (model != null) {
+                nodes[i] = new FloorExecutor.Node(count);
+            } else {
+                works[i] = new Work(count);
+            }
+        }
+        // the model's ring is bounded: a model of its own, with room for every work of the round
+        FloorExecutor big = model != null ? new FloorExecutor(Integer.highestOneBit(n) * 2) : null;
+        if (fjp != null) {
+            fjp.execute(blocker);
+        } else if (big != null) {
+            big.queue(new FloorExecutor.Node(blocker));
+        } else {
+            wq.execute(blocker);
+        }
+        while (blockerIn.get() == 0) {
+            Thread.onSpinWait();
+        }
+        long cpu0 = THREADS.getCurrentThreadCpuTime();
+        for (int i = 0; i < n; i++) {
+            if (fjp != null) {
+                fjp.execute(tasks[i]);
+            } else if (big != null) {
+                big.queue(nodes[i]);
+            } else {
+                wq.queue(works[i]);
+            }
+        }
+        queueOnlyCpu = THREADS.getCurrentThreadCpuTime() - cpu0;
+        release.set(true);
+        while (completed.get() < total) {
+            LockSupport.park();
+        }
+        if (big != null) {
+            big.close();
+        }
+    }
+
+    /** The producer's CPU for the queue loop of the last {@code queue} round. */
+    private static long queueOnlyCpu;
 
     private static double median(List<double[]> rows, int col) {
         double[] v = rows.stream().mapToDouble(r -> r[col]).sorted().toArray();
