@@ -548,6 +548,14 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
      */
     private static final long LEND_RELOOK_NANOS = 100_000_000L;
 
+    /**
+     * Run on the caller's thread right after a lending wait's first look, before it blocks; null
+     * outside tests. A test replays there the sequence only the safety net covers (a freeze takes
+     * back a task the look saw listed, and a thaw leaves it behind the caller's slot). Written only
+     * by a test, while no invokeAny of it runs.
+     */
+    static volatile Runnable afterFirstLook;
+
     /** Lends made by the safety net's looks ({@link #LEND_RELOOK_NANOS}); tests expect none in normal runs. */
     static final java.util.concurrent.atomic.AtomicLong SAFETY_NET_LENDS = new java.util.concurrent.atomic.AtomicLong();
 
@@ -572,6 +580,10 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
         }
         // before the block: a look may throw (a wait that could never end)
         boolean retry = lender != null && lender.look() == WaitProtocol.LEND_REFUSED;
+        Runnable hook = afterFirstLook;
+        if (hook != null && lender != null) {
+            hook.run();
+        }
         WaitProtocol.Wait wait = WaitProtocol.enterBlock();
         try {
             for (;;) {

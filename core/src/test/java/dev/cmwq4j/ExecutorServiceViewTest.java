@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.cmwq4j.internal.EngineProbe;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -496,6 +497,53 @@ class ExecutorServiceViewTest {
             }
             assertThat(caller.get(30, TimeUnit.SECONDS)).isEqualTo("after the thaw");
             assertThat(ran).hasValue(1);
+        }
+    }
+
+    /**
+     * The sequence only invokeAny's safety net covers: the caller's first look sees its task
+     * listed (active: no lend needed), then, before the caller blocks, a freeze takes the task
+     * back to the inactive list, {@code maxActive} is lowered to 1 meanwhile, and the thaw leaves
+     * the task behind the caller's slot. No task ends and no lend is refused, so no event brings
+     * another look: the look every 100 ms lends the slot, and the call returns the task's result.
+     * Without the net the caller waits in an untimed take() for good.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void invokeAnyFromATaskOfItsOwnViewLendsThroughTheSafetyNetWhenAThawLeavesItsTaskBehindItsSlot() throws Exception {
+        try (Cmwq c = newCmwq(1)) {
+            Workqueue wq = c.workqueue("invoke-any-net").maxActive(2).freezable().build();
+            ExecutorService es = wq.asExecutorService();
+            AtomicInteger ran = new AtomicInteger();
+            AtomicReference<Thread> callerThread = new AtomicReference<>();
+            AtomicReference<String> seenInHook = new AtomicReference<>();
+            long netLendsBefore = WorkqueueExecutorService.SAFETY_NET_LENDS.get();
+            WorkqueueExecutorService.afterFirstLook = () -> {
+                if (Thread.currentThread() != callerThread.get()) {
+                    return; // another test's invokeAny: not this sequence
+                }
+                // the one worker runs the caller, so the task, listed behind it, has not started
+                seenInHook.set("ran " + ran.get());
+                EngineProbe.freezeOwnBegin(wq.core); // a freeze takes the listed task back inactive
+                wq.setMaxActive(1); // lowered while frozen
+                wq.thaw(); // limit 1, the caller's slot taken: the task stays inactive behind it
+            };
+            try {
+                Future<String> caller = es.submit(() -> {
+                    callerThread.set(Thread.currentThread());
+                    return es.invokeAny(List.of(() -> {
+                        ran.incrementAndGet();
+                        return "lent by the net";
+                    }));
+                });
+                assertThat(caller.get(60, TimeUnit.SECONDS)).isEqualTo("lent by the net");
+            } finally {
+                WorkqueueExecutorService.afterFirstLook = null;
+            }
+            assertThat(seenInHook.get()).as("the sequence ran before the task started").isEqualTo("ran 0");
+            assertThat(ran).hasValue(1);
+            assertThat(WorkqueueExecutorService.SAFETY_NET_LENDS.get() - netLendsBefore)
+                    .as("the lend came from the safety net's look").isOne();
         }
     }
 

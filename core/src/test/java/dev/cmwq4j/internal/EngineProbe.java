@@ -322,4 +322,13 @@ public final class EngineProbe {
     public static int readProc(String path, byte[] buf) throws java.io.IOException {
         return Monitor.readProc(path, buf);
     }
+
+    /**
+     * Starts a freeze of {@code core}'s own, as {@code Workqueue.freeze} does, without its check
+     * that the caller is not one of the workqueue's works and without waiting for the running
+     * ones: for a test that must freeze from inside a work, at a precise point.
+     */
+    public static void freezeOwnBegin(WorkqueueCore core) {
+        core.freezeBegin(WorkqueueCore.FREEZE_OWN);
+    }
 }
