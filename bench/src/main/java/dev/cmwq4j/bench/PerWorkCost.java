@@ -42,8 +42,9 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>{@code execute}: as {@code external}, through {@code execute(Runnable)} (cmwq4j: one node
  *       allocated per task; {@code ForkJoinPool}: its adapter);
  *   <li>{@code queue}: the producer's side alone: 200,000 pre-built works queued while the one
- *       worker spins in another work, so that no worker touches the queue meanwhile; the
- *       producer's CPU per queue is the figure (not part of the default forms).
+ *       worker spins in another work, so that no worker touches the queue meanwhile (checked: a
+ *       work that ran during the loop fails the round); the producer's CPU per queue is the
+ *       figure, the worker's column counts its spin (not part of the default forms).
  * </ul>
  *
  * <pre>
@@ -139,6 +140,9 @@ public final class PerWorkCost {
             cmwq.close();
         } else if (model != null) {
             model.close();
+            if (bigModel != null) {
+                bigModel.close();
+            }
         } else {
             fjp.shutdown();
         }
@@ -316,8 +320,22 @@ public final class PerWorkCost {
                 works[i] = new Work(count);
             }
         }
-        // the model's ring is bounded: a model of its own, with room for every work of the round
-        FloorExecutor big = model != null ? new FloorExecutor(Integer.highestOneBit(n) * 2) : null;
+        if (n > 1 << 24) {
+            throw new IllegalArgumentException("the queue form takes at most " + (1 << 24) + " works a round, got " + n);
+        }
+        // the model's ring is bounded: a model of its own with room for every work of a round,
+        // made once and kept for the following rounds (its worker's CPU is then read across them)
+        FloorExecutor big = null;
+        if (model != null) {
+            if (bigModel == null || bigModelCapacity < n + 1) {
+                if (bigModel != null) {
+                    bigModel.close();
+                }
+                bigModelCapacity = Integer.highestOneBit(n) * 2;
+                bigModel = new FloorExecutor(bigModelCapacity);
+            }
+            big = bigModel;
+        }
         if (fjp != null) {
             fjp.execute(blocker);
         } else if (big != null) {
@@ -339,14 +357,19 @@ public final class PerWorkCost {
             }
         }
         queueOnlyCpu = THREADS.getCurrentThreadCpuTime() - cpu0;
+        if (completed.get() != 0) {
+            throw new IllegalStateException(completed.get() + " works ran while the worker was held: the producer's figure "
+                    + "would include a worker's contention");
+        }
         release.set(true);
         while (completed.get() < total) {
             LockSupport.park();
         }
-        if (big != null) {
-            big.close();
-        }
     }
+
+    /** The queue form's model, with room for a round's works; made on first use, closed at the end. */
+    private static FloorExecutor bigModel;
+    private static int bigModelCapacity;
 
     /** The producer's CPU for the queue loop of the last {@code queue} round. */
     private static long queueOnlyCpu;
