@@ -46,7 +46,6 @@ final class FloorExecutor implements AutoCloseable {
     private static final VarHandle STATE;
     private static final VarHandle RESOLVED;
     private static final VarHandle SEQ = MethodHandles.arrayElementVarHandle(long[].class);
-    private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Object[].class);
     private static final VarHandle HEAD;
     private static final VarHandle TAIL;
 

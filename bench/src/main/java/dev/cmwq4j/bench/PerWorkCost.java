@@ -206,14 +206,17 @@ public final class PerWorkCost {
         Chain(int length, long runs, AtomicInteger left) {
             this.left = left;
             this.remaining = runs;
-            works = new Work[length];
-            nodes = new FloorExecutor.Node[length];
+            works = wq != null ? new Work[length] : null; // only the executor in use gets its objects
+            nodes = model != null ? new FloorExecutor.Node[length] : null;
             hops = new Runnable[length];
             for (int i = 0; i < length; i++) {
                 int next = (i + 1) % length;
                 hops[i] = () -> hop(next);
-                works[i] = new Work(hops[i]);
-                nodes[i] = new FloorExecutor.Node(hops[i]);
+                if (works != null) {
+                    works[i] = new Work(hops[i]);
+                } else if (nodes != null) {
+                    nodes[i] = new FloorExecutor.Node(hops[i]);
+                }
             }
         }
 
@@ -248,11 +251,14 @@ public final class PerWorkCost {
             seen();
             completed.getAndIncrement();
         };
-        Work[] ring = new Work[RING];
-        FloorExecutor.Node[] nodes = new FloorExecutor.Node[RING];
+        Work[] ring = wq != null ? new Work[RING] : null; // only the executor in use gets its objects
+        FloorExecutor.Node[] nodes = model != null ? new FloorExecutor.Node[RING] : null;
         for (int i = 0; i < RING; i++) {
-            ring[i] = new Work(count);
-            nodes[i] = new FloorExecutor.Node(count);
+            if (ring != null) {
+                ring[i] = new Work(count);
+            } else if (nodes != null) {
+                nodes[i] = new FloorExecutor.Node(count);
+            }
         }
         for (long i = 0; i < total; i++) {
             long floor = i - WINDOW;
@@ -290,6 +296,9 @@ public final class PerWorkCost {
      * worker touches the queue at the same time.
      */
     private static void runQueueOnly(long total) {
+        if (total > 1 << 24) {
+            throw new IllegalArgumentException("the queue form takes at most " + (1 << 24) + " works a round, got " + total);
+        }
         int n = (int) total;
         AtomicLong completed = new AtomicLong();
         AtomicInteger blockerIn = new AtomicInteger();
@@ -308,9 +317,9 @@ public final class PerWorkCost {
                 Thread.onSpinWait();
             }
         };
-        Work[] works = new Work[n];
-        FloorExecutor.Node[] nodes = new FloorExecutor.Node[n];
-        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[n];
+        Work[] works = wq != null ? new Work[n] : null; // only the executor in use gets its objects
+        FloorExecutor.Node[] nodes = model != null ? new FloorExecutor.Node[n] : null;
+        ForkJoinTask<?>[] tasks = fjp != null ? new ForkJoinTask<?>[n] : null;
         for (int i = 0; i < n; i++) {
             if (fjp != null) {
                 tasks[i] = ForkJoinTask.adapt(count);
@@ -319,9 +328,6 @@ public final class PerWorkCost {
             } else {
                 works[i] = new Work(count);
             }
-        }
-        if (n > 1 << 24) {
-            throw new IllegalArgumentException("the queue form takes at most " + (1 << 24) + " works a round, got " + n);
         }
         // the model's ring is bounded: a model of its own with room for every work of a round,
         // made once and kept for the following rounds (its worker's CPU is then read across them)
