@@ -579,10 +579,13 @@ final class WorkqueueExecutorService extends AbstractExecutorService implements 
             throw new TimeoutException(); // the caller's poll found none: no wait to announce
         }
         // before the block: a look may throw (a wait that could never end)
-        boolean retry = lender != null && lender.look() == WaitProtocol.LEND_REFUSED;
-        Runnable hook = afterFirstLook;
-        if (hook != null && lender != null) {
-            hook.run();
+        boolean retry = false;
+        if (lender != null) {
+            retry = lender.look() == WaitProtocol.LEND_REFUSED;
+            Runnable hook = afterFirstLook;
+            if (hook != null) {
+                hook.run();
+            }
         }
         WaitProtocol.Wait wait = WaitProtocol.enterBlock();
         try {
