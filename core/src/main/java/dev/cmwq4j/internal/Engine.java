@@ -189,6 +189,14 @@ public final class Engine {
     /** Most helped runs nested on one thread ({@link Helping}); deeper waits block instead. */
     final int maxHelpDepth;
     final boolean stealing;
+    /**
+     * The fast lane (ARCHITECTURE 6, <i>The fast lane</i>) is on: managed pools take eligible
+     * works from a ring without their lock. Off unless the system property {@code cmwq4j.fastLane}
+     * is {@code true} while it is being proven, or a test says otherwise ({@link #laneForTests}).
+     */
+    final boolean fastLane = laneForTests != null ? laneForTests : Boolean.getBoolean("cmwq4j.fastLane");
+    /** Tests: the lane for engines built from now on (null: the system property decides). */
+    static volatile Boolean laneForTests;
     /** Works a busy worker took from a sibling to even out the backlogs ({@link Stealing#rebalance}). */
     final java.util.concurrent.atomic.LongAdder balanceSteals = new java.util.concurrent.atomic.LongAdder();
     /** Idle transitions a worker saved by lingering: work came while it watched ({@code Worker.lingerForWork}). */

@@ -48,6 +48,44 @@ final class LogHistogram {
         }
     }
 
+    /**
+     * Adds {@code other} into this one and clears it: a worker's buffer of fast runs folded into
+     * its pwq's histogram. Caller holds this one's lock and owns {@code other}.
+     */
+    void absorb(LogHistogram other) {
+        other.fold();
+        fold();
+        for (int i = 0; i < counts.length; i++) {
+            counts[i] += other.counts[i];
+            other.counts[i] = 0;
+        }
+        sum += other.sum;
+        max = Math.max(max, other.max);
+        other.sum = 0;
+        other.max = 0;
+        other.last = -1;
+    }
+
+    /**
+     * {@link #addTo} without folding: for a reader that does not own the histogram and reads it
+     * under a sequence check ({@link Worker#addFastStats}), which retries on a torn read.
+     */
+    void addToUnfolded(long[] accCounts, long[] sumAndMax) {
+        long k = repeats;
+        long v = last;
+        for (int i = 0; i < counts.length; i++) {
+            accCounts[i] += counts[i];
+        }
+        sumAndMax[0] += sum;
+        long m = max;
+        if (k > 0 && v >= 0) {
+            accCounts[DurationHistogram.bucketOf(v)] += k;
+            sumAndMax[0] += v * k;
+            m = Math.max(m, v);
+        }
+        sumAndMax[1] = Math.max(sumAndMax[1], m);
+    }
+
     /** Adds this histogram into {@code accCounts}, and its sum and max into {@code sumAndMax}. Caller holds the owner's lock. */
     void addTo(long[] accCounts, long[] sumAndMax) {
         fold();

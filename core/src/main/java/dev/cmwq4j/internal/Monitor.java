@@ -613,7 +613,7 @@ final class Monitor implements Runnable {
         }
         watchdogReports.increment();
         try {
-            watchdogHandler.accept(new Engine.StallSnapshot(p.name, p.nrPending, stalled, busy));
+            watchdogHandler.accept(new Engine.StallSnapshot(p.name, p.backlog(), stalled, busy));
         } catch (Throwable e) {
             Engine.LOG.log(System.Logger.Level.ERROR, "cmwq4j: watchdog handler threw", e);
         }

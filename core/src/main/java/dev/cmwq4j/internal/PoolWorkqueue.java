@@ -87,6 +87,7 @@ final class PoolWorkqueue {
         this.pool = pool;
         this.maxActive = maxActive;
         this.inactive = new Worklist(!wq.ordered);
+        this.fastWq = !wq.ordered && !wq.cpuIntensive;
     }
 
     /**
@@ -189,6 +190,58 @@ final class PoolWorkqueue {
     boolean maySlotPassOn(int color) {
         assert pool.holdsLock();
         return !sealed && workColor == color && nrActive <= maxActive && inactive.isEmpty();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The fast lane (ARCHITECTURE 6, "The fast lane").
+
+    /**
+     * The workqueue's works may take the fast lane at all: unordered (an ordered queue's order
+     * is its worklist's), not CPU-intensive (its runs leave the running count), and not freezable
+     * (a freeze then needs no conversion of what runs). Fixed at creation, but for the last,
+     * read per queue ({@link WorkqueueCore#isFreezable}).
+     */
+    final boolean fastWq;
+
+    /**
+     * May a worker of this pool start a node of this pwq it took from the ring, uncounted? Not
+     * while sealed by a closing drain, frozen ({@link #maxActive} 0) or with works waiting
+     * inactive, and only while every worker of the pool could run one of these at once within
+     * {@link #maxActive} beside the counted ones: fast runs are never counted, so this bound is
+     * what keeps them within it. Read by a taker between its take and its start, with the ring
+     * open: every lock holder closes it and waits for such takers first, so no holder writes
+     * these fields meanwhile, and the taker's take read what the last holder wrote (the reopen
+     * happened under the lock).
+     */
+    boolean fastOk() {
+        return !sealed && nrActive + pool.nWorkers < maxActive && inactive.isEmpty();
+    }
+
+    /**
+     * A fast run of this pwq is counted by a lock holder ({@link WorkerPool#closeForHolder}): as
+     * admitted active in the current colour and started. Pool lock.
+     *
+     * @return its colour, which its end ({@link #workDone}) gives back
+     */
+    int countConverted() {
+        assert pool.holdsLock();
+        int c = workColor;
+        nrInFlight[c]++;
+        inserts++;
+        nrActive++;
+        return c;
+    }
+
+    /**
+     * Folds statistics of fast runs that a worker buffered ({@link Worker#foldFastStats}) into
+     * this pwq's. Pool lock.
+     */
+    void addFastStats(long runs, long cpu, LogHistogram latency, LogHistogram wall) {
+        assert pool.holdsLock();
+        executed += runs;
+        cpuNanos += cpu;
+        queueLatency.absorb(latency);
+        execTime.absorb(wall);
     }
 
     /** A work of this pwq finished. Pool lock. */

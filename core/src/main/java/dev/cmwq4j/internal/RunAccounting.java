@@ -65,6 +65,18 @@ final class RunAccounting {
         queuedAt = nanos;
     }
 
+    /** {@link #queuedAt}'s value for a run whose queue time is its start (latency 0). */
+    private static final long AT_START = Long.MIN_VALUE;
+
+    /**
+     * The instance about to run counts as queued when it starts: a fast run, taken from the ring
+     * where nodes carry no queue time (a clock read per queue would cost as much as the rest of
+     * the queue), records a latency of 0.
+     */
+    void queuedAtStart() {
+        queuedAt = AT_START;
+    }
+
     /** Runs averaging less than this are timed by sampling the clock (see the class comment). */
     static final long SAMPLE_BELOW_NANOS = 1_000;
     /** While sampling, one run in this many reads the clock. */
@@ -152,7 +164,7 @@ final class RunAccounting {
         }
         endedAt = end;
         long w = Math.max(0, end - start); // 0: a run of a batch estimated too long
-        latency = Math.max(0, start - queuedAt);
+        latency = queuedAt == AT_START ? 0 : Math.max(0, start - queuedAt);
         wall = w;
         long now = w < CPU_CLOCK_MIN_NANOS || !cpuClock ? -1 : ThreadCpu.currentThreadCpuTimeIfReady();
         if (now < 0) { // short, or no clock: not obtained yet, unsupported, or not to be used

@@ -52,7 +52,7 @@ final class Stealing {
         // a backlog of one is what the running worker takes next (a chain): no thief for that
         // cheapest first: the run-length class sits on a line the worker rarely writes, while
         // nrPending's is rewritten on every work
-        if (!pool.runsAreShort() && pool.nrPending >= 2) {
+        if (!pool.runsAreShort() && pool.backlog() >= 2) {
             askForThief(pool);
         }
     }
@@ -64,7 +64,7 @@ final class Stealing {
     static void askForThief(WorkerPool pool) {
         Engine e = pool.engine;
         // no thief for short works while every CPU is taken: it would only take turns with busy threads
-        if (!e.stealing || !pool.stealWorthwhile() || pool.nrRunning.get() == 0 || pool.nrPending == 0) {
+        if (!e.stealing || !pool.stealWorthwhile() || pool.nrRunning.get() == 0 || pool.backlog() == 0) {
             return;
         }
         WorkerPool[] pools = e.boundPools(pool.highPriority);
@@ -153,6 +153,22 @@ final class Stealing {
     static final int BALANCE_EVERY = 64;
 
     /**
+     * A sibling of {@code p} (same priority) is idle: a thief could take from {@code p}'s backlog
+     * now, so a worker in the fast lane lists its ring, where thieves look ({@code Worker.workLoop}).
+     */
+    static boolean siblingIdle(WorkerPool p) {
+        if (!p.engine.stealing) {
+            return false;
+        }
+        for (WorkerPool s : p.engine.boundPools(p.highPriority)) {
+            if (s != p && s.isIdle()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * A worker's look at the balance between its pool and a sibling, every {@link
      * #BALANCE_EVERY} runs. Chains of works that queue their successors stay on the pool where
      * they run, and an idle sibling's thief moves one at a time: after it took one it is busy and
@@ -183,7 +199,7 @@ final class Stealing {
         if (now == 0) {
             now = System.nanoTime();
         }
-        int own = p.nrPending;
+        int own = p.backlog();
         WorkerPool sibling = siblings[Engine.otherIndex(p.cpu, n)];
         if (p.hasTinyChainBacklog(now)) {
             if (sibling.isIdle() && !sibling.thiefKicked) {
@@ -197,7 +213,7 @@ final class Stealing {
             }
             return false;
         }
-        if (sibling.nrPending < own + 2 || !p.mayStealMore()) { // racy: a hint
+        if (sibling.backlog() < own + 2 || !p.mayStealMore()) { // racy: a hint
             return false;
         }
         p.unlock();

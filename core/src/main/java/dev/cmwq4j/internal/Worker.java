@@ -65,6 +65,10 @@ final class Worker implements Runnable {
             AtomicReferenceFieldUpdater.newUpdater(Worker.class, WorkNode.class, "current");
     private static final AtomicReferenceFieldUpdater<Worker, PoolWorkqueue> CURRENT_PWQ =
             AtomicReferenceFieldUpdater.newUpdater(Worker.class, PoolWorkqueue.class, "currentPwq");
+    private static final AtomicReferenceFieldUpdater<Worker, Object> FAST_MARK =
+            AtomicReferenceFieldUpdater.newUpdater(Worker.class, Object.class, "fastMark");
+    private static final AtomicIntegerFieldUpdater<Worker> FAST_STATS_SEQ =
+            AtomicIntegerFieldUpdater.newUpdater(Worker.class, "fastStatsSeq");
 
     final WorkerPool pool;
     private final Engine engine;
@@ -471,7 +475,32 @@ final class Worker implements Runnable {
         startClock = 0; // whatever ended the last loop (an idle wait, a throw) took its time
         for (;;) {
             Seam.workLoop();
-            while (p.keepWorking()) {
+            for (;;) {
+                if (p.ring != null) {
+                    if ((untilBalance <= 0 || listForThief) && !p.ring.isEmpty()) {
+                        untilBalance = Stealing.BALANCE_EVERY;
+                        if (listForThief || (p.ring.size() >= 2 && Stealing.siblingIdle(p))) {
+                            // listed, where a thief or the balance below sees it, as the backlog
+                            // it has been since the lane saw it last
+                            p.drainInbound();
+                            p.backlogSeenSince(laneBacklogSince);
+                            if (listForThief) {
+                                Stealing.askForThief(p);
+                            }
+                        }
+                        listForThief = false; // the backlog's start stays: it lasts until the lane sees the ring empty
+                        if (Stealing.rebalance(this)) {
+                            startClock = 0;
+                            continue;
+                        }
+                    }
+                    if (fastFirst(p)) {
+                        continue;
+                    }
+                }
+                if (!p.keepWorking()) {
+                    break;
+                }
                 if (--untilBalance <= 0) {
                     untilBalance = Stealing.BALANCE_EVERY;
                     if (Stealing.rebalance(this)) {
@@ -534,7 +563,11 @@ final class Worker implements Runnable {
             return true;
         } finally {
             engine.spinDone();
-            p.lock(); // admits what came
+            if (p.ring != null) {
+                p.lockBeforeDrain(); // what came to the ring is for the lane (workLoop looks there first)
+            } else {
+                p.lock(); // admits what came
+            }
         }
     }
 
@@ -572,6 +605,13 @@ final class Worker implements Runnable {
                 boolean quick = p.lockBeforeDrain();
                 locked = true;
                 WorkNode next = passes < MAX_PASSES ? p.takeSuccessor(last, runColor) : null;
+                if (next == null && p.ring != null) {
+                    // no drain: what waits in the ring is for the lane, which the work loop
+                    // looks at first (what is on the stack, its drain admits)
+                    endRun(last);
+                    startClock = quick ? ended : 0;
+                    break;
+                }
                 if (next == null) {
                     quick = p.drainAfterRun(quick, ended); // a short drain needs no clock read either
                     endRun(last);
@@ -632,8 +672,17 @@ final class Worker implements Runnable {
      * last in their pwqs; returns the last one's pwq, with its color in {@link #runColor}.
      */
     private PoolWorkqueue execute(WorkNode n, PoolWorkqueue pwq, int color) {
+        runOne(n, pwq);
+        return endCounted(n, pwq, color);
+    }
+
+    /**
+     * The end of {@link #execute}: ends the counted run of {@code n} (of {@code pwq}, colour
+     * {@code color}) that just returned, then runs and ends every instance handed to this worker
+     * meanwhile, but the last, whose pwq it returns (colour in {@link #runColor}).
+     */
+    private PoolWorkqueue endCounted(WorkNode n, PoolWorkqueue pwq, int color) {
         for (;;) {
-            runOne(n, pwq);
             // End the instance with one CAS; take a handed-off successor if there is one.
             for (;;) {
                 int s = n.state;
@@ -657,6 +706,7 @@ final class Worker implements Runnable {
                     return pwq;
                 }
             }
+            runOne(n, pwq);
         }
     }
 
@@ -791,6 +841,350 @@ final class Worker implements Runnable {
             // only one that started at the previous run's end); the last run before the pool
             // runs dry reads the clock
             runs.ended(!runDisturbed && pool.hasWork());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The fast lane (ARCHITECTURE 6, "The fast lane").
+
+    /** {@link #fastMark}: about to take from the ring, or between a take and its start. */
+    static final Object IN_FLIGHT = new Mark("IN_FLIGHT");
+    /** {@link #fastMark}: a node taken and not startable in the lane waits in {@link #handBack}. */
+    static final Object HANDED_BACK = new Mark("HANDED_BACK");
+    /** {@link #fastMark}: a lock holder counted the fast run in progress; colour in {@link #fastColor}. */
+    static final Object CONVERTED = new Mark("CONVERTED");
+
+    /** A value of {@link #fastMark} that is not a node, named for diagnostics. */
+    private record Mark(String name) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /**
+     * Where this worker stands in its pool's fast lane, for the pool's lock holders
+     * ({@link WorkerPool#closeForHolder}): null (outside it); {@link #IN_FLIGHT} (about to take
+     * from the ring, or between a take and its start: a holder waits); the node of the fast run
+     * in progress (uncounted: a holder converts it); {@link #HANDED_BACK}; {@link #CONVERTED}.
+     * Written by this worker (release stores, and the CAS at a run's end, {@link #fastEnd}) and
+     * by a lock holder of its pool (the CAS to CONVERTED; HANDED_BACK back to null). While it is
+     * IN_FLIGHT this worker takes no lock, of any pool: lock holders wait for it.
+     */
+    volatile Object fastMark;
+    /** The pwq of the fast run in progress; written by this worker before the mark names the run. */
+    PoolWorkqueue fastPwq;
+    /** Colour a lock holder counted the fast run in (with CONVERTED); pool lock. */
+    int fastColor;
+    /** The node this worker took and handed back (with HANDED_BACK); taken by a lock holder. */
+    WorkNode handBack;
+    /** Ring position of this worker's last take ({@link FastRing#take}); own thread. */
+    long fastTakePos;
+    /** Works this worker started in the lane; written by it, read racily (tests). */
+    long laneStarts;
+    /**
+     * Since when (a run's end) the ring has held works whenever this worker took one, 0 if it
+     * was left empty at the last take: the lane's {@code backlogSince}, by which a thief judges
+     * a backlog ({@link WorkerPool#backlogSeenSince}). Own thread.
+     */
+    private long laneBacklogSince;
+    /** When this worker last looked for an idle sibling for the lane's backlog ({@link #fastLoop}). Own thread. */
+    private long laneThiefLook;
+    /** The lane's backlog lasted with an idle sibling: the work loop lists it and asks for a thief. Own thread. */
+    private boolean listForThief;
+
+    boolean casFastMark(Object expect, Object update) {
+        return FAST_MARK.compareAndSet(this, expect, update);
+    }
+
+    /** A release store of {@link #fastMark}: its other writers CAS or hold the lock. */
+    void fastMarkRelease(Object m) {
+        FAST_MARK.lazySet(this, m);
+    }
+
+    /**
+     * The work loop's look at the lane, lock held: with nothing listed, on the stack or handed
+     * back, and the ring holding something, opens the ring and runs {@link #fastLoop} without
+     * the lock, then locks again without a drain (what stays in the ring is for the lane).
+     *
+     * @return true if it took anything
+     */
+    private boolean fastFirst(WorkerPool p) {
+        if (p.ring.isEmpty() || !p.mayStealMore() || !p.reopenFast()) {
+            return false;
+        }
+        boolean took;
+        p.unlock();
+        try {
+            took = fastLoop(p);
+        } finally {
+            p.lockBeforeDrain(); // closes the ring, collects what a take handed back
+        }
+        return took;
+    }
+
+    /**
+     * Takes works from the ring of this worker's pool without the lock and runs them uncounted,
+     * while the ring is open, what it takes is startable in the lane, and the pool's concurrency
+     * rule lets this worker go on ({@link WorkerPool#mayStealMore}), at most {@link #MAX_PASSES}
+     * runs in a row. Lock not held on entry or exit; the caller's lock after it closes the ring
+     * and admits what was handed back.
+     *
+     * @return true if it took anything (the caller looks at its pool again)
+     */
+    private boolean fastLoop(WorkerPool p) {
+        FastRing r = p.ring;
+        boolean took = false;
+        FAST_MARK.lazySet(this, IN_FLIGHT); // published by the take's CAS (a holder's close reads it after)
+        try {
+            for (int k = 0; k < MAX_PASSES; k++) {
+                if (laneBacklogSince != 0 && startClock - laneThiefLook >= engine.stealThresholdNanos) {
+                    // the ring has held works past the steal threshold: list them for a thief if
+                    // an idle sibling could take one, else look again a threshold later
+                    if (p.stealWorthwhile() && Stealing.siblingIdle(p)) {
+                        listForThief = true;
+                        break;
+                    }
+                    laneThiefLook = startClock;
+                }
+                WorkNode n = r.take(this);
+                if (n == null) {
+                    break;
+                }
+                if (r.isEmpty()) {
+                    laneBacklogSince = 0;
+                } else if (laneBacklogSince == 0 && engine.stealing) {
+                    laneBacklogSince = startClock; // the last run's end (0 at a loop's first run: from the next)
+                    laneThiefLook = startClock;
+                }
+                took = true;
+                PoolWorkqueue pwq = n.pwq;
+                Runnable decorated = n.decorated; // before the start clears it
+                if (!startFast(n, pwq)) {
+                    n.queuedAt = fastTakePos; // its place among what the ring held
+                    handBack = n;
+                    FAST_MARK.lazySet(this, HANDED_BACK);
+                    return true;
+                }
+                fastPwq = pwq;
+                FAST_MARK.lazySet(this, n);
+                laneStarts++;
+                if (engine.stealing && !p.runsAreShort() && r.size() >= 2) {
+                    // a backlog of long works: an idle sibling may help. Asked with the mark
+                    // naming the run, never IN_FLIGHT: the kick locks the sibling, whose holder
+                    // would wait for its own takers, and one of those could be asking the same
+                    // of this pool, whose holder would wait for this worker
+                    Stealing.askForThief(p);
+                }
+                runDecorated = decorated;
+                p.noteFastStart();
+                untilBalance--;
+                runs.queuedAtStart();
+                Events.queued(n, pwq); // never throws
+                runOne(n, pwq);
+                if (!fastEnd(n, pwq, p)) {
+                    return true;
+                }
+                startClock = runs.endedAt(); // the next run starts where this one ended
+                if (untilBalance <= 0 || p.closing || !p.mayStealMore()) {
+                    break;
+                }
+            }
+        } finally {
+            startClock = 0;
+            if (fastMark == IN_FLIGHT) {
+                FAST_MARK.lazySet(this, null);
+            }
+        }
+        return took;
+    }
+
+    /**
+     * Starts {@code n}, taken from the ring, in the lane if its pwq allows it now
+     * ({@link PoolWorkqueue#fastOk}) and no instance of it runs (a hand-off needs the node
+     * counted). While the mark is IN_FLIGHT no lock holder changes what this reads.
+     *
+     * @return false if it must be handed back (PENDING, untouched)
+     */
+    private boolean startFast(WorkNode n, PoolWorkqueue pwq) {
+        if (!pwq.fastOk()) {
+            return false;
+        }
+        for (;;) {
+            int s = n.state;
+            if ((s & WorkNode.RUNNING) != 0) {
+                return false;
+            }
+            if (n.startPending(s, (s & ~WorkNode.PENDING) | WorkNode.RUNNING)) {
+                n.setWhereRelease(WorkNode.NOWHERE);
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Ends the fast run of {@code n} (of {@code pwq}) that just returned: the state word's CAS and
+     * the resolution, as every run; its statistics into this worker's buffer; then the mark's
+     * CAS from the node to IN_FLIGHT, which decides against a holder's conversion. A converted
+     * run, or one with an instance handed to it (which needs it counted), ends on the locked
+     * path instead.
+     *
+     * @return true if the loop may take again
+     */
+    private boolean fastEnd(WorkNode n, PoolWorkqueue pwq, WorkerPool p) {
+        for (;;) {
+            int s = n.state;
+            if ((s & WorkNode.HANDOFF) != 0) {
+                endWithHandoff(n, pwq, p);
+                return false;
+            }
+            if (n.casState(s, s & ~(WorkNode.RUNNING | WorkNode.CANCELLED_BEHIND))) {
+                n.resolve(1 + WorkNode.behind(s));
+                break;
+            }
+        }
+        recordFast(pwq, p);
+        if (FAST_MARK.compareAndSet(this, n, IN_FLIGHT)) {
+            return true;
+        }
+        // a lock holder counted the run meanwhile (CONVERTED): its end gives the count back
+        p.lock();
+        try {
+            pwq.workDone(fastColor);
+            FAST_MARK.lazySet(this, null);
+        } finally {
+            p.unlock();
+        }
+        return false;
+    }
+
+    /**
+     * A fast run of {@code n} ended with an instance handed to it: has the run counted (this
+     * lock converts it, unless a holder did), then ends it as a counted run, with the hand-off
+     * ({@link #endCounted}), and ends the last run of that chain as {@link #process} does.
+     */
+    private void endWithHandoff(WorkNode n, PoolWorkqueue pwq, WorkerPool p) {
+        int color;
+        p.lock();
+        try {
+            color = fastColor;
+            FAST_MARK.lazySet(this, null);
+        } finally {
+            p.unlock();
+        }
+        PoolWorkqueue last = endCounted(n, pwq, color);
+        if (last.pool != p) {
+            last.runDoneUnlocked(runColor, this);
+        } else {
+            p.lock();
+            try {
+                endRun(last);
+            } finally {
+                p.unlock();
+            }
+        }
+    }
+
+    // The statistics of fast runs: a buffer for one pwq, written by this worker under a sequence
+    // count (odd while it writes), read by snapshots under the pool lock ({@link #addFastStats}),
+    // folded into the pwq by this worker under the lock ({@link #foldFastStats}).
+    private volatile int fastStatsSeq;
+    private PoolWorkqueue fastStatsPwq;
+    private long fastExecuted;
+    private long fastCpu;
+    private final LogHistogram fastLatency = new LogHistogram();
+    private final LogHistogram fastWall = new LogHistogram();
+
+    /** Adds the fast run that just ended (its {@link #runs}) to the buffer, folding another pwq's first. */
+    private void recordFast(PoolWorkqueue pwq, WorkerPool p) {
+        if (fastStatsPwq != pwq) {
+            if (fastStatsPwq != null) {
+                // a run of another pwq: fold the buffer (this lock converts the run just ended,
+                // which the mark's CAS then ends on the locked path: counted and uncounted, once)
+                p.lock();
+                try {
+                    foldFastStats();
+                } finally {
+                    p.unlock();
+                }
+            }
+        }
+        RunAccounting r = runs;
+        int v = fastStatsSeq;
+        FAST_STATS_SEQ.lazySet(this, v + 1);
+        java.lang.invoke.VarHandle.storeStoreFence();
+        fastStatsPwq = pwq;
+        fastExecuted++;
+        fastCpu += r.cpu;
+        fastLatency.record(r.latency);
+        fastWall.record(r.wall);
+        FAST_STATS_SEQ.lazySet(this, v + 2);
+        p.noteRunWall(r.wall); // racy: a moving average's hint (see noteRunWall)
+    }
+
+    /** Folds the buffer into its pwq; this worker (or after its thread ended), pool lock. */
+    void foldFastStats() {
+        PoolWorkqueue pwq = fastStatsPwq;
+        if (pwq == null) {
+            return;
+        }
+        int v = fastStatsSeq;
+        FAST_STATS_SEQ.lazySet(this, v + 1);
+        java.lang.invoke.VarHandle.storeStoreFence();
+        pwq.addFastStats(fastExecuted, fastCpu, fastLatency, fastWall);
+        fastExecuted = 0;
+        fastCpu = 0;
+        fastStatsPwq = null;
+        FAST_STATS_SEQ.lazySet(this, v + 2);
+    }
+
+    /**
+     * Adds this worker's buffered statistics of {@code pwq} into a snapshot's sums
+     * ({@code runsCpu}: executed, CPU), read under the sequence count. Any thread.
+     */
+    void addFastStats(PoolWorkqueue pwq, long[] runsCpu, long[] lat, long[] latSumMax, long[] wall, long[] wallSumMax) {
+        if (fastStatsPwq == null && fastStatsSeq == 0) {
+            return;
+        }
+        long[] l = new long[lat.length];
+        long[] ls = new long[2];
+        long[] w = new long[wall.length];
+        long[] ws = new long[2];
+        for (;;) {
+            int v = fastStatsSeq;
+            if ((v & 1) != 0) {
+                Thread.onSpinWait();
+                continue;
+            }
+            if (fastStatsPwq != pwq) {
+                java.lang.invoke.VarHandle.loadLoadFence();
+                if (fastStatsSeq == v) {
+                    return;
+                }
+                continue;
+            }
+            java.util.Arrays.fill(l, 0);
+            java.util.Arrays.fill(w, 0);
+            ls[0] = ls[1] = ws[0] = ws[1] = 0;
+            long e = fastExecuted;
+            long c = fastCpu;
+            fastLatency.addToUnfolded(l, ls);
+            fastWall.addToUnfolded(w, ws);
+            java.lang.invoke.VarHandle.loadLoadFence();
+            if (fastStatsSeq != v) {
+                continue;
+            }
+            runsCpu[0] += e;
+            runsCpu[1] += c;
+            for (int i = 0; i < l.length; i++) {
+                lat[i] += l[i];
+                wall[i] += w[i];
+            }
+            latSumMax[0] += ls[0];
+            latSumMax[1] = Math.max(latSumMax[1], ls[1]);
+            wallSumMax[0] += ws[0];
+            wallSumMax[1] = Math.max(wallSumMax[1], ws[1]);
+            return;
         }
     }
 

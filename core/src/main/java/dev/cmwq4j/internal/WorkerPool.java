@@ -91,6 +91,20 @@ final class WorkerPool {
      */
     private volatile WorkNode inbound;
     /**
+     * The fast lane's ring (ARCHITECTURE 6, <i>The fast lane</i>): eligible nodes are offered here
+     * instead of the inbound stack, and the pool's own workers take them without the lock while it
+     * is open. Null for unbound pools and for engines without the lane. Closed by every lock
+     * holder ({@link #closeForHolder}), reopened only by a worker under the lock
+     * ({@link #reopenFast}); a drain absorbs it with the stack, in queueing order.
+     */
+    final FastRing ring;
+    /**
+     * Nodes lock-free takers handed back (not startable in the lane), collected by a lock holder
+     * ({@link #closeForHolder}) in take order, linked through {@code inNext}, each with its ring
+     * position in {@code queuedAt}; admitted first by the next drain. Lock.
+     */
+    private WorkNode handedBack;
+    /**
      * Admission order of the stack taken last, not yet admitted (an admission threw); lock.
      * Non-null outside a drain only after a throw, and then {@link #admitLeft} says so to readers
      * without the lock.
@@ -217,6 +231,7 @@ final class WorkerPool {
         this.name = highPriority ? base.concat("H") : base;
         this.manager = new Manager(this);
         this.surplus = new Surplus(this);
+        this.ring = managed && engine.fastLane ? new FastRing() : null;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -236,17 +251,18 @@ final class WorkerPool {
      * nothing, so a busy pool pays nothing for it.
      */
     boolean hasWork() {
-        return nrPending > 0 || inbound != null || admitLeft;
+        return nrPending > 0 || hasInbound() || admitLeft;
     }
 
-    /** Something was pushed and not yet admitted: what a searching worker watches. */
+    /** Something was pushed or offered and not yet admitted or taken: what a searching worker watches. */
     boolean hasInbound() {
-        return inbound != null;
+        FastRing r;
+        return inbound != null || ((r = ring) != null && !r.isEmpty());
     }
 
     /** A worker that finished a work takes the next one (after admitting what is inbound). Lock. */
     boolean keepWorking() {
-        if (inbound != null) {
+        if (inbound != null || ringToAdmit()) {
             drainInbound();
         }
         if (!managed) {
@@ -370,7 +386,7 @@ final class WorkerPool {
 
     /** Work waits, the pool runs its target, and none of those workers is on the CPU. */
     boolean underCommitted(int onCpu) {
-        return managed && onCpu == 0 && nrPending > 0 && nrRunning.get() >= target && target < MAX_TARGET;
+        return managed && onCpu == 0 && hasWork() && nrRunning.get() >= target && target < MAX_TARGET;
     }
 
     /**
@@ -484,6 +500,7 @@ final class WorkerPool {
     boolean lockAfterRun(long endedAt) {
         boolean quick = Locks.acquire(lock);
         try {
+            closeForHolder();
             return drainAfterRun(quick, endedAt);
         } catch (Throwable t) {
             // The caller's try has not begun: a lock() that throws must hold nothing, or the
@@ -501,7 +518,7 @@ final class WorkerPool {
      */
     boolean drainAfterRun(boolean quick, long endedAt) {
         assert holdsLock();
-        if (inbound != null || admitting != null) {
+        if (inbound != null || admitting != null || fastPending()) {
             drainClock = endedAt;
             try {
                 quick &= drainInbound();
@@ -520,7 +537,9 @@ final class WorkerPool {
      * @return true if the lock came within the spin
      */
     boolean lockBeforeDrain() {
-        return Locks.acquire(lock);
+        boolean quick = Locks.acquire(lock);
+        closeForHolder(); // never throws
+        return quick;
     }
 
     /**
@@ -531,6 +550,7 @@ final class WorkerPool {
     void lockUnlessHeld() {
         if (!holdsLock()) {
             Locks.acquire(lock);
+            closeForHolder();
         }
     }
 
@@ -551,6 +571,7 @@ final class WorkerPool {
         assert holdsLock();
         WorkNode top = inbound;
         if (top == null || top.inNext != null || top.pwq != pwq || admitting != null || nrPending != 0
+                || fastPending()
                 || (top.state & WorkNode.RUNNING) != 0 || !managed || closing
                 || nrRunning.get() > target || !pwq.maySlotPassOn(color)) {
             return null;
@@ -584,13 +605,182 @@ final class WorkerPool {
      */
     boolean push(WorkNode n) {
         n.setWhereRelease(WorkNode.INBOUND); // the CAS below publishes it
+        FastRing r = ring;
+        if (r != null) {
+            // the ring's nodes up to here were offered before this push: a drain admits them
+            // first ({@link #drainInbound}); held in queuedAt, which the admission rewrites
+            n.queuedAt = r.tailPosition();
+        }
         for (;;) {
             WorkNode top = inbound;
             n.inNext = top;
             if (INBOUND.compareAndSet(this, top, n)) {
+                if (r != null && r.isOpen()) {
+                    // no lock-free take of a newer node while this one waits on the stack: the
+                    // Dekker pair with reopenFast (its open, then its read of the stack)
+                    r.close();
+                }
                 return top == null;
             }
         }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The fast lane (ARCHITECTURE 6, "The fast lane").
+
+    /**
+     * Offers {@code n}, an eligible node whose PENDING bit, pwq and fields the caller owns and has
+     * written, to the ring ({@link #ring} non-null); from a true return on, the pool owns it.
+     *
+     * @return {@link FastRing#offer}'s result: if FULL, the caller pushes it onto the stack
+     */
+    int offer(WorkNode n) {
+        n.setWhereRelease(WorkNode.INBOUND); // the offer's CAS and release publish it
+        return ring.offer(n);
+    }
+
+    /**
+     * The work loop's drain ({@link #keepWorking}) admits the ring too: it holds hand-backs, or
+     * nothing is listed (the worker's look at the lane, just before, declined it: the concurrency
+     * rule, or a closing pool), or the pool is closing. Otherwise the ring stays for the lane:
+     * what is listed is older than all it holds (every drain admits the ring up to its tail), so
+     * the worker runs the listed works first and then the ring's, in order, without the lock.
+     * Lock.
+     */
+    private boolean ringToAdmit() {
+        FastRing r = ring;
+        return r != null && (handedBack != null || ((nrPending == 0 || closing) && !r.isEmpty()));
+    }
+
+    /** Works listed or waiting in the ring: a racy hint, for decisions about thieves. */
+    int backlog() {
+        FastRing r = ring;
+        return r == null ? nrPending : nrPending + r.size();
+    }
+
+    /**
+     * Works the pool's workers started in the lane, over its workers alive and gone: a racy sum
+     * without the lock (tests: a probe that locked would convert the runs it looks at).
+     */
+    long laneStarts() {
+        long n = laneStartsOfGone;
+        for (Worker w : workers) {
+            n += w.laneStarts;
+        }
+        return n;
+    }
+
+    /** {@link #laneStarts} of workers that left; written under the lock, read racily. */
+    private volatile long laneStartsOfGone;
+
+    /** The ring holds nodes, or takers handed some back, for the next drain. Racy outside the lock. */
+    private boolean fastPending() {
+        FastRing r = ring;
+        return r != null && (!r.isEmpty() || handedBack != null);
+    }
+
+    /**
+     * What every holder of {@link #lock} does first in a pool with the lane: closes the ring to
+     * lock-free takers, waits for the takers between their take and their start (a few
+     * instructions), collects the nodes they handed back, and has every fast run of the pool
+     * counted in its pwq (the conversion: {@link #convert}). From here to the unlock the holder
+     * sees the pool as the locked path would: every unstarted work inbound or listed, every
+     * running one counted. Lock; never throws (no allocation).
+     */
+    void closeForHolder() {
+        FastRing r = ring;
+        if (r == null) {
+            return;
+        }
+        r.close();
+        Worker[] ws = workers;
+        for (Worker w : ws) {
+            Object m = w.fastMark;
+            if (m == null) {
+                continue;
+            }
+            for (int i = 0; m == Worker.IN_FLIGHT; i++) {
+                if (i < 256) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield(); // the taker lost its CPU between its take and its start
+                }
+                m = w.fastMark;
+            }
+            if (m == Worker.HANDED_BACK) {
+                collectHandBack(w);
+            } else if (m instanceof WorkNode run) {
+                convert(w, run);
+            }
+        }
+    }
+
+    /**
+     * Takes the node {@code w} handed back into {@link #handedBack}, in take order (its ring
+     * position, in {@code queuedAt}). Lock.
+     */
+    private void collectHandBack(Worker w) {
+        WorkNode n = w.handBack;
+        w.handBack = null;
+        w.fastMarkRelease(null);
+        long pos = n.queuedAt;
+        WorkNode prev = null;
+        WorkNode h = handedBack;
+        while (h != null && h.queuedAt < pos) {
+            prev = h;
+            h = h.inNext;
+        }
+        n.inNext = h;
+        if (prev == null) {
+            handedBack = n;
+        } else {
+            prev.inNext = n;
+        }
+    }
+
+    /**
+     * Counts the fast run {@code run} of worker {@code w} in its pwq, as if the locked path had
+     * admitted it (active, in flight in the pwq's colour): one CAS on the worker's mark decides
+     * against the run's end ({@link Worker#fastEnd}), which then ends it on the locked path.
+     * Lock.
+     */
+    private void convert(Worker w, WorkNode run) {
+        if (w.casFastMark(run, Worker.CONVERTED)) {
+            w.fastColor = w.fastPwq.countConverted();
+            conversions = conversions + 1;
+        }
+    }
+
+    /**
+     * Fast runs counted by a lock holder ({@link #convert}); written under the lock, read
+     * without it (tests: a probe that locked would convert what it looks at).
+     */
+    private volatile long conversions;
+
+    long conversions() {
+        return conversions;
+    }
+
+    /**
+     * A worker holding the lock, with nothing listed, inbound on the stack or left by a drain,
+     * opens the ring to lock-free takes (it then unlocks and takes: {@link Worker}'s fast loop).
+     * After the open it reads the stack: a node pushed meanwhile closes it again (the Dekker pair
+     * with {@link #push}). Lock.
+     *
+     * @return true if the ring is open
+     */
+    boolean reopenFast() {
+        assert holdsLock();
+        FastRing r = ring;
+        if (r == null || closing || nrPending != 0 || admitting != null || handedBack != null || inbound != null) {
+            return false;
+        }
+        r.open();
+        if (inbound != null) {
+            r.close();
+            return false;
+        }
+        return true;
     }
 
     /**
@@ -655,6 +845,10 @@ final class WorkerPool {
                     top = next;
                     count++;
                 }
+                if (ring != null) {
+                    ordered = mergeRing(ordered);
+                    count = merged;
+                }
                 admitting = ordered;
                 isShort = count <= SHORT_DRAIN;
             } else {
@@ -695,6 +889,62 @@ final class WorkerPool {
         }
         return isShort;
     }
+
+    /**
+     * The admission order of a drain in a pool with the lane: the nodes takers handed back and
+     * the ring's nodes (in take order), merged with the stack's ({@code stack}, oldest first) by
+     * the ring position each stack node read at its push: a ring node offered before that push
+     * goes before it, one offered after it behind it. Then the rest of the ring, up to its tail
+     * as read here (offers that keep coming wait for the next drain). Allocates nothing. Lock.
+     */
+    private WorkNode mergeRing(WorkNode stack) {
+        merged = 0;
+        FastRing r = ring;
+        long end = r.tailPosition();
+        WorkNode head = null;
+        WorkNode tail = null;
+        WorkNode back = handedBack;
+        handedBack = null;
+        WorkNode s = stack;
+        for (;;) {
+            long bound = s != null ? s.queuedAt : end;
+            // the oldest of the hand-backs and the ring, if it came before the bound
+            WorkNode n;
+            if (back != null && back.queuedAt < bound) {
+                n = back;
+                back = back.inNext;
+            } else if (back == null) {
+                n = r.pollBefore(bound);
+            } else {
+                n = null;
+            }
+            if (n == null) {
+                if (s == null) {
+                    if (back != null) { // hand-backs from positions at or past the tail read: none, but keep them
+                        n = back;
+                        back = back.inNext;
+                    } else {
+                        break;
+                    }
+                } else {
+                    n = s;
+                    s = s.inNext;
+                }
+            }
+            n.inNext = null;
+            if (tail == null) {
+                head = n;
+            } else {
+                tail.inNext = n;
+            }
+            tail = n;
+            merged++;
+        }
+        return head;
+    }
+
+    /** Nodes in the order the last {@link #mergeRing} made; lock. */
+    private int merged;
 
     /** Releases {@link #lock}, then unparks the worker woken meanwhile, if any. */
     void unlock() {
@@ -741,6 +991,17 @@ final class WorkerPool {
      * queues its successor here) empties it at every run and never qualifies.
      */
     private long backlogSince;
+
+    /**
+     * The ring, just listed by a worker of the lane, had held works since {@code since} (a clock
+     * its worker read; 0: unknown): the worklist's backlog began then, for thieves. Lock.
+     */
+    void backlogSeenSince(long since) {
+        assert holdsLock();
+        if (since != 0 && nrPending > 0 && (backlogSince == 0 || since - backlogSince < 0)) {
+            backlogSince = since;
+        }
+    }
 
     /** The worklist shrank to {@code pending} works: if empty, no backlog. Lock. */
     private void pendingFell(int pending) {
@@ -973,6 +1234,29 @@ final class WorkerPool {
         worklistRemove(n);
         progress = progress + 1;
         return n;
+    }
+
+    /**
+     * A worker started a work it took from the ring ({@code Worker.fastLoop}): a start for the
+     * monitor's look at progress. No lock: two takers at once may count one, which a look for
+     * change can afford.
+     */
+    void noteFastStart() {
+        PROGRESS.lazySet(this, progress + 1);
+    }
+
+    /**
+     * Adds the fast-run statistics of {@code pwq} that this pool's workers hold in their buffers
+     * into a snapshot's sums (see {@link Worker#addFastStats}). Lock.
+     */
+    void addFastStats(PoolWorkqueue pwq, long[] runsCpu, long[] lat, long[] latSumMax, long[] wall, long[] wallSumMax) {
+        assert holdsLock();
+        if (ring == null) {
+            return;
+        }
+        for (Worker w : workers) {
+            w.addFastStats(pwq, runsCpu, lat, latSumMax, wall, wallSumMax);
+        }
     }
 
     /** A work of this pool started without passing through the worklist. Lock. */
@@ -1484,6 +1768,12 @@ final class WorkerPool {
      */
     void workerExited(Worker w) {
         assert holdsLock();
+        try {
+            w.foldFastStats(); // its buffered statistics leave with it otherwise
+            laneStartsOfGone += w.laneStarts;
+        } catch (Throwable t) {
+            // never throws (no allocation); and the leave must go on whatever happens
+        }
         nWorkers--;
         engine.releaseThread();
         dropWorker(w);

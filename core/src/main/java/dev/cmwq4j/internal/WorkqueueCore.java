@@ -235,6 +235,10 @@ public final class WorkqueueCore {
                 inFlight += pwq.totalInFlight();
                 pwq.queueLatency.addTo(latCounts, latSumMax);
                 pwq.execTime.addTo(execCounts, execSumMax);
+                long[] runsCpu = new long[2];
+                pwq.pool.addFastStats(pwq, runsCpu, latCounts, latSumMax, execCounts, execSumMax);
+                total += runsCpu[0];
+                cpu += runsCpu[1];
             } finally {
                 pwq.pool.unlock();
             }
@@ -582,6 +586,12 @@ public final class WorkqueueCore {
         }
     }
 
+    /**
+     * The one level whose works take the fast lane (NORMAL): the ring is FIFO, not by priority,
+     * so works of other levels go by the stack and the worklist (a push closes the ring).
+     */
+    private static final int FAST_LEVEL = 1;
+
     /** Inserts a node whose PENDING bit the caller owns (the timer's path: never sealed off). */
     void enqueue(WorkNode n, int cpu) {
         enqueue(n, cpu, false);
@@ -616,7 +626,14 @@ public final class WorkqueueCore {
         n.place(WorkNode.EXTERNAL, self == null || self.pool != pool);
         int instance = n.queued;
         Seam.push(0);
-        boolean wasEmpty = pool.push(n);
+        boolean wasEmpty;
+        int offered = pool.ring != null && pwq.fastWq && n.prio == FAST_LEVEL && !freezable
+                ? pool.offer(n) : FastRing.FULL;
+        if (offered != FastRing.FULL) {
+            wasEmpty = offered == FastRing.OFFERED_FIRST;
+        } else {
+            wasEmpty = pool.push(n);
+        }
         n.pushed = (short) instance; // no call since the push returned: an Error cannot come between
         Seam.push(1);
         if (sealable && sealed && takeBackSealed(n, pwq, instance)) {

@@ -234,11 +234,51 @@ public final class EngineProbe {
     /** One pool's counts, each read racily: what a pool at rest shows. */
     public record PoolCounts(String name, int pending, int running, int joining, int idle, int workers) {}
 
-    /** Works started in the slot of the run before them (a chain's successor), over all pools. */
+    /**
+     * Works started in the slot of the run before them (a chain's successor), over all pools;
+     * with the fast lane on, also the works started in the lane, which takes the slot pass's
+     * place (the same run of works without the worklist, and without the lock).
+     */
     public static long slotPasses(Engine e) {
         long n = 0;
         for (WorkerPool p : e.pools()) {
-            n += p.slotPasses();
+            n += p.slotPasses() + p.laneStarts();
+        }
+        return n;
+    }
+
+    /**
+     * Builds whatever {@code build} builds with the fast lane on or off for its engines (the
+     * system property {@code cmwq4j.fastLane} decides otherwise).
+     */
+    public static <T> T withLane(boolean on, java.util.function.Supplier<T> build) {
+        Engine.laneForTests = on;
+        try {
+            return build.get();
+        } finally {
+            Engine.laneForTests = null;
+        }
+    }
+
+    /** The engine's pools have the fast lane. */
+    public static boolean hasLane(Engine e) {
+        return e.fastLane;
+    }
+
+    /** Works started in the fast lane, over all pools. */
+    public static long laneStarts(Engine e) {
+        long n = 0;
+        for (WorkerPool p : e.pools()) {
+            n += p.laneStarts();
+        }
+        return n;
+    }
+
+    /** Fast runs a lock holder counted in their pwqs (the conversion), over all pools. */
+    public static long conversions(Engine e) {
+        long n = 0;
+        for (WorkerPool p : e.pools()) {
+            n += p.conversions();
         }
         return n;
     }

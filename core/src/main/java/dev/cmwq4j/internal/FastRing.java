@@ -1,0 +1,212 @@
+package dev.cmwq4j.internal;
+
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * The fast lane's inbound ring of one managed pool (ARCHITECTURE 6, <i>The fast lane</i>): a
+ * bounded queue that many queuers offer to and that the pool's workers take from without the pool
+ * lock, in FIFO order.
+ *
+ * <h2>Design</h2>
+ * A ring of {@link #CAPACITY} slots, each with a sequence number (the classic bounded MPMC
+ * scheme: a slot is free for the offer at position {@code p} when its sequence is {@code p}, and
+ * holds that offer's node when it is {@code p + 1}). An offer CASes {@link #tail} from {@code p}
+ * to {@code p + 1}, writes the node and release-stores the sequence; a take CASes {@link #head}
+ * the same way, reads the node and frees the slot for position {@code p + CAPACITY}.
+ *
+ * <p>The head word also carries {@link #CLOSED}. A lock-free taker ({@link #take}) needs it clear:
+ * its take is a CAS on the head word, so a close (a CAS setting the bit) is ordered against every
+ * take with no fence on the take path. The pool closes the ring whenever a thread holds its lock
+ * (so that the holder sees every unstarted work, and no work starts without being counted behind
+ * its back), and whenever something older than the ring's nodes waits elsewhere (the inbound
+ * stack, the worklist); only a worker holding the pool lock reopens it
+ * ({@link WorkerPool#reopenFast}). Queuers offer to it open or closed: a lock holder absorbs what
+ * it holds first ({@link #poll}), as it admits the inbound stack.
+ *
+ * <p>Every field is shared: {@link #head} is written by CAS by takers and closers, {@link #tail}
+ * by CAS by offerers, a slot by the one offerer or taker that owns its position between the CAS
+ * and the sequence store. Padding keeps head and tail on lines of their own.
+ */
+final class FastRing {
+    /** {@link #offer}'s results. */
+    static final int FULL = 0;
+    static final int OFFERED = 1;
+    static final int OFFERED_FIRST = 2;
+
+    /** Slots; a power of two. A full ring sends the queuer to the inbound stack. */
+    static final int CAPACITY = 1024;
+    private static final int MASK = CAPACITY - 1;
+    /** Bit of {@link #head}: closed to lock-free takers (lock holders still poll). */
+    static final long CLOSED = 1L << 62;
+
+    private final AtomicReferenceArray<WorkNode> slots = new AtomicReferenceArray<>(CAPACITY);
+    private final AtomicLongArray seqs = new AtomicLongArray(CAPACITY);
+
+    @SuppressWarnings("unused") private long p0, p1, p2, p3, p4, p5, p6;
+    /** Position of the next take, with {@link #CLOSED}; CAS by takers, closers and reopeners. */
+    private volatile long head = CLOSED;
+    @SuppressWarnings("unused") private long q0, q1, q2, q3, q4, q5, q6;
+    /** Position of the next offer; CAS by offerers. */
+    private volatile long tail;
+    @SuppressWarnings("unused") private long r0, r1, r2, r3, r4, r5, r6;
+
+    private static final AtomicLongFieldUpdater<FastRing> HEAD = AtomicLongFieldUpdater.newUpdater(FastRing.class, "head");
+    private static final AtomicLongFieldUpdater<FastRing> TAIL = AtomicLongFieldUpdater.newUpdater(FastRing.class, "tail");
+
+    FastRing() {
+        for (int i = 0; i < CAPACITY; i++) {
+            seqs.lazySet(i, i);
+        }
+    }
+
+    /**
+     * Offers {@code n}, whose fields the caller has written: from the CAS on, the pool owns it.
+     *
+     * @return {@link #FULL} (the caller pushes onto the inbound stack instead), {@link #OFFERED},
+     *     or {@link #OFFERED_FIRST} if nothing was left to take before it (the edge on which the
+     *     pool may have turned busy)
+     */
+    int offer(WorkNode n) {
+        for (;;) {
+            long t = tail;
+            int i = (int) t & MASK;
+            long d = seqs.get(i) - t;
+            if (d == 0) {
+                if (TAIL.compareAndSet(this, t, t + 1)) {
+                    slots.lazySet(i, n);
+                    seqs.lazySet(i, t + 1); // publishes the node to the taker of position t
+                    return (head & ~CLOSED) == t ? OFFERED_FIRST : OFFERED;
+                }
+            } else if (d < 0) {
+                return FULL; // the slot still holds the node of position t - CAPACITY: full
+            }
+            // else another offer took position t: look again
+        }
+    }
+
+    /**
+     * A lock-free take by one of the pool's workers: the oldest node, or null if the ring is
+     * closed, empty, or its oldest offer is still being written (a lock holder waits for that one:
+     * {@link #poll}). A non-null result belongs to the caller, its position in
+     * {@code w.fastTakePos} (the order a hand-back is admitted in).
+     */
+    WorkNode take(Worker w) {
+        for (;;) {
+            long h = head;
+            if ((h & CLOSED) != 0) {
+                return null;
+            }
+            WorkNode n = takeAt(h);
+            if (n != RETRY) {
+                w.fastTakePos = h;
+                return n;
+            }
+        }
+    }
+
+    /**
+     * A lock holder's take, closed or open: the oldest node, waiting for an offer that took its
+     * position and has not yet written it (a few instructions, unless its thread lost the CPU);
+     * null only when the ring is empty.
+     */
+    WorkNode poll() {
+        for (;;) {
+            long h = head;
+            WorkNode n = takeAt(h);
+            if (n == RETRY) {
+                continue;
+            }
+            if (n != null || (h & ~CLOSED) == tail) {
+                return n;
+            }
+            Thread.onSpinWait(); // an offer between its CAS and its store
+        }
+    }
+
+    /** The position after the last offer so far (taken or not). */
+    long tailPosition() {
+        return tail;
+    }
+
+    /**
+     * A lock holder's take of the oldest node if it was offered before position {@code end}
+     * ({@link #tailPosition} read earlier); null once the ring holds none of those.
+     */
+    WorkNode pollBefore(long end) {
+        for (;;) {
+            long h = head;
+            if ((h & ~CLOSED) >= end) {
+                return null;
+            }
+            WorkNode n = takeAt(h);
+            if (n == RETRY) {
+                continue;
+            }
+            if (n != null) {
+                return n;
+            }
+            Thread.onSpinWait(); // position h was offered (h < end <= tail) and is being written
+        }
+    }
+
+    /** Sentinel of {@link #takeAt}: the head moved, look again. */
+    private static final WorkNode RETRY = new WorkNode();
+
+    /** One attempt to take the node at head word {@code h}: the node, null if none is ready, or {@link #RETRY}. */
+    private WorkNode takeAt(long h) {
+        long p = h & ~CLOSED;
+        int i = (int) p & MASK;
+        long d = seqs.get(i) - (p + 1);
+        if (d == 0) {
+            if (HEAD.compareAndSet(this, h, h + 1)) { // keeps the CLOSED bit as it was
+                WorkNode n = slots.get(i);
+                slots.lazySet(i, null);
+                seqs.lazySet(i, p + CAPACITY); // frees the slot for the offer one lap later
+                return n;
+            }
+            return RETRY;
+        }
+        if (d < 0) {
+            return null; // empty, or the offer of position p has not written its node yet
+        }
+        return RETRY; // a take moved the head past p meanwhile
+    }
+
+    /** Closes the ring to lock-free takers (no effect if closed). A CAS: ordered against every take. */
+    void close() {
+        for (;;) {
+            long h = head;
+            if ((h & CLOSED) != 0 || HEAD.compareAndSet(this, h, h | CLOSED)) {
+                return;
+            }
+        }
+    }
+
+    /** Opens the ring to lock-free takers; pool lock (a worker of the pool: {@link WorkerPool#reopenFast}). */
+    void open() {
+        for (;;) {
+            long h = head;
+            if ((h & CLOSED) == 0 || HEAD.compareAndSet(this, h, h & ~CLOSED)) {
+                return;
+            }
+        }
+    }
+
+    boolean isOpen() {
+        return (head & CLOSED) == 0;
+    }
+
+    /** Nodes offered and not yet taken (racy: a hint, at least 0). */
+    int size() {
+        long h = head & ~CLOSED;
+        long n = tail - h;
+        return n <= 0 ? 0 : (int) Math.min(n, CAPACITY);
+    }
+
+    /** Nothing offered and not yet taken (an offer still being written counts as something). */
+    boolean isEmpty() {
+        return (head & ~CLOSED) == tail;
+    }
+}

@@ -1,0 +1,518 @@
+package dev.cmwq4j;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.cmwq4j.internal.EngineProbe;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The fast lane (issue 16; ARCHITECTURE 6, "The fast lane"): works a pool's workers take from
+ * its ring without the lock and run uncounted, until a lock holder counts them (the conversion).
+ * Each test builds its instance with the lane on, whatever the run's {@code -DfastLane} says,
+ * and pins one promise the lane must keep where it is taken: every run counted after a flush, a
+ * flush that waits for a fast run in progress, statistics exact after a flush, FIFO across the
+ * ring and the stack, a work never beside itself, {@code maxActive}, and {@code shutdownNow}
+ * returning every unstarted task.
+ */
+class FastLaneTest {
+    private static final Duration BOUND = Duration.ofSeconds(60);
+
+    private static Cmwq laneInstance(String name, int cpus) {
+        Cmwq c = EngineProbe.withLane(!Boolean.getBoolean("laneOff"), () -> Cmwq.builder().name(name).cpus(cpus).jmx(false).build());
+        assertThat(EngineProbe.hasLane(c.engine())).isEqualTo(!Boolean.getBoolean("laneOff"));
+        return c;
+    }
+
+    /**
+     * Two works queue each other 20,000 times: the hops run in the lane, each runs once, neither
+     * overlaps itself, and after a flush the statistics count every run with nothing in flight.
+     */
+    @Test
+    void aPingPongChainRunsInTheLaneAndAFlushCountsEveryRun() throws Exception {
+        int hops = 20_000;
+        try (Cmwq c = laneInstance("lane-chain", 1)) {
+            Workqueue wq = c.workqueue("ping-pong").build();
+            AtomicInteger runs = new AtomicInteger();
+            AtomicInteger overlaps = new AtomicInteger();
+            CountDownLatch done = new CountDownLatch(1);
+            Work[] pair = new Work[2];
+            AtomicIntegerArray inside = new AtomicIntegerArray(2);
+            for (int i = 0; i < 2; i++) {
+                int me = i;
+                pair[i] = new Work(() -> {
+                    if (inside.incrementAndGet(me) != 1) {
+                        overlaps.incrementAndGet();
+                    }
+                    if (runs.incrementAndGet() < hops) {
+                        wq.queue(pair[1 - me]);
+                    } else {
+                        done.countDown();
+                    }
+                    inside.decrementAndGet(me);
+                });
+            }
+            wq.queue(pair[0]);
+            assertThat(done.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            wq.flush();
+            assertThat(runs.get()).isEqualTo(hops);
+            assertThat(overlaps.get()).as("runs that overlapped their own work").isZero();
+            assertThat(EngineProbe.laneStarts(c.engine())).as("works started in the lane").isPositive();
+            WorkqueueStats s = wq.stats();
+            assertThat(s.total()).as("runs counted after the flush").isEqualTo(hops);
+            assertThat(s.inFlight()).isZero();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * A work running in the lane (uncounted) when a flush comes: the flush counts it (a
+     * conversion) and returns only after it ends. Without the conversion the flush found
+     * nothing in flight and returned at once.
+     */
+    @Test
+    void aFlushWaitsForAFastRunInProgress() throws Exception {
+        try (Cmwq c = laneInstance("lane-flush", 1)) {
+            Workqueue wq = c.workqueue("flushed").build();
+            CountDownLatch started = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Work held = new Work("held", () -> {
+                started.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            try {
+                // queued from a running work, so its worker takes it from the ring after that run
+                wq.queue(new Work("starter", () -> wq.queue(held)));
+                assertThat(started.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                assertThat(EngineProbe.laneStarts(c.engine())).as("the held work started in the lane").isPositive();
+                long conversionsBefore = EngineProbe.conversions(c.engine());
+                CompletableFuture<Void> flush = CompletableFuture.runAsync(wq::flush);
+                Awaitility.await().atMost(BOUND).until(() -> EngineProbe.conversions(c.engine()) > conversionsBefore);
+                // a flush that missed the run would have returned right after its count
+                assertThatThrownBy(() -> flush.get(200, TimeUnit.MILLISECONDS)).isInstanceOf(TimeoutException.class);
+                release.countDown();
+                flush.get(BOUND.toSeconds(), TimeUnit.SECONDS);
+            } finally {
+                release.countDown();
+            }
+            assertThat(wq.stats().total()).isEqualTo(2);
+            assertThat(wq.stats().inFlight()).isZero();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * Chains of two workqueues alternate on each worker (so the workers' statistics buffers
+     * change workqueue and fold), on two CPUs: after the flushes, each workqueue's statistics
+     * count exactly the runs it had, also while the instance keeps running other works.
+     */
+    @Test
+    void statisticsAfterAFlushCountEveryFastRun() throws Exception {
+        try (Cmwq c = laneInstance("lane-stats", 2)) {
+            Workqueue a = c.workqueue("a").build();
+            Workqueue b = c.workqueue("b").build();
+            int chains = 8;
+            int perChain = 5_000;
+            CountDownLatch done = new CountDownLatch(chains);
+            AtomicLong ranA = new AtomicLong();
+            AtomicLong ranB = new AtomicLong();
+            for (int i = 0; i < chains; i++) {
+                AtomicInteger left = new AtomicInteger(perChain);
+                Work[] w = new Work[2];
+                w[0] = new Work(() -> {
+                    ranA.incrementAndGet();
+                    if (left.decrementAndGet() > 0) {
+                        b.queue(w[1]);
+                    } else {
+                        done.countDown();
+                    }
+                });
+                w[1] = new Work(() -> {
+                    ranB.incrementAndGet();
+                    if (left.decrementAndGet() > 0) {
+                        a.queue(w[0]);
+                    } else {
+                        done.countDown();
+                    }
+                });
+                a.queue(w[0]);
+            }
+            assertThat(done.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            a.flush();
+            b.flush();
+            assertThat(ranA.get() + ranB.get()).isEqualTo((long) chains * perChain);
+            assertThat(a.stats().total()).as("a's runs").isEqualTo(ranA.get());
+            assertThat(b.stats().total()).as("b's runs").isEqualTo(ranB.get());
+            assertThat(a.stats().inFlight() + b.stats().inFlight()).isZero();
+            assertThat(EngineProbe.laneStarts(c.engine())).isPositive();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * FIFO within a priority level across the ring and the stack: a running work queues 400
+     * works in turn to a workqueue whose works take the ring and to a freezable one (whose works
+     * take the stack), all NORMAL, on one CPU. They run in exactly the order they were queued:
+     * the drain merges the ring with the stack by the ring position each push read.
+     */
+    @Test
+    void worksRunInQueueOrderAcrossTheRingAndTheStack() throws Exception {
+        try (Cmwq c = laneInstance("lane-fifo", 1)) {
+            Workqueue lane = c.workqueue("lane").build();
+            Workqueue stack = c.workqueue("stack").freezable().build();
+            int n = 400;
+            List<Integer> ran = Collections.synchronizedList(new ArrayList<>());
+            CountDownLatch done = new CountDownLatch(n);
+            lane.queue(new Work("producer", () -> {
+                for (int i = 0; i < n; i++) {
+                    int id = i;
+                    Work w = new Work(() -> {
+                        ran.add(id);
+                        done.countDown();
+                    });
+                    // runs of three to the ring, then one or two to the stack, so both hold
+                    // stretches of several works between the other's
+                    Workqueue to = (i % 5) < 3 ? lane : stack;
+                    to.queue(w);
+                }
+            }));
+            assertThat(done.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            List<Integer> expected = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                expected.add(i);
+            }
+            assertThat(ran).as("run order").containsExactlyElementsOf(expected);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * Works that requeue themselves from their own runs and from outside threads at once, on two
+     * CPUs with announced blocks (so that workers come and go): no work ever runs beside itself,
+     * and every accepted instance runs (a taken work whose last instance still runs elsewhere is
+     * handed back and handed off, never started beside it).
+     */
+    @Test
+    void aWorkNeverRunsBesideItselfInTheLane() throws Exception {
+        try (Cmwq c = laneInstance("lane-nonreentrant", 2)) {
+            Workqueue wq = c.workqueue("requeued").build();
+            int works = 6;
+            AtomicIntegerArray inside = new AtomicIntegerArray(works);
+            AtomicInteger overlaps = new AtomicInteger();
+            AtomicLong accepted = new AtomicLong();
+            AtomicLong runs = new AtomicLong();
+            Work[] w = new Work[works];
+            AtomicIntegerArray selfLeft = new AtomicIntegerArray(works);
+            for (int i = 0; i < works; i++) {
+                int me = i;
+                selfLeft.set(me, 3_000);
+                w[i] = new Work(() -> {
+                    if (inside.incrementAndGet(me) != 1) {
+                        overlaps.incrementAndGet();
+                    }
+                    if (runs.incrementAndGet() % 29 == 0) {
+                        // a block: another worker takes the lane meanwhile, maybe this work's next instance
+                        Blocking.run(() -> LockSupport.parkNanos(500_000));
+                    }
+                    inside.decrementAndGet(me);
+                    if (selfLeft.decrementAndGet(me) > 0 && wq.queue(w[me])) {
+                        accepted.incrementAndGet();
+                    }
+                });
+            }
+            for (int i = 0; i < works; i++) {
+                if (wq.queue(w[i])) {
+                    accepted.incrementAndGet();
+                }
+            }
+            Thread[] outside = new Thread[2];
+            for (int t = 0; t < outside.length; t++) {
+                outside[t] = new Thread(() -> {
+                    for (int k = 0; k < 20_000; k++) {
+                        if (wq.queue(w[k % works])) {
+                            accepted.incrementAndGet();
+                        }
+                    }
+                });
+                outside[t].start();
+            }
+            for (Thread t : outside) {
+                t.join(BOUND.toMillis());
+            }
+            Awaitility.await().atMost(BOUND).until(() -> {
+                wq.flush();
+                return runs.get() == accepted.get();
+            });
+            assertThat(overlaps.get()).as("runs beside their own work").isZero();
+            assertThat(wq.stats().total()).as("runs counted").isEqualTo(runs.get());
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * {@code maxActive} bounds the lane: on two CPUs, workqueues with limits of 1 to 4 each get
+     * eight works that requeue themselves, queued from outside threads too, and that block now and
+     * then (announced, so that other workers take the lane meanwhile); at no moment do more of
+     * one workqueue's works run than its limit, and every accepted instance runs (those beyond
+     * the limit wait inactive and are activated).
+     */
+    @Test
+    void maxActiveIsNeverExceededInTheLane() throws Exception {
+        try (Cmwq c = laneInstance("lane-max-active", 2)) {
+            int queues = 4;
+            int perQueue = 8;
+            Workqueue[] wqs = new Workqueue[queues];
+            AtomicIntegerArray running = new AtomicIntegerArray(queues);
+            AtomicIntegerArray peak = new AtomicIntegerArray(queues);
+            AtomicLong accepted = new AtomicLong();
+            AtomicLong runs = new AtomicLong();
+            Work[][] works = new Work[queues][perQueue];
+            for (int q = 0; q < queues; q++) {
+                int me = q;
+                wqs[q] = c.workqueue("limited-" + (q + 1)).maxActive(q + 1).build();
+                for (int i = 0; i < perQueue; i++) {
+                    int id = i;
+                    AtomicInteger left = new AtomicInteger(300);
+                    works[q][i] = new Work(() -> {
+                        int now = running.incrementAndGet(me);
+                        peak.accumulateAndGet(me, now, Math::max);
+                        if (runs.incrementAndGet() % 23 == 0) {
+                            Blocking.run(() -> LockSupport.parkNanos(300_000));
+                        }
+                        running.decrementAndGet(me);
+                        if (left.decrementAndGet() > 0 && wqs[me].queue(works[me][id])) {
+                            accepted.incrementAndGet();
+                        }
+                    });
+                }
+            }
+            for (int q = 0; q < queues; q++) {
+                for (Work w : works[q]) {
+                    if (wqs[q].queue(w)) {
+                        accepted.incrementAndGet();
+                    }
+                }
+            }
+            Thread[] outside = new Thread[2];
+            for (int t = 0; t < outside.length; t++) {
+                int seed = t;
+                outside[t] = new Thread(() -> {
+                    for (int k = 0; k < 20_000; k++) {
+                        int q = (k + seed) % queues;
+                        if (wqs[q].queue(works[q][k % perQueue])) {
+                            accepted.incrementAndGet();
+                        }
+                    }
+                });
+                outside[t].start();
+            }
+            for (Thread t : outside) {
+                t.join(BOUND.toMillis());
+            }
+            Awaitility.await().atMost(BOUND).until(() -> {
+                for (Workqueue wq : wqs) {
+                    wq.flush();
+                }
+                return runs.get() == accepted.get();
+            });
+            for (int q = 0; q < queues; q++) {
+                // bound workqueues: maxActive per CPU index, two here
+                assertThat(peak.get(q)).as("peak of a workqueue with maxActive " + (q + 1) + " per CPU, on 2")
+                        .isLessThanOrEqualTo(2 * (q + 1));
+            }
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * A worker in the lane takes a work whose limit is full: two works of a workqueue with
+     * {@code maxActive} 2 are blocked (announced) on one CPU, and a chain of another workqueue,
+     * running in the lane on a third worker, queues a third work of the limited one onto the
+     * ring. The taker must not start it beside the two (the lane's bound: active plus the pool's
+     * workers within the limit); it hands it back, and it waits inactive until one of the two
+     * ends.
+     */
+    @Test
+    void aFullLimitSendsATakenWorkBackToWaitInactive() throws Exception {
+        try (Cmwq c = laneInstance("lane-full-limit", 1)) {
+            Workqueue limited = c.workqueue("limited").maxActive(2).build();
+            Workqueue chain = c.workqueue("chain").build();
+            CountDownLatch blocked = new CountDownLatch(2);
+            CountDownLatch release = new CountDownLatch(1);
+            AtomicInteger running = new AtomicInteger();
+            AtomicInteger peak = new AtomicInteger();
+            CountDownLatch thirdRan = new CountDownLatch(1);
+            Runnable held = () -> {
+                peak.accumulateAndGet(running.incrementAndGet(), Math::max);
+                blocked.countDown();
+                Blocking.run(() -> awaitQuietly(release));
+                running.decrementAndGet();
+            };
+            Work third = new Work("third", () -> {
+                peak.accumulateAndGet(running.incrementAndGet(), Math::max);
+                running.decrementAndGet();
+                thirdRan.countDown();
+            });
+            try {
+                limited.queue(new Work("first", held));
+                limited.queue(new Work("second", held));
+                assertThat(blocked.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                CountDownLatch chainDone = new CountDownLatch(1);
+                AtomicInteger hops = new AtomicInteger();
+                Work[] link = new Work[1];
+                link[0] = new Work("link", () -> {
+                    int h = hops.incrementAndGet();
+                    if (h == 50) {
+                        limited.queue(third); // from a running work: onto the ring, no kick
+                    }
+                    if (h < 200) {
+                        chain.queue(link[0]);
+                    } else {
+                        chainDone.countDown();
+                    }
+                });
+                long laneBefore = EngineProbe.laneStarts(c.engine());
+                chain.queue(link[0]);
+                assertThat(chainDone.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                assertThat(EngineProbe.laneStarts(c.engine()) - laneBefore).as("links run in the lane").isPositive();
+                assertThat(thirdRan.getCount()).as("the third work ran beside the two").isEqualTo(1);
+            } finally {
+                release.countDown();
+            }
+            assertThat(thirdRan.await(BOUND.toSeconds(), TimeUnit.SECONDS)).as("the third work ran at last").isTrue();
+            limited.flush();
+            assertThat(peak.get()).isLessThanOrEqualTo(2);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * A worker in the lane takes a work whose earlier instance still runs: the work is blocked
+     * (announced) on one CPU, and a chain running in the lane on another worker queues it again
+     * onto the ring. The taker must not start it beside itself: it hands it back, and the
+     * instance is handed off to the worker running the earlier one, after it.
+     */
+    @Test
+    void aTakenWorkWhoseEarlierInstanceRunsIsHandedOff() throws Exception {
+        try (Cmwq c = laneInstance("lane-hand-off", 1)) {
+            Workqueue wq = c.workqueue("requeued").build();
+            CountDownLatch blocked = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            AtomicInteger inside = new AtomicInteger();
+            AtomicInteger overlaps = new AtomicInteger();
+            AtomicInteger runs = new AtomicInteger();
+            Work w = new Work("blocking", () -> {
+                if (inside.incrementAndGet() != 1) {
+                    overlaps.incrementAndGet();
+                }
+                if (runs.incrementAndGet() == 1) {
+                    blocked.countDown();
+                    Blocking.run(() -> awaitQuietly(release));
+                }
+                inside.decrementAndGet();
+            });
+            try {
+                wq.queue(w);
+                assertThat(blocked.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                CountDownLatch chainDone = new CountDownLatch(1);
+                AtomicInteger hops = new AtomicInteger();
+                Work[] link = new Work[1];
+                link[0] = new Work("link", () -> {
+                    int h = hops.incrementAndGet();
+                    if (h == 50) {
+                        assertThat(wq.queue(w)).isTrue(); // its earlier instance is blocked
+                    }
+                    if (h < 200) {
+                        wq.queue(link[0]);
+                    } else {
+                        chainDone.countDown();
+                    }
+                });
+                long laneBefore = EngineProbe.laneStarts(c.engine());
+                wq.queue(link[0]);
+                assertThat(chainDone.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                assertThat(EngineProbe.laneStarts(c.engine()) - laneBefore).as("links run in the lane").isPositive();
+                assertThat(runs.get()).as("the second instance ran beside the first").isEqualTo(1);
+            } finally {
+                release.countDown();
+            }
+            Awaitility.await().atMost(BOUND).until(() -> runs.get() == 2);
+            wq.flush();
+            assertThat(overlaps.get()).as("runs beside their own work").isZero();
+            assertThat(wq.stats().total()).isEqualTo(2 + 200);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch l) {
+        try {
+            l.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * {@code shutdownNow} on an executor view whose tasks run in the lane: every task either ran
+     * or is in the returned list, none is both, and none is lost.
+     */
+    @Test
+    void shutdownNowReturnsEveryUnstartedTaskInTheLane() throws Exception {
+        try (Cmwq c = laneInstance("lane-shutdown-now", 2)) {
+            ExecutorService ex = c.workqueue("view").build().asExecutorService();
+            int n = 20_000;
+            Set<Runnable> ran = ConcurrentHashMap.newKeySet();
+            List<Runnable> tasks = new ArrayList<>();
+            CountDownLatch some = new CountDownLatch(1_000);
+            for (int i = 0; i < n; i++) {
+                Runnable[] self = new Runnable[1];
+                self[0] = () -> {
+                    ran.add(self[0]);
+                    some.countDown();
+                    TestSupport.spin(2_000);
+                };
+                tasks.add(self[0]);
+            }
+            // submitted from a task of the view, so that its worker takes them from the ring
+            CountDownLatch submitted = new CountDownLatch(1);
+            ex.execute(() -> {
+                for (Runnable r : tasks) {
+                    ex.execute(r);
+                }
+                submitted.countDown();
+            });
+            assertThat(submitted.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            assertThat(some.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            List<Runnable> returned = ex.shutdownNow();
+            assertThat(ex.awaitTermination(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            Set<Runnable> back = new HashSet<>(returned);
+            assertThat(back).as("returned once each").hasSize(returned.size());
+            for (Runnable r : back) {
+                assertThat(ran).as("a returned task that ran").doesNotContain(r);
+            }
+            assertThat(ran.size() + back.size()).as("ran or returned").isEqualTo(n);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+}
