@@ -3,12 +3,14 @@ package dev.cmwq4j;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cmwq4j.internal.AccountingProbe;
 import dev.cmwq4j.internal.EngineProbe;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -16,6 +18,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
@@ -462,6 +465,171 @@ class FastLaneTest {
             assertThat(overlaps.get()).as("runs beside their own work").isZero();
             assertThat(wq.stats().total()).isEqualTo(2 + 200);
             TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * Priority across the ring and the worklist: LOW works listed (a lock of the pool admitted
+     * them) and NORMAL works in the ring behind them, on one CPU. The NORMAL works run first, as
+     * without the lane: the worker's drain admits the ring ahead of listed works of a lower
+     * level. (Found by a review: the lane ran the listed LOW works first, since they are older.)
+     */
+    @Test
+    void normalWorksInTheRingRunBeforeListedLowWorks() throws Exception {
+        try (Cmwq c = laneInstance("lane-levels", 1)) {
+            Workqueue wq = c.workqueue("levels").build();
+            List<String> ran = Collections.synchronizedList(new ArrayList<>());
+            CountDownLatch done = new CountDownLatch(6);
+            wq.queue(new Work("producer", () -> {
+                for (int i = 1; i <= 3; i++) {
+                    String id = "L" + i;
+                    wq.queue(new Work(id, () -> {
+                        ran.add(id);
+                        done.countDown();
+                    }), Priority.LOW);
+                }
+                wq.stats(); // a lock of the pool (as the monitor's, a kick's): lists the LOW works
+                for (int i = 1; i <= 3; i++) {
+                    String id = "N" + i;
+                    wq.queue(new Work(id, () -> {
+                        ran.add(id);
+                        done.countDown();
+                    })); // NORMAL, from a running work: onto the ring
+                }
+            }));
+            assertThat(done.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            assertThat(ran).containsExactly("N1", "N2", "N3", "L1", "L2", "L3");
+        }
+    }
+
+    /**
+     * A drain's two passes see a chain that hops between the pools through the lane between
+     * them (found by a review: a work offered to a ring, run in the lane and ended between its
+     * pool's two counts left no trace in the insert counts, and the drain returned while the
+     * chain's next work was queued). The chain c0 -> c1 (CPU 1) -> c2 (CPU 0) -> c3 (CPU 1) ->
+     * c4 (CPU 0) is stepped through the drain's counts (the count seam after each pool of the
+     * first pass, the admit seam in the second pass's lock of CPU 0), with works of a freezable
+     * workqueue (which take the stack) keeping each pool's worker busy while the next link
+     * waits in its ring. The drain returns only after c4 ran.
+     */
+    @Test
+    void aDrainSeesAChainThatHopsThroughTheLaneBetweenItsCounts() throws Exception {
+        try (Cmwq c = EngineProbe.withLane(true, () -> Cmwq.builder().name("lane-drain").cpus(2).jmx(false)
+                .cpuIntensiveThreshold(Duration.ofHours(1)).monitorTick(Duration.ofSeconds(1), Duration.ofSeconds(1))
+                .build())) {
+            Workqueue wq = c.workqueue("hops").build();
+            Workqueue busy = c.workqueue("busy").freezable().build();
+            AtomicBoolean flipped = new AtomicBoolean();
+            AtomicBoolean hop = new AtomicBoolean();
+            AtomicBoolean afterQ1 = new AtomicBoolean();
+            AtomicBoolean freeP = new AtomicBoolean();
+            AtomicBoolean freeQ = new AtomicBoolean();
+            AtomicBoolean freeP2 = new AtomicBoolean();
+            AtomicBoolean busyQStarted = new AtomicBoolean();
+            AtomicBoolean busyP2Started = new AtomicBoolean();
+            AtomicBoolean c2Started = new AtomicBoolean();
+            AtomicBoolean c3Done = new AtomicBoolean();
+            AtomicBoolean c4Ran = new AtomicBoolean();
+            Map<String, Object> outcome = new ConcurrentHashMap<>();
+            Work c4 = new Work("c4", () -> c4Ran.set(true));
+            Work c3 = new Work("c3", () -> {
+                outcome.put("c4-queued", wq.queueOn(0, c4));
+                c3Done.set(true);
+            });
+            Work c2 = new Work("c2", () -> {
+                c2Started.set(true);
+                spinUntil(afterQ1::get);
+                outcome.put("c3-queued", wq.queueOn(1, c3));
+            });
+            Work c1 = new Work("c1", () -> {
+                spinUntil(hop::get);
+                outcome.put("c2-queued", wq.queueOn(0, c2));
+            });
+            Work c0 = new Work("c0", () -> {
+                spinUntil(flipped::get);
+                outcome.put("c1-queued", wq.queueOn(1, c1));
+            });
+            Work busyP = new Work("busyP", () -> spinUntil(freeP::get));
+            Work busyQ = new Work("busyQ", () -> {
+                busyQStarted.set(true);
+                spinUntil(freeQ::get);
+            });
+            Work busyP2 = new Work("busyP2", () -> {
+                busyP2Started.set(true);
+                spinUntil(freeP2::get);
+            });
+            Work busyLast = new Work("busyLast", () -> { });
+            AtomicInteger phase = new AtomicInteger();
+            Thread drainer = new Thread(() -> {
+                try {
+                    wq.drain();
+                    outcome.put("c4-ran-at-return", c4Ran.get());
+                } catch (Throwable t) {
+                    outcome.put("drain", t);
+                }
+            }, "drainer");
+            AccountingProbe.onCount(index -> {
+                if (Thread.currentThread() != drainer) {
+                    return;
+                }
+                if (index == 0 && phase.compareAndSet(0, 1)) {
+                    busy.queueOn(1, busyQ); // CPU 1 busy with c1: onto its stack
+                    hop.set(true); // c1 queues c2 to CPU 0's ring (busy with busyP) and ends
+                    spinUntil(busyQStarted::get);
+                    freeP.set(true); // CPU 0's worker takes c2 in the lane
+                    spinUntil(c2Started::get);
+                } else if (index == 1 && phase.compareAndSet(1, 2)) {
+                    busy.queueOn(0, busyP2); // CPU 0 busy with c2: onto its stack
+                    afterQ1.set(true); // c2 queues c3 to CPU 1's ring (busy with busyQ) and ends
+                    spinUntil(busyP2Started::get);
+                    busy.queueOn(0, busyLast, Priority.LOW); // admitted by the second pass's lock of CPU 0
+                    phase.set(3);
+                }
+            });
+            EngineProbe.onAdmit(() -> {
+                if (Thread.currentThread() != drainer || !phase.compareAndSet(3, 4)) {
+                    return;
+                }
+                // in the second pass's lock of CPU 0: CPU 1's worker takes c3 in the lane, c3
+                // queues c4 to CPU 0's ring, and its run ends before the pass reads CPU 1
+                freeQ.set(true);
+                spinUntil(() -> c3Done.get() && !EngineProbe.inLaneRun(c.engine(), c3.node));
+            });
+            try {
+                assertThat(busy.queueOn(0, busyP)).isTrue();
+                assertThat(wq.queueOn(1, c0)).isTrue();
+                drainer.start();
+                Awaitility.await().atMost(BOUND).until(() -> {
+                    Thread.State st = drainer.getState();
+                    return st == Thread.State.WAITING || st == Thread.State.TIMED_WAITING;
+                }); // in the drain's flush, waiting for c0
+                flipped.set(true);
+                drainer.join(BOUND.toMillis());
+            } finally {
+                freeP.set(true);
+                freeQ.set(true);
+                freeP2.set(true);
+                hop.set(true);
+                afterQ1.set(true);
+                flipped.set(true);
+                drainer.join(BOUND.toMillis());
+                AccountingProbe.onCount(null);
+                EngineProbe.onAdmit(null);
+            }
+            assertThat(phase.get()).as("the steps all ran").isEqualTo(4);
+            assertThat(outcome.get("drain")).isNull();
+            assertThat(outcome.get("c4-ran-at-return")).as("c4 had run when the drain returned").isEqualTo(Boolean.TRUE);
+        }
+    }
+
+    /** Spins until {@code s} holds, failing after the test bound (conditions other threads set in microseconds). */
+    private static void spinUntil(java.util.function.BooleanSupplier s) {
+        long end = System.nanoTime() + BOUND.toNanos();
+        while (!s.getAsBoolean()) {
+            Thread.onSpinWait();
+            if (System.nanoTime() - end > 0) {
+                throw new AssertionError("condition not met within " + BOUND);
+            }
         }
     }
 

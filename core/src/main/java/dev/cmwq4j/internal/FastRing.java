@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * its back), and whenever something older than the ring's nodes waits elsewhere (the inbound
  * stack, the worklist); only a worker holding the pool lock reopens it
  * ({@link WorkerPool#reopenFast}). Queuers offer to it open or closed: a lock holder absorbs what
- * it holds first ({@link #poll}), as it admits the inbound stack.
+ * it holds ({@link #pollBefore}), as it admits the inbound stack.
  *
  * <p>Every field is shared: {@link #head} is written by CAS by takers and closers, {@link #tail}
  * by CAS by offerers, a slot by the one offerer or taker that owns its position between the CAS
@@ -106,25 +106,6 @@ final class FastRing {
         }
     }
 
-    /**
-     * A lock holder's take, closed or open: the oldest node, waiting for an offer that took its
-     * position and has not yet written it (a few instructions, unless its thread lost the CPU);
-     * null only when the ring is empty.
-     */
-    WorkNode poll() {
-        for (;;) {
-            long h = head;
-            WorkNode n = takeAt(h);
-            if (n == RETRY) {
-                continue;
-            }
-            if (n != null || (h & ~CLOSED) == tail) {
-                return n;
-            }
-            Thread.onSpinWait(); // an offer between its CAS and its store
-        }
-    }
-
     /** The position after the last offer so far (taken or not). */
     long tailPosition() {
         return tail;
@@ -132,10 +113,12 @@ final class FastRing {
 
     /**
      * A lock holder's take of the oldest node if it was offered before position {@code end}
-     * ({@link #tailPosition} read earlier); null once the ring holds none of those.
+     * ({@link #tailPosition} read earlier); null once the ring holds none of those. Waits for an
+     * offer that took its position and has not yet written it (a few instructions, unless its
+     * thread lost the CPU: then it yields).
      */
     WorkNode pollBefore(long end) {
-        for (;;) {
+        for (int spins = 0;; spins++) {
             long h = head;
             if ((h & ~CLOSED) >= end) {
                 return null;
@@ -147,7 +130,11 @@ final class FastRing {
             if (n != null) {
                 return n;
             }
-            Thread.onSpinWait(); // position h was offered (h < end <= tail) and is being written
+            if (spins < 256) {
+                Thread.onSpinWait(); // position h was offered (h < end <= tail) and is being written
+            } else {
+                Thread.yield();
+            }
         }
     }
 

@@ -218,6 +218,22 @@ final class PoolWorkqueue {
     }
 
     /**
+     * Works of this pwq started in the lane: raised by the taker (a plain increment, before its
+     * mark names the run, so every later lock holder sees it), for the drain's second pass
+     * ({@code WorkqueueCore.nothingInFlight}), which would otherwise miss a work that was offered,
+     * ran in the lane and ended between its two counts. Takers of one open spell may lose each
+     * other's increments, but no increment spans a lock hold, so a spell with a take always
+     * leaves the count changed.
+     */
+    long laneStarts;
+
+    /** What the drain's passes compare: {@link #inserts} and lane starts together. Pool lock. */
+    long insertsAndLaneStarts() {
+        assert pool.holdsLock();
+        return inserts + laneStarts;
+    }
+
+    /**
      * A fast run of this pwq is counted by a lock holder ({@link WorkerPool#closeForHolder}): as
      * admitted active in the current colour and started. Pool lock.
      *

@@ -477,18 +477,28 @@ final class Worker implements Runnable {
             Seam.workLoop();
             for (;;) {
                 if (p.ring != null) {
-                    if ((untilBalance <= 0 || listForThief) && !p.ring.isEmpty()) {
+                    boolean thief = listForThief;
+                    listForThief = false;
+                    if ((untilBalance <= 0 || thief) && !p.ring.isEmpty()) {
                         untilBalance = Stealing.BALANCE_EVERY;
-                        if (listForThief || (p.ring.size() >= 2 && Stealing.siblingIdle(p))) {
+                        if (thief || (p.ring.size() >= 2 && Stealing.siblingIdle(p))) {
                             // listed, where a thief or the balance below sees it, as the backlog
-                            // it has been since the lane saw it last
+                            // it has been since the lane saw it last (which lasts until the lane
+                            // sees the ring empty)
                             p.drainInbound();
                             p.backlogSeenSince(laneBacklogSince);
-                            if (listForThief) {
-                                Stealing.askForThief(p);
+                            if (thief) {
+                                // asked without this pool's lock: the kick locks the sibling
+                                p.unlock();
+                                try {
+                                    Stealing.askForThief(p);
+                                } finally {
+                                    p.lockBeforeDrain();
+                                }
+                                startClock = 0;
+                                continue;
                             }
                         }
-                        listForThief = false; // the backlog's start stays: it lasts until the lane sees the ring empty
                         if (Stealing.rebalance(this)) {
                             startClock = 0;
                             continue;
@@ -1017,6 +1027,7 @@ final class Worker implements Runnable {
             }
             if (n.startPending(s, (s & ~WorkNode.PENDING) | WorkNode.RUNNING)) {
                 n.setWhereRelease(WorkNode.NOWHERE);
+                pwq.laneStarts++; // before the mark names the run: see PoolWorkqueue.laneStarts
                 return true;
             }
         }
@@ -1153,7 +1164,7 @@ final class Worker implements Runnable {
         for (;;) {
             int v = fastStatsSeq;
             if ((v & 1) != 0) {
-                Thread.onSpinWait();
+                Thread.yield(); // the writer is in its few stores, or lost its CPU there
                 continue;
             }
             if (fastStatsPwq != pwq) {

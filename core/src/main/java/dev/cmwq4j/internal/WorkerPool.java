@@ -251,7 +251,7 @@ final class WorkerPool {
      * nothing, so a busy pool pays nothing for it.
      */
     boolean hasWork() {
-        return nrPending > 0 || hasInbound() || admitLeft;
+        return nrPending > 0 || hasInbound() || admitLeft || handedBack != null;
     }
 
     /** Something was pushed or offered and not yet admitted or taken: what a searching worker watches. */
@@ -386,7 +386,7 @@ final class WorkerPool {
 
     /** Work waits, the pool runs its target, and none of those workers is on the CPU. */
     boolean underCommitted(int onCpu) {
-        return managed && onCpu == 0 && hasWork() && nrRunning.get() >= target && target < MAX_TARGET;
+        return managed && onCpu == 0 && backlog() > 0 && nrRunning.get() >= target && target < MAX_TARGET;
     }
 
     /**
@@ -551,6 +551,11 @@ final class WorkerPool {
         if (!holdsLock()) {
             Locks.acquire(lock);
             closeForHolder();
+            if (handedBack != null) {
+                // collected and not admitted (this lock does not drain): the service thread
+                // admits them (flags and a nudge: nothing here may throw or allocate)
+                admitByServiceThread();
+            }
         }
     }
 
@@ -649,8 +654,17 @@ final class WorkerPool {
      */
     private boolean ringToAdmit() {
         FastRing r = ring;
-        return r != null && (handedBack != null || ((nrPending == 0 || closing) && !r.isEmpty()));
+        return r != null && (handedBack != null
+                || ((nrPending == 0 || closing || worklist.topLevel() < FAST_LEVEL) && !r.isEmpty()));
     }
+
+    /**
+     * The one level whose works take the fast lane (NORMAL): the ring is FIFO, not by priority,
+     * so works of other levels go by the stack and the worklist (a push closes the ring); and
+     * while only lower levels are listed, the work loop's drain admits the ring ahead of them
+     * ({@link #ringToAdmit}).
+     */
+    static final int FAST_LEVEL = 1;
 
     /** Works listed or waiting in the ring: a racy hint, for decisions about thieves. */
     int backlog() {

@@ -46,6 +46,12 @@ final class Worklist {
     private final boolean byPriority;
     /** Bit i set iff list i is non-empty. */
     private int bits;
+    /** The highest level with a listed node (its base or its lent list), or -1 if none is. */
+    int topLevel() {
+        int b = bits;
+        return b == 0 ? -1 : (31 - Integer.numberOfLeadingZeros(b)) >> 1;
+    }
+
     /** Nodes listed (each counted once, whether or not it is in a lent list too). */
     private int size;
 

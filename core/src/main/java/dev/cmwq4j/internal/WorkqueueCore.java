@@ -586,12 +586,6 @@ public final class WorkqueueCore {
         }
     }
 
-    /**
-     * The one level whose works take the fast lane (NORMAL): the ring is FIFO, not by priority,
-     * so works of other levels go by the stack and the worklist (a push closes the ring).
-     */
-    private static final int FAST_LEVEL = 1;
-
     /** Inserts a node whose PENDING bit the caller owns (the timer's path: never sealed off). */
     void enqueue(WorkNode n, int cpu) {
         enqueue(n, cpu, false);
@@ -627,7 +621,7 @@ public final class WorkqueueCore {
         int instance = n.queued;
         Seam.push(0);
         boolean wasEmpty;
-        int offered = pool.ring != null && pwq.fastWq && n.prio == FAST_LEVEL && !freezable
+        int offered = pool.ring != null && pwq.fastWq && n.prio == WorkerPool.FAST_LEVEL && !freezable
                 ? pool.offer(n) : FastRing.FULL;
         if (offered != FastRing.FULL) {
             wasEmpty = offered == FastRing.OFFERED_FIRST;
@@ -999,7 +993,7 @@ public final class WorkqueueCore {
             pwq.pool.lock();
             try {
                 sum += pwq.totalInFlight();
-                inserts[i] = pwq.inserts;
+                inserts[i] = pwq.insertsAndLaneStarts();
             } finally {
                 pwq.pool.unlock();
             }
@@ -1012,7 +1006,7 @@ public final class WorkqueueCore {
             PoolWorkqueue pwq = pwqs[i];
             pwq.pool.lock();
             try {
-                if (pwq.inserts != inserts[i]) {
+                if (pwq.insertsAndLaneStarts() != inserts[i]) {
                     return false;
                 }
             } finally {

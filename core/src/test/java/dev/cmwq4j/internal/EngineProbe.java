@@ -265,6 +265,18 @@ public final class EngineProbe {
         return e.fastLane;
     }
 
+    /** Some worker of the engine runs {@code n} in the lane now (its mark names it). */
+    public static boolean inLaneRun(Engine e, WorkNode n) {
+        for (WorkerPool p : e.pools()) {
+            for (Worker w : p.workersSnapshot()) {
+                if (w.fastMark == n) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** Works started in the fast lane, over all pools. */
     public static long laneStarts(Engine e) {
         long n = 0;
