@@ -98,11 +98,7 @@ class FastLaneTest {
             CountDownLatch release = new CountDownLatch(1);
             Work held = new Work("held", () -> {
                 started.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                awaitQuietly(release);
             });
             try {
                 // queued from a running work, so its worker takes it from the ring after that run
@@ -381,24 +377,7 @@ class FastLaneTest {
                 limited.queue(new Work("first", held));
                 limited.queue(new Work("second", held));
                 assertThat(blocked.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
-                CountDownLatch chainDone = new CountDownLatch(1);
-                AtomicInteger hops = new AtomicInteger();
-                Work[] link = new Work[1];
-                link[0] = new Work("link", () -> {
-                    int h = hops.incrementAndGet();
-                    if (h == 50) {
-                        limited.queue(third); // from a running work: onto the ring, no kick
-                    }
-                    if (h < 200) {
-                        chain.queue(link[0]);
-                    } else {
-                        chainDone.countDown();
-                    }
-                });
-                long laneBefore = EngineProbe.laneStarts(c.engine());
-                chain.queue(link[0]);
-                assertThat(chainDone.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
-                assertThat(EngineProbe.laneStarts(c.engine()) - laneBefore).as("links run in the lane").isPositive();
+                runChainInLane(c, chain, () -> limited.queue(third));
                 assertThat(thirdRan.getCount()).as("the third work ran beside the two").isEqualTo(1);
             } finally {
                 release.countDown();
@@ -438,24 +417,9 @@ class FastLaneTest {
             try {
                 wq.queue(w);
                 assertThat(blocked.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
-                CountDownLatch chainDone = new CountDownLatch(1);
-                AtomicInteger hops = new AtomicInteger();
-                Work[] link = new Work[1];
-                link[0] = new Work("link", () -> {
-                    int h = hops.incrementAndGet();
-                    if (h == 50) {
-                        assertThat(wq.queue(w)).isTrue(); // its earlier instance is blocked
-                    }
-                    if (h < 200) {
-                        wq.queue(link[0]);
-                    } else {
-                        chainDone.countDown();
-                    }
-                });
-                long laneBefore = EngineProbe.laneStarts(c.engine());
-                wq.queue(link[0]);
-                assertThat(chainDone.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
-                assertThat(EngineProbe.laneStarts(c.engine()) - laneBefore).as("links run in the lane").isPositive();
+                AtomicBoolean requeued = new AtomicBoolean();
+                runChainInLane(c, wq, () -> requeued.set(wq.queue(w)));
+                assertThat(requeued.get()).as("queued again while its earlier instance is blocked").isTrue();
                 assertThat(runs.get()).as("the second instance ran beside the first").isEqualTo(1);
             } finally {
                 release.countDown();
@@ -631,6 +595,32 @@ class FastLaneTest {
                 throw new AssertionError("condition not met within " + BOUND);
             }
         }
+    }
+
+    /**
+     * Runs a chain of 200 links on {@code chain}, the 50th of which runs {@code atHop50} (from a
+     * running work: what it queues goes onto the ring, with no kick, for this worker's lane), and
+     * checks that links ran in the lane.
+     */
+    private static void runChainInLane(Cmwq c, Workqueue chain, Runnable atHop50) throws InterruptedException {
+        CountDownLatch chainDone = new CountDownLatch(1);
+        AtomicInteger hops = new AtomicInteger();
+        Work[] link = new Work[1];
+        link[0] = new Work("link", () -> {
+            int h = hops.incrementAndGet();
+            if (h == 50) {
+                atHop50.run();
+            }
+            if (h < 200) {
+                chain.queue(link[0]);
+            } else {
+                chainDone.countDown();
+            }
+        });
+        long laneBefore = EngineProbe.laneStarts(c.engine());
+        chain.queue(link[0]);
+        assertThat(chainDone.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(EngineProbe.laneStarts(c.engine()) - laneBefore).as("links run in the lane").isPositive();
     }
 
     private static void awaitQuietly(CountDownLatch l) {

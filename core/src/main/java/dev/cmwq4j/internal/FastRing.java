@@ -116,26 +116,32 @@ final class FastRing {
      * ({@link #tailPosition} read earlier); null once the ring holds none of those. Waits for an
      * offer that took its position and has not yet written it (a few instructions, unless its
      * thread lost the CPU: then it yields).
+     *
+     * <p>No CAS: the ring is closed and no taker is in flight (the holder saw to both:
+     * {@link WorkerPool#closeForHolder}), and only a holder of the pool lock moves a closed head,
+     * so the head is this caller's until it unlocks. A taker that read the head before the close
+     * fails its CAS on the value that changed since. So a drain of a flood admits a ring's worth
+     * of nodes with plain stores, where a CAS each cost as much as the stack's whole swap.
      */
     WorkNode pollBefore(long end) {
-        for (int spins = 0;; spins++) {
-            long h = head;
-            if ((h & ~CLOSED) >= end) {
-                return null;
-            }
-            WorkNode n = takeAt(h);
-            if (n == RETRY) {
-                continue;
-            }
-            if (n != null) {
-                return n;
-            }
+        long h = head;
+        long p = h & ~CLOSED;
+        if (p >= end) {
+            return null;
+        }
+        int i = (int) p & MASK;
+        for (int spins = 0; seqs.get(i) != p + 1; spins++) {
             if (spins < 256) {
-                Thread.onSpinWait(); // position h was offered (h < end <= tail) and is being written
+                Thread.onSpinWait(); // position p was offered (p < end <= tail) and is being written
             } else {
                 Thread.yield();
             }
         }
+        WorkNode n = slots.get(i);
+        slots.lazySet(i, null);
+        seqs.lazySet(i, p + CAPACITY); // frees the slot for the offer one lap later
+        HEAD.lazySet(this, h + 1); // keeps CLOSED
+        return n;
     }
 
     /** Sentinel of {@link #takeAt}: the head moved, look again. */

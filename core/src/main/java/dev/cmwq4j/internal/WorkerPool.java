@@ -254,6 +254,11 @@ final class WorkerPool {
         return nrPending > 0 || hasInbound() || admitLeft || handedBack != null;
     }
 
+    /** Something waits on the inbound stack (racy). */
+    boolean hasStacked() {
+        return inbound != null;
+    }
+
     /** Something was pushed or offered and not yet admitted or taken: what a searching worker watches. */
     boolean hasInbound() {
         FastRing r;

@@ -621,8 +621,11 @@ public final class WorkqueueCore {
         int instance = n.queued;
         Seam.push(0);
         boolean wasEmpty;
+        // to the ring while the stack is empty: once a flood overflowed it onto the stack, the
+        // stack takes the rest until a drain empties it (an offer that would fail costs a look
+        // at a line the worker writes; the drain merges both in order either way)
         int offered = pool.ring != null && pwq.fastWq && n.prio == WorkerPool.FAST_LEVEL && !freezable
-                ? pool.offer(n) : FastRing.FULL;
+                && !pool.hasStacked() ? pool.offer(n) : FastRing.FULL;
         if (offered != FastRing.FULL) {
             wasEmpty = offered == FastRing.OFFERED_FIRST;
         } else {
