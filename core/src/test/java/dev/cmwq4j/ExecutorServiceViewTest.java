@@ -1002,8 +1002,14 @@ class ExecutorServiceViewTest {
                 assertThat(completed).as("round %d: Future.get() inside a work completed (no deadlock)", round)
                         .isTrue();
                 assertThat(result.get()).isEqualTo("inner");
-                // it had not started: the waiting worker ran it in place (helping)
-                assertThat(innerThread.get()).isSameAs(outerThread.get());
+                // it had not started: the waiting worker ran it in place (helping); unless the
+                // monitor took the waiter for blocked first (on a loaded machine its thread can
+                // lose the CPU for a whole look between the submit and the get), and a worker it
+                // woke took the task (seen once in the lane's run of the suite beside two busy
+                // loops; the wait and the take race the same way without the lane)
+                if (EngineProbe.blocksDetected(c.engine()) == 0) {
+                    assertThat(innerThread.get()).isSameAs(outerThread.get());
+                }
             }
         }
     }
