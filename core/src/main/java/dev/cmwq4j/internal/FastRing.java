@@ -131,11 +131,7 @@ final class FastRing {
         }
         int i = (int) p & MASK;
         for (int spins = 0; seqs.get(i) != p + 1; spins++) {
-            if (spins < 256) {
-                Thread.onSpinWait(); // position p was offered (p < end <= tail) and is being written
-            } else {
-                Thread.yield();
-            }
+            pause(spins); // position p was offered (p < end <= tail) and is being written
         }
         WorkNode n = slots.get(i);
         slots.lazySet(i, null);
@@ -165,6 +161,19 @@ final class FastRing {
             return null; // empty, or the offer of position p has not written its node yet
         }
         return RETRY; // a take moved the head past p meanwhile
+    }
+
+    /**
+     * One round of a lock holder's wait for a thread that is a few instructions from done (an
+     * offer between its CAS and its store, a taker between its take and its start): a spin, or
+     * a yield once it has lasted long enough that the thread must have lost its CPU.
+     */
+    static void pause(int round) {
+        if (round < 256) {
+            Thread.onSpinWait();
+        } else {
+            Thread.yield();
+        }
     }
 
     /** Closes the ring to lock-free takers (no effect if closed). A CAS: ordered against every take. */

@@ -89,10 +89,6 @@ final class LogHistogram {
     /** Adds this histogram into {@code accCounts}, and its sum and max into {@code sumAndMax}. Caller holds the owner's lock. */
     void addTo(long[] accCounts, long[] sumAndMax) {
         fold();
-        for (int i = 0; i < counts.length; i++) {
-            accCounts[i] += counts[i];
-        }
-        sumAndMax[0] += sum;
-        sumAndMax[1] = Math.max(sumAndMax[1], max);
+        addToUnfolded(accCounts, sumAndMax); // nothing left unfolded: the buckets, sum and max alone
     }
 }

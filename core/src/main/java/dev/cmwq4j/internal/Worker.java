@@ -1108,22 +1108,18 @@ final class Worker implements Runnable {
 
     /** Adds the fast run that just ended (its {@link #runs}) to the buffer, folding another pwq's first. */
     private void recordFast(PoolWorkqueue pwq, WorkerPool p) {
-        if (fastStatsPwq != pwq) {
-            if (fastStatsPwq != null) {
-                // a run of another pwq: fold the buffer (this lock converts the run just ended,
-                // which the mark's CAS then ends on the locked path: counted and uncounted, once)
-                p.lock();
-                try {
-                    foldFastStats();
-                } finally {
-                    p.unlock();
-                }
+        if (fastStatsPwq != null && fastStatsPwq != pwq) {
+            // a run of another pwq: fold the buffer (this lock converts the run just ended,
+            // which the mark's CAS then ends on the locked path: counted and uncounted, once)
+            p.lock();
+            try {
+                foldFastStats();
+            } finally {
+                p.unlock();
             }
         }
         RunAccounting r = runs;
-        int v = fastStatsSeq;
-        FAST_STATS_SEQ.lazySet(this, v + 1);
-        java.lang.invoke.VarHandle.storeStoreFence();
+        int v = beginStatsWrite();
         fastStatsPwq = pwq;
         fastExecuted++;
         fastCpu += r.cpu;
@@ -1133,15 +1129,24 @@ final class Worker implements Runnable {
         p.noteRunWall(r.wall); // racy: a moving average's hint (see noteRunWall)
     }
 
+    /**
+     * Opens a write of the buffer: the sequence count made odd, ordered before the writes that
+     * follow; the writer closes it with a release store of the returned value plus 2.
+     */
+    private int beginStatsWrite() {
+        int v = fastStatsSeq;
+        FAST_STATS_SEQ.lazySet(this, v + 1);
+        java.lang.invoke.VarHandle.storeStoreFence();
+        return v;
+    }
+
     /** Folds the buffer into its pwq; this worker (or after its thread ended), pool lock. */
     void foldFastStats() {
         PoolWorkqueue pwq = fastStatsPwq;
         if (pwq == null) {
             return;
         }
-        int v = fastStatsSeq;
-        FAST_STATS_SEQ.lazySet(this, v + 1);
-        java.lang.invoke.VarHandle.storeStoreFence();
+        int v = beginStatsWrite();
         pwq.addFastStats(fastExecuted, fastCpu, fastLatency, fastWall);
         fastExecuted = 0;
         fastCpu = 0;

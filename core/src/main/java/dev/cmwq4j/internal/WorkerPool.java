@@ -719,11 +719,7 @@ final class WorkerPool {
                 continue;
             }
             for (int i = 0; m == Worker.IN_FLIGHT; i++) {
-                if (i < 256) {
-                    Thread.onSpinWait();
-                } else {
-                    Thread.yield(); // the taker lost its CPU between its take and its start
-                }
+                FastRing.pause(i); // a few instructions, unless the taker lost its CPU meanwhile
                 m = w.fastMark;
             }
             if (m == Worker.HANDED_BACK) {
@@ -926,29 +922,19 @@ final class WorkerPool {
         handedBack = null;
         WorkNode s = stack;
         for (;;) {
-            long bound = s != null ? s.queuedAt : end;
-            // the oldest of the hand-backs and the ring, if it came before the bound
+            // the oldest of: the hand-backs (taken from the ring, so older than what it holds),
+            // the ring up to the next stack node's position (or the tail read), that stack node
             WorkNode n;
-            if (back != null && back.queuedAt < bound) {
+            if (back != null && (s == null || back.queuedAt < s.queuedAt)) {
                 n = back;
                 back = back.inNext;
-            } else if (back == null) {
-                n = r.pollBefore(bound);
+            } else if (back == null && (n = r.pollBefore(s != null ? s.queuedAt : end)) != null) {
+                // a ring node offered before the stack node's push
+            } else if (s != null) {
+                n = s;
+                s = s.inNext;
             } else {
-                n = null;
-            }
-            if (n == null) {
-                if (s == null) {
-                    if (back != null) { // hand-backs from positions at or past the tail read: none, but keep them
-                        n = back;
-                        back = back.inNext;
-                    } else {
-                        break;
-                    }
-                } else {
-                    n = s;
-                    s = s.inNext;
-                }
+                break;
             }
             n.inNext = null;
             if (tail == null) {

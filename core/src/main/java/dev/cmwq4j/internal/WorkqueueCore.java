@@ -227,6 +227,7 @@ public final class WorkqueueCore {
         long[] latSumMax = new long[2];
         long[] execCounts = new long[LogHistogram.BUCKETS];
         long[] execSumMax = new long[2];
+        long[] fastRunsCpu = new long[2]; // the fast lane's buffered runs and CPU, over the pools
         for (PoolWorkqueue pwq : pwqs) {
             pwq.pool.lock();
             try {
@@ -235,14 +236,13 @@ public final class WorkqueueCore {
                 inFlight += pwq.totalInFlight();
                 pwq.queueLatency.addTo(latCounts, latSumMax);
                 pwq.execTime.addTo(execCounts, execSumMax);
-                long[] runsCpu = new long[2];
-                pwq.pool.addFastStats(pwq, runsCpu, latCounts, latSumMax, execCounts, execSumMax);
-                total += runsCpu[0];
-                cpu += runsCpu[1];
+                pwq.pool.addFastStats(pwq, fastRunsCpu, latCounts, latSumMax, execCounts, execSumMax);
             } finally {
                 pwq.pool.unlock();
             }
         }
+        total += fastRunsCpu[0];
+        cpu += fastRunsCpu[1];
         return new Engine.WorkqueueSnapshot(name, total, inFlight, cpu, cpuIntensiveViolations.sum(),
                 cmWakeups.sum(), maydays(), rescued(), blocksAnnounced.sum(), blocksDetected.sum(),
                 latCounts, latSumMax[0], latSumMax[1], execCounts, execSumMax[0], execSumMax[1], sites);
