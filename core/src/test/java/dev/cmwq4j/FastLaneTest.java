@@ -181,6 +181,62 @@ class FastLaneTest {
     }
 
     /**
+     * A fast run's queue latency counts from its pool's first clock read after its offer, as a
+     * locked run's counts from the lock hold that admits it. A running work queues 40 works that
+     * spin 200 us each, on one CPU; they wait in the ring behind each other. The k-th waited
+     * through the k-1 before it, so at least 35 of them record a latency of 200 us or more
+     * (each was admitted by the front work's end at the latest, and the third one started 400 us
+     * of spinning later); and none records more than it truly waited (from before its queue to
+     * its action's start). Before the lane kept this clock, every fast run recorded 0.
+     */
+    @Test
+    void aFastRunsLatencyCountsItsWaitInTheRing() throws Exception {
+        int n = 40;
+        long spinNanos = 200_000;
+        try (Cmwq c = laneInstance("lane-latency", 1)) {
+            Workqueue wq = c.workqueue("waiting").build();
+            long[] queuedAt = new long[n];
+            long[] startedAt = new long[n];
+            CountDownLatch done = new CountDownLatch(n);
+            Work[] works = new Work[n];
+            for (int i = 0; i < n; i++) {
+                int k = i;
+                works[i] = new Work(() -> {
+                    startedAt[k] = System.nanoTime();
+                    for (long t = startedAt[k]; System.nanoTime() - t < spinNanos; ) {
+                        Thread.onSpinWait();
+                    }
+                    done.countDown();
+                });
+            }
+            long laneBefore = EngineProbe.laneStarts(c.engine());
+            wq.queue(new Work("front", () -> {
+                for (int i = 0; i < n; i++) {
+                    queuedAt[i] = System.nanoTime();
+                    wq.queue(works[i]);
+                }
+            }));
+            assertThat(done.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            wq.flush();
+            assertThat(EngineProbe.laneStarts(c.engine()) - laneBefore).as("works started in the lane").isPositive();
+            DurationHistogram latency = wq.stats().queueLatency();
+            assertThat(latency.count()).isEqualTo(n + 1);
+            long atLeast200us = 0;
+            for (int b = DurationHistogram.bucketOf(spinNanos); b < DurationHistogram.BUCKETS; b++) {
+                atLeast200us += latency.bucketCount(b);
+            }
+            // bucketOf(200 us) holds from 131 us: the works from the third on are all in or above it
+            assertThat(atLeast200us).as("works that recorded their wait behind the others").isGreaterThanOrEqualTo(n - 5);
+            long longestTrueWait = 0;
+            for (int i = 0; i < n; i++) {
+                longestTrueWait = Math.max(longestTrueWait, startedAt[i] - queuedAt[i]);
+            }
+            assertThat(latency.maxNanos()).as("never more than a work truly waited").isLessThanOrEqualTo(longestTrueWait);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
      * FIFO within a priority level across the ring and the stack: a running work queues 400
      * works in turn to a workqueue whose works take the ring and to a freezable one (whose works
      * take the stack), all NORMAL, on one CPU. They run in exactly the order they were queued:

@@ -25,9 +25,15 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * ({@link WorkerPool#reopenFast}). Queuers offer to it open or closed: a lock holder absorbs what
  * it holds ({@link #pollBefore}), as it admits the inbound stack.
  *
+ * <p>A queue's latency in the lane counts from the pool's first clock read after its offer:
+ * the ring keeps a clock count ({@link #epoch}) that queues stamp into their nodes and workers
+ * advance at their clock reads ({@link #tick}, {@link #admittedAt}).
+ *
  * <p>Every field is shared: {@link #head} is written by CAS by takers and closers, {@link #tail}
  * by CAS by offerers, a slot by the one offerer or taker that owns its position between the CAS
- * and the sequence store. Padding keeps head and tail on lines of their own.
+ * and the sequence store, {@link #epoch} by CAS and {@link #tickTimes} and {@link #tickedTail}
+ * plainly by the pool's workers at their clock reads. Padding keeps head and tail on lines of
+ * their own (the epoch shares the head's).
  */
 final class FastRing {
     /** {@link #offer}'s results. */
@@ -47,12 +53,28 @@ final class FastRing {
     @SuppressWarnings("unused") private long p0, p1, p2, p3, p4, p5, p6;
     /** Position of the next take, with {@link #CLOSED}; CAS by takers, closers and reopeners. */
     private volatile long head = CLOSED;
+    /**
+     * The lane's clock count: how many times the pool's workers recorded a clock read after new
+     * offers ({@link #tick}); CAS by those workers. On the head's line, which offers read and
+     * takers write anyway, so a queue's read of it ({@link #epoch}) costs no line of its own.
+     */
+    private volatile long epoch;
     @SuppressWarnings("unused") private long q0, q1, q2, q3, q4, q5, q6;
     /** Position of the next offer; CAS by offerers. */
     private volatile long tail;
     @SuppressWarnings("unused") private long r0, r1, r2, r3, r4, r5, r6;
 
+    /**
+     * The time of each tick, by its count modulo {@link #CAPACITY}: entry {@code e & MASK} holds
+     * the clock of the tick that made {@link #epoch} {@code e}. Written by the ticking worker
+     * before its CAS publishes the count; read by takers after they read the count.
+     */
+    private final long[] tickTimes = new long[CAPACITY];
+    /** The tail a tick last saw (racy, ticking workers): no offer since, no tick needed. */
+    private long tickedTail;
+
     private static final AtomicLongFieldUpdater<FastRing> HEAD = AtomicLongFieldUpdater.newUpdater(FastRing.class, "head");
+    private static final AtomicLongFieldUpdater<FastRing> EPOCH = AtomicLongFieldUpdater.newUpdater(FastRing.class, "epoch");
     private static final AtomicLongFieldUpdater<FastRing> TAIL = AtomicLongFieldUpdater.newUpdater(FastRing.class, "tail");
 
     FastRing() {
@@ -138,6 +160,59 @@ final class FastRing {
         seqs.lazySet(i, p + CAPACITY); // frees the slot for the offer one lap later
         HEAD.lazySet(this, h + 1); // keeps CLOSED
         return n;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Queue latency in the lane (ARCHITECTURE 6, "The fast lane", Statistics).
+
+    /**
+     * The stamp a queue writes into a node it offers ({@code queuedAt}, before the offer's CAS
+     * publishes it): the clock count now. A clock read per queue would cost as much as the rest
+     * of the queue.
+     */
+    long epoch() {
+        return epoch;
+    }
+
+    /**
+     * A worker of the pool read the clock ({@code now}) at the end of a run: the first such read
+     * after an offer is that node's admission time, as the locked path's first lock hold after a
+     * push admits it and stamps its list clock. Counts a tick if anything was offered since the
+     * last one (so that the ticks between an offer and its take are at most a ring's worth, and
+     * {@link #tickTimes} still holds the one after it). A tick lost to another worker's
+     * concurrent one is not needed: that one is as recent. (The loser's write may land after the
+     * winner's: then the entry holds the loser's clock, read a little earlier, or, if the loser
+     * was preempted in between, earlier by that preemption.)
+     */
+    void tick(long now) {
+        long t = tail;
+        if (t == tickedTail) {
+            return;
+        }
+        long e = epoch;
+        tickTimes[(int) (e + 1) & MASK] = now;
+        if (EPOCH.compareAndSet(this, e, e + 1)) {
+            tickedTail = t;
+        }
+    }
+
+    /**
+     * When the node stamped {@code stamp} ({@link #epoch} at its offer) was admitted: the time of
+     * the first tick after its offer, or {@link RunAccounting#AT_START} if there was none (it was offered
+     * since this pool's last clock read at a run's end: its latency is taken as 0, as a work
+     * admitted by the lock hold that starts it). A taker's call, before it starts the node.
+     */
+    long admittedAt(long stamp) {
+        long e = epoch;
+        if (e == stamp) {
+            return RunAccounting.AT_START;
+        }
+        // more ticks than the table holds (an offer stamped before its ring was full is taken
+        // after a ring's worth of ticks at most, so only if the count moved past its reading
+        // meanwhile): the oldest kept, short of the entry a concurrent tick may be rewriting; a
+        // later time, so the latency is under-counted
+        long first = e - stamp >= CAPACITY - 1 ? e - (CAPACITY - 2) : stamp + 1;
+        return tickTimes[(int) first & MASK];
     }
 
     /** Sentinel of {@link #takeAt}: the head moved, look again. */

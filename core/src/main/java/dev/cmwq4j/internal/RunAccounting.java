@@ -60,22 +60,16 @@ final class RunAccounting {
     /** Wall time of the runs since {@link #cpuMark} that were too short to read the clock for. */
     private long shortWallSinceMark;
 
-    /** The instance about to run was queued at {@code nanos}. */
+    /** The instance about to run was queued (admitted) at {@code nanos}, or {@link #AT_START}. */
     void queued(long nanos) {
         queuedAt = nanos;
     }
 
-    /** {@link #queuedAt}'s value for a run whose queue time is its start (latency 0). */
-    private static final long AT_START = Long.MIN_VALUE;
-
     /**
-     * The instance about to run counts as queued when it starts: a fast run, taken from the ring
-     * where nodes carry no queue time (a clock read per queue would cost as much as the rest of
-     * the queue), records a latency of 0.
+     * {@link #queuedAt}'s value for a run whose queue time is its start (latency 0): a fast run
+     * offered since its pool's last clock read ({@link FastRing#admittedAt}).
      */
-    void queuedAtStart() {
-        queuedAt = AT_START;
-    }
+    static final long AT_START = Long.MIN_VALUE;
 
     /** Runs averaging less than this are timed by sampling the clock (see the class comment). */
     static final long SAMPLE_BELOW_NANOS = 1_000;
@@ -141,6 +135,11 @@ final class RunAccounting {
 
     long endedAt() {
         return endedAt;
+    }
+
+    /** The last finished run's end ({@link #endedAt}) is a clock read, not an estimate. */
+    boolean endedOnClock() {
+        return batchRuns == 0;
     }
 
     /**

@@ -147,7 +147,13 @@ public class WorkNode {
     short pushed;
     /** Flush color of the pending instance (0 .. {@code PoolWorkqueue.COLORS} - 1). */
     byte color;
-    /** System.nanoTime() when the pending instance entered a worklist (steal threshold). */
+    /**
+     * System.nanoTime() when the pending instance entered a worklist (steal threshold, queue
+     * latency). Before that, while inbound: the ring's tail position at a stack push (the merge
+     * order, {@code WorkerPool.push}), or the ring's clock count at an offer (its queue latency if
+     * it runs in the lane, {@code FastRing.admittedAt}); for a node handed back from the lane,
+     * its ring position.
+     */
     long queuedAt;
     /**
      * Where the pending instance was queued from and to: {@link #PINNED} (to an explicit CPU:

@@ -851,6 +851,10 @@ final class Worker implements Runnable {
             // only one that started at the previous run's end); the last run before the pool
             // runs dry reads the clock
             runs.ended(!runDisturbed && pool.hasWork());
+            FastRing r = pool.ring;
+            if (r != null && runs.endedOnClock()) {
+                r.tick(runs.endedAt()); // the admission time of what was offered since the last tick
+            }
         }
     }
 
@@ -970,6 +974,7 @@ final class Worker implements Runnable {
                 took = true;
                 PoolWorkqueue pwq = n.pwq;
                 Runnable decorated = n.decorated; // before the start clears it
+                long stamp = n.queuedAt; // the ring's clock count at its offer
                 if (!startFast(n, pwq)) {
                     n.queuedAt = fastTakePos; // its place among what the ring held
                     handBack = n;
@@ -989,7 +994,7 @@ final class Worker implements Runnable {
                 runDecorated = decorated;
                 p.noteFastStart();
                 untilBalance--;
-                runs.queuedAtStart();
+                runs.queued(r.admittedAt(stamp)); // its latency from the first clock read after its offer
                 Events.queued(n, pwq); // never throws
                 runOne(n, pwq);
                 if (!fastEnd(n, pwq, p)) {

@@ -645,8 +645,10 @@ final class WorkerPool {
      * @return {@link FastRing#offer}'s result: if FULL, the caller pushes it onto the stack
      */
     int offer(WorkNode n) {
+        FastRing r = ring;
+        n.queuedAt = r.epoch(); // a stack push rewrites it, should the offer fail
         n.setWhereRelease(WorkNode.INBOUND); // the offer's CAS and release publish it
-        return ring.offer(n);
+        return r.offer(n);
     }
 
     /**
