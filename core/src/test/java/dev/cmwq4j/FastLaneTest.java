@@ -181,6 +181,68 @@ class FastLaneTest {
     }
 
     /**
+     * Six workqueues whose works alternate on the workers, more than a worker's statistics buffer
+     * holds (four), so the lane folds a slot under the lock at most switches: while chains run,
+     * snapshots taken one after another never go back and never count more runs than have run
+     * (a fold that a snapshot saw twice, or not at all, would show as one or the other); after a
+     * flush of each, every run is counted once.
+     */
+    @Test
+    void statisticsStayExactWhenMoreWorkqueuesAlternateThanABufferHolds() throws Exception {
+        try (Cmwq c = laneInstance("lane-stats-many", 2)) {
+            int queues = EngineProbe.FAST_STATS_SLOTS + 2;
+            Workqueue[] wqs = new Workqueue[queues];
+            for (int i = 0; i < queues; i++) {
+                wqs[i] = c.workqueue("q" + i).build();
+            }
+            int chains = 4;
+            int perChain = 6_000;
+            AtomicLong ran = new AtomicLong();
+            CountDownLatch done = new CountDownLatch(chains);
+            for (int ch = 0; ch < chains; ch++) {
+                AtomicInteger left = new AtomicInteger(perChain);
+                Work[] hop = new Work[queues];
+                for (int i = 0; i < queues; i++) {
+                    int next = (i + 1) % queues;
+                    hop[i] = new Work(() -> {
+                        ran.incrementAndGet();
+                        if (left.decrementAndGet() > 0) {
+                            wqs[next].queue(hop[next]);
+                        } else {
+                            done.countDown();
+                        }
+                    });
+                }
+                wqs[ch % queues].queue(hop[ch % queues]);
+            }
+            long previous = 0;
+            int snapshots = 0;
+            while (done.getCount() > 0) {
+                long total = 0;
+                for (Workqueue wq : wqs) {
+                    total += wq.stats().total();
+                }
+                long ranAfter = ran.get();
+                assertThat(total).as("runs counted, snapshot %d", snapshots).isGreaterThanOrEqualTo(previous)
+                        .isLessThanOrEqualTo(ranAfter);
+                previous = total;
+                snapshots++;
+            }
+            assertThat(done.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            long total = 0;
+            for (Workqueue wq : wqs) {
+                wq.flush();
+                total += wq.stats().total();
+                assertThat(wq.stats().inFlight()).isZero();
+            }
+            assertThat(ran.get()).isEqualTo((long) chains * perChain);
+            assertThat(total).as("runs counted after the flushes").isEqualTo(ran.get());
+            assertThat(EngineProbe.laneStarts(c.engine())).isPositive();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
      * A fast run's queue latency counts from its pool's first clock read after its offer, as a
      * locked run's counts from the lock hold that admits it. A running work queues 40 works that
      * spin 200 us each, on one CPU; they wait in the ring behind each other. The k-th waited

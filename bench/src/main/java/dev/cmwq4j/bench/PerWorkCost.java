@@ -35,6 +35,9 @@ import java.util.concurrent.locks.LockSupport;
  *       (a continuation; cmwq4j's slot pass, ARCHITECTURE 6 <i>A chain's successor</i>);
  *   <li>{@code chains}: eight such chains of four works at once, so the worker's own queue always
  *       holds other chains' works (the locked path: admission, worklist, take);
+ *   <li>{@code queues}: as {@code chains}, with the four works of each chain in three workqueues
+ *       in turn (cmwq4j; the other executors run {@code chains} here): the statistics and
+ *       counts of several workqueues alternating on one worker;
  *   <li>{@code external}: the main thread queues a ring of 1024 pre-built works, at most 256
  *       outstanding; the worker's and the producer's CPU per work are both shown. Both threads
  *       are busy either way (the faster one spins on the other), so here the slower of the two
@@ -119,6 +122,7 @@ public final class PerWorkCost {
                 switch (mode) {
                     case "chain" -> runChains(1, 2, perRound);
                     case "chains" -> runChains(8, 4, perRound);
+                    case "queues" -> runChains(8, 4, perRound, QUEUES);
                     case "external" -> runExternal(false, perRound);
                     case "execute" -> runExternal(true, perRound);
                     case "queue" -> runQueueOnly(perRound);
@@ -186,17 +190,36 @@ public final class PerWorkCost {
 
     // ------------------------------------------------------------------------------------------
 
+    /** Workqueues the {@code queues} form's chains hop through. */
+    private static final int QUEUES = 3;
+
     private static void runChains(int nChains, int length, long total) {
+        runChains(nChains, length, total, 1);
+    }
+
+    /** Chains whose hop {@code i} goes to workqueue {@code i % queues} (cmwq4j only). */
+    private static void runChains(int nChains, int length, long total, int queues) {
         AtomicInteger left = new AtomicInteger(nChains);
         Chain[] chains = new Chain[nChains];
+        Workqueue[] targets = null;
+        if (wq != null) {
+            targets = new Workqueue[queues];
+            targets[0] = wq;
+            for (int i = 1; i < queues; i++) {
+                targets[i] = cmwq.workqueue("perwork-" + i).build();
+            }
+        }
         for (int i = 0; i < nChains; i++) {
-            chains[i] = new Chain(length, total / nChains, left);
+            chains[i] = new Chain(length, total / nChains, left, targets);
         }
         for (Chain c : chains) {
             c.submit(0);
         }
         while (left.get() != 0) {
             LockSupport.park();
+        }
+        for (int i = 1; targets != null && i < queues; i++) {
+            targets[i].close();
         }
     }
 
@@ -206,10 +229,13 @@ public final class PerWorkCost {
         final FloorExecutor.Node[] nodes;
         final Runnable[] hops;
         final AtomicInteger left;
+        /** cmwq4j: the workqueue of each hop. */
+        final Workqueue[] targets;
         long remaining; // runs of one chain are sequential: the executor's submit -> run edge orders them
 
-        Chain(int length, long runs, AtomicInteger left) {
+        Chain(int length, long runs, AtomicInteger left, Workqueue[] queues) {
             this.left = left;
+            targets = queues == null ? null : new Workqueue[length];
             this.remaining = runs;
             works = wq != null ? new Work[length] : null; // only the executor in use gets its objects
             nodes = model != null ? new FloorExecutor.Node[length] : null;
@@ -219,6 +245,7 @@ public final class PerWorkCost {
                 hops[i] = () -> hop(next);
                 if (works != null) {
                     works[i] = new Work(hops[i]);
+                    targets[i] = queues[i % queues.length];
                 } else if (nodes != null) {
                     nodes[i] = new FloorExecutor.Node(hops[i]);
                 }
@@ -242,7 +269,7 @@ public final class PerWorkCost {
             } else if (model != null) {
                 queued = model.queue(nodes[i]);
             } else {
-                queued = wq.queue(works[i]);
+                queued = targets[i].queue(works[i]);
             }
             if (!queued) {
                 throw new IllegalStateException("a chain's next work was still pending: " + hops[i]);

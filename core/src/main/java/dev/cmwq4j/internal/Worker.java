@@ -67,8 +67,6 @@ final class Worker implements Runnable {
             AtomicReferenceFieldUpdater.newUpdater(Worker.class, PoolWorkqueue.class, "currentPwq");
     private static final AtomicReferenceFieldUpdater<Worker, Object> FAST_MARK =
             AtomicReferenceFieldUpdater.newUpdater(Worker.class, Object.class, "fastMark");
-    private static final AtomicIntegerFieldUpdater<Worker> FAST_STATS_SEQ =
-            AtomicIntegerFieldUpdater.newUpdater(Worker.class, "fastStatsSeq");
 
     final WorkerPool pool;
     private final Engine engine;
@@ -1101,112 +1099,38 @@ final class Worker implements Runnable {
         }
     }
 
-    // The statistics of fast runs: a buffer for one pwq, written by this worker under a sequence
-    // count (odd while it writes), read by snapshots under the pool lock ({@link #addFastStats}),
-    // folded into the pwq by this worker under the lock ({@link #foldFastStats}).
-    private volatile int fastStatsSeq;
-    private PoolWorkqueue fastStatsPwq;
-    private long fastExecuted;
-    private long fastCpu;
-    private final LogHistogram fastLatency = new LogHistogram();
-    private final LogHistogram fastWall = new LogHistogram();
+    /** The statistics of this worker's fast runs, until a lock holder folds them into the pwqs. */
+    private final FastStats fastStats = new FastStats();
 
-    /** Adds the fast run that just ended (its {@link #runs}) to the buffer, folding another pwq's first. */
+    /**
+     * Adds the fast run that just ended (its {@link #runs}) to the buffer; if every slot holds
+     * another pwq, folds the oldest first (this lock converts the run just ended, which the
+     * mark's CAS then ends on the locked path: counted and uncounted, once).
+     */
     private void recordFast(PoolWorkqueue pwq, WorkerPool p) {
-        if (fastStatsPwq != null && fastStatsPwq != pwq) {
-            // a run of another pwq: fold the buffer (this lock converts the run just ended,
-            // which the mark's CAS then ends on the locked path: counted and uncounted, once)
+        if (!fastStats.record(pwq, runs)) {
             p.lock();
             try {
-                foldFastStats();
+                fastStats.foldOldest();
             } finally {
                 p.unlock();
             }
+            fastStats.record(pwq, runs); // a slot is free now
         }
-        RunAccounting r = runs;
-        int v = beginStatsWrite();
-        fastStatsPwq = pwq;
-        fastExecuted++;
-        fastCpu += r.cpu;
-        fastLatency.record(r.latency);
-        fastWall.record(r.wall);
-        FAST_STATS_SEQ.lazySet(this, v + 2);
-        p.noteRunWall(r.wall); // racy: a moving average's hint (see noteRunWall)
+        p.noteRunWall(runs.wall); // racy: a moving average's hint (see noteRunWall)
     }
 
-    /**
-     * Opens a write of the buffer: the sequence count made odd, ordered before the writes that
-     * follow; the writer closes it with a release store of the returned value plus 2.
-     */
-    private int beginStatsWrite() {
-        int v = fastStatsSeq;
-        FAST_STATS_SEQ.lazySet(this, v + 1);
-        java.lang.invoke.VarHandle.storeStoreFence();
-        return v;
-    }
-
-    /** Folds the buffer into its pwq; this worker (or after its thread ended), pool lock. */
+    /** Folds the buffer into the pwqs; this worker leaves its pool (or its thread ended). Pool lock. */
     void foldFastStats() {
-        PoolWorkqueue pwq = fastStatsPwq;
-        if (pwq == null) {
-            return;
-        }
-        int v = beginStatsWrite();
-        pwq.addFastStats(fastExecuted, fastCpu, fastLatency, fastWall);
-        fastExecuted = 0;
-        fastCpu = 0;
-        fastStatsPwq = null;
-        FAST_STATS_SEQ.lazySet(this, v + 2);
+        fastStats.foldAll();
     }
 
     /**
      * Adds this worker's buffered statistics of {@code pwq} into a snapshot's sums
-     * ({@code runsCpu}: executed, CPU), read under the sequence count. Any thread.
+     * ({@code runsCpu}: executed, CPU). Any thread; pool lock.
      */
     void addFastStats(PoolWorkqueue pwq, long[] runsCpu, long[] lat, long[] latSumMax, long[] wall, long[] wallSumMax) {
-        if (fastStatsPwq == null && fastStatsSeq == 0) {
-            return;
-        }
-        long[] l = new long[lat.length];
-        long[] ls = new long[2];
-        long[] w = new long[wall.length];
-        long[] ws = new long[2];
-        for (;;) {
-            int v = fastStatsSeq;
-            if ((v & 1) != 0) {
-                Thread.yield(); // the writer is in its few stores, or lost its CPU there
-                continue;
-            }
-            if (fastStatsPwq != pwq) {
-                java.lang.invoke.VarHandle.loadLoadFence();
-                if (fastStatsSeq == v) {
-                    return;
-                }
-                continue;
-            }
-            java.util.Arrays.fill(l, 0);
-            java.util.Arrays.fill(w, 0);
-            ls[0] = ls[1] = ws[0] = ws[1] = 0;
-            long e = fastExecuted;
-            long c = fastCpu;
-            fastLatency.addToUnfolded(l, ls);
-            fastWall.addToUnfolded(w, ws);
-            java.lang.invoke.VarHandle.loadLoadFence();
-            if (fastStatsSeq != v) {
-                continue;
-            }
-            runsCpu[0] += e;
-            runsCpu[1] += c;
-            for (int i = 0; i < l.length; i++) {
-                lat[i] += l[i];
-                wall[i] += w[i];
-            }
-            latSumMax[0] += ls[0];
-            latSumMax[1] = Math.max(latSumMax[1], ls[1]);
-            wallSumMax[0] += ws[0];
-            wallSumMax[1] = Math.max(wallSumMax[1], ws[1]);
-            return;
-        }
+        fastStats.addTo(pwq, runsCpu, lat, latSumMax, wall, wallSumMax);
     }
 
     // ------------------------------------------------------------------------------------------

@@ -11,6 +11,9 @@ import java.util.List;
 public final class EngineProbe {
     private EngineProbe() {}
 
+    /** Workqueues whose fast runs a worker's statistics buffer holds without folding (FastStats). */
+    public static final int FAST_STATS_SLOTS = FastStats.SLOTS;
+
     /** The default of {@code cmwq4j.maxHelpDepth}: helped runs nested on one thread. */
     public static final int DEFAULT_MAX_HELP_DEPTH = 64;
     /** The highest concurrency target a pool's monitor may set. */
