@@ -31,8 +31,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *
  * <p>Every field is shared: {@link #head} is written by CAS by takers and closers, {@link #tail}
  * by CAS by offerers, a slot by the one offerer or taker that owns its position between the CAS
- * and the sequence store, {@link #epoch} by CAS and {@link #tickTimes} and {@link #tickedTail}
- * plainly by the pool's workers at their clock reads. Padding keeps head and tail on lines of
+ * and the sequence store, {@link #epoch} by CAS and {@link #tickTimes} plainly by the pool's
+ * workers at their clock reads. Padding keeps head and tail on lines of
  * their own (the epoch shares the head's).
  */
 final class FastRing {
@@ -70,8 +70,6 @@ final class FastRing {
      * before its CAS publishes the count; read by takers after they read the count.
      */
     private final long[] tickTimes = new long[CAPACITY];
-    /** The tail a tick last saw (racy, ticking workers): no offer since, no tick needed. */
-    private long tickedTail;
 
     private static final AtomicLongFieldUpdater<FastRing> HEAD = AtomicLongFieldUpdater.newUpdater(FastRing.class, "head");
     private static final AtomicLongFieldUpdater<FastRing> EPOCH = AtomicLongFieldUpdater.newUpdater(FastRing.class, "epoch");
@@ -177,23 +175,17 @@ final class FastRing {
     /**
      * A worker of the pool read the clock ({@code now}) at the end of a run: the first such read
      * after an offer is that node's admission time, as the locked path's first lock hold after a
-     * push admits it and stamps its list clock. Counts a tick if anything was offered since the
-     * last one (so that the ticks between an offer and its take are at most a ring's worth, and
-     * {@link #tickTimes} still holds the one after it). A tick lost to another worker's
-     * concurrent one is not needed: that one is as recent. (The loser's write may land after the
-     * winner's: then the entry holds the loser's clock, read a little earlier, or, if the loser
-     * was preempted in between, earlier by that preemption.)
+     * push admits it and stamps its list clock. One CAS, on a line the pool's takers write
+     * anyway (a look at the tail first, to tick only after new offers, cost a line that the
+     * producers write). A tick lost to another worker's concurrent one is not needed: that one is
+     * as recent. (The loser's write may land after the winner's: then the entry holds the loser's
+     * clock, read a little earlier, or, if the loser was preempted in between, earlier by that
+     * preemption.)
      */
     void tick(long now) {
-        long t = tail;
-        if (t == tickedTail) {
-            return;
-        }
         long e = epoch;
         tickTimes[(int) (e + 1) & MASK] = now;
-        if (EPOCH.compareAndSet(this, e, e + 1)) {
-            tickedTail = t;
-        }
+        EPOCH.compareAndSet(this, e, e + 1);
     }
 
     /**
@@ -207,10 +199,10 @@ final class FastRing {
         if (e == stamp) {
             return RunAccounting.AT_START;
         }
-        // more ticks than the table holds (an offer stamped before its ring was full is taken
-        // after a ring's worth of ticks at most, so only if the count moved past its reading
-        // meanwhile): the oldest kept, short of the entry a concurrent tick may be rewriting; a
-        // later time, so the latency is under-counted
+        // more ticks since its offer than the table holds (it waited behind more than a
+        // thousand runs of 1 us or more, or eight thousand shorter ones): the oldest kept, short
+        // of the entry a concurrent tick may be rewriting; a later time, so the latency is
+        // under-counted (it waited that long at least)
         long first = e - stamp >= CAPACITY - 1 ? e - (CAPACITY - 2) : stamp + 1;
         return tickTimes[(int) first & MASK];
     }
