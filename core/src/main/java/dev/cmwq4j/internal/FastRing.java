@@ -1,8 +1,6 @@
 package dev.cmwq4j.internal;
 
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The fast lane's inbound ring of one managed pool (ARCHITECTURE 6, <i>The fast lane</i>): a
@@ -32,8 +30,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * <p>Every field is shared: {@link #head} is written by CAS by takers and closers, {@link #tail}
  * by CAS by offerers, a slot by the one offerer or taker that owns its position between the CAS
  * and the sequence store, {@link #epoch} by CAS and {@link #tickTimes} plainly by the pool's
- * workers at their clock reads. Padding keeps head and tail on lines of
- * their own (the epoch shares the head's).
+ * workers at their clock reads. Padding keeps head, tail and epoch on lines of their own. An
+ * offer reads no line a taker writes per node but the slots' (which it must): not the head.
  */
 final class FastRing {
     /** {@link #offer}'s results. */
@@ -47,22 +45,43 @@ final class FastRing {
     /** Bit of {@link #head}: closed to lock-free takers (lock holders still poll). */
     static final long CLOSED = 1L << 62;
 
-    private final AtomicReferenceArray<WorkNode> slots = new AtomicReferenceArray<>(CAPACITY);
-    private final AtomicLongArray seqs = new AtomicLongArray(CAPACITY);
+    /**
+     * A slot: its sequence number, and the node of the offer that holds it. Objects with fields,
+     * not atomic arrays, for the same reason as the engine's field updaters (ARCHITECTURE 4): an
+     * atomic array's access is a VarHandle call, which a fresh JVM runs through its linkers in
+     * the interpreter and compiles with its guard chain at tier 3 (a cold flood of queues paid
+     * about a microsecond more per offer).
+     */
+    private static final class Slot {
+        /** {@code p}: free for the offer at position p; {@code p + 1}: holds that offer's node. */
+        volatile long seq;
+        /** The node, written before the release store of {@link #seq} that publishes it, and read after its volatile read. */
+        WorkNode node;
+
+        Slot(long seq) {
+            this.seq = seq;
+        }
+    }
+
+    private static final AtomicLongFieldUpdater<Slot> SEQ = AtomicLongFieldUpdater.newUpdater(Slot.class, "seq");
+
+    private final Slot[] slots = new Slot[CAPACITY];
 
     @SuppressWarnings("unused") private long p0, p1, p2, p3, p4, p5, p6;
     /** Position of the next take, with {@link #CLOSED}; CAS by takers, closers and reopeners. */
     private volatile long head = CLOSED;
-    /**
-     * The lane's clock count: how many times the pool's workers recorded a clock read after new
-     * offers ({@link #tick}); CAS by those workers. On the head's line, which offers read and
-     * takers write anyway, so a queue's read of it ({@link #epoch}) costs no line of its own.
-     */
-    private volatile long epoch;
     @SuppressWarnings("unused") private long q0, q1, q2, q3, q4, q5, q6;
     /** Position of the next offer; CAS by offerers. */
     private volatile long tail;
     @SuppressWarnings("unused") private long r0, r1, r2, r3, r4, r5, r6;
+    /**
+     * The lane's clock count: how many times the pool's workers recorded a clock read
+     * ({@link #tick}); CAS by those workers, read by every offer ({@link #epoch}). On a line of
+     * its own: the head's is written at every take and poll, and an offer that read it missed
+     * the cache on every node of a flood.
+     */
+    private volatile long epoch;
+    @SuppressWarnings("unused") private long s0, s1, s2, s3, s4, s5, s6;
 
     /**
      * The time of each tick, by its count modulo {@link #CAPACITY}: entry {@code e & MASK} holds
@@ -77,7 +96,7 @@ final class FastRing {
 
     FastRing() {
         for (int i = 0; i < CAPACITY; i++) {
-            seqs.lazySet(i, i);
+            slots[i] = new Slot(i);
         }
     }
 
@@ -91,13 +110,16 @@ final class FastRing {
     int offer(WorkNode n) {
         for (;;) {
             long t = tail;
-            int i = (int) t & MASK;
-            long d = seqs.get(i) - t;
+            Slot slot = slots[(int) t & MASK];
+            long d = slot.seq - t;
             if (d == 0) {
                 if (TAIL.compareAndSet(this, t, t + 1)) {
-                    slots.lazySet(i, n);
-                    seqs.lazySet(i, t + 1); // publishes the node to the taker of position t
-                    return (head & ~CLOSED) == t ? OFFERED_FIRST : OFFERED;
+                    slot.node = n;
+                    SEQ.lazySet(slot, t + 1); // publishes the node to the taker of position t
+                    // empty before it if the previous position was taken: read from the
+                    // previous slot's sequence, most often on the line just read, not from the
+                    // head, which takers and a drain's polls write per node
+                    return t == 0 || slots[(int) (t - 1) & MASK].seq == t - 1 + CAPACITY ? OFFERED_FIRST : OFFERED;
                 }
             } else if (d < 0) {
                 return FULL; // the slot still holds the node of position t - CAPACITY: full
@@ -149,13 +171,13 @@ final class FastRing {
         if (p >= end) {
             return null;
         }
-        int i = (int) p & MASK;
-        for (int spins = 0; seqs.get(i) != p + 1; spins++) {
+        Slot slot = slots[(int) p & MASK];
+        for (int spins = 0; slot.seq != p + 1; spins++) {
             pause(spins); // position p was offered (p < end <= tail) and is being written
         }
-        WorkNode n = slots.get(i);
-        slots.lazySet(i, null);
-        seqs.lazySet(i, p + CAPACITY); // frees the slot for the offer one lap later
+        WorkNode n = slot.node;
+        slot.node = null;
+        SEQ.lazySet(slot, p + CAPACITY); // frees the slot for the offer one lap later
         HEAD.lazySet(this, h + 1); // keeps CLOSED
         return n;
     }
@@ -213,13 +235,13 @@ final class FastRing {
     /** One attempt to take the node at head word {@code h}: the node, null if none is ready, or {@link #RETRY}. */
     private WorkNode takeAt(long h) {
         long p = h & ~CLOSED;
-        int i = (int) p & MASK;
-        long d = seqs.get(i) - (p + 1);
+        Slot slot = slots[(int) p & MASK];
+        long d = slot.seq - (p + 1);
         if (d == 0) {
             if (HEAD.compareAndSet(this, h, h + 1)) { // keeps the CLOSED bit as it was
-                WorkNode n = slots.get(i);
-                slots.lazySet(i, null);
-                seqs.lazySet(i, p + CAPACITY); // frees the slot for the offer one lap later
+                WorkNode n = slot.node;
+                slot.node = null;
+                SEQ.lazySet(slot, p + CAPACITY); // frees the slot for the offer one lap later
                 return n;
             }
             return RETRY;
