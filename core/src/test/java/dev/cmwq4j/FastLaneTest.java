@@ -272,7 +272,11 @@ class FastLaneTest {
                 });
             }
             long laneBefore = EngineProbe.laneStarts(c.engine());
+            long[] frontWait = new long[1];
+            long frontQueuedAt = System.nanoTime();
             wq.queue(new Work("front", () -> {
+                // its own latency is in the histogram too: a wake-up, unbounded on a busy machine
+                frontWait[0] = System.nanoTime() - frontQueuedAt;
                 for (int i = 0; i < n; i++) {
                     queuedAt[i] = System.nanoTime();
                     wq.queue(works[i]);
@@ -289,7 +293,7 @@ class FastLaneTest {
             }
             // bucketOf(200 us) holds from 131 us: the works from the third on are all in or above it
             assertThat(atLeast200us).as("works that recorded their wait behind the others").isGreaterThanOrEqualTo(n - 5);
-            long longestTrueWait = 0;
+            long longestTrueWait = frontWait[0];
             for (int i = 0; i < n; i++) {
                 longestTrueWait = Math.max(longestTrueWait, startedAt[i] - queuedAt[i]);
             }

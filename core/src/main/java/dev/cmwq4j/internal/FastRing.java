@@ -118,7 +118,10 @@ final class FastRing {
                     SEQ.lazySet(slot, t + 1); // publishes the node to the taker of position t
                     // empty before it if the previous position was taken: read from the
                     // previous slot's sequence, most often on the line just read, not from the
-                    // head, which takers and a drain's polls write per node
+                    // head, which takers and a drain's polls write per node. A taker between its
+                    // head CAS and its sequence store makes this OFFERED where the head would
+                    // say empty: then only the monitor's nudge is skipped (a backlog behind a
+                    // running worker is seen a nap later); the kick is decided apart
                     return t == 0 || slots[(int) (t - 1) & MASK].seq == t - 1 + CAPACITY ? OFFERED_FIRST : OFFERED;
                 }
             } else if (d < 0) {
@@ -197,12 +200,14 @@ final class FastRing {
     /**
      * A worker of the pool read the clock ({@code now}) at the end of a run: the first such read
      * after an offer is that node's admission time, as the locked path's first lock hold after a
-     * push admits it and stamps its list clock. One CAS, on a line the pool's takers write
-     * anyway (a look at the tail first, to tick only after new offers, cost a line that the
+     * push admits it and stamps its list clock. One CAS, on the count's own line, which offers
+     * read (a look at the tail first, to tick only after new offers, cost a line that the
      * producers write). A tick lost to another worker's concurrent one is not needed: that one is
      * as recent. (The loser's write may land after the winner's: then the entry holds the loser's
      * clock, read a little earlier, or, if the loser was preempted in between, earlier by that
-     * preemption.)
+     * preemption. And a node offered between the clock read, at the run's end, and this read of
+     * the count is stamped with the count it raises: its latency counts from a moment before its
+     * offer, about a microsecond too much, or a preemption's worth.)
      */
     void tick(long now) {
         long e = epoch;

@@ -165,8 +165,8 @@ final class FastStats {
      * under the pool lock (so no fold moves them meanwhile).
      */
     void addTo(PoolWorkqueue pwq, long[] runsCpu, long[] lat, long[] latSumMax, long[] wallCounts, long[] wallSumMax) {
-        if (seq == 0) {
-            return; // never written: most workers of a snapshot's pool
+        if (slots[0] == null) {
+            return; // never written (the first record creates the first slot): most workers of a snapshot's pool
         }
         long[] l = null;
         long[] ls = new long[2];
