@@ -81,13 +81,7 @@ final class FastStats {
      * the switch is the newest anyway). Owner.
      */
     private Slot switchTo(PoolWorkqueue pwq) {
-        Slot found = null;
-        for (Slot s : slots) {
-            if (s != null && s.pwq == pwq) {
-                found = s;
-                break;
-            }
-        }
+        Slot found = slotOf(pwq);
         if (found == null) {
             found = freeSlot();
             if (found == null) {
@@ -97,6 +91,16 @@ final class FastStats {
         found.lastUse = ++uses;
         current = found;
         return found;
+    }
+
+    /** The slot that holds {@code pwq}'s runs, or null (racy for a reader: checked by the count). */
+    private Slot slotOf(PoolWorkqueue pwq) {
+        for (Slot s : slots) {
+            if (s != null && s.pwq == pwq) {
+                return s;
+            }
+        }
+        return null;
     }
 
     /** A slot with no pwq, created if need be (before any write opens: an Error leaves nothing half done). */
@@ -178,13 +182,7 @@ final class FastStats {
                 Thread.yield(); // the writer is in its few stores, or lost its CPU there
                 continue;
             }
-            Slot found = null;
-            for (Slot s : slots) {
-                if (s != null && s.pwq == pwq) {
-                    found = s;
-                    break;
-                }
-            }
+            Slot found = slotOf(pwq);
             if (found == null) {
                 java.lang.invoke.VarHandle.loadLoadFence();
                 if (seq == v) {
