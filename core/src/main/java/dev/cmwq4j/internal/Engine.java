@@ -194,9 +194,19 @@ public final class Engine {
      * works from a ring without their lock. Off unless the system property {@code cmwq4j.fastLane}
      * is {@code true} while it is being proven, or a test says otherwise ({@link #laneForTests}).
      */
-    final boolean fastLane = laneForTests != null ? laneForTests : Boolean.getBoolean("cmwq4j.fastLane");
+    final boolean fastLane = autoLaneForTests == Boolean.TRUE ? false
+            : laneForTests != null ? laneForTests : "true".equals(System.getProperty("cmwq4j.fastLane"));
+    /**
+     * The fast lane comes on per pool, once the pool's backlogs show it pays ({@code WorkerPool}
+     * {@code #laneWorthIt}): the system property {@code cmwq4j.fastLane} is {@code auto}, or a
+     * test says so ({@link #autoLaneForTests}). Ignored when {@link #fastLane} is on.
+     */
+    final boolean autoLane = autoLaneForTests != null ? autoLaneForTests
+            : !fastLane && laneForTests == null && "auto".equals(System.getProperty("cmwq4j.fastLane"));
     /** Tests: the lane for engines built from now on (null: the system property decides). */
     static volatile Boolean laneForTests;
+    /** Tests: the adaptive lane for engines built from now on (null: the system property decides). */
+    static volatile Boolean autoLaneForTests;
     /** Works a busy worker took from a sibling to even out the backlogs ({@link Stealing#rebalance}). */
     final java.util.concurrent.atomic.LongAdder balanceSteals = new java.util.concurrent.atomic.LongAdder();
     /** Idle transitions a worker saved by lingering: work came while it watched ({@code Worker.lingerForWork}). */

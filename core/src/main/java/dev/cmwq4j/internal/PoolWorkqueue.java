@@ -176,6 +176,7 @@ final class PoolWorkqueue {
         } else {
             n.where = WorkNode.INACTIVE;
             inactive.add(n);
+            pool.inactiveAdds++;
         }
     }
 

@@ -95,9 +95,20 @@ final class WorkerPool {
      * instead of the inbound stack, and the pool's own workers take them without the lock while it
      * is open. Null for unbound pools and for engines without the lane. Closed by every lock
      * holder ({@link #closeForHolder}), reopened only by a worker under the lock
-     * ({@link #reopenFast}); a drain absorbs it with the stack, in queueing order.
+     * ({@link #reopenFast}); a drain absorbs it with the stack, in queueing order. With the
+     * adaptive lane ({@code Engine.autoLane}) null until a drain finds the lane worth it
+     * ({@link #laneWorthIt}), then set once, under the lock; read without it by queuers (a push
+     * that read null orders its node ahead of every ring node: {@link #push}).
      */
-    final FastRing ring;
+    volatile FastRing ring;
+    /**
+     * The adaptive lane: drains in a row that admitted works and sent none to an inactive list
+     * (a backlog within the pwqs' limits); {@link #lock}. Negative: never again (a ring could not
+     * be made).
+     */
+    private int laneStreak;
+    /** Works sent to an inactive list by an admission ({@link PoolWorkqueue#insert}); {@link #lock}. */
+    long inactiveAdds;
     /**
      * Nodes lock-free takers handed back (not startable in the lane), collected by a lock holder
      * ({@link #closeForHolder}) in take order, linked through {@code inNext}, each with its ring
@@ -231,7 +242,7 @@ final class WorkerPool {
         this.name = highPriority ? base.concat("H") : base;
         this.manager = new Manager(this);
         this.surplus = new Surplus(this);
-        this.ring = managed && engine.fastLane ? new FastRing() : null;
+        this.ring = managed && engine.fastLane ? new FastRing() : null; // auto: later, laneWorthIt
     }
 
     // ------------------------------------------------------------------------------------------
@@ -616,11 +627,10 @@ final class WorkerPool {
     boolean push(WorkNode n) {
         n.setWhereRelease(WorkNode.INBOUND); // the CAS below publishes it
         FastRing r = ring;
-        if (r != null) {
-            // the ring's nodes up to here were offered before this push: a drain admits them
-            // first ({@link #drainInbound}); held in queuedAt, which the admission rewrites
-            n.queuedAt = r.tailPosition();
-        }
+        // the ring's nodes up to here were offered before this push: a drain admits them first
+        // ({@link #drainInbound}); held in queuedAt, which the admission rewrites. Without a
+        // ring (yet): before every ring node, should a ring come before the drain
+        n.queuedAt = r != null ? r.tailPosition() : Long.MIN_VALUE;
         for (;;) {
             WorkNode top = inbound;
             n.inNext = top;
@@ -663,6 +673,34 @@ final class WorkerPool {
         FastRing r = ring;
         return r != null && (handedBack != null
                 || ((nrPending == 0 || closing || worklist.topLevel() < FAST_LEVEL) && !r.isEmpty()));
+    }
+
+    /** Drains in a row within the limits after which the adaptive lane gives a pool its ring. */
+    static final int AUTO_LANE_DRAINS = 256;
+
+    /**
+     * The adaptive lane's look at a drain that admitted works: one that sent none to an inactive
+     * list extends the streak, one that did (a flood beyond the pwqs' limits, which runs on the
+     * locked path anyway, the worklist never empty for the lane) ends it; after
+     * {@link #AUTO_LANE_DRAINS} in a row the pool gets its ring. So the lane's code runs, and a
+     * fresh JVM compiles it, only where backlogs stay small: producers a worker keeps up with,
+     * chains. A ring made late starts closed; a worker opens it under the lock, as always. Lock.
+     */
+    private void laneWorthIt(boolean withinLimits) {
+        if (!withinLimits) {
+            if (laneStreak > 0) {
+                laneStreak = 0;
+            }
+            return;
+        }
+        if (laneStreak < 0 || ++laneStreak < AUTO_LANE_DRAINS) {
+            return;
+        }
+        try {
+            ring = new FastRing();
+        } catch (Throwable t) {
+            laneStreak = Integer.MIN_VALUE; // out of memory, say: the locked path serves as before
+        }
     }
 
     /**
@@ -875,11 +913,16 @@ final class WorkerPool {
                 listClock = isShort && drainClock != 0 ? drainClock : System.nanoTime();
             }
             WorkNode n;
+            long inactiveBefore = inactiveAdds;
+            boolean admitted = admitting != null;
             while ((n = admitting) != null) {
                 Seam.admit();
                 admitting = n.inNext;
                 n.inNext = null;
                 n.pwq.admit(n);
+            }
+            if (admitted && engine.autoLane && ring == null && managed) {
+                laneWorthIt(inactiveAdds == inactiveBefore);
             }
         } finally {
             draining = false;

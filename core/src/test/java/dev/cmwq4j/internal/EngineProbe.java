@@ -263,9 +263,39 @@ public final class EngineProbe {
         }
     }
 
-    /** The engine's pools have the fast lane. */
+    /** The engine's pools have the fast lane, or may get it (the adaptive lane). */
     public static boolean hasLane(Engine e) {
-        return e.fastLane;
+        return e.fastLane || e.autoLane;
+    }
+
+    /** Builds with the adaptive lane (rings made once a pool's drains show it pays), whatever the property says. */
+    public static <T> T withAutoLane(java.util.function.Supplier<T> build) {
+        Engine.autoLaneForTests = true;
+        try {
+            return build.get();
+        } finally {
+            Engine.autoLaneForTests = null;
+        }
+    }
+
+    /** Works admissions sent to an inactive list, over all pools (racy: read after the works ran). */
+    public static long inactiveAdds(Engine e) {
+        long n = 0;
+        for (WorkerPool p : e.pools()) {
+            n += p.inactiveAdds;
+        }
+        return n;
+    }
+
+    /** Managed pools of the engine that have a ring now. */
+    public static int poolsWithRing(Engine e) {
+        int n = 0;
+        for (WorkerPool p : e.pools()) {
+            if (p.ring != null) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Some worker of the engine runs {@code n} in the lane now (its mark names it). */
