@@ -675,11 +675,22 @@ final class WorkerPool {
                 || ((nrPending == 0 || closing || worklist.topLevel() < FAST_LEVEL) && !r.isEmpty()));
     }
 
+    /**
+     * The drain is this pool's own worker's, at a run's end: the drains the adaptive lane counts.
+     * A queuer's admission into an idle pool is not (a lone chain started from outside, each time
+     * its pool idles, would otherwise count, and a lone chain runs faster on the slot pass than
+     * in the lane).
+     */
+    private boolean ownWorkerDrains() {
+        Worker w = Worker.current();
+        return w != null && w.pool == this;
+    }
+
     /** Drains in a row within the limits after which the adaptive lane gives a pool its ring. */
     static final int AUTO_LANE_DRAINS = 256;
 
     /**
-     * The adaptive lane's look at a drain that admitted works: one that sent none to an inactive
+     * The adaptive lane's look at a drain by one of the pool's workers that admitted works: one that sent none to an inactive
      * list extends the streak, one that did (a flood beyond the pwqs' limits, which runs on the
      * locked path anyway, the worklist never empty for the lane) ends it; after
      * {@link #AUTO_LANE_DRAINS} in a row the pool gets its ring. So the lane's code runs, and a
@@ -921,7 +932,7 @@ final class WorkerPool {
                 n.inNext = null;
                 n.pwq.admit(n);
             }
-            if (admitted && engine.autoLane && ring == null && managed) {
+            if (admitted && engine.autoLane && ring == null && managed && ownWorkerDrains()) {
                 laneWorthIt(inactiveAdds == inactiveBefore);
             }
         } finally {
