@@ -110,6 +110,15 @@ final class WorkerPool {
     /** Works sent to an inactive list by an admission ({@link PoolWorkqueue#insert}); {@link #lock}. */
     long inactiveAdds;
     /**
+     * The drain in progress is a worker's at the end of a run ({@link #drainAfterRun},
+     * {@link #keepWorking}): the only
+     * drains the adaptive lane counts. Not a queuer's admission into an idle pool, nor a
+     * worker's as it comes back from idling: a lone chain, whose successors take the slot pass
+     * without a drain and which runs faster on it than in the lane, would otherwise build a
+     * streak from its restarts. {@link #lock}.
+     */
+    private boolean runEndDrain;
+    /**
      * Nodes lock-free takers handed back (not startable in the lane), collected by a lock holder
      * ({@link #closeForHolder}) in take order, linked through {@code inNext}, each with its ring
      * position in {@code queuedAt}; admitted first by the next drain. Lock.
@@ -279,7 +288,12 @@ final class WorkerPool {
     /** A worker that finished a work takes the next one (after admitting what is inbound). Lock. */
     boolean keepWorking() {
         if (inbound != null || ringToAdmit()) {
-            drainInbound();
+            runEndDrain = true;
+            try {
+                drainInbound();
+            } finally {
+                runEndDrain = false;
+            }
         }
         if (!managed) {
             return nrPending > 0;
@@ -536,10 +550,12 @@ final class WorkerPool {
         assert holdsLock();
         if (inbound != null || admitting != null || fastPending()) {
             drainClock = endedAt;
+            runEndDrain = true;
             try {
                 quick &= drainInbound();
             } finally {
                 drainClock = 0;
+                runEndDrain = false;
             }
         }
         return quick;
@@ -675,22 +691,12 @@ final class WorkerPool {
                 || ((nrPending == 0 || closing || worklist.topLevel() < FAST_LEVEL) && !r.isEmpty()));
     }
 
-    /**
-     * The drain is this pool's own worker's, at a run's end: the drains the adaptive lane counts.
-     * A queuer's admission into an idle pool is not (a lone chain started from outside, each time
-     * its pool idles, would otherwise count, and a lone chain runs faster on the slot pass than
-     * in the lane).
-     */
-    private boolean ownWorkerDrains() {
-        Worker w = Worker.current();
-        return w != null && w.pool == this;
-    }
 
     /** Drains in a row within the limits after which the adaptive lane gives a pool its ring. */
     static final int AUTO_LANE_DRAINS = 256;
 
     /**
-     * The adaptive lane's look at a drain by one of the pool's workers that admitted works: one that sent none to an inactive
+     * The adaptive lane's look at a drain at a run's end ({@link #runEndDrain}) that admitted works: one that sent none to an inactive
      * list extends the streak, one that did (a flood beyond the pwqs' limits, which runs on the
      * locked path anyway, the worklist never empty for the lane) ends it; after
      * {@link #AUTO_LANE_DRAINS} in a row the pool gets its ring. So the lane's code runs, and a
@@ -932,7 +938,7 @@ final class WorkerPool {
                 n.inNext = null;
                 n.pwq.admit(n);
             }
-            if (admitted && engine.autoLane && ring == null && managed && ownWorkerDrains()) {
+            if (admitted && engine.autoLane && ring == null && managed && runEndDrain) {
                 laneWorthIt(inactiveAdds == inactiveBefore);
             }
         } finally {
