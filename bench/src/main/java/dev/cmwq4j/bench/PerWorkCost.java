@@ -56,7 +56,8 @@ import java.util.concurrent.locks.LockSupport;
  * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.PerWorkCost -Dmain.args="floor"
  * </pre>
  *
- * Arguments: {@code cmwq|lane|fjp|floor [modes] [rounds] [worksPerRound]}; defaults: all four forms, 8 rounds,
+ * Arguments: {@code cmwq|lane|locked|fjp|floor [modes] [rounds] [worksPerRound]} ({@code cmwq}: the
+ * default, adaptive lane; {@code lane}: the lane from the start; {@code locked}: no lane); defaults: all four forms, 8 rounds,
  * 4,000,000 works (2,000,000 for the external forms). The first three rounds warm up the JIT; the
  * summary line of each form is the median and the lowest of the others. One executor per JVM.
  */
@@ -81,15 +82,16 @@ public final class PerWorkCost {
 
     public static void main(String[] args) throws Exception {
         String executor = args.length > 0 ? args[0] : "";
-        if (!List.of("cmwq", "lane", "fjp", "floor").contains(executor)) {
-            throw new IllegalArgumentException("usage: cmwq|lane|fjp|floor [modes] [rounds] [worksPerRound]");
+        if (!List.of("cmwq", "lane", "locked", "fjp", "floor").contains(executor)) {
+            throw new IllegalArgumentException("usage: cmwq|lane|locked|fjp|floor [modes] [rounds] [worksPerRound]");
         }
-        if (executor.equals("lane")) {
-            // cmwq4j with its fast lane on (off by default while it is proven; read when the
-            // instance is built): ARCHITECTURE 6, "The fast lane"
-            System.setProperty("cmwq4j.fastLane", "true");
+        if (executor.equals("lane") || executor.equals("locked")) {
+            // cmwq4j with its fast lane on in its pool from the start, or never (read when the
+            // instance is built); "cmwq" is the default, the adaptive lane: ARCHITECTURE 6,
+            // "The fast lane"
+            System.setProperty("cmwq4j.fastLane", executor.equals("lane") ? "true" : "false");
         }
-        boolean isCmwq = executor.equals("cmwq") || executor.equals("lane");
+        boolean isCmwq = executor.equals("cmwq") || executor.equals("lane") || executor.equals("locked");
         List<String> modes = args.length > 1 ? Arrays.asList(args[1].split(",")) : List.of("chain", "chains", "external", "execute");
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 8;
         if (rounds <= WARMUP_ROUNDS) {
@@ -108,7 +110,7 @@ public final class PerWorkCost {
             fjp = new ForkJoinPool(1);
         }
         System.out.printf("%s, %s, one CPU's worth of executor; ns per work: wall, worker thread CPU, producer CPU%n",
-                isCmwq ? (executor.equals("lane") ? "cmwq4j (cpus(1), fast lane)" : "cmwq4j (cpus(1))") : model != null ? "FloorExecutor (a model)" : "ForkJoinPool(1)",
+                isCmwq ? (executor.equals("lane") ? "cmwq4j (cpus(1), fast lane)" : executor.equals("locked") ? "cmwq4j (cpus(1), no lane)" : "cmwq4j (cpus(1))") : model != null ? "FloorExecutor (a model)" : "ForkJoinPool(1)",
                 Runtime.version());
         for (String mode : modes) {
             boolean external = mode.equals("external") || mode.equals("execute") || mode.equals("queue");

@@ -190,19 +190,20 @@ public final class Engine {
     final int maxHelpDepth;
     final boolean stealing;
     /**
-     * The fast lane (ARCHITECTURE 6, <i>The fast lane</i>) is on: managed pools take eligible
-     * works from a ring without their lock. Off unless the system property {@code cmwq4j.fastLane}
-     * is {@code true} while it is being proven, or a test says otherwise ({@link #laneForTests}).
+     * The fast lane (ARCHITECTURE 6, <i>The fast lane</i>) is on in every managed pool from the
+     * start: managed pools take eligible works from a ring without their lock. The system
+     * property {@code cmwq4j.fastLane} is {@code true}, or a test says so ({@link #laneForTests}).
      */
     final boolean fastLane = autoLaneForTests == Boolean.TRUE ? false
             : laneForTests != null ? laneForTests : "true".equals(System.getProperty("cmwq4j.fastLane"));
     /**
      * The fast lane comes on per pool, once the pool's backlogs show it pays ({@code WorkerPool}
-     * {@code #laneWorthIt}): the system property {@code cmwq4j.fastLane} is {@code auto}, or a
-     * test says so ({@link #autoLaneForTests}). Ignored when {@link #fastLane} is on.
+     * {@code #laneWorthIt}): the default, unless the system property {@code cmwq4j.fastLane} is
+     * {@code false} (no lane) or {@code true} ({@link #fastLane}), or a test says otherwise
+     * ({@link #autoLaneForTests}, {@link #laneForTests}).
      */
     final boolean autoLane = autoLaneForTests != null ? autoLaneForTests
-            : !fastLane && laneForTests == null && "auto".equals(System.getProperty("cmwq4j.fastLane"));
+            : !fastLane && laneForTests == null && !"false".equals(System.getProperty("cmwq4j.fastLane"));
     /** Tests: the lane for engines built from now on (null: the system property decides). */
     static volatile Boolean laneForTests;
     /** Tests: the adaptive lane for engines built from now on (null: the system property decides). */
