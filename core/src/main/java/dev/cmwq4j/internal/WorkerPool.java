@@ -696,7 +696,8 @@ final class WorkerPool {
     static final int AUTO_LANE_DRAINS = 256;
 
     /**
-     * The adaptive lane's look at a drain at a run's end ({@link #runEndDrain}) that admitted works: one that sent none to an inactive
+     * The adaptive lane's look at a drain at a run's end ({@link #runEndDrain}) that admitted works
+     * and left two or more listed (other chains, a producer's backlog; not a lone chain): one that sent none to an inactive
      * list extends the streak, one that did (a flood beyond the pwqs' limits, which runs on the
      * locked path anyway, the worklist never empty for the lane) ends it; after
      * {@link #AUTO_LANE_DRAINS} in a row the pool gets its ring. So the lane's code runs, and a
@@ -938,7 +939,9 @@ final class WorkerPool {
                 n.inNext = null;
                 n.pwq.admit(n);
             }
-            if (admitted && engine.autoLane && ring == null && managed && runEndDrain) {
+            if (admitted && engine.autoLane && ring == null && managed && runEndDrain && nrPending >= 2) {
+                // a drain that leaves one work listed (a lone chain's successor, after its slot
+                // passes ran out) does not count: a lone chain runs faster on the slot pass
                 laneWorthIt(inactiveAdds == inactiveBefore);
             }
         } finally {
