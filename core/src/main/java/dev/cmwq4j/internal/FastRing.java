@@ -178,9 +178,7 @@ final class FastRing {
         for (int spins = 0; slot.seq != p + 1; spins++) {
             pause(spins); // position p was offered (p < end <= tail) and is being written
         }
-        WorkNode n = slot.node;
-        slot.node = null;
-        SEQ.lazySet(slot, p + CAPACITY); // frees the slot for the offer one lap later
+        WorkNode n = empty(slot, p);
         HEAD.lazySet(this, h + 1); // keeps CLOSED
         return n;
     }
@@ -244,10 +242,7 @@ final class FastRing {
         long d = slot.seq - (p + 1);
         if (d == 0) {
             if (HEAD.compareAndSet(this, h, h + 1)) { // keeps the CLOSED bit as it was
-                WorkNode n = slot.node;
-                slot.node = null;
-                SEQ.lazySet(slot, p + CAPACITY); // frees the slot for the offer one lap later
-                return n;
+                return empty(slot, p);
             }
             return RETRY;
         }
@@ -255,6 +250,18 @@ final class FastRing {
             return null; // empty, or the offer of position p has not written its node yet
         }
         return RETRY; // a take moved the head past p meanwhile
+    }
+
+    /**
+     * Takes the node out of {@code slot}, which holds position {@code p} and now belongs to the
+     * caller (a taker's CAS on the head, or a lock holder's closed head), and frees the slot for
+     * the offer one lap later.
+     */
+    private static WorkNode empty(Slot slot, long p) {
+        WorkNode n = slot.node;
+        slot.node = null;
+        SEQ.lazySet(slot, p + CAPACITY);
+        return n;
     }
 
     /**

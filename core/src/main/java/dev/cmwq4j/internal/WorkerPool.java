@@ -110,9 +110,8 @@ final class WorkerPool {
     /** Works sent to an inactive list by an admission ({@link PoolWorkqueue#insert}); {@link #lock}. */
     long inactiveAdds;
     /**
-     * The drain in progress is a worker's at the end of a run ({@link #drainAfterRun},
-     * {@link #keepWorking}): the only
-     * drains the adaptive lane counts. Not a queuer's admission into an idle pool, nor a
+     * The drain in progress is a worker's at the end of a run ({@link #drainAtRunEnd}, from
+     * {@link #drainAfterRun} and {@link #keepWorking}): the only drains the adaptive lane counts. Not a queuer's admission into an idle pool, nor a
      * worker's as it comes back from idling: a lone chain, whose successors take the slot pass
      * without a drain and which runs faster on it than in the lane, would otherwise build a
      * streak from its restarts. {@link #lock}.
@@ -288,12 +287,7 @@ final class WorkerPool {
     /** A worker that finished a work takes the next one (after admitting what is inbound). Lock. */
     boolean keepWorking() {
         if (inbound != null || ringToAdmit()) {
-            runEndDrain = true;
-            try {
-                drainInbound();
-            } finally {
-                runEndDrain = false;
-            }
+            drainAtRunEnd();
         }
         if (!managed) {
             return nrPending > 0;
@@ -550,12 +544,10 @@ final class WorkerPool {
         assert holdsLock();
         if (inbound != null || admitting != null || fastPending()) {
             drainClock = endedAt;
-            runEndDrain = true;
             try {
-                quick &= drainInbound();
+                quick &= drainAtRunEnd();
             } finally {
                 drainClock = 0;
-                runEndDrain = false;
             }
         }
         return quick;
@@ -691,6 +683,15 @@ final class WorkerPool {
                 || ((nrPending == 0 || closing || worklist.topLevel() < FAST_LEVEL) && !r.isEmpty()));
     }
 
+    /** A worker's drain at the end of a run ({@link #runEndDrain}: the ones the adaptive lane counts). Lock. */
+    private boolean drainAtRunEnd() {
+        runEndDrain = true;
+        try {
+            return drainInbound();
+        } finally {
+            runEndDrain = false;
+        }
+    }
 
     /** Drains in a row within the limits after which the adaptive lane gives a pool its ring. */
     static final int AUTO_LANE_DRAINS = 256;
