@@ -252,6 +252,77 @@ class MonitorTest {
         }
     }
 
+    /** Counted down as {@link SlowInit}'s initialization begins. */
+    static final CountDownLatch INITIALIZING = new CountDownLatch(1);
+    /** Lets {@link SlowInit}'s initialization end. */
+    static final CountDownLatch RELEASE = new CountDownLatch(1);
+
+    /**
+     * Initialized by the first work of {@link #worksWaitingForAClassInitializationAreNotABlock}
+     * (only works touch it: the latches it waits on are the test's, so that the test thread's
+     * reads of them do not initialize it).
+     */
+    static final class SlowInit {
+        static {
+            INITIALIZING.countDown();
+            try {
+                Blocking.call(() -> RELEASE.await(60, TimeUnit.SECONDS));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        static void touch() {}
+    }
+
+    /**
+     * Works that wait for a class another worker initializes are held by the JVM, RUNNABLE and
+     * off the CPU but not in native code: not a block a new worker gets past, since each new
+     * worker's work waits for the same class. Six works touch a class whose initializer waits
+     * (announced) for a latch: the announcement gives the pool a second worker, whose work then
+     * waits for the initialization; the monitor, looking at it many times, must not take it for
+     * a native block, which would make a worker for every waiting work (a convoy: six workers).
+     */
+    @Test
+    void worksWaitingForAClassInitializationAreNotABlock() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("init").build();
+            var m = c.engine();
+            AtomicLong ran = new AtomicLong();
+            for (int i = 0; i < 6; i++) {
+                wq.queue(new Work("touch" + i, () -> {
+                    SlowInit.touch();
+                    ran.incrementAndGet();
+                }));
+            }
+            try {
+                assertThat(INITIALIZING.await(30, TimeUnit.SECONDS)).isTrue();
+                // the second worker, made for the announced block, takes the next work and waits
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                        .until(() -> workers(m) >= 2 && pending(m) <= 4);
+                long looks = EngineProbe.monitorLooks(m);
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                        .until(() -> EngineProbe.monitorLooks(m) >= looks + 40);
+                assertThat(EngineProbe.blocksDetected(m)).as("detected blocks").isZero();
+                assertThat(workers(m)).as("workers while the class initializes").isEqualTo(2);
+                assertThat(ran.get()).isZero();
+            } finally {
+                RELEASE.countDown();
+            }
+            wq.flush();
+            assertThat(ran.get()).isEqualTo(6);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    private static int workers(dev.cmwq4j.internal.Engine m) {
+        return EngineProbe.poolCounts(m).stream().mapToInt(EngineProbe.PoolCounts::workers).sum();
+    }
+
+    private static int pending(dev.cmwq4j.internal.Engine m) {
+        return EngineProbe.poolCounts(m).stream().mapToInt(EngineProbe.PoolCounts::pending).sum();
+    }
+
     @Test
     void aCpuHogIsFlaggedCpuIntensiveAndOthersStartMeanwhile() throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(1).build()) {
