@@ -204,6 +204,16 @@ public final class Engine {
      */
     final boolean autoLane = autoLaneForTests != null ? autoLaneForTests
             : !fastLane && laneForTests == null && !"false".equals(System.getProperty("cmwq4j.fastLane"));
+    /**
+     * A pool whose announced blocks are short beside its works' CPU time may keep blocked workers
+     * counted (ARCHITECTURE 2, <i>Counted blocks</i>): off by default; on with the system property
+     * {@code cmwq4j.countedBlocks} set to {@code true}, or when a test says so
+     * ({@link #countedBlocksForTests}).
+     */
+    final boolean countedBlocks = countedBlocksForTests != null ? countedBlocksForTests
+            : "true".equals(System.getProperty("cmwq4j.countedBlocks"));
+    /** Tests: counted blocks for engines built from now on (null: the system property decides). */
+    static volatile Boolean countedBlocksForTests;
     /** Tests: the lane for engines built from now on (null: the system property decides). */
     static volatile Boolean laneForTests;
     /** Tests: the adaptive lane for engines built from now on (null: the system property decides). */

@@ -430,6 +430,7 @@ final class Monitor implements Runnable {
     }
 
     private int look(WorkerPool p, long now) {
+        p.adaptBlockCounting();
         Worker[] workers = p.workersSnapshot();
         boolean backlog = p.hasWork();
         long progress = p.progress;
@@ -480,7 +481,7 @@ final class Monitor implements Runnable {
             // nobody to examine; pending work here waits for a worker to be woken or created
             watchdog(p, workers, backlog && !progressed, now);
             if (!backlog) {
-                p.resetTarget();
+                p.wentIdle();
             }
             return backlog ? BACKLOG : IDLE;
         }
@@ -832,7 +833,8 @@ final class Monitor implements Runnable {
      *     native block)
      */
     private void detect(Worker w, long now, boolean byThreadState) {
-        DetectedBlock profile = profiler.open(w, now, byThreadState);
+        // a counted block was announced: its site is the caller's to know, not the profile's
+        DetectedBlock profile = w.inCountedBlock() ? null : profiler.open(w, now, byThreadState);
         if (!w.monitorUncount(Worker.DETECTED, blocksDetected, profile)) {
             profiler.notDetected(profile);
             return;

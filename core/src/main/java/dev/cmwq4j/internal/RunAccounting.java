@@ -130,6 +130,18 @@ final class RunAccounting {
         startedAt = savedStartedAt;
     }
 
+    /**
+     * The last finished run's {@link #cpu} is its CPU time: read on the thread's CPU clock, or the
+     * run was short enough for its wall time to stand for it. False for a longer run charged its
+     * wall time (the clock not obtained yet, unsupported, or not to be used), which holds any
+     * block of the run: a pool's demand estimate ({@code WorkerPool#noteRunDemand}) skips it.
+     */
+    private boolean cpuMeasured;
+
+    boolean cpuMeasured() {
+        return cpuMeasured;
+    }
+
     /** When the last finished run ended (the clock {@link #ended} read, or its estimate). */
     private long endedAt;
 
@@ -168,9 +180,11 @@ final class RunAccounting {
         long now = w < CPU_CLOCK_MIN_NANOS || !cpuClock ? -1 : ThreadCpu.currentThreadCpuTimeIfReady();
         if (now < 0) { // short, or no clock: not obtained yet, unsupported, or not to be used
             cpu = w;
+            cpuMeasured = w < CPU_CLOCK_MIN_NANOS;
             shortWallSinceMark += w;
             return;
         }
+        cpuMeasured = true;
         cpu = Math.max(0, Math.min(w, now - cpuMark - shortWallSinceMark));
         cpuMark = now;
         shortWallSinceMark = 0;

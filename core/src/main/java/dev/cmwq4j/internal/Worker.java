@@ -817,6 +817,7 @@ final class Worker implements Runnable {
         boolean fresh = start == 0;
         workStartedAt = fresh ? System.nanoTime() : start;
         runs.started(workStartedAt, fresh);
+        blocksThisRun = 0;
         WORK_SEQ.lazySet(this, workSeq + 1);
         runDisturbed = false;
         recountIfUncounted(); // counted on entry, unless the monitor took it out meanwhile
@@ -840,6 +841,9 @@ final class Worker implements Runnable {
             // An interrupt never leaks into the next work.
             Thread.interrupted();
             blockDepth = 0;
+            if (countedBlock) {
+                endCountedBlock(); // left open (blockEnd not reached)
+            }
             recountIfUncounted();
             leaveJoin(); // a join left open (joinEnd not reached) is over with the work
             CURRENT_NODE.lazySet(this, null);
@@ -849,6 +853,9 @@ final class Worker implements Runnable {
             // only one that started at the previous run's end); the last run before the pool
             // runs dry reads the clock
             runs.ended(!runDisturbed && pool.hasWork());
+            if (pool.tracksDemand() && runs.cpuMeasured()) {
+                pool.noteRunDemand(runs.cpu, blocksThisRun);
+            }
             FastRing r = pool.ring;
             if (r != null && runs.endedOnClock()) {
                 r.tick(runs.endedAt()); // the admission time of what was offered since the last tick
@@ -1165,6 +1172,11 @@ final class Worker implements Runnable {
         long outerStartedAt = runs.savedStartedAt();
         runs.queued(queuedAt);
         int outerBlockDepth = blockDepth;
+        boolean outerCounted = countedBlock;
+        if (outerCounted) {
+            endCountedBlock(); // suspended while the help runs, as an uncounted block is
+        }
+        int outerBlocks = blocksThisRun;
         boolean interrupted;
         ensureHelpStack(); // made before the take (Helping.tryHelp): here it allocates nothing
         synchronized (helpLock) {
@@ -1197,7 +1209,10 @@ final class Worker implements Runnable {
             workStartedAt = System.nanoTime();
             WORK_SEQ.lazySet(this, workSeq + 1);
             blockDepth = outerBlockDepth;
-            if (outerBlockDepth > 0) {
+            blocksThisRun = outerBlocks;
+            if (outerBlockDepth > 0 && outerCounted && wstate == RUNNING && pool.countsBlocks()) {
+                beginCountedBlock(); // the outer's block goes on, counted as before
+            } else if (outerBlockDepth > 0) {
                 enterUncounted(BLOCKED); // the helped run counted us again; the outer was blocked
             } else if (outerPwq.wq.cpuIntensive && pool.managed) {
                 enterUncounted(CPU_INTENSIVE);
@@ -1535,12 +1550,52 @@ final class Worker implements Runnable {
     // ------------------------------------------------------------------------------------------
     // Announced blocking.
 
+    /**
+     * An announced block (not a join) that left this worker counted: its pool counts blocks
+     * ({@link WorkerPool#countsBlocks}). Written by the worker thread; read by the monitor (a
+     * counted worker it takes out while the pool is stuck is not profiled as a site) and by
+     * snapshots (shown as blocked).
+     */
+    private volatile boolean countedBlock;
+    /** Announced blocks of the run in progress (its own, not a helped run's); worker thread only. */
+    private int blocksThisRun;
+
+    /** In an announced block that left it counted ({@link #countedBlock}). */
+    boolean inCountedBlock() {
+        return countedBlock;
+    }
+
     /** Entry of an announced block on this worker's own thread. */
     void blockBegin() {
         if (blockDepth++ > 0) {
             return;
         }
+        blocksThisRun++;
+        if (!joining && wstate == RUNNING && pool.countsBlocks()) {
+            beginCountedBlock();
+            return;
+        }
         enterUncounted(BLOCKED);
+    }
+
+    /**
+     * An announced block begins and the worker stays counted (ARCHITECTURE 2, <i>Counted
+     * blocks</i>): counted as announced (engine, workqueue, JFR) but no kick. The pool's target
+     * caps its works in flight; if the pool stalls, the monitor takes the worker out as it does
+     * an unannounced block.
+     */
+    private void beginCountedBlock() {
+        runDisturbed = true;
+        countedBlock = true;
+        pool.blockSeen();
+        announcedBlockBegins();
+    }
+
+    /** A counted block ends (its outermost level, or a help suspends it): its length is learned. */
+    private void endCountedBlock() {
+        countedBlock = false;
+        pool.noteBlock(System.nanoTime() - blockStartedAt);
+        blockOver(BLOCKED);
     }
 
     /**
@@ -1576,6 +1631,11 @@ final class Worker implements Runnable {
     /** Exit of an announced block. */
     void blockEnd() {
         if (--blockDepth > 0) {
+            return;
+        }
+        if (countedBlock) {
+            endCountedBlock();
+            recountIfUncounted(); // the monitor took it out (DETECTED) while its pool was stuck
             return;
         }
         if (wstate == BLOCKED) {

@@ -462,6 +462,127 @@ final class WorkerPool {
         }
     }
 
+    /** Monitor: the pool is idle (nothing busy, nothing waiting): the next burst may count blocks again. */
+    void wentIdle() {
+        resetTarget();
+        countedBlocksBarred = false;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Counted blocks (ARCHITECTURE 2, "Counted blocks"): while this pool's announced blocks are
+    // short beside the CPU its works need, an announced block leaves its worker counted, as an
+    // unannounced one does until the monitor sees the pool stuck, and the target caps the works
+    // in flight.
+
+    /**
+     * A moving average (weight 1/16) of the CPU time of this pool's runs, ns ({@code
+     * RunAccounting}: measured for runs of 50 us and more, their wall time below), over the runs
+     * that ended since the pool first saw a block. Written by the workers at their runs' ends,
+     * without the lock (two that end at once may lose a sample: an estimate); read by the
+     * monitor ({@link #countedBlocksFit}).
+     */
+    private volatile long runCpuAvg;
+    /** A moving average (weight 1/16) of announced blocks per run, in 1/1024; with {@link #runCpuAvg}. */
+    private volatile int blocksPerRun;
+    /** Runs averaged into {@link #runCpuAvg}, up to {@link #COUNTED_BLOCKS_SAMPLES}; with it. */
+    private volatile int demandSamples;
+    /**
+     * Announced blocks (not joins) leave their workers counted. Written by the monitor only
+     * ({@link #adaptBlockCounting}), read by workers as they block ({@link #countsBlocks}).
+     */
+    private volatile boolean countedBlocks;
+    /**
+     * The pool stopped counting blocks during this burst and does not start again before it has
+     * been idle: its demand sits near the line, and each switch resets the target. Monitor only.
+     */
+    private boolean countedBlocksBarred;
+
+    /** Runs averaged before the pool's demand is trusted: a cold JVM's first runs are slow. */
+    static final int COUNTED_BLOCKS_SAMPLES = 64;
+    /** Blocks are counted while a CPU's worth of this pool's works needs at most this many workers. */
+    static final int COUNTED_BLOCKS_ENTER = 10;
+    /** ... and no longer once it needs more than this: the target's ceiling. */
+    static final int COUNTED_BLOCKS_LEAVE = MAX_TARGET;
+
+    /** A run of {@code cpu} ns with {@code blocks} announced blocks ended on this pool (which saw blocks). */
+    void noteRunDemand(long cpu, int blocks) {
+        int n = demandSamples;
+        if (n < COUNTED_BLOCKS_SAMPLES) {
+            demandSamples = n + 1;
+        }
+        long c = Math.max(0, cpu);
+        long a = runCpuAvg;
+        runCpuAvg = n == 0 ? c : a + ((c - a) >> 4);
+        int b = blocksPerRun;
+        int sample = Math.min(blocks, 64) << 10;
+        blocksPerRun = n == 0 ? sample : b + ((sample - b) >> 4);
+    }
+
+    /**
+     * Little's law for one CPU of this pool: a work's CPU time C between two announced blocks,
+     * and its blocks' usual length W ({@link #noteBlock}), keep {@code 1 + W / C} workers busy
+     * per running one, as many as the pool needs in flight to keep a CPU busy. A pool whose
+     * works block at all, and need at most {@code limit} such workers, gives the right count
+     * with its blocked workers counted and the target raised by the monitor (a cap on the works
+     * in flight); one that needs more gets them from the kernel's rule (an announced block
+     * uncounts its worker at once, and the pool starts another work).
+     */
+    private boolean countedBlocksFit(int limit) {
+        long w = blockAvgNanos;
+        int perRun = blocksPerRun;
+        long cpu = runCpuAvg;
+        if (demandSamples < COUNTED_BLOCKS_SAMPLES || w <= 0 || perRun <= 0 || cpu <= 0) {
+            return false;
+        }
+        long perBlock = cpu * 1024 / perRun;
+        return perBlock > 0 && 1 + w / perBlock <= limit;
+    }
+
+    /**
+     * Monitor, at each look: counts blocks while they fit ({@link #COUNTED_BLOCKS_ENTER} to come
+     * in, {@link #COUNTED_BLOCKS_LEAVE} to go: a band, so that a pool near the line does not
+     * switch at every look). Leaving resets the target: raised while blocked workers counted, it
+     * would let as many more run at once under the kernel's rule.
+     */
+    void adaptBlockCounting() {
+        Boolean forced = countedBlocksForTests;
+        if (!managed || (forced == null && !engine.countedBlocks)) {
+            return;
+        }
+        boolean on = countedBlocks;
+        boolean fit = forced != null ? forced
+                : on ? countedBlocksFit(COUNTED_BLOCKS_LEAVE) : !countedBlocksBarred && countedBlocksFit(COUNTED_BLOCKS_ENTER);
+        if (fit != on) {
+            countedBlocks = fit;
+            if (!fit) {
+                countedBlocksBarred = forced == null; // until the pool goes idle: no switching back and forth
+                resetTarget();
+            }
+        }
+    }
+
+    /**
+     * Tests: every managed pool counts blocks (true) or none does (false) from its next look,
+     * whatever its engine's setting; null: the pools decide (if their engine counts blocks).
+     */
+    static volatile Boolean countedBlocksForTests;
+
+    /** Tests and diagnostics: the estimates {@link #countedBlocksFit} reads. */
+    String demandEstimate() {
+        return name + ": usual block " + blockAvgNanos + " ns, run CPU " + runCpuAvg + " ns, blocks per run "
+                + blocksPerRun / 1024.0 + ", runs " + demandSamples + ", counting " + countedBlocks;
+    }
+
+    /** An announced block (not a join) about to begin on this pool leaves its worker counted. */
+    boolean countsBlocks() {
+        return countedBlocks;
+    }
+
+    /** A run ended: average its demand if this pool saw blocks. */
+    boolean tracksDemand() {
+        return engine.countedBlocks && sawBlock;
+    }
+
     // ------------------------------------------------------------------------------------------
     // How long blocks last here: how long a need for a worker may wait for a blocked one.
 
@@ -1911,6 +2032,10 @@ final class WorkerPool {
             for (Worker w : workers) {
                 if (w.idle) {
                     idleN++;
+                    continue;
+                }
+                if (w.inCountedBlock()) {
+                    blockedN++; // an announced block that left the worker counted
                     continue;
                 }
                 switch (w.wstate) {

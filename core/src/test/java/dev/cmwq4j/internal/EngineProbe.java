@@ -263,6 +263,46 @@ public final class EngineProbe {
         }
     }
 
+    /**
+     * Every managed pool of every engine counts announced blocks (true) or none does (false)
+     * from the monitor's next look at it; null gives the decision back to the pools.
+     */
+    public static void forceCountedBlocks(Boolean on) {
+        WorkerPool.countedBlocksForTests = on;
+    }
+
+    /** Builds whatever {@code build} builds with counted blocks on for its engines (the system property decides otherwise). */
+    public static <T> T withCountedBlocks(java.util.function.Supplier<T> build) {
+        Engine.countedBlocksForTests = true;
+        try {
+            return build.get();
+        } finally {
+            Engine.countedBlocksForTests = null;
+        }
+    }
+
+    /** Managed pools of the engine whose announced blocks leave their workers counted now. */
+    public static int countedBlockPools(Engine e) {
+        int n = 0;
+        for (WorkerPool p : e.pools()) {
+            if (p.countsBlocks()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Each managed pool's estimates for counting blocks (usual block, run CPU, blocks per run), one line each. */
+    public static String demandEstimates(Engine e) {
+        StringBuilder b = new StringBuilder();
+        for (WorkerPool p : e.pools()) {
+            if (p.managed) {
+                b.append(p.demandEstimate()).append('\n');
+            }
+        }
+        return b.toString();
+    }
+
     /** The engine's pools have the fast lane, or may get it (the adaptive lane). */
     public static boolean hasLane(Engine e) {
         return e.fastLane || e.autoLane;

@@ -1,0 +1,232 @@
+package dev.cmwq4j;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cmwq4j.internal.EngineProbe;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Counted blocks (ARCHITECTURE 2; off by default, {@code cmwq4j.countedBlocks=true}): a pool whose
+ * announced blocks are short beside its works' CPU time keeps a blocked worker counted, as it does an unannounced block until its monitor sees it
+ * stuck, so that the target caps its works in flight. Each test says what it checks: when a pool
+ * counts blocks and when not; that a counted block still lets a work it waits for run; that a
+ * counted block shows as blocked and counted; and that help, futures and flushes keep the
+ * accounting exact with every pool counting blocks.
+ */
+class CountedBlocksTest {
+    private static final ThreadMXBean TMX = ManagementFactory.getThreadMXBean();
+    static volatile long sink;
+
+    @AfterEach
+    void pointsBackToThePools() {
+        EngineProbe.forceCountedBlocks(null);
+    }
+
+    /** Burns about {@code nanos} of the calling thread's CPU time (a loaded machine stretches its wall time). */
+    static void burnCpu(long nanos) {
+        long end = TMX.getCurrentThreadCpuTime() + nanos;
+        long x = 1;
+        while (TMX.getCurrentThreadCpuTime() < end) {
+            for (int i = 0; i < 100; i++) {
+                x = x * 31 + 7;
+            }
+        }
+        if (x == 42) {
+            sink = x;
+        }
+    }
+
+    /** Queues {@code n} works running {@code body} and waits for them. */
+    private static void runBatch(Workqueue wq, int n, Runnable body) {
+        for (int i = 0; i < n; i++) {
+            wq.queue(new Work(body));
+        }
+        wq.flush();
+    }
+
+    private static void sleepAnnounced(long micros) {
+        try {
+            Blocking.sleep(Duration.ofNanos(micros * 1_000));
+        } catch (InterruptedException e) {
+            throw new RuntimeException(e);
+        }
+    }
+
+    /**
+     * Works of 1 ms of CPU around a 1 ms announced sleep need two workers per CPU (Little's law:
+     * 1 + W / C): their pool comes to count its blocks. Works of 50 us of CPU around a 10 ms
+     * sleep need about 200: their pool never does, however many of them run, and gets its
+     * workers from the kernel's rule.
+     */
+    @Test
+    void aPoolCountsBlocksThatAreShortBesideItsWorksCpuAndNotLongOnes() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(TMX.isCurrentThreadCpuTimeSupported(), "thread CPU time");
+        try (Cmwq c = EngineProbe.withCountedBlocks(() -> Cmwq.builder().cpus(1).build())) {
+            Workqueue wq = c.workqueue("short").build();
+            for (int round = 0; round < 100 && EngineProbe.countedBlockPools(c.engine()) == 0; round++) {
+                runBatch(wq, 20, () -> {
+                    burnCpu(500_000);
+                    sleepAnnounced(1_000);
+                    burnCpu(500_000);
+                });
+            }
+            assertThat(EngineProbe.countedBlockPools(c.engine()))
+                    .as("pools counting short blocks:\n" + EngineProbe.demandEstimates(c.engine())).isEqualTo(1);
+            TestSupport.assertPoolsAtRest(c);
+        }
+        try (Cmwq c = EngineProbe.withCountedBlocks(() -> Cmwq.builder().cpus(1).build())) {
+            Workqueue wq = c.workqueue("long").build();
+            for (int round = 0; round < 10; round++) {
+                runBatch(wq, 20, () -> {
+                    burnCpu(25_000);
+                    sleepAnnounced(10_000);
+                    burnCpu(25_000);
+                });
+                assertThat(EngineProbe.countedBlockPools(c.engine()))
+                        .as("pools counting long blocks, round " + round + ":\n" + EngineProbe.demandEstimates(c.engine()))
+                        .isZero();
+            }
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /** Queues no-op works until the monitor has looked at the busy pool and made it count blocks. */
+    private static void awaitCounting(Cmwq c, Workqueue wq) {
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
+            runBatch(wq, 4, () -> TestSupport.spin(200_000));
+            return EngineProbe.countedBlockPools(c.engine()) >= 1;
+        });
+    }
+
+    /**
+     * A counted block keeps its worker counted, so the pool (target 1) starts nothing else at
+     * once; a work queued after it, which the blocked work waits for, still runs: the monitor
+     * sees the pool stuck and takes the worker out, or raises the target. Without that rescue
+     * the waiter would wait for good.
+     */
+    @Test
+    void aCountedBlockThatWaitsForALaterWorkOfItsPoolStillLetsItRun() throws Exception {
+        EngineProbe.forceCountedBlocks(true);
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("progress").build();
+            awaitCounting(c, wq);
+            CountDownLatch waiting = new CountDownLatch(1);
+            CountDownLatch released = new CountDownLatch(1);
+            AtomicBoolean waiterDone = new AtomicBoolean();
+            wq.queue(new Work("waiter", () -> {
+                waiting.countDown();
+                TestSupport.blockOn(released);
+                waiterDone.set(true);
+            }));
+            assertThat(waiting.await(30, TimeUnit.SECONDS)).isTrue();
+            wq.queue(new Work("releaser", released::countDown));
+            assertThat(released.await(30, TimeUnit.SECONDS)).as("the releaser ran").isTrue();
+            wq.flush();
+            assertThat(waiterDone.get()).isTrue();
+            var m = c.engine();
+            assertThat(EngineProbe.blocksDetected(m) + EngineProbe.targetRaised(m))
+                    .as("the monitor took the counted waiter out or raised the target").isGreaterThanOrEqualTo(1);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * A counted block shows as a blocked worker in the pool's statistics, and as counted in its
+     * running count; once it ends, the pool is at rest. (Under the kernel's rule the count
+     * would be 0 while the work waits.)
+     */
+    @Test
+    void aCountedBlockShowsAsBlockedAndCounted() throws Exception {
+        EngineProbe.forceCountedBlocks(true);
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("stats").build();
+            awaitCounting(c, wq);
+            long announcedBefore = wq.stats().blocksAnnounced();
+            CountDownLatch released = new CountDownLatch(1);
+            wq.queue(new Work("waiter", () -> TestSupport.blockOn(released)));
+            try {
+                Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                    PoolStats p = c.poolStats().get(0);
+                    assertThat(p.blocked()).as("blocked workers").isEqualTo(1);
+                    assertThat(p.nrRunning()).as("counted workers").isEqualTo(1);
+                });
+            } finally {
+                released.countDown();
+            }
+            wq.flush();
+            assertThat(wq.stats().blocksAnnounced()).as("announced blocks").isEqualTo(announcedBefore + 1);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * Every pool counting blocks, on two CPUs: parents submit children to an executor view and
+     * wait for their futures (an announced wait that may run a child in place: a help, which
+     * suspends the parent's counted block and resumes it), children sleep announced or not at
+     * all, some parents flush a second workqueue. Every child runs exactly once, every parent ends,
+     * and the pools come back to rest with their counts at zero (a block counted twice or lost
+     * leaves a count behind).
+     */
+    @Test
+    void helpFuturesAndFlushesKeepTheCountsExactWhileBlocksAreCounted() throws Exception {
+        EngineProbe.forceCountedBlocks(true);
+        int parents = 60;
+        int children = 5;
+        try (Cmwq c = Cmwq.builder().cpus(2).build()) {
+            Workqueue wq = c.workqueue("tree").build();
+            Workqueue side = c.workqueue("side").build();
+            awaitCounting(c, wq);
+            ExecutorService es = wq.asExecutorService();
+            AtomicIntegerArray runs = new AtomicIntegerArray(parents * children);
+            List<Future<?>> roots = new ArrayList<>();
+            for (int p = 0; p < parents; p++) {
+                int parent = p;
+                roots.add(es.submit(() -> {
+                    List<Future<?>> mine = new ArrayList<>();
+                    for (int k = 0; k < children; k++) {
+                        int id = parent * children + k;
+                        mine.add(es.submit(() -> {
+                            runs.incrementAndGet(id);
+                            ThreadLocalRandom r = ThreadLocalRandom.current();
+                            TestSupport.spin(r.nextInt(50_000));
+                            if (r.nextBoolean()) {
+                                sleepAnnounced(r.nextInt(1_000));
+                            }
+                        }));
+                    }
+                    sleepAnnounced(ThreadLocalRandom.current().nextInt(500));
+                    for (Future<?> f : mine) {
+                        f.get(60, TimeUnit.SECONDS);
+                    }
+                    if (parent % 10 == 0) {
+                        side.queue(new Work(() -> sleepAnnounced(200)));
+                        side.flush(); // from a work: a wait for another workqueue's works
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : roots) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+            for (int i = 0; i < runs.length(); i++) {
+                assertThat(runs.get(i)).as("runs of child " + i).isEqualTo(1);
+            }
+            assertThat(EngineProbe.countedBlockPools(c.engine())).as("pools still counting blocks").isPositive();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+}
