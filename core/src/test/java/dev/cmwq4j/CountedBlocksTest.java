@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * Counted blocks (ARCHITECTURE 2; off by default, {@code cmwq4j.countedBlocks=true}): a pool whose
  * announced blocks are short beside its works' CPU time keeps a blocked worker counted, as it does an unannounced block until its monitor sees it
  * stuck, so that the target caps its works in flight. Each test says what it checks: when a pool
- * counts blocks and when not; that a counted block still lets a work it waits for run; that a
+ * counts blocks and when not, and when it stops; that a counted block still lets a work it waits for run; that a
  * counted block shows as blocked and counted; and that help, futures and flushes keep the
  * accounting exact with every pool counting blocks.
  */
@@ -100,6 +100,43 @@ class CountedBlocksTest {
                         .as("pools counting long blocks, round " + round + ":\n" + EngineProbe.demandEstimates(c.engine()))
                         .isZero();
             }
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * A pool that counts blocks and then gets works whose blocks are long beside their CPU (50 us
+     * around 5 ms: about 100 busy workers per running one, beyond the target's ceiling) stops
+     * counting them, and every one of those works runs; the pool ends at rest (the target that
+     * counting raised is reset as it stops).
+     */
+    @Test
+    void aPoolStopsCountingWhenItsBlocksOutgrowTheTarget() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(TMX.isCurrentThreadCpuTimeSupported(), "thread CPU time");
+        try (Cmwq c = EngineProbe.withCountedBlocks(() -> Cmwq.builder().cpus(1).build())) {
+            Workqueue wq = c.workqueue("shifting").build();
+            for (int round = 0; round < 100 && EngineProbe.countedBlockPools(c.engine()) == 0; round++) {
+                runBatch(wq, 20, () -> {
+                    burnCpu(500_000);
+                    sleepAnnounced(1_000);
+                    burnCpu(500_000);
+                });
+            }
+            assertThat(EngineProbe.countedBlockPools(c.engine())).as("counting short blocks first").isEqualTo(1);
+            java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
+            int works = 0;
+            for (int round = 0; round < 25 && EngineProbe.countedBlockPools(c.engine()) == 1; round++) {
+                runBatch(wq, 40, () -> {
+                    burnCpu(25_000);
+                    sleepAnnounced(5_000);
+                    burnCpu(25_000);
+                    ran.incrementAndGet();
+                });
+                works += 40;
+            }
+            assertThat(EngineProbe.countedBlockPools(c.engine()))
+                    .as("pools still counting long blocks:\n" + EngineProbe.demandEstimates(c.engine())).isZero();
+            assertThat(ran.get()).isEqualTo(works);
             TestSupport.assertPoolsAtRest(c);
         }
     }

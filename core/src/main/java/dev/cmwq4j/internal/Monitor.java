@@ -481,7 +481,7 @@ final class Monitor implements Runnable {
             // nobody to examine; pending work here waits for a worker to be woken or created
             watchdog(p, workers, backlog && !progressed, now);
             if (!backlog) {
-                p.wentIdle();
+                p.resetTarget();
             }
             return backlog ? BACKLOG : IDLE;
         }

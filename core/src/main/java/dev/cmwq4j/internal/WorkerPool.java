@@ -372,6 +372,9 @@ final class WorkerPool {
     void blockSeen() {
         if (!sawBlock) {
             sawBlock = true;
+            if (engine.countedBlocks) {
+                ThreadCpu.obtainSoon(); // the demand estimate needs the runs' CPU times from the first blocks on
+            }
         }
     }
 
@@ -462,11 +465,7 @@ final class WorkerPool {
         }
     }
 
-    /** Monitor: the pool is idle (nothing busy, nothing waiting): the next burst may count blocks again. */
-    void wentIdle() {
-        resetTarget();
-        countedBlocksBarred = false;
-    }
+
 
     // ------------------------------------------------------------------------------------------
     // Counted blocks (ARCHITECTURE 2, "Counted blocks"): while this pool's announced blocks are
@@ -491,11 +490,23 @@ final class WorkerPool {
      * ({@link #adaptBlockCounting}), read by workers as they block ({@link #countsBlocks}).
      */
     private volatile boolean countedBlocks;
+    /** Until when ({@code nanoTime}) a pool that stopped counting blocks keeps the kernel's rule. Monitor only. */
+    private long countedBlocksBarredUntil;
+    /** How long a pool that stopped counting blocks keeps the kernel's rule before it may count again. */
+    static final long COUNTED_BLOCKS_BAR_NANOS = 1_000_000_000L;
+    /** Looks in a row that found this pool wanting more than its target's ceiling while counting blocks; monitor only. */
+    private int looksAtCeiling;
+
     /**
-     * The pool stopped counting blocks during this burst and does not start again before it has
-     * been idle: its demand sits near the line, and each switch resets the target. Monitor only.
+     * Counting blocks, the pool's target reached its ceiling and the last look still found no
+     * counted worker on the CPU with work waiting, at three looks in a row: the cap cannot give
+     * the works in flight this pool needs (a server's long waits beside little CPU). Monitor only.
      */
-    private boolean countedBlocksBarred;
+    private boolean outgrewCountedBlocks() {
+        boolean wanting = target >= MAX_TARGET && look.onCpu == 0 && backlog() > 0 && nrRunning.get() >= target;
+        looksAtCeiling = wanting ? looksAtCeiling + 1 : 0;
+        return looksAtCeiling >= 3;
+    }
 
     /** Runs averaged before the pool's demand is trusted: a cold JVM's first runs are slow. */
     static final int COUNTED_BLOCKS_SAMPLES = 64;
@@ -541,8 +552,11 @@ final class WorkerPool {
     /**
      * Monitor, at each look: counts blocks while they fit ({@link #COUNTED_BLOCKS_ENTER} to come
      * in, {@link #COUNTED_BLOCKS_LEAVE} to go: a band, so that a pool near the line does not
-     * switch at every look). Leaving resets the target: raised while blocked workers counted, it
-     * would let as many more run at once under the kernel's rule.
+     * switch at every look) and the target can still give the pool what it wants
+     * ({@link #outgrewCountedBlocks}). Leaving resets the target (raised while blocked workers
+     * counted, it would let as many more run at once under the kernel's rule) and keeps the
+     * kernel's rule for {@link #COUNTED_BLOCKS_BAR_NANOS}: a cold JVM's demand estimate moves as its
+     * code compiles, and each switch costs a reset.
      */
     void adaptBlockCounting() {
         Boolean forced = countedBlocksForTests;
@@ -550,12 +564,15 @@ final class WorkerPool {
             return;
         }
         boolean on = countedBlocks;
+        long now = System.nanoTime();
         boolean fit = forced != null ? forced
-                : on ? countedBlocksFit(COUNTED_BLOCKS_LEAVE) : !countedBlocksBarred && countedBlocksFit(COUNTED_BLOCKS_ENTER);
+                : on ? countedBlocksFit(COUNTED_BLOCKS_LEAVE) && !outgrewCountedBlocks()
+                : now - countedBlocksBarredUntil >= 0 && countedBlocksFit(COUNTED_BLOCKS_ENTER);
         if (fit != on) {
             countedBlocks = fit;
             if (!fit) {
-                countedBlocksBarred = forced == null; // until the pool goes idle: no switching back and forth
+                countedBlocksBarredUntil = now + COUNTED_BLOCKS_BAR_NANOS; // no switching back and forth
+                looksAtCeiling = 0;
                 resetTarget();
             }
         }
