@@ -206,12 +206,12 @@ public final class Engine {
             : !fastLane && laneForTests == null && !"false".equals(System.getProperty("cmwq4j.fastLane"));
     /**
      * A pool whose announced blocks are short beside its works' CPU time may keep blocked workers
-     * counted (ARCHITECTURE 2, <i>Counted blocks</i>): off by default; on with the system property
-     * {@code cmwq4j.countedBlocks} set to {@code true}, or when a test says so
+     * counted (ARCHITECTURE 2, <i>Counted blocks</i>): the default, unless the system property
+     * {@code cmwq4j.countedBlocks} is {@code false} or a test says otherwise
      * ({@link #countedBlocksForTests}).
      */
     final boolean countedBlocks = countedBlocksForTests != null ? countedBlocksForTests
-            : "true".equals(System.getProperty("cmwq4j.countedBlocks"));
+            : !"false".equals(System.getProperty("cmwq4j.countedBlocks"));
     /** Tests: counted blocks for engines built from now on (null: the system property decides). */
     static volatile Boolean countedBlocksForTests;
     /** Tests: the lane for engines built from now on (null: the system property decides). */

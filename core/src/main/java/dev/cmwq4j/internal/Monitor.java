@@ -505,6 +505,9 @@ final class Monitor implements Runnable {
             }
             if (s == Worker.RUNNING && stuck && now - w.look.since < stall) {
                 nextDue = Math.min(nextDue, w.look.since + stall); // examine it the moment it may be
+            } else if (s == Worker.RUNNING && stuck && p.countedBlockUsual(w, now)) {
+                // a counted block no longer than the pool's blocks usually are: it is the cap on the
+                // works in flight at work, not a stall; one that lasts twice the usual is examined
             } else if (s == Worker.RUNNING && stuck) {
                 examineRunning(p, w, now);
             } else if (s == Worker.DETECTED) {

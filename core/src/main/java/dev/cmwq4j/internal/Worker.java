@@ -1565,6 +1565,11 @@ final class Worker implements Runnable {
         return countedBlock;
     }
 
+    /** How long the counted block in progress has lasted, or -1 if there is none (racy: the monitor's). */
+    long countedBlockAge(long now) {
+        return countedBlock ? now - blockStartedAt : -1;
+    }
+
     /** Entry of an announced block on this worker's own thread. */
     void blockBegin() {
         if (blockDepth++ > 0) {
@@ -1587,7 +1592,7 @@ final class Worker implements Runnable {
     private void beginCountedBlock() {
         runDisturbed = true;
         countedBlock = true;
-        pool.blockSeen();
+        pool.announcedBlockSeen();
         announcedBlockBegins();
     }
 
@@ -1721,7 +1726,7 @@ final class Worker implements Runnable {
             return;
         }
         if (wstate == BLOCKED && !joining) {
-            p.blockSeen();
+            p.announcedBlockSeen();
         }
         if (p.fellBelowTarget(running) && p.kickUnlocked()) {
             countCmWakeup();

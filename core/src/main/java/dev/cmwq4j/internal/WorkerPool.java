@@ -372,8 +372,19 @@ final class WorkerPool {
     void blockSeen() {
         if (!sawBlock) {
             sawBlock = true;
+        }
+    }
+
+    /**
+     * An announced block (not a join) began on this pool: {@link #blockSeen}, and with counting
+     * enabled the CPU clock is obtained now, not a second after the first long run asks: the
+     * demand estimate needs the runs' CPU times from the first blocks on.
+     */
+    void announcedBlockSeen() {
+        if (!sawBlock) {
+            sawBlock = true;
             if (engine.countedBlocks) {
-                ThreadCpu.obtainSoon(); // the demand estimate needs the runs' CPU times from the first blocks on
+                ThreadCpu.obtainSoon();
             }
         }
     }
@@ -593,6 +604,12 @@ final class WorkerPool {
     /** An announced block (not a join) about to begin on this pool leaves its worker counted. */
     boolean countsBlocks() {
         return countedBlocks;
+    }
+
+    /** {@code w} is in a counted block that has lasted less than twice this pool's usual block (racy). */
+    boolean countedBlockUsual(Worker w, long now) {
+        long age = w.countedBlockAge(now);
+        return age >= 0 && age < 2 * blockAvgNanos;
     }
 
     /** A run ended: average its demand if this pool saw blocks. */
