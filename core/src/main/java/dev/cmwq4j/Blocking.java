@@ -41,7 +41,7 @@ public final class Blocking {
      */
     public static void run(Runnable action) {
         Objects.requireNonNull(action, "action");
-        WaitProtocol.Wait wait = WaitProtocol.enterBlock();
+        WaitProtocol.Wait wait = WaitProtocol.enterOutsideBlock();
         try {
             action.run();
         } finally {
@@ -60,7 +60,7 @@ public final class Blocking {
      */
     public static <T> T call(Callable<T> action) throws Exception {
         Objects.requireNonNull(action, "action");
-        WaitProtocol.Wait wait = WaitProtocol.enterBlock();
+        WaitProtocol.Wait wait = WaitProtocol.enterOutsideBlock();
         try {
             return action.call();
         } finally {
@@ -83,7 +83,7 @@ public final class Blocking {
         if (blocker.isReleasable()) {
             return;
         }
-        WaitProtocol.Wait wait = WaitProtocol.enterBlock();
+        WaitProtocol.Wait wait = WaitProtocol.enterOutsideBlock();
         try {
             while (!blocker.isReleasable() && !blocker.block()) {
                 // keep blocking
@@ -106,7 +106,7 @@ public final class Blocking {
         if (duration.isNegative()) {
             throw new IllegalArgumentException("duration must not be negative, got " + duration);
         }
-        WaitProtocol.Wait wait = WaitProtocol.enterBlock();
+        WaitProtocol.Wait wait = WaitProtocol.enterOutsideBlock();
         try {
             Thread.sleep(duration);
         } finally {

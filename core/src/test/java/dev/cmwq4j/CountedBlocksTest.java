@@ -183,8 +183,9 @@ class CountedBlocksTest {
 
     /**
      * A counted block shows as a blocked worker in the pool's statistics, and as counted in its
-     * running count; once it ends, the pool is at rest. (Under the kernel's rule the count
-     * would be 0 while the work waits.)
+     * running count (under the kernel's rule the count would be 0 while the work waits); a wait
+     * for a future in the same pool shows as blocked and not counted. After each, the pool is at
+     * rest.
      */
     @Test
     void aCountedBlockShowsAsBlockedAndCounted() throws Exception {
@@ -206,14 +207,28 @@ class CountedBlocksTest {
             }
             wq.flush();
             assertThat(wq.stats().blocksAnnounced()).as("announced blocks").isEqualTo(announcedBefore + 1);
+            // a wait for a future (which a work may complete) always leaves the count
+            java.util.concurrent.CompletableFuture<Void> future = new java.util.concurrent.CompletableFuture<>();
+            wq.queue(new Work("future waiter", () -> Blocking.join(future)));
+            try {
+                Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                    PoolStats p = c.poolStats().get(0);
+                    assertThat(p.blocked()).as("blocked workers").isEqualTo(1);
+                    assertThat(p.nrRunning()).as("counted workers").isZero();
+                });
+            } finally {
+                future.complete(null);
+            }
+            wq.flush();
             TestSupport.assertPoolsAtRest(c);
         }
     }
 
     /**
      * Every pool counting blocks, on two CPUs: parents submit children to an executor view and
-     * wait for their futures (an announced wait that may run a child in place: a help, which
-     * suspends the parent's counted block and resumes it), children sleep announced or not at
+     * wait for their futures, directly (a wait for a work, never counted) or inside
+     * {@code Blocking.call} (counted; a child run in place meanwhile, a help, suspends the
+     * parent's counted block and resumes it), children sleep announced or not at
      * all, some parents flush a second workqueue. Every child runs exactly once, every parent ends,
      * and the pools come back to rest with their counts at zero (a block counted twice or lost
      * leaves a count behind).
@@ -247,7 +262,13 @@ class CountedBlocksTest {
                     }
                     sleepAnnounced(ThreadLocalRandom.current().nextInt(500));
                     for (Future<?> f : mine) {
-                        f.get(60, TimeUnit.SECONDS);
+                        if (ThreadLocalRandom.current().nextBoolean()) {
+                            f.get(60, TimeUnit.SECONDS); // a wait for a work: never counted
+                        } else {
+                            // announced as a block outside the pools, so counted: a help inside it
+                            // suspends and resumes the counted block
+                            Blocking.call(() -> f.get(60, TimeUnit.SECONDS));
+                        }
                     }
                     if (parent % 10 == 0) {
                         side.queue(new Work(() -> sleepAnnounced(200)));

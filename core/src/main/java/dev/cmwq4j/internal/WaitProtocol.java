@@ -319,15 +319,30 @@ public final class WaitProtocol {
     }
 
     /**
-     * Announces a block that waits for no work ({@code Blocking}): no loan, no stack check, and
-     * no allocation (a worker's plain wait is made once).
+     * Announces a block that waits for no work but may wait for one all the same (a future, a
+     * lock, the end of a drain): no loan, no stack check, and no allocation (a worker's plain wait
+     * is made once). It always takes the worker out of its pool's count (the kernel's rule).
      */
     public static Wait enterBlock() {
+        return enterBlock(false);
+    }
+
+    /**
+     * Announces a block on something outside the pools ({@code Blocking.run}, {@code call},
+     * {@code sleep}, {@code managedBlock}: I/O, a sleep, a lock of the caller's): as
+     * {@link #enterBlock()}, but a pool that counts blocks (ARCHITECTURE 2, <i>Counted blocks</i>)
+     * keeps the worker counted.
+     */
+    public static Wait enterOutsideBlock() {
+        return enterBlock(true);
+    }
+
+    private static Wait enterBlock(boolean countable) {
         Worker w = Worker.current();
         if (w == null) {
             return Wait.NONE;
         }
-        w.blockBegin();
+        w.blockBegin(countable);
         return w.plainWait;
     }
 

@@ -1570,13 +1570,16 @@ final class Worker implements Runnable {
         return countedBlock ? now - blockStartedAt : -1;
     }
 
-    /** Entry of an announced block on this worker's own thread. */
-    void blockBegin() {
+    /**
+     * Entry of an announced block on this worker's own thread; {@code countable}: a block on
+     * something outside the pools, which a pool that counts blocks keeps counted.
+     */
+    void blockBegin(boolean countable) {
         if (blockDepth++ > 0) {
             return;
         }
         blocksThisRun++;
-        if (!joining && wstate == RUNNING && pool.countsBlocks()) {
+        if (countable && !joining && wstate == RUNNING && pool.countsBlocks()) {
             beginCountedBlock();
             return;
         }
@@ -1616,7 +1619,7 @@ final class Worker implements Runnable {
             joining = true;
             pool.nJoining.incrementAndGet();
         }
-        blockBegin();
+        blockBegin(false);
     }
 
     /** Exit of {@link #joinBegin}'s block. */
