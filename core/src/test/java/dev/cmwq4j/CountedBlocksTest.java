@@ -77,13 +77,7 @@ class CountedBlocksTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(TMX.isCurrentThreadCpuTimeSupported(), "thread CPU time");
         try (Cmwq c = EngineProbe.withCountedBlocks(() -> Cmwq.builder().cpus(1).build())) {
             Workqueue wq = c.workqueue("short").build();
-            for (int round = 0; round < 100 && EngineProbe.countedBlockPools(c.engine()) == 0; round++) {
-                runBatch(wq, 20, () -> {
-                    burnCpu(500_000);
-                    sleepAnnounced(1_000);
-                    burnCpu(500_000);
-                });
-            }
+            runShortBlocksUntilCounted(c, wq);
             assertThat(EngineProbe.countedBlockPools(c.engine()))
                     .as("pools counting short blocks:\n" + EngineProbe.demandEstimates(c.engine())).isEqualTo(1);
             TestSupport.assertPoolsAtRest(c);
@@ -115,13 +109,7 @@ class CountedBlocksTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(TMX.isCurrentThreadCpuTimeSupported(), "thread CPU time");
         try (Cmwq c = EngineProbe.withCountedBlocks(() -> Cmwq.builder().cpus(1).build())) {
             Workqueue wq = c.workqueue("shifting").build();
-            for (int round = 0; round < 100 && EngineProbe.countedBlockPools(c.engine()) == 0; round++) {
-                runBatch(wq, 20, () -> {
-                    burnCpu(500_000);
-                    sleepAnnounced(1_000);
-                    burnCpu(500_000);
-                });
-            }
+            runShortBlocksUntilCounted(c, wq);
             assertThat(EngineProbe.countedBlockPools(c.engine())).as("counting short blocks first").isEqualTo(1);
             java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
             int works = 0;
@@ -138,6 +126,20 @@ class CountedBlocksTest {
                     .as("pools still counting long blocks:\n" + EngineProbe.demandEstimates(c.engine())).isZero();
             assertThat(ran.get()).isEqualTo(works);
             TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * Runs works of 1 ms of CPU around a 1 ms announced sleep, 20 at a time, until the pool counts
+     * blocks (the monitor decides at a look once 64 runs are averaged), or 100 batches.
+     */
+    private static void runShortBlocksUntilCounted(Cmwq c, Workqueue wq) {
+        for (int round = 0; round < 100 && EngineProbe.countedBlockPools(c.engine()) == 0; round++) {
+            runBatch(wq, 20, () -> {
+                burnCpu(500_000);
+                sleepAnnounced(1_000);
+                burnCpu(500_000);
+            });
         }
     }
 
