@@ -285,6 +285,7 @@ class MonitorTest {
      */
     @Test
     void worksWaitingForAClassInitializationAreNotABlock() throws Exception {
+        EngineProbe.jvmHeldMax(java.time.Duration.ofHours(1)); // the looks below may take long on a busy machine
         try (Cmwq c = Cmwq.builder().cpus(1).build()) {
             Workqueue wq = c.workqueue("init").build();
             var m = c.engine();
@@ -308,9 +309,62 @@ class MonitorTest {
                 assertThat(ran.get()).isZero();
             } finally {
                 RELEASE.countDown();
+                EngineProbe.jvmHeldMax(null);
             }
             wq.flush();
             assertThat(ran.get()).isEqualTo(6);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /** Counted down as {@link SlowInitAgain}'s initialization begins. */
+    static final CountDownLatch INITIALIZING_AGAIN = new CountDownLatch(1);
+    /** Lets {@link SlowInitAgain}'s initialization end. */
+    static final CountDownLatch RELEASE_AGAIN = new CountDownLatch(1);
+
+    /** As {@link SlowInit}, for {@link #aWorkerHeldByTheJvmTooLongIsTakenOutAllTheSame}. */
+    static final class SlowInitAgain {
+        static {
+            INITIALIZING_AGAIN.countDown();
+            try {
+                Blocking.call(() -> RELEASE_AGAIN.await(60, TimeUnit.SECONDS));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        static void touch() {}
+    }
+
+    /**
+     * A class whose initializer waits for good (on a thread outside the pools) would hold every
+     * work that needs it: past the bound on a JVM-held wait (50 ms here), the monitor takes the
+     * waiter out all the same, and a third worker runs the next work, which waits too.
+     */
+    @Test
+    void aWorkerHeldByTheJvmTooLongIsTakenOutAllTheSame() throws Exception {
+        EngineProbe.jvmHeldMax(java.time.Duration.ofMillis(50));
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("init-again").build();
+            var m = c.engine();
+            AtomicLong ran = new AtomicLong();
+            for (int i = 0; i < 4; i++) {
+                wq.queue(new Work("touch" + i, () -> {
+                    SlowInitAgain.touch();
+                    ran.incrementAndGet();
+                }));
+            }
+            try {
+                assertThat(INITIALIZING_AGAIN.await(30, TimeUnit.SECONDS)).isTrue();
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                        .until(() -> EngineProbe.blocksDetected(m) >= 1 && workers(m) >= 3);
+                assertThat(ran.get()).isZero();
+            } finally {
+                RELEASE_AGAIN.countDown();
+                EngineProbe.jvmHeldMax(null);
+            }
+            wq.flush();
+            assertThat(ran.get()).isEqualTo(4);
             TestSupport.assertPoolsAtRest(c);
         }
     }

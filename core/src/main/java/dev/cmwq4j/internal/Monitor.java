@@ -464,11 +464,12 @@ final class Monitor implements Runnable {
                 w.look.cpu = -1;
                 w.look.cpuFirst = -1;
                 w.look.offCpuOnce = false;
+                w.look.heldSince = 0;
                 w.look.joinSince = 0;
             }
             w.look.at = now;
-            if (s == Worker.RUNNING && !runnable(w)) {
-                offCpu++;
+            if (s == Worker.RUNNING && (w.inCountedBlock() || !runnable(w))) {
+                offCpu++; // a counted block is off the CPU whatever its thread state (a native read is RUNNABLE)
             }
         }
         if (backlog && offCpu > 0 && offCpu >= p.nrRunning.get() && waitsForRunningCode(workers)) {
@@ -505,9 +506,13 @@ final class Monitor implements Runnable {
             }
             if (s == Worker.RUNNING && stuck && now - w.look.since < stall) {
                 nextDue = Math.min(nextDue, w.look.since + stall); // examine it the moment it may be
-            } else if (s == Worker.RUNNING && stuck && p.countedBlockUsual(w, now)) {
-                // a counted block no longer than the pool's blocks usually are: it is the cap on the
-                // works in flight at work, not a stall; one that lasts twice the usual is examined
+            } else if (s == Worker.RUNNING && w.inCountedBlock()) {
+                // announced: no sample needed to know it waits. A block no longer than the pool's
+                // blocks usually are is the cap on the works in flight at work, not a stall; one
+                // that lasts twice the usual in a stuck pool is taken out
+                if (stuck && !p.countedBlockUsual(w, now)) {
+                    detect(w, now, true);
+                }
             } else if (s == Worker.RUNNING && stuck) {
                 examineRunning(p, w, now);
             } else if (s == Worker.DETECTED) {
@@ -791,6 +796,14 @@ final class Monitor implements Runnable {
         if (w.look.offCpuOnce) {
             w.look.offCpuOnce = false;
             if (!heldByTheJvm(w, k)) {
+                w.look.heldSince = 0;
+                detect(w, now, false);
+            } else if (w.look.heldSince == 0) {
+                w.look.heldSince = now;
+            } else if (now - w.look.heldSince >= jvmHeldMaxNanos) {
+                // held that long, it may wait for a class whose initializer blocks (on I/O, or
+                // on a thread outside the pools): taken out after all, so its pool goes on
+                w.look.heldSince = 0;
                 detect(w, now, false);
             }
         } else {
@@ -814,6 +827,16 @@ final class Monitor implements Runnable {
      * fault waiting for the disk, as a read of a mapped file does in Java code), and a JVM that
      * gives no {@code ThreadInfo}. About 10 us a call, made only at a second look in a row.
      */
+    /**
+     * How long a worker may be held by the JVM ({@link #heldByTheJvm}) before it is taken out all
+     * the same: a class initialization that waits on I/O, or on a thread outside the pools,
+     * would otherwise hold every work of its pool that needs the class. A cold burst's
+     * initializations take tens of milliseconds (the convoy below: about 80).
+     */
+    static final long JVM_HELD_MAX_NANOS = 200_000_000L;
+    /** {@link #JVM_HELD_MAX_NANOS}, or what a test set ({@code EngineProbe.jvmHeldMax}). */
+    static volatile long jvmHeldMaxNanos = JVM_HELD_MAX_NANOS;
+
     private static boolean heldByTheJvm(Worker w, char k) {
         if (k == 'D') {
             return false;
@@ -958,6 +981,8 @@ final class Monitor implements Runnable {
         long cpuFirst = -1;
         /** The last CPU sample of this work found it RUNNABLE, off the CPU and not 'R': once more detects it. */
         boolean offCpuOnce;
+        /** First look that found this work held by the JVM ({@link Monitor#heldByTheJvm}), or 0. */
+        long heldSince;
         /** First look that saw this work wait for a lock whose owner runs, or 0. */
         long joinSince;
     }

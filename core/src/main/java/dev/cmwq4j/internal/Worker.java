@@ -1576,6 +1576,12 @@ final class Worker implements Runnable {
      */
     void blockBegin(boolean countable) {
         if (blockDepth++ > 0) {
+            if (!countable && countedBlock) {
+                // a wait for works inside a counted block (Blocking.call(() -> future.get())):
+                // it leaves the count, as such waits always do; the rest of the block stays out
+                endCountedBlock();
+                enterUncounted(BLOCKED);
+            }
             return;
         }
         blocksThisRun++;

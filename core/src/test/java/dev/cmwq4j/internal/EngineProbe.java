@@ -281,6 +281,11 @@ public final class EngineProbe {
         }
     }
 
+    /** How long a worker held by the JVM stays undetected (null: the default, 200 ms). */
+    public static void jvmHeldMax(java.time.Duration max) {
+        Monitor.jvmHeldMaxNanos = max == null ? Monitor.JVM_HELD_MAX_NANOS : max.toNanos();
+    }
+
     /** Managed pools of the engine whose announced blocks leave their workers counted now. */
     public static int countedBlockPools(Engine e) {
         int n = 0;
