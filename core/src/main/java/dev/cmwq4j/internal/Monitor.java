@@ -430,7 +430,7 @@ final class Monitor implements Runnable {
     }
 
     private int look(WorkerPool p, long now) {
-        p.adaptBlockCounting();
+        p.adaptBlockCounting(now);
         Worker[] workers = p.workersSnapshot();
         boolean backlog = p.hasWork();
         long progress = p.progress;

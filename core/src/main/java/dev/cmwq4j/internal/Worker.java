@@ -1210,7 +1210,7 @@ final class Worker implements Runnable {
             WORK_SEQ.lazySet(this, workSeq + 1);
             blockDepth = outerBlockDepth;
             blocksThisRun = outerBlocks;
-            if (outerBlockDepth > 0 && outerCounted && wstate == RUNNING && pool.countsBlocks()) {
+            if (outerBlockDepth > 0 && outerCounted && mayCountBlock()) {
                 beginCountedBlock(); // the outer's block goes on, counted as before
             } else if (outerBlockDepth > 0) {
                 enterUncounted(BLOCKED); // the helped run counted us again; the outer was blocked
@@ -1585,7 +1585,7 @@ final class Worker implements Runnable {
             return;
         }
         blocksThisRun++;
-        if (countable && !joining && wstate == RUNNING && pool.countsBlocks()) {
+        if (countable && mayCountBlock()) {
             beginCountedBlock();
             return;
         }
@@ -1598,6 +1598,11 @@ final class Worker implements Runnable {
      * caps its works in flight; if the pool stalls, the monitor takes the worker out as it does
      * an unannounced block.
      */
+    /** A block beginning now may leave this worker counted: not a join, counted, its pool counts blocks. */
+    private boolean mayCountBlock() {
+        return !joining && wstate == RUNNING && pool.countsBlocks();
+    }
+
     private void beginCountedBlock() {
         runDisturbed = true;
         countedBlock = true;

@@ -382,7 +382,7 @@ final class WorkerPool {
      */
     void announcedBlockSeen() {
         if (!sawBlock) {
-            sawBlock = true;
+            blockSeen();
             if (engine.countedBlocks) {
                 ThreadCpu.obtainSoon();
             }
@@ -424,7 +424,12 @@ final class WorkerPool {
 
     /** Work waits, the pool runs its target, and none of those workers is on the CPU. */
     boolean underCommitted(int onCpu) {
-        return managed && onCpu == 0 && backlog() > 0 && nrRunning.get() >= target && target < MAX_TARGET;
+        return wantsAnotherRunning(onCpu) && target < MAX_TARGET;
+    }
+
+    /** Work waits, the pool runs its target, and none of those workers is on the CPU. */
+    private boolean wantsAnotherRunning(int onCpu) {
+        return managed && onCpu == 0 && backlog() > 0 && nrRunning.get() >= target;
     }
 
     /**
@@ -476,8 +481,6 @@ final class WorkerPool {
         }
     }
 
-
-
     // ------------------------------------------------------------------------------------------
     // Counted blocks (ARCHITECTURE 2, "Counted blocks"): while this pool's announced blocks are
     // short beside the CPU its works need, an announced block leaves its worker counted, as an
@@ -514,7 +517,7 @@ final class WorkerPool {
      * the works in flight this pool needs (a server's long waits beside little CPU). Monitor only.
      */
     private boolean outgrewCountedBlocks() {
-        boolean wanting = target >= MAX_TARGET && look.onCpu == 0 && backlog() > 0 && nrRunning.get() >= target;
+        boolean wanting = target >= MAX_TARGET && wantsAnotherRunning(look.onCpu);
         looksAtCeiling = wanting ? looksAtCeiling + 1 : 0;
         return looksAtCeiling >= 3;
     }
@@ -569,13 +572,12 @@ final class WorkerPool {
      * kernel's rule for {@link #COUNTED_BLOCKS_BAR_NANOS}: a cold JVM's demand estimate moves as its
      * code compiles, and each switch costs a reset.
      */
-    void adaptBlockCounting() {
+    void adaptBlockCounting(long now) {
         Boolean forced = countedBlocksForTests;
         if (!managed || (forced == null && !engine.countedBlocks)) {
             return;
         }
         boolean on = countedBlocks;
-        long now = System.nanoTime();
         boolean fit = forced != null ? forced
                 : on ? countedBlocksFit(COUNTED_BLOCKS_LEAVE) && !outgrewCountedBlocks()
                 : now - countedBlocksBarredUntil >= 0 && countedBlocksFit(COUNTED_BLOCKS_ENTER);
