@@ -264,15 +264,30 @@ class MonitorTest {
      */
     static final class SlowInit {
         static {
-            INITIALIZING.countDown();
-            try {
-                Blocking.call(() -> RELEASE.await(60, TimeUnit.SECONDS));
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
+            initializeSlowly(INITIALIZING, RELEASE);
         }
 
         static void touch() {}
+    }
+
+    /** A class initializer's body: says it began, then waits (announced) for the release. */
+    private static void initializeSlowly(CountDownLatch initializing, CountDownLatch release) {
+        initializing.countDown();
+        try {
+            Blocking.call(() -> release.await(60, TimeUnit.SECONDS));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Queues {@code n} works on {@code wq} that each call {@code touch}, then count themselves in {@code ran}. */
+    private static void queueTouches(Workqueue wq, int n, Runnable touch, AtomicLong ran) {
+        for (int i = 0; i < n; i++) {
+            wq.queue(new Work("touch" + i, () -> {
+                touch.run();
+                ran.incrementAndGet();
+            }));
+        }
     }
 
     /**
@@ -290,12 +305,7 @@ class MonitorTest {
             Workqueue wq = c.workqueue("init").build();
             var m = c.engine();
             AtomicLong ran = new AtomicLong();
-            for (int i = 0; i < 6; i++) {
-                wq.queue(new Work("touch" + i, () -> {
-                    SlowInit.touch();
-                    ran.incrementAndGet();
-                }));
-            }
+            queueTouches(wq, 6, SlowInit::touch, ran);
             try {
                 assertThat(INITIALIZING.await(30, TimeUnit.SECONDS)).isTrue();
                 // the second worker, made for the announced block, takes the next work and waits
@@ -325,12 +335,7 @@ class MonitorTest {
     /** As {@link SlowInit}, for {@link #aWorkerHeldByTheJvmTooLongIsTakenOutAllTheSame}. */
     static final class SlowInitAgain {
         static {
-            INITIALIZING_AGAIN.countDown();
-            try {
-                Blocking.call(() -> RELEASE_AGAIN.await(60, TimeUnit.SECONDS));
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
+            initializeSlowly(INITIALIZING_AGAIN, RELEASE_AGAIN);
         }
 
         static void touch() {}
@@ -348,12 +353,7 @@ class MonitorTest {
             Workqueue wq = c.workqueue("init-again").build();
             var m = c.engine();
             AtomicLong ran = new AtomicLong();
-            for (int i = 0; i < 4; i++) {
-                wq.queue(new Work("touch" + i, () -> {
-                    SlowInitAgain.touch();
-                    ran.incrementAndGet();
-                }));
-            }
+            queueTouches(wq, 4, SlowInitAgain::touch, ran);
             try {
                 assertThat(INITIALIZING_AGAIN.await(30, TimeUnit.SECONDS)).isTrue();
                 org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))

@@ -5,6 +5,7 @@ import dev.cmwq4j.Cmwq;
 import dev.cmwq4j.PoolStats;
 import dev.cmwq4j.Workqueue;
 import dev.cmwq4j.bench.scenario.Cpu;
+import dev.cmwq4j.bench.scenario.ManagedSleep;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
@@ -83,7 +84,7 @@ public final class InFlight {
             case "fjp-managed" -> {
                 fjp = new ForkJoinPool(cpus);
                 ex = fjp;
-                sleep = InFlight::managedSleep;
+                sleep = ManagedSleep::sleep;
                 threadPrefix = "ForkJoinPool";
             }
             default -> throw new IllegalArgumentException("executor: cmwq, cmwq-plain or fjp-managed, not " + executor);
@@ -181,24 +182,6 @@ public final class InFlight {
     @FunctionalInterface
     private interface Sleep {
         void sleep(long nanos) throws InterruptedException;
-    }
-
-    private static void managedSleep(long nanos) throws InterruptedException {
-        ForkJoinPool.managedBlock(new ForkJoinPool.ManagedBlocker() {
-            private boolean slept;
-
-            @Override
-            public boolean block() throws InterruptedException {
-                Thread.sleep(Duration.ofNanos(nanos));
-                slept = true;
-                return true;
-            }
-
-            @Override
-            public boolean isReleasable() {
-                return slept;
-            }
-        });
     }
 
     /** Each live thread's CPU time so far, by id. */

@@ -255,11 +255,17 @@ public final class EngineProbe {
      * system property {@code cmwq4j.fastLane} decides otherwise).
      */
     public static <T> T withLane(boolean on, java.util.function.Supplier<T> build) {
-        Engine.laneForTests = on;
+        return building(v -> Engine.laneForTests = v, on, build);
+    }
+
+    /** Sets a test flag of {@code Engine} to {@code on} while {@code build} runs, then back to null. */
+    private static <T> T building(java.util.function.Consumer<Boolean> flag, boolean on,
+            java.util.function.Supplier<T> build) {
+        flag.accept(on);
         try {
             return build.get();
         } finally {
-            Engine.laneForTests = null;
+            flag.accept(null);
         }
     }
 
@@ -273,12 +279,7 @@ public final class EngineProbe {
 
     /** Builds whatever {@code build} builds with counted blocks on for its engines (the system property decides otherwise). */
     public static <T> T withCountedBlocks(java.util.function.Supplier<T> build) {
-        Engine.countedBlocksForTests = true;
-        try {
-            return build.get();
-        } finally {
-            Engine.countedBlocksForTests = null;
-        }
+        return building(v -> Engine.countedBlocksForTests = v, true, build);
     }
 
     /** How long a worker held by the JVM stays undetected (null: the default, 200 ms). */
@@ -315,12 +316,7 @@ public final class EngineProbe {
 
     /** Builds with the adaptive lane (rings made once a pool's drains show it pays), whatever the property says. */
     public static <T> T withAutoLane(java.util.function.Supplier<T> build) {
-        Engine.autoLaneForTests = true;
-        try {
-            return build.get();
-        } finally {
-            Engine.autoLaneForTests = null;
-        }
+        return building(v -> Engine.autoLaneForTests = v, true, build);
     }
 
     /** Works admissions sent to an inactive list, over all pools (racy: read after the works ran). */

@@ -95,7 +95,7 @@ enum Peer {
                 @Override
                 void sleep(long nanos, boolean announced) throws InterruptedException {
                     if (announced) {
-                        ForkJoinPool.managedBlock(new Sleeper(nanos));
+                        ManagedSleep.sleep(nanos);
                     } else {
                         Thread.sleep(Duration.ofNanos(nanos));
                     }
@@ -214,31 +214,6 @@ enum Peer {
                     throw new CompletionException(e);
                 }
             }, this::execute);
-        }
-    }
-
-    /** A sleep as a {@link ForkJoinPool.ManagedBlocker}. */
-    private static final class Sleeper implements ForkJoinPool.ManagedBlocker {
-        private final long deadline;
-        private boolean done;
-
-        Sleeper(long nanos) {
-            this.deadline = System.nanoTime() + nanos;
-        }
-
-        @Override
-        public boolean block() throws InterruptedException {
-            long rest = deadline - System.nanoTime();
-            if (rest > 0) {
-                Thread.sleep(Duration.ofNanos(rest));
-            }
-            done = true;
-            return true;
-        }
-
-        @Override
-        public boolean isReleasable() {
-            return done || deadline - System.nanoTime() <= 0;
         }
     }
 }
