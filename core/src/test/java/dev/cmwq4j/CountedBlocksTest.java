@@ -20,7 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Counted blocks (ARCHITECTURE 2; off by default, {@code cmwq4j.countedBlocks=true}): a pool whose
+ * Counted blocks (ARCHITECTURE 2; on by default, {@code cmwq4j.countedBlocks=false} turns them off): a pool whose
  * announced blocks are short beside its works' CPU time keeps a blocked worker counted, as it does an unannounced block until its monitor sees it
  * stuck, so that the target caps its works in flight. Each test says what it checks: when a pool
  * counts blocks and when not, and when it stops; that a counted block still lets a work it waits for run; that a
@@ -179,6 +179,58 @@ class CountedBlocksTest {
             var m = c.engine();
             assertThat(EngineProbe.blocksDetected(m) + EngineProbe.targetRaised(m))
                     .as("the monitor took the counted waiter out or raised the target").isGreaterThanOrEqualTo(1);
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * A counted block in native code (a blocking read of an OS pipe inside {@code Blocking.run})
+     * is RUNNABLE to the JVM, but it is off the CPU: with it counted and nothing else of its pool
+     * on the CPU, the monitor raises the target, so a work queued behind it runs while the read
+     * still waits. The pool's usual block is made long first (announced sleeps of 1 s), so that
+     * the read, which ends only once that work ran, is not taken out as a stall (its age is far
+     * below twice the usual block when the target rises).
+     */
+    @Test
+    void aCountedNativeReadRaisesTheTargetForTheWorkBehindIt() throws Exception {
+        EngineProbe.forceCountedBlocks(true);
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue wq = c.workqueue("native").build();
+            awaitCounting(c, wq);
+            for (int i = 0; i < 2; i++) {
+                runBatch(wq, 1, () -> sleepAnnounced(1_000_000));
+            }
+            java.nio.channels.Pipe pipe = java.nio.channels.Pipe.open();
+            try (var source = pipe.source(); var sink = pipe.sink()) {
+                CountDownLatch reading = new CountDownLatch(1);
+                CountDownLatch behindRan = new CountDownLatch(1);
+                AtomicBoolean readDone = new AtomicBoolean();
+                wq.queue(new Work("reader", () -> Blocking.run(() -> {
+                    reading.countDown();
+                    try {
+                        source.read(java.nio.ByteBuffer.allocate(1));
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                    readDone.set(true);
+                })));
+                assertThat(reading.await(30, TimeUnit.SECONDS)).isTrue();
+                long raisedBefore = EngineProbe.targetRaised(c.engine());
+                long detectedBefore = EngineProbe.blocksDetected(c.engine());
+                wq.queue(new Work("behind", behindRan::countDown));
+                boolean ran = behindRan.await(30, TimeUnit.SECONDS);
+                boolean readStillWaiting = !readDone.get();
+                long raised = EngineProbe.targetRaised(c.engine()) - raisedBefore;
+                long detected = EngineProbe.blocksDetected(c.engine()) - detectedBefore;
+                sink.write(java.nio.ByteBuffer.wrap(new byte[] {1}));
+                wq.flush();
+                String why = EngineProbe.demandEstimates(c.engine()) + ", raised " + raised + ", detected " + detected;
+                assertThat(ran).as("the work behind the read ran").isTrue();
+                assertThat(readStillWaiting).isTrue();
+                assertThat(raised).as("target raised: " + why).isGreaterThanOrEqualTo(1);
+                assertThat(detected).as("the read taken out as a stall: " + why).isZero();
+                assertThat(readDone.get()).isTrue();
+            }
             TestSupport.assertPoolsAtRest(c);
         }
     }

@@ -422,14 +422,20 @@ final class WorkerPool {
     // The concurrency target, adapted by the monitor from {@code onCpu}: how many counted workers
     // it just saw on the CPU (RUNNABLE, or between two works).
 
-    /** Work waits, the pool runs its target, and none of those workers is on the CPU. */
+    /** {@link #wantsAnotherRunning}, and the target is below its ceiling. */
     boolean underCommitted(int onCpu) {
         return wantsAnotherRunning(onCpu) && target < MAX_TARGET;
     }
 
-    /** Work waits, the pool runs its target, and none of those workers is on the CPU. */
+    /**
+     * Work waits, the pool runs its target, and none of those workers is on the CPU. Work still on
+     * the inbound stack counts: a queuer that finds the target running pushes without a kick
+     * (pushNeedsKick), and with every counted worker in a block nobody admits it before one
+     * comes back (a counted native read kept its pool at target 1 until it was taken out as a
+     * stall, seconds later).
+     */
     private boolean wantsAnotherRunning(int onCpu) {
-        return managed && onCpu == 0 && backlog() > 0 && nrRunning.get() >= target;
+        return managed && onCpu == 0 && hasWork() && nrRunning.get() >= target;
     }
 
     /**
