@@ -64,6 +64,39 @@ class HelpingTest {
         }
     }
 
+    /**
+     * A work of a CPU-intensive workqueue stays out of its pool's running count for its whole run,
+     * also after it helped a work inside an announced block: the helped run is counted, and the
+     * outer run resumes CPU-intensive, not blocked (whose end would count it again for the rest
+     * of its run, holding its pool's only running slot).
+     */
+    @Test
+    void aCpuIntensiveRunStaysUncountedAfterAHelpInsideABlock() {
+        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+            Workqueue heavy = c.workqueue("heavy").cpuIntensive().build();
+            Workqueue light = c.workqueue("light").build();
+            AtomicReference<Thread> inner = new AtomicReference<>();
+            AtomicReference<PoolStats> during = new AtomicReference<>();
+            AtomicReference<PoolStats> after = new AtomicReference<>();
+            Work innerWork = new Work(() -> {
+                inner.set(Thread.currentThread());
+                during.set(c.poolStats().get(0));
+            });
+            inWork(heavy, () -> {
+                Blocking.run(() -> {
+                    light.queue(innerWork);
+                    innerWork.flush();
+                });
+                after.set(c.poolStats().get(0));
+                assertThat(inner.get()).as("helped in place").isSameAs(Thread.currentThread());
+            });
+            assertThat(during.get().nrRunning()).as("the helped run counted").isEqualTo(1);
+            assertThat(after.get().cpuIntensive()).as("CPU-intensive again after the help: " + after.get()).isEqualTo(1);
+            assertThat(after.get().nrRunning()).as("counted after the help: " + after.get()).isZero();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
     @Test
     void futureGetOfASubmittedTaskRunsItInPlace() throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(1).build()) {

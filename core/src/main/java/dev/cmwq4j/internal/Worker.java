@@ -1210,12 +1210,15 @@ final class Worker implements Runnable {
             WORK_SEQ.lazySet(this, workSeq + 1);
             blockDepth = outerBlockDepth;
             blocksThisRun = outerBlocks;
-            if (outerBlockDepth > 0 && outerCounted && mayCountBlock()) {
+            if (outerPwq.wq.cpuIntensive && pool.managed) {
+                // first: a CPU-intensive run stays out of the count through its blocks (a block
+                // begun in it finds it uncounted already), and resumed as BLOCKED its block's end
+                // would count it again for the rest of its run
+                enterUncounted(CPU_INTENSIVE);
+            } else if (outerBlockDepth > 0 && outerCounted && mayCountBlock()) {
                 beginCountedBlock(); // the outer's block goes on, counted as before
             } else if (outerBlockDepth > 0) {
                 enterUncounted(BLOCKED); // the helped run counted us again; the outer was blocked
-            } else if (outerPwq.wq.cpuIntensive && pool.managed) {
-                enterUncounted(CPU_INTENSIVE);
             }
             if (interrupted) {
                 Thread.currentThread().interrupt();
