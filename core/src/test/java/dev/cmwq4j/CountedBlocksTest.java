@@ -99,6 +99,34 @@ class CountedBlocksTest {
     }
 
     /**
+     * A pool that counts blocks starts each burst from the works in flight Little's law gives its
+     * CPU, not from the kernel's 1: works of 0.5 ms of CPU around a 2 ms announced sleep need
+     * {@code 1 + W / C}, about 5 (more if the sleeps end late on a busy machine). Once the pool
+     * is idle and the monitor parked (its last look reset the target), the target is still that
+     * count; a pool that stops counting is back at 1.
+     */
+    @Test
+    void aPoolThatCountsBlocksStartsItsBurstsFromLittlesCount() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(TMX.isCurrentThreadCpuTimeSupported(), "thread CPU time");
+        try (Cmwq c = EngineProbe.withCountedBlocks(() -> Cmwq.builder().cpus(1).build())) {
+            Workqueue wq = c.workqueue("little").build();
+            for (int round = 0; round < 100 && EngineProbe.countedBlockPools(c.engine()) == 0; round++) {
+                runBatch(wq, 20, () -> {
+                    burnCpu(250_000);
+                    sleepAnnounced(2_000);
+                    burnCpu(250_000);
+                });
+            }
+            assertThat(EngineProbe.countedBlockPools(c.engine()))
+                    .as("counting:\n" + EngineProbe.demandEstimates(c.engine())).isEqualTo(1);
+            TestSupport.assertPoolsAtRest(c);
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> EngineProbe.monitorParked(c.engine()));
+            assertThat(EngineProbe.boundPoolRunningAndTarget(c.engine(), false).get(0)[1])
+                    .as("target at rest:\n" + EngineProbe.demandEstimates(c.engine())).isBetween(3, 16);
+        }
+    }
+
+    /**
      * A pool that counts blocks and then gets works whose blocks are long beside their CPU (50 us
      * around 5 ms: about 100 busy workers per running one, beyond the target's ceiling) stops
      * counting them, and every one of those works runs; the pool ends at rest (the target that

@@ -181,6 +181,11 @@ final class Monitor implements Runnable {
         }
     }
 
+    /** Tests: the monitor thread is parked (its last scan found every pool idle). */
+    boolean isParked() {
+        return parked;
+    }
+
     /** A pool got busy: make sure the monitor watches soon. Cheap when it already does, or will within a backlog tick. */
     void nudge() {
         if (parked || napping) {

@@ -480,10 +480,34 @@ final class WorkerPool {
         target = target - 1;
     }
 
-    /** Monitor: the pool went idle; the next burst starts from the kernel's rule. */
+    /**
+     * Monitor: the pool went idle; the next burst starts from the kernel's rule, or, while the
+     * pool counts blocks, from the count Little's law gives its CPU ({@link #countingTarget}).
+     */
     void resetTarget() {
-        if (target != 1) {
-            target = 1;
+        int t = countedBlocks ? countingTarget() : 1;
+        if (target != t) {
+            target = t;
+        }
+    }
+
+    /**
+     * Monitor: the target jumps to {@code t} if it is lower, and idle workers are woken for the
+     * work that waits, as many as the new target leaves room for (no thread is created for it:
+     * the monitor's raises do that if a CPU stays idle).
+     */
+    void raiseTargetTo(int t) {
+        if (target >= t) {
+            return;
+        }
+        lock();
+        try {
+            target = t;
+            while (needMoreWorker() && mayStartWorking()) {
+                wakeFirstIdle();
+            }
+        } finally {
+            unlock();
         }
     }
 
@@ -559,14 +583,32 @@ final class WorkerPool {
      * uncounts its worker at once, and the pool starts another work).
      */
     private boolean countedBlocksFit(int limit) {
+        long n = workersPerCpu();
+        return n > 0 && n <= limit;
+    }
+
+    /** {@code 1 + W / C} for this pool ({@link #countedBlocksFit}); 0 until its demand is trusted. */
+    private long workersPerCpu() {
         long w = blockAvgNanos;
         int perRun = blocksPerRun;
         long cpu = runCpuAvg;
         if (demandSamples < COUNTED_BLOCKS_SAMPLES || w <= 0 || perRun <= 0 || cpu <= 0) {
-            return false;
+            return 0;
         }
         long perBlock = cpu * 1024 / perRun;
-        return perBlock > 0 && 1 + w / perBlock <= limit;
+        return perBlock > 0 ? 1 + w / perBlock : 0;
+    }
+
+    /**
+     * The target a pool that counts blocks starts from, as it starts counting and at each burst
+     * after an idle spell: the works in flight Little's law gives its CPU ({@link
+     * #workersPerCpu}), at most {@link #MAX_TARGET}; 1 while that is unknown. Started from 1, the
+     * monitor's raises (one a look, and only while no counted worker is on the CPU) took 75 ms of
+     * a cold {@code mixed} burst to reach it, with idle workers waiting and a CPU idle for part
+     * of it.
+     */
+    private int countingTarget() {
+        return (int) Math.max(1, Math.min(workersPerCpu(), MAX_TARGET));
     }
 
     /**
@@ -589,7 +631,9 @@ final class WorkerPool {
                 : now - countedBlocksBarredUntil >= 0 && countedBlocksFit(COUNTED_BLOCKS_ENTER);
         if (fit != on) {
             countedBlocks = fit;
-            if (!fit) {
+            if (fit) {
+                raiseTargetTo(countingTarget());
+            } else {
                 countedBlocksBarredUntil = now + COUNTED_BLOCKS_BAR_NANOS; // no switching back and forth
                 looksAtCeiling = 0;
                 resetTarget();

@@ -287,6 +287,11 @@ public final class EngineProbe {
         Monitor.jvmHeldMaxNanos = max == null ? Monitor.JVM_HELD_MAX_NANOS : max.toNanos();
     }
 
+    /** The engine's monitor is parked: its last scan found every pool idle (and reset their targets). */
+    public static boolean monitorParked(Engine e) {
+        return e.monitor.isParked();
+    }
+
     /** Managed pools of the engine whose announced blocks leave their workers counted now. */
     public static int countedBlockPools(Engine e) {
         int n = 0;
