@@ -68,31 +68,48 @@ class HelpingTest {
      * A work of a CPU-intensive workqueue stays out of its pool's running count for its whole run,
      * also after it helped a work inside an announced block: the helped run is counted, and the
      * outer run resumes CPU-intensive, not blocked (whose end would count it again for the rest
-     * of its run, holding its pool's only running slot).
+     * of its run, holding its pool's only running slot). The worker's own state is read, not the
+     * pool's counts: the outer run being uncounted, the queue of the inner work wakes or creates
+     * another worker, which may be counted for a moment, or even take the inner work first (then
+     * nothing was helped, and the round is tried again).
      */
     @Test
     void aCpuIntensiveRunStaysUncountedAfterAHelpInsideABlock() {
         try (Cmwq c = Cmwq.builder().cpus(1).build()) {
             Workqueue heavy = c.workqueue("heavy").cpuIntensive().build();
             Workqueue light = c.workqueue("light").build();
-            AtomicReference<Thread> inner = new AtomicReference<>();
-            AtomicReference<PoolStats> during = new AtomicReference<>();
-            AtomicReference<PoolStats> after = new AtomicReference<>();
-            Work innerWork = new Work(() -> {
-                inner.set(Thread.currentThread());
-                during.set(c.poolStats().get(0));
-            });
-            inWork(heavy, () -> {
-                Blocking.run(() -> {
-                    light.queue(innerWork);
-                    innerWork.flush();
+            boolean helped = false;
+            for (int round = 0; round < 20 && !helped; round++) {
+                AtomicReference<Thread> inner = new AtomicReference<>();
+                AtomicReference<String> during = new AtomicReference<>();
+                AtomicReference<String> before = new AtomicReference<>();
+                AtomicReference<String> after = new AtomicReference<>();
+                AtomicReference<String> afterBlock = new AtomicReference<>();
+                AtomicReference<Thread> outer = new AtomicReference<>();
+                Work innerWork = new Work(() -> {
+                    inner.set(Thread.currentThread());
+                    during.set(EngineProbe.currentWorkerState());
                 });
-                after.set(c.poolStats().get(0));
-                assertThat(inner.get()).as("helped in place").isSameAs(Thread.currentThread());
-            });
-            assertThat(during.get().nrRunning()).as("the helped run counted").isEqualTo(1);
-            assertThat(after.get().cpuIntensive()).as("CPU-intensive again after the help: " + after.get()).isEqualTo(1);
-            assertThat(after.get().nrRunning()).as("counted after the help: " + after.get()).isZero();
+                inWork(heavy, () -> {
+                    outer.set(Thread.currentThread());
+                    before.set(EngineProbe.currentWorkerState());
+                    Blocking.run(() -> {
+                        light.queue(innerWork);
+                        innerWork.flush();
+                        after.set(EngineProbe.currentWorkerState());
+                    });
+                    afterBlock.set(EngineProbe.currentWorkerState());
+                });
+                assertThat(before.get()).as("a CPU-intensive run").isEqualTo("CPU_INTENSIVE");
+                if (inner.get() != outer.get()) {
+                    continue; // another worker took the inner work before the flush: no help this round
+                }
+                helped = true;
+                assertThat(during.get()).as("the helped run is counted").isEqualTo("RUNNING");
+                assertThat(after.get()).as("resumed after the help, in the block").isEqualTo("CPU_INTENSIVE");
+                assertThat(afterBlock.get()).as("after the block's end").isEqualTo("CPU_INTENSIVE");
+            }
+            assertThat(helped).as("some round helped the inner work in place").isTrue();
             TestSupport.assertPoolsAtRest(c);
         }
     }

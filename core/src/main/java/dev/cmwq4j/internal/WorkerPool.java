@@ -429,13 +429,32 @@ final class WorkerPool {
 
     /**
      * Work waits, the pool runs its target, and none of those workers is on the CPU. Work still on
-     * the inbound stack counts: a queuer that finds the target running pushes without a kick
+     * the inbound stack counts ({@link #runnableBacklog} admits it): a queuer that finds the target running pushes without a kick
      * (pushNeedsKick), and with every counted worker in a block nobody admits it before one
      * comes back (a counted native read kept its pool at target 1 until it was taken out as a
      * stall, seconds later).
      */
     private boolean wantsAnotherRunning(int onCpu) {
-        return managed && onCpu == 0 && hasWork() && nrRunning.get() >= target;
+        return managed && onCpu == 0 && nrRunning.get() >= target && runnableBacklog();
+    }
+
+    /**
+     * Monitor: works wait that a worker could start now. Works on the inbound stack are admitted
+     * first (the lock's drain), which lists the active ones and parks those beyond their
+     * workqueue's {@code maxActive}: counted as waiting unadmitted, a full workqueue's pushes
+     * raised the target for works that could not run, and at the ceiling made the pool stop
+     * counting blocks.
+     */
+    private boolean runnableBacklog() {
+        if (backlog() > 0) {
+            return true;
+        }
+        if (!hasWork()) {
+            return false;
+        }
+        lock();
+        unlock();
+        return backlog() > 0;
     }
 
     /**
@@ -493,8 +512,10 @@ final class WorkerPool {
 
     /**
      * Monitor: the target jumps to {@code t} if it is lower, and idle workers are woken for the
-     * work that waits, as many as the new target leaves room for (no thread is created for it:
-     * the monitor's raises do that if a CPU stays idle).
+     * listed works, one per work and as many as the new target leaves room for; if works are
+     * still left for want of idle workers, a thread is asked for after a stall window, as
+     * {@link #raiseTarget} does (the monitor raises no further while the pool runs below its
+     * target, and works listed before the jump kicked nobody).
      */
     void raiseTargetTo(int t) {
         if (target >= t) {
@@ -503,8 +524,11 @@ final class WorkerPool {
         lock();
         try {
             target = t;
-            while (needMoreWorker() && mayStartWorking()) {
+            for (int woken = 0; woken < nrPending && needMoreWorker() && mayStartWorking(); woken++) {
                 wakeFirstIdle();
+            }
+            if (needMoreWorker() && !mayStartWorking()) {
+                manager.request(engine.stallWindowNanos);
             }
         } finally {
             unlock();

@@ -443,6 +443,12 @@ public final class EngineProbe {
         return n;
     }
 
+    /** The state of the calling thread's worker ({@code RUNNING}, {@code CPU_INTENSIVE}...), or null off a worker. */
+    public static String currentWorkerState() {
+        Worker w = Worker.current();
+        return w == null ? null : Worker.stateName(w.wstate);
+    }
+
     /** The kernel thread id the calling thread's worker read at its start (0: none read). */
     public static int currentWorkerNativeTid() {
         Worker w = Worker.current();
