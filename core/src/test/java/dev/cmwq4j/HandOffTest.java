@@ -79,12 +79,19 @@ class HandOffTest {
                 assertThat(cpu0Threads).hasSize(2).allSatisfy(t -> assertThat(t.getName()).contains("cpu0-"));
                 assertThat(EngineProbe.workerThreads(c.engine(), "cpu0")).containsAll(cpu0Threads);
                 // the manager counts a hand-off after it returns, and the handed thread may
-                // start the work first: the count is awaited, not read at once
-                Awaitility.await().atMost(BOUND).untilAsserted(() ->
-                        assertThat(EngineProbe.threadHandOffs(c.engine()) - handOffs).isEqualTo(2));
-                assertThat(idle(c, "cpu1")).as("CPU 1 gave two of its %d idle workers", cpu1Idle).isEqualTo(cpu1Idle - 2);
-                // CPU 0 may add an idle reserve for its next block; CPU 1 cannot spare it one more
-                assertThat(factory.created() - made).as("threads made for CPU 0").isLessThanOrEqualTo(1);
+                // start the work first: the counts are awaited, not read at once. CPU 0 may add
+                // an idle reserve for its next block: a third hand-off if CPU 1 had an idle
+                // reserve of its own too (a loaded machine: 4 idle there, one CI run), else a
+                // thread made; never both, and CPU 1 keeps its last idle worker
+                Awaitility.await().atMost(BOUND).untilAsserted(() -> {
+                    long handed = EngineProbe.threadHandOffs(c.engine()) - handOffs;
+                    assertThat(handed).as("hand-offs to CPU 0").isBetween(2L, 3L);
+                    assertThat(idle(c, "cpu1")).as("CPU 1 gave %d of its %d idle workers", handed, cpu1Idle)
+                            .isEqualTo(cpu1Idle - (int) handed);
+                });
+                long handed = EngineProbe.threadHandOffs(c.engine()) - handOffs;
+                assertThat(handed + factory.created() - made).as("workers handed or made for CPU 0").isBetween(2L, 3L);
+                assertThat(idle(c, "cpu1")).as("CPU 1 keeps its last idle worker").isPositive();
             } finally {
                 release0.countDown();
             }
