@@ -64,7 +64,9 @@ enum Peer {
                 @Override
                 String note() {
                     Cmwq c = wq.cmwq();
-                    return "cmwq peak workers " + c.peakThreads() + ", alive " + c.threads();
+                    var st = wq.stats();
+                    return "cmwq peak workers " + c.peakThreads() + ", alive " + c.threads() + "; blocks announced "
+                            + st.blocksAnnounced() + ", detected " + st.blocksDetected();
                 }
             };
         }
