@@ -114,6 +114,64 @@ class HelpingTest {
         }
     }
 
+    /**
+     * The same, with a detection in the window between the helped run's end and the outer run's
+     * return to CPU-intensive: a test hook on the pool lock the helped run's end takes (an
+     * admission of a work the helped run queued) takes the worker out as the monitor does. The
+     * outer run still resumes CPU-intensive; left DETECTED, the monitor would count it again once
+     * it saw it running. Without the fast lane, whose ring the lock does not drain (rounds whose
+     * inner work another worker took, or whose queued work a spinning idle worker admitted first,
+     * are tried again).
+     */
+    @Test
+    void aCpuIntensiveRunDetectedAsItsHelpEndsResumesCpuIntensive() {
+        try (Cmwq c = EngineProbe.withLane(false, () -> Cmwq.builder().cpus(1).build())) {
+            Workqueue heavy = c.workqueue("heavy").cpuIntensive().build();
+            Workqueue light = c.workqueue("light").build();
+            AtomicReference<Thread> detectOn = new AtomicReference<>();
+            java.util.concurrent.atomic.AtomicBoolean detected = new java.util.concurrent.atomic.AtomicBoolean();
+            EngineProbe.onAdmit(() -> {
+                if (Thread.currentThread() == detectOn.get() && detected.compareAndSet(false, true)) {
+                    detectOn.set(null);
+                    EngineProbe.detectCurrentWorker();
+                }
+            });
+            try {
+                boolean tried = false;
+                for (int round = 0; round < 20 && !tried; round++) {
+                    detected.set(false);
+                    AtomicReference<Thread> inner = new AtomicReference<>();
+                    AtomicReference<Thread> outer = new AtomicReference<>();
+                    AtomicReference<String> after = new AtomicReference<>();
+                    Work innerWork = new Work(() -> {
+                        inner.set(Thread.currentThread());
+                        light.queue(new Work(() -> { })); // admitted when the helped run's end takes the lock
+                        detectOn.set(Thread.currentThread());
+                    });
+                    inWork(heavy, () -> {
+                        outer.set(Thread.currentThread());
+                        Blocking.run(() -> {
+                            light.queue(innerWork);
+                            innerWork.flush();
+                            after.set(EngineProbe.currentWorkerState());
+                        });
+                    });
+                    detectOn.set(null);
+                    light.flush();
+                    if (inner.get() != outer.get() || !detected.get()) {
+                        continue; // nothing helped, or no detection in the window: this round tested nothing
+                    }
+                    tried = true;
+                    assertThat(after.get()).as("resumed after a help whose end was detected").isEqualTo("CPU_INTENSIVE");
+                }
+                assertThat(tried).as("some round helped in place and was detected in the window").isTrue();
+            } finally {
+                EngineProbe.onAdmit(null);
+            }
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
     @Test
     void futureGetOfASubmittedTaskRunsItInPlace() throws Exception {
         try (Cmwq c = Cmwq.builder().cpus(1).build()) {

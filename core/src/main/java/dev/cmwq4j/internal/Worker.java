@@ -1684,6 +1684,15 @@ final class Worker implements Runnable {
                     announcedBlockBegins();
                     return;
                 }
+            } else if (s == DETECTED && to == CPU_INTENSIVE) {
+                // a CPU-intensive run resuming after a help, taken out by a detection since the
+                // helped run ended (while its end waited for the pool lock): the detected block
+                // is over, and the run stays out of the count as CPU-intensive; left DETECTED,
+                // the monitor would count it again once it saw it running
+                if (WSTATE.compareAndSet(this, DETECTED, CPU_INTENSIVE)) {
+                    blockOver(DETECTED);
+                    return;
+                }
             } else {
                 return; // already uncounted
             }

@@ -449,6 +449,17 @@ public final class EngineProbe {
         return w == null ? null : Worker.stateName(w.wstate);
     }
 
+    /**
+     * Takes the calling thread's worker out of its pool's count as the monitor does when it
+     * detects a blocked one ({@code Worker.monitorUncount}, unprofiled), from a test's hook.
+     *
+     * @return false if it was not counted and running (nothing changed)
+     */
+    public static boolean detectCurrentWorker() {
+        Worker w = Worker.current();
+        return w != null && w.monitorUncount(Worker.DETECTED, new java.util.concurrent.atomic.LongAdder(), null);
+    }
+
     /** The kernel thread id the calling thread's worker read at its start (0: none read). */
     public static int currentWorkerNativeTid() {
         Worker w = Worker.current();
