@@ -76,11 +76,7 @@ class CountedBlocksTest {
     void aPoolCountsBlocksThatAreShortBesideItsWorksCpuAndNotLongOnes() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(TMX.isCurrentThreadCpuTimeSupported(), "thread CPU time");
         try (Cmwq c = EngineProbe.withCountedBlocks(() -> Cmwq.builder().cpus(1).build())) {
-            Workqueue wq = c.workqueue("short").build();
-            runShortBlocksUntilCounted(c, wq);
-            assertThat(EngineProbe.countedBlockPools(c.engine()))
-                    .as("pools counting short blocks:\n" + EngineProbe.demandEstimates(c.engine())).isEqualTo(1);
-            TestSupport.assertPoolsAtRest(c);
+            countShortBlocks(c, c.workqueue("short").build());
         }
         try (Cmwq c = EngineProbe.withCountedBlocks(() -> Cmwq.builder().cpus(1).build())) {
             Workqueue wq = c.workqueue("long").build();
@@ -110,11 +106,7 @@ class CountedBlocksTest {
     void aPoolThatCountsBlocksStartsItsBurstsFromLittlesCount() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(TMX.isCurrentThreadCpuTimeSupported(), "thread CPU time");
         try (Cmwq c = EngineProbe.withCountedBlocks(() -> Cmwq.builder().cpus(1).build())) {
-            Workqueue wq = c.workqueue("little").build();
-            runShortBlocksUntilCounted(c, wq);
-            assertThat(EngineProbe.countedBlockPools(c.engine()))
-                    .as("counting:\n" + EngineProbe.demandEstimates(c.engine())).isEqualTo(1);
-            TestSupport.assertPoolsAtRest(c);
+            countShortBlocks(c, c.workqueue("little").build());
             Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> EngineProbe.monitorParked(c.engine()));
             assertThat(EngineProbe.boundPoolRunningAndTarget(c.engine(), false).get(0)[1])
                     .as("target at rest:\n" + EngineProbe.demandEstimates(c.engine())).isBetween(2, 16);
@@ -163,6 +155,26 @@ class CountedBlocksTest {
                 sleepAnnounced(1_000);
                 burnCpu(500_000);
             });
+        }
+    }
+
+    /** {@link #runShortBlocksUntilCounted}, then checks that the one pool counts blocks and is back at rest. */
+    private static void countShortBlocks(Cmwq c, Workqueue wq) {
+        runShortBlocksUntilCounted(c, wq);
+        assertThat(EngineProbe.countedBlockPools(c.engine()))
+                .as("pools counting short blocks:\n" + EngineProbe.demandEstimates(c.engine())).isEqualTo(1);
+        TestSupport.assertPoolsAtRest(c);
+    }
+
+    /**
+     * {@link #awaitCounting}, then two announced sleeps of {@code micros} one after the other: the
+     * pool's usual block becomes long, so that a counted block of the test is not taken out as a
+     * stall before twice that.
+     */
+    private static void countWithALongUsualBlock(Cmwq c, Workqueue wq, long micros) {
+        awaitCounting(c, wq);
+        for (int i = 0; i < 2; i++) {
+            runBatch(wq, 1, () -> sleepAnnounced(micros));
         }
     }
 
@@ -219,10 +231,7 @@ class CountedBlocksTest {
         EngineProbe.forceCountedBlocks(true);
         try (Cmwq c = Cmwq.builder().cpus(1).build()) {
             Workqueue wq = c.workqueue("native").build();
-            awaitCounting(c, wq);
-            for (int i = 0; i < 2; i++) {
-                runBatch(wq, 1, () -> sleepAnnounced(1_000_000));
-            }
+            countWithALongUsualBlock(c, wq, 1_000_000);
             java.nio.channels.Pipe pipe = java.nio.channels.Pipe.open();
             try (var source = pipe.source(); var sink = pipe.sink()) {
                 CountDownLatch reading = new CountDownLatch(1);
@@ -273,10 +282,7 @@ class CountedBlocksTest {
         EngineProbe.forceCountedBlocks(true);
         try (Cmwq c = EngineProbe.withLane(false, () -> Cmwq.builder().cpus(1).build())) {
             Workqueue wq = c.workqueue("one at a time").maxActive(1).build();
-            awaitCounting(c, wq);
-            for (int i = 0; i < 2; i++) {
-                runBatch(wq, 1, () -> sleepAnnounced(300_000));
-            }
+            countWithALongUsualBlock(c, wq, 300_000);
             var e = c.engine();
             CountDownLatch blocking = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
