@@ -429,10 +429,10 @@ final class WorkerPool {
 
     /**
      * Work waits, the pool runs its target, and none of those workers is on the CPU. Work still on
-     * the inbound stack counts ({@link #runnableBacklog} admits it): a queuer that finds the target running pushes without a kick
-     * (pushNeedsKick), and with every counted worker in a block nobody admits it before one
-     * comes back (a counted native read kept its pool at target 1 until it was taken out as a
-     * stall, seconds later).
+     * the inbound stack counts ({@link #runnableBacklog} admits it): a queuer that finds the
+     * target running pushes without a kick (pushNeedsKick), and with every counted worker in a
+     * block nobody admits it before one comes back (a counted native read kept its pool at
+     * target 1 until it was taken out as a stall, seconds later).
      */
     private boolean wantsAnotherRunning(int onCpu) {
         return managed && onCpu == 0 && nrRunning.get() >= target && runnableBacklog();
