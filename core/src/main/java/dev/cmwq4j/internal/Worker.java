@@ -1668,7 +1668,8 @@ final class Worker implements Runnable {
     /**
      * RUNNING -> {@code to} (BLOCKED or CPU_INTENSIVE), on the worker's own thread: leave
      * nrRunning and kick the pool if it now needs a worker. A worker the monitor already took out
-     * (DETECTED) just records that the block is now announced.
+     * (DETECTED) stays out of the count: its detected block ends, and it records that the block
+     * is now announced (BLOCKED) or that its run goes on CPU-intensive (CPU_INTENSIVE).
      */
     private void enterUncounted(int to) {
         runDisturbed = true;
