@@ -80,34 +80,16 @@ class HelpingTest {
             Workqueue light = c.workqueue("light").build();
             boolean helped = false;
             for (int round = 0; round < 20 && !helped; round++) {
-                AtomicReference<Thread> inner = new AtomicReference<>();
                 AtomicReference<String> during = new AtomicReference<>();
-                AtomicReference<String> before = new AtomicReference<>();
-                AtomicReference<String> after = new AtomicReference<>();
-                AtomicReference<String> afterBlock = new AtomicReference<>();
-                AtomicReference<Thread> outer = new AtomicReference<>();
-                Work innerWork = new Work(() -> {
-                    inner.set(Thread.currentThread());
-                    during.set(EngineProbe.currentWorkerState());
-                });
-                inWork(heavy, () -> {
-                    outer.set(Thread.currentThread());
-                    before.set(EngineProbe.currentWorkerState());
-                    Blocking.run(() -> {
-                        light.queue(innerWork);
-                        innerWork.flush();
-                        after.set(EngineProbe.currentWorkerState());
-                    });
-                    afterBlock.set(EngineProbe.currentWorkerState());
-                });
-                assertThat(before.get()).as("a CPU-intensive run").isEqualTo("CPU_INTENSIVE");
-                if (inner.get() != outer.get()) {
+                HelpRound r = helpInsideABlock(heavy, light, () -> during.set(EngineProbe.currentWorkerState()));
+                assertThat(r.before()).as("a CPU-intensive run").isEqualTo("CPU_INTENSIVE");
+                if (!r.helped()) {
                     continue; // another worker took the inner work before the flush: no help this round
                 }
                 helped = true;
                 assertThat(during.get()).as("the helped run is counted").isEqualTo("RUNNING");
-                assertThat(after.get()).as("resumed after the help, in the block").isEqualTo("CPU_INTENSIVE");
-                assertThat(afterBlock.get()).as("after the block's end").isEqualTo("CPU_INTENSIVE");
+                assertThat(r.after()).as("resumed after the help, in the block").isEqualTo("CPU_INTENSIVE");
+                assertThat(r.afterBlock()).as("after the block's end").isEqualTo("CPU_INTENSIVE");
             }
             assertThat(helped).as("some round helped the inner work in place").isTrue();
             TestSupport.assertPoolsAtRest(c);
@@ -140,29 +122,17 @@ class HelpingTest {
                 boolean tried = false;
                 for (int round = 0; round < 20 && !tried; round++) {
                     detected.set(false);
-                    AtomicReference<Thread> inner = new AtomicReference<>();
-                    AtomicReference<Thread> outer = new AtomicReference<>();
-                    AtomicReference<String> after = new AtomicReference<>();
-                    Work innerWork = new Work(() -> {
-                        inner.set(Thread.currentThread());
+                    HelpRound r = helpInsideABlock(heavy, light, () -> {
                         light.queue(new Work(() -> { })); // admitted when the helped run's end takes the lock
                         detectOn.set(Thread.currentThread());
                     });
-                    inWork(heavy, () -> {
-                        outer.set(Thread.currentThread());
-                        Blocking.run(() -> {
-                            light.queue(innerWork);
-                            innerWork.flush();
-                            after.set(EngineProbe.currentWorkerState());
-                        });
-                    });
                     detectOn.set(null);
                     light.flush();
-                    if (inner.get() != outer.get() || !detected.get()) {
+                    if (!r.helped() || !detected.get()) {
                         continue; // nothing helped, or no detection in the window: this round tested nothing
                     }
                     tried = true;
-                    assertThat(after.get()).as("resumed after a help whose end was detected").isEqualTo("CPU_INTENSIVE");
+                    assertThat(r.after()).as("resumed after a help whose end was detected").isEqualTo("CPU_INTENSIVE");
                 }
                 assertThat(tried).as("some round helped in place and was detected in the window").isTrue();
             } finally {
@@ -170,6 +140,37 @@ class HelpingTest {
             }
             TestSupport.assertPoolsAtRest(c);
         }
+    }
+
+    /** What one {@link #helpInsideABlock} round saw: whether the inner work ran in place, and the outer worker's states. */
+    private record HelpRound(boolean helped, String before, String after, String afterBlock) {}
+
+    /**
+     * One round: a work of {@code heavy} queues a work of {@code light} that runs {@code
+     * innerBody}, inside {@code Blocking.run}, and flushes it; the outer work reads its worker's
+     * state before the block, after the flush and after the block.
+     */
+    private static HelpRound helpInsideABlock(Workqueue heavy, Workqueue light, Runnable innerBody) {
+        AtomicReference<Thread> inner = new AtomicReference<>();
+        AtomicReference<Thread> outer = new AtomicReference<>();
+        AtomicReference<String> before = new AtomicReference<>();
+        AtomicReference<String> after = new AtomicReference<>();
+        AtomicReference<String> afterBlock = new AtomicReference<>();
+        Work innerWork = new Work(() -> {
+            inner.set(Thread.currentThread());
+            innerBody.run();
+        });
+        inWork(heavy, () -> {
+            outer.set(Thread.currentThread());
+            before.set(EngineProbe.currentWorkerState());
+            Blocking.run(() -> {
+                light.queue(innerWork);
+                innerWork.flush();
+                after.set(EngineProbe.currentWorkerState());
+            });
+            afterBlock.set(EngineProbe.currentWorkerState());
+        });
+        return new HelpRound(inner.get() == outer.get(), before.get(), after.get(), afterBlock.get());
     }
 
     @Test

@@ -800,21 +800,39 @@ final class Monitor implements Runnable {
     private void offCpuSeen(Worker w, char k, long now) {
         if (w.look.offCpuOnce) {
             w.look.offCpuOnce = false;
-            if (!heldByTheJvm(w, k)) {
-                w.look.heldSince = 0;
-                detect(w, now, false);
-            } else if (w.look.heldSince == 0) {
-                w.look.heldSince = now;
-            } else if (now - w.look.heldSince >= jvmHeldMaxNanos) {
-                // held that long, it may wait for a class whose initializer blocks (on I/O, or
-                // on a thread outside the pools): taken out after all, so its pool goes on
-                w.look.heldSince = 0;
-                detect(w, now, false);
+            if (heldByTheJvm(w, k) && !heldTooLong(w, now)) {
+                return;
             }
+            w.look.heldSince = 0;
+            detect(w, now, false);
         } else {
             w.look.offCpuOnce = true;
             nextDue = Math.min(nextDue, now + minTickNanos); // confirm at the next tick
         }
+    }
+
+    /**
+     * How long a worker may be held by the JVM ({@link #heldByTheJvm}) before it is taken out all
+     * the same: a class initialization that waits on I/O, or on a thread outside the pools,
+     * would otherwise hold every work of its pool that needs the class. A cold burst's
+     * initializations take tens of milliseconds (the convoy below: about 80).
+     */
+    static final long JVM_HELD_MAX_NANOS = 200_000_000L;
+    /** {@link #JVM_HELD_MAX_NANOS}, or what a test set ({@code EngineProbe.jvmHeldMax}). */
+    static volatile long jvmHeldMaxNanos = JVM_HELD_MAX_NANOS;
+
+    /**
+     * A worker held by the JVM ({@link #heldByTheJvm}) at a look: the first such look starts its
+     * clock; true once the hold has lasted {@link #jvmHeldMaxNanos}. Held that long, it may wait
+     * for a class whose initializer blocks (on I/O, or on a thread outside the pools): it is taken
+     * out after all, so its pool goes on.
+     */
+    private boolean heldTooLong(Worker w, long now) {
+        if (w.look.heldSince == 0) {
+            w.look.heldSince = now;
+            return false;
+        }
+        return now - w.look.heldSince >= jvmHeldMaxNanos;
     }
 
     /**
@@ -832,16 +850,6 @@ final class Monitor implements Runnable {
      * fault waiting for the disk, as a read of a mapped file does in Java code), and a JVM that
      * gives no {@code ThreadInfo}. About 10 us a call, made only at a second look in a row.
      */
-    /**
-     * How long a worker may be held by the JVM ({@link #heldByTheJvm}) before it is taken out all
-     * the same: a class initialization that waits on I/O, or on a thread outside the pools,
-     * would otherwise hold every work of its pool that needs the class. A cold burst's
-     * initializations take tens of milliseconds (the convoy below: about 80).
-     */
-    static final long JVM_HELD_MAX_NANOS = 200_000_000L;
-    /** {@link #JVM_HELD_MAX_NANOS}, or what a test set ({@code EngineProbe.jvmHeldMax}). */
-    static volatile long jvmHeldMaxNanos = JVM_HELD_MAX_NANOS;
-
     private static boolean heldByTheJvm(Worker w, char k) {
         if (k == 'D') {
             return false;

@@ -1595,17 +1595,17 @@ final class Worker implements Runnable {
         enterUncounted(BLOCKED);
     }
 
+    /** A block beginning now may leave this worker counted: not a join, counted, its pool counts blocks. */
+    private boolean mayCountBlock() {
+        return !joining && wstate == RUNNING && pool.countsBlocks();
+    }
+
     /**
      * An announced block begins and the worker stays counted (ARCHITECTURE 2, <i>Counted
      * blocks</i>): counted as announced (engine, workqueue, JFR) but no kick. The pool's target
      * caps its works in flight; if the pool stalls, the monitor takes the worker out as it does
      * an unannounced block.
      */
-    /** A block beginning now may leave this worker counted: not a join, counted, its pool counts blocks. */
-    private boolean mayCountBlock() {
-        return !joining && wstate == RUNNING && pool.countsBlocks();
-    }
-
     private void beginCountedBlock() {
         runDisturbed = true;
         countedBlock = true;

@@ -452,8 +452,7 @@ final class WorkerPool {
         if (!hasWork()) {
             return false;
         }
-        lock();
-        unlock();
+        admitUnlocked();
         return backlog() > 0;
     }
 
