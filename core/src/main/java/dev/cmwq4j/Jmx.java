@@ -5,7 +5,6 @@ import dev.cmwq4j.internal.WorkqueueCore;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import javax.management.InstanceAlreadyExistsException;
 import javax.management.JMException;
@@ -28,11 +27,15 @@ import javax.management.ObjectName;
  * JVM ({@link MBeanServerFactory#findMBeanServer}{@code (null)} is not empty; the platform server
  * is created through {@code MBeanServerFactory}, so it is listed there once it exists): the
  * application uses JMX, an agent created the server, or an earlier batch of ours did. While none
- * exists, a publication is queued, and the first one queued starts a daemon thread,
- * {@code cmwq4j-jmx}, which looks every {@link #POLL_MILLIS} ms for a server someone else created,
- * and creates the platform server itself only after {@link #CREATE_AFTER_MILLIS} (30 s, property
- * {@code cmwq4j.jmx.createAfterMillis}); then it registers the queue in order, and ends when the
- * queue is empty. Whoever wants the beans creates the server anyway: a tool that attaches
+ * exists, a publication is queued, and the engine that published it asks its service thread to
+ * {@linkplain Publisher#poll poll} the publisher every {@link #POLL_MILLIS} ms
+ * ({@link Publisher#pollAfterNanos}): a poll that finds a server someone else created, or that
+ * comes {@link #CREATE_AFTER_MILLIS} (30 s, property {@code cmwq4j.jmx.createAfterMillis}) after
+ * the queue began to wait, starts a daemon thread, {@code cmwq4j-jmx}, which creates the platform
+ * server if there is still none, registers the queue in order, and ends when the queue is empty.
+ * The waiting costs no thread: a program that lives less than half a minute, and is not watched,
+ * runs no JMX thread at all (a thread that waited out the 30 s was one more in every scenario's
+ * thread count). Whoever wants the beans creates the server anyway: a tool that attaches
  * ({@code top}, JConsole, VisualVM) starts the target's management agent, which creates it, and
  * the beans follow within a poll; an application that uses JMX, or runs a remote JMX agent, has it
  * from the start. So a program that lives less than half a minute never pays for the server,
@@ -57,38 +60,13 @@ final class Jmx {
 
     /** The engine's hook: it publishes through this and never sees the beans. */
     static final Engine.Publisher PUBLISHER = new Publisher(new AnyMBeanServer(),
-            new UntilServer(new AnyMBeanServer(), TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS),
-                    TimeUnit.MILLISECONDS.toNanos(CREATE_AFTER_MILLIS)));
+            TimeUnit.MILLISECONDS.toNanos(CREATE_AFTER_MILLIS));
 
     /** Does an MBean server exist in this JVM? (A class, not a lambda: see {@link Publisher}.) */
     private static final class AnyMBeanServer implements BooleanSupplier {
         @Override
         public boolean getAsBoolean() {
             return !MBeanServerFactory.findMBeanServer(null).isEmpty();
-        }
-    }
-
-    /**
-     * A batch's wait before it registers: until some MBean server exists (looking every
-     * {@code pollNanos}), or {@code maxNanos} have passed.
-     */
-    private static final class UntilServer implements Runnable {
-        private final BooleanSupplier serverExists;
-        private final long pollNanos;
-        private final long maxNanos;
-
-        UntilServer(BooleanSupplier serverExists, long pollNanos, long maxNanos) {
-            this.serverExists = serverExists;
-            this.pollNanos = pollNanos;
-            this.maxNanos = maxNanos;
-        }
-
-        @Override
-        public void run() {
-            long deadline = System.nanoTime() + maxNanos;
-            for (long left = maxNanos; left > 0 && !serverExists.getAsBoolean(); left = deadline - System.nanoTime()) {
-                LockSupport.parkNanos(this, Math.min(left, pollNanos));
-            }
         }
     }
 
@@ -147,27 +125,36 @@ final class Jmx {
 
     /**
      * The {@link Engine.Publisher}: registers at once while an MBean server exists, else queues for
-     * a batch thread (see the class comment). Only classes of {@code java.base} are touched on the
+     * a batch thread that a poll starts (see the class comment). Only classes of {@code java.base} are touched on the
      * caller's path while it defers: no lambda, no JMX class beyond {@code MBeanServerFactory}.
      */
     static final class Publisher implements Engine.Publisher {
-        /** Whether some MBean server exists in the JVM (a seam for tests, as is {@link #delay}). */
+        /** Whether some MBean server exists in the JVM (a seam for tests, as is {@link #createAfterNanos}). */
         private final BooleanSupplier serverExists;
-        /** Run by a batch thread before it registers: waits for a server, at most {@link Jmx#CREATE_AFTER_MILLIS}. */
-        private final Runnable delay;
-        /** Guards {@link #queue}, {@link #batch}, every registration's state and each (un)register call. */
+        /** How long the queue waits for a server someone else creates before a batch creates the platform one. */
+        private final long createAfterNanos;
+        /** Guards {@link #queue}, {@link #batch}, {@link #waitingSince}, every registration's state and each (un)register call. */
         private final Object lock = new Object();
         /** Queued registrations, in publication order; under {@link #lock}. */
         private final ArrayDeque<Registration> queue = new ArrayDeque<>();
         /**
-         * The batch thread that will register {@link #queue}, or null: set by the publication that
-         * starts it, cleared by the batch when it finds the queue empty; under {@link #lock}.
+         * The batch thread that registers {@link #queue}, or null: set by the poll that starts it
+         * (or a publication that finds it cannot wait: see {@link #publish}), cleared by the batch
+         * when it finds the queue empty; under {@link #lock}.
          */
         private Thread batch;
+        /**
+         * A batch runs: a poll returns at once without the lock, which the batch holds while it
+         * registers (the first bean of a class costs milliseconds, and the poll runs on a
+         * service thread). Written under {@link #lock}, read by {@link #poll} without it.
+         */
+        private volatile boolean batchRunning;
+        /** When the queue last began to wait with no batch ({@link System#nanoTime}); under {@link #lock}. */
+        private long waitingSince;
 
-        Publisher(BooleanSupplier serverExists, Runnable delay) {
+        Publisher(BooleanSupplier serverExists, long createAfterNanos) {
             this.serverExists = serverExists;
-            this.delay = delay;
+            this.createAfterNanos = createAfterNanos;
         }
 
         @Override
@@ -187,27 +174,68 @@ final class Jmx {
                     r.register();
                     return r;
                 }
-                queue.add(r);
-                if (batch == null) {
-                    Thread t = new Thread(new Batch(), "cmwq4j-jmx");
-                    t.setDaemon(true);
-                    try {
-                        t.start();
-                        batch = t;
-                    } catch (Throwable e) { // no thread to be had (out of memory): register here
-                        for (Registration q; (q = queue.poll()) != null; ) {
-                            q.register();
-                        }
-                    }
+                if (batch == null && queue.isEmpty()) {
+                    waitingSince = System.nanoTime();
                 }
+                queue.add(r);
             }
             return r;
+        }
+
+        /** While publications wait and no batch runs: {@link Jmx#POLL_MILLIS}; else -1. */
+        @Override
+        public long pollAfterNanos() {
+            synchronized (lock) {
+                return batch == null && !queue.isEmpty() ? TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS) : -1;
+            }
+        }
+
+        /**
+         * A poll, on an engine's service thread: starts the batch if publications wait and an MBean
+         * server exists, or they have waited {@link #createAfterNanos}. Quick and throws nothing:
+         * no JMX work here, and no wait for the lock while a batch registers.
+         *
+         * @return when to poll again, as {@link #pollAfterNanos}
+         */
+        @Override
+        public long poll() {
+            if (batchRunning) {
+                return -1;
+            }
+            synchronized (lock) {
+                if (batch != null || queue.isEmpty()) {
+                    return -1;
+                }
+                if (System.nanoTime() - waitingSince < createAfterNanos && !serverExists()) {
+                    return TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS);
+                }
+                startBatch();
+                return -1;
+            }
+        }
+
+        /** Starts the batch thread for the queue; if no thread can be had (out of memory), registers here. Lock held. */
+        private void startBatch() {
+            Thread t;
+            try {
+                t = new Thread(new Batch(), "cmwq4j-jmx");
+                t.setDaemon(true);
+                batch = t;
+                batchRunning = true;
+                t.start();
+            } catch (Throwable e) {
+                batch = null;
+                batchRunning = false;
+                for (Registration q; (q = queue.poll()) != null; ) {
+                    q.register();
+                }
+            }
         }
 
         private boolean serverExists() {
             try {
                 return serverExists.getAsBoolean();
-            } catch (Throwable e) { // unlikely; then assume none, and let the batch find out
+            } catch (Throwable e) { // unlikely; then assume none, and let the deadline decide
                 return false;
             }
         }
@@ -253,6 +281,7 @@ final class Jmx {
                     Registration r = queue.poll();
                     if (r == null) {
                         batch = null;
+                        batchRunning = false;
                         return;
                     }
                     r.register(); // DONE if it failed: logged, never retried
@@ -260,12 +289,11 @@ final class Jmx {
             }
         }
 
-        /** The batch thread: waits for a server (or out the delay), creates the platform server if none, registers the queue. */
+        /** The batch thread: creates the platform server if none exists, registers the queue. */
         private final class Batch implements Runnable {
             @Override
             public void run() {
                 try {
-                    delay.run();
                     try {
                         ManagementFactory.getPlatformMBeanServer(); // the expensive part, outside the lock
                     } catch (Throwable e) {
@@ -274,8 +302,10 @@ final class Jmx {
                     registerQueued();
                 } finally {
                     synchronized (lock) {
-                        if (batch == Thread.currentThread()) { // ended abnormally: the next publication
-                            batch = null;                     // starts a batch for what is left
+                        if (batch == Thread.currentThread()) { // ended abnormally: what is left
+                            batch = null;                     // waits for the next publication's poll
+                            batchRunning = false;
+                            waitingSince = System.nanoTime() - createAfterNanos; // due at once
                         }
                     }
                 }

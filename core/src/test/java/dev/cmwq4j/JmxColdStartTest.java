@@ -14,8 +14,9 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The real publisher in a JVM with no MBean server yet (a child JVM; the test JVM has one): the
- * shared instance is built without creating one, and its beans appear once someone creates it (as
- * an attaching tool's management agent does), from the {@code cmwq4j-jmx} thread, which then ends.
+ * shared instance is built without creating one, and no thread waits for one (the service thread
+ * polls); its beans appear once someone creates it (as an attaching tool's management agent does),
+ * from the {@code cmwq4j-jmx} thread that a poll starts, which then ends.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class JmxColdStartTest {
@@ -28,6 +29,9 @@ class JmxColdStartTest {
             wq.execute(ran::countDown);
             ran.await();
             System.out.println(MBeanServerFactory.findMBeanServer(null).isEmpty() ? "no server" : "a server");
+            // the publications wait for a server on the service thread's polls, not on a thread of their own
+            System.out.println(Thread.getAllStackTraces().keySet().stream()
+                    .anyMatch(t -> t.getName().equals("cmwq4j-jmx")) ? "a jmx thread" : "no jmx thread");
             // what an attaching tool's management agent does: create the platform server; the
             // batch, which would create it itself only after 30 s, registers within a poll
             ManagementFactory.getPlatformMBeanServer();
@@ -54,7 +58,7 @@ class JmxColdStartTest {
         TestSupport.ChildJvm child = TestSupport.runChildJvm(Child.class, Cmwq.class, Child.class,
                 Awaitility.class, org.hamcrest.Matcher.class);
         assertThat(child.ended()).isTrue();
-        assertThat(child.lines()).as("the child's output").containsExactly("no server", "registered, total 1",
+        assertThat(child.lines()).as("the child's output").containsExactly("no server", "no jmx thread", "registered, total 1",
                 "batch ended", "later registered at once");
         assertThat(child.exitValue()).isZero();
     }

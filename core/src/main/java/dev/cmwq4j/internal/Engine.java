@@ -51,6 +51,24 @@ public final class Engine {
 
         /** Takes back what a publish returned; null is a no-op. */
         void unpublish(Object token);
+
+        /**
+         * Publications wait (for an MBean server): in how many nanoseconds the engine's service
+         * thread should {@link #poll}; -1 if none waits. Asked after each publish.
+         */
+        default long pollAfterNanos() {
+            return -1;
+        }
+
+        /**
+         * Called on the engine's service thread, as {@link #pollAfterNanos} asked: registers, or has
+         * registered, what waits if it may now. Quick, and throws nothing.
+         *
+         * @return when to poll again, as {@link #pollAfterNanos}
+         */
+        default long poll() {
+            return -1;
+        }
     }
 
     /** A pool as a {@link Publisher} reads it: its snapshot ({@link #get}) and what its workers run. */
@@ -145,6 +163,8 @@ public final class Engine {
     private final Publisher publisher;
     /** Publication tokens of the pools, taken back at shutdown; written once by {@link #start}. */
     private final List<Object> poolTokens = new java.util.ArrayList<>();
+    /** Polls the {@link #publisher} on the service thread while publications wait ({@link Publisher#poll}). */
+    private final PublisherPoll publisherPoll = new PublisherPoll();
     final int ncpu;
     private final WorkerPool[] normal;
     private final WorkerPool[] high;
@@ -346,6 +366,38 @@ public final class Engine {
             for (WorkerPool p : pools()) {
                 poolTokens.add(publisher.publishPool(name, new PoolView(p)));
             }
+            pollPublisherIfWaiting();
+        }
+    }
+
+    /**
+     * Arms the publisher's poll on this engine's service thread if publications wait (for an MBean
+     * server, {@code Jmx}): the waiting costs a timer entry, not a thread. After each publish.
+     */
+    private void pollPublisherIfWaiting() {
+        long after = publisher.pollAfterNanos();
+        if (after > 0) {
+            try {
+                timer.scheduleNoLaterThan(publisherPoll, System.nanoTime() + after);
+            } catch (StackOverflowError e) {
+                // too little stack to arm a timer (Timer.arm): what waits is polled after the next publication
+            }
+        }
+    }
+
+    /** The service thread's poll of the publisher, re-armed while it asks to be polled again. */
+    private final class PublisherPoll extends TimerEntry {
+        @Override
+        protected void fire() {
+            long after;
+            try {
+                after = publisher.poll();
+            } catch (Throwable e) { // a publisher's poll throws nothing; the service thread must not die of one
+                after = -1;
+            }
+            if (after > 0) {
+                timer.schedule(this, System.nanoTime() + after);
+            }
         }
     }
 
@@ -455,6 +507,9 @@ public final class Engine {
             if (publisher != null) { // published before a racing shutdown can close it and take it back
                 wq.publication = publisher.publishWorkqueue(this.name, wq);
             }
+        }
+        if (publisher != null) {
+            pollPublisherIfWaiting();
         }
         if (spec.freezable()) {
             wq.makeFreezable(); // before anyone can queue: a JVM-wide freeze applies at once

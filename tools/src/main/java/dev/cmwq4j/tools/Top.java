@@ -113,7 +113,7 @@ public final class Top {
                      PrintStream out, PrintStream err) throws IOException {
         Snapshot now = new StatsReader(connection, options.cmwq()).read();
         // attaching started the target's JMX agent, which created its MBean server just now: a
-        // target that had none registers its beans within a poll of its cmwq4j-jmx thread (250 ms)
+        // target that had none registers its beans within a poll of its service thread (250 ms)
         long deadline = System.nanoTime() + REGISTRATION_WAIT_NANOS;
         while (now.isEmpty() && System.nanoTime() - deadline < 0) {
             java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L);
