@@ -5,6 +5,7 @@ import dev.cmwq4j.internal.WorkqueueCore;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 import javax.management.InstanceAlreadyExistsException;
 import javax.management.JMException;
@@ -52,10 +53,10 @@ final class Jmx {
 
     static final String DOMAIN = "dev.cmwq4j";
 
-    /** How often a batch looks for an MBean server created by someone else. */
+    /** How often an engine's service thread polls for an MBean server created by someone else, while publications wait. */
     static final long POLL_MILLIS = 250;
 
-    /** How long the first queued publication waits before its batch creates the platform server itself. */
+    /** How long queued publications wait (from when the queue began to wait) before a poll starts a batch that creates the platform server itself. */
     static final long CREATE_AFTER_MILLIS = Math.max(0, Long.getLong("cmwq4j.jmx.createAfterMillis", 30_000));
 
     /** The engine's hook: it publishes through this and never sees the beans. */
@@ -133,23 +134,26 @@ final class Jmx {
         private final BooleanSupplier serverExists;
         /** How long the queue waits for a server someone else creates before a batch creates the platform one. */
         private final long createAfterNanos;
-        /** Guards {@link #queue}, {@link #batch}, {@link #waitingSince}, every registration's state and each (un)register call. */
-        private final Object lock = new Object();
+        /**
+         * Guards {@link #queue}, {@link #batch}, {@link #waitingSince}, every registration's state
+         * and each (un)register call. A lock, not a monitor: {@link #poll}, on a service thread,
+         * only tries it, since a holder may be registering (the first bean of a class costs
+         * milliseconds, and creating the platform server, which a registration may wait for,
+         * hundreds).
+         */
+        private final ReentrantLock lock = new ReentrantLock();
         /** Queued registrations, in publication order; under {@link #lock}. */
         private final ArrayDeque<Registration> queue = new ArrayDeque<>();
         /**
-         * The batch thread that registers {@link #queue}, or null: set by the poll that starts it
-         * (or a publication that finds it cannot wait: see {@link #publish}), cleared by the batch
-         * when it finds the queue empty; under {@link #lock}.
+         * The batch thread that registers {@link #queue}, or null: set by the poll that starts it,
+         * cleared by the batch when it finds the queue empty (or ends by a throw); under {@link #lock}.
          */
         private Thread batch;
         /**
-         * A batch runs: a poll returns at once without the lock, which the batch holds while it
-         * registers (the first bean of a class costs milliseconds, and the poll runs on a
-         * service thread). Written under {@link #lock}, read by {@link #poll} without it.
+         * When the queue last began to wait with no batch ({@link System#nanoTime}): set by the
+         * publication that finds it empty, and by a batch that ended by a throw (due at once); under
+         * {@link #lock}.
          */
-        private volatile boolean batchRunning;
-        /** When the queue last began to wait with no batch ({@link System#nanoTime}); under {@link #lock}. */
         private long waitingSince;
 
         Publisher(BooleanSupplier serverExists, long createAfterNanos) {
@@ -168,7 +172,8 @@ final class Jmx {
         }
 
         private Registration publish(Registration r) {
-            synchronized (lock) {
+            lock.lock();
+            try {
                 // behind a batch that has not finished, queue too: registrations keep their order
                 if (batch == null && queue.isEmpty() && serverExists()) {
                     r.register();
@@ -178,6 +183,8 @@ final class Jmx {
                     waitingSince = System.nanoTime();
                 }
                 queue.add(r);
+            } finally {
+                lock.unlock();
             }
             return r;
         }
@@ -185,50 +192,60 @@ final class Jmx {
         /** While publications wait and no batch runs: {@link Jmx#POLL_MILLIS}; else -1. */
         @Override
         public long pollAfterNanos() {
-            synchronized (lock) {
-                return batch == null && !queue.isEmpty() ? TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS) : -1;
+            lock.lock();
+            try {
+                return waitsForPoll() ? TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS) : -1;
+            } finally {
+                lock.unlock();
             }
+        }
+
+        /** Publications wait, and no batch runs to register them. Lock. */
+        private boolean waitsForPoll() {
+            return batch == null && !queue.isEmpty();
         }
 
         /**
          * A poll, on an engine's service thread: starts the batch if publications wait and an MBean
-         * server exists, or they have waited {@link #createAfterNanos}. Quick and throws nothing:
-         * no JMX work here, and no wait for the lock while a batch registers.
+         * server exists, or they have waited {@link #createAfterNanos}. Quick and throws nothing: no
+         * JMX work here, and no wait for the lock (held by someone else, it polls again later).
          *
          * @return when to poll again, as {@link #pollAfterNanos}
          */
         @Override
         public long poll() {
-            if (batchRunning) {
-                return -1;
+            long again = TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS);
+            if (!lock.tryLock()) {
+                return again;
             }
-            synchronized (lock) {
-                if (batch != null || queue.isEmpty()) {
+            try {
+                if (!waitsForPoll()) {
                     return -1;
                 }
                 if (System.nanoTime() - waitingSince < createAfterNanos && !serverExists()) {
-                    return TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS);
+                    return again;
                 }
-                startBatch();
-                return -1;
+                return startBatch() ? -1 : again;
+            } finally {
+                lock.unlock();
             }
         }
 
-        /** Starts the batch thread for the queue; if no thread can be had (out of memory), registers here. Lock held. */
-        private void startBatch() {
-            Thread t;
+        /**
+         * Starts the batch thread for the queue. Lock held.
+         *
+         * @return false if no thread could be had (out of memory): the queue waits for the next poll
+         */
+        private boolean startBatch() {
             try {
-                t = new Thread(new Batch(), "cmwq4j-jmx");
+                Thread t = new Thread(new Batch(), "cmwq4j-jmx");
                 t.setDaemon(true);
                 batch = t;
-                batchRunning = true;
                 t.start();
+                return true;
             } catch (Throwable e) {
                 batch = null;
-                batchRunning = false;
-                for (Registration q; (q = queue.poll()) != null; ) {
-                    q.register();
-                }
+                return false;
             }
         }
 
@@ -245,7 +262,8 @@ final class Jmx {
             if (!(token instanceof Registration r)) {
                 return; // null: nothing was published
             }
-            synchronized (lock) {
+            lock.lock();
+            try {
                 if (r.state == PENDING) {
                     queue.remove(r);
                 } else if (r.state == REGISTERED) {
@@ -253,38 +271,49 @@ final class Jmx {
                     r.name = null;
                 }
                 r.state = DONE;
+            } finally {
+                lock.unlock();
             }
         }
 
         /** Queued registrations (for tests). */
         int queued() {
-            synchronized (lock) {
+            lock.lock();
+            try {
                 return queue.size();
+            } finally {
+                lock.unlock();
             }
         }
 
         /** The batch thread, while one is running (for tests). */
         Thread batch() {
-            synchronized (lock) {
+            lock.lock();
+            try {
                 return batch;
+            } finally {
+                lock.unlock();
             }
         }
 
         /**
-         * Registers the queue, one registration per lock hold, and ends the batch when it is empty.
-         * The caller has created the platform server already, outside the lock, so a publication
-         * or an unpublish meanwhile waits for one registration at most.
+         * Registers the queue, one registration per lock hold, and ends the batch when it is empty
+         * (in the same hold as the look that found it empty: a publication after it finds no batch).
+         * The caller has created the platform server already, outside the lock, so a publication,
+         * an unpublish or a poll meanwhile waits for one registration at most (a poll does not wait).
          */
         private void registerQueued() {
             for (;;) {
-                synchronized (lock) {
+                lock.lock();
+                try {
                     Registration r = queue.poll();
                     if (r == null) {
                         batch = null;
-                        batchRunning = false;
                         return;
                     }
                     r.register(); // DONE if it failed: logged, never retried
+                } finally {
+                    lock.unlock();
                 }
             }
         }
@@ -301,12 +330,14 @@ final class Jmx {
                     }
                     registerQueued();
                 } finally {
-                    synchronized (lock) {
-                        if (batch == Thread.currentThread()) { // ended abnormally: what is left
-                            batch = null;                     // waits for the next publication's poll
-                            batchRunning = false;
-                            waitingSince = System.nanoTime() - createAfterNanos; // due at once
+                    lock.lock();
+                    try {
+                        if (batch == Thread.currentThread()) { // ended by a throw: what is left is due
+                            batch = null;                     // at the next publication's poll
+                            waitingSince = System.nanoTime() - createAfterNanos;
                         }
+                    } finally {
+                        lock.unlock();
                     }
                 }
             }

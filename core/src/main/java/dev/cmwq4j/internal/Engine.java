@@ -380,8 +380,25 @@ public final class Engine {
             try {
                 timer.scheduleNoLaterThan(publisherPoll, System.nanoTime() + after);
             } catch (StackOverflowError e) {
-                // too little stack to arm a timer (Timer.arm): what waits is polled after the next publication
+                // too little stack to arm a timer (Timer.arm throws before it changes anything):
+                // the service thread arms it from its own shallow stack ({@link #armPublisherPollIfWanted})
+                publisherPollWanted = true;
+                monitor.nudge();
             }
+        }
+    }
+
+    /**
+     * A publication at the end of a stack could not arm the publisher's poll: set by it, cleared by
+     * the service thread, which arms the poll then ({@link #armPublisherPollIfWanted}).
+     */
+    volatile boolean publisherPollWanted;
+
+    /** Service thread, at each scan: arms the poll a publication could not ({@link #publisherPollWanted}). */
+    void armPublisherPollIfWanted() {
+        if (publisherPollWanted) {
+            publisherPollWanted = false;
+            pollPublisherIfWaiting();
         }
     }
 

@@ -406,6 +406,7 @@ final class Monitor implements Runnable {
     /** One look at every managed pool. Returns the busiest of IDLE, BUSY, BACKLOG, STUCK. */
     private int scan(long now) {
         admitWanted();
+        engine.armPublisherPollIfWanted();
         nextDue = Long.MAX_VALUE;
         int result = IDLE;
         WorkerPool[] normal = engine.boundPools(false);

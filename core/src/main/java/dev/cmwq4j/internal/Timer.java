@@ -4,8 +4,9 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A binary min-heap of {@link TimerEntry}s: delayed works and pool manager passes (thread
- * creation after the stall window, back-off after failed creation), fired by the engine's one
+ * A binary min-heap of {@link TimerEntry}s: delayed works, pool manager passes (thread
+ * creation after the stall window, back-off after failed creation) and the JMX publisher's poll
+ * while registrations wait for an MBean server ({@code Engine.PublisherPoll}), fired by the engine's one
  * service thread, the {@link Monitor}'s, between its looks at the pools ({@link #fireDue}). Arming,
  * re-arming and disarming are O(log n) and allocate nothing (the heap array only grows). There is
  * no thread per delayed item, and no thread of the timer's own.

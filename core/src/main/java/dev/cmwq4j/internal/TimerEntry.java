@@ -1,7 +1,8 @@
 package dev.cmwq4j.internal;
 
 /**
- * Something the {@link Timer} fires at a deadline: a delayed work, or a pool's manager pass.
+ * Something the {@link Timer} fires at a deadline: a delayed work, a pool's manager pass, or the
+ * JMX publisher's poll ({@code Engine.PublisherPoll}).
  * Entries are pre-allocated by their owners, so arming and firing allocate nothing.
  */
 abstract class TimerEntry {
