@@ -55,6 +55,8 @@ final class Jmx {
 
     /** How often an engine's service thread polls for an MBean server created by someone else, while publications wait. */
     static final long POLL_MILLIS = 250;
+    /** {@link #POLL_MILLIS} in nanoseconds, as the engine's timer takes it. */
+    static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS);
 
     /** How long queued publications wait (from when the queue began to wait) before a poll starts a batch that creates the platform server itself. */
     static final long CREATE_AFTER_MILLIS = Math.max(0, Long.getLong("cmwq4j.jmx.createAfterMillis", 30_000));
@@ -175,11 +177,12 @@ final class Jmx {
             lock.lock();
             try {
                 // behind a batch that has not finished, queue too: registrations keep their order
-                if (batch == null && queue.isEmpty() && serverExists()) {
+                boolean first = batch == null && queue.isEmpty();
+                if (first && serverExists()) {
                     r.register();
                     return r;
                 }
-                if (batch == null && queue.isEmpty()) {
+                if (first) {
                     waitingSince = System.nanoTime();
                 }
                 queue.add(r);
@@ -194,7 +197,7 @@ final class Jmx {
         public long pollAfterNanos() {
             lock.lock();
             try {
-                return waitsForPoll() ? TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS) : -1;
+                return waitsForPoll() ? POLL_NANOS : -1;
             } finally {
                 lock.unlock();
             }
@@ -214,18 +217,17 @@ final class Jmx {
          */
         @Override
         public long poll() {
-            long again = TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS);
             if (!lock.tryLock()) {
-                return again;
+                return POLL_NANOS;
             }
             try {
                 if (!waitsForPoll()) {
                     return -1;
                 }
                 if (System.nanoTime() - waitingSince < createAfterNanos && !serverExists()) {
-                    return again;
+                    return POLL_NANOS;
                 }
-                return startBatch() ? -1 : again;
+                return startBatch() ? -1 : POLL_NANOS;
             } finally {
                 lock.unlock();
             }

@@ -77,8 +77,7 @@ class JmxDeferralTest {
         Object cpu1 = p.publishPool(cmwq, pool("cpu1"));
         assertThat(p.queued()).isEqualTo(2);
         assertThat(p.batch()).as("no thread while the queue waits").isNull();
-        assertThat(p.pollAfterNanos()).as("the engine is asked to poll").isEqualTo(
-                TimeUnit.MILLISECONDS.toNanos(Jmx.POLL_MILLIS));
+        assertThat(p.pollAfterNanos()).as("the engine is asked to poll").isEqualTo(Jmx.POLL_NANOS);
         for (int i = 0; i < 3; i++) {
             assertThat(p.poll()).as("poll again while no server exists").isPositive();
         }
