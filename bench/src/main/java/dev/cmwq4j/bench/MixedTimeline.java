@@ -21,35 +21,47 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The harness's mixed load, round after round in one JVM, with where its CPU goes: 4,000 works
- * of 100 us CPU, a 1 ms sleep, 100 us CPU, queued at once from one thread (DESIGN.md section 10;
- * the ideal on 2 CPUs is 0.40 s). Per round it prints the wall time, the process's CPU split by
- * thread group, and the executor's threads; the first round is the harness's cold cell, the later
- * ones a long-lived program's.
+ * A load of the scenario harness, round after round in one JVM, with where its CPU goes. Per round
+ * it prints the wall time, the process's CPU split by thread group, and the executor's threads;
+ * the first round is the harness's cold cell, the later ones a long-lived program's. Two loads
+ * ({@code --load=}):
+ * <ul>
+ *   <li>{@code mixed} (the default): 4,000 works of 100 us CPU, a 1 ms sleep, 100 us CPU, queued
+ *       at once from one thread to one executor (DESIGN.md section 10; ideal on 2 CPUs 0.40 s);
+ *   <li>{@code many}: the harness's {@code many-subsystems}, 64 executors (cmwq4j: 64
+ *       workqueues of the shared instance) and 200 works each, dealt round robin from one thread:
+ *       6 in 10 are 50 us CPU, 3 in 10 20 us CPU, a 1 ms sleep and 20 us CPU, 1 in 10 200 us CPU
+ *       (ideal on 2 CPUs 0.40 s).
+ * </ul>
  *
  * <p>Executors: {@code cmwq} (a bound workqueue of the shared {@link Cmwq}, the sleep announced
  * through {@link Blocking#sleep}; {@code cmwq-plain}: the same with a plain {@code Thread.sleep}),
  * {@code fjp-managed} ({@code new ForkJoinPool(ncpu)}, the sleep in {@code managedBlock}), and
- * {@code fixed:N} ({@code Executors.newFixedThreadPool(N)}, plain sleep). One executor per JVM, so
- * that each starts cold and alone.
+ * {@code fixed:N} ({@code Executors.newFixedThreadPool(N)}, plain sleep; with {@code many}, one such
+ * pool per executor). One kind of executor per JVM, so that each starts cold and alone.
  *
  * <p>CPU by thread group: the first field of each thread's {@code /proc/self/task/<tid>/schedstat}
- * (ns), its change over the round summed by the thread's name with digits folded ({@code
- * cmwq#j-shared-c} are cmwq4j's workers, {@code cmwq#j-shared-m} its service thread, {@code C1
- * CompilerThre} and {@code C2 CompilerThre} the JIT, {@code java} the main thread, which queues);
+ * (ns), its change over the round summed by the thread's name with digits folded and as the
+ * kernel cuts it at 15 characters ({@code cmwq#j-shared-c} are cmwq4j's workers, {@code
+ * cmwq#j-shared-m} its service thread, {@code C1 CompilerThre} and {@code C2 CompilerThre} the
+ * JIT, {@code java} the main thread, which queues);
  * a thread born within the round is charged all of its time, one that ended within it is lost.
  * With {@code --sample=MS}, cmwq4j's pools ({@link Cmwq#poolStats}) are printed every {@code MS}
- * milliseconds of the first round (the sampling takes every pool's lock, so it perturbs what it
- * shows a little).
+ * milliseconds of the first round, or of round {@code R} with {@code --sample-round=R} (the
+ * sampling takes every pool's lock, so it perturbs what it shows a little).
  *
  * <pre>
  * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.MixedTimeline -Dmain.args="cmwq 6"
  * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.MixedTimeline -Dmain.args="fjp-managed 6"
  * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.MixedTimeline -Dmain.args="fixed:14 6"
  * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.MixedTimeline -Dmain.args="cmwq 1 --sample=5"
+ * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.MixedTimeline -Dmain.args="cmwq 6 --load=many"
+ * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.MixedTimeline -Dmain.args="fixed:2 6 --load=many"
  * </pre>
  *
- * Arguments: {@code cmwq|cmwq-plain|fjp-managed|fixed:N [rounds] [--sample=MS]} (default rounds: 6).
+ * Arguments: {@code cmwq|cmwq-plain|fjp-managed|fixed:N [rounds] [--load=mixed|many] [--sample=MS]
+ * [--sample-round=R]}
+ * (default rounds: 6).
  */
 public final class MixedTimeline {
     private MixedTimeline() {}
@@ -57,43 +69,77 @@ public final class MixedTimeline {
     private static final int WORKS = 4_000;
     private static final long CPU_NANOS = 100_000;
     private static final Duration SLEEP = Duration.ofMillis(1);
+    /** {@code many}: executors, works per executor, and the works' CPU (ns) by kind. */
+    private static final int COMPONENTS = 64;
+    private static final int PER_COMPONENT = 200;
+    private static final long SHORT_NANOS = 50_000;
+    private static final long IO_CPU_NANOS = 20_000;
+    private static final long LONG_NANOS = 200_000;
 
-    /** The executor under test: how a task is run, and how it sleeps. */
+    /** One executor under test: how a task is run, and how it sleeps. */
     private interface Peer {
         void execute(Runnable task);
 
         void sleep() throws InterruptedException;
 
-        /** The executor's threads now (cmwq4j: workers and service thread; others: pool size). */
+        /** The threads of this executor now (cmwq4j: the shared instance's workers and service thread). */
         int threads();
+
+        /** All executors of this kind share {@link #threads()} (cmwq4j's one instance): count it once. */
+        default boolean sharesThreads() {
+            return false;
+        }
     }
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0) {
-            throw new IllegalArgumentException("usage: cmwq|cmwq-plain|fjp-managed|fixed:N [rounds] [--sample=MS]");
+            throw new IllegalArgumentException(
+                    "usage: cmwq|cmwq-plain|fjp-managed|fixed:N [rounds] [--load=mixed|many] [--sample=MS] [--sample-round=R]");
         }
         int rounds = args.length > 1 && !args[1].startsWith("--") ? Integer.parseInt(args[1]) : 6;
         long sampleMillis = 0;
+        int sampleRound = 0;
+        boolean many = false;
         for (String a : args) {
             if (a.startsWith("--sample=")) {
                 sampleMillis = Long.parseLong(a.substring("--sample=".length()));
+            } else if (a.startsWith("--sample-round=")) {
+                sampleRound = Integer.parseInt(a.substring("--sample-round=".length()));
+            } else if (a.startsWith("--load=")) {
+                many = switch (a.substring("--load=".length())) {
+                    case "mixed" -> false;
+                    case "many" -> true;
+                    default -> throw new IllegalArgumentException("--load=mixed or --load=many, got " + a);
+                };
             }
         }
         Cpu.spin(1_000); // the thread CPU clock's set-up, outside the first round
-        Workqueue wq = args[0].startsWith("cmwq") ? Workqueue.builder("mixed").build() : null;
-        Peer peer = peer(args[0], wq);
-        System.out.printf("mixed: %d works x (%d us CPU, %d ms sleep, %d us CPU), %s, %d CPUs; ideal %.2f s%n", WORKS,
-                CPU_NANOS / 1000, SLEEP.toMillis(), CPU_NANOS / 1000, args[0], Runtime.getRuntime().availableProcessors(),
-                WORKS * 2.0 * CPU_NANOS / Runtime.getRuntime().availableProcessors() / 1e9);
+        int ncpu = Runtime.getRuntime().availableProcessors();
+        List<Peer> peers = new ArrayList<>();
+        for (int c = 0; c < (many ? COMPONENTS : 1); c++) {
+            peers.add(peer(args[0], many ? "component-" + c : "mixed"));
+        }
+        Cmwq sampled = sampleMillis > 0 && args[0].startsWith("cmwq") ? Cmwq.shared() : null;
+        if (many) {
+            System.out.printf("many: %d executors x %d works (6/10: %d us CPU; 3/10: %d us CPU, %d ms sleep, %d us CPU;"
+                    + " 1/10: %d us CPU), %s, %d CPUs; ideal %.2f s%n", COMPONENTS, PER_COMPONENT, SHORT_NANOS / 1000,
+                    IO_CPU_NANOS / 1000, SLEEP.toMillis(), IO_CPU_NANOS / 1000, LONG_NANOS / 1000, args[0], ncpu,
+                    COMPONENTS * PER_COMPONENT * (6 * SHORT_NANOS + 6 * IO_CPU_NANOS + LONG_NANOS) / 10.0 / ncpu / 1e9);
+        } else {
+            System.out.printf("mixed: %d works x (%d us CPU, %d ms sleep, %d us CPU), %s, %d CPUs; ideal %.2f s%n", WORKS,
+                    CPU_NANOS / 1000, SLEEP.toMillis(), CPU_NANOS / 1000, args[0], ncpu,
+                    WORKS * 2.0 * CPU_NANOS / ncpu / 1e9);
+        }
         for (int r = 0; r < rounds; r++) {
-            round(r, peer, r == 0 && sampleMillis > 0 && wq != null ? wq.cmwq() : null, sampleMillis);
+            round(r, peers, many, r == sampleRound ? sampled : null, sampleMillis);
         }
         System.exit(0);
     }
 
-    private static Peer peer(String name, Workqueue wq) {
+    private static Peer peer(String name, String label) {
         if (name.equals("cmwq") || name.equals("cmwq-plain")) {
             boolean announced = name.equals("cmwq");
+            Workqueue wq = Workqueue.builder(label).build();
             Cmwq c = wq.cmwq();
             return new Peer() {
                 public void execute(Runnable task) {
@@ -110,6 +156,10 @@ public final class MixedTimeline {
 
                 public int threads() {
                     return c.threads();
+                }
+
+                public boolean sharesThreads() {
+                    return true;
                 }
             };
         }
@@ -161,20 +211,28 @@ public final class MixedTimeline {
         throw new IllegalArgumentException("cmwq, cmwq-plain, fjp-managed or fixed:N, got " + name);
     }
 
-    private static void round(int r, Peer peer, Cmwq sampled, long sampleMillis) throws Exception {
-        CountDownLatch done = new CountDownLatch(WORKS);
-        Runnable task = () -> {
-            Cpu.spin(CPU_NANOS);
+    /** A work that spins {@code before}, sleeps on {@code peer} if {@code sleeps}, spins {@code after}, and counts down. */
+    private static Runnable task(Peer peer, CountDownLatch done, long before, boolean sleeps, long after) {
+        return () -> {
+            Cpu.spin(before);
             try {
-                peer.sleep();
+                if (sleeps) {
+                    peer.sleep();
+                }
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return; // counted below all the same: the round must end
+                Thread.currentThread().interrupt(); // counted all the same: the round must end
             } finally {
-                Cpu.spin(CPU_NANOS);
+                if (after > 0) {
+                    Cpu.spin(after);
+                }
                 done.countDown();
             }
         };
+    }
+
+    private static void round(int r, List<Peer> peers, boolean many, Cmwq sampled, long sampleMillis) throws Exception {
+        CountDownLatch done = new CountDownLatch(many ? COMPONENTS * PER_COMPONENT : WORKS);
+        Runnable mixedTask = many ? null : task(peers.get(0), done, CPU_NANOS, true, CPU_NANOS);
         List<String> samples = new ArrayList<>();
         Map<Long, Long> cpuBefore = threadCpu();
         long t0 = System.nanoTime();
@@ -184,8 +242,21 @@ public final class MixedTimeline {
                 LockSupport.parkNanos(sampleMillis * 1_000_000);
             }
         });
-        for (int i = 0; i < WORKS; i++) {
-            peer.execute(task);
+        if (many) {
+            for (int k = 0; k < PER_COMPONENT; k++) {
+                for (int c = 0; c < COMPONENTS; c++) {
+                    Peer peer = peers.get(c);
+                    peer.execute(switch ((k * COMPONENTS + c) % 10) {
+                        case 0, 1, 2, 3, 4, 5 -> task(peer, done, SHORT_NANOS, false, 0);
+                        case 6, 7, 8 -> task(peer, done, IO_CPU_NANOS, true, IO_CPU_NANOS);
+                        default -> task(peer, done, LONG_NANOS, false, 0);
+                    });
+                }
+            }
+        } else {
+            for (int i = 0; i < WORKS; i++) {
+                peers.get(0).execute(mixedTask);
+            }
         }
         done.await();
         long wall = System.nanoTime() - t0;
@@ -201,9 +272,15 @@ public final class MixedTimeline {
             total += used;
             byGroup.merge(group(e.getKey()), used, Long::sum);
         }
+        int threads = 0;
+        for (Peer p : peers) {
+            threads += p.threads();
+            if (p.sharesThreads()) {
+                break;
+            }
+        }
         StringBuilder b = new StringBuilder();
-        b.append(String.format("round %d: wall %.3f s, CPU %.3f s, threads %d |", r, wall / 1e9, total / 1e9,
-                peer.threads()));
+        b.append(String.format("round %d: wall %.3f s, CPU %.3f s, threads %d |", r, wall / 1e9, total / 1e9, threads));
         for (Map.Entry<String, Long> e : byGroup.entrySet()) {
             if (e.getValue() >= 1_000_000) {
                 b.append(String.format(" %s %.1f ms,", e.getKey(), e.getValue() / 1e6));
@@ -242,7 +319,8 @@ public final class MixedTimeline {
                 m.put(tid, Long.parseLong(stat.substring(0, stat.indexOf(' '))));
                 if (!NAMES.containsKey(tid)) {
                     String comm = Files.readString(new File(t, "comm").toPath()).trim();
-                    NAMES.put(tid, comm.contains("CompilerThre") ? comm : comm.replaceAll("[0-9]+", "#"));
+                    // digits folded, and what the 15-character cut leaves of a trailing "-N" dropped
+                    NAMES.put(tid, comm.contains("CompilerThre") ? comm : comm.replaceAll("[0-9]+", "#").replaceAll("[-#]+$", ""));
                 }
             } catch (IOException | RuntimeException e) {
                 // the thread ended between the listing and the read
