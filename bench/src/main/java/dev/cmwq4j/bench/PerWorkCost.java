@@ -294,10 +294,11 @@ public final class PerWorkCost {
                 nodes[i] = new FloorExecutor.Node(count);
             }
         }
+        long done = 0; // the producer's last reading of completed
         for (long i = 0; i < total; i++) {
             long floor = i - WINDOW;
-            while (completed.get() <= floor) {
-                Thread.onSpinWait();
+            if (done <= floor) {
+                done = awaitWindow(completed, floor);
             }
             if (fjp != null) {
                 fjp.execute(count);
@@ -318,6 +319,35 @@ public final class PerWorkCost {
         }
         while (completed.get() < total) {
             Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * The external producer's wait for room: at least {@code floor + 1} works completed. Once the
+     * window is full it waits until half of it has drained, and reads the counter only every 32
+     * pauses meanwhile, so that the counter's line, which the worker writes at every work, goes
+     * to the producer's core about once per hundred works, not once per work. (Until 2026-12-06
+     * the producer read it before every queue: in the JVMs where the worker was the slower of
+     * the two, the producer's spin took the line away at every work, and the worker's increment
+     * missed the cache each time, a quarter of its samples (ARCHITECTURE 10, <i>The external
+     * form's own counter</i>): the bimodality noted in the README.)
+     *
+     * @return the count read last (above {@code floor})
+     */
+    private static long awaitWindow(AtomicLong completed, long floor) {
+        long done = completed.get();
+        if (done > floor) {
+            return done;
+        }
+        long enough = floor + WINDOW / 2;
+        for (;;) {
+            for (int k = 0; k < 32; k++) {
+                Thread.onSpinWait();
+            }
+            done = completed.get();
+            if (done > enough) {
+                return done;
+            }
         }
     }
 

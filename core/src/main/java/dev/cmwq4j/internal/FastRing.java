@@ -308,6 +308,18 @@ final class FastRing {
         return n <= 0 ? 0 : (int) Math.min(n, CAPACITY);
     }
 
+    /**
+     * The position after {@code p} (a taker's last take) holds a published offer: a look at the
+     * next slot, on the line of {@code p}'s slot most often, instead of at {@link #tail}, whose
+     * line the producers take at every offer (a miss per work for a worker that read it;
+     * ARCHITECTURE 10, <i>The external form's lines</i>). An offer that took the position and
+     * has not yet published its node reads as none.
+     */
+    boolean holdsAfter(long p) {
+        long q = p + 1;
+        return slots[(int) q & MASK].seq == q + 1;
+    }
+
     /** Nothing offered and not yet taken (an offer still being written counts as something). */
     boolean isEmpty() {
         return (head & ~CLOSED) == tail;

@@ -838,28 +838,46 @@ final class Worker implements Runnable {
         } finally {
             // The accounting first: whatever failed above (the work, its report, a JFR event),
             // the instance ends normally in execute(), which runs no user code.
-            // An interrupt never leaks into the next work.
-            Thread.interrupted();
-            blockDepth = 0;
-            if (countedBlock) {
-                endCountedBlock(); // left open (blockEnd not reached)
-            }
-            recountIfUncounted();
-            leaveJoin(); // a join left open (joinEnd not reached) is over with the work
-            CURRENT_NODE.lazySet(this, null);
-            CURRENT_PWQ.lazySet(this, null);
-            Events.ended(traced); // best effort: never throws
-            // an undisturbed run with more work waiting may end at its estimate (RunAccounting:
-            // only one that started at the previous run's end); the last run before the pool
-            // runs dry reads the clock
-            runs.ended(!runDisturbed && pool.hasWork());
-            if (pool.tracksDemand() && runs.cpuMeasured()) {
-                pool.noteRunDemand(runs.cpu, blocksThisRun);
-            }
-            FastRing r = pool.ring;
-            if (r != null && runs.endedOnClock()) {
-                r.tick(runs.endedAt()); // the admission time of what was offered since the last tick
-            }
+            afterRun(traced);
+        }
+    }
+
+    /**
+     * The end of {@link #runOne}'s run, normal or not. A method of its own: in the
+     * {@code finally} it would be compiled three times over (javac copies a finally block onto
+     * each way out of the try), which tripled the bytecode of the hottest method on the per-work
+     * path that every fresh JVM compiles at tier 3 and then at tier 4 (ARCHITECTURE 10, <i>The
+     * per-work methods' size</i>).
+     */
+    private void afterRun(jdk.jfr.Event traced) {
+        // An interrupt never leaks into the next work.
+        Thread.interrupted();
+        blockDepth = 0;
+        if (countedBlock) {
+            endCountedBlock(); // left open (blockEnd not reached)
+        }
+        recountIfUncounted();
+        leaveJoin(); // a join left open (joinEnd not reached) is over with the work
+        CURRENT_NODE.lazySet(this, null);
+        CURRENT_PWQ.lazySet(this, null);
+        Events.ended(traced); // best effort: never throws
+        // an undisturbed run with more work waiting may end at its estimate (RunAccounting:
+        // only one that started at the previous run's end); the last run before the pool
+        // runs dry reads the clock
+        byte look = laneLook; // the lane's look at its ring, just before this run
+        laneLook = NOT_LANE;
+        runs.ended(!runDisturbed && (look == LANE_MORE || pool.hasWork()));
+        if (pool.tracksDemand() && runs.cpuMeasured()) {
+            pool.noteRunDemand(runs.cpu, blocksThisRun);
+        }
+        FastRing r = pool.ring;
+        if (r != null && look != LANE_EMPTY && runs.endedOnClock()) {
+            // the admission time of what was offered since the last tick. Not after a lane run
+            // whose take left the ring empty: whatever was offered since is admitted by this
+            // run's end either way (ticked, its latency runs from here to its start; not, it
+            // counts as admitted at its start, which follows at once), and the tick's CAS takes
+            // the count's line from the producers, who read it at every offer
+            r.tick(runs.endedAt());
         }
     }
 
@@ -899,6 +917,15 @@ final class Worker implements Runnable {
     WorkNode handBack;
     /** Ring position of this worker's last take ({@link FastRing#take}); own thread. */
     long fastTakePos;
+    /**
+     * What {@link #fastLoop} saw of the ring as it took the work running now: {@link #NOT_LANE}
+     * (not a lane run), {@link #LANE_EMPTY}, or {@link #LANE_MORE} (its end need not look at the
+     * pool for more). Read and reset by {@link #afterRun}. Own thread.
+     */
+    private byte laneLook;
+    private static final byte NOT_LANE = 0;
+    private static final byte LANE_EMPTY = 1;
+    private static final byte LANE_MORE = 2;
     /** Works this worker started in the lane; written by it, read racily (tests). */
     long laneStarts;
     /**
@@ -970,7 +997,10 @@ final class Worker implements Runnable {
                 if (n == null) {
                     break;
                 }
-                if (r.isEmpty()) {
+                // more offered after it? Read from the next slot, on the line the take just read
+                // most often, not from the tail, which the producers write at every offer
+                boolean more = r.holdsAfter(fastTakePos);
+                if (!more) {
                     laneBacklogSince = 0;
                 } else if (laneBacklogSince == 0 && engine.stealing) {
                     laneBacklogSince = startClock; // the last run's end (0 at a loop's first run: from the next)
@@ -1001,6 +1031,7 @@ final class Worker implements Runnable {
                 untilBalance--;
                 runs.queued(r.admittedAt(stamp)); // its latency from the first clock read after its offer
                 Events.queued(n, pwq); // never throws
+                laneLook = more ? LANE_MORE : LANE_EMPTY;
                 runOne(n, pwq);
                 if (!fastEnd(n, pwq, p)) {
                     return true;

@@ -73,6 +73,54 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #takeFirst}): no reader pairs them with a store of its own.
  */
 final class WorkerPool {
+    // ------------------------------------------------------------------------------------------
+    // Written by the pool's workers at every run, without the lock: lines of their own.
+    //
+    // A queuer reads this pool's fields at every queue (managed, target, the inbound stack, the
+    // ring, the running counts), and a worker that wrote a field on one of their lines at every
+    // run took the line from the queuer's core and paid for it back at its next write: in the
+    // external producer's form one miss each way per work, a quarter of the worker's cost
+    // (ARCHITECTURE 10, <i>The external form's lines</i>). HotSpot lays a class's fields out by
+    // size, and fields of one size in the order they are declared, so these come first among the
+    // longs (all six are longs for that), with 64 bytes of padding on either side; the first int
+    // declared fills the 4 bytes after the object header. Checked with the layout the JVM
+    // reports (Unsafe.objectFieldOffset): ARCHITECTURE 4, <i>Lines of their own</i>.
+
+    /** Fills the gap after the object header, so that no field a queuer reads lands there. */
+    @SuppressWarnings("unused") private int headerGap;
+    @SuppressWarnings("unused") private long pa0, pa1, pa2, pa3, pa4, pa5, pa6, pa7;
+    /** Works started from this pool's worklist or its ring; written by its workers (release stores, or under the lock), read by the monitor. */
+    volatile long progress;
+    /**
+     * A moving average (weight 1/16) of the CPU time of this pool's runs, ns ({@code
+     * RunAccounting}: measured for runs of 50 us and more, their wall time below), over the runs
+     * that ended since the pool first saw a block. Written by the workers at their runs' ends,
+     * without the lock (two that end at once may lose a sample: an estimate), with release
+     * stores ({@link #noteRunDemand}); read by the monitor ({@link #countedBlocksFit}).
+     */
+    private volatile long runCpuAvg;
+    /** A moving average (weight 1/16) of announced blocks per run, in 1/1024; with {@link #runCpuAvg}. */
+    private volatile long blocksPerRun;
+    /** Runs averaged into {@link #runCpuAvg}, up to {@link #COUNTED_BLOCKS_SAMPLES}; with it. */
+    private volatile long demandSamples;
+    /**
+     * A moving average (weight 1/8) of the announced blocks of this pool's workers, nanoseconds;
+     * 0 before the first. Written by the workers as their blocks end, without the lock (release
+     * stores, {@link #noteBlock}): two that end at once may lose one sample, which an estimate
+     * can afford. Read racily by the manager.
+     */
+    private volatile long blockAvgNanos;
+    /**
+     * A moving average (weight 1/8) of the wall time of the runs ended here, in nanoseconds, each
+     * capped: whether a thief would save more per work than it costs. Starts at {@link
+     * #UNKNOWN_RUN_NANOS}: until runs tell otherwise, works are taken to be worth a thief on a
+     * free CPU. Written by the workers at their runs' ends (under the lock, or racily by a fast
+     * run: a moving average's hint, {@link #noteRunWall}); what it says is published in
+     * {@link #runClass}. A long only to share these lines (its values fit an int).
+     */
+    private long runWallAvg = UNKNOWN_RUN_NANOS;
+    @SuppressWarnings("unused") private long pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7;
+
     final Engine engine;
     /** CPU index for bound pools, -1 for unbound ones. */
     final int cpu;
@@ -221,8 +269,6 @@ final class WorkerPool {
      * count: the engine's statistics are LongAdders, which may allocate on this path.
      */
     private long slotPasses;
-    /** Works started from this pool's worklist; written under lock, read by the monitor. */
-    volatile long progress;
     /** The monitor's bookkeeping of this pool: its own class, written by the monitor thread only. */
     final Monitor.PoolLook look = new Monitor.PoolLook();
     /** Every worker of the pool, copy-on-write under lock, for the monitor. */
@@ -239,6 +285,14 @@ final class WorkerPool {
             AtomicIntegerFieldUpdater.newUpdater(WorkerPool.class, "nrPending");
     private static final AtomicLongFieldUpdater<WorkerPool> PROGRESS =
             AtomicLongFieldUpdater.newUpdater(WorkerPool.class, "progress");
+    private static final AtomicLongFieldUpdater<WorkerPool> RUN_CPU_AVG =
+            AtomicLongFieldUpdater.newUpdater(WorkerPool.class, "runCpuAvg");
+    private static final AtomicLongFieldUpdater<WorkerPool> BLOCK_AVG =
+            AtomicLongFieldUpdater.newUpdater(WorkerPool.class, "blockAvgNanos");
+    private static final AtomicLongFieldUpdater<WorkerPool> BLOCKS_PER_RUN =
+            AtomicLongFieldUpdater.newUpdater(WorkerPool.class, "blocksPerRun");
+    private static final AtomicLongFieldUpdater<WorkerPool> DEMAND_SAMPLES =
+            AtomicLongFieldUpdater.newUpdater(WorkerPool.class, "demandSamples");
 
     WorkerPool(Engine engine, int cpu, boolean highPriority) {
         this.engine = engine;
@@ -540,18 +594,7 @@ final class WorkerPool {
     // unannounced one does until the monitor sees the pool stuck, and the target caps the works
     // in flight.
 
-    /**
-     * A moving average (weight 1/16) of the CPU time of this pool's runs, ns ({@code
-     * RunAccounting}: measured for runs of 50 us and more, their wall time below), over the runs
-     * that ended since the pool first saw a block. Written by the workers at their runs' ends,
-     * without the lock (two that end at once may lose a sample: an estimate); read by the
-     * monitor ({@link #countedBlocksFit}).
-     */
-    private volatile long runCpuAvg;
-    /** A moving average (weight 1/16) of announced blocks per run, in 1/1024; with {@link #runCpuAvg}. */
-    private volatile int blocksPerRun;
-    /** Runs averaged into {@link #runCpuAvg}, up to {@link #COUNTED_BLOCKS_SAMPLES}; with it. */
-    private volatile int demandSamples;
+    // runCpuAvg, blocksPerRun, demandSamples: at the top of the class (their lines).
     /**
      * Announced blocks (not joins) leave their workers counted. Written by the monitor only
      * ({@link #adaptBlockCounting}), read by workers as they block ({@link #countsBlocks}).
@@ -582,18 +625,24 @@ final class WorkerPool {
     /** ... and no longer once it needs more than this: the target's ceiling. */
     static final int COUNTED_BLOCKS_LEAVE = MAX_TARGET;
 
-    /** A run of {@code cpu} ns with {@code blocks} announced blocks ended on this pool (which saw blocks). */
+    /**
+     * A run of {@code cpu} ns with {@code blocks} announced blocks ended on this pool (which saw
+     * blocks). Release stores: the monitor's reads need no more, and a volatile store is a full
+     * fence on x86, which waits for the run's earlier stores to leave the store buffer: three
+     * per run took a sixth of an external producer's worker's samples (ARCHITECTURE 10, <i>The
+     * external form's lines</i>).
+     */
     void noteRunDemand(long cpu, int blocks) {
-        int n = demandSamples;
+        long n = demandSamples;
         if (n < COUNTED_BLOCKS_SAMPLES) {
-            demandSamples = n + 1;
+            DEMAND_SAMPLES.lazySet(this, n + 1);
         }
         long c = Math.max(0, cpu);
         long a = runCpuAvg;
-        runCpuAvg = n == 0 ? c : a + ((c - a) >> 4);
-        int b = blocksPerRun;
+        RUN_CPU_AVG.lazySet(this, n == 0 ? c : a + ((c - a) >> 4));
+        long b = blocksPerRun;
         int sample = Math.min(blocks, 64) << 10;
-        blocksPerRun = n == 0 ? sample : b + ((sample - b) >> 4);
+        BLOCKS_PER_RUN.lazySet(this, n == 0 ? sample : b + ((sample - b) >> 4));
     }
 
     /**
@@ -613,7 +662,7 @@ final class WorkerPool {
     /** {@code 1 + W / C} for this pool ({@link #countedBlocksFit}); 0 until its demand is trusted. */
     private long workersPerCpu() {
         long w = blockAvgNanos;
-        int perRun = blocksPerRun;
+        long perRun = blocksPerRun;
         long cpu = runCpuAvg;
         if (demandSamples < COUNTED_BLOCKS_SAMPLES || w <= 0 || perRun <= 0 || cpu <= 0) {
             return 0;
@@ -695,20 +744,15 @@ final class WorkerPool {
     // ------------------------------------------------------------------------------------------
     // How long blocks last here: how long a need for a worker may wait for a blocked one.
 
-    /**
-     * A moving average (weight 1/8) of the announced blocks of this pool's workers, nanoseconds;
-     * 0 before the first. Written by the workers as their blocks end, without the lock: two that
-     * end at once may lose one sample, which an estimate can afford. Read racily by the manager.
-     */
-    private volatile long blockAvgNanos;
+    // blockAvgNanos: at the top of the class (its line).
 
     /** Longest wait for a blocked worker before a thread is created, however long blocks last. */
     static final long MAX_STALL_NANOS = 2_000_000L;
 
-    /** An announced block of {@code nanos} ended on this pool. */
+    /** An announced block of {@code nanos} ended on this pool. A release store, as {@link #noteRunDemand}'s. */
     void noteBlock(long nanos) {
         long avg = blockAvgNanos;
-        blockAvgNanos = avg == 0 ? nanos : avg + ((nanos - avg) >> 3);
+        BLOCK_AVG.lazySet(this, avg == 0 ? nanos : avg + ((nanos - avg) >> 3));
     }
 
     /**
@@ -1324,14 +1368,7 @@ final class WorkerPool {
         listClockSet = false;
     }
 
-    /**
-     * A moving average (weight 1/8) of the wall time of the runs ended here, in nanoseconds, each
-     * capped: whether a thief would save more per work than it costs. Starts at {@link
-     * #UNKNOWN_RUN_NANOS}: until runs tell otherwise, works are taken to be worth a thief on a
-     * free CPU. Written and read under the lock ({@link #noteRunWall}); what it says is published
-     * in {@link #runClass}.
-     */
-    private int runWallAvg = UNKNOWN_RUN_NANOS;
+    // runWallAvg: at the top of the class (its line).
 
     /**
      * {@link #runWallAvg}'s class ({@link #RUNS_TINY}, {@link #RUNS_SHORT} or {@link #RUNS_LONG})
@@ -1380,7 +1417,7 @@ final class WorkerPool {
      */
     void noteRunWall(long wall) {
         int w = (int) Math.min(wall, 2L * SHORT_RUN_NANOS);
-        int avg = runWallAvg + ((w - runWallAvg) >> 3);
+        int avg = (int) (runWallAvg + ((w - runWallAvg) >> 3));
         runWallAvg = avg;
         int c = runClassOf(avg);
         if (c != runClass[RUN_CLASS]) {

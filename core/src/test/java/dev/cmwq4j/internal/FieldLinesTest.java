@@ -1,0 +1,82 @@
+package dev.cmwq4j.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The fields a pool's workers write at every run sit on cache lines that no other field of the
+ * pool shares (ARCHITECTURE 4, <i>Lines of their own</i>): the layout the JVM chose, read with
+ * {@code Unsafe.objectFieldOffset}, the only view of it a product JVM gives. A field added or
+ * moved so that it lands among them, or a JVM that lays fields out otherwise, fails here, where
+ * a benchmark would only have slowed down.
+ */
+class FieldLinesTest {
+    private static final int LINE = 64;
+
+    /** Written by the pool's workers at every run without the lock. */
+    private static final Set<String> PER_RUN = Set.of(
+            "progress", "runCpuAvg", "blocksPerRun", "demandSamples", "blockAvgNanos", "runWallAvg");
+
+    @Test
+    void aPoolsPerRunFieldsShareNoLineWithItsOtherFields() throws Exception {
+        List<long[]> hot = new ArrayList<>();
+        List<long[]> others = new ArrayList<>();
+        List<String> otherNames = new ArrayList<>();
+        Object unsafe = unsafe();
+        for (Field f : WorkerPool.class.getDeclaredFields()) {
+            if (Modifier.isStatic(f.getModifiers())) {
+                continue;
+            }
+            long offset = (long) unsafe.getClass().getMethod("objectFieldOffset", Field.class).invoke(unsafe, f);
+            long[] range = {offset, offset + size(f.getType())};
+            if (PER_RUN.contains(f.getName())) {
+                hot.add(range);
+            } else if (!f.getName().matches("p[ab][0-7]|headerGap")) {
+                others.add(range);
+                otherNames.add(f.getName() + "@" + offset);
+            }
+        }
+        assertThat(hot).as("the per-run fields found").hasSize(PER_RUN.size());
+        long first = hot.stream().mapToLong(r -> r[0]).min().orElseThrow();
+        long end = hot.stream().mapToLong(r -> r[1]).max().orElseThrow();
+        // a whole line before them (the object header and whatever the heap put before the
+        // object) and a whole line between them and any other field
+        assertThat(first).as("offset of the first per-run field").isGreaterThanOrEqualTo(LINE);
+        for (int i = 0; i < others.size(); i++) {
+            long[] o = others.get(i);
+            boolean apart = o[1] + LINE <= first || o[0] >= end + LINE;
+            assertThat(apart).as("%s is at least a line from the per-run fields [%d, %d)", otherNames.get(i), first, end)
+                    .isTrue();
+        }
+        assertThat(end - first).as("the per-run fields fit one line").isLessThanOrEqualTo(LINE);
+    }
+
+    private static long size(Class<?> type) {
+        if (type == long.class || type == double.class) {
+            return 8;
+        }
+        if (type == int.class || type == float.class) {
+            return 4;
+        }
+        if (type == short.class || type == char.class) {
+            return 2;
+        }
+        if (type == byte.class || type == boolean.class) {
+            return 1;
+        }
+        return 4; // a reference; 8 without compressed references, where offsets move apart anyway
+    }
+
+    private static Object unsafe() throws Exception {
+        Class<?> c = Class.forName("sun.misc.Unsafe");
+        Field f = c.getDeclaredField("theUnsafe");
+        f.setAccessible(true);
+        return f.get(null);
+    }
+}
