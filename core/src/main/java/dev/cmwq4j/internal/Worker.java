@@ -479,7 +479,9 @@ final class Worker implements Runnable {
                     listForThief = false;
                     if ((untilBalance <= 0 || thief) && !p.ring.isEmpty()) {
                         untilBalance = Stealing.BALANCE_EVERY;
-                        if (thief || (p.ring.size() >= 2 && Stealing.siblingIdle(p))) {
+                        boolean stealable = laneSawChain || p.stealWorthwhile();
+                        laneSawChain = false;
+                        if (thief || (stealable && p.ring.size() >= 2 && Stealing.siblingIdle(p))) {
                             // listed, where a thief or the balance below sees it, as the backlog
                             // it has been since the lane saw it last (which lasts until the lane
                             // sees the ring empty)
@@ -936,6 +938,15 @@ final class Worker implements Runnable {
     private long laneBacklogSince;
     /** When this worker last looked for an idle sibling for the lane's backlog ({@link #fastLoop}). Own thread. */
     private long laneThiefLook;
+    /**
+     * The lane ran a work queued by one of this pool's workers (a chain's successor) since the
+     * work loop's last look at the balance. Without one, and with works too short to be worth a
+     * thief one by one ({@link WorkerPool#stealWorthwhile}), nothing in the ring is stealable:
+     * the look leaves the ring to the lane instead of listing it for a thief that would not
+     * take it (an external producer's tiny works were listed, and run on the locked path, about
+     * three in four, on two CPUs). Own thread.
+     */
+    private boolean laneSawChain;
     /** The lane's backlog lasted with an idle sibling: the work loop lists it and asks for a thief. Own thread. */
     private boolean listForThief;
 
@@ -996,6 +1007,9 @@ final class Worker implements Runnable {
                 WorkNode n = r.take(this);
                 if (n == null) {
                     break;
+                }
+                if (!n.external()) {
+                    laneSawChain = true; // a successor queued here: a chain a thief could move
                 }
                 // more offered after it? Read from the next slot, on the line the take just read
                 // most often, not from the tail, which the producers write at every offer
