@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Where each thread's CPU went in a cold JVM: by compilation tier, interpreter, VM and kernel.
+r"""Where each thread's CPU went in a cold JVM: by compilation tier, interpreter, VM and kernel.
 
 Inputs: a -XX:+LogCompilation log (its nmethod records give each compiled method's address, size
 and tier), the agent's dump (codedump.c: the interpreter's and the stubs' addresses) and
@@ -8,6 +8,15 @@ first one's threads: the share of its samples in C2 code, C1 code (per level), t
 stubs, the kernel and the rest of the VM, and its hottest methods with their tier.
 
 Usage: tiers.py COMPILATION_LOG CODE_DUMP SAMPLES THREAD[,THREAD...] [TOP]
+
+For one cold scenario cell (CP: core and bench classes and the bench's dependencies,
+`mvn -q -pl bench -am dependency:build-classpath -Dmdep.outputFile=/tmp/deps.cp`):
+
+  perf record -e cpu-clock -F 9999 -o /tmp/perf.data -- java -XX:+UnlockDiagnosticVMOptions \
+      -XX:+LogCompilation -XX:LogFile=/tmp/jit.log -agentpath:/tmp/libcodedump.so=/tmp/code.txt \
+      -cp CP dev.cmwq4j.bench.scenario.ScenarioChild tiny cmwq full 60000
+  perf script -i /tmp/perf.data -F comm,tid,time,ip,sym > /tmp/samples.txt
+  tiers.py /tmp/jit.log /tmp/code.txt /tmp/samples.txt cmwq4j-shared-c,java
 """
 import collections
 import re
