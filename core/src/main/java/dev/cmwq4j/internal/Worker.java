@@ -848,8 +848,8 @@ final class Worker implements Runnable {
      * The end of {@link #runOne}'s run, normal or not. A method of its own: in the
      * {@code finally} it would be compiled three times over (javac copies a finally block onto
      * each way out of the try), which tripled the bytecode of the hottest method on the per-work
-     * path that every fresh JVM compiles at tier 3 and then at tier 4 (ARCHITECTURE 10, <i>The
-     * per-work methods' size</i>).
+     * path that every fresh JVM compiles at tier 3 and then at tier 4 (ARCHITECTURE 10, <i>A cold
+     * flood, per thread and tier</i>; measured neutral on the JIT's time, kept for the size).
      */
     private void afterRun(jdk.jfr.Event traced) {
         // An interrupt never leaks into the next work.
@@ -875,10 +875,10 @@ final class Worker implements Runnable {
         FastRing r = pool.ring;
         if (r != null && look != LANE_EMPTY && runs.endedOnClock()) {
             // the admission time of what was offered since the last tick. Not after a lane run
-            // whose take left the ring empty: whatever was offered since is admitted by this
-            // run's end either way (ticked, its latency runs from here to its start; not, it
-            // counts as admitted at its start, which follows at once), and the tick's CAS takes
-            // the count's line from the producers, who read it at every offer
+            // whose take left the ring empty: what was offered since is next in the ring, and
+            // counts as admitted at its start or listing (ARCHITECTURE 6, "Queue latency in the
+            // lane"), most often right after this end; the tick's CAS would take the count's
+            // line from the producers, who read it at every offer
             r.tick(runs.endedAt());
         }
     }
