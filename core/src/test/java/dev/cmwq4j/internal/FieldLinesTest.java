@@ -10,8 +10,9 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * The fields a pool's workers write at every run sit on cache lines that no other field of the
- * pool shares (ARCHITECTURE 4, <i>Lines of their own</i>): the layout the JVM chose, read with
+ * The fields a pool's workers write at every run, and the inbound stack's head, sit on cache
+ * lines that no other field of the pool shares (ARCHITECTURE 4, <i>Lines of their own</i>): the
+ * layout the JVM chose, read with
  * {@code Unsafe.objectFieldOffset}, the only view of it a product JVM gives. A field added or
  * moved so that it lands among them, or a JVM that lays fields out otherwise, fails here, where
  * a benchmark would only have slowed down.
@@ -25,7 +26,22 @@ class FieldLinesTest {
 
     @Test
     void aPoolsPerRunFieldsShareNoLineWithItsOtherFields() throws Exception {
-        List<long[]> hot = new ArrayList<>();
+        assertOnLinesOfTheirOwn(PER_RUN);
+    }
+
+    /** The inbound stack's head: CASed by every queuer, swapped by every drain. */
+    @Test
+    void aPoolsInboundStackShareNoLineWithItsOtherFields() throws Exception {
+        assertOnLinesOfTheirOwn(Set.of("inbound"));
+    }
+
+    /**
+     * The fields of {@code group} span at most one line, start a whole line into the object (the
+     * header, and whatever the heap put before it, are a line away), and every other field of
+     * the pool but the padding is at least a line away from them.
+     */
+    private static void assertOnLinesOfTheirOwn(Set<String> group) throws Exception {
+        List<long[]> mine = new ArrayList<>();
         List<long[]> others = new ArrayList<>();
         List<String> otherNames = new ArrayList<>();
         Object unsafe = unsafe();
@@ -35,26 +51,24 @@ class FieldLinesTest {
             }
             long offset = (long) unsafe.getClass().getMethod("objectFieldOffset", Field.class).invoke(unsafe, f);
             long[] range = {offset, offset + size(f.getType())};
-            if (PER_RUN.contains(f.getName())) {
-                hot.add(range);
-            } else if (!f.getName().matches("p[ab][0-7]|headerGap")) {
+            if (group.contains(f.getName())) {
+                mine.add(range);
+            } else if (!f.getName().matches("p[ab][0-7]|i[pq][0-9]+|headerGap")) {
                 others.add(range);
                 otherNames.add(f.getName() + "@" + offset);
             }
         }
-        assertThat(hot).as("the per-run fields found").hasSize(PER_RUN.size());
-        long first = hot.stream().mapToLong(r -> r[0]).min().orElseThrow();
-        long end = hot.stream().mapToLong(r -> r[1]).max().orElseThrow();
-        // a whole line before them (the object header and whatever the heap put before the
-        // object) and a whole line between them and any other field
-        assertThat(first).as("offset of the first per-run field").isGreaterThanOrEqualTo(LINE);
+        assertThat(mine).as("the fields found").hasSize(group.size());
+        long first = mine.stream().mapToLong(r -> r[0]).min().orElseThrow();
+        long end = mine.stream().mapToLong(r -> r[1]).max().orElseThrow();
+        assertThat(first).as("offset of the first of %s", group).isGreaterThanOrEqualTo(LINE);
         for (int i = 0; i < others.size(); i++) {
             long[] o = others.get(i);
             boolean apart = o[1] + LINE <= first || o[0] >= end + LINE;
-            assertThat(apart).as("%s is at least a line from the per-run fields [%d, %d)", otherNames.get(i), first, end)
+            assertThat(apart).as("%s is at least a line from %s [%d, %d)", otherNames.get(i), group, first, end)
                     .isTrue();
         }
-        assertThat(end - first).as("the per-run fields fit one line").isLessThanOrEqualTo(LINE);
+        assertThat(end - first).as("%s fit one line", group).isLessThanOrEqualTo(LINE);
     }
 
     private static long size(Class<?> type) {
