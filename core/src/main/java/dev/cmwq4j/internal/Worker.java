@@ -682,7 +682,7 @@ final class Worker implements Runnable {
      * last in their pwqs; returns the last one's pwq, with its color in {@link #runColor}.
      */
     private PoolWorkqueue execute(WorkNode n, PoolWorkqueue pwq, int color) {
-        runOne(n, pwq);
+        runOne(n, pwq, NOT_LANE);
         return endCounted(n, pwq, color);
     }
 
@@ -716,7 +716,7 @@ final class Worker implements Runnable {
                     return pwq;
                 }
             }
-            runOne(n, pwq);
+            runOne(n, pwq, NOT_LANE);
         }
     }
 
@@ -811,7 +811,12 @@ final class Worker implements Runnable {
         CURRENT.set(null);
     }
 
-    private void runOne(WorkNode n, PoolWorkqueue pwq) {
+    /**
+     * Runs {@code n}, of {@code pwq}, on this thread, and does the accounting of its end
+     * ({@link #afterRun}); {@code look} is what the lane saw of its ring as it took {@code n}
+     * ({@link #LANE_MORE}, {@link #LANE_EMPTY}), or {@link #NOT_LANE}.
+     */
+    private void runOne(WorkNode n, PoolWorkqueue pwq, byte look) {
         CURRENT_NODE.lazySet(this, n);
         CURRENT_PWQ.lazySet(this, pwq);
         long start = startClock;
@@ -840,7 +845,7 @@ final class Worker implements Runnable {
         } finally {
             // The accounting first: whatever failed above (the work, its report, a JFR event),
             // the instance ends normally in execute(), which runs no user code.
-            afterRun(traced);
+            afterRun(traced, look);
         }
     }
 
@@ -851,7 +856,7 @@ final class Worker implements Runnable {
      * path that every fresh JVM compiles at tier 3 and then at tier 4 (ARCHITECTURE 10, <i>A cold
      * flood, per thread and tier</i>; measured neutral on the JIT's time, kept for the size).
      */
-    private void afterRun(jdk.jfr.Event traced) {
+    private void afterRun(jdk.jfr.Event traced, byte look) {
         // An interrupt never leaks into the next work.
         Thread.interrupted();
         blockDepth = 0;
@@ -866,8 +871,6 @@ final class Worker implements Runnable {
         // an undisturbed run with more work waiting may end at its estimate (RunAccounting:
         // only one that started at the previous run's end); the last run before the pool
         // runs dry reads the clock
-        byte look = laneLook; // the lane's look at its ring, just before this run
-        laneLook = NOT_LANE;
         runs.ended(!runDisturbed && (look == LANE_MORE || pool.hasWork()));
         if (pool.tracksDemand() && runs.cpuMeasured()) {
             pool.noteRunDemand(runs.cpu, blocksThisRun);
@@ -920,11 +923,10 @@ final class Worker implements Runnable {
     /** Ring position of this worker's last take ({@link FastRing#take}); own thread. */
     long fastTakePos;
     /**
-     * What {@link #fastLoop} saw of the ring as it took the work running now: {@link #NOT_LANE}
-     * (not a lane run), {@link #LANE_EMPTY}, or {@link #LANE_MORE} (its end need not look at the
-     * pool for more). Read and reset by {@link #afterRun}. Own thread.
+     * What {@link #fastLoop} saw of the ring as it took a work ({@link #runOne}'s {@code look}):
+     * nothing (not a lane run), the ring empty after it, or more behind it (its end need not look
+     * at the pool for more).
      */
-    private byte laneLook;
     private static final byte NOT_LANE = 0;
     private static final byte LANE_EMPTY = 1;
     private static final byte LANE_MORE = 2;
@@ -1045,8 +1047,7 @@ final class Worker implements Runnable {
                 untilBalance--;
                 runs.queued(r.admittedAt(stamp)); // its latency from the first clock read after its offer
                 Events.queued(n, pwq); // never throws
-                laneLook = more ? LANE_MORE : LANE_EMPTY;
-                runOne(n, pwq);
+                runOne(n, pwq, more ? LANE_MORE : LANE_EMPTY);
                 if (!fastEnd(n, pwq, p)) {
                     return true;
                 }
