@@ -5,9 +5,8 @@ import dev.cmwq4j.Cmwq;
 import dev.cmwq4j.PoolStats;
 import dev.cmwq4j.Workqueue;
 import dev.cmwq4j.bench.scenario.Cpu;
-import java.io.File;
-import java.io.IOException;
-import java.nio.file.Files;
+import dev.cmwq4j.bench.scenario.ManagedSleep;
+import dev.cmwq4j.bench.scenario.TaskCpu;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -171,19 +170,7 @@ public final class MixedTimeline {
                 }
 
                 public void sleep() throws InterruptedException {
-                    ForkJoinPool.managedBlock(new ForkJoinPool.ManagedBlocker() {
-                        private boolean done;
-
-                        public boolean block() throws InterruptedException {
-                            Thread.sleep(SLEEP);
-                            done = true;
-                            return true;
-                        }
-
-                        public boolean isReleasable() {
-                            return done;
-                        }
-                    });
+                    ManagedSleep.sleep(SLEEP.toNanos());
                 }
 
                 public int threads() {
@@ -306,25 +293,14 @@ public final class MixedTimeline {
     private static final Map<Long, String> NAMES = new HashMap<>();
 
     /** Each live thread's CPU so far, ns, by tid (remembering its folded name). */
-    private static Map<Long, Long> threadCpu() throws IOException {
+    private static Map<Long, Long> threadCpu() {
         Map<Long, Long> m = new HashMap<>();
-        File[] tasks = new File("/proc/self/task").listFiles();
-        if (tasks == null) {
-            return m;
-        }
-        for (File t : tasks) {
-            try {
-                long tid = Long.parseLong(t.getName());
-                String stat = Files.readString(new File(t, "schedstat").toPath()).trim();
-                m.put(tid, Long.parseLong(stat.substring(0, stat.indexOf(' '))));
-                if (!NAMES.containsKey(tid)) {
-                    String comm = Files.readString(new File(t, "comm").toPath()).trim();
-                    // digits folded, and what the 15-character cut leaves of a trailing "-N" dropped
-                    NAMES.put(tid, comm.contains("CompilerThre") ? comm : comm.replaceAll("[0-9]+", "#").replaceAll("[-#]+$", ""));
-                }
-            } catch (IOException | RuntimeException e) {
-                // the thread ended between the listing and the read
-            }
+        List<TaskCpu> tasks = TaskCpu.all();
+        for (TaskCpu t : tasks == null ? List.<TaskCpu>of() : tasks) {
+            m.put(t.tid(), t.cpuNanos());
+            // digits folded, and what the 15-character cut leaves of a trailing "-N" dropped
+            NAMES.computeIfAbsent(t.tid(), tid -> t.name().contains("CompilerThre") ? t.name()
+                    : t.name().replaceAll("[0-9]+", "#").replaceAll("[-#]+$", ""));
         }
         return m;
     }

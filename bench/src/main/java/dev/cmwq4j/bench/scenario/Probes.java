@@ -102,21 +102,15 @@ final class Probes {
      * and stops compiler threads beyond the first only with many CPUs).
      */
     static long compilerCpuNanos() {
-        long sum = 0;
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
-            for (Path task : tasks) {
-                try {
-                    String name = Files.readString(task.resolve("comm"));
-                    if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
-                        String stat = Files.readString(task.resolve("schedstat")).trim();
-                        sum += Long.parseLong(stat.substring(0, stat.indexOf(' ')));
-                    }
-                } catch (IOException | RuntimeException e) {
-                    // the thread exited meanwhile, or an unexpected format: not counted
-                }
-            }
-        } catch (IOException e) {
+        List<TaskCpu> tasks = TaskCpu.all();
+        if (tasks == null) {
             return -1;
+        }
+        long sum = 0;
+        for (TaskCpu t : tasks) {
+            if (t.name().startsWith("C1 CompilerThre") || t.name().startsWith("C2 CompilerThre")) {
+                sum += t.cpuNanos();
+            }
         }
         return sum;
     }
