@@ -3,11 +3,13 @@ package dev.cmwq4j;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cmwq4j.internal.EngineProbe;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -96,6 +98,101 @@ class ChainSpreadTest {
                     .isGreaterThanOrEqualTo(2);
             assertThat(measured.onCpu1.sum()).as("works that ran on CPU 1").isGreaterThanOrEqualTo(8L * 100_000 / 10);
             TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * Four endless chains of tiny works started on CPU 0 with the lane on, after a round that
+     * compiled their path and left the pool's runs tiny: the balance moves them until each CPU
+     * runs two at once. An idle sibling's thief moves the first; the sibling's worker, running
+     * that chain, takes a second from CPU 0 at its look at the balance. CPU 0's works wait in its
+     * ring, which that look drains into the worklist, where they count as the backlog the ring
+     * has been (the lane's backlog hint), not as a new one: before, the look listed CPU 0's ring,
+     * took nothing, and the chains stayed three to one. No chain overlaps itself.
+     */
+    @Test
+    void fourTinyChainsInTheLaneEndTwoAndTwo() throws Exception {
+        try (Cmwq c = EngineProbe.withLane(true, () -> Cmwq.builder().name("lane-spread").cpus(2).jmx(false)
+                .simulate(true, false).build())) {
+            EngineProbe.setCpusSaturated(c.engine(), false);
+            Workqueue wq = c.workqueue("lane-chains").build();
+            EndlessChains warmUp = new EndlessChains(wq, 4);
+            warmUp.startOnCpu0();
+            Awaitility.await("the warm-up's runs, tiny").atMost(Duration.ofSeconds(120))
+                    .until(() -> warmUp.runs.sum() >= 400_000 && EngineProbe.runsAreTiny(c.engine(), 0));
+            warmUp.stop();
+            EndlessChains measured = new EndlessChains(wq, 4);
+            measured.startOnCpu0();
+            try {
+                Awaitility.await("two of the four chains on CPU 1 at once").atMost(Duration.ofSeconds(120))
+                        .pollInterval(Duration.ofMillis(1))
+                        .until(() -> measured.onCpu1() == 2);
+            } finally {
+                measured.stop();
+            }
+            wq.flush();
+            assertThat(warmUp.overlaps.get() + measured.overlaps.get()).as("runs of one chain that overlapped").isZero();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /** Chains of tiny works that queue their successors until stopped; each knows its last run's CPU. */
+    private static final class EndlessChains {
+        final Workqueue wq;
+        final Work[] works;
+        final AtomicInteger[] cpu;
+        final AtomicBoolean[] inside;
+        final AtomicBoolean stopping = new AtomicBoolean();
+        final AtomicInteger overlaps = new AtomicInteger();
+        final LongAdder runs = new LongAdder();
+        final CountDownLatch stopped;
+
+        EndlessChains(Workqueue wq, int chains) {
+            this.wq = wq;
+            works = new Work[chains];
+            cpu = new AtomicInteger[chains];
+            inside = new AtomicBoolean[chains];
+            stopped = new CountDownLatch(chains);
+            for (int i = 0; i < chains; i++) {
+                int id = i;
+                cpu[i] = new AtomicInteger();
+                inside[i] = new AtomicBoolean();
+                works[i] = new Work("endless" + i, () -> {
+                    if (inside[id].getAndSet(true)) {
+                        overlaps.incrementAndGet();
+                    }
+                    cpu[id].lazySet(Thread.currentThread().getName().contains("-cpu1-") ? 1 : 0);
+                    runs.increment();
+                    inside[id].set(false);
+                    if (stopping.get()) {
+                        stopped.countDown();
+                    } else {
+                        wq.queue(works[id]); // from a worker: onto that worker's pool
+                    }
+                });
+            }
+        }
+
+        /** Queues every chain's first work on CPU 0's pool, from its worker. */
+        void startOnCpu0() {
+            wq.queueOn(0, new Work("starter", () -> {
+                for (Work w : works) {
+                    wq.queue(w);
+                }
+            }));
+        }
+
+        int onCpu1() {
+            int n = 0;
+            for (AtomicInteger c : cpu) {
+                n += c.get();
+            }
+            return n;
+        }
+
+        void stop() throws InterruptedException {
+            stopping.set(true);
+            assertThat(stopped.await(60, TimeUnit.SECONDS)).as("every chain stopped").isTrue();
         }
     }
 

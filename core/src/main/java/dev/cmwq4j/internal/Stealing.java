@@ -213,7 +213,8 @@ final class Stealing {
             }
             return false;
         }
-        if (sibling.backlog() < own + 2 || !p.mayStealMore()) { // racy: a hint
+        if (sibling.backlog() < own + 2 || !p.mayStealMore()
+                || (sibling.runsAreTiny() && !sibling.tinyBacklogMayHaveLasted(now))) { // racy: hints
             return false;
         }
         p.unlock();

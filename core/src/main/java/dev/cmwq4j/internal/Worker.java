@@ -1022,6 +1022,9 @@ final class Worker implements Runnable {
                     laneBacklogSince = startClock; // the last run's end (0 at a loop's first run: from the next)
                     laneThiefLook = startClock;
                 }
+                if (p.laneBacklogHint != laneBacklogSince) {
+                    p.laneBacklogHint = laneBacklogSince; // for the drains of lock holders (a thief's look)
+                }
                 took = true;
                 PoolWorkqueue pwq = n.pwq;
                 Runnable decorated = n.decorated; // before the start clears it

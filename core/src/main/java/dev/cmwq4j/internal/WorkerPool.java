@@ -119,6 +119,18 @@ final class WorkerPool {
      * {@link #runClass}. A long only to share these lines (its values fit an int).
      */
     private long runWallAvg = UNKNOWN_RUN_NANOS;
+    /**
+     * Since when the ring has held works at every take of a lane worker (the worker's
+     * {@code laneBacklogSince}: the end of the run before the take that first saw more behind
+     * it), 0 once a take left it empty: the ring's backlog, which a drain passes on to the
+     * worklist ({@link #backlogSeenSince}), so that works a lock holder lists from the ring keep
+     * the age their backlog has (a thief's look at a sibling in the lane drains its ring; the
+     * backlog would otherwise start again at every such drain, and tiny chains never count as a
+     * lasting backlog: ARCHITECTURE 6, <i>Tiny chains: moved whole, then balanced</i>). Written
+     * by the pool's lane workers (plain stores, only when it changes), read by lock holders and
+     * racily by a thief's look ({@link #tinyBacklogMayHaveLasted}): a hint.
+     */
+    long laneBacklogHint;
     @SuppressWarnings("unused") private long pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7;
 
     final Engine engine;
@@ -1187,6 +1199,7 @@ final class WorkerPool {
         draining = true;
         boolean isShort = true;
         boolean resumed = admitting != null; // the rest of a drain that threw: admitLeft is set
+        long ringBacklog = 0;
         try {
             if (!resumed) {
                 // one swap per drain: pushers that keep coming are admitted by the next lock
@@ -1201,6 +1214,7 @@ final class WorkerPool {
                     count++;
                 }
                 if (ring != null) {
+                    ringBacklog = ring.isEmpty() ? 0 : laneBacklogHint;
                     ordered = mergeRing(ordered);
                     count = merged;
                 }
@@ -1220,6 +1234,9 @@ final class WorkerPool {
                 admitting = n.inNext;
                 n.inNext = null;
                 n.pwq.admit(n);
+            }
+            if (ringBacklog != 0) {
+                backlogSeenSince(ringBacklog); // the listed ring's works, as old a backlog as the ring's
             }
             if (admitted && engine.autoLane && ring == null && managed && runEndDrain && nrPending >= 2) {
                 // a drain that leaves one work listed (a lone chain's successor, after its slot
@@ -1637,6 +1654,19 @@ final class WorkerPool {
         long clock = now != 0 ? now : System.nanoTime();
         // a pending work of one is what the running worker takes next, unless the list stays non-empty
         return pending == 1 ? !c.external() && backlogLasted(clock) : untilStealable(c, clock) == 0;
+    }
+
+    /**
+     * Whether a tiny chain backlog here may have lasted the steal threshold by {@code now}: the
+     * worklist's, or the ring's as its lane workers saw it ({@link #laneBacklogHint}). Racy, no
+     * lock: a thief's look before it locks this pool (whose drain would move the ring to the
+     * worklist, and the lane's works to the locked path, for nothing when no backlog lasted).
+     */
+    boolean tinyBacklogMayHaveLasted(long now) {
+        long listed = backlogSince;
+        long ringed = laneBacklogHint;
+        long threshold = engine.stealThresholdNanos;
+        return (listed != 0 && now - listed >= threshold) || (ringed != 0 && now - ringed >= threshold);
     }
 
     /** The worklist has not been empty for the steal threshold. Lock. */

@@ -20,9 +20,10 @@ import org.junit.jupiter.api.Test;
 class FieldLinesTest {
     private static final int LINE = 64;
 
-    /** Written by the pool's workers at every run without the lock. */
+    /** Written by the pool's workers at every run (or, the lane's backlog hint, as it changes) without the lock. */
     private static final Set<String> PER_RUN = Set.of(
-            "progress", "runCpuAvg", "blocksPerRun", "demandSamples", "blockAvgNanos", "runWallAvg");
+            "progress", "runCpuAvg", "blocksPerRun", "demandSamples", "blockAvgNanos", "runWallAvg",
+            "laneBacklogHint");
 
     @Test
     void aPoolsPerRunFieldsShareNoLineWithItsOtherFields() throws Exception {
