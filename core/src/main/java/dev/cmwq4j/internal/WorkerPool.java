@@ -1229,18 +1229,23 @@ final class WorkerPool {
             WorkNode n;
             long inactiveBefore = inactiveAdds;
             boolean admitted = admitting != null;
+            boolean external = false;
             while ((n = admitting) != null) {
                 Seam.admit();
                 admitting = n.inNext;
                 n.inNext = null;
+                external |= n.external();
                 n.pwq.admit(n);
             }
             if (ringBacklog != 0) {
                 backlogSeenSince(ringBacklog); // the listed ring's works, as old a backlog as the ring's
             }
-            if (admitted && engine.autoLane && ring == null && managed && runEndDrain && nrPending >= 2) {
+            if (admitted && engine.autoLane && ring == null && managed && runEndDrain
+                    && (nrPending >= 2 || (external && runsAreTiny()))) {
                 // a drain that leaves one work listed (a lone chain's successor, after its slot
-                // passes ran out) does not count: a lone chain runs faster on the slot pass
+                // passes ran out) does not count: a lone chain runs faster on the slot pass. One
+                // that admitted a producer's tiny work does: a worker that keeps up with its
+                // producer drains one at a time (ARCHITECTURE 6, "The adaptive lane")
                 laneWorthIt(inactiveAdds == inactiveBefore);
             }
         } finally {
