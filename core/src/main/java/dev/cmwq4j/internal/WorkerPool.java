@@ -174,6 +174,14 @@ final class WorkerPool {
      * be made).
      */
     private int laneStreak;
+    /**
+     * The adaptive lane: drains in a row that admitted a producer's work ({@link WorkNode#external}),
+     * reset by one that admitted none and by a slot pass ({@link #takeSuccessor}). Two in a row
+     * are a producer its worker keeps up with; a lone chain restarted from outside (its restart
+     * admitted once, its hops by slot passes or by drains of its own successors) never gets to
+     * two. {@link #lock}.
+     */
+    private int producerDrains;
     /** Works sent to an inactive list by an admission ({@link PoolWorkqueue#insert}); {@link #lock}. */
     long inactiveAdds;
     /**
@@ -903,6 +911,7 @@ final class WorkerPool {
         }
         PROGRESS.lazySet(this, progress + 1); // a start, for the monitor's look at progress
         slotPasses++;
+        producerDrains = 0; // a chain's hop
         return top;
     }
 
@@ -1240,12 +1249,16 @@ final class WorkerPool {
             if (ringBacklog != 0) {
                 backlogSeenSince(ringBacklog); // the listed ring's works, as old a backlog as the ring's
             }
+            if (admitted) {
+                producerDrains = external ? producerDrains + 1 : 0;
+            }
             if (admitted && engine.autoLane && ring == null && managed && runEndDrain
-                    && (nrPending >= 2 || (external && runsAreTiny()))) {
+                    && (nrPending >= 2 || (producerDrains >= 2 && runsAreTiny()))) {
                 // a drain that leaves one work listed (a lone chain's successor, after its slot
                 // passes ran out) does not count: a lone chain runs faster on the slot pass. One
-                // that admitted a producer's tiny work does: a worker that keeps up with its
-                // producer drains one at a time (ARCHITECTURE 6, "The adaptive lane")
+                // that admitted a producer's tiny work, after another that did, does: a worker
+                // that keeps up with its producer drains one at a time (ARCHITECTURE 6, "The
+                // adaptive lane")
                 laneWorthIt(inactiveAdds == inactiveBefore);
             }
         } finally {
