@@ -101,7 +101,9 @@ final class Stealing {
                         continue;
                     }
                     boolean worthwhile = victim.stealWorthwhile();
-                    if (!worthwhile && !(tinyToo && victim.runsAreTiny())) {
+                    if (!worthwhile && !(tinyToo && victim.runsAreTiny() && victim.tinyBacklogMayHaveLasted(now))) {
+                        // (no lasting chain backlog, listed or ringed: the victim's lock would
+                        // move its ring to the locked path and convert its lane run, for nothing)
                         continue;
                     }
                     WorkNode stolen = null;

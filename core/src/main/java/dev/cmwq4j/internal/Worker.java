@@ -1022,8 +1022,11 @@ final class Worker implements Runnable {
                     laneBacklogSince = startClock; // the last run's end (0 at a loop's first run: from the next)
                     laneThiefLook = startClock;
                 }
-                if (p.laneBacklogHint != laneBacklogSince) {
-                    p.laneBacklogHint = laneBacklogSince; // for the drains of lock holders (a thief's look)
+                // for the drains of lock holders and a thief's look: a backlog with a chain in it
+                // (a producer's tiny works are never stolen, so a thief need not lock for them)
+                long hint = laneSawChain ? laneBacklogSince : 0;
+                if (p.laneBacklogHint != hint) {
+                    p.laneBacklogHint = hint;
                 }
                 took = true;
                 PoolWorkqueue pwq = n.pwq;

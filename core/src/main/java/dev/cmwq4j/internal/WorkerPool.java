@@ -122,7 +122,8 @@ final class WorkerPool {
     /**
      * Since when the ring has held works at every take of a lane worker (the worker's
      * {@code laneBacklogSince}: the end of the run before the take that first saw more behind
-     * it), 0 once a take left it empty: the ring's backlog, which a drain passes on to the
+     * it), if that worker ran a chain's successor since its last look at the balance; 0 once a
+     * take left it empty, or while it saw only a producer's works: the ring's chain backlog, which a drain passes on to the
      * worklist ({@link #backlogSeenSince}), so that works a lock holder lists from the ring keep
      * the age their backlog has (a thief's look at a sibling in the lane drains its ring; the
      * backlog would otherwise start again at every such drain, and tiny chains never count as a
