@@ -123,13 +123,14 @@ final class WorkerPool {
      * Since when the ring has held works at every take of a lane worker (the worker's
      * {@code laneBacklogSince}: the end of the run before the take that first saw more behind
      * it), if that worker ran a chain's successor since its last look at the balance; 0 once a
-     * take left it empty, or while it saw only a producer's works: the ring's chain backlog, which a drain passes on to the
-     * worklist ({@link #backlogSeenSince}), so that works a lock holder lists from the ring keep
-     * the age their backlog has (a thief's look at a sibling in the lane drains its ring; the
-     * backlog would otherwise start again at every such drain, and tiny chains never count as a
-     * lasting backlog: ARCHITECTURE 6, <i>Tiny chains: moved whole, then balanced</i>). Written
-     * by the pool's lane workers (plain stores, only when it changes), read by lock holders and
-     * racily by a thief's look ({@link #tinyBacklogMayHaveLasted}): a hint.
+     * take left it empty, or while it saw only a producer's works: the ring's chain backlog,
+     * which a drain passes on to the worklist ({@link #backlogSeenSince}), so that works a lock
+     * holder lists from the ring keep the age their backlog has (a thief's look at a sibling in
+     * the lane drains its ring; the backlog would otherwise start again at every such drain, and
+     * tiny chains never count as a lasting backlog: ARCHITECTURE 6, <i>Tiny chains: moved whole,
+     * then balanced</i>). Written by the pool's lane workers (plain stores, only when it
+     * changes), read by lock holders and racily by a thief's look
+     * ({@link #tinyBacklogMayHaveLasted}): a hint.
      */
     long laneBacklogHint;
     @SuppressWarnings("unused") private long pb0, pb1, pb2, pb3, pb4, pb5, pb6, pb7;
@@ -1376,7 +1377,8 @@ final class WorkerPool {
      * non-empty; 0 while it is empty. Lock. A worklist that stays non-empty past the steal
      * threshold shows that the pool's running workers do not keep up: its head may be stolen
      * even if each work waits less (see {@link #untilStealable}). A single chain (a work that
-     * queues its successor here) empties it at every run and never qualifies.
+     * queues its successor here) empties it at every run and never qualifies. Also read racily,
+     * as a hint, by a thief's look before it locks ({@link #tinyBacklogMayHaveLasted}).
      */
     private long backlogSince;
 
