@@ -284,8 +284,16 @@ final class WorkerPool {
      * does not wake up only to find the lock still held; lock.
      */
     private Thread toUnpark;
-    /** Some work of this pool has blocked: keep an idle reserve from now on; set once, racy. */
+    /** Some work of this pool has blocked (or the monitor raised its target); set once, racy. */
     private volatile boolean sawBlock;
+    /**
+     * {@link #progress} when a block was last seen here ({@link #blockSeen}), refreshed at most
+     * every quarter of {@link #BLOCK_MEMORY_RUNS}: the allowances a pool gets for its blocks
+     * (one counted worker beyond the target, an idle reserve) lapse once that many works have
+     * started without one ({@link #blocksLately}). Written by whoever sees a block (workers, the
+     * monitor), racily; read by the workers and lock holders.
+     */
+    private volatile long blockSeenAt;
     /**
      * Workers out of nrRunning for a join (waiting for a work running on another thread); each
      * joiner increments before it leaves nrRunning and decrements after it is counted again.
@@ -386,7 +394,21 @@ final class WorkerPool {
      * whose works never blocked has no returning workers, so its rule is the kernel's.
      */
     private int spare() {
-        return sawBlock ? 1 : 0;
+        return blocksLately() ? 1 : 0;
+    }
+
+    /**
+     * Works started here without a block after which a pool's allowances for blocks lapse: a
+     * pool whose works stopped blocking, or never did (a target the monitor raised in a cold JVM,
+     * where the compilers held the CPUs: JMH {@code external}'s home pool kept a second counted
+     * worker and a reserve for good, two workers on one ring for a producer one keeps up with),
+     * returns to the kernel's rule. A pool whose works block at all keeps them: 65,536 starts.
+     */
+    static final long BLOCK_MEMORY_RUNS = 1 << 16;
+
+    /** Works of this pool blocked within its last {@link #BLOCK_MEMORY_RUNS} starts. Racy. */
+    boolean blocksLately() {
+        return sawBlock && progress - blockSeenAt < BLOCK_MEMORY_RUNS;
     }
 
     /**
@@ -448,13 +470,17 @@ final class WorkerPool {
      */
     boolean needReserve() {
         assert holdsLock();
-        return managed && sawBlock && nIdle == 0 && nReserveStarting == 0 && nWorkers > 0 && !closing && !hasWork();
+        return managed && blocksLately() && nIdle == 0 && nReserveStarting == 0 && nWorkers > 0 && !closing && !hasWork();
     }
 
     /** A counted worker of this pool left nrRunning because it blocked (announced or detected). */
     void blockSeen() {
+        long at = progress;
         if (!sawBlock) {
+            blockSeenAt = at;
             sawBlock = true;
+        } else if (at - blockSeenAt >= BLOCK_MEMORY_RUNS / 4) {
+            blockSeenAt = at; // a store per 16,384 starts at most, however often works block
         }
     }
 
@@ -469,6 +495,8 @@ final class WorkerPool {
             if (engine.countedBlocks) {
                 ThreadCpu.obtainSoon();
             }
+        } else {
+            blockSeen(); // keeps the allowances (blocksLately)
         }
     }
 

@@ -234,6 +234,16 @@ public final class EngineProbe {
         return e.boundPools(false)[cpu].runsAreTiny();
     }
 
+    /** CPU {@code cpu}'s normal pool still has its allowances for blocks ({@code WorkerPool.blocksLately}). */
+    public static boolean blocksLately(Engine e, int cpu) {
+        return e.boundPools(false)[cpu].blocksLately();
+    }
+
+    /** {@code WorkerPool.BLOCK_MEMORY_RUNS}: starts without a block after which those allowances lapse. */
+    public static long blockMemoryRuns() {
+        return WorkerPool.BLOCK_MEMORY_RUNS;
+    }
+
     /** One pool's counts, each read racily: what a pool at rest shows. */
     public record PoolCounts(String name, int pending, int running, int joining, int idle, int workers) {}
 
