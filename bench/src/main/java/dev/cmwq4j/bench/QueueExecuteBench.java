@@ -94,8 +94,6 @@ public class QueueExecuteBench {
     final AtomicLong completed = new AtomicLong();
     /** Queued so far; benchmark thread only. */
     private long issued;
-    /** The producer's last reading of {@link #completed} ({@link #issue}); benchmark thread only. */
-    private long completedSeen;
     private final Runnable countAction = completed::getAndIncrement;
     private Work[] ring;
 
@@ -166,23 +164,12 @@ public class QueueExecuteBench {
      * One op of the external forms: waits until at most {@value #WINDOW} are outstanding (for
      * completed > issued - WINDOW), then hands the executor one task: for cmwq4j with
      * {@code prebuilt} the ring's next {@link Work}, else {@code execute(countAction)}.
-     *
-     * <p>The producer reads {@link #completed}, a line every run rewrites, only when its last
-     * reading ({@link #completedSeen}) says the window may be full, and a full window waits until
-     * half of it is free: read at every op, the counter cost the producer a miss per task, the
-     * benchmark's own line shared per work, which slowed every executor's producer behind its
-     * workers and left it chasing them (as in {@code PerWorkCost}, ARCHITECTURE 10, <i>The
-     * external form's lines</i>).
      */
     private void issue(boolean prebuilt) {
         long i = issued;
         long floor = i - WINDOW;
-        if (completedSeen <= floor) {
-            completedSeen = completed.get();
-            if (completedSeen <= floor) {
-                BenchSupport.spinUntilAbove(completed, floor + WINDOW / 2);
-                completedSeen = completed.get();
-            }
+        if (completed.get() <= floor) {
+            BenchSupport.spinUntilAbove(completed, floor);
         }
         if (!isCmwq) {
             peer.execute(countAction);
