@@ -55,11 +55,7 @@ class ChainSpreadTest {
                 });
             }
             // both chains start on CPU 0's pool, queued by its worker
-            wq.queueOn(0, new Work("starter", () -> {
-                for (Work w : works) {
-                    wq.queue(w);
-                }
-            }));
+            startOnCpu0(wq, works);
             assertThat(done.await(120, TimeUnit.SECONDS)).isTrue();
             wq.flush();
             assertThat(overlaps.get()).as("runs of one chain that overlapped").isZero();
@@ -175,11 +171,7 @@ class ChainSpreadTest {
 
         /** Queues every chain's first work on CPU 0's pool, from its worker. */
         void startOnCpu0() {
-            wq.queueOn(0, new Work("starter", () -> {
-                for (Work w : works) {
-                    wq.queue(w);
-                }
-            }));
+            ChainSpreadTest.startOnCpu0(wq, works);
         }
 
         int onCpu1() {
@@ -194,6 +186,18 @@ class ChainSpreadTest {
             stopping.set(true);
             assertThat(stopped.await(60, TimeUnit.SECONDS)).as("every chain stopped").isTrue();
         }
+    }
+
+    /**
+     * Queues every chain's first work on CPU 0's pool, from its worker (a work queued by a worker
+     * goes onto that worker's pool), so that all start there.
+     */
+    private static void startOnCpu0(Workqueue wq, Work[] works) {
+        wq.queueOn(0, new Work("starter", () -> {
+            for (Work w : works) {
+                wq.queue(w);
+            }
+        }));
     }
 
     /** Chains of tiny works, each queueing its successor from the worker that runs it. */
@@ -245,11 +249,7 @@ class ChainSpreadTest {
 
         /** Starts every chain on CPU 0's pool, queued by its worker, and waits for all to end. */
         void runFromCpu0() throws InterruptedException {
-            wq.queueOn(0, new Work("starter", () -> {
-                for (Work w : works) {
-                    wq.queue(w);
-                }
-            }));
+            startOnCpu0(wq, works);
             while (!done.await(1, TimeUnit.MILLISECONDS)) {
                 samples++;
                 tinySamples += EngineProbe.runsAreTiny(cmwq.engine(), 0) ? 1 : 0;

@@ -490,13 +490,10 @@ final class WorkerPool {
      * demand estimate needs the runs' CPU times from the first blocks on.
      */
     void announcedBlockSeen() {
-        if (!sawBlock) {
-            blockSeen();
-            if (engine.countedBlocks) {
-                ThreadCpu.obtainSoon();
-            }
-        } else {
-            blockSeen(); // keeps the allowances (blocksLately)
+        boolean first = !sawBlock;
+        blockSeen(); // also later ones: they keep the allowances (blocksLately)
+        if (first && engine.countedBlocks) {
+            ThreadCpu.obtainSoon();
         }
     }
 
@@ -1712,15 +1709,16 @@ final class WorkerPool {
      * worklist, and the lane's works to the locked path, for nothing when no backlog lasted).
      */
     boolean tinyBacklogMayHaveLasted(long now) {
-        long listed = backlogSince;
-        long ringed = laneBacklogHint;
-        long threshold = engine.stealThresholdNanos;
-        return (listed != 0 && now - listed >= threshold) || (ringed != 0 && now - ringed >= threshold);
+        return lastedBy(backlogSince, now) || lastedBy(laneBacklogHint, now);
     }
 
     /** The worklist has not been empty for the steal threshold. Lock. */
     private boolean backlogLasted(long now) {
-        long since = backlogSince;
+        return lastedBy(backlogSince, now);
+    }
+
+    /** A backlog that began at {@code since} (0: none) has lasted the steal threshold by {@code now}. */
+    private boolean lastedBy(long since, long now) {
         return since != 0 && now - since >= engine.stealThresholdNanos;
     }
 
