@@ -43,8 +43,10 @@ import java.util.stream.Stream;
  * Arguments: {@code cmwq|fjp [rounds (20)] [roundMillis (500)] [blockers (0)]}. With
  * {@code blockers} N > 0 (cmwq only), the main thread first queues N works that each sleep 20 ms
  * announced ({@link Blocking#sleep}) and waits for them: its home pool then holds N workers, as a
- * warm JMH fork's does after the cold JVM's first iterations. The last line gives the median,
- * lowest and highest throughput of the rounds after the first four.
+ * warm JMH fork's does after the cold JVM's first iterations. With {@code -Drounds.drain=true}
+ * each round ends as a JMH iteration does: the main thread waits, parked, until every work it
+ * queued has run, so the pools go idle between rounds. The last line gives the median, lowest
+ * and highest throughput of the rounds after the first four.
  */
 public final class ExternalRounds {
     private ExternalRounds() {}
@@ -105,6 +107,10 @@ public final class ExternalRounds {
             }
             long c1 = completed.get();
             long t1 = System.nanoTime();
+            if (Boolean.getBoolean("rounds.drain") && !BenchSupport.awaitAtLeast(completed, issued,
+                    BenchSupport.SHUTDOWN_TIMEOUT_MILLIS)) {
+                throw new IllegalStateException("outstanding works did not finish");
+            }
             double rate = (c1 - c0) * 1e3 / (t1 - t0);
             if (round >= WARMUP_ROUNDS) {
                 rates.add(rate);
