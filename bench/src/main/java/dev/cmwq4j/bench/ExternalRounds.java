@@ -96,8 +96,8 @@ public final class ExternalRounds {
                     }
                     if (wq != null) {
                         Work w = ring[(int) issued & (RING - 1)];
-                        while (!wq.queue(w)) {
-                            Thread.onSpinWait(); // its previous instance has not started yet (rare)
+                        if (!wq.queue(w)) {
+                            queueWhenNotPending(wq, w); // its previous instance has not started yet (rare)
                         }
                     } else {
                         fjp.execute(count);
@@ -130,6 +130,17 @@ public final class ExternalRounds {
             BenchSupport.closeBounded("cmwq", cmwq);
         } else {
             BenchSupport.shutdown(fjp);
+        }
+    }
+
+    /** Queues {@code w} once its previous instance has started; a bounded wait. */
+    private static void queueWhenNotPending(Workqueue wq, Work w) {
+        long deadline = System.nanoTime() + BenchSupport.WAIT_TIMEOUT_NANOS;
+        while (!wq.queue(w)) {
+            Thread.onSpinWait();
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException("a work stayed pending: " + w);
+            }
         }
     }
 
