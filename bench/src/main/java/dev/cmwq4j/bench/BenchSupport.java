@@ -1,5 +1,7 @@
 package dev.cmwq4j.bench;
 
+import dev.cmwq4j.Work;
+import dev.cmwq4j.Workqueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ForkJoinPool;
@@ -110,6 +112,24 @@ final class BenchSupport {
                 } else if (now - deadline > 0) {
                     throw new IllegalStateException("timed out waiting for completions: have "
                             + counter.get() + ", need > " + floor);
+                }
+            }
+        }
+    }
+
+    /**
+     * Queues {@code w} to {@code wq} once its previous instance has started (a producer that
+     * reuses a ring of pre-built works can come round to one still pending): spins, yielding
+     * every 256 tries, and throws after {@link #WAIT_TIMEOUT_NANOS}. Allocates nothing.
+     */
+    static void queueWhenNotPending(Workqueue wq, Work w) {
+        long deadline = System.nanoTime() + WAIT_TIMEOUT_NANOS;
+        for (int spins = 1; !wq.queue(w); spins++) {
+            Thread.onSpinWait();
+            if ((spins & 0xFF) == 0) {
+                Thread.yield();
+                if (System.nanoTime() - deadline > 0) {
+                    throw new IllegalStateException("work stayed pending: " + w);
                 }
             }
         }

@@ -4,9 +4,7 @@ import dev.cmwq4j.Blocking;
 import dev.cmwq4j.Cmwq;
 import dev.cmwq4j.Work;
 import dev.cmwq4j.Workqueue;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import dev.cmwq4j.bench.scenario.TaskSched;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +15,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * JMH {@code QueueExecuteBench.external}'s loop as a plain program, in rounds, with what each
@@ -29,9 +26,9 @@ import java.util.stream.Stream;
  * completion counter before each queue and, with the window full, spinning on it and yielding
  * its CPU every 256 spins ({@code BenchSupport.spinUntilAbove}), as the JMH form does. Each round prints the throughput
  * and, from {@code /proc/self/task} (Linux; nothing else where it is missing), for every thread of
- * the executor and the main thread that ran in the round: its CPU as a share of the round (from
- * {@code utime + stime}, in clock ticks of 10 ms, so a coarse share), the CPU it ran on last, and
- * its voluntary and involuntary context switches in the round. cmwq4j's threads are named
+ * the executor and the main thread that ran in the round ({@code TaskSched}): its CPU as a share
+ * of the round (its {@code schedstat}), the CPU it ran on last, and its voluntary and
+ * involuntary context switches in the round. cmwq4j's threads are named
  * {@code q<pool>-<n>} here (a thread-name prefix), since Linux keeps 15 characters of a name.
  *
  * <pre>
@@ -84,7 +81,7 @@ public final class ExternalRounds {
         List<Double> rates = new ArrayList<>();
         long issued = 0;
         for (int round = 0; round < rounds; round++) {
-            Map<String, long[]> before = threads();
+            Map<Long, TaskSched> before = threads();
             long c0 = completed.get();
             long t0 = System.nanoTime();
             long end = t0 + roundNanos;
@@ -97,7 +94,7 @@ public final class ExternalRounds {
                     if (wq != null) {
                         Work w = ring[(int) issued & (RING - 1)];
                         if (!wq.queue(w)) {
-                            queueWhenNotPending(wq, w); // its previous instance has not started yet (rare)
+                            BenchSupport.queueWhenNotPending(wq, w); // its previous instance has not started yet (rare)
                         }
                     } else {
                         fjp.execute(count);
@@ -133,17 +130,6 @@ public final class ExternalRounds {
         }
     }
 
-    /** Queues {@code w} once its previous instance has started; a bounded wait. */
-    private static void queueWhenNotPending(Workqueue wq, Work w) {
-        long deadline = System.nanoTime() + BenchSupport.WAIT_TIMEOUT_NANOS;
-        while (!wq.queue(w)) {
-            Thread.onSpinWait();
-            if (System.nanoTime() - deadline > 0) {
-                throw new IllegalStateException("a work stayed pending: " + w);
-            }
-        }
-    }
-
     /** Queues {@code n} works that each sleep 20 ms announced, and waits for them to end. */
     private static void makeWorkers(Workqueue wq, int n) throws InterruptedException {
         CountDownLatch done = new CountDownLatch(n);
@@ -163,65 +149,34 @@ public final class ExternalRounds {
         }
     }
 
-    /** Clock ticks per second of {@code /proc}'s CPU times ({@code USER_HZ}, 100 on mainstream Linux). */
-    private static final int TICKS_PER_SECOND = 100;
-
     /**
-     * The threads of interest, by task id: {name, CPU ticks, last CPU, voluntary switches,
-     * involuntary switches}; empty without {@code /proc}.
+     * The threads of interest (the executor's and the producer's), by kernel id; empty without
+     * {@code /proc}.
      */
-    private static Map<String, long[]> threads() {
-        Map<String, long[]> m = new TreeMap<>();
-        Path tasks = Path.of("/proc/self/task");
-        if (!Files.isDirectory(tasks)) {
-            return m;
-        }
-        try (Stream<Path> list = Files.list(tasks)) {
-            for (Path t : (Iterable<Path>) list::iterator) {
-                String name = null;
-                try {
-                    String stat = Files.readString(t.resolve("stat"));
-                    name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-                    if (!(name.startsWith("q") || name.startsWith("ForkJoinPool") || name.equals("java")
-                            || name.equals("main"))) {
-                        continue;
-                    }
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    long[] v = new long[4];
-                    v[0] = Long.parseLong(f[11]) + Long.parseLong(f[12]);
-                    v[1] = Long.parseLong(f[36]);
-                    for (String line : Files.readAllLines(t.resolve("status"))) {
-                        if (line.startsWith("voluntary_ctxt_switches:")) {
-                            v[2] = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
-                        } else if (line.startsWith("nonvoluntary_ctxt_switches:")) {
-                            v[3] = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
-                        }
-                    }
-                    m.put(t.getFileName() + " " + name, v);
-                } catch (IOException | RuntimeException e) {
-                    // the thread ended meanwhile, or a field could not be read: leave it out
-                }
+    private static Map<Long, TaskSched> threads() {
+        Map<Long, TaskSched> m = new TreeMap<>();
+        List<TaskSched> all = TaskSched.all();
+        for (TaskSched t : all == null ? List.<TaskSched>of() : all) {
+            String name = t.task().name();
+            if (name.startsWith("q") || name.startsWith("ForkJoinPool") || name.equals("java") || name.equals("main")) {
+                m.put(t.task().tid(), t);
             }
-        } catch (IOException e) {
-            return m;
         }
         return m;
     }
 
     /** What each thread did between two {@link #threads} readings {@code nanos} apart. */
-    private static String threadLine(Map<String, long[]> before, Map<String, long[]> after, long nanos) {
+    private static String threadLine(Map<Long, TaskSched> before, Map<Long, TaskSched> after, long nanos) {
         StringBuilder sb = new StringBuilder();
-        double ticksInRound = nanos * TICKS_PER_SECOND / 1e9;
-        for (Map.Entry<String, long[]> e : after.entrySet()) {
-            long[] a = e.getValue();
-            long[] b = before.getOrDefault(e.getKey(), new long[4]);
-            long ticks = a[0] - b[0];
-            if (ticks == 0) {
+        for (TaskSched a : after.values()) {
+            TaskSched b = before.get(a.task().tid());
+            long cpu = a.task().cpuNanos() - (b == null ? 0 : b.task().cpuNanos());
+            if (cpu == 0) {
                 continue;
             }
-            String name = e.getKey().substring(e.getKey().indexOf(' ') + 1);
-            sb.append(String.format(Locale.ROOT, " [%s cpu%d %3.0f%% vol %d invol %d]", name, a[1],
-                    100.0 * ticks / ticksInRound, a[2] - b[2], a[3] - b[3]));
+            sb.append(String.format(Locale.ROOT, " [%s cpu%d %3.0f%% vol %d invol %d]", a.task().name(), a.lastCpu(),
+                    100.0 * cpu / nanos, a.voluntarySwitches() - (b == null ? 0 : b.voluntarySwitches()),
+                    a.involuntarySwitches() - (b == null ? 0 : b.involuntarySwitches())));
         }
         return sb.toString();
     }

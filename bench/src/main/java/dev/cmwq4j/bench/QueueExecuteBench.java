@@ -176,7 +176,7 @@ public class QueueExecuteBench {
         } else if (prebuilt) {
             Work w = ring[(int) i & (RING - 1)];
             if (!wq.queue(w)) {
-                queueWhenNotPending(w); // its previous instance has not started yet (rare)
+                BenchSupport.queueWhenNotPending(wq, w); // its previous instance has not started yet (rare)
             }
         } else {
             wq.execute(countAction);
@@ -218,19 +218,6 @@ public class QueueExecuteBench {
 
     /** The producer's own work between two queues in {@link #externalPaced}. */
     static final long PACE_NANOS = 1_000;
-
-    private void queueWhenNotPending(Work w) {
-        long deadline = System.nanoTime() + BenchSupport.WAIT_TIMEOUT_NANOS;
-        for (int spins = 1; !wq.queue(w); spins++) {
-            Thread.onSpinWait();
-            if ((spins & 0xFF) == 0) {
-                Thread.yield();
-                if (System.nanoTime() - deadline > 0) {
-                    throw new IllegalStateException("work stayed pending: " + w);
-                }
-            }
-        }
-    }
 
     // ------------------------------------------------------------------------------------------
     // 1b. Worker self-submit: a fan of chains.
