@@ -2,6 +2,7 @@ package dev.cmwq4j;
 
 import dev.cmwq4j.internal.Engine;
 import dev.cmwq4j.internal.WorkNode;
+import dev.cmwq4j.internal.WorkerThread;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executors;
@@ -218,7 +219,7 @@ public final class Cmwq implements AutoCloseable {
                 Duration.ofNanos(1000 * longProperty("cmwq4j.cpuIntensiveThresholdMicros", 10_000));
         private Duration monitorMinTick = Duration.ofNanos(1000 * longProperty("cmwq4j.monitorMinTickMicros", 250));
         private Duration monitorMaxTick = Duration.ofNanos(1000 * longProperty("cmwq4j.monitorMaxTickMicros", 20_000));
-        private ThreadFactory threadFactory = Executors.defaultThreadFactory();
+        private ThreadFactory threadFactory = WorkerThread.FACTORY;
         /** Replaces the default thread-name base {@code cmwq4j-<name>-}; null for the default. */
         private String threadNamePrefix = null;
         private UnaryOperator<Runnable> taskDecorator;
@@ -432,8 +433,13 @@ public final class Cmwq implements AutoCloseable {
          * Creates worker threads (and rescuer threads); the engine names them and makes them
          * daemons. A worker thread may later serve another of the instance's pools of the same
          * priority: an idle worker's thread is handed to a pool that needs a worker rather than a
-         * new thread made, and it is renamed after its new pool. Default
-         * {@link Executors#defaultThreadFactory()}.
+         * new thread made, and it is renamed after its new pool. By default the engine's own
+         * factory, which makes threads as {@link Executors#defaultThreadFactory()} does (normal
+         * priority, the creating thread's group) except that they inherit no
+         * {@link InheritableThreadLocal} values: a worker serves every caller, so context reaches
+         * a work through {@link #taskDecorator}, not through whichever thread happened to need a
+         * new worker. A thread from a factory given here costs each queue from a worker a
+         * {@code ThreadLocal} look-up (a few nanoseconds) that the engine's own threads avoid.
          *
          * @param factory the thread factory
          * @return this builder

@@ -63,14 +63,7 @@ final class Rescuer implements Runnable {
     Rescuer(WorkqueueCore wq) {
         this.wq = wq;
         Engine e = wq.engine;
-        Thread t = e.threadFactory.newThread(this);
-        if (t == null) {
-            throw new IllegalStateException("thread factory returned null for the rescuer of '" + wq.name + "'");
-        }
-        if (t.getState() != Thread.State.NEW) {
-            throw new IllegalStateException("thread factory returned a thread that was already started for the"
-                    + " rescuer of '" + wq.name + "': " + t.getName() + "; it must return a new, unstarted thread");
-        }
+        Thread t = Worker.checkNewThread(e.threadFactory.newThread(this), " for the rescuer of '" + wq.name + "'");
         t.setDaemon(true);
         if (wq.highPriority) {
             t.setPriority(Thread.MAX_PRIORITY);

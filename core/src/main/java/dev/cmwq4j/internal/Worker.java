@@ -52,7 +52,20 @@ final class Worker implements Runnable {
         return s >= 0 && s < STATE_NAMES.length ? STATE_NAMES[s] : "UNKNOWN(" + s + ")";
     }
 
+    /**
+     * The worker of a thread that a user's thread factory made ({@link #current}); the engine's
+     * own threads ({@link WorkerThread}) carry theirs in a field.
+     */
     private static final ThreadLocal<Worker> CURRENT = new ThreadLocal<>();
+    /**
+     * Whether any engine's factory ever made a thread that is not a {@link WorkerThread}: until
+     * then no thread but a {@code WorkerThread} can be a worker, and {@link #current} answers
+     * every other thread without the {@code ThreadLocal}. Written (true, once) by whoever makes
+     * such a thread, before {@code Thread.start()}, which orders it before every read on that
+     * thread; a plain field, since no other thread's answer depends on it (a thread that reads
+     * false is not a worker).
+     */
+    private static boolean foreignThreads;
     // Field updaters, not VarHandles: the same orderings (lazySet is a release store), and about
     // half the tier-3 (C1) code per access, which a fresh JVM compiles first (ARCHITECTURE 4).
     private static final AtomicIntegerFieldUpdater<Worker> WSTATE =
@@ -220,14 +233,7 @@ final class Worker implements Runnable {
      * ({@link ThreadNames}: {@code <base><role>}, unique among live threads) and starts it.
      */
     void start(String role) {
-        Thread t = engine.threadFactory.newThread(this);
-        if (t == null) {
-            throw new IllegalStateException("thread factory returned null");
-        }
-        if (t.getState() != Thread.State.NEW) {
-            throw new IllegalStateException("thread factory returned a thread that was already started: "
-                    + t.getName() + " (" + t.getState() + "); it must return a new, unstarted thread");
-        }
+        Thread t = checkNewThread(engine.threadFactory.newThread(this), "");
         t.setDaemon(true);
         if (pool.highPriority) {
             t.setPriority(Thread.MAX_PRIORITY);
@@ -289,7 +295,53 @@ final class Worker implements Runnable {
 
     /** The worker running on the current thread, or null. */
     static Worker current() {
-        return CURRENT.get();
+        Thread t = Thread.currentThread();
+        if (t instanceof WorkerThread wt) {
+            return wt.worker;
+        }
+        return foreignThreads ? CURRENT.get() : null;
+    }
+
+    /**
+     * Makes {@code w} (null: none) the worker of the calling thread for {@link #current}. On a
+     * thread of a user's factory the {@code ThreadLocal}'s entry is set, not removed, with null:
+     * after {@link #clearCurrent} no later call allocates.
+     */
+    static void bindCurrent(Worker w) {
+        if (Thread.currentThread() instanceof WorkerThread wt) {
+            wt.worker = w;
+        } else {
+            CURRENT.set(w);
+        }
+    }
+
+    /** The calling thread, ending, runs no worker any more; allocates nothing. */
+    private static void unbindCurrent() {
+        if (Thread.currentThread() instanceof WorkerThread wt) {
+            wt.worker = null;
+        } else {
+            CURRENT.remove();
+        }
+    }
+
+    /**
+     * Checks a thread the engine's factory just made for a worker or a rescuer, and notes one not
+     * made by {@link WorkerThread#FACTORY} ({@link #foreignThreads}); before its start.
+     *
+     * @throws IllegalStateException if the factory returned null or a started thread
+     */
+    static Thread checkNewThread(Thread t, String forWhat) {
+        if (t == null) {
+            throw new IllegalStateException("thread factory returned null" + forWhat);
+        }
+        if (t.getState() != Thread.State.NEW) {
+            throw new IllegalStateException("thread factory returned a thread that was already started" + forWhat
+                    + ": " + t.getName() + " (" + t.getState() + "); it must return a new, unstarted thread");
+        }
+        if (!(t instanceof WorkerThread) && !foreignThreads) {
+            foreignThreads = true;
+        }
+        return t;
     }
 
     WorkerPool pool() {
@@ -390,7 +442,7 @@ final class Worker implements Runnable {
             if (handedRole != null) {
                 rename(handedRole);
             }
-            CURRENT.set(this);
+            bindCurrent(this);
             nativeTid = handedRole != null ? handedTid : readNativeTid();
             p.lock();
         } catch (Throwable t) {
@@ -399,7 +451,7 @@ final class Worker implements Runnable {
                 p.manager.workerFailedToStart(this, startRunning, t);
             } finally {
                 p.unlock();
-                CURRENT.remove();
+                unbindCurrent();
             }
             throw t;
         }
@@ -432,7 +484,7 @@ final class Worker implements Runnable {
                 if (p.holdsLock()) {
                     p.unlock();
                 }
-                CURRENT.remove();
+                unbindCurrent();
             }
         }
     }
@@ -793,12 +845,12 @@ final class Worker implements Runnable {
      * then every instance handed to it meanwhile, and ends them in their pwqs.
      */
     void runRescued(WorkNode n) {
-        CURRENT.set(this); // the rescuer thread's entry exists (clearCurrent): no allocation here
+        bindCurrent(this); // the rescuer thread's entry exists (clearCurrent): no allocation here
         try {
             PoolWorkqueue last = execute(n, runPwq, runColor);
             last.runDoneUnlocked(runColor, this);
         } finally {
-            CURRENT.set(null); // not remove(): the next set would allocate the entry again
+            bindCurrent(null); // not remove(): the next set would allocate the entry again
         }
     }
 
@@ -808,7 +860,7 @@ final class Worker implements Runnable {
      * and its run, where out of memory would leave the claimed work RUNNING, never run.
      */
     static void clearCurrent() {
-        CURRENT.set(null);
+        bindCurrent(null);
     }
 
     /**
