@@ -6,7 +6,7 @@ import java.util.concurrent.ThreadFactory;
  * A thread of the engine's default thread factory. It carries the {@link Worker} it runs in a
  * plain field, so that {@link Worker#current}, asked on every queue and every announced block, is
  * a type check and a load instead of a {@code ThreadLocal} look-up (a hash probe of the thread's
- * map and a weak reference's check: about 5 ns of a chain's hop, ARCHITECTURE 6 <i>Which worker
+ * map and a weak reference's check: about 5 ns of a chain's hop, ARCHITECTURE 3 <i>Which worker
  * is asking</i>). A thread from a factory the user gave keeps the {@code ThreadLocal}.
  *
  * <p>Made as {@code Executors.defaultThreadFactory()} makes its threads (normal priority, the
