@@ -136,8 +136,26 @@ final class Worker implements Runnable {
      * which loads each field's type, and no JFR class may load before a recording starts.
      */
     private Object blockEvent;
-    /** Start of the announced block in progress (its outermost level); worker thread only. */
+    /**
+     * Start of the announced block in progress (its outermost level), or {@link #UNTIMED}; written
+     * by the worker thread, read racily by the monitor ({@link #countedBlockAge}).
+     */
     private long blockStartedAt;
+    /** {@link #blockStartedAt} of a block that reads no clock ({@link #timesNextBlock}). */
+    private static final long UNTIMED = Long.MIN_VALUE;
+    /**
+     * The last timed block of this worker lasted less than {@link #SHORT_BLOCK_NANOS}: its blocks
+     * are timed one in {@link #BLOCK_SAMPLE_EVERY} ({@link #timesNextBlock}). Worker thread only.
+     */
+    private boolean shortBlocks;
+    /** Blocks until the next timed one while {@link #shortBlocks}; worker thread only. */
+    private int untilTimedBlock;
+    /** Announced blocks this worker timed; written by the worker thread, read racily (tests). */
+    long blocksTimed;
+    /** Blocks shorter than this are timed by sampling ({@link #timesNextBlock}). */
+    static final long SHORT_BLOCK_NANOS = 1_000;
+    /** While blocks are short, one in this many reads the clock. */
+    static final int BLOCK_SAMPLE_EVERY = 8;
     /**
      * JFR: the open WorkerBlocked event of a detected block, or null. Written by the monitor
      * before its RUNNING -> DETECTED CAS (which publishes it), taken by whoever moves the word
@@ -1674,7 +1692,42 @@ final class Worker implements Runnable {
 
     /** How long the counted block in progress has lasted, or -1 if there is none (racy: the monitor's). */
     long countedBlockAge(long now) {
-        return countedBlock ? now - blockStartedAt : -1;
+        if (!countedBlock) {
+            return -1;
+        }
+        long start = blockStartedAt;
+        return start == UNTIMED ? Long.MAX_VALUE : now - start; // untimed: of no usual length
+    }
+
+    /**
+     * Whether the announced block beginning now reads the clock (at both ends). A clock read
+     * costs 20-40 ns on the machines measured, and an announced block two of them: more than the
+     * rest of its entry and exit together, and most of a block around a call that returns at
+     * once (a cache hit wrapped in {@code Blocking.run}, BlockingBench). So while this worker's
+     * last timed block lasted under {@link #SHORT_BLOCK_NANOS}, one block in {@link
+     * #BLOCK_SAMPLE_EVERY} is timed, as {@link RunAccounting} samples short runs; any block
+     * timed longer times every block again. The pool's usual block length ({@link
+     * WorkerPool#noteBlock}) then averages the sampled blocks, and an untimed counted block is of
+     * no usual length to the monitor ({@link WorkerPool#countedBlockUsual}: a stuck pool takes
+     * it out, as it did every counted block before blocks were counted).
+     */
+    private boolean timesNextBlock() {
+        if (!shortBlocks || --untilTimedBlock <= 0) {
+            untilTimedBlock = BLOCK_SAMPLE_EVERY;
+            return true;
+        }
+        return false;
+    }
+
+    /** The announced block in progress ends (or a help suspends it): its length is learned if it was timed. */
+    private void blockTimed() {
+        long start = blockStartedAt;
+        if (start != UNTIMED) {
+            long nanos = System.nanoTime() - start;
+            blocksTimed++;
+            shortBlocks = nanos < SHORT_BLOCK_NANOS;
+            pool.noteBlock(nanos);
+        }
     }
 
     /**
@@ -1720,7 +1773,7 @@ final class Worker implements Runnable {
     /** A counted block ends (its outermost level, or a help suspends it): its length is learned. */
     private void endCountedBlock() {
         countedBlock = false;
-        pool.noteBlock(System.nanoTime() - blockStartedAt);
+        blockTimed();
         blockOver(BLOCKED);
     }
 
@@ -1846,7 +1899,7 @@ final class Worker implements Runnable {
         if (pwq != null) {
             pwq.wq.blocksAnnounced.increment();
         }
-        blockStartedAt = System.nanoTime();
+        blockStartedAt = timesNextBlock() ? System.nanoTime() : UNTIMED;
         blockEvent = Events.blocked("announced", this);
     }
 
@@ -1876,7 +1929,7 @@ final class Worker implements Runnable {
     private void exitUncounted(int from) {
         if (WSTATE.compareAndSet(this, from, RUNNING)) {
             if (from == BLOCKED) {
-                pool.noteBlock(System.nanoTime() - blockStartedAt);
+                blockTimed();
             }
             blockOver(from);
             if (pool.managed) {

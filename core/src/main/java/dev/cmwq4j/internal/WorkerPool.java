@@ -784,6 +784,11 @@ final class WorkerPool {
         return countedBlocks;
     }
 
+    /** This pool's usual block ({@link #noteBlock}), racy (tests). */
+    long usualBlockNanos() {
+        return blockAvgNanos;
+    }
+
     /** {@code w} is in a counted block that has lasted less than twice this pool's usual block (racy). */
     boolean countedBlockUsual(Worker w, long now) {
         long age = w.countedBlockAge(now);

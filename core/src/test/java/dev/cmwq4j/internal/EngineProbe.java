@@ -244,6 +244,20 @@ public final class EngineProbe {
         return WorkerPool.BLOCK_MEMORY_RUNS;
     }
 
+    /** Announced blocks timed by the workers of CPU {@code cpu}'s normal pool (racy: read at rest). */
+    public static long blocksTimed(Engine e, int cpu) {
+        long n = 0;
+        for (Worker w : e.boundPools(false)[cpu].workersSnapshot()) {
+            n += w.blocksTimed;
+        }
+        return n;
+    }
+
+    /** CPU {@code cpu}'s normal pool's usual block length, in nanoseconds (racy). */
+    public static long usualBlockNanos(Engine e, int cpu) {
+        return e.boundPools(false)[cpu].usualBlockNanos();
+    }
+
     /** One pool's counts, each read racily: what a pool at rest shows. */
     public record PoolCounts(String name, int pending, int running, int joining, int idle, int workers) {}
 
