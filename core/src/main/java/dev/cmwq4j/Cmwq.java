@@ -2,7 +2,6 @@ package dev.cmwq4j;
 
 import dev.cmwq4j.internal.Engine;
 import dev.cmwq4j.internal.WorkNode;
-import dev.cmwq4j.internal.WorkerThread;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executors;
@@ -219,7 +218,8 @@ public final class Cmwq implements AutoCloseable {
                 Duration.ofNanos(1000 * longProperty("cmwq4j.cpuIntensiveThresholdMicros", 10_000));
         private Duration monitorMinTick = Duration.ofNanos(1000 * longProperty("cmwq4j.monitorMinTickMicros", 250));
         private Duration monitorMaxTick = Duration.ofNanos(1000 * longProperty("cmwq4j.monitorMaxTickMicros", 20_000));
-        private ThreadFactory threadFactory = WorkerThread.FACTORY;
+        /** Null: the engine makes its own threads ({@code internal.WorkerThread}). */
+        private ThreadFactory threadFactory = null;
         /** Replaces the default thread-name base {@code cmwq4j-<name>-}; null for the default. */
         private String threadNamePrefix = null;
         private UnaryOperator<Runnable> taskDecorator;

@@ -248,6 +248,7 @@ public final class Engine {
     final boolean inheritance;
     final long cpuIntensiveThresholdNanos;
     final int maxThreads;
+    /** The user's thread factory; null: the engine makes {@link WorkerThread}s ({@link #newThread}). */
     final ThreadFactory threadFactory;
     /** The thread-name base this engine asks for: the builder's prefix, or {@code cmwq4j-<name>-}. */
     private final String threadNameBase;
@@ -589,6 +590,16 @@ public final class Engine {
 
     // ------------------------------------------------------------------------------------------
     // Thread supply.
+
+    /**
+     * A new, unstarted thread for a worker or a rescuer: from the user's factory, or one of the
+     * engine's own ({@link WorkerThread}) if it was given none. What a factory throws reaches
+     * the caller.
+     */
+    Thread newThread(Runnable task) {
+        ThreadFactory f = threadFactory;
+        return f == null ? WorkerThread.create(task) : f.newThread(task);
+    }
 
     /** Takes one slot under the global thread cap. */
     boolean reserveThread() {

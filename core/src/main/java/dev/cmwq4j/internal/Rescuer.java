@@ -63,7 +63,7 @@ final class Rescuer implements Runnable {
     Rescuer(WorkqueueCore wq) {
         this.wq = wq;
         Engine e = wq.engine;
-        Thread t = Worker.checkNewThread(e.threadFactory.newThread(this), " for the rescuer of '" + wq.name + "'");
+        Thread t = Worker.checkNewThread(e.newThread(this), " for the rescuer of '" + wq.name + "'");
         t.setDaemon(true);
         if (wq.highPriority) {
             t.setPriority(Thread.MAX_PRIORITY);

@@ -251,7 +251,7 @@ final class Worker implements Runnable {
      * ({@link ThreadNames}: {@code <base><role>}, unique among live threads) and starts it.
      */
     void start(String role) {
-        Thread t = checkNewThread(engine.threadFactory.newThread(this), "");
+        Thread t = checkNewThread(engine.newThread(this), "");
         t.setDaemon(true);
         if (pool.highPriority) {
             t.setPriority(Thread.MAX_PRIORITY);
@@ -343,8 +343,8 @@ final class Worker implements Runnable {
     }
 
     /**
-     * Checks a thread the engine's factory just made for a worker or a rescuer, and notes one not
-     * made by {@link WorkerThread#FACTORY} ({@link #foreignThreads}); before its start.
+     * Checks a thread just made for a worker or a rescuer ({@link Engine#newThread}), and notes one
+     * that is not a {@link WorkerThread} ({@link #foreignThreads}); before its start.
      *
      * @throws IllegalStateException if the factory returned null or a started thread
      */

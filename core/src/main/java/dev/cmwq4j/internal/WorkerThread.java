@@ -1,13 +1,14 @@
 package dev.cmwq4j.internal;
 
-import java.util.concurrent.ThreadFactory;
-
 /**
- * A thread of the engine's default thread factory. It carries the {@link Worker} it runs in a
+ * A thread the engine makes itself when it was given no thread factory ({@link Engine#newThread}). It carries the {@link Worker} it runs in a
  * plain field, so that {@link Worker#current}, asked on every queue and every announced block, is
  * a type check and a load instead of a {@code ThreadLocal} look-up (a hash probe of the thread's
  * map and a weak reference's check: about 5 ns of a chain's hop, ARCHITECTURE 3 <i>Which worker
  * is asking</i>). A thread from a factory the user gave keeps the {@code ThreadLocal}.
+ *
+ * No factory object and no lambda: the first worker is made while the instance is built, where a
+ * lambda's first link costs milliseconds of a cold start (README, <i>Cold start</i>).
  *
  * <p>Made as {@code Executors.defaultThreadFactory()} makes its threads (normal priority, the
  * creator's thread group), except that it inherits no inheritable thread-locals: a worker thread
@@ -15,15 +16,18 @@ import java.util.concurrent.ThreadFactory;
  * workers must not carry one caller's context into every other caller's works (context reaches a
  * work through a task decorator). The engine names it and makes it a daemon.
  */
-public final class WorkerThread extends Thread {
-    /** The engine's default thread factory. */
-    public static final ThreadFactory FACTORY = WorkerThread::new;
+final class WorkerThread extends Thread {
 
     /**
      * The worker this thread runs now, or null. Written and read by this thread only
      * ({@link Worker#bindCurrent}, {@link Worker#current}).
      */
     Worker worker;
+
+    /** A new, unstarted thread that runs {@code task}. */
+    static WorkerThread create(Runnable task) {
+        return new WorkerThread(task);
+    }
 
     private WorkerThread(Runnable task) {
         super(null, task, "cmwq4j-worker", 0, false);

@@ -103,7 +103,8 @@ class WorkerThreadTest {
         context.set("the creator's");
         me.setPriority(Thread.NORM_PRIORITY + 1);
         try {
-            for (ThreadFactory f : List.of(WorkerThread.FACTORY, Executors.defaultThreadFactory())) {
+            ThreadFactory engines = WorkerThread::create;
+            for (ThreadFactory f : List.of(engines, Executors.defaultThreadFactory())) {
                 AtomicReference<String> seen = new AtomicReference<>("not run");
                 Thread t = f.newThread(() -> seen.set(context.get()));
                 assertThat(t.getPriority()).as("priority").isEqualTo(Thread.NORM_PRIORITY);
@@ -111,7 +112,7 @@ class WorkerThreadTest {
                 t.start();
                 t.join(TimeUnit.SECONDS.toMillis(60));
                 assertThat(t.isAlive()).isFalse();
-                if (f == WorkerThread.FACTORY) {
+                if (f == engines) {
                     assertThat(seen.get()).as("the engine's thread").isNull();
                 } else {
                     assertThat(seen.get()).as("the JDK's default factory passes it on (the contrast)")
