@@ -150,8 +150,16 @@ final class Worker implements Runnable {
     private boolean shortBlocks;
     /** Blocks until the next timed one while {@link #shortBlocks}; worker thread only. */
     private int untilTimedBlock;
+    /** Untimed blocks since the last timed one, which stands for them ({@link WorkerPool#noteBlock}); worker thread only. */
+    private int untimedBlocks;
     /** Announced blocks this worker timed; written by the worker thread, read racily (tests). */
     long blocksTimed;
+    /**
+     * The untimed counted block the monitor last saw ({@link #blockKey}) and when it first saw
+     * it ({@link #countedBlockAge}); monitor thread only.
+     */
+    private long untimedSeenKey = -1;
+    private long untimedSeenAt;
     /** Blocks shorter than this are timed by sampling ({@link #timesNextBlock}). */
     static final long SHORT_BLOCK_NANOS = 1_000;
     /** While blocks are short, one in this many reads the clock. */
@@ -1690,13 +1698,32 @@ final class Worker implements Runnable {
         return countedBlock;
     }
 
-    /** How long the counted block in progress has lasted, or -1 if there is none (racy: the monitor's). */
+    /** How long the counted block in progress has lasted, or -1 if there is none; monitor thread only (racy). */
     long countedBlockAge(long now) {
         if (!countedBlock) {
             return -1;
         }
         long start = blockStartedAt;
-        return start == UNTIMED ? Long.MAX_VALUE : now - start; // untimed: of no usual length
+        if (start != UNTIMED) {
+            return now - start;
+        }
+        // untimed: aged from the monitor's first sight of it (its only caller), so a block seen
+        // at one look only is young, and one that outlasts the looks ages as a timed one would,
+        // late by at most the time between its start and that first look
+        long key = blockKey();
+        if (key != untimedSeenKey) {
+            untimedSeenKey = key;
+            untimedSeenAt = now;
+        }
+        return now - untimedSeenAt;
+    }
+
+    /**
+     * Which block this worker is in, for the monitor: its run and the run's count of blocks, read
+     * racily from what the worker writes anyway (no store of its own on the block path).
+     */
+    private long blockKey() {
+        return (workSeq << 24) ^ blocksThisRun;
     }
 
     /**
@@ -1707,15 +1734,15 @@ final class Worker implements Runnable {
      * last timed block lasted under {@link #SHORT_BLOCK_NANOS}, one block in {@link
      * #BLOCK_SAMPLE_EVERY} is timed, as {@link RunAccounting} samples short runs; any block
      * timed longer times every block again. The pool's usual block length ({@link
-     * WorkerPool#noteBlock}) then averages the sampled blocks, and an untimed counted block is of
-     * no usual length to the monitor ({@link WorkerPool#countedBlockUsual}: a stuck pool takes
-     * it out, as it did every counted block before blocks were counted).
+     * WorkerPool#noteBlock}) then averages the sampled blocks, and the monitor ages an untimed
+     * counted block from the look that first saw it ({@link #countedBlockAge}).
      */
     private boolean timesNextBlock() {
         if (!shortBlocks || --untilTimedBlock <= 0) {
             untilTimedBlock = BLOCK_SAMPLE_EVERY;
             return true;
         }
+        untimedBlocks++;
         return false;
     }
 
@@ -1726,7 +1753,9 @@ final class Worker implements Runnable {
             long nanos = System.nanoTime() - start;
             blocksTimed++;
             shortBlocks = nanos < SHORT_BLOCK_NANOS;
-            pool.noteBlock(nanos);
+            int blocks = untimedBlocks + 1;
+            untimedBlocks = 0;
+            pool.noteBlock(nanos, blocks);
         }
     }
 

@@ -808,11 +808,36 @@ final class WorkerPool {
     /** Longest wait for a blocked worker before a thread is created, however long blocks last. */
     static final long MAX_STALL_NANOS = 2_000_000L;
 
-    /** An announced block of {@code nanos} ended on this pool. A release store, as {@link #noteRunDemand}'s. */
-    void noteBlock(long nanos) {
+    /**
+     * An announced block of {@code nanos} ended on this pool, timed for itself and {@code
+     * blocks - 1} untimed blocks before it on its worker ({@link Worker#timesNextBlock}): the
+     * average moves as {@code blocks} blocks of that length would move it, each by an eighth of
+     * the gap, so a sampled stream forgets a cold start's long first blocks as fast, per block,
+     * as a timed one (left at an eighth per sample, a pool of no-op blocks kept a usual block of
+     * 7 us from its first blocks, and counted its blocks with a target of 3: ARCHITECTURE 2,
+     * <i>Timing blocks</i>). A release store, as {@link #noteRunDemand}'s.
+     */
+    void noteBlock(long nanos, int blocks) {
+        nanos = Math.min(Math.max(nanos, 0), MAX_BLOCK_NOTED_NANOS);
         long avg = blockAvgNanos;
-        BLOCK_AVG.lazySet(this, avg == 0 ? nanos : avg + ((nanos - avg) >> 3));
+        long next;
+        if (avg == 0) {
+            next = nanos;
+        } else {
+            int k = Math.min(Math.max(blocks, 1), KEPT_AFTER.length - 1);
+            next = nanos + ((avg - nanos) * KEPT_AFTER[k] >> 16); // 7/8 of the gap kept per block
+        }
+        BLOCK_AVG.lazySet(this, next);
     }
+
+    /**
+     * Longest block {@link #noteBlock} takes as it is (an hour: the stall wait it informs stops at
+     * {@link #MAX_STALL_NANOS}, and the fixed point stays within a long).
+     */
+    static final long MAX_BLOCK_NOTED_NANOS = 3_600_000_000_000L;
+
+    /** (7/8)^k in 16-bit fixed point, k = 0..8: what {@link #noteBlock} keeps of the gap after k blocks. */
+    private static final long[] KEPT_AFTER = {65536, 57344, 50176, 43904, 38416, 33614, 29412, 25736, 22519};
 
     /**
      * How long a need for a worker that arose while workers were blocked waits for one of them
