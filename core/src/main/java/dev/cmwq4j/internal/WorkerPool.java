@@ -812,10 +812,9 @@ final class WorkerPool {
      * An announced block of {@code nanos} ended on this pool, timed for itself and {@code
      * blocks - 1} untimed blocks before it on its worker ({@link Worker#timesNextBlock}): the
      * average moves as {@code blocks} blocks of that length would move it, each by an eighth of
-     * the gap, so a sampled stream forgets a cold start's long first blocks as fast, per block,
-     * as a timed one (left at an eighth per sample, a pool of no-op blocks kept a usual block of
-     * 7 us from its first blocks, and counted its blocks with a target of 3: ARCHITECTURE 2,
-     * <i>Timing blocks</i>). A release store, as {@link #noteRunDemand}'s.
+     * the gap, so a sampled stream forgets a cold start's slow first blocks as fast, per block,
+     * as a fully timed one (ARCHITECTURE 2, <i>Timing blocks</i>). A release store, as {@link
+     * #noteRunDemand}'s.
      */
     void noteBlock(long nanos, int blocks) {
         nanos = Math.min(Math.max(nanos, 0), MAX_BLOCK_NOTED_NANOS);
