@@ -225,8 +225,16 @@ final class PoolWorkqueue {
      * ran in the lane and ended between its two counts. Takers of one open spell may lose each
      * other's increments, but no increment spans a lock hold, so a spell with a take always
      * leaves the count changed.
+     *
+     * <p>On a line of its own, between eight padding longs on either side (longs are laid out
+     * first, in declaration order; {@code FieldLinesTest} checks it): written at every lane run,
+     * it shared a line with {@link #pool} and {@link #fastWq}, which every queuer reads, whenever
+     * the object's place in its cache line put them together, and the external producer's worker
+     * then paid a miss per work (ARCHITECTURE 4, <i>Lines of their own</i>).
      */
+    @SuppressWarnings("unused") private long lp0, lp1, lp2, lp3, lp4, lp5, lp6, lp7;
     long laneStarts;
+    @SuppressWarnings("unused") private long lq0, lq1, lq2, lq3, lq4, lq5, lq6, lq7;
 
     /** What the drain's passes compare: {@link #inserts} and lane starts together. Pool lock. */
     long insertsAndLaneStarts() {

@@ -10,8 +10,8 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * The fields a pool's workers write at every run, and the inbound stack's head, sit on cache
- * lines that no other field of the pool shares (ARCHITECTURE 4, <i>Lines of their own</i>): the
+ * The fields a pool's workers write at every run, the inbound stack's head, and a pool
+ * workqueue's count of lane starts sit on cache lines that no other field of their object shares (ARCHITECTURE 4, <i>Lines of their own</i>): the
  * layout the JVM chose, read with
  * {@code Unsafe.objectFieldOffset}, the only view of it a product JVM gives. A field added or
  * moved so that it lands among them, or a JVM that lays fields out otherwise, fails here, where
@@ -25,28 +25,40 @@ class FieldLinesTest {
             "progress", "runCpuAvg", "blocksPerRun", "demandSamples", "blockAvgNanos", "runWallAvg",
             "laneBacklogHint");
 
+    /** WorkerPool's padding fields. */
+    private static final String POOL_PADDING = "p[ab][0-7]|i[pq][0-9]+|headerGap";
+
     @Test
     void aPoolsPerRunFieldsShareNoLineWithItsOtherFields() throws Exception {
-        assertOnLinesOfTheirOwn(PER_RUN);
+        assertOnLinesOfTheirOwn(WorkerPool.class, PER_RUN, POOL_PADDING);
     }
 
     /** The inbound stack's head: CASed by every queuer, swapped by every drain. */
     @Test
     void aPoolsInboundStackShareNoLineWithItsOtherFields() throws Exception {
-        assertOnLinesOfTheirOwn(Set.of("inbound"));
+        assertOnLinesOfTheirOwn(WorkerPool.class, Set.of("inbound"), POOL_PADDING);
+    }
+
+    /**
+     * A pool workqueue's count of lane starts, written at every lane run, away from what every
+     * queuer reads ({@code pool}, {@code fastWq}, {@code wq}).
+     */
+    @Test
+    void aPwqsLaneStartsShareNoLineWithItsOtherFields() throws Exception {
+        assertOnLinesOfTheirOwn(PoolWorkqueue.class, Set.of("laneStarts"), "l[pq][0-7]");
     }
 
     /**
      * The fields of {@code group} span at most one line, start a whole line into the object (the
      * header, and whatever the heap put before it, are a line away), and every other field of
-     * the pool but the padding is at least a line away from them.
+     * {@code c} but the padding (names matching {@code padding}) is at least a line away from them.
      */
-    private static void assertOnLinesOfTheirOwn(Set<String> group) throws Exception {
+    private static void assertOnLinesOfTheirOwn(Class<?> c, Set<String> group, String padding) throws Exception {
         List<long[]> mine = new ArrayList<>();
         List<long[]> others = new ArrayList<>();
         List<String> otherNames = new ArrayList<>();
         Object unsafe = unsafe();
-        for (Field f : WorkerPool.class.getDeclaredFields()) {
+        for (Field f : c.getDeclaredFields()) {
             if (Modifier.isStatic(f.getModifiers())) {
                 continue;
             }
@@ -54,7 +66,7 @@ class FieldLinesTest {
             long[] range = {offset, offset + size(f.getType())};
             if (group.contains(f.getName())) {
                 mine.add(range);
-            } else if (!f.getName().matches("p[ab][0-7]|i[pq][0-9]+|headerGap")) {
+            } else if (!f.getName().matches(padding)) {
                 others.add(range);
                 otherNames.add(f.getName() + "@" + offset);
             }
