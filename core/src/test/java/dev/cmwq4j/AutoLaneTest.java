@@ -61,7 +61,14 @@ class AutoLaneTest {
             }
             int queued = 0;
             long deadline = System.nanoTime() + BOUND.toNanos();
-            while (queued < max && (EngineProbe.poolsWithRing(c.engine()) == 0 || queued < 10_000)) {
+            // a thousand works at least once the ring is there: the lane must have something to
+            // take (the loop used to stop at the ring's arrival if that came after 10,000 works,
+            // and a CI run saw no lane start)
+            int ringAt = -1;
+            while (queued < max && (ringAt < 0 || queued < Math.max(10_000, ringAt + 1_000))) {
+                if (ringAt < 0 && EngineProbe.poolsWithRing(c.engine()) > 0) {
+                    ringAt = queued;
+                }
                 while (queued - ran.get() >= 1) { // the last one ran: the worker keeps up
                     Thread.onSpinWait();
                     assertThat(System.nanoTime() - deadline).as("outstanding works ran within the bound").isNegative();
