@@ -1494,6 +1494,24 @@ final class WorkerPool {
     static int runClassOf(int avg) {
         return avg < TINY_RUN_NANOS ? RUNS_TINY : avg < SHORT_RUN_NANOS ? RUNS_SHORT : RUNS_LONG;
     }
+
+    /**
+     * The class of an average run of {@code avg} ns for a pool now in class {@code current}: as
+     * {@link #runClassOf}, except that tiny works stay tiny until the average reaches
+     * {@link #TINY_EXIT_NANOS}. A run's wall time is its share of the time between two clock
+     * reads, so it holds the engine's own cost per work too: about 60 ns in the lane, 150-400
+     * on the locked path while a thief takes the pool's lock beside its worker. With one
+     * boundary, no-op works measured tiny in the lane and short on the locked path; short, they
+     * were offered to the idle sibling's thief, which took the pool to the locked path and kept
+     * them short: on two CPUs an external producer's pool swapped classes thousands of times a
+     * second and ran at a third of its speed for seconds at a time.
+     */
+    static int nextRunClass(int current, int avg) {
+        if (current == RUNS_TINY && avg < TINY_EXIT_NANOS) {
+            return RUNS_TINY;
+        }
+        return runClassOf(avg);
+    }
     /** Works shorter than this on average are not worth a thief while every CPU is taken. */
     static final int SHORT_RUN_NANOS = 20_000;
     /**
@@ -1505,20 +1523,45 @@ final class WorkerPool {
      * 0.30 s).
      */
     static final int TINY_RUN_NANOS = 500;
+    /** Tiny works become short once their average reaches this ({@link #nextRunClass}). */
+    static final int TINY_EXIT_NANOS = 2 * TINY_RUN_NANOS;
+    /**
+     * How much one run may count, as a multiple of the average so far ({@link #runSample}).
+     */
+    static final int RUN_GROWTH = 4;
+
+    /**
+     * What a run of {@code wall} ns counts for in an average of {@code avg}: at most 2 x
+     * {@link #SHORT_RUN_NANOS}, and at most {@link #RUN_GROWTH} x {@code avg} (but never less
+     * than {@link #TINY_RUN_NANOS}). A sampled run's wall time holds whatever took its thread off
+     * its CPU meanwhile (a tiny run's time is read once per batch of eight, so a preemption
+     * anywhere in the batch lands in one run): counted whole, one preemption of 40 us among no-op
+     * runs moved the average 5 us, past the tiny class, for the next seventeen samples. On two CPUs
+     * with an external producer the tiny and short classes then swapped thousands of times a
+     * second; while short, the pool asked its idle sibling for a thief (a wake-up on the CPU of
+     * the very threads it should relieve: more preemptions, more swaps) and lost three quarters
+     * of its throughput to it. With the limit a sample can raise the average by three eighths at
+     * most: one preemption among tiny runs no longer changes their class, a few in a row do, and
+     * works that really became long are classed long within about twenty runs (50 ns to 20 us).
+     */
+    static int runSample(long wall, long avg) {
+        long cap = Math.min(2L * SHORT_RUN_NANOS, Math.max(TINY_RUN_NANOS, RUN_GROWTH * avg));
+        return (int) Math.max(0, Math.min(wall, cap));
+    }
+
     /** {@link #runWallAvg} before the first run: above {@link #TINY_RUN_NANOS}, below {@link #SHORT_RUN_NANOS}. */
     static final int UNKNOWN_RUN_NANOS = 4 * TINY_RUN_NANOS;
 
     /**
      * A run of {@code wall} ns ended on this pool (its statistics are recorded). Each run counts
-     * at most 2 x {@link #SHORT_RUN_NANOS}: one long run among tiny ones (the work that queued
-     * them, one slowed by the JIT) adds at most an eighth of that, and six long runs in a row
-     * make the pool's works long. Lock.
+     * at most 2 x {@link #SHORT_RUN_NANOS}, and at most {@link #RUN_GROWTH} times the average
+     * (or {@link #TINY_RUN_NANOS}, if more; {@link #runSample}). Lock.
      */
     void noteRunWall(long wall) {
-        int w = (int) Math.min(wall, 2L * SHORT_RUN_NANOS);
+        int w = runSample(wall, runWallAvg);
         int avg = (int) (runWallAvg + ((w - runWallAvg) >> 3));
         runWallAvg = avg;
-        int c = runClassOf(avg);
+        int c = nextRunClass(runClass[RUN_CLASS], avg);
         if (c != runClass[RUN_CLASS]) {
             runClass[RUN_CLASS] = c;
         }
