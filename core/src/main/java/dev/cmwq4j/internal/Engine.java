@@ -598,7 +598,7 @@ public final class Engine {
      */
     Thread newThread(Runnable task) {
         ThreadFactory f = threadFactory;
-        return f == null ? WorkerThread.create(task) : f.newThread(task);
+        return f == null ? new WorkerThread(task) : f.newThread(task);
     }
 
     /** Takes one slot under the global thread cap. */

@@ -1549,6 +1549,11 @@ final class WorkerPool {
         return (int) Math.max(0, Math.min(wall, cap));
     }
 
+    /** The run-wall average {@code avg} after a run of {@code wall} ns: an eighth of the way to its sample ({@link #runSample}). */
+    static int nextRunWallAvg(long avg, long wall) {
+        return (int) (avg + ((runSample(wall, avg) - avg) >> 3));
+    }
+
     /** {@link #runWallAvg} before the first run: above {@link #TINY_RUN_NANOS}, below {@link #SHORT_RUN_NANOS}. */
     static final int UNKNOWN_RUN_NANOS = 4 * TINY_RUN_NANOS;
 
@@ -1558,8 +1563,7 @@ final class WorkerPool {
      * (or {@link #TINY_RUN_NANOS}, if more; {@link #runSample}). Lock.
      */
     void noteRunWall(long wall) {
-        int w = runSample(wall, runWallAvg);
-        int avg = (int) (runWallAvg + ((w - runWallAvg) >> 3));
+        int avg = nextRunWallAvg(runWallAvg, wall);
         runWallAvg = avg;
         int c = nextRunClass(runClass[RUN_CLASS], avg);
         if (c != runClass[RUN_CLASS]) {

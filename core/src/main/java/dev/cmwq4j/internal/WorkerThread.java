@@ -25,11 +25,7 @@ final class WorkerThread extends Thread {
     Worker worker;
 
     /** A new, unstarted thread that runs {@code task}. */
-    static WorkerThread create(Runnable task) {
-        return new WorkerThread(task);
-    }
-
-    private WorkerThread(Runnable task) {
+    WorkerThread(Runnable task) {
         super(null, task, "cmwq4j-worker", 0, false);
         if (getPriority() != NORM_PRIORITY) {
             setPriority(NORM_PRIORITY);

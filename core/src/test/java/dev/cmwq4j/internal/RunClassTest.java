@@ -9,20 +9,19 @@ import org.junit.jupiter.api.Test;
  * a thief is worth waking and whether the lane may run the pool's works, follows what the works
  * take and not the noise of one run: a preemption inside a sampled batch, or the engine's own
  * cost per work on a slower path (ARCHITECTURE 6, <i>The run class</i>). The rules are pure
- * functions of the average and the sample ({@code runSample}, {@code nextRunClass}); this test
- * feeds them sequences the way {@code noteRunWall} does.
+ * functions of the average and the sample ({@code nextRunWallAvg}, {@code nextRunClass}), which
+ * {@code noteRunWall} applies; this test feeds them sequences.
  */
 class RunClassTest {
     /** The pool's average and class after each sample, as {@code noteRunWall} keeps them. */
     private static final class Average {
-        long avg = WorkerPool.UNKNOWN_RUN_NANOS;
+        int avg = WorkerPool.UNKNOWN_RUN_NANOS;
         int cls = WorkerPool.runClassOf(WorkerPool.UNKNOWN_RUN_NANOS);
         int changes;
 
         void note(long wall) {
-            int w = WorkerPool.runSample(wall, avg);
-            avg = avg + ((w - avg) >> 3);
-            int c = WorkerPool.nextRunClass(cls, (int) avg);
+            avg = WorkerPool.nextRunWallAvg(avg, wall);
+            int c = WorkerPool.nextRunClass(cls, avg);
             if (c != cls) {
                 changes++;
                 cls = c;

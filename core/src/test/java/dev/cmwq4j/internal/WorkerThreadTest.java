@@ -103,7 +103,7 @@ class WorkerThreadTest {
         context.set("the creator's");
         me.setPriority(Thread.NORM_PRIORITY + 1);
         try {
-            ThreadFactory engines = WorkerThread::create;
+            ThreadFactory engines = WorkerThread::new;
             for (ThreadFactory f : List.of(engines, Executors.defaultThreadFactory())) {
                 AtomicReference<String> seen = new AtomicReference<>("not run");
                 Thread t = f.newThread(() -> seen.set(context.get()));
