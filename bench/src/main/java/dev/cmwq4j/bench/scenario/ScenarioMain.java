@@ -30,6 +30,9 @@ import java.util.concurrent.TimeUnit;
  * runs unmeasured first, with the same executors: the JIT-compiled, long-lived case; default 0,
  * a cold JVM per cell), {@code --props=k=v,k2=v2} (system properties for
  * every child, e.g. {@code cmwq4j.blockingSites=false}; from Maven {@code -Dscenario.props=...}),
+ * {@code --jvm=OPTION}, repeated (a JVM option for every child, after the fixed ones, e.g.
+ * {@code --jvm=-XX:CompileCommand=dontinline,dev.cmwq4j.internal.OneShotNode::runAction}; the
+ * report's header lists them),
  * {@code --list}.
  *
  * <p>Each child is started with the parent's own java binary ({@code ProcessHandle.current()}),
@@ -78,6 +81,14 @@ public final class ScenarioMain {
         List<String> childFlags = new ArrayList<>(CHILD_JVM_FLAGS);
         if (warmups > 0) {
             childFlags.add("-D" + ScenarioChild.WARMUPS_PROPERTY + "=" + warmups);
+        }
+        String jvm = opts.get("jvm");
+        if (jvm != null) {
+            for (String option : jvm.split("\n")) {
+                if (!option.isBlank()) {
+                    childFlags.add(option);
+                }
+            }
         }
         for (String prop : list(opts.get("props"))) {
             if (prop.indexOf('=') <= 0) {
@@ -241,6 +252,9 @@ public final class ScenarioMain {
                 int eq = a.indexOf('=');
                 if (eq < 0) {
                     opts.put(a.substring(2), "");
+                } else if (a.startsWith("--jvm=")) {
+                    // repeatable, and an option may hold commas (-XX:CompileCommand=...): one a line
+                    opts.merge("jvm", a.substring(eq + 1), (x, y) -> x + "\n" + y);
                 } else {
                     opts.put(a.substring(2, eq), a.substring(eq + 1));
                 }
