@@ -1,13 +1,14 @@
 package dev.cmwq4j.internal;
 
 /**
- * A thread the engine makes itself when it was given no thread factory ({@link Engine#newThread}). It carries the {@link Worker} it runs in a
- * plain field, so that {@link Worker#current}, asked on every queue and every announced block, is
- * a type check and a load instead of a {@code ThreadLocal} look-up (a hash probe of the thread's
- * map and a weak reference's check: about 5 ns of a chain's hop, ARCHITECTURE 3 <i>Which worker
- * is asking</i>). A thread from a factory the user gave keeps the {@code ThreadLocal}.
+ * A thread the engine makes itself when it was given no thread factory ({@link Engine#newThread}).
+ * It carries the {@link Worker} it runs in a plain field, so that {@link Worker#current}, asked
+ * on every queue and every announced block, is a type check and a load instead of a
+ * {@code ThreadLocal} look-up (a hash probe of the thread's map and a weak reference's check:
+ * about 5 ns of a chain's hop, ARCHITECTURE 3 <i>Which worker is asking</i>). A thread from a
+ * factory the user gave keeps the {@code ThreadLocal}.
  *
- * No factory object and no lambda: the first worker is made while the instance is built, where a
+ * <p>No factory object and no lambda: the first worker is made while the instance is built, where a
  * lambda's first link costs milliseconds of a cold start (README, <i>Cold start</i>).
  *
  * <p>Made as {@code Executors.defaultThreadFactory()} makes its threads (normal priority, the

@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The fields a pool's workers write at every run, the inbound stack's head, and a pool
- * workqueue's count of lane starts sit on cache lines that no other field of their object shares (ARCHITECTURE 4, <i>Lines of their own</i>): the
- * layout the JVM chose, read with
+ * workqueue's count of lane starts sit on cache lines that no other field of their object
+ * shares (ARCHITECTURE 4, <i>Lines of their own</i>): the layout the JVM chose, read with
  * {@code Unsafe.objectFieldOffset}, the only view of it a product JVM gives. A field added or
  * moved so that it lands among them, or a JVM that lays fields out otherwise, fails here, where
  * a benchmark would only have slowed down.
