@@ -185,7 +185,7 @@ class ConcurrencyManagementTest {
 
     @Test
     void nestedBlocksCountOnce() throws Exception {
-        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+        try (Cmwq c = EngineProbe.withCountedBlocks(false, () -> Cmwq.builder().cpus(1).build())) {
             Workqueue wq = c.workqueue("nested").build();
             CountDownLatch release = new CountDownLatch(1);
             CountDownLatch otherRan = new CountDownLatch(1);

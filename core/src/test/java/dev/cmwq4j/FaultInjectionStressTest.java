@@ -2,6 +2,8 @@ package dev.cmwq4j;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cmwq4j.internal.EngineProbe;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +22,8 @@ import org.junit.jupiter.api.Timeout;
  * even be logged) and exceptions, interrupt themselves, and wait for children that they may help;
  * the failure handler throws OutOfMemoryError an eighth of the time; the thread factory fails
  * most (85%) of its creations under a small thread cap, so memReclaim queues are rescued (and their rescued
- * works fail too). Four producers queue and cancel meanwhile. Checked afterwards:
+ * works fail too). Four producers queue and cancel meanwhile; with announced blocks counted (the
+ * default) and by the kernel's rule. Checked afterwards:
  * <ul>
  *   <li>nothing lost or duplicated: per work, runs == successful queues - successful cancels;
  *   <li>no work ran concurrently with itself;
@@ -47,18 +50,19 @@ class FaultInjectionStressTest {
     private final AtomicLong overlaps = new AtomicLong();
     private final AtomicLong handlerCalls = new AtomicLong();
 
-    @Test
-    void randomFaultsEverywhereLoseNothingAndLeaveTheEngineAtRest() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest(name = "counted blocks {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void randomFaultsEverywhereLoseNothingAndLeaveTheEngineAtRest(boolean countedBlocks) throws Exception {
         long seed = Long.getLong("cmwq4j.stress.seed", System.nanoTime());
         System.out.println("FaultInjectionStressTest seed " + seed + " (replay: -Dcmwq4j.stress.seed=" + seed + ")");
         FaultyThreadFactory threads = new FaultyThreadFactory();
-        try (Cmwq c = Cmwq.builder().cpus(2).maxThreads(10).createCooldown(Duration.ofMillis(5))
+        try (Cmwq c = EngineProbe.withCountedBlocks(countedBlocks, () -> Cmwq.builder().cpus(2).maxThreads(10).createCooldown(Duration.ofMillis(5))
                 .threadFactory(threads).failureHandler((w, t) -> {
                     handlerCalls.incrementAndGet();
                     if (ThreadLocalRandom.current().nextInt(8) == 0) { // each one is logged
                         throw new OutOfMemoryError("injected into the failure handler");
                     }
-                }).build()) {
+                }).build())) {
             List<Workqueue> queues = List.of(
                     c.workqueue("bound").build(),
                     c.workqueue("unbound").unbound().build(),

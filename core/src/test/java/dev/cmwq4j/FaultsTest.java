@@ -1,6 +1,8 @@
 package dev.cmwq4j;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cmwq4j.internal.EngineProbe;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
@@ -366,7 +368,7 @@ class FaultsTest {
      */
     @Test
     void aBlockWhoseBookkeepingOverflowsLeavesNoPhantomRunningWorker() throws Exception {
-        try (Cmwq c = Cmwq.builder().cpus(1).jmx(false).build()) {
+        try (Cmwq c = EngineProbe.withCountedBlocks(false, () -> Cmwq.builder().cpus(1).jmx(false).build())) {
             Workqueue wq = c.workqueue("overflowing-block").build();
             java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
             dev.cmwq4j.internal.EngineProbe.onBlockBegins(() -> {

@@ -54,8 +54,8 @@ class HandOffTest {
         // CPU 1's idle workers beyond its recent need after a half-life of 5 s, and on a loaded
         // machine (one CI run beside a stress run) the test took that long, so CPU 0's first
         // need found one idle worker there, not two, and made a thread
-        try (Cmwq c = Cmwq.builder().name("handoff").cpus(2).jmx(false).threadFactory(factory)
-                .idleTimeout(Duration.ofHours(1)).build()) {
+        try (Cmwq c = EngineProbe.withCountedBlocks(false, () -> Cmwq.builder().name("handoff").cpus(2).jmx(false).threadFactory(factory)
+                .idleTimeout(Duration.ofHours(1)).build())) {
             Workqueue wq = c.workqueue("blocking").build();
             // CPU 1: three works blocked at once need three workers; released, all three go idle
             CountDownLatch release1 = new CountDownLatch(1);
@@ -107,8 +107,8 @@ class HandOffTest {
     @Test
     void aPoolKeepsItsLastIdleWorker() throws Exception {
         FaultyThreadFactory factory = new FaultyThreadFactory();
-        try (Cmwq c = Cmwq.builder().name("handoff-keep").cpus(2).jmx(false).threadFactory(factory)
-                .idleTimeout(Duration.ofHours(1)).build()) { // no retirement between the steps (see above)
+        try (Cmwq c = EngineProbe.withCountedBlocks(false, () -> Cmwq.builder().name("handoff-keep").cpus(2).jmx(false).threadFactory(factory)
+                .idleTimeout(Duration.ofHours(1)).build())) { // no retirement between the steps (see above)
             Workqueue wq = c.workqueue("blocking").build();
             startBlocked(wq, 1, 1, new CountDownLatch(0)); // blocks, announced, and returns at once
             wq.flush();

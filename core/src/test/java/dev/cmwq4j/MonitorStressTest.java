@@ -15,17 +15,19 @@ import org.junit.jupiter.api.Test;
 /**
  * The monitor, {@code Blocking} and the workers race on each worker's state word. Under a random
  * mix of CPU work, announced and unannounced blocks, nrRunning must never go negative, every work
- * must run exactly once, and every pool's accounting must come back to rest.
+ * must run exactly once, and every pool's accounting must come back to rest; with announced
+ * blocks counted (the default) and by the kernel's rule.
  */
 class MonitorStressTest {
 
-    @Test
-    void nrRunningStaysConsistentUnderRandomBlocking() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest(name = "counted blocks {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void nrRunningStaysConsistentUnderRandomBlocking(boolean countedBlocks) throws Exception {
         int scale = Integer.getInteger("cmwq4j.stress.scale", 1);
         int producers = 4;
         int perProducer = 1500 * scale;
-        try (Cmwq c = Cmwq.builder().cpus(2).stallWindow(java.time.Duration.ofMillis(0))
-                .cpuIntensiveThreshold(java.time.Duration.ofMillis(1)).build()) {
+        try (Cmwq c = EngineProbe.withCountedBlocks(countedBlocks, () -> Cmwq.builder().cpus(2).stallWindow(java.time.Duration.ofMillis(0))
+                .cpuIntensiveThreshold(java.time.Duration.ofMillis(1)).build())) {
             Workqueue wq = c.workqueue("mix").build();
             Workqueue hi = c.workqueue("mix-hi").highPriority().build();
             AtomicInteger[] runs = new AtomicInteger[producers * perProducer];

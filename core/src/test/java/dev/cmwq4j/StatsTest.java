@@ -127,9 +127,14 @@ class StatsTest {
         }
     }
 
+    /**
+     * An announced block under the kernel's rule (counted blocks off for this engine) leaves the
+     * running count and wakes another worker for the work queued behind it; the pool's statistics
+     * show it blocked, and the states add up to its workers.
+     */
     @Test
     void poolStatsShowWorkersByStateAndWakeupsAreCounted() throws Exception {
-        try (Cmwq c = Cmwq.builder().cpus(1).build()) {
+        try (Cmwq c = dev.cmwq4j.internal.EngineProbe.withCountedBlocks(false, () -> Cmwq.builder().cpus(1).build())) {
             Workqueue wq = c.workqueue("states").build();
             CountDownLatch release = new CountDownLatch(1);
             CountDownLatch blocked = new CountDownLatch(1);

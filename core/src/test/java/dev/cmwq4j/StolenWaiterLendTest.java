@@ -19,7 +19,11 @@ import org.junit.jupiter.api.Test;
  */
 class StolenWaiterLendTest {
 
-    /** Waits at most 60 s for {@code latch}, as an announced block (its worker is replaced). */
+    /**
+     * Waits at most 60 s for {@code latch}, as an announced block: its worker is replaced at once
+     * on an engine built with the kernel's rule for announced blocks ({@code
+     * withCountedBlocks(false, ..)}), which the tests whose holders must be replaced use.
+     */
     private static void awaitAnnounced(CountDownLatch latch) {
         Blocking.run(() -> {
             try {
@@ -44,12 +48,13 @@ class StolenWaiterLendTest {
 
     @Test
     void aStolenWorkWaitingForAnInactiveWorkOfItsThiefsPwqLendsItsSlot() throws Exception {
-        try (Cmwq c = Cmwq.builder().name("lend").cpus(2).jmx(false).simulate(true, false)
+        try (Cmwq c = EngineProbe.withCountedBlocks(false, () -> Cmwq.builder().name("lend").cpus(2).jmx(false)
+                .simulate(true, false)
                 // the long run below is never CPU-intensive (and, spinning, never seen blocked):
                 // only a thief runs the work queued behind it; a stall window short enough that
                 // the second slot holder's thread is created without a long wait
                 .cpuIntensiveThreshold(Duration.ofMinutes(10)).stallWindow(Duration.ofMillis(50))
-                .build()) {
+                .build())) {
             EngineProbe.setCpusSaturated(c.engine(), false); // stays as set: the monitor samples no /proc
             Workqueue wq = c.workqueue("slots").maxActive(2).build();
             CountDownLatch waiterDone = new CountDownLatch(1);
@@ -170,8 +175,8 @@ class StolenWaiterLendTest {
      */
     @Test
     void aWaiterLendsItsSlotToAWorkPinnedToAnotherCpu() throws Exception {
-        try (Cmwq c = Cmwq.builder().name("lend-pinned").cpus(2).jmx(false).simulate(true, false)
-                .cpuIntensiveThreshold(Duration.ofMinutes(10)).stallWindow(Duration.ofMillis(50)).build()) {
+        try (Cmwq c = EngineProbe.withCountedBlocks(false, () -> Cmwq.builder().name("lend-pinned").cpus(2).jmx(false).simulate(true, false)
+                .cpuIntensiveThreshold(Duration.ofMinutes(10)).stallWindow(Duration.ofMillis(50)).build())) {
             EngineProbe.setCpusSaturated(c.engine(), false);
             Workqueue wq = c.workqueue("slots").maxActive(2).build();
             CountDownLatch waiterDone = new CountDownLatch(1);

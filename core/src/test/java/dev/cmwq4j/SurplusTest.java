@@ -1,6 +1,8 @@
 package dev.cmwq4j;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cmwq4j.internal.EngineProbe;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
@@ -24,7 +26,7 @@ class SurplusTest {
      */
     @Test
     void aBurstsThreadsRetireOnceTheLoadDoesNotComeBack() throws Exception {
-        try (Cmwq c = Cmwq.builder().cpus(1).name("surplus").idleTimeout(Duration.ofSeconds(30)).build()) {
+        try (Cmwq c = EngineProbe.withCountedBlocks(false, () -> Cmwq.builder().cpus(1).name("surplus").idleTimeout(Duration.ofSeconds(30)).build())) {
             Workqueue wq = c.workqueue("burst").build();
             // twenty works that all block at once (announced): twenty workers
             assertThat(TestSupport.blockAllAtOnce(wq, BURST, 60)).isTrue();
@@ -46,7 +48,7 @@ class SurplusTest {
      */
     @Test
     void aBurstThatComesBackSoonFindsItsThreadsWarm() throws Exception {
-        try (Cmwq c = Cmwq.builder().cpus(1).name("surplus-warm").build()) {
+        try (Cmwq c = EngineProbe.withCountedBlocks(false, () -> Cmwq.builder().cpus(1).name("surplus-warm").build())) {
             Workqueue wq = c.workqueue("burst").build();
             assertThat(TestSupport.blockAllAtOnce(wq, BURST, 60)).isTrue();
             int workers = cpu0(c).workers();

@@ -31,8 +31,9 @@ import java.io.RandomAccessFile;
  * the engine's own load is gone. Without the file the flag stays false: thieves are sent as
  * before.
  *
- * <p>Fields: {@link #saturated} is written by the service thread only and read by queuers and
- * workers without a lock; everything else is the service thread's own.
+ * <p>Fields: {@link #saturated} is written by the service thread only (and by tests, which pin
+ * it) and read by queuers, workers and the monitor without a lock; everything else is the
+ * service thread's own.
  */
 final class CpuLoad {
     /** Shortest interval between two samples. */
@@ -42,6 +43,8 @@ final class CpuLoad {
 
     /** The CPUs were oversubscribed over the last sample; service thread writes, anyone reads. */
     volatile boolean saturated;
+    /** Tests: {@link #saturated} keeps the value a test set, the samples leave it alone; the test writes, the service thread reads. */
+    volatile boolean pinnedForTests;
 
     /** Open on the pressure file, or null before the first sample. */
     private RandomAccessFile file;
@@ -54,7 +57,7 @@ final class CpuLoad {
 
     /** Samples if the last sample is older than {@link #SAMPLE_NANOS}; service thread only. */
     void sample(long now) {
-        if (unavailable || (lastStallMicros >= 0 && now - lastAt < SAMPLE_NANOS)) {
+        if (pinnedForTests || unavailable || (lastStallMicros >= 0 && now - lastAt < SAMPLE_NANOS)) {
             return;
         }
         long stall = readStallMicros();
@@ -75,7 +78,7 @@ final class CpuLoad {
 
     /** Every pool is idle: the engine's own load is gone, so is the reason to hold thieves back. */
     void idle() {
-        if (saturated) {
+        if (!pinnedForTests && saturated) {
             saturated = false;
         }
         lastStallMicros = -1; // the next sample starts a fresh interval

@@ -110,6 +110,11 @@ final class Monitor implements Runnable {
 
     /** Detections, for statistics and tests. */
     final java.util.concurrent.atomic.LongAdder blocksDetected = new java.util.concurrent.atomic.LongAdder();
+    /**
+     * Counted (announced) blocks taken out of the count because their pool was stuck behind them
+     * (ARCHITECTURE 2, <i>Counted blocks</i>); not in {@link #blocksDetected}.
+     */
+    final java.util.concurrent.atomic.LongAdder countedBlocksReleased = new java.util.concurrent.atomic.LongAdder();
     final java.util.concurrent.atomic.LongAdder cpuIntensiveFlagged = new java.util.concurrent.atomic.LongAdder();
     final java.util.concurrent.atomic.LongAdder ticks = new java.util.concurrent.atomic.LongAdder();
     /** Concurrency-target raises: samples that found every counted worker of a pool blocked. */
@@ -749,7 +754,7 @@ final class Monitor implements Runnable {
         if (w.look.cpuFirst >= 0 && cpu - w.look.cpuFirst >= engine.cpuIntensiveThresholdNanos) {
             // CPU time burnt on this work since the monitor first sampled it: a preempted or
             // slow thread is never flagged on wall time alone
-            if (w.monitorUncount(Worker.CPU_INTENSIVE, cpuIntensiveFlagged, null)) {
+            if (w.monitorUncount(Worker.CPU_INTENSIVE, cpuIntensiveFlagged, null, true)) {
                 corrected(now);
                 Events.cpuIntensive(w, cpu - w.look.cpuFirst);
             }
@@ -873,9 +878,11 @@ final class Monitor implements Runnable {
      *     native block)
      */
     private void detect(Worker w, long now, boolean byThreadState) {
-        // a counted block was announced: its site is the caller's to know, not the profile's
-        DetectedBlock profile = w.inCountedBlock() ? null : profiler.open(w, now, byThreadState);
-        if (!w.monitorUncount(Worker.DETECTED, blocksDetected, profile)) {
+        // a counted block was announced: its site is the caller's to know, not the profile's, and
+        // it is no detection to the statistics
+        boolean announced = w.inCountedBlock();
+        DetectedBlock profile = announced ? null : profiler.open(w, now, byThreadState);
+        if (!w.monitorUncount(Worker.DETECTED, announced ? countedBlocksReleased : blocksDetected, profile, !announced)) {
             profiler.notDetected(profile);
             return;
         }

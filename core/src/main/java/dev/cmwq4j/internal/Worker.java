@@ -2026,10 +2026,16 @@ final class Worker implements Runnable {
      * DETECTED but had not taken it yet when this detection came: a window of a few instructions
      * on the worker's side) is ended now, by the monitor.
      *
+     * <p>A counted block (announced: {@code observed} false) taken out of the count is not a
+     * detection to the statistics or to JFR: its block is counted and traced as announced
+     * already, and its workqueue's {@code blocksDetected} stays the count of blocks nobody
+     * announced.
+     *
      * @return true if the monitor made the transition
      */
-    boolean monitorUncount(int to, java.util.concurrent.atomic.LongAdder counter, DetectedBlock profile) {
-        jdk.jfr.Event traced = to == DETECTED ? Events.blocked("detected", this) : null;
+    boolean monitorUncount(int to, java.util.concurrent.atomic.LongAdder counter, DetectedBlock profile,
+            boolean observed) {
+        jdk.jfr.Event traced = to == DETECTED && observed ? Events.blocked("detected", this) : null;
         if (traced != null) {
             detectedEvent = traced; // published by the CAS below
         }
@@ -2053,7 +2059,7 @@ final class Worker implements Runnable {
         if (profile != null) {
             profile.countedIn(pwq == null ? null : pwq.wq, current, workSeq);
         }
-        if (pwq != null) {
+        if (pwq != null && observed) {
             (to == DETECTED ? pwq.wq.blocksDetected : pwq.wq.cpuIntensiveViolations).increment();
         }
         WorkerPool p = pool;

@@ -96,7 +96,7 @@ final class WorkerPool {
      * RunAccounting}: measured for runs of 50 us and more, their wall time below), over the runs
      * that ended since the pool first saw a block. Written by the workers at their runs' ends,
      * without the lock (two that end at once may lose a sample: an estimate), with release
-     * stores ({@link #noteRunDemand}); read by the monitor ({@link #countedBlocksFit}).
+     * stores ({@link #noteRunDemand}); read by the monitor ({@link #workersPerCpu}).
      */
     private volatile long runCpuAvg;
     /** A moving average (weight 1/16) of announced blocks per run, in 1/1024; with {@link #runCpuAvg}. */
@@ -342,6 +342,7 @@ final class WorkerPool {
         this.manager = new Manager(this);
         this.surplus = new Surplus(this);
         this.ring = managed && engine.fastLane ? new FastRing() : null; // auto: later, laneWorthIt
+        this.countedBlocks = countsFromTheStart(managed, engine);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -405,6 +406,11 @@ final class WorkerPool {
      * returns to the kernel's rule. A pool whose works block at all keeps them: 65,536 starts.
      */
     static final long BLOCK_MEMORY_RUNS = 1 << 16;
+
+    /** Some work of this pool has blocked, or the monitor raised its target, since it was made. Racy. */
+    boolean sawBlock() {
+        return sawBlock;
+    }
 
     /** Works of this pool blocked within its last {@link #BLOCK_MEMORY_RUNS} starts. Racy. */
     boolean blocksLately() {
@@ -676,8 +682,16 @@ final class WorkerPool {
     static final int COUNTED_BLOCKS_SAMPLES = 64;
     /** Blocks are counted while a CPU's worth of this pool's works needs at most this many workers. */
     static final int COUNTED_BLOCKS_ENTER = 10;
-    /** ... and no longer once it needs more than this: the target's ceiling. */
+    /** ... and no longer once it needs more than this, the target's ceiling, while the CPUs have room. */
     static final int COUNTED_BLOCKS_LEAVE = MAX_TARGET;
+    /**
+     * ... or, while the CPUs are saturated, once it needs more than this: four times the
+     * ceiling. A block's learned length is its wall time, which on saturated CPUs includes the
+     * wait for a CPU after it ends (2 ms sleeps learned as 2.7-5.7 ms at a load of 5-7), so the
+     * estimate grows with the very saturation that more works in flight would make worse;
+     * blocks this much longer than the ceiling allows are long whatever the wait.
+     */
+    static final int COUNTED_BLOCKS_LEAVE_SATURATED = 4 * MAX_TARGET;
 
     /**
      * A run of {@code cpu} ns with {@code blocks} announced blocks ended on this pool (which saw
@@ -703,18 +717,17 @@ final class WorkerPool {
      * Little's law for one CPU of this pool: a work's CPU time C between two announced blocks,
      * and its blocks' usual length W ({@link #noteBlock}), keep {@code 1 + W / C} workers busy
      * per running one, as many as the pool needs in flight to keep a CPU busy. A pool whose
-     * works block at all, and need at most {@code limit} such workers, gives the right count
-     * with its blocked workers counted and the target raised by the monitor (a cap on the works
-     * in flight); one that needs more gets them from the kernel's rule (an announced block
-     * uncounts its worker at once, and the pool starts another work).
+     * works need at most {@link #COUNTED_BLOCKS_ENTER} such workers ({@code perCpu}) gives the
+     * right count with its blocked workers counted and the target raised by the monitor (a cap
+     * on the works in flight); one that needs more gets them from the kernel's rule (an
+     * announced block uncounts its worker at once, and the pool starts another work).
      */
-    private boolean countedBlocksFit(int limit) {
-        long n = workersPerCpu();
-        return n > 0 && n <= limit;
+    private static boolean blocksFitCounting(long perCpu) {
+        return perCpu > 0 && perCpu <= COUNTED_BLOCKS_ENTER;
     }
 
-    /** {@code 1 + W / C} for this pool ({@link #countedBlocksFit}); 0 until its demand is trusted. */
-    private long workersPerCpu() {
+    /** {@code 1 + W / C} for this pool ({@link #blocksFitCounting}); 0 until its demand is trusted. Monitor (and tests, racily). */
+    long workersPerCpu() {
         long w = blockAvgNanos;
         long perRun = blocksPerRun;
         long cpu = runCpuAvg;
@@ -738,13 +751,13 @@ final class WorkerPool {
     }
 
     /**
-     * Monitor, at each look: counts blocks while they fit ({@link #COUNTED_BLOCKS_ENTER} to come
-     * in, {@link #COUNTED_BLOCKS_LEAVE} to go: a band, so that a pool near the line does not
-     * switch at every look) and the target can still give the pool what it wants
-     * ({@link #outgrewCountedBlocks}). Leaving resets the target (raised while blocked workers
-     * counted, it would let as many more run at once under the kernel's rule) and keeps the
-     * kernel's rule for {@link #COUNTED_BLOCKS_BAR_NANOS}: a cold JVM's demand estimate moves as its
-     * code compiles, and each switch costs a reset.
+     * Monitor, at each look: whether announced blocks leave their workers counted. A pool counts
+     * them from its start ({@link #countsFromTheStart}), and stops when they outgrow the count
+     * ({@link #blocksOutgrewCounting}). Leaving resets the target (raised while blocked
+     * workers counted, it would let as many more run at once under the kernel's rule) and keeps
+     * the kernel's rule for {@link #COUNTED_BLOCKS_BAR_NANOS}, after which only a fitting
+     * estimate brings counting back: a cold JVM's demand estimate moves as its code compiles,
+     * and each switch costs a reset.
      */
     void adaptBlockCounting(long now) {
         Boolean forced = countedBlocksForTests;
@@ -752,9 +765,10 @@ final class WorkerPool {
             return;
         }
         boolean on = countedBlocks;
+        long perCpu = workersPerCpu();
         boolean fit = forced != null ? forced
-                : on ? countedBlocksFit(COUNTED_BLOCKS_LEAVE) && !outgrewCountedBlocks()
-                : now - countedBlocksBarredUntil >= 0 && countedBlocksFit(COUNTED_BLOCKS_ENTER);
+                : on ? !blocksOutgrewCounting(perCpu, engine.cpuLoad.saturated)
+                : now - countedBlocksBarredUntil >= 0 && blocksFitCounting(perCpu);
         if (fit != on) {
             countedBlocks = fit;
             if (fit) {
@@ -768,15 +782,51 @@ final class WorkerPool {
     }
 
     /**
+     * A managed pool counts announced blocks from its start, before it knows its works' demand,
+     * so from its first announced block, the first that counting changes (unless the engine or a
+     * test turned counting off). A pool that learned its demand under the kernel's rule had by
+     * then started a work for every block, and created the threads for them: on
+     * {@code mixed-announced}, a cold JVM's 4,000 works held 20-25 threads against 18-19 counted
+     * from the start (ARCHITECTURE 10, <i>Counted from the start</i>). A pool that stops
+     * counting comes back to it only once its demand is known to fit
+     * ({@link #blocksFitCounting}).
+     */
+    private static boolean countsFromTheStart(boolean managed, Engine engine) {
+        Boolean forced = countedBlocksForTests;
+        return managed && (forced != null ? forced : engine.countedBlocks);
+    }
+
+    /**
+     * A counting pool stops: its demand ({@code perCpu}: {@code 1 + W / C}, 0 while unknown) is
+     * past the target's ceiling, or the target reached that ceiling and still leaves no counted
+     * worker on the CPU ({@link #outgrewCountedBlocks}), and the CPUs have room. While they are
+     * saturated the pool keeps counting unless its demand is past
+     * {@link #COUNTED_BLOCKS_LEAVE_SATURATED}: a counted worker whose block ended but that waits
+     * for a CPU looks off the CPU to the monitor, and the learned block includes that wait, so
+     * both signals grow with the saturation itself; leaving then gave the works in flight back
+     * to the kernel's rule, which added threads for CPUs that had none to give (the HTTP
+     * scenario: 35-38 threads where counting kept 20-24, at about the same throughput). Monitor
+     * only; the ceiling's count of looks advances at every look.
+     */
+    private boolean blocksOutgrewCounting(long perCpu, boolean saturated) {
+        boolean wanting = outgrewCountedBlocks();
+        if (perCpu > COUNTED_BLOCKS_LEAVE_SATURATED) {
+            return true;
+        }
+        return !saturated && (wanting || perCpu > COUNTED_BLOCKS_LEAVE);
+    }
+
+    /**
      * Tests: every managed pool counts blocks (true) or none does (false) from its next look,
      * whatever its engine's setting; null: the pools decide (if their engine counts blocks).
      */
     static volatile Boolean countedBlocksForTests;
 
-    /** Tests and diagnostics: the estimates {@link #countedBlocksFit} reads. */
+    /** Tests and diagnostics: the estimates {@link #workersPerCpu} reads. */
     String demandEstimate() {
         return name + ": usual block " + blockAvgNanos + " ns, run CPU " + runCpuAvg + " ns, blocks per run "
-                + blocksPerRun / 1024.0 + ", runs " + demandSamples + ", counting " + countedBlocks;
+                + blocksPerRun / 1024.0 + ", runs " + demandSamples + ", workers per CPU " + workersPerCpu()
+                + ", counting " + countedBlocks;
     }
 
     /** An announced block (not a join) about to begin on this pool leaves its worker counted. */

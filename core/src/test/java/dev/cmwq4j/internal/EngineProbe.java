@@ -20,10 +20,6 @@ public final class EngineProbe {
     public static final int MAX_TARGET = WorkerPool.MAX_TARGET;
 
     /**
-     * Sends what the library logs to {@code l} instead of {@code System.getLogger("dev.cmwq4j")},
-     * or back there for null; returns the logger it replaced (null: the default).
-     */
-    /**
      * Sets the engine's "every CPU is taken" flag ({@link CpuLoad#saturated}); it stays as set
      * only on an engine whose monitor does not sample /proc (built with {@code simulate(true, ..)}).
      */
@@ -31,6 +27,24 @@ public final class EngineProbe {
         e.cpuLoad.saturated = saturated;
     }
 
+    /**
+     * Pins the engine's "CPUs saturated" flag ({@link CpuLoad#saturated}) to {@code saturated}
+     * whatever the machine's load (null: the samples decide again), so that a test of a policy
+     * that reads it does not depend on how busy the machine is.
+     */
+    public static void pinCpusSaturated(Engine e, Boolean saturated) {
+        if (saturated == null) {
+            e.cpuLoad.pinnedForTests = false;
+        } else {
+            e.cpuLoad.saturated = saturated;
+            e.cpuLoad.pinnedForTests = true;
+        }
+    }
+
+    /**
+     * Sends what the library logs to {@code l} instead of {@code System.getLogger("dev.cmwq4j")},
+     * or back there for null; returns the logger it replaced (null: the default).
+     */
     public static System.Logger replaceLog(System.Logger l) {
         return ((LazyLogger) Engine.LOG).replace(l);
     }
@@ -48,6 +62,11 @@ public final class EngineProbe {
     /** Blocks the monitor observed without an announcement. */
     public static long blocksDetected(Engine e) {
         return e.monitor.blocksDetected.sum();
+    }
+
+    /** Counted (announced) blocks the monitor took out of the count because their pool was stuck behind them. */
+    public static long countedBlocksReleased(Engine e) {
+        return e.monitor.countedBlocksReleased.sum();
     }
 
     /** Detected blocks the blocking-site profiler attributed to a site. */
@@ -303,7 +322,12 @@ public final class EngineProbe {
 
     /** Builds whatever {@code build} builds with counted blocks on for its engines (the system property decides otherwise). */
     public static <T> T withCountedBlocks(java.util.function.Supplier<T> build) {
-        return building(v -> Engine.countedBlocksForTests = v, true, build);
+        return withCountedBlocks(true, build);
+    }
+
+    /** Builds whatever {@code build} builds with counted blocks on or off for its engines, whatever the system property says. */
+    public static <T> T withCountedBlocks(boolean on, java.util.function.Supplier<T> build) {
+        return building(v -> Engine.countedBlocksForTests = v, on, build);
     }
 
     /** How long a worker held by the JVM stays undetected (null: the default, 200 ms). */
@@ -316,12 +340,34 @@ public final class EngineProbe {
         return e.monitor.isParked();
     }
 
-    /** Managed pools of the engine whose announced blocks leave their workers counted now. */
+    /**
+     * Managed pools of the engine whose announced blocks leave their workers counted now, among
+     * those that saw a block (a pool counts from its start, but only a block makes that matter).
+     */
     public static int countedBlockPools(Engine e) {
+        return countingPools(e, true);
+    }
+
+    /** Managed pools of the engine whose next announced block leaves its worker counted, or only those that saw a block. */
+    public static int countingPools(Engine e, boolean sawBlock) {
         int n = 0;
         for (WorkerPool p : e.pools()) {
-            if (p.countsBlocks()) {
+            if (p.countsBlocks() && (p.sawBlock() || !sawBlock)) {
                 n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * The largest demand of the engine's managed pools, in workers per CPU ({@code 1 + W / C},
+     * what decides whether a pool counts its blocks); 0 while no pool knows its own (racy).
+     */
+    public static long workersPerCpu(Engine e) {
+        long n = 0;
+        for (WorkerPool p : e.pools()) {
+            if (p.managed) {
+                n = Math.max(n, p.workersPerCpu());
             }
         }
         return n;
@@ -481,7 +527,7 @@ public final class EngineProbe {
      */
     public static boolean detectCurrentWorker() {
         Worker w = Worker.current();
-        return w != null && w.monitorUncount(Worker.DETECTED, new java.util.concurrent.atomic.LongAdder(), null);
+        return w != null && w.monitorUncount(Worker.DETECTED, new java.util.concurrent.atomic.LongAdder(), null, true);
     }
 
     /** The kernel thread id the calling thread's worker read at its start (0: none read). */
