@@ -45,6 +45,9 @@ import java.util.concurrent.locks.LockSupport;
  * cmwq#j-shared-m} its service thread, {@code C1 CompilerThre} and {@code C2 CompilerThre} the
  * JIT, {@code java} the main thread, which queues);
  * a thread born within the round is charged all of its time, one that ended within it is lost.
+ * Context switches by the same groups, per work of the round: each thread's voluntary (a sleep, a
+ * park) and involuntary (a preemption) switches from its {@code /proc/self/task/<tid>/status},
+ * read at the round's start and end as the CPU is.
  * With {@code --sample=MS}, cmwq4j's pools ({@link Cmwq#poolStats}) are printed every {@code MS}
  * milliseconds of the first round, or of round {@code R} with {@code --sample-round=R} (the
  * sampling takes every pool's lock, so it perturbs what it shows a little).
@@ -222,6 +225,8 @@ public final class MixedTimeline {
         Runnable mixedTask = many ? null : task(peers.get(0), done, CPU_NANOS, true, CPU_NANOS);
         List<String> samples = new ArrayList<>();
         Map<Long, Long> cpuBefore = threadCpu();
+        Map<Long, Long> slicesBefore = new HashMap<>(SLICES);
+        int works = many ? COMPONENTS * PER_COMPONENT : WORKS;
         long t0 = System.nanoTime();
         Thread sampler = sampled == null ? null : Thread.ofPlatform().daemon().start(() -> {
             while (done.getCount() > 0) {
@@ -251,13 +256,20 @@ public final class MixedTimeline {
             sampler.join();
         }
         Map<Long, Long> cpuAfter = threadCpu();
+        Map<Long, Long> slicesAfter = new HashMap<>(SLICES);
         samples.forEach(System.out::println);
         Map<String, Long> byGroup = new TreeMap<>();
+        Map<String, Long> volByGroup = new TreeMap<>();
+        Map<String, Long> involByGroup = new TreeMap<>();
         long total = 0;
         for (Map.Entry<Long, Long> e : cpuAfter.entrySet()) {
             long used = e.getValue() - cpuBefore.getOrDefault(e.getKey(), 0L);
             total += used;
             byGroup.merge(group(e.getKey()), used, Long::sum);
+            long after = slicesAfter.getOrDefault(e.getKey(), 0L);
+            long before = slicesBefore.getOrDefault(e.getKey(), 0L);
+            volByGroup.merge(group(e.getKey()), (after >>> 32) - (before >>> 32), Long::sum);
+            involByGroup.merge(group(e.getKey()), (after & 0xffff_ffffL) - (before & 0xffff_ffffL), Long::sum);
         }
         int threads = 0;
         for (Peer p : peers) {
@@ -274,6 +286,14 @@ public final class MixedTimeline {
             }
         }
         System.out.println(b.substring(0, b.length() - 1));
+        StringBuilder sw = new StringBuilder("  context switches per work, voluntary/involuntary:");
+        for (Map.Entry<String, Long> e : volByGroup.entrySet()) {
+            long invol = involByGroup.get(e.getKey());
+            if (e.getValue() + invol >= works / 100) {
+                sw.append(String.format(" %s %.3f/%.3f,", e.getKey(), (double) e.getValue() / works, (double) invol / works));
+            }
+        }
+        System.out.println(sw.substring(0, sw.length() - 1));
     }
 
     /** One line of the pools' state: time, works left, and per pool with workers its counts. */
@@ -291,6 +311,29 @@ public final class MixedTimeline {
     }
 
     private static final Map<Long, String> NAMES = new HashMap<>();
+    /**
+     * Each thread's context switches at the last {@link #threadCpu}, by tid: voluntary (a sleep,
+     * a park) in the high 32 bits, involuntary (a preemption) in the low ones.
+     */
+    private static final Map<Long, Long> SLICES = new HashMap<>();
+
+    /** A thread's voluntary and involuntary context switches so far, packed as in {@link #SLICES}; 0 if unreadable. */
+    private static long switches(long tid) {
+        long vol = 0;
+        long invol = 0;
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/task/" + tid + "/status"))) {
+                if (line.startsWith("voluntary_ctxt_switches:")) {
+                    vol = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                } else if (line.startsWith("nonvoluntary_ctxt_switches:")) {
+                    invol = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0;
+        }
+        return vol << 32 | invol;
+    }
 
     /** Each live thread's CPU so far, ns, by tid (remembering its folded name). */
     private static Map<Long, Long> threadCpu() {
@@ -298,6 +341,7 @@ public final class MixedTimeline {
         List<TaskCpu> tasks = TaskCpu.all();
         for (TaskCpu t : tasks == null ? List.<TaskCpu>of() : tasks) {
             m.put(t.tid(), t.cpuNanos());
+            SLICES.put(t.tid(), switches(t.tid()));
             // digits folded, and what the 15-character cut leaves of a trailing "-N" dropped
             NAMES.computeIfAbsent(t.tid(), tid -> t.name().contains("CompilerThre") ? t.name()
                     : t.name().replaceAll("[0-9]+", "#").replaceAll("[-#]+$", ""));
