@@ -87,22 +87,19 @@ class CountedBlocksTest {
     }
 
     /**
-     * Works of 50 us of CPU around a 10 ms announced sleep need about 200 workers per CPU, more
-     * than counting can give on any machine, loaded or not: their pool counts them from its first
+     * Works of 50 us of CPU around a 50 ms announced sleep need about 250 workers per CPU (1,000
+     * if their CPU were what they ask for; the thread CPU clock's reads add to it), far more than
+     * counting can give, on saturated CPUs too (pinned so): their pool counts them from its first
      * block, stops once it knows their demand, and does not come back to it; every work runs.
      */
     @Test
     void aPoolStopsCountingBlocksLongBesideItsCpuOnceItKnowsThem() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(TMX.isCurrentThreadCpuTimeSupported(), "thread CPU time");
         try (Cmwq c = EngineProbe.withCountedBlocks(() -> Cmwq.builder().cpus(1).build())) {
+            EngineProbe.pinCpusSaturated(c.engine(), true);
             Workqueue wq = c.workqueue("long").build();
             java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
-            Runnable work = () -> {
-                burnCpu(25_000);
-                sleepAnnounced(10_000);
-                burnCpu(25_000);
-                ran.incrementAndGet();
-            };
+            Runnable work = blockingWork(25_000, 50_000, ran);
             int works = runUntilDemandKnown(c, wq, work);
             for (int round = 0; round < 6; round++) {
                 runBatch(wq, 20, work);
@@ -120,8 +117,9 @@ class CountedBlocksTest {
 
     /**
      * While the CPUs are saturated, a counting pool whose works need more workers per CPU than
-     * the target's ceiling, but not four times as many (200 us of CPU around a 5 ms announced
-     * sleep: about 26 on an idle machine, more as the sleeps end late on a busy one), keeps
+     * the target's ceiling, but not four times as many (1 ms of CPU around a 25 ms announced
+     * sleep: about 26 on an idle machine, more as the sleeps end late on a busy one, where the
+     * wait for a CPU after a sleep is a few milliseconds, small beside 25), keeps
      * counting: the wait for a CPU is part of what it learned. Once the CPUs have room it stops
      * (the saturation pinned either way, so the machine's own load does not decide). Every work
      * runs, and the pool ends at rest.
@@ -134,12 +132,7 @@ class CountedBlocksTest {
             EngineProbe.pinCpusSaturated(e, true);
             Workqueue wq = c.workqueue("moderate").build();
             java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
-            Runnable work = () -> {
-                burnCpu(100_000);
-                sleepAnnounced(5_000);
-                burnCpu(100_000);
-                ran.incrementAndGet();
-            };
+            Runnable work = blockingWork(500_000, 25_000, ran);
             int works = runUntilDemandKnown(c, wq, work);
             for (int round = 0; round < 4; round++) {
                 runBatch(wq, 40, work);
@@ -172,6 +165,16 @@ class CountedBlocksTest {
         }
         assertThat(EngineProbe.workersPerCpu(c.engine())).as("demand known").isPositive();
         return works;
+    }
+
+    /** A work of {@code cpuNanos} of CPU on each side of an announced sleep of {@code sleepMicros}; counts its runs in {@code ran}. */
+    private static Runnable blockingWork(long cpuNanos, long sleepMicros, java.util.concurrent.atomic.AtomicInteger ran) {
+        return () -> {
+            burnCpu(cpuNanos);
+            sleepAnnounced(sleepMicros);
+            burnCpu(cpuNanos);
+            ran.incrementAndGet();
+        };
     }
 
     /** 1 ms of CPU around a 1 ms announced sleep. */
@@ -216,12 +219,7 @@ class CountedBlocksTest {
             java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
             int works = 0;
             for (int round = 0; round < 25 && EngineProbe.countedBlockPools(c.engine()) == 1; round++) {
-                runBatch(wq, 40, () -> {
-                    burnCpu(25_000);
-                    sleepAnnounced(5_000);
-                    burnCpu(25_000);
-                    ran.incrementAndGet();
-                });
+                runBatch(wq, 40, blockingWork(25_000, 5_000, ran));
                 works += 40;
             }
             assertThat(EngineProbe.countedBlockPools(c.engine()))
