@@ -96,7 +96,7 @@ class CountedBlocksTest {
     void aPoolStopsCountingBlocksLongBesideItsCpuOnceItKnowsThem() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(TMX.isCurrentThreadCpuTimeSupported(), "thread CPU time");
         try (Cmwq c = EngineProbe.withCountedBlocks(() -> Cmwq.builder().cpus(1).build())) {
-            EngineProbe.pinCpusSaturated(c.engine(), true);
+            EngineProbe.setCpusSaturated(c.engine(), true);
             Workqueue wq = c.workqueue("long").build();
             java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
             Runnable work = blockingWork(25_000, 50_000, ran);
@@ -129,7 +129,7 @@ class CountedBlocksTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(TMX.isCurrentThreadCpuTimeSupported(), "thread CPU time");
         try (Cmwq c = EngineProbe.withCountedBlocks(() -> Cmwq.builder().cpus(1).build())) {
             var e = c.engine();
-            EngineProbe.pinCpusSaturated(e, true);
+            EngineProbe.setCpusSaturated(e, true);
             Workqueue wq = c.workqueue("moderate").build();
             java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
             Runnable work = blockingWork(500_000, 25_000, ran);
@@ -144,7 +144,7 @@ class CountedBlocksTest {
             long perCpu = EngineProbe.workersPerCpu(e);
             assertThat(perCpu).as("the demand the test needs:\n" + EngineProbe.demandEstimates(e))
                     .isBetween((long) EngineProbe.MAX_TARGET + 1, 4L * EngineProbe.MAX_TARGET);
-            EngineProbe.pinCpusSaturated(e, false);
+            EngineProbe.setCpusSaturated(e, false);
             for (int round = 0; round < 25 && EngineProbe.countedBlockPools(e) == 1; round++) {
                 runBatch(wq, 40, work);
                 works += 40;
@@ -215,7 +215,7 @@ class CountedBlocksTest {
         try (Cmwq c = EngineProbe.withCountedBlocks(() -> Cmwq.builder().cpus(1).build())) {
             Workqueue wq = c.workqueue("shifting").build();
             countShortBlocks(c, wq);
-            EngineProbe.pinCpusSaturated(c.engine(), false);
+            EngineProbe.setCpusSaturated(c.engine(), false);
             java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
             int works = 0;
             for (int round = 0; round < 25 && EngineProbe.countedBlockPools(c.engine()) == 1; round++) {

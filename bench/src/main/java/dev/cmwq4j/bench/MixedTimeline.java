@@ -225,7 +225,7 @@ public final class MixedTimeline {
         Runnable mixedTask = many ? null : task(peers.get(0), done, CPU_NANOS, true, CPU_NANOS);
         List<String> samples = new ArrayList<>();
         Map<Long, Long> cpuBefore = threadCpu();
-        Map<Long, Long> slicesBefore = new HashMap<>(SLICES);
+        Map<Long, Long> switchesBefore = new HashMap<>(SWITCHES);
         int works = many ? COMPONENTS * PER_COMPONENT : WORKS;
         long t0 = System.nanoTime();
         Thread sampler = sampled == null ? null : Thread.ofPlatform().daemon().start(() -> {
@@ -256,7 +256,7 @@ public final class MixedTimeline {
             sampler.join();
         }
         Map<Long, Long> cpuAfter = threadCpu();
-        Map<Long, Long> slicesAfter = new HashMap<>(SLICES);
+        Map<Long, Long> switchesAfter = new HashMap<>(SWITCHES);
         samples.forEach(System.out::println);
         Map<String, Long> byGroup = new TreeMap<>();
         Map<String, Long> volByGroup = new TreeMap<>();
@@ -266,8 +266,8 @@ public final class MixedTimeline {
             long used = e.getValue() - cpuBefore.getOrDefault(e.getKey(), 0L);
             total += used;
             byGroup.merge(group(e.getKey()), used, Long::sum);
-            long after = slicesAfter.getOrDefault(e.getKey(), 0L);
-            long before = slicesBefore.getOrDefault(e.getKey(), 0L);
+            long after = switchesAfter.getOrDefault(e.getKey(), 0L);
+            long before = switchesBefore.getOrDefault(e.getKey(), 0L);
             volByGroup.merge(group(e.getKey()), (after >>> 32) - (before >>> 32), Long::sum);
             involByGroup.merge(group(e.getKey()), (after & 0xffff_ffffL) - (before & 0xffff_ffffL), Long::sum);
         }
@@ -315,9 +315,9 @@ public final class MixedTimeline {
      * Each thread's context switches at the last {@link #threadCpu}, by tid: voluntary (a sleep,
      * a park) in the high 32 bits, involuntary (a preemption) in the low ones.
      */
-    private static final Map<Long, Long> SLICES = new HashMap<>();
+    private static final Map<Long, Long> SWITCHES = new HashMap<>();
 
-    /** A thread's voluntary and involuntary context switches so far, packed as in {@link #SLICES}; 0 if unreadable. */
+    /** A thread's voluntary and involuntary context switches so far, packed as in {@link #SWITCHES}; 0 if unreadable. */
     private static long switches(long tid) {
         long vol = 0;
         long invol = 0;
@@ -341,7 +341,7 @@ public final class MixedTimeline {
         List<TaskCpu> tasks = TaskCpu.all();
         for (TaskCpu t : tasks == null ? List.<TaskCpu>of() : tasks) {
             m.put(t.tid(), t.cpuNanos());
-            SLICES.put(t.tid(), switches(t.tid()));
+            SWITCHES.put(t.tid(), switches(t.tid()));
             // digits folded, and what the 15-character cut leaves of a trailing "-N" dropped
             NAMES.computeIfAbsent(t.tid(), tid -> t.name().contains("CompilerThre") ? t.name()
                     : t.name().replaceAll("[0-9]+", "#").replaceAll("[-#]+$", ""));

@@ -817,8 +817,9 @@ final class WorkerPool {
     }
 
     /**
-     * Tests: every managed pool counts blocks (true) or none does (false) from its next look,
-     * whatever its engine's setting; null: the pools decide (if their engine counts blocks).
+     * Tests: every managed pool counts blocks (true) or none does (false) from its construction
+     * or its next look, whatever its engine's setting; null: the pools decide (if their engine
+     * counts blocks).
      */
     static volatile Boolean countedBlocksForTests;
 

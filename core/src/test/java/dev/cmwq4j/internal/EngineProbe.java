@@ -20,25 +20,14 @@ public final class EngineProbe {
     public static final int MAX_TARGET = WorkerPool.MAX_TARGET;
 
     /**
-     * Sets the engine's "every CPU is taken" flag ({@link CpuLoad#saturated}); it stays as set
-     * only on an engine whose monitor does not sample /proc (built with {@code simulate(true, ..)}).
+     * Sets the engine's "CPUs saturated" flag ({@link CpuLoad#saturated}) and pins it there: the
+     * service thread's samples (and its clearing of the flag when every pool is idle) leave it
+     * alone from then on, so that a test of a policy that reads it does not depend on how busy
+     * the machine is.
      */
     public static void setCpusSaturated(Engine e, boolean saturated) {
+        e.cpuLoad.pinnedForTests = true;
         e.cpuLoad.saturated = saturated;
-    }
-
-    /**
-     * Pins the engine's "CPUs saturated" flag ({@link CpuLoad#saturated}) to {@code saturated}
-     * whatever the machine's load (null: the samples decide again), so that a test of a policy
-     * that reads it does not depend on how busy the machine is.
-     */
-    public static void pinCpusSaturated(Engine e, Boolean saturated) {
-        if (saturated == null) {
-            e.cpuLoad.pinnedForTests = false;
-        } else {
-            e.cpuLoad.saturated = saturated;
-            e.cpuLoad.pinnedForTests = true;
-        }
     }
 
     /**
