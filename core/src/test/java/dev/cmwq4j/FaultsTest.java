@@ -398,6 +398,114 @@ class FaultsTest {
     }
 
     /**
+     * An announced block whose entry throws (its bookkeeping, injected once after the worker's
+     * state changed) never began for its caller, who does not end it: the entry ends it. For the
+     * rest of the run the worker shows as running and counted, not blocked, and the run's next
+     * block is a block of its own (blocked while it lasts, counted or not as the mode says). Both
+     * modes: a pool that counts its blocks (the entry had set the counted block) and one under the
+     * kernel's rule (the entry had left the running count). Left open, the failed block lasted
+     * until the run's end: the worker showed as blocked (counted as off the CPU, or out of the
+     * count) while it ran, and the next block was taken for a nested one.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "counted blocks: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void aBlockWhoseEntryThrowsEndsThere(boolean counted) throws Exception {
+        try (Cmwq c = EngineProbe.withCountedBlocks(counted, () -> Cmwq.builder().cpus(1).jmx(false).build())) {
+            Workqueue wq = c.workqueue("failed-entry").build();
+            java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+            java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicReference<PoolStats> after = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicReference<PoolStats> inNext = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicReference<PoolStats> afterNext = new java.util.concurrent.atomic.AtomicReference<>();
+            dev.cmwq4j.internal.EngineProbe.onBlockBegins(() -> {
+                if (toFail.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("injected: an announced block's bookkeeping");
+                }
+            });
+            try {
+                wq.queue(new Work(() -> {
+                    try {
+                        Blocking.run(() -> { });
+                    } catch (Throwable t) {
+                        thrown.set(t);
+                    }
+                    after.set(c.poolStats().get(0));
+                    Blocking.run(() -> inNext.set(c.poolStats().get(0)));
+                    afterNext.set(c.poolStats().get(0));
+                }));
+                wq.flush();
+            } finally {
+                dev.cmwq4j.internal.EngineProbe.onBlockBegins(null);
+            }
+            assertThat(thrown.get()).isInstanceOf(OutOfMemoryError.class);
+            assertThat(after.get().blocked()).as("blocked after the failed entry: " + after.get()).isZero();
+            assertThat(after.get().nrRunning()).as("counted after the failed entry: " + after.get()).isEqualTo(1);
+            assertThat(inNext.get().blocked()).as("blocked in the next block: " + inNext.get()).isEqualTo(1);
+            assertThat(inNext.get().nrRunning()).as("counted in the next block: " + inNext.get()).isEqualTo(counted ? 1 : 0);
+            assertThat(afterNext.get().blocked()).as("blocked after the next block: " + afterNext.get()).isZero();
+            assertThat(afterNext.get().nrRunning()).as("counted after the next block: " + afterNext.get()).isEqualTo(1);
+            TestSupport.assertPoolsAtRest(c);
+            assertThat(hundredWorksRan(wq)).isTrue();
+            TestSupport.assertPoolsAtRest(c);
+        }
+    }
+
+    /**
+     * A wait for a work running elsewhere is a join (the pool counts its joiners, which hold the
+     * creation of a thread for the join window); if the wait's entry throws (injected once), the
+     * join ends with it: the pool counts no joiner while the waiting work goes on. It used to
+     * count one until that work's end.
+     */
+    @Test
+    void aJoinWhoseEntryThrowsLeavesNoJoiner() throws Exception {
+        try (Cmwq c = Cmwq.builder().cpus(2).jmx(false).build()) {
+            Workqueue wq = c.workqueue("failed-join").build();
+            var es = wq.asExecutorService();
+            CountDownLatch awaitedStarted = new CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicBoolean release = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.Future<?> awaited = es.submit(() -> {
+                awaitedStarted.countDown();
+                while (!release.get()) {
+                    Thread.onSpinWait();
+                }
+            });
+            assertThat(awaitedStarted.await(30, TimeUnit.SECONDS)).isTrue();
+            java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+            java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicInteger joinersAfter = new java.util.concurrent.atomic.AtomicInteger(-1);
+            dev.cmwq4j.internal.EngineProbe.onBlockBegins(() -> {
+                if (toFail.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("injected: a join's bookkeeping");
+                }
+            });
+            try {
+                wq.queue(new Work(() -> {
+                    try {
+                        awaited.get();
+                    } catch (Throwable t) {
+                        thrown.set(t);
+                    }
+                    int joiners = 0;
+                    for (var p : EngineProbe.poolCounts(c.engine())) {
+                        joiners += p.joining();
+                    }
+                    joinersAfter.set(joiners);
+                    release.set(true);
+                }));
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(release::get);
+            } finally {
+                release.set(true);
+                dev.cmwq4j.internal.EngineProbe.onBlockBegins(null);
+            }
+            wq.flush();
+            assertThat(thrown.get()).isInstanceOf(OutOfMemoryError.class);
+            assertThat(joinersAfter.get()).as("joiners counted after the failed entry").isZero();
+            TestSupport.assertPoolsAtRest(c);
+            assertThat(hundredWorksRan(wq)).isTrue();
+        }
+    }
+
+    /**
      * A delayed queue that throws after its claim and before its timer is armed (a stack overflow
      * injected at the arming seam, once; the timer itself refuses to arm without stack to spare)
      * gives the claim up: the work is queueable again, runs, a cancel returns at once, and a drain

@@ -1764,21 +1764,49 @@ final class Worker implements Runnable {
      * something outside the pools, which a pool that counts blocks keeps counted.
      */
     void blockBegin(boolean countable) {
-        if (blockDepth++ > 0) {
-            if (!countable && countedBlock) {
-                // a wait for works inside a counted block (Blocking.call(() -> future.get())):
-                // it leaves the count, as such waits always do; the rest of the block stays out
-                endCountedBlock();
-                enterUncounted(BLOCKED);
+        int depth = blockDepth++;
+        try {
+            if (depth > 0) {
+                if (!countable && countedBlock) {
+                    // a wait for works inside a counted block (Blocking.call(() -> future.get())):
+                    // it leaves the count, as such waits always do; the rest of the block stays out
+                    endCountedBlock();
+                    enterUncounted(BLOCKED);
+                }
+                return;
             }
-            return;
+            blocksThisRun++;
+            if (countable && mayCountBlock()) {
+                beginCountedBlock();
+                return;
+            }
+            enterUncounted(BLOCKED);
+        } catch (Throwable t) {
+            abandonBlockBegin(depth);
+            throw t;
         }
-        blocksThisRun++;
-        if (countable && mayCountBlock()) {
-            beginCountedBlock();
-            return;
+    }
+
+    /**
+     * The entry of an announced block at {@code depth} threw (its bookkeeping overflowed the
+     * stack, or ran out of memory, after the worker's state had changed): its caller never got
+     * the block, so it will not end it, and the block ends here. Left open, the rest of the run
+     * went on as blocked: counted as in a counted block (off the CPU to the monitor, which could
+     * raise the target for it), or out of the running count (a kick for a worker that was
+     * running), and every later block of the run was taken for a nested one, until the run's
+     * end reset it (ARCHITECTURE 5, <i>Faults</i>). Nothing is learned from the entry: a start
+     * left from an earlier block would be read as this one's length. If ending it throws too,
+     * the run's end resets what is left, as before.
+     */
+    private void abandonBlockBegin(int depth) {
+        if (depth == 0) {
+            blockStartedAt = UNTIMED;
         }
-        enterUncounted(BLOCKED);
+        try {
+            blockEnd();
+        } catch (Throwable ignored) {
+            // afterRun resets the depth and the block's state at the run's end
+        }
     }
 
     /** A block beginning now may leave this worker counted: not a join, counted, its pool counts blocks. */
@@ -1815,11 +1843,20 @@ final class Worker implements Runnable {
      * {@code Cmwq.Builder.joinWindow}).
      */
     void joinBegin(WorkNode awaited) {
+        boolean joined = false;
         if (awaited != null && blockDepth == 0 && wstate == RUNNING && pool.managed && !awaited.isPending()) {
             joining = true;
             pool.nJoining.incrementAndGet();
+            joined = true;
         }
-        blockBegin(false);
+        try {
+            blockBegin(false);
+        } catch (Throwable t) {
+            if (joined) {
+                leaveJoin(); // the join never began for the caller either (blockBegin ended its block)
+            }
+            throw t;
+        }
     }
 
     /** Exit of {@link #joinBegin}'s block. */
