@@ -68,6 +68,28 @@ final class Seam {
     }
 
     /**
+     * Run by a worker as a block's end is recorded ({@code Worker.blockOver}: its JFR event and
+     * detected-block profile), after its state is back to RUNNING: a test throws here. Null
+     * outside tests.
+     */
+    static volatile Runnable onBlockOver;
+
+    static void blockOver() {
+        fire(onBlockOver);
+    }
+
+    /**
+     * Run by the service thread as it takes a worker out of the running count ({@code
+     * Worker.monitorUncount}), after the worker's state changed and before the statistics: a test
+     * throws here. Null outside tests.
+     */
+    static volatile Runnable onMonitorUncount;
+
+    static void monitorUncounts() {
+        fire(onMonitorUncount);
+    }
+
+    /**
      * Run by a rescuer as it answers a mayday for a pwq, before it takes a work: a test throws
      * here. Null outside tests.
      */

@@ -1935,6 +1935,7 @@ final class Worker implements Runnable {
 
     /** JFR: the block that began with {@code from} is over (the worker is counted again). */
     private void blockOver(int from) {
+        Seam.blockOver();
         if (from == BLOCKED) {
             jdk.jfr.Event e = (jdk.jfr.Event) blockEvent;
             if (e != null) {
@@ -1951,7 +1952,12 @@ final class Worker implements Runnable {
             if (profiled != null) {
                 DetectedBlock b = PROFILED.getAndSet(this, null);
                 if (b != null) {
-                    b.ended(System.nanoTime());
+                    try {
+                        b.ended(System.nanoTime());
+                    } catch (Throwable t) {
+                        // best effort, as the events are: the site's table may allocate, and
+                        // this runs inside the end of a run (afterRun), which must not throw
+                    }
                 }
             }
         }
@@ -1994,13 +2000,17 @@ final class Worker implements Runnable {
     /** {@code from} -> RUNNING on the worker's own thread: count again. */
     private void exitUncounted(int from) {
         if (WSTATE.compareAndSet(this, from, RUNNING)) {
+            // The count first, as enterUncounted leaves it first: the bookkeeping after it may
+            // throw (a stack that ends there, the JFR event), and a worker back to RUNNING whose
+            // count was skipped is never counted again (the run's end recounts only a worker out
+            // of RUNNING): its pool would run one below its count for good, and at -1 once idle
+            if (pool.managed) {
+                pool.nrRunning.incrementAndGet();
+            }
             if (from == BLOCKED) {
                 blockTimed();
             }
             blockOver(from);
-            if (pool.managed) {
-                pool.nrRunning.incrementAndGet();
-            }
         } else if (wstate == DETECTED) {
             recountIfUncounted();
         }
@@ -2024,10 +2034,10 @@ final class Worker implements Runnable {
             }
             if (WSTATE.compareAndSet(this, s, RUNNING)) {
                 runDisturbed = true;
-                blockOver(s);
                 if (pool.managed) {
-                    pool.nrRunning.incrementAndGet();
+                    pool.nrRunning.incrementAndGet(); // the count first (exitUncounted)
                 }
+                blockOver(s);
                 return;
             }
         }
@@ -2041,10 +2051,10 @@ final class Worker implements Runnable {
         for (;;) {
             int s = wstate;
             if (WSTATE.compareAndSet(this, s, IDLE)) {
-                blockOver(s);
                 if ((s == RUNNING || s == IDLE) && pool.managed) {
-                    pool.nrRunning.decrementAndGet();
+                    pool.nrRunning.decrementAndGet(); // the count first (exitUncounted)
                 }
+                blockOver(s);
                 return;
             }
         }
@@ -2091,14 +2101,27 @@ final class Worker implements Runnable {
             }
             return false;
         }
-        counter.increment(); // before the kick, so that whoever the kick lets run sees it
-        PoolWorkqueue pwq = currentPwq;
-        if (profile != null) {
-            profile.countedIn(pwq == null ? null : pwq.wq, current, workSeq);
+        try {
+            Seam.monitorUncounts();
+            counter.increment(); // before the kick, so that whoever the kick lets run sees it
+            PoolWorkqueue pwq = currentPwq;
+            if (profile != null) {
+                profile.countedIn(pwq == null ? null : pwq.wq, current, workSeq);
+            }
+            if (pwq != null && observed) {
+                (to == DETECTED ? pwq.wq.blocksDetected : pwq.wq.cpuIntensiveViolations).increment();
+            }
+        } finally {
+            // whatever the statistics threw (their striped cells allocate; the service thread logs
+            // it): the state word says uncounted now and the worker's recount will add one, and a
+            // stuck pool's monitor waits for the kick a detection makes
+            uncountedByMonitor(to);
         }
-        if (pwq != null && observed) {
-            (to == DETECTED ? pwq.wq.blocksDetected : pwq.wq.cpuIntensiveViolations).increment();
-        }
+        return true;
+    }
+
+    /** The end of {@link #monitorUncount}: the pool's count, and the kick its fall may need. */
+    private void uncountedByMonitor(int to) {
         WorkerPool p = pool;
         if (to == DETECTED) {
             p.blockSeen();
@@ -2109,16 +2132,15 @@ final class Worker implements Runnable {
                 countCmWakeup();
             }
         }
-        return true;
     }
 
     /** Monitor: DETECTED -> RUNNING for a worker seen running again. */
     void monitorRecount() {
         if (WSTATE.compareAndSet(this, DETECTED, RUNNING)) {
-            blockOver(DETECTED);
             if (pool.managed) {
-                pool.nrRunning.incrementAndGet();
+                pool.nrRunning.incrementAndGet(); // the count first (exitUncounted)
             }
+            blockOver(DETECTED);
         }
     }
 

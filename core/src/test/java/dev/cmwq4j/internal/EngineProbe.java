@@ -136,6 +136,16 @@ public final class EngineProbe {
         Seam.onRescue = hook;
     }
 
+    /** Installs (or, with null, removes) a hook the service thread runs as it uncounts a worker ({@code Seam.onMonitorUncount}). */
+    public static void onMonitorUncount(Runnable hook) {
+        Seam.onMonitorUncount = hook;
+    }
+
+    /** Installs (or, with null, removes) a hook a worker runs as a block's end is recorded ({@code Seam.onBlockOver}). */
+    public static void onBlockOver(Runnable hook) {
+        Seam.onBlockOver = hook;
+    }
+
     /** Installs (or, with null, removes) a hook a worker runs as an announced block begins ({@code Seam.onBlockBegins}). */
     public static void onBlockBegins(Runnable hook) {
         Seam.onBlockBegins = hook;
