@@ -371,29 +371,15 @@ class FaultsTest {
         try (Cmwq c = EngineProbe.withCountedBlocks(false, () -> Cmwq.builder().cpus(1).jmx(false).build())) {
             Workqueue wq = c.workqueue("overflowing-block").build();
             java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
-            dev.cmwq4j.internal.EngineProbe.onBlockBegins(() -> {
-                if (toFail.getAndDecrement() > 0) {
-                    throw new StackOverflowError("injected: an announced block's bookkeeping");
-                }
-            });
-            java.util.concurrent.CompletableFuture<Throwable> thrown = new java.util.concurrent.CompletableFuture<>();
+            dev.cmwq4j.internal.EngineProbe.onBlockBegins(TestSupport.failOnce(toFail, () -> new StackOverflowError("injected: an announced block's bookkeeping")));
+            BlockOutcome block;
             try {
-                wq.queue(new Work(() -> {
-                    try {
-                        Blocking.run(() -> { });
-                        thrown.complete(null);
-                    } catch (Throwable t) {
-                        thrown.complete(t);
-                    }
-                }));
-                assertThat(thrown.get(30, TimeUnit.SECONDS)).isInstanceOf(StackOverflowError.class);
+                block = emptyBlockInAWork(c, wq);
             } finally {
                 dev.cmwq4j.internal.EngineProbe.onBlockBegins(null);
             }
-            wq.flush();
-            TestSupport.assertPoolsAtRest(c);
-            assertThat(hundredWorksRan(wq)).isTrue();
-            TestSupport.assertPoolsAtRest(c);
+            assertThat(block.thrown()).isInstanceOf(StackOverflowError.class);
+            assertAtRestAndRunning(c, wq);
         }
     }
 
@@ -417,11 +403,7 @@ class FaultsTest {
             java.util.concurrent.atomic.AtomicReference<PoolStats> after = new java.util.concurrent.atomic.AtomicReference<>();
             java.util.concurrent.atomic.AtomicReference<PoolStats> inNext = new java.util.concurrent.atomic.AtomicReference<>();
             java.util.concurrent.atomic.AtomicReference<PoolStats> afterNext = new java.util.concurrent.atomic.AtomicReference<>();
-            dev.cmwq4j.internal.EngineProbe.onBlockBegins(() -> {
-                if (toFail.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("injected: an announced block's bookkeeping");
-                }
-            });
+            dev.cmwq4j.internal.EngineProbe.onBlockBegins(TestSupport.failOnce(toFail, () -> new OutOfMemoryError("injected: an announced block's bookkeeping")));
             try {
                 wq.queue(new Work(() -> {
                     try {
@@ -444,9 +426,7 @@ class FaultsTest {
             assertThat(inNext.get().nrRunning()).as("counted in the next block: " + inNext.get()).isEqualTo(counted ? 1 : 0);
             assertThat(afterNext.get().blocked()).as("blocked after the next block: " + afterNext.get()).isZero();
             assertThat(afterNext.get().nrRunning()).as("counted after the next block: " + afterNext.get()).isEqualTo(1);
-            TestSupport.assertPoolsAtRest(c);
-            assertThat(hundredWorksRan(wq)).isTrue();
-            TestSupport.assertPoolsAtRest(c);
+            assertAtRestAndRunning(c, wq);
         }
     }
 
@@ -463,32 +443,17 @@ class FaultsTest {
         try (Cmwq c = EngineProbe.withCountedBlocks(false, () -> Cmwq.builder().cpus(1).jmx(false).build())) {
             Workqueue wq = c.workqueue("failed-end").build();
             java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
-            java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
-            java.util.concurrent.atomic.AtomicReference<PoolStats> after = new java.util.concurrent.atomic.AtomicReference<>();
-            dev.cmwq4j.internal.EngineProbe.onBlockOver(() -> {
-                if (toFail.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("injected: the end of a block's bookkeeping");
-                }
-            });
+            dev.cmwq4j.internal.EngineProbe.onBlockOver(TestSupport.failOnce(toFail, () -> new OutOfMemoryError("injected: the end of a block's bookkeeping")));
+            BlockOutcome block;
             try {
-                wq.queue(new Work(() -> {
-                    try {
-                        Blocking.run(() -> { });
-                    } catch (Throwable t) {
-                        thrown.set(t);
-                    }
-                    after.set(c.poolStats().get(0));
-                }));
-                wq.flush();
+                block = emptyBlockInAWork(c, wq);
             } finally {
                 dev.cmwq4j.internal.EngineProbe.onBlockOver(null);
             }
-            assertThat(thrown.get()).isInstanceOf(OutOfMemoryError.class);
-            assertThat(after.get().nrRunning()).as("counted after the block's end: " + after.get()).isEqualTo(1);
-            assertThat(after.get().blocked()).as("blocked after the block's end: " + after.get()).isZero();
-            TestSupport.assertPoolsAtRest(c);
-            assertThat(hundredWorksRan(wq)).isTrue();
-            TestSupport.assertPoolsAtRest(c);
+            assertThat(block.thrown()).isInstanceOf(OutOfMemoryError.class);
+            assertThat(block.after().nrRunning()).as("counted after the block's end: " + block.after()).isEqualTo(1);
+            assertThat(block.after().blocked()).as("blocked after the block's end: " + block.after()).isZero();
+            assertAtRestAndRunning(c, wq);
         }
     }
 
@@ -511,11 +476,7 @@ class FaultsTest {
             Workqueue wq = c.workqueue("failed-detection").build();
             java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
             CountDownLatch release = new CountDownLatch(1);
-            dev.cmwq4j.internal.EngineProbe.onMonitorUncount(() -> {
-                if (toFail.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("injected: a detection's statistics");
-                }
-            });
+            dev.cmwq4j.internal.EngineProbe.onMonitorUncount(TestSupport.failOnce(toFail, () -> new OutOfMemoryError("injected: a detection's statistics")));
             int waiters = 0;
             try {
                 while (toFail.get() > 0 && waiters < 3 * EngineProbe.MAX_TARGET) {
@@ -539,9 +500,7 @@ class FaultsTest {
             }
             wq.flush();
             assertThat(toFail.get()).as("the fault was injected").isLessThanOrEqualTo(0);
-            TestSupport.assertPoolsAtRest(c);
-            assertThat(hundredWorksRan(wq)).isTrue();
-            TestSupport.assertPoolsAtRest(c);
+            assertAtRestAndRunning(c, wq);
         }
     }
 
@@ -568,11 +527,7 @@ class FaultsTest {
             java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
             java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
             java.util.concurrent.atomic.AtomicInteger joinersAfter = new java.util.concurrent.atomic.AtomicInteger(-1);
-            dev.cmwq4j.internal.EngineProbe.onBlockBegins(() -> {
-                if (toFail.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("injected: a join's bookkeeping");
-                }
-            });
+            dev.cmwq4j.internal.EngineProbe.onBlockBegins(TestSupport.failOnce(toFail, () -> new OutOfMemoryError("injected: a join's bookkeeping")));
             try {
                 wq.queue(new Work(() -> {
                     try {
@@ -747,6 +702,36 @@ class FaultsTest {
     }
 
     /** Queues 100 tasks on {@code wq}; whether all ran within 60 s. */
+    /** What an empty announced block in a work threw, and its pool's statistics right after it. */
+    private record BlockOutcome(Throwable thrown, PoolStats after) {}
+
+    /**
+     * Runs an empty announced block in a work of {@code wq} (on {@code c}'s one pool) and flushes:
+     * what the block threw (null if nothing), and the pool's statistics taken in the work right
+     * after the block, its worker still running.
+     */
+    private static BlockOutcome emptyBlockInAWork(Cmwq c, Workqueue wq) {
+        java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<PoolStats> after = new java.util.concurrent.atomic.AtomicReference<>();
+        wq.queue(new Work(() -> {
+            try {
+                Blocking.run(() -> { });
+            } catch (Throwable t) {
+                thrown.set(t);
+            }
+            after.set(c.poolStats().get(0));
+        }));
+        wq.flush();
+        return new BlockOutcome(thrown.get(), after.get());
+    }
+
+    /** The pools are at rest, then run a hundred works of {@code wq}, and are at rest again. */
+    private static void assertAtRestAndRunning(Cmwq c, Workqueue wq) throws InterruptedException {
+        TestSupport.assertPoolsAtRest(c);
+        assertThat(hundredWorksRan(wq)).isTrue();
+        TestSupport.assertPoolsAtRest(c);
+    }
+
     private static boolean hundredWorksRan(Workqueue wq) throws InterruptedException {
         CountDownLatch ran = new CountDownLatch(100);
         for (int i = 0; i < 100; i++) {

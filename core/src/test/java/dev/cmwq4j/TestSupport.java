@@ -56,6 +56,19 @@ final class TestSupport {
     }
 
     /**
+     * A hook for a plain seam ({@code EngineProbe.onBlockBegins}, {@code onBlockOver},
+     * {@code onMonitorUncount}) that throws {@code fault} while {@code left} is positive, counting
+     * it down at each pass: a fault injected that many times, on whichever thread passes first.
+     */
+    static Runnable failOnce(java.util.concurrent.atomic.AtomicInteger left, java.util.function.Supplier<? extends Error> fault) {
+        return () -> {
+            if (left.getAndDecrement() > 0) {
+                throw fault.get();
+            }
+        };
+    }
+
+    /**
      * A hook for a phased seam ({@code AccountingProbe.onPush}, {@code onSeal}, {@code onArm}) that
      * throws {@code fault} the first time thread {@code on} passes phase {@code phase}, and does
      * nothing else: a fault injected once, on the test's own call.
