@@ -370,14 +370,8 @@ class FaultsTest {
     void aBlockWhoseBookkeepingOverflowsLeavesNoPhantomRunningWorker() throws Exception {
         try (Cmwq c = EngineProbe.withCountedBlocks(false, () -> Cmwq.builder().cpus(1).jmx(false).build())) {
             Workqueue wq = c.workqueue("overflowing-block").build();
-            java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
-            dev.cmwq4j.internal.EngineProbe.onBlockBegins(TestSupport.failOnce(toFail, () -> new StackOverflowError("injected: an announced block's bookkeeping")));
-            BlockOutcome block;
-            try {
-                block = emptyBlockInAWork(c, wq);
-            } finally {
-                dev.cmwq4j.internal.EngineProbe.onBlockBegins(null);
-            }
+            BlockOutcome block = emptyBlockInAWork(c, wq, dev.cmwq4j.internal.EngineProbe::onBlockBegins,
+                    () -> new StackOverflowError("injected: an announced block's bookkeeping"));
             assertThat(block.thrown()).isInstanceOf(StackOverflowError.class);
             assertAtRestAndRunning(c, wq);
         }
@@ -398,30 +392,16 @@ class FaultsTest {
     void aBlockWhoseEntryThrowsEndsThere(boolean counted) throws Exception {
         try (Cmwq c = EngineProbe.withCountedBlocks(counted, () -> Cmwq.builder().cpus(1).jmx(false).build())) {
             Workqueue wq = c.workqueue("failed-entry").build();
-            java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
-            java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
-            java.util.concurrent.atomic.AtomicReference<PoolStats> after = new java.util.concurrent.atomic.AtomicReference<>();
             java.util.concurrent.atomic.AtomicReference<PoolStats> inNext = new java.util.concurrent.atomic.AtomicReference<>();
             java.util.concurrent.atomic.AtomicReference<PoolStats> afterNext = new java.util.concurrent.atomic.AtomicReference<>();
-            dev.cmwq4j.internal.EngineProbe.onBlockBegins(TestSupport.failOnce(toFail, () -> new OutOfMemoryError("injected: an announced block's bookkeeping")));
-            try {
-                wq.queue(new Work(() -> {
-                    try {
-                        Blocking.run(() -> { });
-                    } catch (Throwable t) {
-                        thrown.set(t);
-                    }
-                    after.set(c.poolStats().get(0));
-                    Blocking.run(() -> inNext.set(c.poolStats().get(0)));
-                    afterNext.set(c.poolStats().get(0));
-                }));
-                wq.flush();
-            } finally {
-                dev.cmwq4j.internal.EngineProbe.onBlockBegins(null);
-            }
-            assertThat(thrown.get()).isInstanceOf(OutOfMemoryError.class);
-            assertThat(after.get().blocked()).as("blocked after the failed entry: " + after.get()).isZero();
-            assertThat(after.get().nrRunning()).as("counted after the failed entry: " + after.get()).isEqualTo(1);
+            BlockOutcome block = emptyBlockInAWork(c, wq, dev.cmwq4j.internal.EngineProbe::onBlockBegins,
+                    () -> new OutOfMemoryError("injected: an announced block's bookkeeping"), () -> {
+                        Blocking.run(() -> inNext.set(c.poolStats().get(0)));
+                        afterNext.set(c.poolStats().get(0));
+                    });
+            assertThat(block.thrown()).isInstanceOf(OutOfMemoryError.class);
+            assertThat(block.after().blocked()).as("blocked after the failed entry: " + block.after()).isZero();
+            assertThat(block.after().nrRunning()).as("counted after the failed entry: " + block.after()).isEqualTo(1);
             assertThat(inNext.get().blocked()).as("blocked in the next block: " + inNext.get()).isEqualTo(1);
             assertThat(inNext.get().nrRunning()).as("counted in the next block: " + inNext.get()).isEqualTo(counted ? 1 : 0);
             assertThat(afterNext.get().blocked()).as("blocked after the next block: " + afterNext.get()).isZero();
@@ -442,14 +422,8 @@ class FaultsTest {
     void aBlockWhoseEndThrowsCountsTheWorkerAgain() throws Exception {
         try (Cmwq c = EngineProbe.withCountedBlocks(false, () -> Cmwq.builder().cpus(1).jmx(false).build())) {
             Workqueue wq = c.workqueue("failed-end").build();
-            java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
-            dev.cmwq4j.internal.EngineProbe.onBlockOver(TestSupport.failOnce(toFail, () -> new OutOfMemoryError("injected: the end of a block's bookkeeping")));
-            BlockOutcome block;
-            try {
-                block = emptyBlockInAWork(c, wq);
-            } finally {
-                dev.cmwq4j.internal.EngineProbe.onBlockOver(null);
-            }
+            BlockOutcome block = emptyBlockInAWork(c, wq, dev.cmwq4j.internal.EngineProbe::onBlockOver,
+                    () -> new OutOfMemoryError("injected: the end of a block's bookkeeping"));
             assertThat(block.thrown()).isInstanceOf(OutOfMemoryError.class);
             assertThat(block.after().nrRunning()).as("counted after the block's end: " + block.after()).isEqualTo(1);
             assertThat(block.after().blocked()).as("blocked after the block's end: " + block.after()).isZero();
@@ -705,23 +679,37 @@ class FaultsTest {
     /** What an empty announced block in a work threw, and its pool's statistics right after it. */
     private record BlockOutcome(Throwable thrown, PoolStats after) {}
 
+    /** {@link #emptyBlockInAWork(Cmwq, Workqueue, Runnable)}, with nothing after the block. */
+    private static BlockOutcome emptyBlockInAWork(Cmwq c, Workqueue wq,
+            java.util.function.Consumer<Runnable> seam, java.util.function.Supplier<? extends Error> fault) {
+        return emptyBlockInAWork(c, wq, seam, fault, () -> { });
+    }
+
     /**
-     * Runs an empty announced block in a work of {@code wq} (on {@code c}'s one pool) and flushes:
-     * what the block threw (null if nothing), and the pool's statistics taken in the work right
-     * after the block, its worker still running.
+     * Runs an empty announced block in a work of {@code wq} (on {@code c}'s one pool), with
+     * {@code fault} thrown once at {@code seam} (an {@code EngineProbe} hook installer), then
+     * {@code then} in the same work, and flushes: what the block threw (null if nothing), and the
+     * pool's statistics taken in the work right after the block, its worker still running.
      */
-    private static BlockOutcome emptyBlockInAWork(Cmwq c, Workqueue wq) {
+    private static BlockOutcome emptyBlockInAWork(Cmwq c, Workqueue wq, java.util.function.Consumer<Runnable> seam,
+            java.util.function.Supplier<? extends Error> fault, Runnable then) {
         java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicReference<PoolStats> after = new java.util.concurrent.atomic.AtomicReference<>();
-        wq.queue(new Work(() -> {
-            try {
-                Blocking.run(() -> { });
-            } catch (Throwable t) {
-                thrown.set(t);
-            }
-            after.set(c.poolStats().get(0));
-        }));
-        wq.flush();
+        seam.accept(TestSupport.failOnce(new java.util.concurrent.atomic.AtomicInteger(1), fault));
+        try {
+            wq.queue(new Work(() -> {
+                try {
+                    Blocking.run(() -> { });
+                } catch (Throwable t) {
+                    thrown.set(t);
+                }
+                after.set(c.poolStats().get(0));
+                then.run();
+            }));
+            wq.flush();
+        } finally {
+            seam.accept(null);
+        }
         return new BlockOutcome(thrown.get(), after.get());
     }
 
