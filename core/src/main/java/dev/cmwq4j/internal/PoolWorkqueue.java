@@ -290,7 +290,7 @@ final class PoolWorkqueue {
         cpuNanos += r.cpu;
         queueLatency.record(r.latency);
         execTime.record(r.wall);
-        pool.noteRunWall(r.wall);
+        pool.noteRun(r);
     }
 
     /** {@link #recordRun} then {@link #workDone}, taking the pool lock. */
