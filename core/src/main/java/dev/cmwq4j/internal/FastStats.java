@@ -200,8 +200,8 @@ final class FastStats {
             ls[0] = ls[1] = ws[0] = ws[1] = 0;
             long e = found.runs;
             long c = found.cpu;
-            found.latency.addTo(l, ls);
-            found.wall.addTo(w, ws);
+            found.latency.addToUnfolded(l, ls);
+            found.wall.addToUnfolded(w, ws);
             java.lang.invoke.VarHandle.loadLoadFence();
             if (seq != v) {
                 continue;

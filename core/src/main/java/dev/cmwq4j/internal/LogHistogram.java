@@ -4,17 +4,13 @@ import dev.cmwq4j.DurationHistogram;
 
 /**
  * A power-of-two histogram recorded under a lock the caller holds (the pool lock of the pwq that
- * owns it), or by the one thread that owns it ({@link FastStats}): a bucket increment, a sum and a
- * maximum, no branch on what came before, no allocation. {@link #addTo} copies it out for a
- * snapshot.
+ * owns it): a few plain stores, no allocation. {@link #addTo} copies it out for a snapshot.
  *
- * <p>Until 2026-12-07 a value equal to the last one only raised a repeat count, folded in when
- * another value came: most values of a stream of short runs repeat (the run statistics charge
- * seven runs in eight the stream's average, a chain's successor waits 0 ns). The branch on the
- * last value cost more than it saved where the values alternate, as a fast lane's latencies do
- * (0 between the clock's ticks, then a fresh value): {@code PerWorkCost lane chains} 67.7-70.3
- * ns with it against 64.5-65.6 without, three alternating pairs; the locked path's chain within
- * its spread either way (ARCHITECTURE 10, <i>The lane's run, piece by piece</i>).
+ * <p>Repeats are counted, not recorded one by one: a value equal to the last one recorded only
+ * raises {@link #repeats}, folded into the buckets when another value comes or a snapshot reads
+ * the histogram. Most values of a stream of short runs repeat: the run statistics charge seven
+ * runs in eight the stream's average duration ({@link RunAccounting}), and a chain's successor
+ * starts where its predecessor ended, waiting 0 ns. Exact either way.
  */
 final class LogHistogram {
     /** Buckets: the API's {@code DurationHistogram}'s, which builds its histograms from these counts. */
@@ -22,14 +18,33 @@ final class LogHistogram {
     private final long[] counts = new long[BUCKETS];
     private long sum;
     private long max;
+    /** The last value recorded (negative values as 0), and how many times it came in a row not yet folded in. */
+    private long last = -1;
+    private long repeats;
 
-    /** Records one value (negative values count as 0). Caller holds the owner's lock, or owns it. */
+    /** Records one value (negative values count as 0). Caller holds the owner's lock. */
     void record(long nanos) {
         long v = Math.max(0, nanos);
-        counts[DurationHistogram.bucketOf(v)]++;
-        sum += v;
-        if (v > max) {
-            max = v;
+        if (v == last) {
+            repeats++;
+            return;
+        }
+        fold();
+        last = v;
+        repeats = 1;
+    }
+
+    /** Adds the repeats of {@link #last} into the buckets. */
+    private void fold() {
+        long k = repeats;
+        if (k != 0) {
+            long v = last;
+            counts[DurationHistogram.bucketOf(v)] += k;
+            sum += v * k;
+            if (v > max) {
+                max = v;
+            }
+            repeats = 0;
         }
     }
 
@@ -38,6 +53,8 @@ final class LogHistogram {
      * its pwq's histogram. Caller holds this one's lock and owns {@code other}.
      */
     void absorb(LogHistogram other) {
+        other.fold();
+        fold();
         for (int i = 0; i < counts.length; i++) {
             counts[i] += other.counts[i];
             other.counts[i] = 0;
@@ -46,18 +63,32 @@ final class LogHistogram {
         max = Math.max(max, other.max);
         other.sum = 0;
         other.max = 0;
+        other.last = -1;
     }
 
     /**
-     * Adds this histogram into {@code accCounts}, and its sum and max into {@code sumAndMax}.
-     * Caller holds the owner's lock, or reads under a sequence check that retries a torn read
-     * ({@link FastStats#addTo}).
+     * {@link #addTo} without folding: for a reader that does not own the histogram and reads it
+     * under a sequence check ({@link Worker#addFastStats}), which retries on a torn read.
      */
-    void addTo(long[] accCounts, long[] sumAndMax) {
+    void addToUnfolded(long[] accCounts, long[] sumAndMax) {
+        long k = repeats;
+        long v = last;
         for (int i = 0; i < counts.length; i++) {
             accCounts[i] += counts[i];
         }
         sumAndMax[0] += sum;
-        sumAndMax[1] = Math.max(sumAndMax[1], max);
+        long m = max;
+        if (k > 0 && v >= 0) {
+            accCounts[DurationHistogram.bucketOf(v)] += k;
+            sumAndMax[0] += v * k;
+            m = Math.max(m, v);
+        }
+        sumAndMax[1] = Math.max(sumAndMax[1], m);
+    }
+
+    /** Adds this histogram into {@code accCounts}, and its sum and max into {@code sumAndMax}. Caller holds the owner's lock. */
+    void addTo(long[] accCounts, long[] sumAndMax) {
+        fold();
+        addToUnfolded(accCounts, sumAndMax); // nothing left unfolded: the buckets, sum and max alone
     }
 }

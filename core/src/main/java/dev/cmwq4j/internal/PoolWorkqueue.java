@@ -290,7 +290,7 @@ final class PoolWorkqueue {
         cpuNanos += r.cpu;
         queueLatency.record(r.latency);
         execTime.record(r.wall);
-        pool.noteRun(r);
+        pool.noteRunWall(r.wall);
     }
 
     /** {@link #recordRun} then {@link #workDone}, taking the pool lock. */

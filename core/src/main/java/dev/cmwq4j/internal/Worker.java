@@ -1254,7 +1254,7 @@ final class Worker implements Runnable {
             }
             fastStats.record(pwq, runs); // a slot is free now
         }
-        p.noteRun(runs); // racy: a moving average's hint (see WorkerPool.noteRunWall)
+        p.noteRunWall(runs.wall); // racy: a moving average's hint (see noteRunWall)
     }
 
     /** Folds the buffer into the pwqs; this worker leaves its pool (or its thread ended). Pool lock. */

@@ -1623,28 +1623,6 @@ final class WorkerPool {
     }
 
     /**
-     * The run {@code r} just ended on this pool: its wall time into the average ({@link
-     * #noteRunWall}) if its end read the clock. A run of a sampled stream that ended at its
-     * estimate adds nothing ({@link RunAccounting}: its wall time is the last batch's average, and
-     * whatever the batch took beyond its estimates lands in the run that reads the clock, at most
-     * {@code SAMPLE_EVERY} - 1 runs later), so a stream of sub-microsecond runs moves the
-     * average once per batch, and every longer run still moves it. An average made for the class
-     * of runs ({@link #runClass}) needs no more; the update per run cost a lane run 2-5 ns
-     * ({@code PerWorkCost lane chains}, three alternating pairs: ARCHITECTURE 10, <i>The lane's
-     * run, piece by piece</i>). Lock, or racily by a fast run (see {@link #runWallAvg}).
-     */
-    void noteRun(RunAccounting r) {
-        if (r.endedOnClock()) {
-            noteRunWall(r.wall);
-        }
-    }
-
-    /** {@link #runWallAvg}, racily (tests). */
-    long runWallAverage() {
-        return runWallAvg;
-    }
-
-    /**
      * This pool's works are short on average (under {@link #SHORT_RUN_NANOS}): a thief saves
      * more by not taking the lock once more per work than it risks by staying on this pool's list
      * ({@link Stealing}'s chain). A racy look.

@@ -7,11 +7,11 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link LogHistogram}: whatever the sequence (long runs of one value, as a sampled stream's
- * estimated run times and a chain's zero waits give, fresh values, negative ones), and wherever a
- * snapshot falls in it, the buckets, sum and maximum are those of recording every value one by
- * one; a snapshot changes nothing; {@link LogHistogram#absorb} moves everything and leaves the
- * other empty.
+ * {@link LogHistogram} counts a value that repeats the last one without recording it again, and
+ * folds the repeats in when another value comes or a snapshot reads it: whatever the sequence,
+ * and wherever a snapshot falls in it, the buckets, sum and maximum are those of recording every
+ * value one by one; {@link LogHistogram#absorb} moves everything, pending repeats included, and
+ * leaves the other empty.
  */
 class LogHistogramTest {
     /** Buckets, sum and max of {@code values}, recorded one by one (negative values as 0). */
@@ -36,7 +36,7 @@ class LogHistogramTest {
     }
 
     @Test
-    void anySequenceWithSnapshotsAnywhereGivesTheCountsOfRecordingEachValue() {
+    void repeatsAndSnapshotsAnywhereGiveTheSameCountsAsRecordingEachValue() {
         Random r = new Random(42);
         for (int round = 0; round < 200; round++) {
             int n = 1 + r.nextInt(300);
@@ -92,7 +92,7 @@ class LogHistogramTest {
         into.absorb(from);
         assertThat(snapshot(into)).isDeepEqualTo(naive(values, values.length));
         assertThat(snapshot(from)).isDeepEqualTo(naive(new long[0], 0));
-        from.record(7); // the emptied one records afresh, its maximum included
+        from.record(7); // the emptied one records afresh: no repeat of its old last value, its maximum reset
         assertThat(snapshot(from)).isDeepEqualTo(naive(new long[] {7}, 1));
     }
 }
