@@ -197,8 +197,9 @@ class FastLaneTest {
      * Six workqueues whose works alternate on the workers, more than a worker's statistics buffer
      * holds (four), so the lane folds a slot under the lock at most switches: while chains run,
      * snapshots taken one after another never go back and never count more runs than have run
-     * (a fold that a snapshot saw twice, or not at all, would show as one or the other); after a
-     * flush of each, every run is counted once.
+     * (a fold that a snapshot saw twice, or not at all, would show as one or the other), and each
+     * counts as many latencies and run times as runs (a buffer read while its owner wrote it
+     * would not); after a flush of each, every run is counted once.
      */
     @Test
     void statisticsStayExactWhenMoreWorkqueuesAlternateThanABufferHolds() throws Exception {
@@ -233,7 +234,14 @@ class FastLaneTest {
             while (done.getCount() > 0) {
                 long total = 0;
                 for (Workqueue wq : wqs) {
-                    total += wq.stats().total();
+                    dev.cmwq4j.WorkqueueStats st = wq.stats();
+                    // one snapshot reads a run's count and its two histograms together: a read
+                    // that met a buffer being written would show them apart
+                    assertThat(st.queueLatency().count()).as("latencies of %s, snapshot %d", wq, snapshots)
+                            .isEqualTo(st.total());
+                    assertThat(st.executionTime().count()).as("run times of %s, snapshot %d", wq, snapshots)
+                            .isEqualTo(st.total());
+                    total += st.total();
                 }
                 long ranAfter = ran.get();
                 assertThat(total).as("runs counted, snapshot %d", snapshots).isGreaterThanOrEqualTo(previous)

@@ -319,6 +319,56 @@ class FaultsTest {
     }
 
     /**
+     * Out of memory for a slot of a lane worker's statistics buffer (injected once, at its first
+     * fast run's end): the run's statistics are lost, and the worker's thread ends on the error,
+     * nothing else. A chain of 200 hops in the lane runs every hop once, a flush returns, the
+     * statistics miss at most that one run, and the pool is at rest and runs works. Two faults
+     * this found: the slot used to be made before the mark's CAS, with the run still named by
+     * the mark, so the throw left a later lock holder to count the ended run as running, with
+     * nothing to count it out; and the leaving worker's kick did not see the chain's successor,
+     * still in the ring (its leave does not admit), so it waited for the service thread's next
+     * timer.
+     */
+    @Test
+    void outOfMemoryForALaneStatisticsSlotLosesOnlyThatRunsStatistics() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+        Cmwq c = EngineProbe.withLane(true,
+                () -> Cmwq.builder().name("slot-oom").cpus(1).jmx(false).build());
+        EngineProbe.onFastSlot(TestSupport.failOnce(toFail,
+                () -> new OutOfMemoryError("injected: a statistics slot")));
+        try (c) {
+            Workqueue wq = c.workqueue("slot-oom").build();
+            int hops = 200;
+            java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(hops);
+            java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
+            CountDownLatch done = new CountDownLatch(1);
+            Work[] w = new Work[1];
+            w[0] = new Work(() -> {
+                ran.incrementAndGet();
+                if (left.decrementAndGet() > 0) {
+                    wq.queue(w[0]);
+                } else {
+                    done.countDown();
+                }
+            });
+            wq.queue(w[0]);
+            // milliseconds when the leave has the ring admitted; without, the successor waited for
+            // the service thread's next timer (30 s here, or for good with none armed)
+            assertThat(done.await(20, TimeUnit.SECONDS)).as("the chain ended").isTrue();
+            assertThat(toFail.get()).as("the fault was injected").isNegative();
+            assertThat(EngineProbe.laneStarts(c.engine())).as("ran in the lane").isPositive();
+            java.util.concurrent.CompletableFuture<Void> flushed = java.util.concurrent.CompletableFuture.runAsync(wq::flush);
+            flushed.get(60, TimeUnit.SECONDS);
+            assertThat(ran.get()).isEqualTo(hops);
+            assertThat(wq.stats().total()).as("runs counted").isBetween((long) hops - 1, (long) hops);
+            assertThat(wq.stats().inFlight()).isZero();
+            assertAtRestAndRunning(c, wq);
+        } finally {
+            EngineProbe.onFastSlot(null);
+        }
+    }
+
+    /**
      * Out of memory as a retiring worker is taken off its pool's worker list (injected once): the
      * thread still unlocks its pool as it ends, the counts say one worker fewer, and the pool goes
      * on (a queue admits, a new worker runs the works). The list copy used to come first and
@@ -1266,7 +1316,6 @@ class FaultsTest {
         }
     }
 
-    /** Recurses until the stack overflows, then queues works[next[0]++] (below end) in every frame on the way up. */
     /**
      * Freeze and thaw at every depth of a stack's end, on the way up from an overflow: each call
      * either happens whole or throws before it changes anything, so once the thread is back at

@@ -1,7 +1,5 @@
 package dev.cmwq4j.internal;
 
-import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
-
 /**
  * The statistics of one worker's fast runs (ARCHITECTURE 6, <i>The fast lane</i>, Statistics):
  * what the lane records without the pool lock, until a lock holder folds it into the pwqs.
@@ -15,23 +13,22 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * never lock for their statistics (with one slot, each switch took the lock, and with it a
  * conversion of the run just ended).
  *
- * <p>Snapshots read the slots of one pwq under the pool lock and a sequence count
- * ({@link #addTo}); the owner writes under the count (odd while it writes) and folds under the
- * pool lock, so a snapshot, which holds that lock, sees each run once: in a slot or in its pwq.
- * A worker's exit folds every slot ({@link #foldAll}).
+ * <p>No protocol of its own: the owner records a run only while its lane mark is IN_FLIGHT
+ * ({@code Worker.fastEnd}: after the mark's CAS from the run), and every lock holder waits out an
+ * IN_FLIGHT mark before it goes on ({@link WorkerPool#closeForHolder}), nor can the owner take
+ * the mark again while a holder has the lock (the ring is closed, and only a holder reopens it).
+ * So a holder's snapshot ({@link #addTo}) reads slots no write is changing, and sees each run
+ * once: in a slot or, folded, in its pwq. Until 2026-12-07 the owner recorded with the run
+ * still named by its mark and the buffer had a sequence count that snapshots re-read around
+ * their reads.
  *
- * <p>Every field but {@link #seq} is written by the owning worker's thread only (after that
- * thread ended: by the pool lock holder that handles its exit), and read by snapshots under
- * {@link #seq}.
+ * <p>Every field is written by the owning worker's thread, IN_FLIGHT or under the pool lock (a
+ * fold), or, after that thread left its pool, by the holder that handles its exit ({@link
+ * #foldAll}); read by lock holders.
  */
 final class FastStats {
     /** Workqueues whose works may alternate on one worker without a lock for their statistics. */
     static final int SLOTS = 4;
-
-    /** Odd while the owner writes; release-stored even after. */
-    private volatile int seq;
-    private static final AtomicIntegerFieldUpdater<FastStats> SEQ =
-            AtomicIntegerFieldUpdater.newUpdater(FastStats.class, "seq");
 
     /** One pwq's buffered runs; {@code pwq} null while free. Fields as the class's. */
     private static final class Slot {
@@ -51,8 +48,8 @@ final class FastStats {
     private long uses;
 
     /**
-     * Records the fast run of {@code pwq} that {@code r} just ended, without a lock, in its slot
-     * or a free one.
+     * Records the fast run of {@code pwq} that {@code r} just ended, without a lock (the owner's
+     * mark IN_FLIGHT, or under the lock), in its slot or a free one.
      *
      * @return false if every slot holds another pwq: nothing recorded; the caller folds one
      *     under the pool lock ({@link #foldOldest}) and records again
@@ -65,13 +62,11 @@ final class FastStats {
                 return false;
             }
         }
-        int v = beginWrite();
         s.pwq = pwq; // a free slot's first record takes it
         s.runs++;
         s.cpu += r.cpu;
         s.latency.record(r.latency);
         s.wall.record(r.wall);
-        SEQ.lazySet(this, v + 2);
         return true;
     }
 
@@ -93,7 +88,7 @@ final class FastStats {
         return found;
     }
 
-    /** The slot that holds {@code pwq}'s runs, or null (racy for a reader: checked by the count). */
+    /** The slot that holds {@code pwq}'s runs, or null. */
     private Slot slotOf(PoolWorkqueue pwq) {
         for (Slot s : slots) {
             if (s != null && s.pwq == pwq) {
@@ -103,15 +98,14 @@ final class FastStats {
         return null;
     }
 
-    /** A slot with no pwq, created if need be (before any write opens: an Error leaves nothing half done). */
+    /** A slot with no pwq, created if need be (made whole before it is stored: an Error leaves nothing half done). */
     private Slot freeSlot() {
         for (int i = 0; i < SLOTS; i++) {
             Slot s = slots[i];
             if (s == null) {
+                Seam.fastSlot();
                 s = new Slot();
-                int v = beginWrite();
                 slots[i] = s;
-                SEQ.lazySet(this, v + 2);
                 return s;
             }
             if (s.pwq == null) {
@@ -144,79 +138,25 @@ final class FastStats {
     }
 
     private void fold(Slot s) {
-        int v = beginWrite();
         s.pwq.addFastStats(s.runs, s.cpu, s.latency, s.wall); // clears the histograms
         s.runs = 0;
         s.cpu = 0;
         s.pwq = null;
-        SEQ.lazySet(this, v + 2);
-    }
-
-    /**
-     * Opens a write: the count made odd, ordered before the writes that follow; the writer
-     * closes it with a release store of the returned value plus 2.
-     */
-    private int beginWrite() {
-        int v = seq;
-        SEQ.lazySet(this, v + 1);
-        java.lang.invoke.VarHandle.storeStoreFence();
-        return v;
     }
 
     /**
      * Adds the buffered statistics of {@code pwq} into a snapshot's sums ({@code runsCpu}: runs,
-     * CPU; the histograms' counts, and their sum and max), read under the count. Any thread,
-     * under the pool lock (so no fold moves them meanwhile).
+     * CPU; the histograms' counts, and their sum and max). A lock holder (see the class comment:
+     * nothing writes meanwhile).
      */
     void addTo(PoolWorkqueue pwq, long[] runsCpu, long[] lat, long[] latSumMax, long[] wallCounts, long[] wallSumMax) {
-        if (slots[0] == null) {
-            return; // never written (the first record creates the first slot): most workers of a snapshot's pool
+        Slot found = slotOf(pwq);
+        if (found == null) {
+            return; // never written, or another pwq's: most workers of a snapshot's pool
         }
-        long[] l = null;
-        long[] ls = new long[2];
-        long[] w = null;
-        long[] ws = new long[2];
-        for (;;) {
-            int v = seq;
-            if ((v & 1) != 0) {
-                Thread.yield(); // the writer is in its few stores, or lost its CPU there
-                continue;
-            }
-            Slot found = slotOf(pwq);
-            if (found == null) {
-                java.lang.invoke.VarHandle.loadLoadFence();
-                if (seq == v) {
-                    return;
-                }
-                continue;
-            }
-            if (l == null) {
-                l = new long[lat.length];
-                w = new long[wallCounts.length];
-            } else {
-                java.util.Arrays.fill(l, 0);
-                java.util.Arrays.fill(w, 0);
-            }
-            ls[0] = ls[1] = ws[0] = ws[1] = 0;
-            long e = found.runs;
-            long c = found.cpu;
-            found.latency.addToUnfolded(l, ls);
-            found.wall.addToUnfolded(w, ws);
-            java.lang.invoke.VarHandle.loadLoadFence();
-            if (seq != v) {
-                continue;
-            }
-            runsCpu[0] += e;
-            runsCpu[1] += c;
-            for (int k = 0; k < l.length; k++) {
-                lat[k] += l[k];
-                wallCounts[k] += w[k];
-            }
-            latSumMax[0] += ls[0];
-            latSumMax[1] = Math.max(latSumMax[1], ls[1]);
-            wallSumMax[0] += ws[0];
-            wallSumMax[1] = Math.max(wallSumMax[1], ws[1]);
-            return;
-        }
+        runsCpu[0] += found.runs;
+        runsCpu[1] += found.cpu;
+        found.latency.addToUnfolded(lat, latSumMax); // a read: the owner's repeats stay its own
+        found.wall.addToUnfolded(wallCounts, wallSumMax);
     }
 }

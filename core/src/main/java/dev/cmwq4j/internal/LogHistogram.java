@@ -67,8 +67,8 @@ final class LogHistogram {
     }
 
     /**
-     * {@link #addTo} without folding: for a reader that does not own the histogram and reads it
-     * under a sequence check ({@link Worker#addFastStats}), which retries on a torn read.
+     * {@link #addTo} without folding: for a reader that does not own the histogram (a lock
+     * holder reading a worker's buffer, {@link FastStats#addTo}), which leaves it as it is.
      */
     void addToUnfolded(long[] accCounts, long[] sumAndMax) {
         long k = repeats;

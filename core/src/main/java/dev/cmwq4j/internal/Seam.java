@@ -211,4 +211,15 @@ final class Seam {
     static void siteCapture() {
         fire(onSiteCapture);
     }
+
+    /**
+     * Run by a worker just before it makes a slot of its fast-run statistics buffer ({@link
+     * FastStats}, at its first lane run of a pwq without a free slot): a test throws an {@code
+     * OutOfMemoryError} here. Null outside tests.
+     */
+    static volatile Runnable onFastSlot;
+
+    static void fastSlot() {
+        fire(onFastSlot);
+    }
 }

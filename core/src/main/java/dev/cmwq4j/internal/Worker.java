@@ -540,6 +540,13 @@ final class Worker implements Runnable {
             }
             p.reserveArrived(this);
             p.kick();
+            if (p.hasInbound()) {
+                // not admitted by this lock (lockUnlessHeld), so not seen by the kick above: the
+                // ring's works (this worker's lane) or a push since its last drain, which no
+                // other worker may be about to look at; the service thread admits them, and its
+                // admission kicks
+                p.admitByServiceThread();
+            }
         } catch (Throwable t) {
             // best effort: the thread is ending with the first throw
         }
@@ -1175,10 +1182,17 @@ final class Worker implements Runnable {
 
     /**
      * Ends the fast run of {@code n} (of {@code pwq}) that just returned: the state word's CAS and
-     * the resolution, as every run; its statistics into this worker's buffer; then the mark's
-     * CAS from the node to IN_FLIGHT, which decides against a holder's conversion. A converted
-     * run, or one with an instance handed to it (which needs it counted), ends on the locked
-     * path instead.
+     * the resolution, as every run; then the mark's CAS from the node to IN_FLIGHT, which decides
+     * against a holder's conversion; then, still IN_FLIGHT, its statistics into this worker's
+     * buffer ({@link #recordFast}). A converted run, or one with an instance handed to it (which
+     * needs it counted), ends on the locked path instead, its statistics into its pwq.
+     *
+     * <p>The statistics come after the mark's CAS so that the buffer is written only while every
+     * lock holder waits ({@link WorkerPool#closeForHolder} waits out an IN_FLIGHT mark, and a
+     * holder that converted the run sees it end under the lock): a holder reading the buffer
+     * never meets a write in progress, and the buffer needs no protocol of its own. (Before them,
+     * a throw in the statistics, out of memory for a slot, left the mark naming a run that had
+     * ended, for a later holder to count in and nobody to count out.)
      *
      * @return true if the loop may take again
      */
@@ -1194,13 +1208,14 @@ final class Worker implements Runnable {
                 break;
             }
         }
-        recordFast(pwq, p);
         if (FAST_MARK.compareAndSet(this, n, IN_FLIGHT)) {
-            return true;
+            return recordFast(pwq, p);
         }
-        // a lock holder counted the run meanwhile (CONVERTED): its end gives the count back
+        // a lock holder counted the run meanwhile (CONVERTED): its end gives the count back, and
+        // its statistics go to its pwq as a counted run's do
         p.lock();
         try {
+            pwq.recordRun(this);
             pwq.workDone(fastColor);
             FAST_MARK.lazySet(this, null);
         } finally {
@@ -1240,21 +1255,27 @@ final class Worker implements Runnable {
     private final FastStats fastStats = new FastStats();
 
     /**
-     * Adds the fast run that just ended (its {@link #runs}) to the buffer; if every slot holds
-     * another pwq, folds the oldest first (this lock converts the run just ended, which the
-     * mark's CAS then ends on the locked path: counted and uncounted, once).
+     * Adds the fast run that just ended (its {@link #runs}) to the buffer, the mark IN_FLIGHT (see
+     * {@link #fastEnd}). If every slot holds another pwq, folds the oldest under the pool lock,
+     * which this worker takes only with its mark cleared: holders wait for an IN_FLIGHT mark, its
+     * own lock included.
+     *
+     * @return true if the loop may take again; false after a fold (the mark is null)
      */
-    private void recordFast(PoolWorkqueue pwq, WorkerPool p) {
-        if (!fastStats.record(pwq, runs)) {
-            p.lock();
-            try {
-                fastStats.foldOldest();
-            } finally {
-                p.unlock();
-            }
-            fastStats.record(pwq, runs); // a slot is free now
-        }
+    private boolean recordFast(PoolWorkqueue pwq, WorkerPool p) {
         p.noteRunWall(runs.wall); // racy: a moving average's hint (see noteRunWall)
+        if (fastStats.record(pwq, runs)) {
+            return true;
+        }
+        FAST_MARK.lazySet(this, null);
+        p.lock();
+        try {
+            fastStats.foldOldest();
+            fastStats.record(pwq, runs); // a slot is free now
+        } finally {
+            p.unlock();
+        }
+        return false;
     }
 
     /** Folds the buffer into the pwqs; this worker leaves its pool (or its thread ended). Pool lock. */

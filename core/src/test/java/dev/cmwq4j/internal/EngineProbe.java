@@ -160,6 +160,14 @@ public final class EngineProbe {
     }
 
     /**
+     * Installs (or, with null, removes) a hook run as a worker makes a slot of its fast-run
+     * statistics buffer ({@code Seam.onFastSlot}).
+     */
+    public static void onFastSlot(Runnable hook) {
+        Seam.onFastSlot = hook;
+    }
+
+    /**
      * Installs (or, with null, removes) a hook {@code modDelayed} runs when it found the work on
      * the timer, before it moves the timer in place ({@code Seam.onModDelayed}).
      */
