@@ -319,6 +319,49 @@ class FaultsTest {
     }
 
     /**
+     * Out of memory as a worker asks an idle sibling for a thief (injected once, on a worker
+     * thread), between the start of a work and its run (the locked path's {@code process}, the
+     * lane's loop): a thief is an optimization, and its failure must not cost the work that just
+     * started. Twenty works of 200 us from outside, on two CPUs, each runs once, a flush returns,
+     * and the pools are at rest and run works.
+     */
+    @Test
+    void anErrorAskingForAThiefLosesNoWork() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+        try (Cmwq c = Cmwq.builder().name("thief-oom").cpus(2).jmx(false).build()) {
+            Workqueue wq = c.workqueue("thief-oom").build();
+            EngineProbe.onAskForThief(() -> {
+                if (Thread.currentThread().getName().startsWith("cmwq4j-thief-oom-cpu") && toFail.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("injected: asking for a thief");
+                }
+            });
+            for (int round = 0; round < 50 && toFail.get() > 0; round++) {
+                int n = 20;
+                CountDownLatch ran = new CountDownLatch(n);
+                java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
+                for (int i = 0; i < n; i++) {
+                    wq.execute(() -> {
+                        long until = System.nanoTime() + 200_000;
+                        while (System.nanoTime() - until < 0) {
+                            Thread.onSpinWait();
+                        }
+                        runs.incrementAndGet();
+                        ran.countDown();
+                    });
+                }
+                assertThat(ran.await(20, TimeUnit.SECONDS)).as("round %d: every work ran", round).isTrue();
+                java.util.concurrent.CompletableFuture.runAsync(wq::flush).get(60, TimeUnit.SECONDS);
+                assertThat(runs.get()).as("round %d: each once", round).isEqualTo(n);
+            }
+            assertThat(toFail.get()).as("the fault was injected").isNegative();
+            EngineProbe.onAskForThief(null);
+            assertAtRestAndRunning(c, wq);
+        } finally {
+            EngineProbe.onAskForThief(null);
+        }
+    }
+
+    /**
      * Out of memory for a slot of a lane worker's statistics buffer (injected once, at its first
      * fast run's end): the run's statistics are lost, and the worker's thread ends on the error,
      * nothing else. A chain of 200 hops in the lane runs every hop once, a flush returns, the

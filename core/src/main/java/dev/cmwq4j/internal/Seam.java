@@ -222,4 +222,15 @@ final class Seam {
     static void fastSlot() {
         fire(onFastSlot);
     }
+
+    /**
+     * Run as a pool asks for a thief, after it found the backlog worth one ({@link
+     * Stealing#askForThief}): a test throws an {@code OutOfMemoryError} here (the sibling's
+     * lock and its drain may allocate). Null outside tests.
+     */
+    static volatile Runnable onAskForThief;
+
+    static void askForThief() {
+        fire(onAskForThief);
+    }
 }

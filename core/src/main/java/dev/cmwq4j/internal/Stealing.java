@@ -60,6 +60,12 @@ final class Stealing {
     /**
      * If {@code pool} is busy with pending work worth a thief, ask an idle sibling for one (the
      * caller judged the backlog: {@link #afterInsert}, or a worker that found it stealable).
+     * Best effort, never throws: a thief is an optimization (the monitor asks again for a
+     * backlog that stays stuck), and two of the callers ask between a work's start and its run
+     * (a worker's {@code process}, the lane's loop), where a throw out of the sibling's lock (its
+     * drain's admissions may allocate) or the manager's request cost that work: it stayed
+     * started and never ran, and a flush of its workqueue waited for good
+     * ({@code FaultsTest.anErrorAskingForAThiefLosesNoWork}).
      */
     static void askForThief(WorkerPool pool) {
         Engine e = pool.engine;
@@ -67,10 +73,15 @@ final class Stealing {
         if (!e.stealing || !pool.stealWorthwhile() || pool.nrRunning.get() == 0 || pool.backlog() == 0) {
             return;
         }
-        WorkerPool[] pools = e.boundPools(pool.highPriority);
-        WorkerPool candidate = pools[Engine.otherIndex(pool.cpu, pools.length)];
-        if (candidate.isIdle() && !candidate.thiefKicked) {
-            candidate.kickThief();
+        try {
+            Seam.askForThief();
+            WorkerPool[] pools = e.boundPools(pool.highPriority);
+            WorkerPool candidate = pools[Engine.otherIndex(pool.cpu, pools.length)];
+            if (candidate.isIdle() && !candidate.thiefKicked) {
+                candidate.kickThief();
+            }
+        } catch (Throwable t) {
+            // no thief this time (the kick gave its flag back)
         }
     }
 

@@ -2043,18 +2043,26 @@ final class WorkerPool {
             return; // (no stack to take the lock with: a thief is an optimization)
         }
         thiefKicked = true;
-        lock();
+        boolean asked = false;
         try {
-            if (thiefWaitsForReturn()) {
-                // a manager pass to find that out cost the service thread a wake-up per insert
-                thiefDone();
-            } else if (mayStartWorking()) {
-                wakeFirstIdle();
-            } else {
-                manager.wantThief();
+            lock();
+            try {
+                if (thiefWaitsForReturn()) {
+                    // a manager pass to find that out cost the service thread a wake-up per insert
+                    thiefDone();
+                } else if (mayStartWorking()) {
+                    wakeFirstIdle();
+                } else {
+                    manager.wantThief();
+                }
+                asked = true;
+            } finally {
+                unlock();
             }
         } finally {
-            unlock();
+            if (!asked) {
+                thiefKicked = false; // the kick threw (its lock's drain, the manager's request): a later ask may kick again
+            }
         }
     }
 

@@ -167,6 +167,11 @@ public final class EngineProbe {
         Seam.onFastSlot = hook;
     }
 
+    /** Installs (or, with null, removes) a hook run as a pool asks for a thief ({@code Seam.onAskForThief}). */
+    public static void onAskForThief(Runnable hook) {
+        Seam.onAskForThief = hook;
+    }
+
     /**
      * Installs (or, with null, removes) a hook {@code modDelayed} runs when it found the work on
      * the timer, before it moves the timer in place ({@code Seam.onModDelayed}).
