@@ -319,6 +319,43 @@ class FaultsTest {
     }
 
     /**
+     * Out of memory as a worker leaves the running count for a CPU-intensive run (injected once,
+     * where it looks for a kick for its pool's other works, after the count changed): the run
+     * goes on. Ten works of a CPU-intensive workqueue on one CPU each run once, a flush returns,
+     * and the pool is at rest and runs works. The throw used to leave {@code runOne} before the
+     * work's run: started, never run, and the flush waited for good.
+     */
+    @Test
+    void anErrorLeavingTheCountForACpuIntensiveRunLosesNoWork() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+        try (Cmwq c = Cmwq.builder().name("hog-oom").cpus(1).jmx(false).build()) {
+            Workqueue wq = c.workqueue("hog-oom").cpuIntensive().build();
+            EngineProbe.onLeftCount(() -> {
+                if (Thread.currentThread().getName().startsWith("cmwq4j-hog-oom-cpu") && toFail.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("injected: leaving the count");
+                }
+            });
+            int n = 10;
+            CountDownLatch ran = new CountDownLatch(n);
+            java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
+            for (int i = 0; i < n; i++) {
+                wq.execute(() -> {
+                    runs.incrementAndGet();
+                    ran.countDown();
+                });
+            }
+            assertThat(ran.await(20, TimeUnit.SECONDS)).as("every work ran").isTrue();
+            java.util.concurrent.CompletableFuture.runAsync(wq::flush).get(60, TimeUnit.SECONDS);
+            assertThat(runs.get()).as("each once").isEqualTo(n);
+            assertThat(toFail.get()).as("the fault was injected").isNegative();
+            EngineProbe.onLeftCount(null);
+            assertAtRestAndRunning(c, wq);
+        } finally {
+            EngineProbe.onLeftCount(null);
+        }
+    }
+
+    /**
      * Out of memory as a worker asks an idle sibling for a thief (injected once, on a worker
      * thread), between the start of a work and its run (the locked path's {@code process}, the
      * lane's loop): a thief is an optimization, and its failure must not cost the work that just

@@ -233,4 +233,16 @@ final class Seam {
     static void askForThief() {
         fire(onAskForThief);
     }
+
+    /**
+     * Run as a worker that just left the running count decides whether its pool needs a kick
+     * ({@code Worker.leftNrRunning}: an announced block, a CPU-intensive run): a test throws an
+     * {@code OutOfMemoryError} here (the kick takes the pool lock, whose drain may allocate). Null
+     * outside tests.
+     */
+    static volatile Runnable onLeftCount;
+
+    static void leftCount() {
+        fire(onLeftCount);
+    }
 }

@@ -914,7 +914,14 @@ final class Worker implements Runnable {
         runDisturbed = false;
         recountIfUncounted(); // counted on entry, unless the monitor took it out meanwhile
         if (pwq.wq.cpuIntensive && pool.managed) {
-            enterUncounted(CPU_INTENSIVE);
+            try {
+                enterUncounted(CPU_INTENSIVE);
+            } catch (Throwable t) {
+                // out of the count already (the count comes first); what threw is the kick for
+                // the pool's other works, which the monitor makes for a pool that waits. Thrown
+                // on, it cost this started work its run: the flush of its workqueue waited for
+                // good (FaultsTest.anErrorLeavingTheCountForACpuIntensiveRunLosesNoWork)
+            }
         }
         Runnable decorated = runDecorated;
         runDecorated = null;
@@ -2002,6 +2009,7 @@ final class Worker implements Runnable {
         if (!p.managed) {
             return;
         }
+        Seam.leftCount();
         if (wstate == BLOCKED && !joining) {
             p.announcedBlockSeen();
         }

@@ -167,6 +167,11 @@ public final class EngineProbe {
         Seam.onFastSlot = hook;
     }
 
+    /** Installs (or, with null, removes) a hook run as a worker that left the running count looks for a kick ({@code Seam.onLeftCount}). */
+    public static void onLeftCount(Runnable hook) {
+        Seam.onLeftCount = hook;
+    }
+
     /** Installs (or, with null, removes) a hook run as a pool asks for a thief ({@code Seam.onAskForThief}). */
     public static void onAskForThief(Runnable hook) {
         Seam.onAskForThief = hook;
