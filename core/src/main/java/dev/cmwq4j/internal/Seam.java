@@ -6,7 +6,8 @@ package dev.cmwq4j.internal;
  * instructions). Each is a no-op unless a test installed a hook ({@code
  * WorkStateInterleavingTest}); it costs one volatile read, on rare paths, and on a block's
  * entry and end ({@link #blockBegins}, {@link #blockOver}: {@code BlockingBench.onWorker} 24.8-26.4
- * ns a block with the second of them against 24.6-25.6 without, four alternating JVMs each).
+ * ns a block with the second of them against 24.6-25.6 without, four alternating JVMs each; with
+ * {@link #leftCount} on the entry too, 25.2-26.2 against 25.8-27.3, two alternating pairs).
  */
 final class Seam {
     private Seam() {}
