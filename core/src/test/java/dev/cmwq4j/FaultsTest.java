@@ -319,6 +319,61 @@ class FaultsTest {
     }
 
     /**
+     * Out of memory in the kick for a work that a run's end activates (injected once, on a
+     * worker thread): the finished run's colour is counted out first, so a flush of the queue
+     * returns, and every work runs once. Three works on a queue of {@code maxActive} 1, one CPU:
+     * the first's end activates the second. The colour used to be counted after the activation:
+     * the throw left it counted, and the flush waited for good.
+     */
+    @Test
+    void aKickThatThrowsAsARunEndsLeavesNoColourCounted() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+        try (Cmwq c = EngineProbe.withLane(false,
+                () -> Cmwq.builder().name("activate-oom").cpus(1).jmx(false).build())) {
+            Workqueue wq = c.workqueue("activate-oom").maxActive(1).build();
+            EngineProbe.onActivationKick(() -> {
+                if (Thread.currentThread().getName().startsWith("cmwq4j-activate-oom-cpu") && toFail.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("injected: the kick for an activated work");
+                }
+            });
+            CountDownLatch firstRuns = new CountDownLatch(1);
+            CountDownLatch othersQueued = new CountDownLatch(1);
+            CountDownLatch ran = new CountDownLatch(3);
+            java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
+            wq.execute(() -> {
+                firstRuns.countDown();
+                awaitQuietly(othersQueued); // the others wait inactive behind it
+                runs.incrementAndGet();
+                ran.countDown();
+            });
+            assertThat(firstRuns.await(20, TimeUnit.SECONDS)).isTrue();
+            for (int i = 0; i < 2; i++) {
+                wq.execute(() -> {
+                    runs.incrementAndGet();
+                    ran.countDown();
+                });
+            }
+            othersQueued.countDown();
+            assertThat(ran.await(20, TimeUnit.SECONDS)).as("every work ran").isTrue();
+            assertThat(toFail.get()).as("the fault was injected").isNegative();
+            java.util.concurrent.CompletableFuture.runAsync(wq::flush).get(60, TimeUnit.SECONDS);
+            assertThat(runs.get()).as("each once").isEqualTo(3);
+            EngineProbe.onActivationKick(null);
+            assertAtRestAndRunning(c, wq);
+        } finally {
+            EngineProbe.onActivationKick(null);
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch l) {
+        try {
+            l.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
      * Out of memory as a worker leaves the running count for a CPU-intensive run (injected once,
      * where it looks for a kick for its pool's other works, after the count changed): the run
      * goes on. Ten works of a CPU-intensive workqueue on one CPU each run once, a flush returns,

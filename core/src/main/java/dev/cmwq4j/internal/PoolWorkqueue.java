@@ -269,12 +269,19 @@ final class PoolWorkqueue {
         execTime.absorb(wall);
     }
 
-    /** A work of this pwq finished. Pool lock. */
+    /**
+     * A work of this pwq finished. Pool lock. The colour's count first: the activation kicks a
+     * worker for each work it activates, and a kick may throw (arming the manager grows the
+     * timer's heap when it is full); after the activation, such a throw left the colour counted
+     * for good and its flush waiting ({@code FaultsTest.aKickThatThrowsAsARunEndsLeavesNoColourCounted}).
+     * Nothing the activation changes is what a flush of this colour waits for: the works it
+     * moves were counted in their own colours as they were queued.
+     */
     void workDone(int color) {
         assert pool.holdsLock();
         nrActive--;
-        activate();
         colorDone(color);
+        activate();
     }
 
     /** When the node {@link #takeForHelp} last took was queued; pool lock. */
@@ -613,6 +620,7 @@ final class PoolWorkqueue {
             Events.activated(n, this);
             // one kick per work, as insert does: an unbound pool wakes one worker per kick, so
             // a thaw or a raised maxActive that activates several works must kick for each
+            Seam.activationKick();
             pool.kick();
         }
     }

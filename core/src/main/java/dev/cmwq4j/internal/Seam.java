@@ -246,4 +246,16 @@ final class Seam {
     static void leftCount() {
         fire(onLeftCount);
     }
+
+    /**
+     * Run by a lock holder just before it kicks a worker for a work it activated ({@code
+     * PoolWorkqueue.activate}, at a run's end, a thaw, a raised limit): a test throws an
+     * {@code OutOfMemoryError} here, as a kick whose manager request grows the timer's heap may.
+     * Null outside tests.
+     */
+    static volatile Runnable onActivationKick;
+
+    static void activationKick() {
+        fire(onActivationKick);
+    }
 }

@@ -172,6 +172,11 @@ public final class EngineProbe {
         Seam.onLeftCount = hook;
     }
 
+    /** Installs (or, with null, removes) a hook run before the kick for an activated work ({@code Seam.onActivationKick}). */
+    public static void onActivationKick(Runnable hook) {
+        Seam.onActivationKick = hook;
+    }
+
     /** Installs (or, with null, removes) a hook run as a pool asks for a thief ({@code Seam.onAskForThief}). */
     public static void onAskForThief(Runnable hook) {
         Seam.onAskForThief = hook;
