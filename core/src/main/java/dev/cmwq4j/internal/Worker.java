@@ -708,8 +708,12 @@ final class Worker implements Runnable {
                     break;
                 }
                 if (next == null) {
-                    quick = p.drainAfterRun(quick, ended); // a short drain needs no clock read either
+                    // the run's end first: the drain's admissions kick, a kick may throw (arming
+                    // the manager grows the timer's heap when it is full), and thrown before the
+                    // end it took the finished run's count and colour with it, for good
+                    // (FaultsTest.anAdmissionThatThrowsAtARunsEndLeavesTheRunEnded)
                     endRun(last);
+                    quick = p.drainAfterRun(quick, ended); // a short drain needs no clock read either
                     startClock = quick ? ended : 0;
                     break;
                 }
