@@ -117,7 +117,7 @@ class FastLaneTest {
                 CountDownLatch release = new CountDownLatch(1);
                 Work held = new Work("held", () -> {
                     started.countDown();
-                    Blocking.run(() -> awaitQuietly(release));
+                    Blocking.run(() -> TestSupport.awaitQuietly(release, BOUND.toSeconds()));
                 });
                 try {
                     long laneBefore = EngineProbe.laneStarts(c.engine());
@@ -526,7 +526,7 @@ class FastLaneTest {
             Runnable held = () -> {
                 peak.accumulateAndGet(running.incrementAndGet(), Math::max);
                 blocked.countDown();
-                Blocking.run(() -> awaitQuietly(release));
+                Blocking.run(() -> TestSupport.awaitQuietly(release, BOUND.toSeconds()));
                 running.decrementAndGet();
             };
             Work third = new Work("third", () -> {
@@ -571,7 +571,7 @@ class FastLaneTest {
                 }
                 if (runs.incrementAndGet() == 1) {
                     blocked.countDown();
-                    Blocking.run(() -> awaitQuietly(release));
+                    Blocking.run(() -> TestSupport.awaitQuietly(release, BOUND.toSeconds()));
                 }
                 inside.decrementAndGet();
             });
@@ -785,14 +785,6 @@ class FastLaneTest {
         chain.queue(link[0]);
         assertThat(chainDone.await(BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
         assertThat(EngineProbe.laneStarts(c.engine()) - laneBefore).as("links run in the lane").isPositive();
-    }
-
-    private static void awaitQuietly(CountDownLatch l) {
-        try {
-            l.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     /**

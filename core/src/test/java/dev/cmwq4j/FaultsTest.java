@@ -394,7 +394,7 @@ class FaultsTest {
             java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
             wq.execute(() -> {
                 firstRuns.countDown();
-                awaitQuietly(othersQueued); // the others wait inactive behind it
+                TestSupport.awaitQuietly(othersQueued, 60); // the others wait inactive behind it
                 runs.incrementAndGet();
                 ran.countDown();
             });
@@ -414,14 +414,6 @@ class FaultsTest {
             assertAtRestAndRunning(c, wq);
         } finally {
             EngineProbe.onActivationKick(null);
-        }
-    }
-
-    private static void awaitQuietly(CountDownLatch l) {
-        try {
-            l.await(60, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

@@ -47,15 +47,6 @@ class ScheduledExecutorViewTest {
         return latch.await(20, TimeUnit.SECONDS);
     }
 
-    /** Waits for {@code latch} without announcing it, restoring an interrupt it receives. */
-    private static void awaitQuietly(CountDownLatch latch) {
-        try {
-            latch.await(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     // ---------------------------------------------------------------------------------------
     // schedule
 
@@ -100,7 +91,7 @@ class ScheduledExecutorViewTest {
                 AtomicReference<ScheduledFuture<?>> self = new AtomicReference<>();
                 CountDownLatch known = new CountDownLatch(1);
                 ScheduledFuture<?> f = ses.schedule(() -> {
-                    awaitQuietly(known);
+                    TestSupport.awaitQuietly(known, 30);
                     ran.add(self.get());
                     all.countDown();
                 }, d, TimeUnit.MILLISECONDS);
@@ -537,7 +528,7 @@ class ScheduledExecutorViewTest {
             CountDownLatch release = new CountDownLatch(1);
             wq.queue(new Work(() -> { // not a task of the view: it holds the slot, not the view's termination
                 blockerStarted.countDown();
-                awaitQuietly(release);
+                TestSupport.awaitQuietly(release, 30);
             }));
             try {
                 assertThat(awaitLatch(blockerStarted)).isTrue();

@@ -112,6 +112,19 @@ final class TestSupport {
     }
 
     /**
+     * Waits for {@code latch} at most {@code seconds}, without announcing a block and without
+     * throwing, restoring an interrupt it receives: for a work that holds its worker until the
+     * test lets it go (the test's own assertions say whether it was let go in time).
+     */
+    static void awaitQuietly(java.util.concurrent.CountDownLatch latch, long seconds) {
+        try {
+            latch.await(seconds, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
      * Waits for {@code l} as an announced block (so a worker waiting here does not hold up its
      * pool), at most 30 s.
      */
