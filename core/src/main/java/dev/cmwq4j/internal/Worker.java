@@ -539,14 +539,7 @@ final class Worker implements Runnable {
                 p.removeIdle(this);
             }
             p.reserveArrived(this);
-            p.kick();
-            if (p.hasInbound()) {
-                // not admitted by this lock (lockUnlessHeld), so not seen by the kick above: the
-                // ring's works (this worker's lane) or a push since its last drain, which no
-                // other worker may be about to look at; the service thread admits them, and its
-                // admission kicks
-                p.admitByServiceThread();
-            }
+            p.kick(); // what is listed (what is not, lockUnlessHeld left to the service thread)
         } catch (Throwable t) {
             // best effort: the thread is ending with the first throw
         }

@@ -977,17 +977,21 @@ final class WorkerPool {
     /**
      * Takes {@link #lock}, without a drain, unless this thread holds it already: for a worker
      * whose thread ends on a throw, which may have come with the lock held or not, and must not
-     * admit (and so kick, or throw again) before it leaves the pool's counts.
+     * admit (and so kick, or throw again) before it leaves the pool's counts. What this lock
+     * leaves unadmitted, or what an earlier lock without a drain left (a lane's ring, a push since
+     * the last drain, hand-backs that a close collected), is for the service thread to admit
+     * (flags and a nudge: nothing here may throw or allocate), and its admission kicks: the
+     * leaving worker's own kick sees only what is listed, and a chain's successor left in the
+     * ring of a worker that died waited for the service thread's next timer
+     * ({@code FaultsTest.outOfMemoryForALaneStatisticsSlotLosesOnlyThatRunsStatistics}).
      */
     void lockUnlessHeld() {
         if (!holdsLock()) {
             Locks.acquire(lock);
             closeForHolder();
-            if (handedBack != null) {
-                // collected and not admitted (this lock does not drain): the service thread
-                // admits them (flags and a nudge: nothing here may throw or allocate)
-                admitByServiceThread();
-            }
+        }
+        if (handedBack != null || hasInbound()) {
+            admitByServiceThread();
         }
     }
 
