@@ -2047,7 +2047,6 @@ final class WorkerPool {
             return; // (no stack to take the lock with: a thief is an optimization)
         }
         thiefKicked = true;
-        boolean asked = false;
         try {
             lock();
             try {
@@ -2059,14 +2058,12 @@ final class WorkerPool {
                 } else {
                     manager.wantThief();
                 }
-                asked = true;
             } finally {
                 unlock();
             }
-        } finally {
-            if (!asked) {
-                thiefKicked = false; // the kick threw (its lock's drain, the manager's request): a later ask may kick again
-            }
+        } catch (Throwable t) {
+            thiefKicked = false; // the kick threw (its lock's drain, the manager's request): a later ask may kick again
+            throw t;
         }
     }
 
