@@ -383,11 +383,7 @@ class FaultsTest {
         try (Cmwq c = EngineProbe.withLane(false,
                 () -> Cmwq.builder().name("activate-oom").cpus(1).jmx(false).build())) {
             Workqueue wq = c.workqueue("activate-oom").maxActive(1).build();
-            EngineProbe.onActivationKick(() -> {
-                if (Thread.currentThread().getName().startsWith("cmwq4j-activate-oom-cpu") && toFail.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("injected: the kick for an activated work");
-                }
-            });
+            EngineProbe.onActivationKick(outOfMemoryOnThreadsOf("cmwq4j-activate-oom-cpu", toFail, "injected: the kick for an activated work"));
             CountDownLatch firstRuns = new CountDownLatch(1);
             CountDownLatch othersQueued = new CountDownLatch(1);
             CountDownLatch ran = new CountDownLatch(3);
@@ -429,11 +425,7 @@ class FaultsTest {
         java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
         try (Cmwq c = Cmwq.builder().name("hog-oom").cpus(1).jmx(false).build()) {
             Workqueue wq = c.workqueue("hog-oom").cpuIntensive().build();
-            EngineProbe.onLeftCount(() -> {
-                if (Thread.currentThread().getName().startsWith("cmwq4j-hog-oom-cpu") && toFail.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("injected: leaving the count");
-                }
-            });
+            EngineProbe.onLeftCount(outOfMemoryOnThreadsOf("cmwq4j-hog-oom-cpu", toFail, "injected: leaving the count"));
             int n = 10;
             CountDownLatch ran = new CountDownLatch(n);
             java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
@@ -466,11 +458,7 @@ class FaultsTest {
         java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
         try (Cmwq c = Cmwq.builder().name("thief-oom").cpus(2).jmx(false).build()) {
             Workqueue wq = c.workqueue("thief-oom").build();
-            EngineProbe.onAskForThief(() -> {
-                if (Thread.currentThread().getName().startsWith("cmwq4j-thief-oom-cpu") && toFail.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("injected: asking for a thief");
-                }
-            });
+            EngineProbe.onAskForThief(outOfMemoryOnThreadsOf("cmwq4j-thief-oom-cpu", toFail, "injected: asking for a thief"));
             for (int round = 0; round < 50 && toFail.get() > 0; round++) {
                 int n = 20;
                 CountDownLatch ran = new CountDownLatch(n);
