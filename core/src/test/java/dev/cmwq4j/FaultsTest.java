@@ -371,6 +371,115 @@ class FaultsTest {
     }
 
     /**
+     * Out of memory in an admission as a worker ends a run of one pool after it took the instance
+     * of the same work handed to it from another pool (a queue on a high-priority workqueue while
+     * the work runs on a normal one): the instance taken runs, the finished run is ended in its
+     * own pool, and both flushes return. The end used to take the pool's lock with its drain
+     * first, after the handed instance was started: the throw left that instance started and
+     * never run, and the finished run counted, for good.
+     */
+    @Test
+    void anAdmissionThatThrowsEndingAHandOffsOtherPoolLosesNoRun() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+        java.util.concurrent.atomic.AtomicReference<Thread> runner = new java.util.concurrent.atomic.AtomicReference<>();
+        try (Cmwq c = EngineProbe.withLane(false,
+                () -> Cmwq.builder().name("handoff-oom").cpus(1).jmx(false).build())) {
+            Workqueue normal = c.workqueue("handoff-oom-normal").build();
+            Workqueue high = c.workqueue("handoff-oom-high").highPriority().build();
+            EngineProbe.onAdmit(() -> {
+                if (Thread.currentThread() == runner.get() && toFail.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("injected: an admission ending a hand-off's other pool");
+                }
+            });
+            // rounds until the runner's end of its normal run admits the work queued behind it
+            // (the service thread may admit it first)
+            for (int round = 0; round < 200 && toFail.get() > 0; round++) {
+                CountDownLatch started = new CountDownLatch(1);
+                CountDownLatch release = new CountDownLatch(1);
+                CountDownLatch ran = new CountDownLatch(3); // the work twice, the other once
+                java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
+                Work w = new Work(() -> {
+                    if (runs.getAndIncrement() == 0) {
+                        runner.set(Thread.currentThread());
+                        started.countDown();
+                        TestSupport.awaitQuietly(release, 60);
+                    }
+                    ran.countDown();
+                });
+                assertThat(normal.queueOn(0, w)).isTrue();
+                assertThat(started.await(20, TimeUnit.SECONDS)).isTrue();
+                assertThat(high.queueOn(0, w)).isTrue();
+                org.awaitility.Awaitility.await("the high instance handed to the runner").atMost(Duration.ofSeconds(20))
+                        .pollInterval(Duration.ofMillis(1)).until(() -> dev.cmwq4j.internal.AccountingProbe.isHandedOff(w.node));
+                normal.execute(ran::countDown); // inbound on the normal pool as the run ends
+                release.countDown();
+                assertThat(ran.await(20, TimeUnit.SECONDS)).as("round %d: both runs of the work and the other work ran", round).isTrue();
+                java.util.concurrent.CompletableFuture.runAsync(normal::flush).get(60, TimeUnit.SECONDS);
+                java.util.concurrent.CompletableFuture.runAsync(high::flush).get(60, TimeUnit.SECONDS);
+                assertThat(runs.get()).as("round %d: the work ran twice", round).isEqualTo(2);
+            }
+            assertThat(toFail.get()).as("the fault was injected (the hook ran once it could throw)").isNotPositive();
+            EngineProbe.onAdmit(null);
+            assertAtRestAndRunning(c, normal);
+            assertAtRestAndRunning(c, high);
+        } finally {
+            EngineProbe.onAdmit(null);
+        }
+    }
+
+    /**
+     * Out of memory as a kick asks the manager for a worker (arming its timer entry grows the
+     * timer's heap when it is full), injected once on whichever queuer or worker first asks:
+     * the kick is made again by the service thread, so nothing throws to a queuer or out of an
+     * announced block, and every work that needs a worker of its own gets one. It used to reach
+     * the caller: a queue that had queued its work threw, or a work's {@code Blocking} call did.
+     */
+    @Test
+    void aManagerRequestThatCannotBeArmedIsMadeByTheServiceThread() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+        java.util.Queue<Throwable> thrown = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        int blockers = 4;
+        try (Cmwq c = EngineProbe.withLane(false,
+                () -> Cmwq.builder().name("request-oom").cpus(1).jmx(false).build())) {
+            Workqueue wq = c.workqueue("request-oom").build();
+            EngineProbe.onManagerRequest(() -> {
+                if (!Thread.currentThread().getName().endsWith("-monitor") && toFail.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("injected: arming the manager");
+                }
+            });
+            CountDownLatch allBlocked = new CountDownLatch(blockers);
+            CountDownLatch release = new CountDownLatch(1);
+            CountDownLatch ran = new CountDownLatch(blockers);
+            for (int i = 0; i < blockers; i++) {
+                try {
+                    wq.execute(() -> {
+                        try {
+                            allBlocked.countDown();
+                            TestSupport.blockOn(release); // each needs a worker of its own to start
+                        } catch (Throwable t) {
+                            thrown.add(t);
+                        }
+                        ran.countDown();
+                    });
+                } catch (Throwable t) {
+                    thrown.add(t);
+                }
+            }
+            boolean together = allBlocked.await(30, TimeUnit.SECONDS);
+            release.countDown();
+            assertThat(thrown).as("nothing thrown to a queuer or out of a block").isEmpty();
+            assertThat(together).as("all %d blocked at once: each got a worker", blockers).isTrue();
+            assertThat(toFail.get()).as("the fault was injected").isNotPositive();
+            assertThat(ran.await(30, TimeUnit.SECONDS)).isTrue();
+            EngineProbe.onManagerRequest(null);
+            java.util.concurrent.CompletableFuture.runAsync(wq::flush).get(60, TimeUnit.SECONDS);
+            assertAtRestAndRunning(c, wq);
+        } finally {
+            EngineProbe.onManagerRequest(null);
+        }
+    }
+
+    /**
      * Out of memory in the kick for a work that a run's end activates (injected once, on a
      * worker thread): the finished run's colour is counted out first, so a flush of the queue
      * returns, and every work runs once. Three works on a queue of {@code maxActive} 1, one CPU:

@@ -163,15 +163,17 @@ final class Monitor implements Runnable {
     }
 
     /**
-     * Some queuer pushed with no stack left to admit, or a drain that threw left nodes in a
-     * pool's {@code admitting} (WorkerPool.admitByServiceThread): set by it before it nudges,
-     * cleared here before the pools are looked at.
+     * Some queuer pushed with no stack left to admit, a drain that threw left nodes in a
+     * pool's {@code admitting} (WorkerPool.admitByServiceThread), or a kick could not ask the
+     * manager (WorkerPool.kickByServiceThread): set by it before it nudges, cleared here before
+     * the pools are looked at.
      */
     volatile boolean admitWanted;
 
     /**
      * Admits what queuers without stack left pushed, and what throwing drains left behind
-     * ({@link WorkerPool#admitByServiceThread}).
+     * ({@link WorkerPool#admitByServiceThread}), then kicks each such pool: the kick that could
+     * not ask the manager ({@link WorkerPool#kickByServiceThread}) is made here again.
      */
     private void admitWanted() {
         if (!admitWanted) {
@@ -181,7 +183,7 @@ final class Monitor implements Runnable {
         for (WorkerPool p : engine.pools()) {
             if (p.admitWanted) {
                 p.admitWanted = false;
-                p.admitUnlocked();
+                p.serviceAdmitAndKick();
             }
         }
     }

@@ -300,12 +300,18 @@ final class PoolWorkqueue {
         pool.noteRunWall(r.wall);
     }
 
-    /** {@link #recordRun} then {@link #workDone}, taking the pool lock. */
+    /**
+     * {@link #recordRun} then {@link #workDone}, taking the pool lock, then the drain that lock
+     * owes (what is inbound). The run's end comes before the drain, whose admissions may throw:
+     * a throw there leaves the run ended (and what it did not admit to the service thread,
+     * {@link WorkerPool#drainInbound}), as {@code Worker.process} does for its own pool's runs.
+     */
     void runDoneUnlocked(int color, Worker w) {
-        pool.lock();
+        pool.lockBeforeDrain();
         try {
             recordRun(w);
             workDone(color);
+            pool.drainAfterRun(false, 0);
         } finally {
             pool.unlock();
         }

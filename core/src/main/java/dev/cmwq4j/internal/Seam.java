@@ -258,4 +258,15 @@ final class Seam {
     static void activationKick() {
         fire(onActivationKick);
     }
+
+    /**
+     * Run inside a kick just before it asks the manager for a worker ({@code
+     * WorkerPool.requestWorker}): a test throws an {@code OutOfMemoryError} here, as arming the
+     * manager's timer entry may when it grows the timer's heap. Null outside tests.
+     */
+    static volatile Runnable onManagerRequest;
+
+    static void managerRequest() {
+        fire(onManagerRequest);
+    }
 }

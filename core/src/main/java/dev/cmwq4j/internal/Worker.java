@@ -859,7 +859,15 @@ final class Worker implements Runnable {
             return HANDOFF_DEFERRED; // the caller ends the finished run as one without a successor
         }
         if (!doneHere) {
-            done.runDoneUnlocked(doneColor, this);
+            try {
+                done.runDoneUnlocked(doneColor, this);
+            } catch (Throwable t) {
+                // The instance taken is started and must run: nothing may come between. The
+                // finished run's end came first in runDoneUnlocked; what may throw after it (an
+                // admission of its drain) left the rest to the service thread. So a throw here
+                // costs nothing that is not repaired, and is not passed on
+                // (FaultsTest.anAdmissionThatThrowsEndingAHandOffsOtherPoolLosesNoRun).
+            }
         }
         return HANDOFF_TAKEN;
     }

@@ -1280,6 +1280,20 @@ final class WorkerPool {
     }
 
     /**
+     * What the service thread does for {@link #admitByServiceThread} and {@link
+     * #kickByServiceThread}: admits the stack and what a throwing drain left ({@link #lock}),
+     * then kicks, which finds nothing to do unless a kick could not ask the manager.
+     */
+    void serviceAdmitAndKick() {
+        lock();
+        try {
+            kick();
+        } finally {
+            unlock();
+        }
+    }
+
+    /**
      * The service thread is to admit this pool's stack ({@code Monitor.admitWanted}): set by a
      * queuer that pushed with no stack left to take the lock, or by a drain that left nodes in
      * {@link #admitting} (under the lock); cleared by the service thread before it admits.
@@ -1961,9 +1975,11 @@ final class WorkerPool {
     // Waking and creating workers.
 
     /**
-     * Makes sure queued work will be picked up. Under lock.
+     * Makes sure queued work will be picked up. Under lock. Does not throw for want of memory: a
+     * manager request that cannot be armed becomes a kick by the service thread
+     * ({@link #kickByServiceThread}).
      *
-     * @return true if it woke a worker or asked the manager for one
+     * @return true if it woke a worker or asked the manager (or the service thread) for one
      */
     boolean kick() {
         assert holdsLock();
@@ -1976,14 +1992,41 @@ final class WorkerPool {
         if (mayStartWorking()) {
             wakeFirstIdle();
         } else {
+            requestWorker();
+        }
+        return true;
+    }
+
+    /**
+     * Asks the manager for a worker, now or after the stall window. Arming its timer entry grows
+     * the timer's heap when it is full, which may run out of memory (or, near the end of a stack,
+     * the arming refuses: {@code Timer.arm}); a kick is called where a throw would do harm (a
+     * run's end between its counts, an admission after the push, a worker leaving its count,
+     * a hand-off between its two ends), so such a throw becomes a kick by the service thread
+     * instead. The timer's state is unchanged by it: the heap grows before anything moves. Lock.
+     */
+    private void requestWorker() {
+        try {
+            Seam.managerRequest();
             long delay = manager.creationDelay(System.nanoTime());
             if (delay > 0) {
                 manager.requestStall(delay);
             } else {
                 manager.request(0);
             }
+        } catch (Throwable t) {
+            kickByServiceThread();
         }
-        return true;
+    }
+
+    /**
+     * Has the service thread kick this pool at its next scan, from where a kick could not ask the
+     * manager: flags and a nudge, nothing that allocates. Its lock admits too
+     * ({@link #admitByServiceThread}, whose flags these are), then it kicks; if that kick cannot
+     * arm the manager either, it asks itself again, for its next scan.
+     */
+    void kickByServiceThread() {
+        admitByServiceThread();
     }
 
     /**

@@ -177,6 +177,11 @@ public final class EngineProbe {
         Seam.onActivationKick = hook;
     }
 
+    /** Installs (or, with null, removes) a hook run inside a kick before it asks the manager for a worker ({@code Seam.onManagerRequest}). */
+    public static void onManagerRequest(Runnable hook) {
+        Seam.onManagerRequest = hook;
+    }
+
     /** Installs (or, with null, removes) a hook run as a pool asks for a thief ({@code Seam.onAskForThief}). */
     public static void onAskForThief(Runnable hook) {
         Seam.onAskForThief = hook;
