@@ -371,15 +371,17 @@ class FaultsTest {
     }
 
     /**
-     * Out of memory in an admission as a worker ends a run of one pool after it took the instance
-     * of the same work handed to it from another pool (a queue on a high-priority workqueue while
-     * the work runs on a normal one): the instance taken runs, the finished run is ended in its
-     * own pool, and both flushes return. The end used to take the pool's lock with its drain
-     * first, after the handed instance was started: the throw left that instance started and
-     * never run, and the finished run counted, for good.
+     * Out of memory in an admission on the worker that ends a run of one pool and takes the
+     * instance of the same work handed to it from another pool (queued again on a high-priority
+     * workqueue while it ran on a normal one): the instance taken runs, the finished run is
+     * ended in its own pool, and both flushes return. Two places: the work inbound on the
+     * handed instance's pool (the take's lock drained before its start and both ends) or on the
+     * finished run's pool (its end's lock drained before the end, after the handed instance
+     * started). Each throw used to leave the handed instance never run, and the flushes hung.
      */
-    @Test
-    void anAdmissionThatThrowsEndingAHandOffsOtherPoolLosesNoRun() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest(name = "inbound on the handed instance''s pool: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void anAdmissionThatThrowsAroundAHandOffLosesNoRun(boolean onHandedPool) throws Exception {
         java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
         java.util.concurrent.atomic.AtomicReference<Thread> runner = new java.util.concurrent.atomic.AtomicReference<>();
         try (Cmwq c = EngineProbe.withLane(false,
@@ -388,32 +390,45 @@ class FaultsTest {
             Workqueue high = c.workqueue("handoff-oom-high").highPriority().build();
             EngineProbe.onAdmit(() -> {
                 if (Thread.currentThread() == runner.get() && toFail.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("injected: an admission ending a hand-off's other pool");
+                    throw new OutOfMemoryError("injected: an admission around a hand-off");
                 }
             });
-            // rounds until the runner's end of its normal run admits the work queued behind it
-            // (the service thread may admit it first)
+            // rounds until the runner admits the work queued last (the service thread may first)
             for (int round = 0; round < 200 && toFail.get() > 0; round++) {
                 CountDownLatch started = new CountDownLatch(1);
                 CountDownLatch release = new CountDownLatch(1);
-                CountDownLatch ran = new CountDownLatch(3); // the work twice, the other once
+                CountDownLatch otherRan = new CountDownLatch(1);
                 java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
                 Work w = new Work(() -> {
-                    if (runs.getAndIncrement() == 0) {
+                    if (runs.incrementAndGet() == 1) {
                         runner.set(Thread.currentThread());
                         started.countDown();
                         TestSupport.awaitQuietly(release, 60);
                     }
-                    ran.countDown();
                 });
                 assertThat(normal.queueOn(0, w)).isTrue();
                 assertThat(started.await(20, TimeUnit.SECONDS)).isTrue();
                 assertThat(high.queueOn(0, w)).isTrue();
                 org.awaitility.Awaitility.await("the high instance handed to the runner").atMost(Duration.ofSeconds(20))
                         .pollInterval(Duration.ofMillis(1)).until(() -> dev.cmwq4j.internal.AccountingProbe.isHandedOff(w.node));
-                normal.execute(ran::countDown); // inbound on the normal pool as the run ends
+                CountDownLatch holderRuns = new CountDownLatch(1);
+                CountDownLatch releaseHolder = new CountDownLatch(1);
+                if (onHandedPool) {
+                    // a counted worker on the high pool: the next queue there is left inbound
+                    high.queueOn(0, new Work(() -> {
+                        holderRuns.countDown();
+                        TestSupport.awaitQuietly(releaseHolder, 60);
+                    }));
+                    assertThat(holderRuns.await(20, TimeUnit.SECONDS)).isTrue();
+                    high.queueOn(0, new Work(otherRan::countDown));
+                } else {
+                    normal.queueOn(0, new Work(otherRan::countDown)); // the runner is the normal pool's counted worker
+                }
                 release.countDown();
-                assertThat(ran.await(20, TimeUnit.SECONDS)).as("round %d: both runs of the work and the other work ran", round).isTrue();
+                org.awaitility.Awaitility.await("round " + round + ": the handed instance ran").atMost(Duration.ofSeconds(20))
+                        .until(() -> runs.get() == 2);
+                releaseHolder.countDown();
+                assertThat(otherRan.await(20, TimeUnit.SECONDS)).as("round %d: the work queued last ran", round).isTrue();
                 java.util.concurrent.CompletableFuture.runAsync(normal::flush).get(60, TimeUnit.SECONDS);
                 java.util.concurrent.CompletableFuture.runAsync(high::flush).get(60, TimeUnit.SECONDS);
                 assertThat(runs.get()).as("round %d: the work ran twice", round).isEqualTo(2);
@@ -425,6 +440,213 @@ class FaultsTest {
         } finally {
             EngineProbe.onAdmit(null);
         }
+    }
+
+    /**
+     * Out of memory in an admission as a thief ends a stolen run (the victim's lock, whose drain
+     * used to come before the end): the run is ended first, so every work of the backlog runs
+     * and the flush returns. Two CPUs, a backlog of 1 ms works queued on CPU 0, a feeder keeping
+     * CPU 0's inbound stack busy; the fault is injected once in an admission made by a thread
+     * inside {@code Stealing.runChain} but outside a run.
+     */
+    @Test
+    void anAdmissionThatThrowsAtAThiefsRunEndLeavesTheRunEnded() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        try (Cmwq c = EngineProbe.withLane(false,
+                () -> Cmwq.builder().name("thief-oom").cpus(2).jmx(false).simulate(true, false).build())) {
+            EngineProbe.setCpusSaturated(c.engine(), false); // creations and steals not held back by the machine's load
+            Workqueue backlog = c.workqueue("thief-oom-backlog").build();
+            Workqueue feed = c.workqueue("thief-oom-feed").build();
+            EngineProbe.onAdmit(() -> {
+                if (onStackOutsideARun("runChain") && toFail.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("injected: an admission at a thief's run end");
+                }
+            });
+            int n = 400;
+            CountDownLatch ran = new CountDownLatch(n);
+            backlog.queueOn(0, new Work(() -> {
+                for (int i = 0; i < n; i++) {
+                    backlog.queue(new Work(() -> {
+                        TestSupport.spin(1_000_000L);
+                        ran.countDown();
+                    }));
+                }
+            }));
+            Thread feeder = new Thread(() -> {
+                while (!stop.get() && toFail.get() > 0) {
+                    feed.queueOn(0, new Work(() -> { }));
+                    java.util.concurrent.locks.LockSupport.parkNanos(50_000); // pacing, not a wait for anything
+                }
+            }, "thief-oom-feeder");
+            feeder.start();
+            try {
+                assertThat(ran.await(60, TimeUnit.SECONDS)).as("every work of the backlog ran").isTrue();
+            } finally {
+                stop.set(true);
+                feeder.join();
+            }
+            assertThat(toFail.get()).as("the fault was injected (a thief's end admitted)").isNotPositive();
+            EngineProbe.onAdmit(null);
+            java.util.concurrent.CompletableFuture.runAsync(backlog::flush).get(60, TimeUnit.SECONDS);
+            java.util.concurrent.CompletableFuture.runAsync(feed::flush).get(60, TimeUnit.SECONDS);
+            assertAtRestAndRunning(c, backlog);
+        } finally {
+            EngineProbe.onAdmit(null);
+        }
+    }
+
+    /**
+     * Out of memory in an admission as a lane run that a flush converted (counted it under the
+     * lock) ends: the end gives the count back before the drain, so the flush returns. The run
+     * queues a work of another workqueue as it ends, for that drain. It used to drain first: the
+     * throw left the run counted for good, and the flush hung.
+     */
+    @Test
+    void anAdmissionThatThrowsEndingAConvertedLaneRunLeavesTheRunEnded() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+        java.util.concurrent.atomic.AtomicReference<Thread> runner = new java.util.concurrent.atomic.AtomicReference<>();
+        try (Cmwq c = EngineProbe.withLane(true, () -> EngineProbe.withCountedBlocks(false,
+                () -> Cmwq.builder().name("converted-oom").cpus(1).jmx(false).build()))) {
+            Workqueue wq = c.workqueue("converted-oom").build();
+            Workqueue other = c.workqueue("converted-oom-other").build();
+            EngineProbe.onAdmit(() -> {
+                if (Thread.currentThread() == runner.get() && onStackOutsideARun("fastEnd") && toFail.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("injected: an admission ending a converted lane run");
+                }
+            });
+            // rounds until the held work ran in the lane and its end admitted
+            for (int round = 0; round < 40 && toFail.get() > 0; round++) {
+                CountDownLatch started = new CountDownLatch(1);
+                CountDownLatch release = new CountDownLatch(1);
+                CountDownLatch otherRan = new CountDownLatch(1);
+                Work held = new Work("held", () -> {
+                    runner.set(Thread.currentThread());
+                    started.countDown();
+                    Blocking.run(() -> TestSupport.awaitQuietly(release, 60));
+                    other.queue(new Work(otherRan::countDown)); // for the drain of the run's end
+                });
+                long laneBefore = EngineProbe.laneStarts(c.engine());
+                long conversionsBefore = EngineProbe.conversions(c.engine());
+                // queued from a running work, so its worker takes it from the ring after that run
+                wq.queue(new Work("starter", () -> wq.queue(held)));
+                assertThat(started.await(20, TimeUnit.SECONDS)).isTrue();
+                boolean inLane = EngineProbe.inLaneRun(c.engine(), held.node)
+                        || EngineProbe.laneStarts(c.engine()) - laneBefore >= 1;
+                java.util.concurrent.CompletableFuture<Void> flush = java.util.concurrent.CompletableFuture.runAsync(wq::flush);
+                if (inLane) {
+                    org.awaitility.Awaitility.await("the flush converted the lane run").atMost(Duration.ofSeconds(20))
+                            .until(() -> EngineProbe.conversions(c.engine()) > conversionsBefore);
+                }
+                release.countDown();
+                flush.get(60, TimeUnit.SECONDS);
+                assertThat(otherRan.await(20, TimeUnit.SECONDS)).as("round %d: the work queued at the end ran", round).isTrue();
+            }
+            assertThat(toFail.get()).as("the fault was injected (a converted run's end admitted)").isNotPositive();
+            EngineProbe.onAdmit(null);
+            assertAtRestAndRunning(c, wq);
+        } finally {
+            EngineProbe.onAdmit(null);
+        }
+    }
+
+    /**
+     * Out of memory in an admission as a lane run with an instance handed to it ends
+     * ({@code Worker.endWithHandoff}): its first lock, which converts the run, used to drain
+     * before the run was ended or the handed instance taken, so a throw left the run counted and
+     * the handed instance never run, and the flush hung. A work of another (freezable: inbound
+     * stack, not the lane's ring) workqueue is queued as the first run ends; the fault
+     * is injected once in an admission on the runner within {@code endWithHandoff}, outside a
+     * run (now the drain after the hand-off is taken, {@code drainAfterHandoff}). The handed
+     * run's own end locks with its drain after the end, as {@code process} does; no test here
+     * reaches it with something inbound (a work queued in the handed run is admitted by its
+     * queuer: the lane worker is not in the running count that spares a queuer the admission).
+     */
+    @Test
+    void anAdmissionThatThrowsEndingALaneRunWithAHandOffLosesNoRun() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
+        java.util.concurrent.atomic.AtomicReference<Thread> runner = new java.util.concurrent.atomic.AtomicReference<>();
+        try (Cmwq c = EngineProbe.withLane(true, () -> EngineProbe.withCountedBlocks(false,
+                () -> Cmwq.builder().name("lane-handoff-oom").cpus(1).jmx(false).build()))) {
+            Workqueue wq = c.workqueue("lane-handoff-oom").build();
+            Workqueue other = c.workqueue("lane-handoff-oom-other").freezable().build();
+            EngineProbe.onAdmit(() -> {
+                if (Thread.currentThread() == runner.get() && onStackOutside("endWithHandoff", "runOne")
+                        && toFail.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("injected: an admission ending a lane run with a hand-off");
+                }
+            });
+            // rounds until the run took the lane and the work queued as it ends was left inbound
+            // (announced blocks not counted: a pool that counts them runs its works on the locked path)
+            for (int round = 0; round < 200 && toFail.get() > 0; round++) {
+                CountDownLatch started = new CountDownLatch(1);
+                CountDownLatch release = new CountDownLatch(1);
+                CountDownLatch back = new CountDownLatch(1);
+                java.util.concurrent.atomic.AtomicBoolean queued = new java.util.concurrent.atomic.AtomicBoolean();
+                CountDownLatch otherRan = new CountDownLatch(1);
+                java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
+                Work w = new Work("handed", () -> {
+                    if (runs.incrementAndGet() == 1) {
+                        runner.set(Thread.currentThread());
+                        started.countDown();
+                        Blocking.run(() -> TestSupport.awaitQuietly(release, 60)); // lets the next instance be handed
+                        back.countDown();
+                        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                        while (!queued.get() && System.nanoTime() - until < 0) {
+                            Thread.onSpinWait(); // counted and on the CPU: the queue below leaves its work inbound
+                        }
+                    }
+                });
+                // queued from a running work, so its worker takes it from the ring after that run
+                wq.queue(new Work("starter", () -> wq.queue(w)));
+                assertThat(started.await(20, TimeUnit.SECONDS)).isTrue();
+                assertThat(wq.queue(w)).isTrue(); // its next instance, handed to the runner
+                org.awaitility.Awaitility.await("the next instance handed to the runner").atMost(Duration.ofSeconds(20))
+                        .pollInterval(Duration.ofMillis(1)).until(() -> dev.cmwq4j.internal.AccountingProbe.isHandedOff(w.node));
+                release.countDown();
+                assertThat(back.await(20, TimeUnit.SECONDS)).isTrue();
+                other.queue(new Work(otherRan::countDown)); // for the drain as the run ends
+                queued.set(true);
+                org.awaitility.Awaitility.await("round " + round + ": the handed instance ran").atMost(Duration.ofSeconds(20))
+                        .until(() -> runs.get() == 2);
+                assertThat(otherRan.await(20, TimeUnit.SECONDS)).as("round %d: the work queued at the end ran", round).isTrue();
+                java.util.concurrent.CompletableFuture.runAsync(wq::flush).get(60, TimeUnit.SECONDS);
+                java.util.concurrent.CompletableFuture.runAsync(other::flush).get(60, TimeUnit.SECONDS);
+            }
+            assertThat(toFail.get()).as("the fault was injected (a lane run's end with a hand-off admitted)").isNotPositive();
+            EngineProbe.onAdmit(null);
+            assertAtRestAndRunning(c, wq);
+        } finally {
+            EngineProbe.onAdmit(null);
+        }
+    }
+
+    /**
+     * Whether the calling thread is inside {@code method} of the engine but not inside a run
+     * ({@code Worker.runOne}) or a hand-off's end ({@code Worker.endCounted}) below it: where a
+     * test injects a fault into one window of the engine's own bookkeeping.
+     */
+    private static boolean onStackOutsideARun(String method) {
+        return onStackOutside(method, "runOne", "endCounted");
+    }
+
+    /** Whether the calling thread is inside {@code method} but not inside any of {@code below} within it. */
+    private static boolean onStackOutside(String method, String... below) {
+        java.util.List<String> excluded = java.util.List.of(below);
+        return StackWalker.getInstance().walk(frames -> {
+            boolean in = false;
+            for (StackWalker.StackFrame f : (Iterable<StackWalker.StackFrame>) frames::iterator) {
+                String m = f.getMethodName();
+                if (excluded.contains(m)) {
+                    return false; // innermost first: one of them below the method
+                }
+                if (m.equals(method)) {
+                    in = true;
+                    break;
+                }
+            }
+            return in;
+        });
     }
 
     /**

@@ -187,8 +187,8 @@ final class Rescuer implements Runnable {
         Seam.rescue();
         WorkNode n;
         while ((n = standIn.rescueNext(pwq)) != null) {
-            rescued.increment();
             standIn.runRescued(n);
+            rescued.increment(); // after the run: nothing that may allocate between the claim and it
         }
     }
 

@@ -248,9 +248,9 @@ final class Stealing {
                 sibling.unlock();
             }
             if (stolen != null) {
-                p.engine.balanceSteals.increment();
                 w.clockLost(); // locks came between: the stolen run is not chained to the last one
                 runChain(w, null, stolen); // one work: no chain on a sibling for a busy worker
+                p.engine.balanceSteals.increment(); // after the run: a striped count may allocate
             }
         } finally {
             p.lock();
@@ -277,9 +277,13 @@ final class Stealing {
             PoolWorkqueue last = w.runStolen(n);
             n = null;
             WorkerPool done = last.pool;
-            done.lock();
+            // the run's end before the drain this lock owes: an admission may throw, and thrown
+            // before the end it took the stolen run's count and colour with it for good (the
+            // next claim comes after the drain: a throw leaves nothing started)
+            done.lockBeforeDrain();
             try {
                 w.endRun(last);
+                done.drainAfterRun(false, 0);
                 if (done == victim && mayTakeNext(own, victim, w.lastRunEndedAt())) {
                     WorkNode c = victim.takeStealCandidate();
                     if (c != null && w.claim(c)) {

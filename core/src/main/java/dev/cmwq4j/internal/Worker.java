@@ -824,7 +824,10 @@ final class Worker implements Runnable {
         boolean doneHere = done.pool == p; // one lock for both ends when they share a pool
         int s;
         boolean deferred = false;
-        p.lock();
+        // No drain before the start and the ends: an admission may throw, and thrown there it
+        // left the finished run unended and the handed instance never run. The drain comes after
+        // them (drainAfterHandoff), on the paths that changed something.
+        p.lockBeforeDrain();
         try {
             if (!n.isHandedOffFrom(next)) {
                 return HANDOFF_RETRY;
@@ -851,6 +854,7 @@ final class Worker implements Runnable {
                 handoffColor = nextColor;
                 runs.queued(nextQueuedAt); // the finished run's statistics were taken when it ended
             }
+            drainAfterHandoff(p);
         } finally {
             p.unlock();
         }
@@ -862,14 +866,26 @@ final class Worker implements Runnable {
             try {
                 done.runDoneUnlocked(doneColor, this);
             } catch (Throwable t) {
-                // The instance taken is started and must run: nothing may come between. The
-                // finished run's end came first in runDoneUnlocked; what may throw after it (an
-                // admission of its drain) left the rest to the service thread. So a throw here
-                // costs nothing that is not repaired, and is not passed on
-                // (FaultsTest.anAdmissionThatThrowsEndingAHandOffsOtherPoolLosesNoRun).
+                // as in drainAfterHandoff: the end came first (runDoneUnlocked), its drain threw
             }
         }
         return HANDOFF_TAKEN;
+    }
+
+    /**
+     * The drain {@link #takeHandoff}'s lock owes, made after it started the handed instance (or
+     * deferred it) and ended what it ends. What an admission throws is not passed on: the
+     * instance taken is started and must run, with nothing in between, and the drain that threw
+     * left its rest to the service thread ({@link WorkerPool#drainInbound}), so the throw costs
+     * nothing that is not repaired ({@code FaultsTest.anAdmissionThatThrowsAroundAHandOffLosesNoRun}).
+     * Lock.
+     */
+    private static void drainAfterHandoff(WorkerPool p) {
+        try {
+            p.drainAfterRun(false, 0);
+        } catch (Throwable t) {
+            // repaired by the service thread (above)
+        }
     }
 
     /** {@link #takeHandoff} outcomes. */
@@ -1224,12 +1240,14 @@ final class Worker implements Runnable {
             return recordFast(pwq, p);
         }
         // a lock holder counted the run meanwhile (CONVERTED): its end gives the count back, and
-        // its statistics go to its pwq as a counted run's do
-        p.lock();
+        // its statistics go to its pwq as a counted run's do; the drain after the end (an
+        // admission may throw)
+        p.lockBeforeDrain();
         try {
             pwq.recordRun(this);
             pwq.workDone(fastColor);
             FAST_MARK.lazySet(this, null);
+            p.drainAfterRun(false, 0);
         } finally {
             p.unlock();
         }
@@ -1243,7 +1261,7 @@ final class Worker implements Runnable {
      */
     private void endWithHandoff(WorkNode n, PoolWorkqueue pwq, WorkerPool p) {
         int color;
-        p.lock();
+        p.lockBeforeDrain(); // converts the run; no drain before its end (an admission may throw)
         try {
             color = fastColor;
             FAST_MARK.lazySet(this, null);
@@ -1254,9 +1272,10 @@ final class Worker implements Runnable {
         if (last.pool != p) {
             last.runDoneUnlocked(runColor, this);
         } else {
-            p.lock();
+            p.lockBeforeDrain();
             try {
                 endRun(last);
+                p.drainAfterRun(false, 0); // after the end, as process drains
             } finally {
                 p.unlock();
             }
