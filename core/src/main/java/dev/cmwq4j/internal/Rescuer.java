@@ -187,8 +187,12 @@ final class Rescuer implements Runnable {
         Seam.rescue();
         WorkNode n;
         while ((n = standIn.rescueNext(pwq)) != null) {
+            try {
+                rescued.increment(); // counted before the run, as its statistics show it once it ran
+            } catch (Throwable t) {
+                // a striped count may allocate: out of memory costs the count, never the claimed run
+            }
             standIn.runRescued(n);
-            rescued.increment(); // after the run: nothing that may allocate between the claim and it
         }
     }
 

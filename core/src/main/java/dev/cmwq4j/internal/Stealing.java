@@ -248,9 +248,13 @@ final class Stealing {
                 sibling.unlock();
             }
             if (stolen != null) {
+                try {
+                    p.engine.balanceSteals.increment();
+                } catch (Throwable t) {
+                    // a striped count may allocate: out of memory costs the count, never the claimed run
+                }
                 w.clockLost(); // locks came between: the stolen run is not chained to the last one
                 runChain(w, null, stolen); // one work: no chain on a sibling for a busy worker
-                p.engine.balanceSteals.increment(); // after the run: a striped count may allocate
             }
         } finally {
             p.lock();
