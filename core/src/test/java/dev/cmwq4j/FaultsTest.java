@@ -622,6 +622,58 @@ class FaultsTest {
     }
 
     /**
+     * A kick the service thread makes again (a queuer's kick could not arm the manager) and that
+     * fails there too, for as long as the error lasts, in an unbound pool (which the monitor's
+     * look does not keep awake): the service thread retries at its tick. Its retry used to nudge
+     * itself, which cut its next nap at once: about 760,000 manager requests a second on that
+     * thread. Counted over half a second of the fault; a busy machine only lowers the count.
+     * Once the fault is lifted every work gets its worker.
+     */
+    @Test
+    void aServiceThreadWhoseKickKeepsFailingRetriesAtItsTick() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean failing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicLong serviceRequests = new java.util.concurrent.atomic.AtomicLong();
+        try (Cmwq c = Cmwq.builder().name("request-loop").cpus(1).jmx(false).build()) {
+            Workqueue wq = c.workqueue("request-loop").unbound().build();
+            EngineProbe.onManagerRequest(() -> {
+                if (Thread.currentThread().getName().endsWith("-monitor")) {
+                    serviceRequests.incrementAndGet();
+                }
+                if (failing.get()) {
+                    throw new OutOfMemoryError("injected: arming the manager, for as long as it lasts");
+                }
+            });
+            int blockers = 4;
+            CountDownLatch allBlocked = new CountDownLatch(blockers);
+            CountDownLatch release = new CountDownLatch(1);
+            for (int i = 0; i < blockers; i++) {
+                wq.execute(() -> {
+                    allBlocked.countDown();
+                    TestSupport.blockOn(release); // each needs a worker of its own
+                });
+            }
+            org.awaitility.Awaitility.await("the service thread makes the failed kick again").atMost(Duration.ofSeconds(20))
+                    .until(() -> serviceRequests.get() > 0);
+            long before = serviceRequests.get();
+            long from = System.nanoTime();
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500)); // the window counted
+            long retries = serviceRequests.get() - before;
+            long window = System.nanoTime() - from;
+            failing.set(false);
+            assertThat(allBlocked.await(30, TimeUnit.SECONDS)).as("every work got a worker once the fault was lifted").isTrue();
+            release.countDown();
+            EngineProbe.onManagerRequest(null);
+            // a tick is 250 us at least: a tenth of that allows ten requests a tick
+            assertThat(retries).as("the service thread's requests in %d ms of the fault", window / 1_000_000)
+                    .isLessThan(window / 25_000);
+            java.util.concurrent.CompletableFuture.runAsync(wq::flush).get(60, TimeUnit.SECONDS);
+            assertAtRestAndRunning(c, wq);
+        } finally {
+            EngineProbe.onManagerRequest(null);
+        }
+    }
+
+    /**
      * Whether the calling thread is inside {@code method} of the engine but not inside a run
      * ({@code Worker.runOne}) or a hand-off's end ({@code Worker.endCounted}) below it: where a
      * test injects a fault into one window of the engine's own bookkeeping.

@@ -193,6 +193,11 @@ final class Monitor implements Runnable {
         return parked;
     }
 
+    /** The calling thread is the service thread. */
+    boolean isServiceThread() {
+        return Thread.currentThread() == thread;
+    }
+
     /** A pool got busy: make sure the monitor watches soon. Cheap when it already does, or will within a backlog tick. */
     void nudge() {
         if (parked || napping) {
@@ -438,6 +443,12 @@ final class Monitor implements Runnable {
             for (WorkerPool p : high) {
                 adaptTarget(p, totalOnCpu);
             }
+        }
+        if (result == IDLE && admitWanted) {
+            // a retry this thread asked of itself (a kick or a drain of its own that threw, in a
+            // pool the look above does not keep busy: an unbound one): at the next tick, not at
+            // once (a hot loop while the error lasts) and not never (a park)
+            result = BUSY;
         }
         return result;
     }

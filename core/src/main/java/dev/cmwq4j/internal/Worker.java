@@ -866,7 +866,12 @@ final class Worker implements Runnable {
             try {
                 done.runDoneUnlocked(doneColor, this);
             } catch (Throwable t) {
-                // as in drainAfterHandoff: the end came first (runDoneUnlocked), its drain threw
+                // as in drainAfterHandoff: the end came first (runDoneUnlocked), its drain threw;
+                // or, at the end of a stack, the JVM threw right after the lock's acquisition,
+                // before runDoneUnlocked's try: the lock must not stay held
+                if (done.pool.holdsLock()) {
+                    done.pool.unlock();
+                }
             }
         }
         return HANDOFF_TAKEN;

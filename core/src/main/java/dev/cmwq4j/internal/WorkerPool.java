@@ -1307,7 +1307,12 @@ final class WorkerPool {
     void admitByServiceThread() {
         admitWanted = true;
         engine.monitor.admitWanted = true;
-        engine.monitor.nudge();
+        if (!engine.monitor.isServiceThread()) {
+            // (on the service thread, whose own admission or kick threw, no nudge: an unpark of
+            // itself cut its next nap at once, a hot loop while the error lasted; its scan looks
+            // again at the next tick instead, Monitor.scan)
+            engine.monitor.nudge();
+        }
     }
 
     /**
