@@ -703,9 +703,10 @@ class FaultsTest {
 
     /**
      * Out of memory as a kick asks the manager for a worker (arming its timer entry grows the
-     * timer's heap when it is full), injected once on whichever queuer or worker first asks:
-     * the kick is made again by the service thread, so nothing throws to a queuer or out of an
-     * announced block, and every work that needs a worker of its own gets one. It used to reach
+     * timer's heap when it is full), injected on every queuer and worker that asks:
+     * the kick is made again by the service thread (its request seen inside
+     * {@code serviceAdmitAndKick}), so nothing throws to a queuer or out of an announced block,
+     * and every work that needs a worker of its own gets one. It used to reach
      * the caller: a queue that had queued its work threw, or a work's {@code Blocking} call did.
      */
     @Test
@@ -716,9 +717,15 @@ class FaultsTest {
         try (Cmwq c = EngineProbe.withLane(false,
                 () -> Cmwq.builder().name("request-oom").cpus(1).jmx(false).build())) {
             Workqueue wq = c.workqueue("request-oom").build();
+            java.util.concurrent.atomic.AtomicBoolean remade = new java.util.concurrent.atomic.AtomicBoolean();
             EngineProbe.onManagerRequest(() -> {
-                if (!Thread.currentThread().getName().endsWith("-monitor") && toFail.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("injected: arming the manager");
+                if (Thread.currentThread().getName().endsWith("-monitor")) {
+                    if (onStackOutside("serviceAdmitAndKick")) {
+                        remade.set(true); // the kick made again, not a need the monitor found later
+                    }
+                } else {
+                    toFail.decrementAndGet();
+                    throw new OutOfMemoryError("injected: arming the manager"); // on every queuer and worker
                 }
             });
             CountDownLatch allBlocked = new CountDownLatch(blockers);
@@ -744,6 +751,7 @@ class FaultsTest {
             assertThat(thrown).as("nothing thrown to a queuer or out of a block").isEmpty();
             assertThat(together).as("all %d blocked at once: each got a worker", blockers).isTrue();
             assertThat(toFail.get()).as("the fault was injected").isNotPositive();
+            assertThat(remade).as("the service thread made the failed kick again").isTrue();
             assertThat(ran.await(30, TimeUnit.SECONDS)).isTrue();
             EngineProbe.onManagerRequest(null);
             java.util.concurrent.CompletableFuture.runAsync(wq::flush).get(60, TimeUnit.SECONDS);
