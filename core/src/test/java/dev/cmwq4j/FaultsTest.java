@@ -705,7 +705,7 @@ class FaultsTest {
      * Out of memory as a kick asks the manager for a worker (arming its timer entry grows the
      * timer's heap when it is full), injected on every queuer and worker that asks:
      * the kick is made again by the service thread (its request seen inside
-     * {@code serviceAdmitAndKick}), so nothing throws to a queuer or out of an announced block,
+     * {@code Monitor.admitWanted}), so nothing throws to a queuer or out of an announced block,
      * and every work that needs a worker of its own gets one. It used to reach
      * the caller: a queue that had queued its work threw, or a work's {@code Blocking} call did.
      */
@@ -720,7 +720,7 @@ class FaultsTest {
             java.util.concurrent.atomic.AtomicBoolean remade = new java.util.concurrent.atomic.AtomicBoolean();
             EngineProbe.onManagerRequest(() -> {
                 if (Thread.currentThread().getName().endsWith("-monitor")) {
-                    if (onStackOutside("serviceAdmitAndKick")) {
+                    if (onStackOutside("admitWanted")) {
                         remade.set(true); // the kick made again, not a need the monitor found later
                     }
                 } else {

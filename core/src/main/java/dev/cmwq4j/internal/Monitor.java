@@ -183,7 +183,7 @@ final class Monitor implements Runnable {
         for (WorkerPool p : engine.pools()) {
             if (p.admitWanted) {
                 p.admitWanted = false;
-                p.serviceAdmitAndKick();
+                p.kickUnlocked(); // its lock admits, then it kicks
             }
         }
     }

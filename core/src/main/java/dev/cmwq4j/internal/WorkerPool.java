@@ -1280,20 +1280,6 @@ final class WorkerPool {
     }
 
     /**
-     * What the service thread does for {@link #admitByServiceThread} and {@link
-     * #kickByServiceThread}: admits the stack and what a throwing drain left ({@link #lock}),
-     * then kicks, which finds nothing to do unless a kick could not ask the manager.
-     */
-    void serviceAdmitAndKick() {
-        lock();
-        try {
-            kick();
-        } finally {
-            unlock();
-        }
-    }
-
-    /**
      * The service thread is to admit this pool's stack ({@code Monitor.admitWanted}): set by a
      * queuer that pushed with no stack left to take the lock, or by a drain that left nodes in
      * {@link #admitting} (under the lock); cleared by the service thread before it admits.
@@ -2027,7 +2013,7 @@ final class WorkerPool {
     /**
      * Has the service thread kick this pool at its next scan, from where a kick could not ask the
      * manager: flags and a nudge, nothing that allocates. Its lock admits too
-     * ({@link #admitByServiceThread}, whose flags these are), then it kicks; if that kick cannot
+     * ({@link #admitByServiceThread}, whose flags these are), then it kicks ({@link #kickUnlocked}); if that kick cannot
      * arm the manager either, it asks itself again, for its next scan.
      */
     void kickByServiceThread() {
@@ -2050,7 +2036,12 @@ final class WorkerPool {
         }
     }
 
-    /** {@link #kick()} from a thread that does not hold the lock. */
+    /**
+     * {@link #kick()} from a thread that does not hold the lock. Its lock admits first: so it is
+     * also what the service thread does for {@link #admitByServiceThread} and {@link
+     * #kickByServiceThread} (the stack, what a throwing drain left, then a kick, which finds
+     * nothing to do unless a kick could not ask the manager).
+     */
     boolean kickUnlocked() {
         lock();
         try {
