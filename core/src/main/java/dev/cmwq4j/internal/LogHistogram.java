@@ -34,18 +34,20 @@ final class LogHistogram {
         repeats = 1;
     }
 
-    /** Adds the repeats of {@link #last} into the buckets. */
+    /**
+     * Adds the repeats of {@link #last} into the buckets. Without a branch: with no repeats (a new
+     * or emptied histogram, whose {@code last} is -1, or a second fold) it adds nothing, and
+     * {@code Math.max} is an intrinsic. A branch here, compiled into the run's end of every
+     * worker's largest methods, was one the mixed loads took rarely and C2 compiled out: its first
+     * turn sent them back to the interpreter (ARCHITECTURE 10, <i>Recompilations</i>).
+     */
     private void fold() {
         long k = repeats;
-        if (k != 0) {
-            long v = last;
-            counts[DurationHistogram.bucketOf(v)] += k;
-            sum += v * k;
-            if (v > max) {
-                max = v;
-            }
-            repeats = 0;
-        }
+        long v = last;
+        counts[DurationHistogram.bucketOf(v)] += k;
+        sum += v * k;
+        max = Math.max(max, v);
+        repeats = 0;
     }
 
     /**

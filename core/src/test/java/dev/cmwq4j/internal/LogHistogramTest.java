@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
  * folds the repeats in when another value comes or a snapshot reads it: whatever the sequence,
  * and wherever a snapshot falls in it, the buckets, sum and maximum are those of recording every
  * value one by one; {@link LogHistogram#absorb} moves everything, pending repeats included, and
- * leaves the other empty.
+ * leaves the other empty. The buckets themselves: {@link DurationHistogram#bucketOf}.
  */
 class LogHistogramTest {
     /** Buckets, sum and max of {@code values}, recorded one by one (negative values as 0). */
@@ -94,5 +94,18 @@ class LogHistogramTest {
         assertThat(snapshot(from)).isDeepEqualTo(naive(new long[0], 0));
         from.record(7); // the emptied one records afresh: no repeat of its old last value, its maximum reset
         assertThat(snapshot(from)).isDeepEqualTo(naive(new long[] {7}, 1));
+    }
+
+    @Test
+    void eachValueFallsInItsPowerOfTwoAndValuesBelowTwoInBucketZero() {
+        long[] values = {Long.MIN_VALUE, -1_000, -1, 0, 1, 2, 3, 4, 7, 8, 1_023, 1_024, 1_000_000, Long.MAX_VALUE};
+        for (long v : values) {
+            int expected = 0;
+            for (long x = v; x >= 2; x >>>= 1) {
+                expected++; // bucket i holds [2^i, 2^(i+1)), and bucket 0 everything below 2
+            }
+            assertThat(DurationHistogram.bucketOf(v)).as("bucket of %d", v).isEqualTo(expected);
+        }
+        assertThat(DurationHistogram.bucketOf(Long.MAX_VALUE)).isLessThan(DurationHistogram.BUCKETS);
     }
 }
