@@ -294,6 +294,26 @@ class FaultsTest {
     }
 
     /**
+     * A seam hook that throws an {@code OutOfMemoryError} with {@code message} on the thread that
+     * {@code runner} holds, where {@code where} says (checked after the thread, before the count),
+     * as long as {@code toFail} counts down above zero.
+     */
+    private static Runnable outOfMemoryOn(java.util.concurrent.atomic.AtomicReference<Thread> runner,
+            java.util.function.BooleanSupplier where, java.util.concurrent.atomic.AtomicInteger toFail, String message) {
+        return () -> {
+            if (Thread.currentThread() == runner.get() && where.getAsBoolean() && toFail.getAndDecrement() > 0) {
+                throw new OutOfMemoryError(message);
+            }
+        };
+    }
+
+    /** A one-CPU engine with the fast lane on and announced blocks not counted (they would keep works off the lane). */
+    private static Cmwq laneEngineWithoutCountedBlocks(String name) {
+        return EngineProbe.withLane(true, () -> EngineProbe.withCountedBlocks(false,
+                () -> Cmwq.builder().name(name).cpus(1).jmx(false).build()));
+    }
+
+    /**
      * Out of memory as the manager grows a pool's worker list for a new worker (injected once)
      * is a creation failure: nothing was counted yet, another thread is made after the back-off,
      * and the works run. The list used to be grown after the counts: the pool kept a counted
@@ -334,11 +354,7 @@ class FaultsTest {
                 () -> Cmwq.builder().name("drain-oom").cpus(1).jmx(false).build())) {
             Workqueue first = c.workqueue("drain-oom-first").build();
             Workqueue second = c.workqueue("drain-oom-second").build();
-            EngineProbe.onAdmit(() -> {
-                if (Thread.currentThread() == runner.get() && toFail.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("injected: an admission at a run's end");
-                }
-            });
+            EngineProbe.onAdmit(outOfMemoryOn(runner, () -> true, toFail, "injected: an admission at a run's end"));
             // rounds until the worker's own drain admits the second work (the service thread,
             // nudged by the push, may admit it first)
             for (int round = 0; round < 200 && toFail.get() > 0; round++) {
@@ -388,11 +404,7 @@ class FaultsTest {
                 () -> Cmwq.builder().name("handoff-oom").cpus(1).jmx(false).build())) {
             Workqueue normal = c.workqueue("handoff-oom-normal").build();
             Workqueue high = c.workqueue("handoff-oom-high").highPriority().build();
-            EngineProbe.onAdmit(() -> {
-                if (Thread.currentThread() == runner.get() && toFail.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("injected: an admission around a hand-off");
-                }
-            });
+            EngineProbe.onAdmit(outOfMemoryOn(runner, () -> true, toFail, "injected: an admission around a hand-off"));
             // rounds until the runner admits the work queued last (the service thread may first)
             for (int round = 0; round < 200 && toFail.get() > 0; round++) {
                 CountDownLatch started = new CountDownLatch(1);
@@ -506,15 +518,11 @@ class FaultsTest {
     void anAdmissionThatThrowsEndingAConvertedLaneRunLeavesTheRunEnded() throws Exception {
         java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
         java.util.concurrent.atomic.AtomicReference<Thread> runner = new java.util.concurrent.atomic.AtomicReference<>();
-        try (Cmwq c = EngineProbe.withLane(true, () -> EngineProbe.withCountedBlocks(false,
-                () -> Cmwq.builder().name("converted-oom").cpus(1).jmx(false).build()))) {
+        try (Cmwq c = laneEngineWithoutCountedBlocks("converted-oom")) {
             Workqueue wq = c.workqueue("converted-oom").build();
             Workqueue other = c.workqueue("converted-oom-other").build();
-            EngineProbe.onAdmit(() -> {
-                if (Thread.currentThread() == runner.get() && onStackOutsideARun("fastEnd") && toFail.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("injected: an admission ending a converted lane run");
-                }
-            });
+            EngineProbe.onAdmit(outOfMemoryOn(runner, () -> onStackOutsideARun("fastEnd"), toFail,
+                    "injected: an admission ending a converted lane run"));
             // rounds until the held work ran in the lane and its end admitted
             for (int round = 0; round < 40 && toFail.get() > 0; round++) {
                 CountDownLatch started = new CountDownLatch(1);
@@ -566,16 +574,11 @@ class FaultsTest {
     void anAdmissionThatThrowsEndingALaneRunWithAHandOffLosesNoRun() throws Exception {
         java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
         java.util.concurrent.atomic.AtomicReference<Thread> runner = new java.util.concurrent.atomic.AtomicReference<>();
-        try (Cmwq c = EngineProbe.withLane(true, () -> EngineProbe.withCountedBlocks(false,
-                () -> Cmwq.builder().name("lane-handoff-oom").cpus(1).jmx(false).build()))) {
+        try (Cmwq c = laneEngineWithoutCountedBlocks("lane-handoff-oom")) {
             Workqueue wq = c.workqueue("lane-handoff-oom").build();
             Workqueue other = c.workqueue("lane-handoff-oom-other").freezable().build();
-            EngineProbe.onAdmit(() -> {
-                if (Thread.currentThread() == runner.get() && onStackOutside("endWithHandoff", "runOne")
-                        && toFail.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("injected: an admission ending a lane run with a hand-off");
-                }
-            });
+            EngineProbe.onAdmit(outOfMemoryOn(runner, () -> onStackOutside("endWithHandoff", "runOne"), toFail,
+                    "injected: an admission ending a lane run with a hand-off"));
             // rounds until the run took the lane and the work queued as it ends was left inbound
             // (announced blocks not counted: a pool that counts them runs its works on the locked path)
             for (int round = 0; round < 200 && toFail.get() > 0; round++) {
