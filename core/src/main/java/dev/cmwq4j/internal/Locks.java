@@ -22,6 +22,7 @@ final class Locks {
         if (l.tryLock()) {
             return true;
         }
+        Seam.lockBusy(l);
         for (int i = 0; i < SPINS; i++) {
             Thread.onSpinWait();
             if (!l.isLocked() && l.tryLock()) {

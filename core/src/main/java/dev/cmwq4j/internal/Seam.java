@@ -38,6 +38,46 @@ final class Seam {
     }
 
     /**
+     * Run by a worker in the fast lane ({@code Worker.fastLoop}, {@code fastEnd}) at the points
+     * where a lock holder of its pool may come between two of its steps: {@code 0} with its mark
+     * just set IN_FLIGHT, before its first take; {@code 1} with a node taken and not yet started
+     * (still IN_FLIGHT); {@code 2} with a run ended and resolved, its mark still naming it (a
+     * holder may convert it before the mark's CAS). Null outside tests. Two volatile reads per
+     * lane run.
+     */
+    static volatile java.util.function.IntConsumer onLane;
+
+    static void lane(int phase) {
+        fire(onLane, phase);
+    }
+
+    /**
+     * Run by a lock holder each time round its wait for a fast-lane taker between its take and
+     * its start ({@code WorkerPool.closeForHolder}): an interleaving test lets the taker move
+     * here. Null outside tests.
+     */
+    static volatile Runnable onHolderWait;
+
+    static void holderWait() {
+        fire(onHolderWait);
+    }
+
+    /**
+     * Run by a thread that found {@code lock} held by another ({@link Locks#acquire}, after its
+     * first try): an interleaving test, whose actors may stop while holding a pool lock (a
+     * holder waiting for a lane taker: {@link #holderWait}), lets the others move until the lock
+     * is free. Null outside tests; on the contended path only.
+     */
+    static volatile java.util.function.Consumer<java.util.concurrent.locks.ReentrantLock> onLockBusy;
+
+    static void lockBusy(java.util.concurrent.locks.ReentrantLock lock) {
+        java.util.function.Consumer<java.util.concurrent.locks.ReentrantLock> hook = onLockBusy;
+        if (hook != null) {
+            hook.accept(lock);
+        }
+    }
+
+    /**
      * Run by a queuer just before ({@code 0}) and just after ({@code 1}) it pushes a node on a
      * pool's inbound stack ({@link WorkqueueCore#enqueue}): where a closing drain may seal the
      * workqueue, and another lock holder admit the node, in between. Null outside tests.

@@ -1101,6 +1101,21 @@ final class Worker implements Runnable {
     }
 
     /**
+     * The work loop's look at the lane ({@link #fastFirst}) on a stand-in worker of {@code p}
+     * ({@link #rescuerStandIn}, listed in the pool: {@link WorkerPool#listForTests}), bound as the
+     * current worker meanwhile, as {@link #runRescued} binds it: for {@code
+     * WorkStateInterleavingTest}, which drives the lane step by step. Lock held on entry and exit.
+     */
+    boolean fastFirstForTests(WorkerPool p) {
+        bindCurrent(this);
+        try {
+            return fastFirst(p);
+        } finally {
+            bindCurrent(null);
+        }
+    }
+
+    /**
      * Takes works from the ring of this worker's pool without the lock and runs them uncounted,
      * while the ring is open, what it takes is startable in the lane, and the pool's concurrency
      * rule lets this worker go on ({@link WorkerPool#mayStealMore}), at most {@link #MAX_PASSES}
@@ -1114,6 +1129,7 @@ final class Worker implements Runnable {
         boolean took = false;
         FAST_MARK.lazySet(this, IN_FLIGHT); // published by the take's CAS (a holder's close reads it after)
         try {
+            Seam.lane(0);
             for (int k = 0; k < MAX_PASSES; k++) {
                 if (laneBacklogSince != 0 && startClock - laneThiefLook >= engine.stealThresholdNanos) {
                     // the ring has held works past the steal threshold: list them for a thief if
@@ -1128,6 +1144,7 @@ final class Worker implements Runnable {
                 if (n == null) {
                     break;
                 }
+                Seam.lane(1);
                 if (!n.external()) {
                     laneSawChain = true; // a successor queued here: a chain a thief could move
                 }
@@ -1241,6 +1258,7 @@ final class Worker implements Runnable {
                 break;
             }
         }
+        Seam.lane(2);
         if (FAST_MARK.compareAndSet(this, n, IN_FLIGHT)) {
             return recordFast(pwq, p);
         }

@@ -1191,6 +1191,7 @@ final class WorkerPool {
                 continue;
             }
             for (int i = 0; m == Worker.IN_FLIGHT; i++) {
+                Seam.holderWait();
                 FastRing.pause(i); // a few instructions, unless the taker lost its CPU meanwhile
                 m = w.fastMark;
             }
@@ -2350,6 +2351,25 @@ final class WorkerPool {
                 workers = b;
                 return;
             }
+        }
+    }
+
+    /**
+     * Lists ({@code add}) or unlists a stand-in worker ({@link Worker#rescuerStandIn}) among the
+     * pool's workers, which every lock holder's {@link #closeForHolder} looks at: for {@code
+     * WorkStateInterleavingTest}, whose stand-ins take from the ring. Counts nothing. Takes the
+     * lock.
+     */
+    void listForTests(Worker w, boolean add) {
+        lock();
+        try {
+            if (add) {
+                workers = workersWith(w);
+            } else {
+                removeWorker(w);
+            }
+        } finally {
+            unlock();
         }
     }
 

@@ -834,6 +834,19 @@ public final class WorkqueueCore {
     }
 
     /**
+     * {@link #flush} in the two steps it blocks between, for {@code WorkStateInterleavingTest}:
+     * the flip ({@link #tryFlip}: -1 while the next colour is not free), then, as often as the
+     * test likes, whether the works of the colours before it have drained.
+     */
+    long flipForTests() {
+        return tryFlip();
+    }
+
+    boolean drainedThroughForTests(long target) {
+        return isDrainedThrough(target);
+    }
+
+    /**
      * Flips every pwq to the next epoch if its color is free (the epoch 16 back has drained).
      *
      * @return the epoch the flush must wait for, or -1 if the color is not free yet

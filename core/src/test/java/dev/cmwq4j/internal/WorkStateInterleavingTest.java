@@ -52,12 +52,20 @@ import org.junit.jupiter.api.Test;
 class WorkStateInterleavingTest {
     private static Engine engine;
 
+    /** The same, with the fast lane's ring in every bound pool from the start. */
+    private static Engine laneEngine;
+
     @BeforeAll
     static void quietEngine() {
         // built, never started: no thread of its own; the actors are the only threads that run
-        engine = new Engine(new Engine.Config("interleaving", 2, 16, 300_000_000_000L, 200_000, 2_000_000,
+        engine = quietEngine("interleaving");
+        laneEngine = EngineProbe.withLane(true, () -> quietEngine("interleaving-lane"));
+    }
+
+    private static Engine quietEngine(String name) {
+        return new Engine(new Engine.Config(name, 2, 16, 300_000_000_000L, 200_000, 2_000_000,
                 100_000, 1_000_000_000L, 20_000, 64, 10_000_000, 250_000, 20_000_000, 30_000_000_000L,
-                r -> { }, Thread::new, "interleaving-", (work, wq, error) -> {
+                r -> { }, Thread::new, name + "-", (work, wq, error) -> {
                     throw new AssertionError("a work failed", error);
                 }, null, true, false, true, true));
     }
@@ -106,9 +114,13 @@ class WorkStateInterleavingTest {
             for (;;) {
                 Run run = new Run(prefix);
                 Model m = scenario.apply(run);
-                run.execute();
-                m.afterActors();
-                m.assertInvariants(run);
+                try {
+                    run.execute();
+                    m.afterActors();
+                    m.assertInvariants(run);
+                } finally {
+                    m.release();
+                }
                 schedules++;
                 longest = Math.max(longest, run.choices.size());
                 int i = run.choices.size() - 1;
@@ -253,14 +265,19 @@ class WorkStateInterleavingTest {
     /** One work, its counters, and its operations split at their yield points. */
     private static final class Model {
         final Run run;
-        final WorkqueueCore wq = new WorkqueueCore(engine, spec("model", 256));
+        final WorkqueueCore wq;
         /** A second workqueue on the same pools, with maxActive 1, for works that move between queues. */
-        final WorkqueueCore other = new WorkqueueCore(engine, spec("other", 1));
+        final WorkqueueCore other;
+        /**
+         * With the lane: per CPU, a stand-in worker listed in that pool ({@link #lanePass}), so
+         * that every lock holder waits for its takes and converts its runs; else empty.
+         */
+        final Worker[] laneWorkers;
         final WorkNode node = new WorkNode(this::action);
         /** CPU onto which the first run queues the work again from inside itself, or -1. */
         final int requeueOnCpu;
-        /** The workqueue it queues it on; written by the scenario before the actors start. */
-        WorkqueueCore requeueTo = wq;
+        /** The workqueue it queues it on (wq unless the scenario says otherwise before the actors start). */
+        WorkqueueCore requeueTo;
         // Counters: written by one actor at a time (the scheduler's hand-offs order them).
         int inside;
         int overlaps;
@@ -272,13 +289,42 @@ class WorkStateInterleavingTest {
         int flushBroken;
         /** Instance number (node.queued() after its claim) of the latest claimed instance. */
         int lastClaimSeq;
+        /** Instance number of the latest instance whose queue returned (published on a list or the ring). */
+        int lastPublishedSeq;
         /** Instance number of the instance running now (valid while inside > 0). */
         int runningSeq;
         Runnable epilogue = () -> { };
 
         Model(Run run, int requeueOnCpu) {
+            this(run, requeueOnCpu, false);
+        }
+
+        /** With {@code lane}: on the engine whose bound pools have the fast lane's ring. */
+        Model(Run run, int requeueOnCpu, boolean lane) {
             this.run = run;
             this.requeueOnCpu = requeueOnCpu;
+            Engine e = lane ? laneEngine : engine;
+            wq = new WorkqueueCore(e, spec("model", 256));
+            other = new WorkqueueCore(e, spec("other", 1));
+            requeueTo = wq;
+            laneWorkers = new Worker[lane ? wq.pwqs.length : 0];
+            for (int cpu = 0; cpu < laneWorkers.length; cpu++) {
+                WorkerPool pool = wq.pwqs[cpu].pool;
+                laneWorkers[cpu] = Worker.rescuerStandIn(pool, null);
+                pool.listForTests(laneWorkers[cpu], true);
+                // counted as running, as a worker that takes from the ring is: a queue then
+                // leaves its work in the ring for it, instead of locking to admit it
+                // (WorkerPool.pushNeedsKick, with no worker running)
+                pool.nrRunning.incrementAndGet();
+            }
+        }
+
+        /** Unlists the lane's stand-ins and their counts (the engine's pools outlive the schedule). */
+        void release() {
+            for (Worker w : laneWorkers) {
+                w.pool.listForTests(w, false);
+                w.pool.nrRunning.decrementAndGet();
+            }
         }
 
         private void action() {
@@ -307,10 +353,12 @@ class WorkStateInterleavingTest {
                 return false;
             }
             lastClaimSeq = node.queued();
+            int seq = node.queued();
             run.yieldPoint(); // claimed, on no list yet
             node.place(WorkNode.PINNED, true);
             q.enqueue(node, cpu);
             queuedOk++;
+            lastPublishedSeq = seq;
             return true;
         }
 
@@ -398,6 +446,71 @@ class WorkStateInterleavingTest {
             }
         }
 
+        /**
+         * {@link WorkqueueCore#flush} of {@link #wq} in its steps: the flip (tried again after
+         * another actor moved, while the next colour is not free), then its wait, polled once
+         * each time another actor moved (the poll takes the pool locks, as the real wait's
+         * condition does, and a lock holder converts the lane's runs). When it returns, every
+         * instance whose queue had returned before it began has ended.
+         */
+        void wqFlush() {
+            int before = queuedOk;
+            int seqBefore = lastPublishedSeq;
+            long target;
+            while ((target = wq.flipForTests()) < 0) {
+                int stamp = run.steps;
+                run.yieldPoint(() -> run.steps > stamp);
+            }
+            while (!wq.drainedThroughForTests(target)) {
+                int stamp = run.steps;
+                run.yieldPoint(() -> run.steps > stamp);
+            }
+            flushes++;
+            if (runs + cancels < before) {
+                flushBroken++; // fewer instances ended than had been queued when it began
+            }
+            if (inside > 0 && runningSeq - seqBefore <= 0 && before > 0) {
+                flushBroken++; // an instance queued before it began still runs
+            }
+            if (node.isPending() && lastClaimSeq - seqBefore <= 0 && before > 0) {
+                flushBroken++; // an instance queued before it began is still pending
+            }
+        }
+
+        /**
+         * A worker of CPU {@code cpu}'s pool with the lane, as its work loop goes: the lane when
+         * the pool lets it ({@link Worker#fastFirstForTests}: nothing listed or inbound, the ring
+         * not empty), else a drain and the locked path, until the pool has nothing for it. Its
+         * stand-in is listed in the pool, so lock holders wait for its takes and convert its runs.
+         */
+        void lanePass(int cpu) {
+            WorkerPool pool = wq.pwqs[cpu].pool;
+            Worker w = laneWorkers[cpu];
+            for (;;) {
+                WorkNode n = null;
+                boolean took;
+                pool.lockBeforeDrain();
+                try {
+                    took = w.fastFirstForTests(pool);
+                    if (!took) {
+                        pool.drainInbound();
+                        n = pool.takeFirst();
+                        if (n != null && !w.claim(n)) {
+                            n = null; // handed off to the worker running its previous instance
+                        }
+                    }
+                } finally {
+                    pool.unlock();
+                }
+                if (n != null) {
+                    w.runRescued(n);
+                } else if (!took && !pool.hasWork()) {
+                    return;
+                }
+                run.yieldPoint();
+            }
+        }
+
         void afterActors() {
             epilogue.run();
         }
@@ -408,10 +521,25 @@ class WorkStateInterleavingTest {
             check(r, flushBroken == 0, "a flush returned before an instance queued before it ended");
             check(r, node.state == 0, "state word not at rest");
             check(r, node.resolved() == node.queued(), "resolved != queued");
+            for (Worker w : laneWorkers) {
+                check(r, w.fastMark == null, "a lane worker's mark not cleared: " + w.fastMark);
+                check(r, w.handBack == null, "a node handed back and never collected");
+            }
+            if (laneWorkers.length > 0) {
+                // every run counted once, in the lane's buffers or in the pwqs (each snapshot
+                // locks the pools, which converts and collects, as a flush's would)
+                Engine.WorkqueueSnapshot a = wq.snapshot();
+                Engine.WorkqueueSnapshot b = other.snapshot();
+                check(r, a.total() + b.total() == runs, "runs counted in the statistics: " + (a.total() + b.total()));
+                check(r, a.inFlight() + b.inFlight() == 0, "works in flight in the statistics");
+                check(r, sum(a.latencyCounts()) == a.total() && sum(a.execCounts()) == a.total(),
+                        "latencies or run times not one per run");
+            }
             for (PoolWorkqueue pwq : allPwqs()) {
                 pwq.pool.lock();
                 try {
                     String where = pwq.wq + "@" + pwq.pool;
+                    check(r, !pwq.pool.hasWork(), "work left inbound, in the ring or listed in " + where);
                     check(r, pwq.pool.nrPending == 0, "pending works left in " + where);
                     check(r, pwq.nrActive == 0, "active works counted in " + where + ": " + pwq.nrActive);
                     check(r, pwq.totalInFlight() == 0, "works in flight counted in " + where + ": "
@@ -420,6 +548,14 @@ class WorkStateInterleavingTest {
                     pwq.pool.unlock();
                 }
             }
+        }
+
+        private static long sum(long[] counts) {
+            long n = 0;
+            for (long c : counts) {
+                n += c;
+            }
+            return n;
         }
 
         private List<PoolWorkqueue> allPwqs() {
@@ -734,6 +870,162 @@ class WorkStateInterleavingTest {
         });
         report("queue0+execute0 | queue1+execute1 | modDelayed(other@1)+execute1 (seam)", e);
         assertThat(movedHandoff[0]).as("schedules that move the pending instance").isPositive();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The fast lane (ARCHITECTURE 6, "The fast lane"; issue 16's proof obligations). The model's
+    // bound pools have their ring from the start; a queue offers the work to it, a lane worker
+    // (a stand-in listed in its pool) takes it without the lock and runs it uncounted, and every
+    // lock holder (a cancel's grab, a flush's flip and polls, another worker, a snapshot) closes
+    // the ring, waits for a take in progress and converts a fast run into a counted one. Yield
+    // points: the lane's three seams (IN_FLIGHT before a take; a node taken, not started; a run
+    // ended and resolved, its mark not yet CASed), a holder's wait for a taker, and a lock found
+    // held by an actor stopped in that wait (its other contenders wait until it is free).
+
+    /** Explores {@code scenario} with yield points at the lane's seams. */
+    private static void exploreWithLaneSeams(Explorer e, Function<Run, Model> scenario) {
+        Seam.onLane = phase -> seamRun.yieldPoint();
+        Seam.onHolderWait = () -> {
+            Run r = seamRun;
+            int stamp = r.steps;
+            r.yieldPoint(() -> r.steps > stamp); // the taker moves first
+        };
+        Seam.onLockBusy = lock -> {
+            if (lock.isLocked()) {
+                seamRun.yieldPoint(() -> !lock.isLocked());
+            }
+        };
+        try {
+            exploreWithHandoffSeam(e, scenario);
+        } finally {
+            Seam.onLane = null;
+            Seam.onHolderWait = null;
+            Seam.onLockBusy = null;
+        }
+    }
+
+    /** Lane starts and conversions over the lane engine's pools, for the scenarios' coverage checks. */
+    private static long[] laneCounts() {
+        long starts = 0;
+        long conversions = 0;
+        for (WorkerPool p : laneEngine.pools()) {
+            starts += p.laneStarts();
+            conversions += p.conversions();
+        }
+        return new long[] {starts, conversions};
+    }
+
+    /**
+     * A work offered to the ring and run in the lane, against a cancel with a flush of the work
+     * and a flush of its workqueue: the cancel's grab and the flush's flip and polls lock the
+     * pool, so they meet the take in progress (and wait for it) or the run (and convert it).
+     */
+    @Test
+    void laneTakeAndRunAgainstCancelFlushAndWorkqueueFlush() {
+        Explorer e = new Explorer();
+        int[] outcomes = new int[3]; // cancelled, ran in the lane, converted
+        exploreWithLaneSeams(e, run -> {
+            Model m = new Model(run, -1, true);
+            long[] before = laneCounts();
+            run.actor("W", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.lanePass(0);
+            });
+            run.actor("C", () -> {
+                if (m.cancel()) {
+                    outcomes[0]++;
+                }
+                run.yieldPoint();
+                m.flush();
+            });
+            run.actor("F", m::wqFlush);
+            m.epilogue = () -> {
+                long[] after = laneCounts();
+                if (after[0] > before[0]) {
+                    outcomes[1]++;
+                }
+                if (after[1] > before[1]) {
+                    outcomes[2]++;
+                }
+            };
+            return m;
+        });
+        report("queue0+lane0 | cancel+flush | flush(wq)", e);
+        assertThat(outcomes[0]).as("schedules that cancel the pending instance").isPositive();
+        assertThat(outcomes[1]).as("schedules that run it in the lane").isPositive();
+        assertThat(outcomes[2]).as("schedules where a lock holder converts the fast run").isPositive();
+    }
+
+    /**
+     * The fast run queues its work again on its own pool: its next instance goes to the ring,
+     * where the lane worker takes it after the run, or a second worker of the pool (locked
+     * path) takes it while the first instance still runs and hands it off to the lane worker,
+     * whose end then converts its run and ends it counted with the hand-off; against a flush of
+     * the workqueue.
+     */
+    @Test
+    void aFastRunThatRequeuesItselfAgainstASecondWorkerAndAWorkqueueFlush() {
+        Explorer e = new Explorer();
+        int[] handedOff = new int[1];
+        exploreWithLaneSeams(e, run -> {
+            Model m = new Model(run, 0, true); // the first run queues the work again on CPU 0
+            long[] before = laneCounts();
+            run.actor("W", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.lanePass(0);
+            });
+            run.actor("B", () -> m.workerPass(0)); // a second worker of the pool, locked path
+            run.actor("F", m::wqFlush);
+            m.epilogue = () -> {
+                long[] after = laneCounts();
+                if (m.runs == 2 && after[1] > before[1]) {
+                    handedOff[0]++;
+                }
+                m.lanePass(0);
+            };
+            return m;
+        });
+        report("queue0+lane0 (re-queues itself) | execute0 | flush(wq)", e);
+        assertThat(handedOff[0]).as("schedules that convert a fast run and run both instances").isPositive();
+    }
+
+    /**
+     * The first instance runs on pool 0 (locked path) and queues the work again onto pool 1's
+     * ring, where the lane worker takes it while that instance still runs: it may not start it
+     * in the lane (a hand-off needs the node counted), so it hands it back, and its pool's next
+     * lock holder admits it, after which it is handed off to the runner on pool 0; against a
+     * cancel that may take either instance.
+     */
+    @Test
+    void aLaneTakeOfAWorkRunningElsewhereIsHandedBackAgainstCancel() {
+        Explorer e = new Explorer();
+        int[] twoRuns = new int[1];
+        exploreWithLaneSeams(e, run -> {
+            Model m = new Model(run, 1, true); // the first run queues the work again on CPU 1
+            run.actor("A", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.workerPass(0);
+            });
+            run.actor("B", () -> {
+                m.lanePass(1);
+                run.yieldPoint();
+                m.lanePass(1);
+            });
+            run.actor("C", m::cancel);
+            m.epilogue = () -> {
+                if (m.runs == 2) {
+                    twoRuns[0]++;
+                }
+                m.lanePass(1);
+                m.workerPass(0);
+            };
+            return m;
+        });
+        report("queue0+execute0 (re-queues onto the ring of 1) | lane1 x2 | cancel", e);
+        assertThat(twoRuns[0]).as("schedules where both instances run").isPositive();
     }
 
     private static void report(String scenario, Explorer e) {
