@@ -287,6 +287,8 @@ class WorkStateInterleavingTest {
         int cancels;
         int flushes;
         int flushBroken;
+        /** Snapshots that counted a run not yet ended, went back, or counted latencies or run times apart from runs. */
+        int statsBroken;
         /** Instance number (node.queued() after its claim) of the latest claimed instance. */
         int lastClaimSeq;
         /** Instance number of the latest instance whose queue returned (published on a list or the ring). */
@@ -337,6 +339,7 @@ class WorkStateInterleavingTest {
             run.yieldPoint(); // others act while this instance runs
             if (runsStarted++ == 0 && requeueOnCpu >= 0) {
                 queue(requeueTo, requeueOnCpu);
+                run.yieldPoint(); // the new instance is published while this one still runs
             }
             inside--;
             runs++;
@@ -519,6 +522,7 @@ class WorkStateInterleavingTest {
             check(r, overlaps == 0, "the work ran concurrently with itself");
             check(r, runs + cancels == queuedOk, "runs + cancels != successful queues");
             check(r, flushBroken == 0, "a flush returned before an instance queued before it ended");
+            check(r, statsBroken == 0, "a statistics snapshot counted ahead of the runs, went back, or split its counts");
             check(r, node.state == 0, "state word not at rest");
             check(r, node.resolved() == node.queued(), "resolved != queued");
             for (Worker w : laneWorkers) {
@@ -955,6 +959,44 @@ class WorkStateInterleavingTest {
         assertThat(outcomes[0]).as("schedules that cancel the pending instance").isPositive();
         assertThat(outcomes[1]).as("schedules that run it in the lane").isPositive();
         assertThat(outcomes[2]).as("schedules where a lock holder converts the fast run").isPositive();
+    }
+
+    /**
+     * Statistics snapshots taken while a work goes through the lane (each locks the pool, which
+     * waits for a take in progress and converts a fast run): a snapshot never counts a run that
+     * has not ended, never goes back, and counts as many latencies and run times as runs.
+     */
+    @Test
+    void statisticsSnapshotsDuringALaneRunNeverGoBackNorCountAheadOfTheRuns() {
+        Explorer e = new Explorer();
+        int[] sawTheRun = new int[1];
+        exploreWithLaneSeams(e, run -> {
+            Model m = new Model(run, 0, true); // the first run queues the work again on CPU 0
+            run.actor("W", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.lanePass(0);
+            });
+            run.actor("S", () -> {
+                long last = 0;
+                for (int i = 0; i < 3; i++) {
+                    Engine.WorkqueueSnapshot a = m.wq.snapshot();
+                    long latencies = Model.sum(a.latencyCounts());
+                    long times = Model.sum(a.execCounts());
+                    if (a.total() > m.runs || a.total() < last || latencies != a.total() || times != a.total()) {
+                        m.statsBroken++;
+                    }
+                    if (a.total() > 0) {
+                        sawTheRun[0]++;
+                    }
+                    last = a.total();
+                    run.yieldPoint();
+                }
+            });
+            return m;
+        });
+        report("queue0+lane0 (re-queues itself) | snapshot x3", e);
+        assertThat(sawTheRun[0]).as("snapshots that count a run").isPositive();
     }
 
     /**
