@@ -39,11 +39,12 @@ final class Seam {
 
     /**
      * Run by a worker in the fast lane ({@code Worker.fastLoop}, {@code fastEnd}) at the points
-     * where a lock holder of its pool may come between two of its steps: {@code 0} with its mark
-     * just set IN_FLIGHT, before its first take; {@code 1} with a node taken and not yet started
-     * (still IN_FLIGHT); {@code 2} with a run ended and resolved, its mark still naming it (a
-     * holder may convert it before the mark's CAS). Null outside tests. Two volatile reads per
-     * lane run.
+     * where a lock holder of its pool may come between two of its steps: {@code 3} with the
+     * ring opened and the lock let go, its mark not yet set (a holder sees no take coming, and
+     * may close and open the ring itself); {@code 0} with its mark just set IN_FLIGHT, before its
+     * first take; {@code 1} with a node taken and not yet started (still IN_FLIGHT); {@code 2}
+     * with a run ended and resolved, its mark still naming it (a holder may convert it before the
+     * mark's CAS). Null outside tests. Two volatile reads per lane run, two per lane loop.
      */
     static volatile java.util.function.IntConsumer onLane;
 

@@ -1127,6 +1127,7 @@ final class Worker implements Runnable {
     private boolean fastLoop(WorkerPool p) {
         FastRing r = p.ring;
         boolean took = false;
+        Seam.lane(3);
         FAST_MARK.lazySet(this, IN_FLIGHT); // published by the take's CAS (a holder's close reads it after)
         try {
             Seam.lane(0);

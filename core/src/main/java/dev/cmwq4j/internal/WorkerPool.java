@@ -2356,17 +2356,19 @@ final class WorkerPool {
 
     /**
      * Lists ({@code add}) or unlists a stand-in worker ({@link Worker#rescuerStandIn}) among the
-     * pool's workers, which every lock holder's {@link #closeForHolder} looks at: for {@code
-     * WorkStateInterleavingTest}, whose stand-ins take from the ring. Counts nothing. Takes the
-     * lock.
+     * pool's workers, which every lock holder's {@link #closeForHolder} looks at, and counts it
+     * in {@link #nWorkers} (the lane's bound on {@code maxActive}, {@link PoolWorkqueue#fastOk}):
+     * for {@code WorkStateInterleavingTest}, whose stand-ins take from the ring. Takes the lock.
      */
     void listForTests(Worker w, boolean add) {
         lock();
         try {
             if (add) {
                 workers = workersWith(w);
+                nWorkers++;
             } else {
                 removeWorker(w);
+                nWorkers--;
             }
         } finally {
             unlock();

@@ -75,6 +75,11 @@ class WorkStateInterleavingTest {
         return new WorkqueueCore.Spec(name, false, false, false, false, maxActive, Inheritance.NORMAL, false, false);
     }
 
+    /** The same, freezable: its works never take the lane's ring (they go by the inbound stack). */
+    private static WorkqueueCore.Spec freezableSpec(String name) {
+        return new WorkqueueCore.Spec(name, false, false, false, false, 256, Inheritance.NORMAL, true, false);
+    }
+
     // ------------------------------------------------------------------------------------------
     // The scheduler.
 
@@ -268,11 +273,14 @@ class WorkStateInterleavingTest {
         final WorkqueueCore wq;
         /** A second workqueue on the same pools, with maxActive 1, for works that move between queues. */
         final WorkqueueCore other;
+        /** A third, freezable (by the inbound stack, never the ring), for the order across the two. */
+        final WorkqueueCore slow;
         /**
          * With the lane: per CPU, a stand-in worker listed in that pool ({@link #lanePass}), so
-         * that every lock holder waits for its takes and converts its runs; else empty.
+         * that every lock holder waits for its takes and converts its runs, then any further ones
+         * a scenario lists ({@link #secondLaneWorker}); else empty.
          */
-        final Worker[] laneWorkers;
+        Worker[] laneWorkers;
         final WorkNode node = new WorkNode(this::action);
         /** CPU onto which the first run queues the work again from inside itself, or -1. */
         final int requeueOnCpu;
@@ -308,6 +316,7 @@ class WorkStateInterleavingTest {
             Engine e = lane ? laneEngine : engine;
             wq = new WorkqueueCore(e, spec("model", 256));
             other = new WorkqueueCore(e, spec("other", 1));
+            slow = new WorkqueueCore(e, freezableSpec("slow"));
             requeueTo = wq;
             laneWorkers = new Worker[lane ? wq.pwqs.length : 0];
             for (int cpu = 0; cpu < laneWorkers.length; cpu++) {
@@ -321,11 +330,35 @@ class WorkStateInterleavingTest {
             }
         }
 
+        /**
+         * Lists a second lane worker in CPU {@code cpu}'s pool (before the actors start); its
+         * passes: {@link #lanePass(Worker)}.
+         */
+        Worker secondLaneWorker(int cpu) {
+            WorkerPool pool = wq.pwqs[cpu].pool;
+            Worker w = Worker.rescuerStandIn(pool, null);
+            pool.listForTests(w, true);
+            pool.nrRunning.incrementAndGet();
+            // a pool whose concurrency target lets both run (WorkerPool.mayStealMore): a target
+            // of 1 keeps the second off the lane, as the monitor's raise would not
+            savedTarget = pool.target;
+            pool.target = 2;
+            laneWorkers = java.util.Arrays.copyOf(laneWorkers, laneWorkers.length + 1);
+            laneWorkers[laneWorkers.length - 1] = w;
+            return w;
+        }
+
+        /** A pool target {@link #secondLaneWorker} raised, to restore; 0 if none. */
+        private int savedTarget;
+
         /** Unlists the lane's stand-ins and their counts (the engine's pools outlive the schedule). */
         void release() {
             for (Worker w : laneWorkers) {
                 w.pool.listForTests(w, false);
                 w.pool.nrRunning.decrementAndGet();
+            }
+            if (savedTarget != 0) {
+                wq.pwqs[0].pool.target = savedTarget;
             }
         }
 
@@ -487,8 +520,12 @@ class WorkStateInterleavingTest {
          * stand-in is listed in the pool, so lock holders wait for its takes and convert its runs.
          */
         void lanePass(int cpu) {
-            WorkerPool pool = wq.pwqs[cpu].pool;
-            Worker w = laneWorkers[cpu];
+            lanePass(laneWorkers[cpu]);
+        }
+
+        /** {@link #lanePass(int)} by lane worker {@code w} of its pool. */
+        void lanePass(Worker w) {
+            WorkerPool pool = w.pool;
             for (;;) {
                 WorkNode n = null;
                 boolean took;
@@ -525,6 +562,12 @@ class WorkStateInterleavingTest {
             check(r, statsBroken == 0, "a statistics snapshot counted ahead of the runs, went back, or split its counts");
             check(r, node.state == 0, "state word not at rest");
             check(r, node.resolved() == node.queued(), "resolved != queued");
+            for (WorkNode n : extras) {
+                check(r, n.state == 0 && n.queued() == 1 && n.resolved() == 1, "a further work not run once: state "
+                        + n.state + ", resolved " + n.resolved());
+            }
+            check(r, starts.size() == extras.size(), "further works started: " + starts);
+            check(r, otherRunningMost <= 1, "more works of a workqueue of maxActive 1 ran at once than 1");
             for (Worker w : laneWorkers) {
                 check(r, w.fastMark == null, "a lane worker's mark not cleared: " + w.fastMark);
                 check(r, w.handBack == null, "a node handed back and never collected");
@@ -534,8 +577,10 @@ class WorkStateInterleavingTest {
                 // locks the pools, which converts and collects, as a flush's would)
                 Engine.WorkqueueSnapshot a = wq.snapshot();
                 Engine.WorkqueueSnapshot b = other.snapshot();
-                check(r, a.total() + b.total() == runs, "runs counted in the statistics: " + (a.total() + b.total()));
-                check(r, a.inFlight() + b.inFlight() == 0, "works in flight in the statistics");
+                Engine.WorkqueueSnapshot c = slow.snapshot();
+                long counted = a.total() + b.total() + c.total();
+                check(r, counted == runs + starts.size(), "runs counted in the statistics: " + counted);
+                check(r, a.inFlight() + b.inFlight() + c.inFlight() == 0, "works in flight in the statistics");
                 check(r, sum(a.latencyCounts()) == a.total() && sum(a.execCounts()) == a.total(),
                         "latencies or run times not one per run");
             }
@@ -565,7 +610,42 @@ class WorkStateInterleavingTest {
         private List<PoolWorkqueue> allPwqs() {
             List<PoolWorkqueue> all = new ArrayList<>(List.of(wq.pwqs));
             all.addAll(List.of(other.pwqs));
+            all.addAll(List.of(slow.pwqs));
             return all;
+        }
+
+        // Further works, beside the one the counters above follow: each runs once, logs its
+        // start, and counts how many works of workqueue "other" (maxActive 1) run at once.
+
+        /** Starts of the further works, in order. */
+        final List<String> starts = new ArrayList<>();
+        final List<WorkNode> extras = new ArrayList<>();
+        int otherRunning;
+        int otherRunningMost;
+
+        /** A further work named {@code name}, of workqueue {@code q} when queued ({@link #queueExtra}). */
+        WorkNode extra(String name, WorkqueueCore q) {
+            WorkNode n = new WorkNode(() -> {
+                starts.add(name);
+                boolean limited = q == other;
+                if (limited && ++otherRunning > otherRunningMost) {
+                    otherRunningMost = otherRunning;
+                }
+                run.yieldPoint(); // others act while it runs
+                if (limited) {
+                    otherRunning--;
+                }
+            });
+            extras.add(n);
+            return n;
+        }
+
+        /** Queues a further work on {@code q}, pinned to {@code cpu}, in two steps, as {@link #queue} does. */
+        void queueExtra(WorkNode n, WorkqueueCore q, int cpu) {
+            assertThat(n.tryClaim()).isTrue();
+            run.yieldPoint(); // claimed, on no list yet
+            n.place(WorkNode.PINNED, true);
+            q.enqueue(n, cpu);
         }
 
         private void check(Run r, boolean ok, String what) {
@@ -997,6 +1077,68 @@ class WorkStateInterleavingTest {
         });
         report("queue0+lane0 (re-queues itself) | snapshot x3", e);
         assertThat(sawTheRun[0]).as("snapshots that count a run").isPositive();
+    }
+
+    /**
+     * Works of one level queued on one pool in order, the first to the ring and the second (a
+     * freezable workqueue's) onto the inbound stack: the lane worker and a second worker on the
+     * locked path start them in that order (the stack's push closes an open ring; a drain merges
+     * the two by the ring position each push read).
+     */
+    @Test
+    void worksOfOneLevelStartInQueueingOrderAcrossTheRingAndTheStack() {
+        Explorer e = new Explorer();
+        exploreWithLaneSeams(e, run -> {
+            Model m = new Model(run, -1, true);
+            WorkNode x = m.extra("x", m.wq);
+            WorkNode y = m.extra("y", m.slow);
+            run.actor("P", () -> {
+                m.queueExtra(x, m.wq, 0);
+                run.yieldPoint();
+                m.queueExtra(y, m.slow, 0);
+            });
+            run.actor("W", () -> {
+                run.yieldPoint();
+                m.lanePass(0);
+            });
+            run.actor("B", () -> {
+                run.yieldPoint();
+                m.workerPass(0);
+            });
+            m.epilogue = () -> {
+                m.lanePass(0);
+                if (!m.starts.equals(List.of("x", "y"))) {
+                    throw new AssertionError("started out of queueing order: " + m.starts + "; schedule " + run.trace);
+                }
+            };
+            return m;
+        });
+        report("queue x (ring), queue y (stack) | lane0 | execute0", e);
+    }
+
+    /**
+     * Works of a workqueue of maxActive 1 on a pool with two lane workers, each of which could
+     * take one from the ring: fast runs are never counted, so the lane starts a work only while
+     * every worker of the pool could run one beside the counted ones within the limit
+     * ({@code PoolWorkqueue.fastOk}), which for a limit of 1 is never; the second work waits
+     * inactive until the first ends.
+     */
+    @Test
+    void theLaneKeepsAWorkqueueWithinItsMaxActive() {
+        Explorer e = new Explorer();
+        exploreWithLaneSeams(e, run -> {
+            Model m = new Model(run, -1, true);
+            Worker second = m.secondLaneWorker(0);
+            // both in the ring before the workers look (queued here, before the actors start:
+            // the schedules of the two takes are what this explores)
+            m.queueExtra(m.extra("x", m.other), m.other, 0);
+            m.queueExtra(m.extra("y", m.other), m.other, 0);
+            run.actor("W", () -> m.lanePass(0));
+            run.actor("V", () -> m.lanePass(second));
+            m.epilogue = () -> m.lanePass(0);
+            return m;
+        });
+        report("x, y queued (maxActive 1) | lane0 | lane0 (a second lane worker)", e);
     }
 
     /**
