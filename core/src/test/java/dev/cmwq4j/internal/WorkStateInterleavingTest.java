@@ -75,9 +75,9 @@ class WorkStateInterleavingTest {
         return new WorkqueueCore.Spec(name, false, false, false, false, maxActive, Inheritance.NORMAL, false, false);
     }
 
-    /** The same, freezable: its works never take the lane's ring (they go by the inbound stack). */
-    private static WorkqueueCore.Spec freezableSpec(String name) {
-        return new WorkqueueCore.Spec(name, false, false, false, false, 256, Inheritance.NORMAL, true, false);
+    /** The same, CPU-intensive: its works never take the lane's ring (they go by the inbound stack). */
+    private static WorkqueueCore.Spec stackSpec(String name) {
+        return new WorkqueueCore.Spec(name, false, false, true, false, 256, Inheritance.NORMAL, false, false);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ class WorkStateInterleavingTest {
         final WorkqueueCore wq;
         /** A second workqueue on the same pools, with maxActive 1, for works that move between queues. */
         final WorkqueueCore other;
-        /** A third, freezable (by the inbound stack, never the ring), for the order across the two. */
+        /** A third, CPU-intensive (by the inbound stack, never the ring), for the order across the two. */
         final WorkqueueCore slow;
         /**
          * With the lane: per CPU, a stand-in worker listed in that pool ({@link #lanePass}), so
@@ -316,7 +316,7 @@ class WorkStateInterleavingTest {
             Engine e = lane ? laneEngine : engine;
             wq = new WorkqueueCore(e, spec("model", 256));
             other = new WorkqueueCore(e, spec("other", 1));
-            slow = new WorkqueueCore(e, freezableSpec("slow"));
+            slow = new WorkqueueCore(e, stackSpec("slow"));
             requeueTo = wq;
             laneWorkers = new Worker[lane ? wq.pwqs.length : 0];
             for (int cpu = 0; cpu < laneWorkers.length; cpu++) {
@@ -1081,7 +1081,7 @@ class WorkStateInterleavingTest {
 
     /**
      * Works of one level queued on one pool in order, the first to the ring and the second (a
-     * freezable workqueue's) onto the inbound stack: the lane worker and a second worker on the
+     * CPU-intensive workqueue's) onto the inbound stack: the lane worker and a second worker on the
      * locked path start them in that order (the stack's push closes an open ring; a drain merges
      * the two by the ring position each push read).
      */
