@@ -482,6 +482,17 @@ class WorkStateInterleavingTest {
             }
         }
 
+        /** An actor's body: queues the work on CPU {@code cpu}, then a pass of that pool's worker (the lane's, with {@code lane}). */
+        void queueThenPass(int cpu, boolean lane) {
+            queue(cpu);
+            run.yieldPoint();
+            if (lane) {
+                lanePass(cpu);
+            } else {
+                workerPass(cpu);
+            }
+        }
+
         /**
          * {@link WorkqueueCore#flush} of {@link #wq} in its steps: the flip (tried again after
          * another actor moved, while the next colour is not free), then its wait, polled once
@@ -665,11 +676,7 @@ class WorkStateInterleavingTest {
         int[] outcomes = new int[2];
         e.exploreAll(run -> {
             Model m = new Model(run, -1);
-            run.actor("W", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.workerPass(0);
-            });
+            run.actor("W", () -> m.queueThenPass(0, false));
             run.actor("C", () -> {
                 if (m.cancel()) {
                     outcomes[0]++;
@@ -691,16 +698,8 @@ class WorkStateInterleavingTest {
         int[] handoffs = new int[1];
         e.exploreAll(run -> {
             Model m = new Model(run, -1);
-            run.actor("A", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.workerPass(0);
-            });
-            run.actor("B", () -> {
-                m.queue(1);
-                run.yieldPoint();
-                m.workerPass(1);
-            });
+            run.actor("A", () -> m.queueThenPass(0, false));
+            run.actor("B", () -> m.queueThenPass(1, false));
             run.actor("C", () -> {
                 m.cancel();
                 run.yieldPoint();
@@ -722,11 +721,7 @@ class WorkStateInterleavingTest {
         Explorer e = new Explorer();
         e.exploreAll(run -> {
             Model m = new Model(run, -1);
-            run.actor("A", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.workerPass(0);
-            });
+            run.actor("A", () -> m.queueThenPass(0, false));
             run.actor("B", () -> {
                 m.queue(1);
                 run.yieldPoint();
@@ -749,11 +744,7 @@ class WorkStateInterleavingTest {
         Explorer e = new Explorer();
         e.exploreAll(run -> {
             Model m = new Model(run, 0); // the first run queues the work again on CPU 0
-            run.actor("A", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.workerPass(0);
-            });
+            run.actor("A", () -> m.queueThenPass(0, false));
             run.actor("B", () -> m.workerPass(0)); // a second worker of the same pool
             run.actor("F", () -> {
                 m.flush();
@@ -771,11 +762,7 @@ class WorkStateInterleavingTest {
         int[] twoBehind = new int[1];
         e.exploreAll(run -> {
             Model m = new Model(run, -1);
-            run.actor("A", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.workerPass(0);
-            });
+            run.actor("A", () -> m.queueThenPass(0, false));
             run.actor("B", () -> {
                 for (int i = 0; i < 2; i++) {
                     m.queue(1);
@@ -802,11 +789,7 @@ class WorkStateInterleavingTest {
         Explorer e = new Explorer();
         e.exploreAll(run -> {
             Model m = new Model(run, 1); // the first run queues the work again on CPU 1
-            run.actor("A", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.workerPass(0);
-            });
+            run.actor("A", () -> m.queueThenPass(0, false));
             run.actor("B", () -> {
                 m.workerPass(1);
                 run.yieldPoint();
@@ -853,11 +836,7 @@ class WorkStateInterleavingTest {
         exploreWithHandoffSeam(e, run -> {
             Model m = new Model(run, 1); // the first run queues the work again on CPU 1 of "other"
             m.requeueTo = m.other;
-            run.actor("A", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.workerPass(0);
-            });
+            run.actor("A", () -> m.queueThenPass(0, false));
             run.actor("B", () -> m.workerPass(1));
             run.actor("C", () -> {
                 m.cancel();
@@ -888,11 +867,7 @@ class WorkStateInterleavingTest {
         int[] cancelledHandoff = new int[1];
         exploreWithHandoffSeam(e, run -> {
             Model m = new Model(run, -1);
-            run.actor("R", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.workerPass(0);
-            });
+            run.actor("R", () -> m.queueThenPass(0, false));
             run.actor("Q", () -> {
                 m.queue(1);
                 run.yieldPoint();
@@ -928,11 +903,7 @@ class WorkStateInterleavingTest {
         int[] movedHandoff = new int[1];
         exploreWithHandoffSeam(e, run -> {
             Model m = new Model(run, -1);
-            run.actor("R", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.workerPass(0);
-            });
+            run.actor("R", () -> m.queueThenPass(0, false));
             run.actor("Q", () -> {
                 m.queue(1);
                 run.yieldPoint();
@@ -1011,11 +982,7 @@ class WorkStateInterleavingTest {
         exploreWithLaneSeams(e, run -> {
             Model m = new Model(run, -1, true);
             long[] before = laneCounts();
-            run.actor("W", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.lanePass(0);
-            });
+            run.actor("W", () -> m.queueThenPass(0, true));
             run.actor("C", () -> {
                 if (m.cancel()) {
                     outcomes[0]++;
@@ -1052,11 +1019,7 @@ class WorkStateInterleavingTest {
         int[] sawTheRun = new int[1];
         exploreWithLaneSeams(e, run -> {
             Model m = new Model(run, 0, true); // the first run queues the work again on CPU 0
-            run.actor("W", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.lanePass(0);
-            });
+            run.actor("W", () -> m.queueThenPass(0, true));
             run.actor("S", () -> {
                 long last = 0;
                 for (int i = 0; i < 3; i++) {
@@ -1155,11 +1118,7 @@ class WorkStateInterleavingTest {
         exploreWithLaneSeams(e, run -> {
             Model m = new Model(run, 0, true); // the first run queues the work again on CPU 0
             long[] before = laneCounts();
-            run.actor("W", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.lanePass(0);
-            });
+            run.actor("W", () -> m.queueThenPass(0, true));
             run.actor("B", () -> m.workerPass(0)); // a second worker of the pool, locked path
             run.actor("F", m::wqFlush);
             m.epilogue = () -> {
@@ -1188,11 +1147,7 @@ class WorkStateInterleavingTest {
         int[] twoRuns = new int[1];
         exploreWithLaneSeams(e, run -> {
             Model m = new Model(run, 1, true); // the first run queues the work again on CPU 1
-            run.actor("A", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.workerPass(0);
-            });
+            run.actor("A", () -> m.queueThenPass(0, false));
             run.actor("B", () -> {
                 m.lanePass(1);
                 run.yieldPoint();
