@@ -817,7 +817,12 @@ class WorkStateInterleavingTest {
 
     /** Explores {@code scenario} with a yield point at the handoff seam. */
     private static void exploreWithHandoffSeam(Explorer e, Function<Run, Model> scenario) {
-        Seam.onHandoffPwqRead = () -> seamRun.yieldPoint();
+        Seam.onHandoffPwqRead = () -> {
+            Run r = seamRun; // null before the first schedule (see exploreWithLaneSeams)
+            if (r != null) {
+                r.yieldPoint();
+            }
+        };
         try {
             e.exploreAll(run -> {
                 seamRun = run;
@@ -937,17 +942,30 @@ class WorkStateInterleavingTest {
     // ended and resolved, its mark not yet CASed), a holder's wait for a taker, and a lock found
     // held by an actor stopped in that wait (its other contenders wait until it is free).
 
-    /** Explores {@code scenario} with yield points at the lane's seams. */
+    /**
+     * Explores {@code scenario} with yield points at the lane's seams. The hooks act only on the
+     * actors' threads (a yield point elsewhere does nothing), and before the first schedule and
+     * after the last there is no run: a thread of another engine in this JVM that passes a seam
+     * meanwhile goes on untouched.
+     */
     private static void exploreWithLaneSeams(Explorer e, Function<Run, Model> scenario) {
-        Seam.onLane = phase -> seamRun.yieldPoint();
+        Seam.onLane = phase -> {
+            Run r = seamRun;
+            if (r != null) {
+                r.yieldPoint();
+            }
+        };
         Seam.onHolderWait = () -> {
             Run r = seamRun;
-            int stamp = r.steps;
-            r.yieldPoint(() -> r.steps > stamp); // the taker moves first
+            if (r != null) {
+                int stamp = r.steps;
+                r.yieldPoint(() -> r.steps > stamp); // the taker moves first
+            }
         };
         Seam.onLockBusy = lock -> {
-            if (lock.isLocked()) {
-                seamRun.yieldPoint(() -> !lock.isLocked());
+            Run r = seamRun;
+            if (r != null && lock.isLocked()) {
+                r.yieldPoint(() -> !lock.isLocked());
             }
         };
         try {
