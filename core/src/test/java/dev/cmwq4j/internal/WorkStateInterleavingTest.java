@@ -1061,6 +1061,38 @@ class WorkStateInterleavingTest {
     }
 
     /**
+     * Instances queued and cancelled behind a fast run (on its own pool, so each goes to the ring
+     * the run's worker takes from, and a cancel's grab locks that pool, which converts the run):
+     * the run's end resolves itself and every instance cancelled behind it, in order. (Two
+     * instances behind it and a flush of the work as a third actor: 4.3 million schedules,
+     * minutes; one of them here, and the flush in the first lane scenario.)
+     */
+    @Test
+    void anInstanceCancelledBehindAFastRunResolvesInOrder() {
+        Explorer e = new Explorer();
+        int[] behind = new int[1];
+        exploreWithLaneSeams(e, run -> {
+            Model m = new Model(run, -1, true);
+            run.actor("W", () -> m.queueThenPass(0, true));
+            run.actor("B", () -> {
+                m.queue(0);
+                run.yieldPoint();
+                m.cancel();
+            });
+            run.actor("F", m::flush);
+            m.epilogue = () -> {
+                if (m.cancels == 1 && m.runs == 1) {
+                    behind[0]++;
+                }
+                m.lanePass(0);
+            };
+            return m;
+        });
+        report("queue0+lane0 | queue0+cancel | flush", e);
+        assertThat(behind[0]).as("schedules with a cancel behind the run").isPositive();
+    }
+
+    /**
      * Works of one level queued on one pool in order, the first to the ring and the second (a
      * CPU-intensive workqueue's) onto the inbound stack: the lane worker and a second worker on the
      * locked path start them in that order (the stack's push closes an open ring; a drain merges
