@@ -758,14 +758,24 @@ class WorkStateInterleavingTest {
 
     @Test
     void severalInstancesCancelledBehindOneRunAllResolveInOrder() {
+        exploreCancelledBehind(false, 1, 2, "queue0+execute0 | (queue1+cancel) x2 | flush");
+    }
+
+    /**
+     * The work queued on CPU 0 and run by that pool's worker ({@code lane}: the lane worker), while
+     * another actor queues it on CPU {@code cpu} and cancels it, {@code behind} times, and a
+     * third flushes it: the run's end resolves itself and every instance cancelled behind it, in
+     * order, and some schedules cancel every one of them behind the one run.
+     */
+    private static void exploreCancelledBehind(boolean lane, int cpu, int behind, String scenario) {
         Explorer e = new Explorer();
-        int[] twoBehind = new int[1];
-        e.exploreAll(run -> {
-            Model m = new Model(run, -1);
-            run.actor("A", () -> m.queueThenPass(0, false));
+        int[] allBehind = new int[1];
+        Function<Run, Model> model = run -> {
+            Model m = new Model(run, -1, lane);
+            run.actor("A", () -> m.queueThenPass(0, lane));
             run.actor("B", () -> {
-                for (int i = 0; i < 2; i++) {
-                    m.queue(1);
+                for (int i = 0; i < behind; i++) {
+                    m.queue(cpu);
                     run.yieldPoint();
                     m.cancel();
                     run.yieldPoint();
@@ -773,15 +783,24 @@ class WorkStateInterleavingTest {
             });
             run.actor("F", m::flush);
             m.epilogue = () -> {
-                if (m.cancels == 2 && m.runs == 1) {
-                    twoBehind[0]++;
+                if (m.cancels == behind && m.runs == 1) {
+                    allBehind[0]++;
                 }
-                m.workerPass(1);
+                if (lane) {
+                    m.lanePass(cpu);
+                } else {
+                    m.workerPass(cpu);
+                }
             };
             return m;
-        });
-        report("queue0+execute0 | (queue1+cancel) x2 | flush", e);
-        assertThat(twoBehind[0]).as("schedules with two cancels behind one run").isPositive();
+        };
+        if (lane) {
+            exploreWithLaneSeams(e, model);
+        } else {
+            e.exploreAll(model);
+        }
+        report(scenario, e);
+        assertThat(allBehind[0]).as("schedules with every instance behind the run cancelled").isPositive();
     }
 
     @Test
@@ -1069,27 +1088,7 @@ class WorkStateInterleavingTest {
      */
     @Test
     void anInstanceCancelledBehindAFastRunResolvesInOrder() {
-        Explorer e = new Explorer();
-        int[] behind = new int[1];
-        exploreWithLaneSeams(e, run -> {
-            Model m = new Model(run, -1, true);
-            run.actor("W", () -> m.queueThenPass(0, true));
-            run.actor("B", () -> {
-                m.queue(0);
-                run.yieldPoint();
-                m.cancel();
-            });
-            run.actor("F", m::flush);
-            m.epilogue = () -> {
-                if (m.cancels == 1 && m.runs == 1) {
-                    behind[0]++;
-                }
-                m.lanePass(0);
-            };
-            return m;
-        });
-        report("queue0+lane0 | queue0+cancel | flush", e);
-        assertThat(behind[0]).as("schedules with a cancel behind the run").isPositive();
+        exploreCancelledBehind(true, 0, 1, "queue0+lane0 | queue0+cancel | flush");
     }
 
     /**
