@@ -26,6 +26,13 @@ final class Seam {
         }
     }
 
+    /** Runs {@code hook} with {@code arg} if a test installed one. */
+    private static <T> void fire(java.util.function.Consumer<T> hook, T arg) {
+        if (hook != null) {
+            hook.accept(arg);
+        }
+    }
+
     /**
      * Run where a thread has read the pwq of a handed-off instance ({@link WorkNode#HANDOFF})
      * without a lock and has not yet acted on it: a grab, or the runner taking the instance
@@ -72,10 +79,7 @@ final class Seam {
     static volatile java.util.function.Consumer<java.util.concurrent.locks.ReentrantLock> onLockBusy;
 
     static void lockBusy(java.util.concurrent.locks.ReentrantLock lock) {
-        java.util.function.Consumer<java.util.concurrent.locks.ReentrantLock> hook = onLockBusy;
-        if (hook != null) {
-            hook.accept(lock);
-        }
+        fire(onLockBusy, lock);
     }
 
     /**

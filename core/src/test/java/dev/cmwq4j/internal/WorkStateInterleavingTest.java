@@ -202,6 +202,11 @@ class WorkStateInterleavingTest {
             yieldPoint(() -> true);
         }
 
+        /** A switch point after which this actor moves again only once another has moved since step {@code stamp}. */
+        void yieldUntilMovedSince(int stamp) {
+            yieldPoint(() -> steps > stamp);
+        }
+
         void execute() {
             for (Actor a : actors) {
                 a.thread = Thread.ofVirtual().name("actor-" + a.name).unstarted(() -> {
@@ -320,14 +325,21 @@ class WorkStateInterleavingTest {
             requeueTo = wq;
             laneWorkers = new Worker[lane ? wq.pwqs.length : 0];
             for (int cpu = 0; cpu < laneWorkers.length; cpu++) {
-                WorkerPool pool = wq.pwqs[cpu].pool;
-                laneWorkers[cpu] = Worker.rescuerStandIn(pool, null);
-                pool.listForTests(laneWorkers[cpu], true);
-                // counted as running, as a worker that takes from the ring is: a queue then
-                // leaves its work in the ring for it, instead of locking to admit it
-                // (WorkerPool.pushNeedsKick, with no worker running)
-                pool.nrRunning.incrementAndGet();
+                laneWorkers[cpu] = listedLaneWorker(wq.pwqs[cpu].pool);
             }
+        }
+
+        /**
+         * A stand-in lane worker listed and counted in {@code pool}, and counted as running, as a
+         * worker that takes from the ring is: a queue then leaves its work in the ring for it,
+         * instead of locking to admit it ({@code WorkerPool.pushNeedsKick}, with no worker
+         * running). {@link #release} undoes it.
+         */
+        private static Worker listedLaneWorker(WorkerPool pool) {
+            Worker w = Worker.rescuerStandIn(pool, null);
+            pool.listForTests(w, true);
+            pool.nrRunning.incrementAndGet();
+            return w;
         }
 
         /**
@@ -336,11 +348,10 @@ class WorkStateInterleavingTest {
          */
         Worker secondLaneWorker(int cpu) {
             WorkerPool pool = wq.pwqs[cpu].pool;
-            Worker w = Worker.rescuerStandIn(pool, null);
-            pool.listForTests(w, true);
-            pool.nrRunning.incrementAndGet();
+            Worker w = listedLaneWorker(pool);
             // a pool whose concurrency target lets both run (WorkerPool.mayStealMore): a target
             // of 1 keeps the second off the lane, as the monitor's raise would not
+            raisedPool = pool;
             savedTarget = pool.target;
             pool.target = 2;
             laneWorkers = java.util.Arrays.copyOf(laneWorkers, laneWorkers.length + 1);
@@ -348,7 +359,8 @@ class WorkStateInterleavingTest {
             return w;
         }
 
-        /** A pool target {@link #secondLaneWorker} raised, to restore; 0 if none. */
+        /** The pool whose target {@link #secondLaneWorker} raised, or null; and its target before, to restore. */
+        private WorkerPool raisedPool;
         private int savedTarget;
 
         /** Unlists the lane's stand-ins and their counts (the engine's pools outlive the schedule). */
@@ -357,8 +369,8 @@ class WorkStateInterleavingTest {
                 w.pool.listForTests(w, false);
                 w.pool.nrRunning.decrementAndGet();
             }
-            if (savedTarget != 0) {
-                wq.pwqs[0].pool.target = savedTarget;
+            if (raisedPool != null) {
+                raisedPool.target = savedTarget;
             }
         }
 
@@ -413,7 +425,7 @@ class WorkStateInterleavingTest {
                 if (r == WorkNode.GRABBED) {
                     break;
                 }
-                run.yieldPoint(() -> run.steps > stamp); // wait for a move, as cancel does
+                run.yieldUntilMovedSince(stamp); // wait for a move, as cancel does
             }
             run.yieldPoint(); // taken back, on no list
             node.place(WorkNode.PINNED, true);
@@ -436,7 +448,7 @@ class WorkStateInterleavingTest {
                     }
                     return r == WorkNode.GRABBED;
                 }
-                run.yieldPoint(() -> run.steps > stamp); // wait for a move
+                run.yieldUntilMovedSince(stamp); // wait for a move
             }
         }
 
@@ -486,6 +498,11 @@ class WorkStateInterleavingTest {
         void queueThenPass(int cpu, boolean lane) {
             queue(cpu);
             run.yieldPoint();
+            pass(cpu, lane);
+        }
+
+        /** A pass of CPU {@code cpu}'s pool: its lane worker's with {@code lane} ({@link #lanePass}), else a worker's ({@link #workerPass}). */
+        void pass(int cpu, boolean lane) {
             if (lane) {
                 lanePass(cpu);
             } else {
@@ -505,12 +522,10 @@ class WorkStateInterleavingTest {
             int seqBefore = lastPublishedSeq;
             long target;
             while ((target = wq.flipForTests()) < 0) {
-                int stamp = run.steps;
-                run.yieldPoint(() -> run.steps > stamp);
+                run.yieldUntilMovedSince(run.steps);
             }
             while (!wq.drainedThroughForTests(target)) {
-                int stamp = run.steps;
-                run.yieldPoint(() -> run.steps > stamp);
+                run.yieldUntilMovedSince(run.steps);
             }
             flushes++;
             if (runs + cancels < before) {
@@ -786,11 +801,7 @@ class WorkStateInterleavingTest {
                 if (m.cancels == behind && m.runs == 1) {
                     allBehind[0]++;
                 }
-                if (lane) {
-                    m.lanePass(cpu);
-                } else {
-                    m.workerPass(cpu);
-                }
+                m.pass(cpu, lane);
             };
             return m;
         };
@@ -834,14 +845,20 @@ class WorkStateInterleavingTest {
     /** The run whose actors yield at the seam; set by each schedule of a seam scenario. */
     private static volatile Run seamRun;
 
+    /**
+     * A seam hook's yield point in the current run: none before the first schedule and after the
+     * last (no run), and none on a thread that is not an actor ({@link Run#yieldPoint}).
+     */
+    private static void seamYield() {
+        Run r = seamRun;
+        if (r != null) {
+            r.yieldPoint();
+        }
+    }
+
     /** Explores {@code scenario} with a yield point at the handoff seam. */
     private static void exploreWithHandoffSeam(Explorer e, Function<Run, Model> scenario) {
-        Seam.onHandoffPwqRead = () -> {
-            Run r = seamRun; // null before the first schedule (see exploreWithLaneSeams)
-            if (r != null) {
-                r.yieldPoint();
-            }
-        };
+        Seam.onHandoffPwqRead = WorkStateInterleavingTest::seamYield;
         try {
             e.exploreAll(run -> {
                 seamRun = run;
@@ -968,17 +985,11 @@ class WorkStateInterleavingTest {
      * meanwhile goes on untouched.
      */
     private static void exploreWithLaneSeams(Explorer e, Function<Run, Model> scenario) {
-        Seam.onLane = phase -> {
-            Run r = seamRun;
-            if (r != null) {
-                r.yieldPoint();
-            }
-        };
+        Seam.onLane = phase -> seamYield();
         Seam.onHolderWait = () -> {
             Run r = seamRun;
             if (r != null) {
-                int stamp = r.steps;
-                r.yieldPoint(() -> r.steps > stamp); // the taker moves first
+                r.yieldUntilMovedSince(r.steps); // the taker moves first
             }
         };
         Seam.onLockBusy = lock -> {
