@@ -85,12 +85,65 @@ final class Seam {
     /**
      * Run by a queuer just before ({@code 0}) and just after ({@code 1}) it pushes a node on a
      * pool's inbound stack ({@link WorkqueueCore#enqueue}): where a closing drain may seal the
-     * workqueue, and another lock holder admit the node, in between. Null outside tests.
+     * workqueue, and another lock holder admit the node, in between; and ({@code 2}) once it has
+     * read that nobody is certain to look, before it takes the lock to admit (where an idle
+     * worker may start its spin). Null outside tests.
      */
     static volatile java.util.function.IntConsumer onPush;
 
     static void push(int phase) {
         fire(onPush, phase);
+    }
+
+    /**
+     * The idle protocol's points where a waker and a worker going idle may come between each
+     * other's steps ({@code WorkStateInterleavingTest}): {@code 0} by an idle worker after its
+     * spin (its searching count left, the stack read) and before it decides to park ({@code
+     * Worker.idleWait}); {@code 1} by a waker between its store of the worker's {@code woken} and
+     * its read of the worker's {@code spinning} ({@code WorkerPool.wakeFirstIdle}: the Dekker
+     * pair that lets it skip the unpark of a spinning worker); {@code 2} by an idle worker that
+     * has just let the pool lock go, on the idle list, before its spin; {@code 3} by a worker
+     * counted as searching and spinning, before its first look at the stack. Null outside tests;
+     * on the idle and wake paths only.
+     */
+    static volatile java.util.function.IntConsumer onIdle;
+
+    static void idle(int phase) {
+        fire(onIdle, phase);
+    }
+
+    /**
+     * Asked once per round of an idle worker's spin ({@code Worker.spinBeforePark}): true ends
+     * the spin now. A test yields here and ends the spin after a set number of rounds, so that
+     * the spin does not depend on the clock. Null outside tests (false).
+     */
+    static volatile java.util.function.BooleanSupplier onSpin;
+
+    static boolean spinOver() {
+        java.util.function.BooleanSupplier hook = onSpin;
+        return hook != null && hook.getAsBoolean();
+    }
+
+    /**
+     * Asked by an idle worker ({@code w}) that is about to park: true if a test parked it in its
+     * own way (its model of {@code LockSupport.park}: the worker's actor waits until an unpark
+     * reached it, {@link #unpark}), false for the real park. Null outside tests (false).
+     */
+    static volatile java.util.function.Predicate<Object> onPark;
+
+    static boolean park(Object w) {
+        java.util.function.Predicate<Object> hook = onPark;
+        return hook != null && hook.test(w);
+    }
+
+    /**
+     * Run just before a worker's thread is unparked ({@code WorkerPool.unparkWorker}): a test
+     * records the permit its model of the park consumes. Null outside tests.
+     */
+    static volatile java.util.function.Consumer<Thread> onUnpark;
+
+    static void unpark(Thread t) {
+        fire(onUnpark, t);
     }
 
     /**

@@ -1116,6 +1116,38 @@ final class Worker implements Runnable {
     }
 
     /**
+     * A worker of {@code pool} for {@code WorkStateInterleavingTest}'s idle scenarios, on thread
+     * {@code t}, RUNNING (the caller lists it in the pool and counts it: {@link
+     * WorkerPool#listForTests}); it goes idle with {@link #goIdleForTests}.
+     */
+    static Worker idleStandIn(WorkerPool pool, Thread t) {
+        Worker w = new Worker(pool, true);
+        w.wstate = RUNNING;
+        w.thread = t;
+        return w;
+    }
+
+    /**
+     * Goes idle as a worker whose work loop found nothing does ({@link #serve}: out of the
+     * running count, then {@link #idleWait}), bound as the current worker meanwhile; with
+     * {@code spin} false its idle spin is spent already (as after a linger that watched in
+     * vain). For {@code WorkStateInterleavingTest}. Lock held on entry and exit.
+     *
+     * @return {@link #idleWait}'s result: true when woken (counted again), false to leave
+     */
+    boolean goIdleForTests(boolean spin) {
+        bindCurrent(this);
+        try {
+            lingered = spin ? 0 : engine.idleSpinNanos;
+            uncountForIdle();
+            woken = false;
+            return idleWait();
+        } finally {
+            bindCurrent(null);
+        }
+    }
+
+    /**
      * Takes works from the ring of this worker's pool without the lock and runs them uncounted,
      * while the ring is open, what it takes is startable in the lane, and the pool's concurrency
      * rule lets this worker go on ({@link WorkerPool#mayStealMore}), at most {@link #MAX_PASSES}
@@ -1665,6 +1697,7 @@ final class Worker implements Runnable {
             boolean sawWork = false;
             p.unlock();
             try {
+                Seam.idle(2);
                 if (spin) {
                     spin = false;
                     sawWork = spinBeforePark(p);
@@ -1672,7 +1705,8 @@ final class Worker implements Runnable {
                 // An interrupt aimed at a work that has ended is no one's now: clear it, or
                 // parkNanos would return at once and the idle worker would spin.
                 Thread.interrupted();
-                if (!woken && !sawWork) {
+                Seam.idle(0);
+                if (!woken && !sawWork && !Seam.park(this)) {
                     LockSupport.parkNanos(this, timeout);
                 }
             } finally {
@@ -1706,7 +1740,7 @@ final class Worker implements Runnable {
                 // the next longest idle may be due too: let it look now, not a timeout later
                 Worker next = p.longestIdle();
                 if (next != null && p.tooManyWorkers()) {
-                    LockSupport.unpark(next.thread);
+                    WorkerPool.unparkWorker(next.thread);
                 }
                 return false;
             }
@@ -1739,12 +1773,13 @@ final class Worker implements Runnable {
         }
         spinning = true;
         p.nrSearching.incrementAndGet();
+        Seam.idle(3);
         try {
             long deadline = System.nanoTime() + budget;
             int i = 0;
             while (!woken && !p.hasInbound()) {
                 Thread.onSpinWait();
-                if ((++i & 63) == 0 && System.nanoTime() - deadline >= 0) {
+                if (Seam.spinOver() || ((++i & 63) == 0 && System.nanoTime() - deadline >= 0)) {
                     break;
                 }
             }

@@ -1456,8 +1456,14 @@ final class WorkerPool {
         toUnpark = null;
         lock.unlock();
         if (t != null) {
-            LockSupport.unpark(t);
+            unparkWorker(t);
         }
+    }
+
+    /** Unparks a worker's thread (through {@link Seam#unpark}, which a test's model of the park records). */
+    static void unparkWorker(Thread t) {
+        Seam.unpark(t);
+        LockSupport.unpark(t);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -2059,13 +2065,14 @@ final class WorkerPool {
         removeIdle(w);
         recount();
         w.woken = true;
+        Seam.idle(1);
         if (managed) {
             engine.monitor.nudge();
         }
         if (!w.spinning) {
             Thread previous = toUnpark;
             if (previous != null) {
-                LockSupport.unpark(previous); // a second wake in one critical section
+                unparkWorker(previous); // a second wake in one critical section
             }
             toUnpark = w.thread;
         }
@@ -2305,7 +2312,7 @@ final class WorkerPool {
         assert holdsLock();
         removeIdle(w);
         w.retireNow = true;
-        LockSupport.unpark(w.thread);
+        unparkWorker(w.thread);
     }
 
     /** The longest idle worker; lock. */
@@ -2404,7 +2411,7 @@ final class WorkerPool {
         try {
             closing = true;
             for (Worker w = idleHead; w != null; w = w.idleNext) {
-                LockSupport.unpark(w.thread);
+                unparkWorker(w.thread);
             }
         } finally {
             unlock();

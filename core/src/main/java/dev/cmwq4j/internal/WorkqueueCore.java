@@ -637,6 +637,7 @@ public final class WorkqueueCore {
             return false;
         }
         if (pool.pushNeedsKick()) {
+            Seam.push(2);
             // The admission locks the pool: only with stack to spare (Helping.stackLeft, about a
             // microsecond, on this path only: it also wakes a worker). At the end of a stack the
             // JVM finishes a ReentrantLock acquisition on its reserved stack and throws right

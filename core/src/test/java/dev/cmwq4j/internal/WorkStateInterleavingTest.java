@@ -154,6 +154,10 @@ class WorkStateInterleavingTest {
         BooleanSupplier enabled = () -> true;
         boolean done;
         Throwable failure;
+        /** In the model's park ({@link #exploreWithIdleSeams}): moves again only once an unpark reached it. */
+        boolean parked;
+        /** Rounds of idle spin so far (the spin ends at every second one). */
+        int spinRounds;
 
         Actor(String name, Runnable body) {
             this.name = name;
@@ -174,6 +178,16 @@ class WorkStateInterleavingTest {
         final Semaphore back = new Semaphore(0);
         /** Steps taken so far; read by retry predicates. */
         int steps;
+        /** Threads with an unpark not yet consumed by a park: the model of the park's permit. */
+        final java.util.Set<Thread> permits = new java.util.HashSet<>();
+        /**
+         * Run when no actor can move and every one not done is parked (a quiescent schedule, not
+         * a hang): it checks that no work was left behind and lets the parked ones leave, in the
+         * order they come (no more choices are explored). Null: that is a hang, as any other.
+         */
+        Runnable onQuiescent;
+        /** After {@link #onQuiescent}: the rest of the schedule runs without choices. */
+        boolean finishing;
 
         Run(int[] prefix) {
             this.prefix = prefix;
@@ -207,6 +221,16 @@ class WorkStateInterleavingTest {
             yieldPoint(() -> steps > stamp);
         }
 
+        /** Every actor not done waits in the model's park. */
+        private boolean allParked() {
+            for (Actor a : actors) {
+                if (!a.done && !a.parked) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
         void execute() {
             for (Actor a : actors) {
                 a.thread = Thread.ofVirtual().name("actor-" + a.name).unstarted(() -> {
@@ -238,19 +262,29 @@ class WorkStateInterleavingTest {
                     break;
                 }
                 if (enabled.isEmpty()) {
+                    if (onQuiescent != null && !finishing && allParked()) {
+                        finishing = true;
+                        onQuiescent.run();
+                        continue;
+                    }
                     throw new AssertionError("hang: no actor can move; schedule " + trace);
                 }
                 if (steps >= MAX_STEPS) {
                     throw new AssertionError("livelock: over " + MAX_STEPS + " steps; schedule " + trace);
                 }
-                int k = choices.size();
-                int c = k < prefix.length ? prefix[k] : 0;
-                if (c >= enabled.size()) {
-                    throw new AssertionError("non-deterministic replay at step " + k + "; schedule " + trace);
+                Actor a;
+                if (finishing) {
+                    a = enabled.get(0);
+                } else {
+                    int k = choices.size();
+                    int c = k < prefix.length ? prefix[k] : 0;
+                    if (c >= enabled.size()) {
+                        throw new AssertionError("non-deterministic replay at step " + k + "; schedule " + trace);
+                    }
+                    choices.add(c);
+                    counts.add(enabled.size());
+                    a = enabled.get(c);
                 }
-                choices.add(c);
-                counts.add(enabled.size());
-                Actor a = enabled.get(c);
                 trace.add(a.name);
                 steps++;
                 a.go.release();
@@ -316,6 +350,15 @@ class WorkStateInterleavingTest {
 
         /** With {@code lane}: on the engine whose bound pools have the fast lane's ring. */
         Model(Run run, int requeueOnCpu, boolean lane) {
+            this(run, requeueOnCpu, lane, lane);
+        }
+
+        /**
+         * With {@code laneStandIns} (and {@code lane}), a lane worker listed and counted as running
+         * in each pool ({@link #laneWorkers}); without, the pools start with no worker counted (the
+         * idle scenarios list their own: {@link #idler}).
+         */
+        Model(Run run, int requeueOnCpu, boolean lane, boolean laneStandIns) {
             this.run = run;
             this.requeueOnCpu = requeueOnCpu;
             Engine e = lane ? laneEngine : engine;
@@ -323,7 +366,7 @@ class WorkStateInterleavingTest {
             other = new WorkqueueCore(e, spec("other", 1));
             slow = new WorkqueueCore(e, stackSpec("slow"));
             requeueTo = wq;
-            laneWorkers = new Worker[lane ? wq.pwqs.length : 0];
+            laneWorkers = new Worker[lane && laneStandIns ? wq.pwqs.length : 0];
             for (int cpu = 0; cpu < laneWorkers.length; cpu++) {
                 laneWorkers[cpu] = listedLaneWorker(wq.pwqs[cpu].pool);
             }
@@ -363,11 +406,128 @@ class WorkStateInterleavingTest {
         private WorkerPool raisedPool;
         private int savedTarget;
 
-        /** Unlists the lane's stand-ins and their counts (the engine's pools outlive the schedule). */
+        // Idle workers (the idle scenarios): each listed and counted as running before the
+        // actors start; its actor takes it out of the count and into the idle protocol.
+
+        /** The idle scenarios' workers, in their pools' lists. */
+        final List<Worker> idlers = new ArrayList<>();
+        /** The idlers counted as running now (from {@link #idler}, and again after an idle wait returned). */
+        final java.util.Set<Worker> countedNow = new java.util.HashSet<>();
+        /** The idlers inside their idle wait now (a failed schedule may leave one there, woken and so counted). */
+        final java.util.Set<Worker> inIdleWait = new java.util.HashSet<>();
+        /** Idle waits that returned counted: woken by a waker ({@code woken} set), or back before the park. */
+        int wokenByWaker;
+        int backBeforePark;
+
+        /**
+         * A worker of CPU {@code cpu}'s pool, RUNNING, listed and counted, as a worker whose work
+         * loop is about to find nothing: its actor is {@link #idleThenPass}.
+         */
+        Worker idler(int cpu) {
+            WorkerPool pool = wq.pwqs[cpu].pool;
+            Worker w = Worker.idleStandIn(pool, null); // its actor's thread, from its first step
+            pool.listForTests(w, true);
+            pool.nrRunning.incrementAndGet();
+            idlers.add(w);
+            countedNow.add(w);
+            return w;
+        }
+
+        /**
+         * An actor's body: idler {@code w} goes idle as its work loop's end does (its spin run or,
+         * without {@code spin}, spent), may park (the model's park: until an unpark reaches it),
+         * and each time its idle wait returns it counted, runs what its pool has (a pass of the
+         * locked path, {@link #workerPass}, whose lock admits the ring too) and goes idle again;
+         * it leaves when its idle wait says so (retired at a quiescent end: {@link #quiescent}).
+         */
+        void idleThenPass(Worker w, boolean spin) {
+            w.thread = Thread.currentThread();
+            WorkerPool pool = w.pool;
+            for (;;) {
+                boolean back;
+                pool.lock();
+                try {
+                    countedNow.remove(w);
+                    inIdleWait.add(w);
+                    back = w.goIdleForTests(spin);
+                    inIdleWait.remove(w);
+                } finally {
+                    pool.unlock();
+                }
+                if (!back) {
+                    return;
+                }
+                countedNow.add(w);
+                if (w.woken) {
+                    wokenByWaker++;
+                } else {
+                    backBeforePark++;
+                }
+                run.yieldPoint();
+                workerPass(pool.cpu);
+            }
+        }
+
+        /**
+         * At a quiescent end of an idle scenario (every actor left is parked): no queued work was
+         * left behind by a parked worker, then each parked idler leaves, retired as the pool's
+         * retirer does it (off the idle list, its unpark).
+         */
+        void quiescent() {
+            boolean lost = runs + cancels != queuedOk || !extrasAllRan();
+            String state = "(runs " + runs + ", cancels " + cancels + ", queued " + queuedOk + ", state " + node.state + ")";
+            if (lost) {
+                // run what was left behind, here (a yield point off the actors' threads does
+                // nothing), so that the failure leaves the shared engine's pools at rest for the
+                // scenarios after it, which would otherwise run this schedule's work
+                for (Worker w : idlers) {
+                    workerPass(w.pool.cpu);
+                }
+                throw new AssertionError("lost wake-up: every worker left is parked, and a queued work had not run "
+                        + state + "; schedule " + run.trace);
+            }
+            for (Worker w : idlers) {
+                WorkerPool pool = w.pool;
+                pool.lock();
+                try {
+                    if (w.idle) {
+                        pool.retireIdle(w);
+                    }
+                } finally {
+                    pool.unlock();
+                }
+            }
+        }
+
+        private boolean extrasAllRan() {
+            for (WorkNode n : extras) {
+                if (n.resolved() != n.queued()) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** Unlists the lane's stand-ins and the idlers, and their counts (the engine's pools outlive the schedule). */
         void release() {
             for (Worker w : laneWorkers) {
                 w.pool.listForTests(w, false);
                 w.pool.nrRunning.decrementAndGet();
+            }
+            for (Worker w : idlers) {
+                WorkerPool pool = w.pool;
+                pool.lock();
+                try {
+                    if (w.idle) { // a failed schedule may leave it listed idle
+                        pool.removeIdle(w);
+                    }
+                } finally {
+                    pool.unlock();
+                }
+                pool.listForTests(w, false);
+                if (countedNow.contains(w) || (inIdleWait.contains(w) && w.woken)) {
+                    pool.nrRunning.decrementAndGet();
+                }
             }
             if (raisedPool != null) {
                 raisedPool.target = savedTarget;
@@ -1225,6 +1385,161 @@ class WorkStateInterleavingTest {
         });
         report("queue0+execute0 (re-queues onto the ring of 1) | lane1 x2 | cancel", e);
         assertThat(twoRuns[0]).as("schedules where both instances run").isPositive();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The idle protocol (issue 16: no lost wake-up). A worker whose pool ran dry leaves the
+    // running count, reads the inbound stack (and the ring) under the pool lock, joins the idle
+    // list, lets the lock go, spins a while as "searching", and parks unless it was woken or saw
+    // work; a queuer pushes (or offers), then reads the running and searching counts, and if
+    // nobody is certain to look, takes the lock, whose admission kicks: it wakes the idle worker
+    // (its woken flag, then an unpark unless the worker is still spinning). Yield points: after
+    // the push, each round of the spin (which ends after two), before the park decision, and
+    // between the waker's store of woken and its read of spinning; a lock found held by a
+    // stopped actor. The park is the model's: the actor waits until an unpark reaches its thread
+    // (a permit left by an earlier unpark is consumed at once, as LockSupport's is). A schedule
+    // may end with workers parked; then nothing queued may be left unrun (a lost wake-up).
+
+    /**
+     * Explores {@code scenario} with yield points at the idle protocol's seams, the lane's
+     * ({@link #exploreWithLaneSeams}: its contended-lock seam among them) and the push's, and
+     * the model's park and unpark.
+     */
+    private static void exploreWithIdleSeams(Explorer e, Function<Run, Model> scenario) {
+        Seam.onIdle = phase -> seamYield();
+        Seam.onPush = phase -> {
+            if (phase != 0) {
+                seamYield(); // pushed (or offered), the counts not yet read; or read, the lock not yet taken
+            }
+        };
+        Seam.onSpin = () -> {
+            Run r = seamRun;
+            Actor me = Run.ME.get();
+            if (r == null || me == null) {
+                return false;
+            }
+            r.yieldPoint();
+            return ++me.spinRounds % 2 == 0;
+        };
+        Seam.onPark = w -> {
+            Run r = seamRun;
+            Actor me = Run.ME.get();
+            if (r == null || me == null) {
+                return false; // a real park
+            }
+            Thread t = Thread.currentThread();
+            if (!r.permits.remove(t)) {
+                me.parked = true;
+                r.yieldPoint(() -> r.permits.contains(t));
+                me.parked = false;
+                r.permits.remove(t);
+            }
+            return true;
+        };
+        Seam.onUnpark = t -> {
+            Run r = seamRun;
+            if (r != null) {
+                r.permits.add(t);
+            }
+        };
+        try {
+            exploreWithLaneSeams(e, run -> {
+                Model m = scenario.apply(run);
+                run.onQuiescent = m::quiescent;
+                return m;
+            });
+        } finally {
+            Seam.onIdle = null;
+            Seam.onPush = null;
+            Seam.onSpin = null;
+            Seam.onPark = null;
+            Seam.onUnpark = null;
+        }
+    }
+
+    /**
+     * A work queued while the pool's only worker goes idle, with and without its idle spin, on
+     * the locked path's stack and on the lane's ring: the work runs once, whoever takes it (the
+     * worker's idle entry, its spin, or a wake by the queuer's admission), and the worker never
+     * parks with it unrun.
+     */
+    @Test
+    void aWorkQueuedAsTheOnlyWorkerGoesIdleIsNeverLeftBehind() {
+        for (boolean lane : new boolean[] {false, true}) {
+            for (boolean spin : new boolean[] {true, false}) {
+                Explorer e = new Explorer();
+                int[] outcomes = new int[3]; // woken by the queuer's kick; back before parking; parked at the end
+                exploreWithIdleSeams(e, run -> {
+                    Model m = new Model(run, -1, lane, false);
+                    Worker w = m.idler(0);
+                    run.actor("W", () -> m.idleThenPass(w, spin));
+                    run.actor("Q", () -> m.queue(0));
+                    m.epilogue = () -> {
+                        if (m.wokenByWaker > 0) {
+                            outcomes[0]++;
+                        }
+                        if (m.backBeforePark > 0) {
+                            outcomes[1]++;
+                        }
+                        if (run.finishing) {
+                            outcomes[2]++;
+                        }
+                    };
+                    return m;
+                });
+                report("idle0" + (spin ? " (spins)" : "") + " | queue0" + (lane ? " (ring)" : " (stack)"), e);
+                assertThat(outcomes[0]).as("schedules where the queuer's admission wakes the worker").isPositive();
+                assertThat(outcomes[1]).as("schedules where the worker finds the work before it parks").isPositive();
+            }
+        }
+    }
+
+    /**
+     * Two works queued one after the other while the pool's only worker goes idle (its spin
+     * run): both run, each once, and the worker never parks with one of them unrun: the second
+     * push, while the worker runs the first or while a wake is under way, is seen by the
+     * worker's pass or its next idle entry.
+     */
+    @Test
+    void twoWorksQueuedAsTheOnlyWorkerGoesIdleBothRun() {
+        Explorer e = new Explorer();
+        exploreWithIdleSeams(e, run -> {
+            Model m = new Model(run, -1, false, false);
+            Worker w = m.idler(0);
+            WorkNode x = m.extra("x", m.slow);
+            WorkNode y = m.extra("y", m.slow);
+            run.actor("W", () -> m.idleThenPass(w, true));
+            run.actor("P", () -> {
+                m.queueExtra(x, m.slow, 0);
+                m.queueExtra(y, m.slow, 0);
+            });
+            return m;
+        });
+        report("idle0 (spins) | queue x, queue y", e);
+    }
+
+    /**
+     * One work queued while both workers of the pool go idle (one spins): it runs once; a wake
+     * takes the most recently idle worker, and a worker that is still spinning is woken without
+     * an unpark (its searching count made the queuer skip the kick, or the waker saw it
+     * spinning). At a quiescent end the other worker parks with nothing left behind. About 1.2
+     * million schedules, a minute: under {@code -Pstress} only.
+     */
+    @Test
+    void oneWorkQueuedAsTwoWorkersGoIdleRunsOnce() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Integer.getInteger("cmwq4j.stress.scale", 1) > 1,
+                "about a minute of schedules: -Pstress");
+        Explorer e = new Explorer();
+        exploreWithIdleSeams(e, run -> {
+            Model m = new Model(run, -1, false, false);
+            Worker w1 = m.idler(0);
+            Worker w2 = m.idler(0);
+            run.actor("W1", () -> m.idleThenPass(w1, true));
+            run.actor("W2", () -> m.idleThenPass(w2, false));
+            run.actor("Q", () -> m.queue(0));
+            return m;
+        });
+        report("idle0 (spins) | idle0 | queue0", e);
     }
 
     private static void report(String scenario, Explorer e) {
