@@ -1522,13 +1522,13 @@ class WorkStateInterleavingTest {
      * One work queued while both workers of the pool go idle (one spins): it runs once; a wake
      * takes the most recently idle worker, and a worker that is still spinning is woken without
      * an unpark (its searching count made the queuer skip the kick, or the waker saw it
-     * spinning). At a quiescent end the other worker parks with nothing left behind. About 1.2
-     * million schedules, a minute: under {@code -Pstress} only.
+     * spinning). At a quiescent end the other worker parks with nothing left behind. About 3.6
+     * million schedules, three minutes: under {@code -Pstress} only.
      */
     @Test
     void oneWorkQueuedAsTwoWorkersGoIdleRunsOnce() {
         org.junit.jupiter.api.Assumptions.assumeTrue(Integer.getInteger("cmwq4j.stress.scale", 1) > 1,
-                "about a minute of schedules: -Pstress");
+                "about three minutes of schedules: -Pstress");
         Explorer e = new Explorer();
         exploreWithIdleSeams(e, run -> {
             Model m = new Model(run, -1, false, false);
