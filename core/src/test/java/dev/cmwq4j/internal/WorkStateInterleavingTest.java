@@ -752,7 +752,13 @@ class WorkStateInterleavingTest {
                 check(r, n.state == 0 && n.queued() == 1 && n.resolved() == 1, "a further work not run once: state "
                         + n.state + ", resolved " + n.resolved());
             }
-            check(r, starts.size() == extras.size(), "further works started: " + starts);
+            check(r, starts.size() + returned.size() == extras.size(), "further works started: " + starts
+                    + ", returned by a take-back: " + returned);
+            for (String name : returned) {
+                check(r, !starts.contains(name), "a task returned by the take-back also ran: " + name);
+            }
+            check(r, missed.isEmpty(), "a task queued before the take-back began was still pending after it, not returned: "
+                    + missed);
             check(r, otherRunningMost <= 1, "more works of a workqueue of maxActive 1 ran at once than 1");
             for (Worker w : laneWorkers) {
                 check(r, w.fastMark == null, "a lane worker's mark not cleared: " + w.fastMark);
@@ -823,7 +829,73 @@ class WorkStateInterleavingTest {
                 }
             });
             extras.add(n);
+            extraNames.add(null);
             return n;
+        }
+
+        /** The names of {@link #extras} made by {@link #task}, at their indexes (null for the others). */
+        final List<String> extraNames = new ArrayList<>();
+        /** The further works an executor view's take-back returned ({@link #takeBack}), by name. */
+        final List<String> returned = new ArrayList<>();
+        /** The tasks' actions, by name, to name what a take-back returns. */
+        private final java.util.Map<Runnable, String> taskNames = new java.util.HashMap<>();
+
+        /**
+         * A further work that is a task of an executor view: a one-shot node of {@code group}
+         * (what the view's {@code execute} queues), logged as {@link #extra} logs its start.
+         */
+        WorkNode task(String name, WorkNode.Group group) {
+            Runnable action = () -> {
+                starts.add(name);
+                run.yieldPoint(); // others act while it runs
+            };
+            taskNames.put(action, name);
+            WorkNode n = WorkNode.oneShot(action, group);
+            extras.add(n);
+            extraNames.add(name);
+            return n;
+        }
+
+        /**
+         * The engine's part of the view's {@code shutdownNow} on workqueue {@code q}
+         * ({@link WorkqueueCore#cancelGroup}: every task of {@code group} not yet started, taken
+         * back); what it returns is logged in {@link #returned}.
+         */
+        void takeBack(WorkqueueCore q, WorkNode.Group group) {
+            List<Runnable> out = new ArrayList<>();
+            q.cancelGroup(group, out);
+            for (Runnable a : out) {
+                returned.add(taskNames.get(a));
+            }
+        }
+
+        /** Tasks whose queue has returned ({@link #queueTask}), by name. */
+        final List<String> queuedTasks = new ArrayList<>();
+        /** Tasks queued before a take-back began and still pending, not returned, after it: missed. */
+        final List<String> missed = new ArrayList<>();
+
+        /** {@link #queueExtra} of task {@code n}, logged in {@link #queuedTasks} once its queue returned. */
+        void queueTask(String name, WorkNode n, WorkqueueCore q, int cpu) {
+            queueExtra(n, q, cpu);
+            queuedTasks.add(name);
+        }
+
+        /**
+         * The take-back of the view's {@code shutdownNow} on workqueues {@code qs} in turn: once
+         * it returns, no task whose queue returned before it began may still be pending unless
+         * it was returned (started ones are the view's interrupt's business).
+         */
+        void takeBackAll(WorkNode.Group group, WorkqueueCore... qs) {
+            List<String> before = new ArrayList<>(queuedTasks);
+            for (WorkqueueCore q : qs) {
+                takeBack(q, group);
+            }
+            for (String name : before) {
+                WorkNode n = extras.get(extraNames.indexOf(name));
+                if (n.isPending() && !returned.contains(name)) {
+                    missed.add(name);
+                }
+            }
         }
 
         /** Queues a further work on {@code q}, pinned to {@code cpu}, in two steps, as {@link #queue} does. */
@@ -1385,6 +1457,57 @@ class WorkStateInterleavingTest {
         });
         report("queue0+execute0 (re-queues onto the ring of 1) | lane1 x2 | cancel", e);
         assertThat(twoRuns[0]).as("schedules where both instances run").isPositive();
+    }
+
+    /**
+     * The engine's part of an executor view's {@code shutdownNow} (the take-back of every task
+     * of the view not yet started, {@link WorkqueueCore#cancelGroup}, on each workqueue) against
+     * two tasks of the view queued by one thread, the first to the ring, the second (a
+     * CPU-intensive workqueue's) onto the inbound stack, and a lane worker (whose pass takes the
+     * locked path for what is listed): each task runs once or is returned once, never both and
+     * never neither, and none queued before the take-back began is still pending, unreturned,
+     * after it (issue 16: {@code shutdownNow} returns every unstarted task). The take-back locks
+     * the pool, so it closes the ring, waits for a take in progress, converts a fast run and
+     * admits what the ring and the stack hold before it looks at the lists.
+     */
+    @Test
+    void aTakeBackOfAViewsTasksReturnsEachUnstartedOneOnceAgainstTheLane() {
+        Explorer e = new Explorer();
+        int[] outcomes = new int[3]; // schedules with a task returned, with one run in the lane, with both returned
+        exploreWithLaneSeams(e, run -> {
+            Model m = new Model(run, -1, true);
+            WorkNode.Group view = () -> { };
+            WorkNode x = m.task("x", view);
+            WorkNode y = m.task("y", view);
+            long[] before = laneCounts();
+            run.actor("P", () -> {
+                m.queueTask("x", x, m.wq, 0);
+                run.yieldPoint();
+                m.queueTask("y", y, m.slow, 0);
+            });
+            run.actor("W", () -> {
+                run.yieldPoint();
+                m.lanePass(0);
+            });
+            run.actor("S", () -> m.takeBackAll(view, m.wq, m.slow));
+            m.epilogue = () -> {
+                m.lanePass(0); // what neither took back nor ran yet runs now
+                if (!m.returned.isEmpty()) {
+                    outcomes[0]++;
+                }
+                if (laneCounts()[0] > before[0]) {
+                    outcomes[1]++;
+                }
+                if (m.returned.size() == 2) {
+                    outcomes[2]++;
+                }
+            };
+            return m;
+        });
+        report("queue x (ring), queue y (stack) | lane0 | take back (wq, slow)", e);
+        assertThat(outcomes[0]).as("schedules where the take-back returns a task").isPositive();
+        assertThat(outcomes[1]).as("schedules where a task runs in the lane").isPositive();
+        assertThat(outcomes[2]).as("schedules where both are returned").isPositive();
     }
 
     // ------------------------------------------------------------------------------------------
