@@ -248,9 +248,14 @@ final class Worker implements Runnable {
      * while it runs a work of that pool (see {@link Rescuer}). It is in no list of the pool.
      */
     static Worker rescuerStandIn(WorkerPool pool, Thread rescuerThread) {
+        return standIn(pool, rescuerThread, RESCUER); // before the rescuer thread starts: published by Thread.start
+    }
+
+    /** A worker of {@code pool} in state {@code wstate} on thread {@code t}, in no list of the pool. */
+    private static Worker standIn(WorkerPool pool, Thread t, int wstate) {
         Worker w = new Worker(pool, true);
-        w.wstate = RESCUER; // before the rescuer thread starts: published by Thread.start
-        w.thread = rescuerThread;
+        w.wstate = wstate;
+        w.thread = t;
         return w;
     }
 
@@ -494,8 +499,7 @@ final class Worker implements Runnable {
                 counted = true;
                 p.workerStarted(this);
                 workLoop();
-                uncountForIdle();
-                woken = false; // the next wake-up is the next idle wait's
+                leaveCountForIdle();
                 counted = false; // idleWait first checks whether work arrived meanwhile
             }
         } finally {
@@ -1121,10 +1125,7 @@ final class Worker implements Runnable {
      * WorkerPool#listForTests}); it goes idle with {@link #goIdleForTests}.
      */
     static Worker idleStandIn(WorkerPool pool, Thread t) {
-        Worker w = new Worker(pool, true);
-        w.wstate = RUNNING;
-        w.thread = t;
-        return w;
+        return standIn(pool, t, RUNNING);
     }
 
     /**
@@ -1139,8 +1140,7 @@ final class Worker implements Runnable {
         bindCurrent(this);
         try {
             lingered = spin ? 0 : engine.idleSpinNanos;
-            uncountForIdle();
-            woken = false;
+            leaveCountForIdle();
             return idleWait();
         } finally {
             bindCurrent(null);
@@ -2159,6 +2159,12 @@ final class Worker implements Runnable {
      * The worker stops being counted before it goes idle: RUNNING -> IDLE leaves nrRunning; if the
      * monitor already took it out (DETECTED, CPU_INTENSIVE), it only changes the word. Pool lock.
      */
+    /** The work loop found nothing: out of the running count, before {@link #idleWait}. Lock. */
+    private void leaveCountForIdle() {
+        uncountForIdle();
+        woken = false; // the next wake-up is the next idle wait's
+    }
+
     private void uncountForIdle() {
         for (;;) {
             int s = wstate;

@@ -379,10 +379,22 @@ class WorkStateInterleavingTest {
          * running). {@link #release} undoes it.
          */
         private static Worker listedLaneWorker(WorkerPool pool) {
-            Worker w = Worker.rescuerStandIn(pool, null);
-            pool.listForTests(w, true);
-            pool.nrRunning.incrementAndGet();
+            return listedAndCounted(Worker.rescuerStandIn(pool, null));
+        }
+
+        /** Lists stand-in {@code w} in its pool and counts it as running; {@link #unlisted} undoes it. */
+        private static Worker listedAndCounted(Worker w) {
+            w.pool.listForTests(w, true);
+            w.pool.nrRunning.incrementAndGet();
             return w;
+        }
+
+        /** Unlists stand-in {@code w}, and takes it out of the running count if it is {@code counted}. */
+        private static void unlisted(Worker w, boolean counted) {
+            w.pool.listForTests(w, false);
+            if (counted) {
+                w.pool.nrRunning.decrementAndGet();
+            }
         }
 
         /**
@@ -424,10 +436,8 @@ class WorkStateInterleavingTest {
          * loop is about to find nothing: its actor is {@link #idleThenPass}.
          */
         Worker idler(int cpu) {
-            WorkerPool pool = wq.pwqs[cpu].pool;
-            Worker w = Worker.idleStandIn(pool, null); // its actor's thread, from its first step
-            pool.listForTests(w, true);
-            pool.nrRunning.incrementAndGet();
+            // its actor's thread, from its first step
+            Worker w = listedAndCounted(Worker.idleStandIn(wq.pwqs[cpu].pool, null));
             idlers.add(w);
             countedNow.add(w);
             return w;
@@ -511,8 +521,7 @@ class WorkStateInterleavingTest {
         /** Unlists the lane's stand-ins and the idlers, and their counts (the engine's pools outlive the schedule). */
         void release() {
             for (Worker w : laneWorkers) {
-                w.pool.listForTests(w, false);
-                w.pool.nrRunning.decrementAndGet();
+                unlisted(w, true);
             }
             for (Worker w : idlers) {
                 WorkerPool pool = w.pool;
@@ -524,10 +533,7 @@ class WorkStateInterleavingTest {
                 } finally {
                     pool.unlock();
                 }
-                pool.listForTests(w, false);
-                if (countedNow.contains(w) || (inIdleWait.contains(w) && w.woken)) {
-                    pool.nrRunning.decrementAndGet();
-                }
+                unlisted(w, countedNow.contains(w) || (inIdleWait.contains(w) && w.woken));
             }
             if (raisedPool != null) {
                 raisedPool.target = savedTarget;
@@ -835,7 +841,7 @@ class WorkStateInterleavingTest {
 
         /** The names of {@link #extras} made by {@link #task}, at their indexes (null for the others). */
         final List<String> extraNames = new ArrayList<>();
-        /** The further works an executor view's take-back returned ({@link #takeBack}), by name. */
+        /** The further works an executor view's take-back returned ({@link #takeBackAll}), by name. */
         final List<String> returned = new ArrayList<>();
         /** The tasks' actions, by name, to name what a take-back returns. */
         private final java.util.Map<Runnable, String> taskNames = new java.util.HashMap<>();
@@ -856,19 +862,6 @@ class WorkStateInterleavingTest {
             return n;
         }
 
-        /**
-         * The engine's part of the view's {@code shutdownNow} on workqueue {@code q}
-         * ({@link WorkqueueCore#cancelGroup}: every task of {@code group} not yet started, taken
-         * back); what it returns is logged in {@link #returned}.
-         */
-        void takeBack(WorkqueueCore q, WorkNode.Group group) {
-            List<Runnable> out = new ArrayList<>();
-            q.cancelGroup(group, out);
-            for (Runnable a : out) {
-                returned.add(taskNames.get(a));
-            }
-        }
-
         /** Tasks whose queue has returned ({@link #queueTask}), by name. */
         final List<String> queuedTasks = new ArrayList<>();
         /** Tasks queued before a take-back began and still pending, not returned, after it: missed. */
@@ -881,14 +874,20 @@ class WorkStateInterleavingTest {
         }
 
         /**
-         * The take-back of the view's {@code shutdownNow} on workqueues {@code qs} in turn: once
-         * it returns, no task whose queue returned before it began may still be pending unless
-         * it was returned (started ones are the view's interrupt's business).
+         * The take-back of the view's {@code shutdownNow} on workqueues {@code qs} in turn (the
+         * engine's part, {@link WorkqueueCore#cancelGroup}: every task of {@code group} not yet
+         * started, taken back; what it returns is logged in {@link #returned}): once it returns,
+         * no task whose queue returned before it began may still be pending unless it was
+         * returned (started ones are the view's interrupt's business).
          */
         void takeBackAll(WorkNode.Group group, WorkqueueCore... qs) {
             List<String> before = new ArrayList<>(queuedTasks);
             for (WorkqueueCore q : qs) {
-                takeBack(q, group);
+                List<Runnable> out = new ArrayList<>();
+                q.cancelGroup(group, out);
+                for (Runnable a : out) {
+                    returned.add(taskNames.get(a));
+                }
             }
             for (String name : before) {
                 WorkNode n = extras.get(extraNames.indexOf(name));
