@@ -16,8 +16,9 @@ import java.util.concurrent.atomic.LongAdder;
  * A Java thread that queues has no CPU, so a work queued to a bound workqueue goes:
  * <ol>
  *   <li>from a worker of a bound pool: to that worker's CPU index (locality, batching);
- *   <li>from any other thread: to a home pool derived from the thread, unless the home pool is
- *       loaded and one other pool, picked at random, is idle; that is two volatile reads, O(1).
+ *   <li>from any other thread: to a home pool derived from the thread ({@code homeIndex}, a hash
+ *       of its id, sticky for its life). No other pool's counters are read: each pool's worker
+ *       rewrites them at every work, so a look at them cost the queuer a cache miss.
  * </ol>
  * After an insert into a busy pool of long works, a worker's start of a work while its pool's
  * backlog is stealable, or the monitor's look at a pool stuck behind its running works, one
