@@ -576,18 +576,22 @@ final class WorkerPool {
      * idle machine are not too many: the OS does not pin a pool to its CPU.)
      */
     boolean overCommitted(int onCpu, int totalOnCpu) {
-        return overCommitted(onCpu, totalOnCpu, engine.cpus(), target, countedBlocks);
+        return overCommitted(onCpu, totalOnCpu, engine.cpus(), target, countedBlocks && blockAvgNanos > 0);
     }
 
-    /** {@link #overCommitted(int, int)} of a pool with {@code target}, counting its blocks or not. */
+    /**
+     * {@link #overCommitted(int, int)} of a pool with {@code target}, whose blocked workers stay
+     * counted ({@code counting}: it counts its blocks, and its works announced some) or not.
+     */
     static boolean overCommitted(int onCpu, int totalOnCpu, int cpus, int target, boolean counting) {
         return onCpu >= 2 && totalOnCpu > cpus + overcommitSlack(counting) && target > 1;
     }
 
     /**
      * The runnable counted workers beyond the CPUs that {@link #overCommitted} tolerates: {@link
-     * #OVERCOMMIT_SLACK}, one more for a pool that counts its blocks ({@link #countsBlocks}).
-     * There the target is the cap on the works in flight, blocked ones included, and the workers
+     * #OVERCOMMIT_SLACK}, one more for a pool that counts the blocks its works announce ({@link
+     * #countsBlocks}; a pool whose works block unannounced counts from its start but keeps the
+     * kernel's rule for them, and gets the one). There the target is the cap on the works in flight, blocked ones included, and the workers
      * seen on the CPU at a look are mostly ones just back from their blocks and waiting for a CPU
      * to finish their works; a target lowered for them leaves the next blocks without the works
      * to fill their CPU. Under the kernel's rule a blocked worker is replaced, so runnable
