@@ -572,44 +572,31 @@ final class WorkerPool {
 
     /**
      * Two or more counted workers of this pool are on the CPU while the managed pools together
-     * have more on it than the CPUs plus {@link #overcommitSlack}. (Two of ours on an otherwise
+     * have more on it than the CPUs plus {@link #OVERCOMMIT_SLACK}. (Two of ours on an otherwise
      * idle machine are not too many: the OS does not pin a pool to its CPU.)
      */
     boolean overCommitted(int onCpu, int totalOnCpu) {
-        return overCommitted(onCpu, totalOnCpu, engine.cpus(), target, countedBlocks && blockAvgNanos > 0);
+        return overCommitted(onCpu, totalOnCpu, engine.cpus(), target);
     }
 
-    /**
-     * {@link #overCommitted(int, int)} of a pool with {@code target}, whose blocked workers stay
-     * counted ({@code counting}: it counts its blocks, and its works announced some) or not.
-     */
-    static boolean overCommitted(int onCpu, int totalOnCpu, int cpus, int target, boolean counting) {
-        return onCpu >= 2 && totalOnCpu > cpus + overcommitSlack(counting) && target > 1;
-    }
-
-    /**
-     * The runnable counted workers beyond the CPUs that {@link #overCommitted} tolerates: {@link
-     * #OVERCOMMIT_SLACK}, one more for a pool that counts the blocks its works announce ({@link
-     * #countsBlocks}; a pool whose works block unannounced counts from its start but keeps the
-     * kernel's rule for them, and gets the one). There the target is the cap on the works in flight, blocked ones included, and the workers
-     * seen on the CPU at a look are mostly ones just back from their blocks and waiting for a CPU
-     * to finish their works; a target lowered for them leaves the next blocks without the works
-     * to fill their CPU. Under the kernel's rule a blocked worker is replaced, so runnable
-     * workers beyond the CPUs are surplus indeed. (One external producer's pool serving both
-     * CPUs, the JDK {@code HttpServer} under {@code wrk}: with the one slack its target swung
-     * between 10 and 13 and the machine stayed 5-6% idle while requests waited; with two, idle
-     * under 1% and 3-8% more requests a second, the same threads: ARCHITECTURE 10.)
-     */
-    static int overcommitSlack(boolean counting) {
-        return counting ? OVERCOMMIT_SLACK + 1 : OVERCOMMIT_SLACK;
+    /** {@link #overCommitted(int, int)} of a pool with {@code target} on {@code cpus} CPUs. */
+    static boolean overCommitted(int onCpu, int totalOnCpu, int cpus, int target) {
+        return onCpu >= 2 && totalOnCpu > cpus + OVERCOMMIT_SLACK && target > 1;
     }
 
     /**
      * Runnable counted workers beyond the CPUs that do not yet lower a target. The costs are not
      * symmetric: one runnable worker too many costs context switches, one too few leaves a CPU
-     * idle while work waits. (Mixed load, 2 CPUs: 0 gave about 1.4x the ideal time, 1 about 1.2x.)
+     * idle while work waits. A pool with a raised target runs works that block, and the workers
+     * a look finds on the CPU are mostly ones just back from a block, finishing their works
+     * before the next: a target lowered for them left the next blocks without the works to fill
+     * their CPU. (Mixed load, 2 CPUs: 0 gave about 1.4x the ideal time, 1 about 1.2x. One
+     * external producer's pool serving both CPUs, the JDK {@code HttpServer} under {@code wrk}:
+     * with 1 its target swung between 10 and 13 and the machine stayed 5-6% idle while requests
+     * waited; with 2, idle under 1% and about 4-6% more requests a second with the same threads,
+     * and the cold harness cells level: ARCHITECTURE 10, <i>{@code http} under {@code wrk}</i>.)
      */
-    static final int OVERCOMMIT_SLACK = 1;
+    static final int OVERCOMMIT_SLACK = 2;
 
     /**
      * Monitor: one more counted worker. An idle one is woken at once; a new thread is created only
