@@ -2155,16 +2155,16 @@ final class Worker implements Runnable {
         }
     }
 
-    /**
-     * The worker stops being counted before it goes idle: RUNNING -> IDLE leaves nrRunning; if the
-     * monitor already took it out (DETECTED, CPU_INTENSIVE), it only changes the word. Pool lock.
-     */
     /** The work loop found nothing: out of the running count, before {@link #idleWait}. Lock. */
     private void leaveCountForIdle() {
         uncountForIdle();
         woken = false; // the next wake-up is the next idle wait's
     }
 
+    /**
+     * The worker stops being counted before it goes idle: RUNNING -> IDLE leaves nrRunning; if the
+     * monitor already took it out (DETECTED, CPU_INTENSIVE), it only changes the word. Pool lock.
+     */
     private void uncountForIdle() {
         for (;;) {
             int s = wstate;

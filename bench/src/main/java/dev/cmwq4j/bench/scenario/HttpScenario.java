@@ -45,7 +45,8 @@ import org.HdrHistogram.Histogram;
  * JDK 25 server writes the headers and a small fixed-length body in one go anyway).
  */
 final class HttpScenario implements Scenario {
-    private static final byte[] BODY = "hello\n".getBytes(StandardCharsets.US_ASCII);
+    /** The response body, also {@link HttpServe}'s. */
+    static final byte[] BODY = "hello\n".getBytes(StandardCharsets.US_ASCII);
     /** Flags of the load-generator JVM: small, C1 only, so that its JIT takes little of the CPUs. */
     static final List<String> LOAD_JVM_FLAGS = List.of("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC",
             "-XX:TieredStopAtLevel=1");

@@ -1,14 +1,13 @@
 package dev.cmwq4j.bench.scenario;
 
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
 import dev.cmwq4j.Cmwq;
 import dev.cmwq4j.PoolStats;
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
@@ -31,8 +30,6 @@ import java.util.concurrent.TimeUnit;
 public final class HttpServe {
     private HttpServe() {}
 
-    private static final byte[] BODY = "hello\n".getBytes(StandardCharsets.US_ASCII);
-
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
             System.err.println("usage: HttpServe PEER PORT [CPU_US SLEEP_US CPU_AFTER_US [announced|plain]]");
@@ -46,7 +43,7 @@ public final class HttpServe {
         boolean announced = args.length > 5 && args[5].equals("announced");
         System.setProperty("sun.net.httpserver.nodelay", "true");
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port), 1024);
-        int baseThreads = osThreads(); // before the executor and the server's dispatcher
+        int baseThreads = Probes.processThreads(); // before the executor and the server's dispatcher
         PeerExecutor ex = peer.create("http");
         server.createContext("/", exchange -> handle(exchange, ex, cpu, sleep, cpuAfter, announced));
         server.setExecutor(ex.executor());
@@ -60,20 +57,6 @@ public final class HttpServe {
             sample(sampleMillis);
         }
         Thread.currentThread().join(); // until killed
-    }
-
-    /** This process's threads, the JVM's own included ({@code /proc/self/status}); -1 if unknown. */
-    private static int osThreads() {
-        try {
-            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
-                if (line.startsWith("Threads:")) {
-                    return Integer.parseInt(line.substring("Threads:".length()).trim());
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // not Linux
-        }
-        return -1;
     }
 
     /**
@@ -103,9 +86,9 @@ public final class HttpServe {
             Cpu.spin(cpu);
             ex.sleep(sleep, announced);
             Cpu.spin(cpuAfter);
-            exchange.sendResponseHeaders(200, BODY.length);
+            exchange.sendResponseHeaders(200, HttpScenario.BODY.length);
             try (OutputStream out = exchange.getResponseBody()) {
-                out.write(BODY);
+                out.write(HttpScenario.BODY);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -154,6 +154,20 @@ final class Probes {
         return new Usage(-1, -1, cpu, vol, invol, hwm);
     }
 
+    /** This process's threads, the JVM's own included ({@code /proc/self/status}); -1 without it. */
+    static int processThreads() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Threads:")) {
+                    return (int) parseField(line);
+                }
+            }
+        } catch (IOException e) {
+            // not Linux
+        }
+        return -1;
+    }
+
     private static long parseField(String line) {
         String[] parts = line.substring(line.indexOf(':') + 1).trim().split("\\s+");
         return Long.parseLong(parts[0]);
