@@ -329,6 +329,7 @@ public final class Engine {
         unboundNormal = new WorkerPool(this, -1, false);
         unboundHigh = new WorkerPool(this, -1, true);
         preloadHotClasses();
+        Events.listenIfRecording();
         timer = new Timer();
         monitor = new Monitor(this, timer, c.monitorMinTickNanos(), c.monitorMaxTickNanos(), c.watchdogNanos(),
                 c.watchdogHandler(), c.blockingSiteSamplesPerSecond());
@@ -445,7 +446,8 @@ public final class Engine {
 
     /**
      * Loads and initializes the classes that the first works touch (queueing, priority lending,
-     * helping, statistics, and {@link Events}, whose initializer installs the JFR listener), so
+     * helping, statistics, and {@link Events}; its JFR listener is installed by the service
+     * thread as it starts, or here if a recording already runs: {@link Events#listen}), so
      * that a fresh JVM does it once here rather than on its first works, where two workers
      * needing the same class wait on its class loader's lock (a fan-out's first waits need
      * {@link Helping} and {@link Lend}). Only cheap classes: this runs on the caller that builds

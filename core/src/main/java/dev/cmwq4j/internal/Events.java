@@ -20,10 +20,11 @@ import jdk.jfr.Timespan;
  * by {@code -XX:StartFlightRecording}, {@code jcmd JFR.start} or the {@code Recording} API): loading
  * one makes JFR set up its metadata and instrument the class, which took ~150 ms of a worker's
  * first work in a fresh JVM. Until then every call site is one read of {@link #probes}, which is
- * null. A {@link FlightRecorderListener} creates the probes when the recorder initializes; from
- * then on each call site asks a preallocated probe of the event class {@code isEnabled()}: with no
- * recording (or the event disabled) that is one read of a field JFR keeps per event class, and
- * nothing is allocated. All code that names an event class lives in {@code Probes}, so that even
+ * null. A {@link FlightRecorderListener}, installed by the engine's service thread as it starts
+ * ({@link #listen}; by the engine's build if a recording already runs), creates the probes when
+ * the recorder initializes; from then on each call site asks a preallocated probe of the event
+ * class {@code isEnabled()}: with no recording (or the event disabled) that is one read of a
+ * field JFR keeps per event class, and nothing is allocated. All code that names an event class lives in {@code Probes}, so that even
  * verifying this class loads none: the verifier loads both sides of an assignment it checks (an
  * event passed or returned as a supertype), which cost a cold start 4-8 ms for the seven event
  * classes and {@code jdk.jfr.Event} when the emitting code lived here. Defaults keep a recording
@@ -247,16 +248,55 @@ final class Events {
      */
     private static volatile Probes probes;
 
-    static {
+    /**
+     * Installs the listener that creates the {@link #probes} (once per JVM; idempotent). Called by
+     * each engine's service thread as it starts ({@code Monitor.run}), not by the caller building
+     * the engine: {@link FlightRecorder#addListener} loads and initializes about ten classes of
+     * {@code jdk.jfr}'s internals (1.5-2 ms of a fresh JVM's build), none of which the first
+     * works need. A recorder initialized before that (a recording started with the JVM, or while
+     * the engine was built) calls the listener as it is added; see {@link #listenIfRecording} for
+     * the works that run before.
+     */
+    static void listen() {
+        Listener.install();
+    }
+
+    /**
+     * The engine's build: installs the listener now if Flight Recorder is already initialized
+     * (a recording runs), so that the first works' events are not missed while the service thread
+     * starts; otherwise leaves it to the service thread ({@link #listen}). {@link
+     * FlightRecorder#isInitialized} reads a static field of one class. Never throws.
+     */
+    static void listenIfRecording() {
         try {
-            FlightRecorder.addListener(new FlightRecorderListener() {
-                @Override
-                public void recorderInitialized(FlightRecorder recorder) {
-                    probes = new Probes();
-                }
-            });
-        } catch (RuntimeException | LinkageError e) {
-            // no Flight Recorder in this runtime: the events stay off
+            if (FlightRecorder.isInitialized()) {
+                Listener.install();
+            }
+        } catch (Throwable e) {
+            // no Flight Recorder in this runtime (or out of memory): the service thread tries again
+        }
+    }
+
+    /** The listener, installed by this class's initializer: runs once per JVM, on the first {@link #install}. */
+    private static final class Listener {
+        static {
+            try {
+                FlightRecorder.addListener(new FlightRecorderListener() {
+                    @Override
+                    public void recorderInitialized(FlightRecorder recorder) {
+                        probes = new Probes();
+                    }
+                });
+            } catch (RuntimeException | LinkageError e) {
+                // no Flight Recorder in this runtime: the events stay off
+            }
+        }
+
+        private Listener() {}
+
+        /** Initializes this class (its initializer installs the listener); nothing after the first call. */
+        static void install() {
+            // the call is the point: it runs the initializer on first use
         }
     }
 

@@ -222,6 +222,11 @@ final class Monitor implements Runnable {
         // first load it watches, and not on the caller that builds the instance; and learn
         // whether there is a /proc at all
         procFs = engine.procFs && procState("/proc/self/stat") != '?';
+        try {
+            Events.listen(); // JFR's listener, off the caller that built the engine (never throws but an Error)
+        } catch (Throwable t) {
+            // out of memory or of stack while installing it: the events stay off, the service goes on
+        }
         while (!stopped) {
             try {
                 serve();
