@@ -39,7 +39,8 @@ import java.util.concurrent.locks.LockSupport;
  * doubling up to {@link #BACKLOG_TICK_NANOS} while pools with pending work make progress
  * ({@link #QUIET_BACKLOG_TICK_NANOS} once nothing needed correcting for {@link #QUIET_NANOS}), and up
  * to {@link #maxTickNanos} while pools are busy without a backlog; parked while every pool is
- * idle. A stuck pool's next stall deadline is kept exactly. A pool that gets a worker woken, or
+ * idle and at rest (an idle pool keeps its last burst's target for {@code
+ * WorkerPool.TARGET_HOLD_NANOS}, and the monitor looks until it is back at rest). A stuck pool's next stall deadline is kept exactly. A pool that gets a worker woken, or
  * a backlog forms while the monitor naps, nudges it.
  *
  * <h2>Where the platform offers less</h2>
@@ -265,7 +266,7 @@ final class Monitor implements Runnable {
                     timerWait = timer.fireDue();
                     profiler.attributePending();
                 }
-                if (state == IDLE && !lingers(now)) {
+                if (state == IDLE && !lingers(now) && !holdingTargets) {
                     parked = true;
                     // re-check after publishing "parked": a pool that got busy meanwhile nudged us
                     int again = scan(System.nanoTime());
@@ -273,7 +274,7 @@ final class Monitor implements Runnable {
                         timerWait = timer.fireDue();
                         profiler.attributePending();
                     }
-                    if (again == IDLE && !stopped) {
+                    if (again == IDLE && !holdingTargets && !stopped) {
                         if (timerWait != 0) {
                             long parkedAt = System.nanoTime();
                             nap(timerWait < 0 ? Long.MAX_VALUE : timerWait);
@@ -411,6 +412,12 @@ final class Monitor implements Runnable {
     private static final long MIN_SLEEP_NANOS = 20_000;
     /** Earliest moment a watched work reaches its stall window; monitor thread only. */
     private long nextDue = Long.MAX_VALUE;
+    /**
+     * The last scan found an idle pool still holding the target of its last burst
+     * ({@link WorkerPool#idleLook}): the monitor looks again before it parks, so that a parked
+     * monitor means every pool at rest. Monitor thread only.
+     */
+    private boolean holdingTargets;
 
     private static final int IDLE = 0;
     /** Running, no pending work. */
@@ -425,6 +432,7 @@ final class Monitor implements Runnable {
         admitWanted();
         engine.armPublisherPollIfWanted();
         nextDue = Long.MAX_VALUE;
+        holdingTargets = false;
         int result = IDLE;
         WorkerPool[] normal = engine.boundPools(false);
         WorkerPool[] high = engine.boundPools(true);
@@ -511,10 +519,13 @@ final class Monitor implements Runnable {
             // nobody to examine; pending work here waits for a worker to be woken or created
             watchdog(p, workers, backlog && !progressed, now);
             if (!backlog) {
-                p.resetTarget();
+                holdingTargets |= p.idleLook(now);
+            } else {
+                p.busyLook();
             }
             return backlog ? BACKLOG : IDLE;
         }
+        p.busyLook();
         long stall = engine.stallWindowNanos;
         boolean stuck = backlog && !progressed;
         watchdog(p, workers, stuck, now);

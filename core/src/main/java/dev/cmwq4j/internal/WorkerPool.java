@@ -629,10 +629,61 @@ final class WorkerPool {
      * pool counts blocks, from the count Little's law gives its CPU ({@link #countingTarget}).
      */
     void resetTarget() {
-        int t = countedBlocks ? countingTarget() : 1;
+        idleSince = 0;
+        int t = restingTarget();
         if (target != t) {
             target = t;
         }
+    }
+
+    /** The target of this pool at rest: the kernel's rule, or {@link #countingTarget} while it counts blocks. Monitor. */
+    private int restingTarget() {
+        return countedBlocks ? countingTarget() : 1;
+    }
+
+    /**
+     * When ({@code nanoTime}) the monitor first found this pool idle since it was last busy; 0
+     * while busy, or once the target is back at rest. Monitor only.
+     */
+    private long idleSince;
+
+    /**
+     * How long an idle pool keeps the target its last burst reached, the gap within which the
+     * next burst is the same load going on (a producer's batches, rounds of a job): reset at
+     * every idle look, each burst climbed back from the rule one raise a look, with a CPU idle
+     * and the service thread looking every millisecond meanwhile (ARCHITECTURE 2, <i>Decay to
+     * the rule</i>). The monitor's linger: it parks only once every pool is at rest.
+     */
+    static final long TARGET_HOLD_NANOS = Monitor.LINGER_NANOS;
+    /** {@link #TARGET_HOLD_NANOS}, or what a test set ({@code EngineProbe.targetHold}); read by the monitor. */
+    static volatile long targetHoldNanos = TARGET_HOLD_NANOS;
+
+    /**
+     * Monitor, at a look that found this pool idle at {@code now}: its target decays to the
+     * resting one ({@link #resetTarget}) once the pool has stayed idle {@link #TARGET_HOLD_NANOS}
+     * (from the first look that found it idle: up to a tick more).
+     *
+     * @return true while it still holds a raised target (the monitor must look again before it parks)
+     */
+    boolean idleLook(long now) {
+        if (target == restingTarget()) {
+            idleSince = 0;
+            return false;
+        }
+        if (idleSince == 0) {
+            idleSince = now == 0 ? 1 : now;
+            return true;
+        }
+        if (now - idleSince >= targetHoldNanos) {
+            resetTarget();
+            return false;
+        }
+        return true;
+    }
+
+    /** Monitor: a look found this pool busy; an idle spell's hold starts again at the next idle look. */
+    void busyLook() {
+        idleSince = 0;
     }
 
     /**

@@ -362,7 +362,15 @@ public final class EngineProbe {
         Monitor.jvmHeldMaxNanos = max == null ? Monitor.JVM_HELD_MAX_NANOS : max.toNanos();
     }
 
-    /** The engine's monitor is parked: its last scan found every pool idle (and reset their targets). */
+    /**
+     * How long an idle pool keeps the target of its last burst, for every engine (null: the
+     * default, the monitor's linger of 20 ms).
+     */
+    public static void targetHold(java.time.Duration hold) {
+        WorkerPool.targetHoldNanos = hold == null ? WorkerPool.TARGET_HOLD_NANOS : hold.toNanos();
+    }
+
+    /** The engine's monitor is parked: its last scan found every pool idle, and every target at rest. */
     public static boolean monitorParked(Engine e) {
         return e.monitor.isParked();
     }
