@@ -477,6 +477,7 @@ final class Monitor implements Runnable {
         // First pass: note new works, count the counted workers seen off the CPU.
         int busy = 0;
         int offCpu = 0;
+        boolean blocked = false; // a worker in a block, counted or not: what a held target is for
         for (Worker w : workers) {
             int s = w.wstate;
             if (s == Worker.IDLE) {
@@ -505,7 +506,9 @@ final class Monitor implements Runnable {
                 w.look.joinSince = 0;
             }
             w.look.at = now;
-            if (s == Worker.RUNNING && (w.inCountedBlock() || !runnable(w))) {
+            boolean countedBlock = s == Worker.RUNNING && w.inCountedBlock();
+            blocked |= countedBlock || s == Worker.BLOCKED || s == Worker.DETECTED;
+            if (countedBlock || (s == Worker.RUNNING && !runnable(w))) {
                 offCpu++; // a counted block is off the CPU whatever its thread state (a native read is RUNNABLE)
             }
         }
@@ -521,11 +524,11 @@ final class Monitor implements Runnable {
             if (!backlog) {
                 holdingTargets |= p.idleLook(now);
             } else {
-                p.busyLook();
+                p.busyLook(false);
             }
             return backlog ? BACKLOG : IDLE;
         }
-        p.busyLook();
+        p.busyLook(blocked);
         long stall = engine.stallWindowNanos;
         boolean stuck = backlog && !progressed;
         watchdog(p, workers, stuck, now);

@@ -630,6 +630,7 @@ final class WorkerPool {
      */
     void resetTarget() {
         idleSince = 0;
+        burstBlocked = false;
         int t = restingTarget();
         if (target != t) {
             target = t;
@@ -646,6 +647,14 @@ final class WorkerPool {
      * while busy, or once the target is back at rest. Monitor only.
      */
     private long idleSince;
+    /**
+     * A look since the target was last at rest found one of this pool's workers in a block
+     * (counted, announced or detected): only such a burst's target is held. A pool of works that
+     * never block has no use for a raised target, which the monitor can raise when a loaded
+     * machine keeps its worker off the CPU (AutoLaneTest's producer, under load, kept a second
+     * worker taking turns at the ring). Monitor only.
+     */
+    private boolean burstBlocked;
 
     /**
      * How long an idle pool keeps the target its last burst reached, the gap within which the
@@ -661,13 +670,14 @@ final class WorkerPool {
     /**
      * Monitor, at a look that found this pool idle at {@code now}: its target decays to the
      * resting one ({@link #resetTarget}) once the pool has stayed idle {@link #TARGET_HOLD_NANOS}
-     * (from the first look that found it idle: up to a tick more).
+     * (from the first look that found it idle: up to a tick more), or at once if no look of the
+     * burst found a worker in a block ({@link #burstBlocked}).
      *
      * @return true while it still holds a raised target (the monitor must look again before it parks)
      */
     boolean idleLook(long now) {
-        if (target == restingTarget()) {
-            idleSince = 0;
+        if (!burstBlocked || target == restingTarget()) {
+            resetTarget();
             return false;
         }
         if (idleSince == 0) {
@@ -681,9 +691,15 @@ final class WorkerPool {
         return true;
     }
 
-    /** Monitor: a look found this pool busy; an idle spell's hold starts again at the next idle look. */
-    void busyLook() {
+    /**
+     * Monitor: a look found this pool busy, with a worker in a block if {@code blocked}; an idle
+     * spell's hold starts again at the next idle look.
+     */
+    void busyLook(boolean blocked) {
         idleSince = 0;
+        if (blocked) {
+            burstBlocked = true;
+        }
     }
 
     /**
