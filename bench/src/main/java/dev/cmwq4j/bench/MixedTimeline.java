@@ -51,6 +51,12 @@ import java.util.concurrent.locks.LockSupport;
  * With {@code --sample=MS}, cmwq4j's pools ({@link Cmwq#poolStats}) are printed every {@code MS}
  * milliseconds of the first round, or of round {@code R} with {@code --sample-round=R} (the
  * sampling takes every pool's lock, so it perturbs what it shows a little).
+ * With {@code --gap=MS} the program waits until {@code MS} milliseconds have passed since the last
+ * round's last work before it starts the next (its own reads of the round's figures included),
+ * so that rounds are bursts that many milliseconds apart; each round then prints the gap it had
+ * and, for cmwq4j, the highest concurrency target of its bound pools as the round starts (an idle
+ * pool keeps its last burst's target for 20 ms: {@code docs/ARCHITECTURE.md} §2, <i>Decay to the
+ * rule, after a hold</i>).
  *
  * <pre>
  * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.MixedTimeline -Dmain.args="cmwq 6"
@@ -59,10 +65,11 @@ import java.util.concurrent.locks.LockSupport;
  * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.MixedTimeline -Dmain.args="cmwq 1 --sample=5"
  * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.MixedTimeline -Dmain.args="cmwq 6 --load=many"
  * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.MixedTimeline -Dmain.args="fixed:2 6 --load=many"
+ * mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.MixedTimeline -Dmain.args="cmwq 10 --gap=5"
  * </pre>
  *
  * Arguments: {@code cmwq|cmwq-plain|fjp-managed|fixed:N [rounds] [--load=mixed|many] [--sample=MS]
- * [--sample-round=R]}
+ * [--sample-round=R] [--gap=MS]}
  * (default rounds: 6).
  */
 public final class MixedTimeline {
@@ -96,15 +103,19 @@ public final class MixedTimeline {
     public static void main(String[] args) throws Exception {
         if (args.length == 0) {
             throw new IllegalArgumentException(
-                    "usage: cmwq|cmwq-plain|fjp-managed|fixed:N [rounds] [--load=mixed|many] [--sample=MS] [--sample-round=R]");
+                    "usage: cmwq|cmwq-plain|fjp-managed|fixed:N [rounds] [--load=mixed|many] [--sample=MS] [--sample-round=R]"
+                            + " [--gap=MS]");
         }
         int rounds = args.length > 1 && !args[1].startsWith("--") ? Integer.parseInt(args[1]) : 6;
         long sampleMillis = 0;
         int sampleRound = 0;
+        long gapMillis = -1;
         boolean many = false;
         for (String a : args) {
             if (a.startsWith("--sample=")) {
                 sampleMillis = Long.parseLong(a.substring("--sample=".length()));
+            } else if (a.startsWith("--gap=")) {
+                gapMillis = Long.parseLong(a.substring("--gap=".length()));
             } else if (a.startsWith("--sample-round=")) {
                 sampleRound = Integer.parseInt(a.substring("--sample-round=".length()));
             } else if (a.startsWith("--load=")) {
@@ -132,8 +143,19 @@ public final class MixedTimeline {
                     CPU_NANOS / 1000, SLEEP.toMillis(), CPU_NANOS / 1000, args[0], ncpu,
                     WORKS * 2.0 * CPU_NANOS / ncpu / 1e9);
         }
+        Cmwq targets = gapMillis >= 0 && args[0].startsWith("cmwq") ? Cmwq.shared() : null;
+        long lastEnd = 0;
         for (int r = 0; r < rounds; r++) {
-            round(r, peers, many, r == sampleRound ? sampled : null, sampleMillis);
+            String before = "";
+            if (gapMillis >= 0 && r > 0) {
+                long wait = lastEnd + gapMillis * 1_000_000 - System.nanoTime();
+                if (wait > 0) {
+                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                }
+                before = String.format("after %.1f ms idle%s: ", (System.nanoTime() - lastEnd) / 1e6,
+                        targets == null ? "" : ", starting target " + highestTarget(targets));
+            }
+            lastEnd = round(r, peers, many, r == sampleRound ? sampled : null, sampleMillis, before);
         }
         System.exit(0);
     }
@@ -220,7 +242,24 @@ public final class MixedTimeline {
         };
     }
 
-    private static void round(int r, List<Peer> peers, boolean many, Cmwq sampled, long sampleMillis) throws Exception {
+    /** The highest concurrency target of {@code c}'s bound pools of normal priority, now. */
+    private static int highestTarget(Cmwq c) {
+        int t = 0;
+        for (PoolStats p : c.poolStats()) {
+            if (p.cpu() >= 0 && !p.highPriority()) {
+                t = Math.max(t, p.target());
+            }
+        }
+        return t;
+    }
+
+    /**
+     * Runs round {@code r} and prints its figures, the line starting with {@code gapNote}.
+     *
+     * @return when its last work ended ({@code nanoTime})
+     */
+    private static long round(int r, List<Peer> peers, boolean many, Cmwq sampled, long sampleMillis, String gapNote)
+            throws Exception {
         CountDownLatch done = new CountDownLatch(many ? COMPONENTS * PER_COMPONENT : WORKS);
         Runnable mixedTask = many ? null : task(peers.get(0), done, CPU_NANOS, true, CPU_NANOS);
         List<String> samples = new ArrayList<>();
@@ -251,7 +290,8 @@ public final class MixedTimeline {
             }
         }
         done.await();
-        long wall = System.nanoTime() - t0;
+        long end = System.nanoTime();
+        long wall = end - t0;
         if (sampler != null) {
             sampler.join();
         }
@@ -279,7 +319,8 @@ public final class MixedTimeline {
             }
         }
         StringBuilder b = new StringBuilder();
-        b.append(String.format("round %d: wall %.3f s, CPU %.3f s, threads %d |", r, wall / 1e9, total / 1e9, threads));
+        b.append(String.format("round %d: %swall %.3f s, CPU %.3f s, threads %d |", r, gapNote, wall / 1e9, total / 1e9,
+                threads));
         for (Map.Entry<String, Long> e : byGroup.entrySet()) {
             if (e.getValue() >= 1_000_000) {
                 b.append(String.format(" %s %.1f ms,", e.getKey(), e.getValue() / 1e6));
@@ -294,6 +335,7 @@ public final class MixedTimeline {
             }
         }
         System.out.println(sw.substring(0, sw.length() - 1));
+        return end;
     }
 
     /** One line of the pools' state: time, works left, and per pool with workers its counts. */
