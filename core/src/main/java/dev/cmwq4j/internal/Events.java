@@ -24,8 +24,8 @@ import jdk.jfr.Timespan;
  * ({@link #listen}; by the engine's build if a recording already runs), creates the probes when
  * the recorder initializes; from then on each call site asks a preallocated probe of the event
  * class {@code isEnabled()}: with no recording (or the event disabled) that is one read of a
- * field JFR keeps per event class, and nothing is allocated. All code that names an event class lives in {@code Probes}, so that even
- * verifying this class loads none: the verifier loads both sides of an assignment it checks (an
+ * field JFR keeps per event class, and nothing is allocated. All code that names an event class
+ * lives in {@code Probes}, so that even verifying this class loads none: the verifier loads both sides of an assignment it checks (an
  * event passed or returned as a supertype), which cost a cold start 4-8 ms for the seven event
  * classes and {@code jdk.jfr.Event} when the emitting code lived here. Defaults keep a recording
  * cheap: the per-work instant events (queued, activated, started) are off unless a recording turns

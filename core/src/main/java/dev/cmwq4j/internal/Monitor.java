@@ -40,8 +40,9 @@ import java.util.concurrent.locks.LockSupport;
  * ({@link #QUIET_BACKLOG_TICK_NANOS} once nothing needed correcting for {@link #QUIET_NANOS}), and up
  * to {@link #maxTickNanos} while pools are busy without a backlog; parked while every pool is
  * idle and at rest (an idle pool keeps its last burst's target for {@code
- * WorkerPool.TARGET_HOLD_NANOS}, and the monitor looks until it is back at rest). A stuck pool's next stall deadline is kept exactly. A pool that gets a worker woken, or
- * a backlog forms while the monitor naps, nudges it.
+ * WorkerPool.TARGET_HOLD_NANOS}, and the monitor looks until it is back at rest). A stuck pool's
+ * next stall deadline is kept exactly. A pool that gets a worker woken, or a backlog forms while
+ * the monitor naps, nudges it.
  *
  * <h2>Where the platform offers less</h2>
  * Thread states ({@link Thread#getState()}) are always there, so a work blocked in Java (a

@@ -651,17 +651,18 @@ final class WorkerPool {
      * A look since the target was last at rest found one of this pool's workers in a block
      * (counted, announced or detected): only such a burst's target is held. A pool of works that
      * never block has no use for a raised target, which the monitor can raise when a loaded
-     * machine keeps its worker off the CPU (AutoLaneTest's producer, under load, kept a second
-     * worker taking turns at the ring). Monitor only.
+     * machine keeps its worker off the CPU, and a held raise lets a second worker take turns at
+     * its ring (ARCHITECTURE 2, <i>Decay to the rule, after a hold</i>). Monitor only.
      */
     private boolean burstBlocked;
 
     /**
      * How long an idle pool keeps the target its last burst reached, the gap within which the
      * next burst is the same load going on (a producer's batches, rounds of a job): reset at
-     * every idle look, each burst climbed back from the rule one raise a look, with a CPU idle
-     * and the service thread looking every millisecond meanwhile (ARCHITECTURE 2, <i>Decay to
-     * the rule</i>). The monitor's linger: it parks only once every pool is at rest.
+     * every idle look, each burst 5 ms after the last climbed back from the rule, about ten
+     * raises a burst, each a correction that kept the service thread at 1 ms ticks (ARCHITECTURE
+     * 2, <i>Decay to the rule, after a hold</i>). The monitor's linger: it parks only once every
+     * pool is at rest.
      */
     static final long TARGET_HOLD_NANOS = Monitor.LINGER_NANOS;
     /** {@link #TARGET_HOLD_NANOS}, or what a test set ({@code EngineProbe.targetHold}); read by the monitor. */
