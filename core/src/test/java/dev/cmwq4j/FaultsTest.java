@@ -394,12 +394,17 @@ class FaultsTest {
      * handed instance's pool (the take's lock drained before its start and both ends) or on the
      * finished run's pool (its end's lock drained before the end, after the handed instance
      * started). Each throw used to leave the handed instance never run, and the flushes hung.
+     * Each round needs its pools at the kernel's rule as it starts, so that the work queued last
+     * waits for the runner, the pool's one counted worker: no target hold, or a target the
+     * monitor raised in one round (the runner's latch wait is a block it detects) let a second
+     * worker admit that work in the next, and rounds went by without the runner's admission.
      */
     @org.junit.jupiter.params.ParameterizedTest(name = "inbound on the handed instance''s pool: {0}")
     @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
     void anAdmissionThatThrowsAroundAHandOffLosesNoRun(boolean onHandedPool) throws Exception {
         java.util.concurrent.atomic.AtomicInteger toFail = new java.util.concurrent.atomic.AtomicInteger(1);
         java.util.concurrent.atomic.AtomicReference<Thread> runner = new java.util.concurrent.atomic.AtomicReference<>();
+        EngineProbe.targetHold(Duration.ZERO);
         try (Cmwq c = EngineProbe.withLane(false,
                 () -> Cmwq.builder().name("handoff-oom").cpus(1).jmx(false).build())) {
             Workqueue normal = c.workqueue("handoff-oom-normal").build();
@@ -451,6 +456,7 @@ class FaultsTest {
             assertAtRestAndRunning(c, high);
         } finally {
             EngineProbe.onAdmit(null);
+            EngineProbe.targetHold(null);
         }
     }
 

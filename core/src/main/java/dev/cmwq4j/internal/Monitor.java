@@ -39,10 +39,10 @@ import java.util.concurrent.locks.LockSupport;
  * doubling up to {@link #BACKLOG_TICK_NANOS} while pools with pending work make progress
  * ({@link #QUIET_BACKLOG_TICK_NANOS} once nothing needed correcting for {@link #QUIET_NANOS}), and up
  * to {@link #maxTickNanos} while pools are busy without a backlog; parked while every pool is
- * idle and at rest (an idle pool keeps its last burst's target for {@code
- * WorkerPool.TARGET_HOLD_NANOS}, and the monitor looks until it is back at rest). A stuck pool's
- * next stall deadline is kept exactly. A pool that gets a worker woken, or a backlog forms while
- * the monitor naps, nudges it.
+ * idle, until the timer's next entry or the end of a pool's target hold (an idle pool keeps its
+ * last burst's target for {@code WorkerPool.TARGET_HOLD_NANOS}). A stuck pool's next stall
+ * deadline is kept exactly. A pool that gets a worker woken, or a backlog forms while the monitor
+ * naps, nudges it.
  *
  * <h2>Where the platform offers less</h2>
  * Thread states ({@link Thread#getState()}) are always there, so a work blocked in Java (a
@@ -267,7 +267,7 @@ final class Monitor implements Runnable {
                     timerWait = timer.fireDue();
                     profiler.attributePending();
                 }
-                if (state == IDLE && !lingers(now) && !holdingTargets) {
+                if (state == IDLE && !lingers(now)) {
                     parked = true;
                     // re-check after publishing "parked": a pool that got busy meanwhile nudged us
                     int again = scan(System.nanoTime());
@@ -275,10 +275,11 @@ final class Monitor implements Runnable {
                         timerWait = timer.fireDue();
                         profiler.attributePending();
                     }
-                    if (again == IDLE && !holdingTargets && !stopped) {
-                        if (timerWait != 0) {
+                    if (again == IDLE && !stopped) {
+                        long wait = parkFor(timerWait);
+                        if (wait != 0) {
                             long parkedAt = System.nanoTime();
-                            nap(timerWait < 0 ? Long.MAX_VALUE : timerWait);
+                            nap(wait);
                             shortPark = System.nanoTime() - parkedAt < backlogTickNanos;
                         }
                     }
@@ -324,6 +325,19 @@ final class Monitor implements Runnable {
             nudged = nudgedWhileNapping; // a pool asked to be watched (not a timer entry)
             nudgedWhileNapping = false;
         }
+    }
+
+    /**
+     * How long an idle monitor parks: until the timer's next entry ({@code timerWait}: -1 none, 0
+     * due now) or the end of a pool's target hold ({@link #holdsUntil}), whichever comes first;
+     * {@code Long.MAX_VALUE}: until unparked; 0: not at all.
+     */
+    private long parkFor(long timerWait) {
+        long wait = timerWait < 0 ? Long.MAX_VALUE : timerWait;
+        if (holdsUntil != Long.MAX_VALUE) {
+            wait = Math.min(wait, Math.max(1, holdsUntil - System.nanoTime()));
+        }
+        return wait;
     }
 
     /**
@@ -414,11 +428,11 @@ final class Monitor implements Runnable {
     /** Earliest moment a watched work reaches its stall window; monitor thread only. */
     private long nextDue = Long.MAX_VALUE;
     /**
-     * The last scan found an idle pool still holding the target of its last burst
-     * ({@link WorkerPool#idleLook}): the monitor looks again before it parks, so that a parked
-     * monitor means every pool at rest. Monitor thread only.
+     * When the first hold of an idle pool's target found by the last scan ends ({@link
+     * WorkerPool#idleLook}; {@code Long.MAX_VALUE}: none): a park ends then at the latest, so that
+     * the target goes back to the rule whether or not the monitor is parked. Monitor thread only.
      */
-    private boolean holdingTargets;
+    private long holdsUntil = Long.MAX_VALUE;
 
     private static final int IDLE = 0;
     /** Running, no pending work. */
@@ -433,7 +447,7 @@ final class Monitor implements Runnable {
         admitWanted();
         engine.armPublisherPollIfWanted();
         nextDue = Long.MAX_VALUE;
-        holdingTargets = false;
+        holdsUntil = Long.MAX_VALUE;
         int result = IDLE;
         WorkerPool[] normal = engine.boundPools(false);
         WorkerPool[] high = engine.boundPools(true);
@@ -523,7 +537,7 @@ final class Monitor implements Runnable {
             // nobody to examine; pending work here waits for a worker to be woken or created
             watchdog(p, workers, backlog && !progressed, now);
             if (!backlog) {
-                holdingTargets |= p.idleLook(now);
+                holdsUntil = Math.min(holdsUntil, p.idleLook(now));
             } else {
                 p.busyLook(false);
             }

@@ -661,8 +661,8 @@ final class WorkerPool {
      * next burst is the same load going on (a producer's batches, rounds of a job): reset at
      * every idle look, each burst 5 ms after the last climbed back from the rule, about ten
      * raises a burst, each a correction that kept the service thread at 1 ms ticks (ARCHITECTURE
-     * 2, <i>Decay to the rule, after a hold</i>). The monitor's linger: it parks only once every
-     * pool is at rest.
+     * 2, <i>Decay to the rule, after a hold</i>). The monitor's linger; a monitor that parks
+     * meanwhile parks until the hold ends.
      */
     static final long TARGET_HOLD_NANOS = Monitor.LINGER_NANOS;
     /** {@link #TARGET_HOLD_NANOS}, or what a test set ({@code EngineProbe.targetHold}); read by the monitor. */
@@ -674,22 +674,23 @@ final class WorkerPool {
      * (from the first look that found it idle: up to a tick more), or at once if no look of the
      * burst found a worker in a block ({@link #burstBlocked}).
      *
-     * @return true while it still holds a raised target (the monitor must look again before it parks)
+     * @return when ({@code nanoTime}) the hold ends while it still holds a raised target (the
+     *     monitor looks again by then, parked or not), else {@code Long.MAX_VALUE}
      */
-    boolean idleLook(long now) {
+    long idleLook(long now) {
         if (!burstBlocked || target == restingTarget()) {
             resetTarget();
-            return false;
+            return Long.MAX_VALUE;
         }
         if (idleSince == 0) {
             idleSince = now == 0 ? 1 : now;
-            return true;
         }
-        if (now - idleSince >= targetHoldNanos) {
+        long until = idleSince + targetHoldNanos;
+        if (now - until >= 0) {
             resetTarget();
-            return false;
+            return Long.MAX_VALUE;
         }
-        return true;
+        return until;
     }
 
     /**

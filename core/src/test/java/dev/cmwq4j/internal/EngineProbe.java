@@ -370,7 +370,10 @@ public final class EngineProbe {
         WorkerPool.targetHoldNanos = hold == null ? WorkerPool.TARGET_HOLD_NANOS : hold.toNanos();
     }
 
-    /** The engine's monitor is parked: its last scan found every pool idle, and every target at rest. */
+    /**
+     * The engine's monitor is parked: its last scan found every pool idle (a pool may still hold
+     * its last burst's target: the park then ends when the hold does).
+     */
     public static boolean monitorParked(Engine e) {
         return e.monitor.isParked();
     }
