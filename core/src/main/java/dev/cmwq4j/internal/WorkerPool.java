@@ -625,8 +625,9 @@ final class WorkerPool {
     }
 
     /**
-     * Monitor: the pool went idle; the next burst starts from the kernel's rule, or, while the
-     * pool counts blocks, from the count Little's law gives its CPU ({@link #countingTarget}).
+     * Monitor: the pool stayed idle past its hold ({@link #idleLook}), or stopped counting blocks;
+     * the next burst starts from the kernel's rule, or, while the pool counts blocks, from the
+     * count Little's law gives its CPU ({@link #countingTarget}).
      */
     void resetTarget() {
         idleSince = 0;
