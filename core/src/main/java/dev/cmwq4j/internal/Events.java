@@ -25,13 +25,13 @@ import jdk.jfr.Timespan;
  * the recorder initializes; from then on each call site asks a preallocated probe of the event
  * class {@code isEnabled()}: with no recording (or the event disabled) that is one read of a
  * field JFR keeps per event class, and nothing is allocated. All code that names an event class
- * lives in {@code Probes}, so that even verifying this class loads none: the verifier loads both sides of an assignment it checks (an
- * event passed or returned as a supertype), which cost a cold start 4-8 ms for the seven event
- * classes and {@code jdk.jfr.Event} when the emitting code lived here. Defaults keep a recording
- * cheap: the per-work instant events (queued, activated, started) are off unless a recording turns
- * them on; a work's end is recorded only past 10 ms of execution and a block only past 1 ms; no
- * event takes a stack trace (an unannounced block carries the blocked worker's, captured by the
- * profiler, as a field).
+ * lives in {@code Probes}, so that even verifying this class loads none: the verifier loads both
+ * sides of an assignment it checks (an event passed or returned as a supertype), which cost a
+ * cold start 4-8 ms for the seven event classes and {@code jdk.jfr.Event} when the emitting code
+ * lived here. Defaults keep a recording cheap: the per-work instant events (queued, activated,
+ * started) are off unless a recording turns them on; a work's end is recorded only past 10 ms of
+ * execution and a block only past 1 ms; no event takes a stack trace (an unannounced block carries
+ * the blocked worker's, captured by the profiler, as a field).
  *
  * <h2>Events</h2>
  * <ul>
@@ -277,7 +277,10 @@ final class Events {
         }
     }
 
-    /** The listener, installed by this class's initializer: runs once per JVM, on the first {@link #install}. */
+    /**
+     * The listener, installed by this class's initializer, which runs once per JVM: at the first
+     * {@link #install}.
+     */
     private static final class Listener {
         static {
             try {

@@ -679,19 +679,17 @@ final class WorkerPool {
      *     monitor looks again by then, parked or not), else {@code Long.MAX_VALUE}
      */
     long idleLook(long now) {
-        if (!burstBlocked || target == restingTarget()) {
-            resetTarget();
-            return Long.MAX_VALUE;
+        if (burstBlocked && target != restingTarget()) {
+            if (idleSince == 0) {
+                idleSince = now == 0 ? 1 : now;
+            }
+            long until = idleSince + targetHoldNanos;
+            if (now - until < 0) {
+                return until;
+            }
         }
-        if (idleSince == 0) {
-            idleSince = now == 0 ? 1 : now;
-        }
-        long until = idleSince + targetHoldNanos;
-        if (now - until >= 0) {
-            resetTarget();
-            return Long.MAX_VALUE;
-        }
-        return until;
+        resetTarget();
+        return Long.MAX_VALUE;
     }
 
     /**
