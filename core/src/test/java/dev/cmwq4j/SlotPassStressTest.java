@@ -43,6 +43,7 @@ class SlotPassStressTest {
     @Test
     void chainsRacingFlushFreezeAndOutsideQueues() throws Exception {
         int rounds = 3 * SCALE;
+        long skippedInAll = 0;
         for (int round = 0; round < rounds; round++) {
             int maxActive = round % 3 == 2 ? 2 : 256;
             int seed = round;
@@ -142,13 +143,18 @@ class SlotPassStressTest {
                 assertThat(wq.stats().inFlight()).isZero();
                 // with the fast lane on, a chain's hops may all go through the ring instead (the
                 // -Pstress run with the lane found no slot pass at all): either path is exercised
-                long skipped = EngineProbe.slotPasses(c.engine()) - passesBefore
+                skippedInAll += EngineProbe.slotPasses(c.engine()) - passesBefore
                         + (EngineProbe.hasLane(c.engine()) ? EngineProbe.laneStarts(c.engine()) - laneBefore : 0);
-                assertThat(skipped).as("hops that skipped the worklist (slot passes; lane starts with the lane)").isPositive();
                 wq.close();
                 TestSupport.assertPoolsAtRest(c);
             }
         }
+        // Over all rounds, not per round: a round is 700 ms of a freezable workqueue (never in the
+        // lane) raced by outside queues, and on a loaded machine one round in 150 of -Pstress's
+        // lane execution made no slot pass at all (every invariant above held). The check is
+        // that the test exercises the path, not that each round does.
+        assertThat(skippedInAll).as("hops that skipped the worklist (slot passes; lane starts with the lane)")
+                .isPositive();
     }
 
     private static void queueCounted(Workqueue wq, Work[] works, int id, AtomicLongArray seq, AtomicLongArray accepted,
