@@ -61,13 +61,23 @@ class AutoLaneTest {
             }
             int queued = 0;
             long deadline = System.nanoTime() + BOUND.toNanos();
-            // a thousand works at least once the ring is there: the lane must have something to
-            // take (the loop used to stop at the ring's arrival if that came after 10,000 works,
-            // and a CI run saw no lane start)
+            // a thousand works at least once the ring is there, and on until one started in the
+            // lane (looked at every thousand): a work starts there only if it reaches the ring
+            // while the worker is still on a CPU, and on a loaded machine the producer may be off
+            // its CPU (or take turns with the worker on one) until the worker has parked, after
+            // every work for a while: each queue then wakes it through an admission, which lists
+            // the ring's work. A CI run beside two busy loops saw no lane start in the thousand
+            // works after the ring, which was all the loop queued then
             int ringAt = -1;
-            while (queued < max && (ringAt < 0 || queued < Math.max(10_000, ringAt + 1_000))) {
+            boolean laneSeen = false;
+            long stopQueueing = System.nanoTime() + BOUND.toNanos() / 2; // the wait below keeps the whole bound
+            while (queued < max && System.nanoTime() - stopQueueing < 0
+                    && (ringAt < 0 || queued < Math.max(10_000, ringAt + 1_000) || !laneSeen)) {
                 if (ringAt < 0 && EngineProbe.poolsWithRing(c.engine()) > 0) {
                     ringAt = queued;
+                }
+                if (ringAt >= 0 && !laneSeen && queued % 1_000 == 0) {
+                    laneSeen = EngineProbe.laneStarts(c.engine()) > 0;
                 }
                 while (queued - ran.get() >= 1) { // the last one ran: the worker keeps up
                     Thread.onSpinWait();
