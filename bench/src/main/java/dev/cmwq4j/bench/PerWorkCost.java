@@ -27,7 +27,7 @@ import java.util.concurrent.locks.LockSupport;
  * what is left is the per-work path itself, and the CPU time of the worker thread per work
  * ({@code ThreadMXBean}, nanoseconds) repeats within about 10% from run to run on the shared
  * 2-CPU machines this project is measured on, where JMH throughput of the same forms swings by
- * 2-3x (README, <i>Microbenchmarks</i>). It is the measure to A/B a change of the hot path with.
+ * 2-3x (docs/BENCHMARKS.md, <i>Microbenchmarks</i>). It is the measure to A/B a change of the hot path with.
  *
  * <p>Forms ({@code modes}, comma-separated):
  * <ul>
@@ -330,7 +330,7 @@ public final class PerWorkCost {
      * the producer read it before every queue: in the JVMs where the worker was the slower of
      * the two, the producer's spin took the line away at every work, and the worker's increment
      * missed the cache each time, a quarter of its samples (ARCHITECTURE 10, <i>The external
-     * form's own counter</i>): the bimodality noted in the README.)
+     * form's own counter</i>): the bimodality noted in docs/BENCHMARKS.md.)
      *
      * @return the count read last (above {@code floor})
      */

@@ -9,7 +9,7 @@ package dev.cmwq4j.internal;
  * factory the user gave keeps the {@code ThreadLocal}.
  *
  * <p>No factory object and no lambda: the first worker is made while the instance is built, where a
- * lambda's first link costs milliseconds of a cold start (README, <i>Cold start</i>).
+ * lambda's first link costs milliseconds of a cold start (docs/BENCHMARKS.md, <i>Cold start</i>).
  *
  * <p>Made as {@code Executors.defaultThreadFactory()} makes its threads (normal priority, the
  * creator's thread group), except that it inherits no inheritable thread-locals: a worker thread

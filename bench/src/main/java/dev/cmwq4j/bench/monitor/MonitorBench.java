@@ -39,7 +39,7 @@ import org.HdrHistogram.Histogram;
  * {@link WorkqueueStats#cmWakeups()}), its thread is found by name (the instance's thread-name
  * prefix + {@code monitor}) and its CPU read through {@link ThreadMXBean}. The monitor's own
  * counters that have no public equivalent (concurrency-target raises, ticks) are read by core's
- * tests through {@code EngineProbe} (see the README).
+ * tests through {@code EngineProbe} (see docs/BENCHMARKS.md, <i>The monitor</i>).
  * Run: {@code mvn -q -pl bench -am process-classes -Dmain=dev.cmwq4j.bench.monitor.MonitorBench}
  */
 public final class MonitorBench {
